@@ -1,0 +1,98 @@
+// `baton runs list | show ID | logs ID [TASK] | cancel ID`: look at and steer runs on a server.
+import type { Command } from 'commander';
+import { RUN_STATUSES, type RunStatus } from '../../protocol/status.ts';
+import { CliError, connect, reportError, type ConnectionFlags } from '../common.ts';
+import { exitCodeFor, followRun, printSummary } from '../follow.ts';
+import { createOut, durationBetween, paint, printJson, statusColour, statusSymbol } from '../output.ts';
+
+interface JsonFlags extends ConnectionFlags {
+  json?: boolean;
+}
+
+function withConnection(cmd: Command): Command {
+  return cmd.option('--server <url>', 'server URL (BATON_SERVER)').option('--token <token>', 'user token (BATON_TOKEN)').option('--json', 'print JSON');
+}
+
+export function registerRuns(program: Command, setExit: (code: number) => void): void {
+  const runs = program.command('runs').description('list, inspect, follow and cancel runs');
+  const out = createOut();
+  const guard = (fn: () => Promise<number | void>, json?: boolean) =>
+    fn().then(
+      (code) => setExit(code ?? 0),
+      (err: unknown) => setExit(reportError(err, out, { json })),
+    );
+
+  withConnection(runs.command('list').description('recent runs, newest first'))
+    .option('--status <status>', `only runs with this status (${RUN_STATUSES.join(', ')})`)
+    .option('--limit <n>', 'how many', '20')
+    .action((flags: JsonFlags & { status?: string; limit: string }) =>
+      guard(async () => {
+        if (flags.status && !(RUN_STATUSES as readonly string[]).includes(flags.status)) {
+          throw new CliError(`--status must be one of ${RUN_STATUSES.join(', ')}; got '${flags.status}'`);
+        }
+        const limit = Number(flags.limit);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new CliError(`--limit must be 1–500, got '${flags.limit}'`);
+        const res = await connect(flags).listRuns({ status: flags.status as RunStatus | undefined, limit });
+        if (flags.json) return printJson(out, res);
+        if (res.runs.length === 0) return out.write('no runs\n');
+        for (const r of res.runs) {
+          out.write(
+            `${r.id}  ${paint(out, statusColour(r.status), `${statusSymbol(r.status)} ${r.status.padEnd(11)}`)} ${r.name.padEnd(24)} ${String(r.taskCount).padStart(4)} task(s)  ${r.createdAt}  ${durationBetween(r.startedAt, r.finishedAt)}\n`,
+          );
+        }
+      }, flags.json),
+    );
+
+  withConnection(runs.command('show').description('a run and its tasks').argument('<id>'))
+    .action((id: string, flags: JsonFlags) =>
+      guard(async () => {
+        const run = await connect(flags).getRun(id);
+        if (flags.json) return printJson(out, run);
+        printSummary(run, out);
+      }, flags.json),
+    );
+
+  withConnection(
+    runs
+      .command('logs')
+      .description('the log of one task, or of every task with a name prefix; --follow streams it live')
+      .argument('<id>')
+      .argument('[task]'),
+  )
+    .option('-f, --follow', 'stream new lines until the task ends')
+    .option('--attempt <n>', 'which attempt (default: the latest)')
+    .action((id: string, task: string | undefined, flags: JsonFlags & { follow?: boolean; attempt?: string }) =>
+      guard(async () => {
+        const client = connect(flags);
+        if (flags.follow && !task) {
+          const result = await followRun(client, id, out);
+          return exitCodeFor(result);
+        }
+        const run = await client.getRun(id);
+        const names = task ? [task] : Object.keys(run.results);
+        if (task && !run.results[task]) throw new CliError(`run ${id} has no task '${task}'; its tasks are: ${Object.keys(run.results).join(', ')}`);
+        const attempt = flags.attempt ? Number(flags.attempt) : undefined;
+        if (flags.follow && task) {
+          for await (const text of client.followTaskLog(id, task)) out.write(text);
+          return;
+        }
+        const logs: Record<string, string> = {};
+        for (const name of names) logs[name] = await client.taskLog(id, name, attempt);
+        if (flags.json) return printJson(out, { runId: id, logs });
+        for (const name of names) {
+          if (!task) out.write(paint(out, 'bold', `== ${name} ==`) + '\n');
+          out.write(logs[name] ?? '');
+          if (logs[name] && !logs[name].endsWith('\n')) out.write('\n');
+        }
+      }, flags.json),
+    );
+
+  withConnection(runs.command('cancel').description('cancel a run: queued tasks stop at once, running ones within a heartbeat').argument('<id>'))
+    .action((id: string, flags: JsonFlags) =>
+      guard(async () => {
+        const run = await connect(flags).cancelRun(id);
+        if (flags.json) return printJson(out, run);
+        out.write(`cancel requested for run ${id} (${run.status})\n`);
+      }, flags.json),
+    );
+}

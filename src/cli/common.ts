@@ -1,0 +1,73 @@
+// What several commands share: server and token from flags or BATON_SERVER / BATON_TOKEN, `--input k=v`
+// parsing, reading a workflow file, and turning errors into messages and exit codes.
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { ApiError, createClient, type BatonClient } from '../client/index.ts';
+import { toError } from '../protocol/errors.ts';
+import type { Out } from './output.ts';
+
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+/** An error that already carries what to print and the exit code. */
+export class CliError extends Error {
+  readonly exitCode: number;
+  constructor(message: string, exitCode: number = EXIT.usage) {
+    super(message);
+    this.name = 'CliError';
+    this.exitCode = exitCode;
+  }
+}
+
+export interface ConnectionFlags {
+  server?: string;
+  token?: string;
+}
+
+export function connect(flags: ConnectionFlags, env: NodeJS.ProcessEnv = process.env): BatonClient {
+  const server = flags.server ?? env.BATON_SERVER;
+  if (!server) throw new CliError('no server given: pass --server URL or set BATON_SERVER (e.g. http://127.0.0.1:8480)');
+  const token = flags.token ?? env.BATON_TOKEN;
+  if (!token) throw new CliError('no token given: pass --token T or set BATON_TOKEN (the admin token the server printed at first start)');
+  return createClient({ baseUrl: server, token, userAgent: 'baton-cli' });
+}
+
+export function collectInput(value: string, previous: Record<string, string> = {}): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new CliError(`--input must look like name=value, got '${value}'`);
+  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+}
+
+export function readWorkflowFile(path: string): { text: string; fileName: string } {
+  try {
+    return { text: readFileSync(path, 'utf8'), fileName: basename(path) };
+  } catch (err) {
+    throw new CliError(`cannot read workflow ${path}: ${toError(err).message}`);
+  }
+}
+
+interface IssueLike {
+  message: string;
+  line: number;
+  column: number;
+}
+
+export function formatIssues(file: string, issues: IssueLike[]): string {
+  return issues.map((i) => `${file}:${i.line}:${i.column}: ${i.message}`).join('\n') + '\n';
+}
+
+/** Prints an error the way a person can act on it and returns the exit code. */
+export function reportError(err: unknown, out: Out, o: { file?: string; json?: boolean } = {}): number {
+  if (err instanceof CliError) {
+    out.err(`baton: ${err.message}\n`);
+    return err.exitCode;
+  }
+  if (err instanceof ApiError) {
+    const issues = err.details.issues as IssueLike[] | undefined;
+    if (o.json) out.write(JSON.stringify({ error: { code: err.code, message: err.message, ...err.details } }, null, 2) + '\n');
+    else if (issues && issues.length > 0) out.err(formatIssues(o.file ?? 'workflow', issues) + `baton: ${err.message}\n`);
+    else out.err(`baton: ${err.message} (${err.code})\n`);
+    return err.code === 'invalid_workflow' || err.code === 'invalid_inputs' || err.status === 400 ? EXIT.usage : EXIT.failed;
+  }
+  out.err(`baton: ${toError(err).message}\n`);
+  return EXIT.failed;
+}

@@ -1,0 +1,60 @@
+// Live progress of a run: each task's transitions and its log lines prefixed by the task name, then a summary.
+import type { BatonClient, RunStreamMessage } from '../client/index.ts';
+import type { RunResult } from '../protocol/api.ts';
+import { isTerminal } from '../protocol/status.ts';
+import { durationBetween, paint, statusColour, statusSymbol, type Out } from './output.ts';
+
+export async function followRun(client: BatonClient, runId: string, out: Out, o: { signal?: AbortSignal } = {}): Promise<RunResult> {
+  const partial = new Map<string, string>();
+  const lastStatus = new Map<string, string>();
+  let width = 8;
+  const prefix = (task: string) => paint(out, 'gray', `${task.padEnd(width)} | `);
+  const flushPartial = (task: string) => {
+    const rest = partial.get(task);
+    if (rest) out.write(prefix(task) + rest + '\n');
+    partial.delete(task);
+  };
+  const onMessage = (m: RunStreamMessage) => {
+    if (m.kind === 'log') {
+      const text = (partial.get(m.task) ?? '') + m.data;
+      const lines = text.split('\n');
+      partial.set(m.task, lines.pop() ?? '');
+      for (const line of lines) out.write(prefix(m.task) + line.replace(/\r$/, '') + '\n');
+      return;
+    }
+    const e = m.event;
+    if (e.type !== 'task' || !e.task) return;
+    width = Math.max(width, Math.min(e.task.length, 24));
+    if (lastStatus.get(e.task) === e.status) return;
+    lastStatus.set(e.task, e.status);
+    if (e.status === 'pending' || e.status === 'queued') return;
+    if (isTerminal(e.status)) flushPartial(e.task);
+    const where = e.status === 'running' && e.runner ? ` on ${e.runner}` : '';
+    const why = e.message && e.status !== 'succeeded' ? `: ${e.message}` : '';
+    out.write(paint(out, statusColour(e.status), `${statusSymbol(e.status)} ${e.task} ${e.status}${where}${why}`) + '\n');
+  };
+  for await (const m of client.runStream(runId, { signal: o.signal })) onMessage(m);
+  for (const task of [...partial.keys()]) flushPartial(task);
+  return client.getRun(runId);
+}
+
+export function printSummary(result: RunResult, out: Out): void {
+  const tasks = Object.values(result.results);
+  const w = Math.max(4, ...tasks.map((t) => t.name.length));
+  out.write('\n' + paint(out, 'bold', `run ${result.id} (${result.name}) ${result.status}`) + ` in ${durationBetween(result.startedAt ?? result.createdAt, result.finishedAt)}\n`);
+  for (const t of tasks) {
+    const line = `  ${statusSymbol(t.status)} ${t.name.padEnd(w)}  ${t.status.padEnd(11)} ${durationBetween(t.startedAt, t.finishedAt).padStart(7)}`;
+    const extra = t.status !== 'succeeded' && t.message ? `  ${t.message}` : '';
+    out.write(paint(out, statusColour(t.status), line) + extra + '\n');
+  }
+  const outputs = Object.entries(result.outputs);
+  if (outputs.length > 0) {
+    out.write('outputs:\n');
+    for (const [k, v] of outputs) out.write(`  ${k}=${v}\n`);
+  }
+}
+
+/** Exit code for a finished run: 0 when it succeeded, 1 otherwise. */
+export function exitCodeFor(result: RunResult): number {
+  return result.status === 'succeeded' ? 0 : 1;
+}

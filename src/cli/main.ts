@@ -1,0 +1,44 @@
+// The `baton` command line: one file per command under commands/, wired here.
+import { Command, CommanderError } from 'commander';
+import { registerRun } from './commands/run.ts';
+import { registerServer } from './commands/server.ts';
+import { registerRunner } from './commands/runner.ts';
+import { registerSubmit } from './commands/submit.ts';
+import { registerRuns } from './commands/runs.ts';
+import { registerToken } from './commands/token.ts';
+import { registerRunners } from './commands/runners.ts';
+import { registerValidate } from './commands/validate.ts';
+import { batonVersion } from './version.ts';
+
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const setExit = (code: number) => {
+    exitCode = code;
+  };
+  const program = new Command('baton')
+    .description('Baton: a self-hosted job-runner platform — a server that queues workflow tasks, runners that execute them anywhere')
+    .version(batonVersion())
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)');
+  registerRun(program, setExit);
+  registerValidate(program, setExit);
+  registerServer(program, setExit);
+  registerRunner(program, setExit);
+  registerSubmit(program, setExit);
+  registerRuns(program, setExit);
+  registerRunners(program, setExit);
+  registerToken(program, setExit);
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version exit 0; usage mistakes exit 2.
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    throw err;
+  }
+  return exitCode;
+}
+
+const code = await main(process.argv);
+process.exitCode = code;

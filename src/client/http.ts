@@ -1,0 +1,90 @@
+// One JSON request to the server with a timeout; failures become ApiError with the server's code and message.
+import { BatonError, type ErrorCode, type ErrorEnvelope } from '../protocol/errors.ts';
+
+export class ApiError extends BatonError {
+  readonly status: number;
+  constructor(status: number, code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
+    super(code, message, details);
+    this.name = 'ApiError';
+    this.status = status;
+  }
+}
+
+/** The request never reached an answer: refused, reset, timed out. Always worth a retry. */
+export class NetworkError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'NetworkError';
+  }
+}
+
+export interface HttpOptions {
+  baseUrl: string;
+  token?: string;
+  /** Per-request timeout when the call gives none (default 30 s). */
+  timeoutMs?: number;
+  userAgent?: string;
+}
+
+export interface RequestOptions {
+  method?: string;
+  body?: unknown;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  token?: string;
+  accept?: string;
+  headers?: Record<string, string>;
+}
+
+export async function request(http: HttpOptions, path: string, o: RequestOptions = {}): Promise<Response> {
+  const timeoutMs = o.timeoutMs ?? http.timeoutMs ?? 30_000;
+  const signals = [AbortSignal.timeout(timeoutMs)];
+  if (o.signal) signals.push(o.signal);
+  const headers: Record<string, string> = { accept: o.accept ?? 'application/json', ...o.headers };
+  const token = o.token ?? http.token;
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (http.userAgent) headers['user-agent'] = http.userAgent;
+  let body: string | undefined;
+  if (o.body !== undefined) {
+    headers['content-type'] = 'application/json';
+    body = JSON.stringify(o.body);
+  }
+  const url = new URL(path, http.baseUrl.endsWith('/') ? http.baseUrl : http.baseUrl + '/');
+  let res: Response;
+  try {
+    res = await fetch(url, { method: o.method ?? (body ? 'POST' : 'GET'), headers, body, signal: AbortSignal.any(signals) });
+  } catch (err) {
+    if (o.signal?.aborted) throw err;
+    const cause = err instanceof Error ? err : undefined;
+    const why = cause?.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : describeCause(cause);
+    throw new NetworkError(`cannot reach ${http.baseUrl}: ${why}`, { cause });
+  }
+  if (res.ok) return res;
+  throw await toApiError(res);
+}
+
+function describeCause(err: Error | undefined): string {
+  const cause = (err as { cause?: { code?: string; message?: string } } | undefined)?.cause;
+  return cause?.code ?? cause?.message ?? err?.message ?? 'unknown network error';
+}
+
+async function toApiError(res: Response): Promise<ApiError> {
+  const text = await res.text().catch(() => '');
+  try {
+    const env = JSON.parse(text) as ErrorEnvelope;
+    if (env.error && typeof env.error.code === 'string') {
+      const { code, message, ...details } = env.error;
+      return new ApiError(res.status, code, message, details);
+    }
+  } catch {
+    // Not JSON: a proxy or a crashed server answered; fall through to a generic error.
+  }
+  const code: ErrorCode = res.status >= 500 ? 'internal' : 'bad_request';
+  return new ApiError(res.status, code, `HTTP ${res.status} from server${text ? `: ${text.slice(0, 200)}` : ''}`);
+}
+
+export async function requestJson<T>(http: HttpOptions, path: string, o: RequestOptions = {}): Promise<T> {
+  const res = await request(http, path, o);
+  if (res.status === 204) return undefined as T;
+  return (await res.json()) as T;
+}

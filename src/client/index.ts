@@ -1,0 +1,133 @@
+// Typed HTTP client for the Baton API: used by the CLI, the runner, tests and users' programs.
+import type {
+  AcquireResponse,
+  CompleteBody,
+  CompleteResponse,
+  CreateTokenBody,
+  CreateTokenResponse,
+  ListRunsResponse,
+  LeaseResponse,
+  LogChunk,
+  LogsResponse,
+  RegisterRunnerBody,
+  RegisterRunnerResponse,
+  RunEvent,
+  RunResult,
+  RunnerView,
+} from '../protocol/api.ts';
+import type { RunStatus } from '../protocol/status.ts';
+import { request, requestJson, type HttpOptions } from './http.ts';
+import { readSse } from './sse.ts';
+
+export { ApiError, NetworkError, type HttpOptions } from './http.ts';
+export { isRetryable, withRetry, createBackoff, delay, type Backoff } from './retry.ts';
+export { readSse, type SseMessage } from './sse.ts';
+
+export type RunStreamMessage =
+  | { kind: 'event'; event: RunEvent }
+  | { kind: 'log'; task: string; attempt: number; seq: number; offset: number; data: string };
+
+const enc = encodeURIComponent;
+
+export function createClient(http: HttpOptions) {
+  return {
+    http,
+
+    // ---- user API ----
+    submitRun(workflow: string, o: { inputs?: Record<string, string>; fileName?: string } = {}) {
+      return requestJson<RunResult>(http, 'api/v1/runs', { body: { workflow, ...o } });
+    },
+    getRun(id: string) {
+      return requestJson<RunResult>(http, `api/v1/runs/${enc(id)}`);
+    },
+    listRuns(o: { status?: RunStatus; limit?: number; before?: string } = {}) {
+      const q = new URLSearchParams();
+      if (o.status) q.set('status', o.status);
+      if (o.limit) q.set('limit', String(o.limit));
+      if (o.before) q.set('before', o.before);
+      const qs = q.toString();
+      return requestJson<ListRunsResponse>(http, `api/v1/runs${qs ? `?${qs}` : ''}`);
+    },
+    cancelRun(id: string) {
+      return requestJson<RunResult>(http, `api/v1/runs/${enc(id)}/cancel`, { method: 'POST', body: {} });
+    },
+    async taskLog(runId: string, task: string, attempt?: number): Promise<string> {
+      const q = attempt ? `?attempt=${attempt}` : '';
+      const res = await request(http, `api/v1/runs/${enc(runId)}/tasks/${enc(task)}/logs${q}`, { accept: 'text/plain' });
+      return res.text();
+    },
+    /** Live log of one task: yields text as it is stored, ends when the attempt is final. */
+    async *followTaskLog(runId: string, task: string, o: { offset?: number; signal?: AbortSignal } = {}): AsyncGenerator<string> {
+      const q = o.offset ? `&offset=${o.offset}` : '';
+      const res = await request(http, `api/v1/runs/${enc(runId)}/tasks/${enc(task)}/logs?follow=1${q}`, {
+        accept: 'text/event-stream',
+        timeoutMs: 2 ** 31 - 1,
+        signal: o.signal,
+      });
+      for await (const m of readSse(res)) {
+        if (m.event === 'log') yield JSON.parse(m.data) as string;
+        if (m.event === 'end') return;
+      }
+    },
+    /** Every status transition and log chunk of a run, from the start, until the run is final. */
+    async *runStream(runId: string, o: { signal?: AbortSignal } = {}): AsyncGenerator<RunStreamMessage> {
+      const res = await request(http, `api/v1/runs/${enc(runId)}/events`, {
+        accept: 'text/event-stream',
+        timeoutMs: 2 ** 31 - 1,
+        signal: o.signal,
+      });
+      for await (const m of readSse(res)) {
+        if (m.event === 'log') yield { kind: 'log', ...(JSON.parse(m.data) as Omit<Extract<RunStreamMessage, { kind: 'log' }>, 'kind'>) };
+        else if (m.event === 'run' || m.event === 'task') yield { kind: 'event', event: JSON.parse(m.data) as RunEvent };
+      }
+    },
+    listRunners() {
+      return requestJson<{ runners: RunnerView[] }>(http, 'api/v1/runners');
+    },
+    removeRunner(id: string) {
+      return requestJson<void>(http, `api/v1/runners/${enc(id)}`, { method: 'DELETE' });
+    },
+    setRunnerDisabled(id: string, disabled: boolean) {
+      return requestJson<unknown>(http, `api/v1/runners/${enc(id)}/${disabled ? 'disable' : 'enable'}`, { method: 'POST', body: {} });
+    },
+    createToken(body: CreateTokenBody) {
+      return requestJson<CreateTokenResponse>(http, 'api/v1/tokens', { body });
+    },
+    listTokens() {
+      return requestJson<{ tokens: Array<Record<string, unknown>> }>(http, 'api/v1/tokens');
+    },
+    revokeToken(id: string) {
+      return requestJson<void>(http, `api/v1/tokens/${enc(id)}`, { method: 'DELETE' });
+    },
+
+    // ---- runner API ----
+    register(registrationToken: string, body: RegisterRunnerBody) {
+      return requestJson<RegisterRunnerResponse>(http, 'api/v1/runners/register', { body, token: registrationToken });
+    },
+    unregister() {
+      return requestJson<void>(http, 'api/v1/runner', { method: 'DELETE' });
+    },
+    /** Long-poll: resolves with an offer, or undefined when the hold ended with nothing to do. */
+    acquire(capacity: number, waitMs: number, signal?: AbortSignal) {
+      return requestJson<AcquireResponse | undefined>(http, 'api/v1/runner/acquire', {
+        body: { capacity, waitMs },
+        timeoutMs: waitMs + 10_000,
+        signal,
+      });
+    },
+    start(lease: string, timeoutMs?: number) {
+      return requestJson<LeaseResponse>(http, `api/v1/runner/leases/${lease}/start`, { method: 'POST', body: {}, timeoutMs });
+    },
+    heartbeat(lease: string, timeoutMs?: number) {
+      return requestJson<LeaseResponse>(http, `api/v1/runner/leases/${lease}/heartbeat`, { method: 'POST', body: {}, timeoutMs });
+    },
+    sendLogs(lease: string, chunks: LogChunk[], timeoutMs?: number) {
+      return requestJson<LogsResponse>(http, `api/v1/runner/leases/${lease}/logs`, { body: { chunks }, timeoutMs });
+    },
+    complete(lease: string, body: CompleteBody, timeoutMs?: number) {
+      return requestJson<CompleteResponse>(http, `api/v1/runner/leases/${lease}/complete`, { body, timeoutMs });
+    },
+  };
+}
+
+export type BatonClient = ReturnType<typeof createClient>;

@@ -1,0 +1,233 @@
+// Request and response schemas of API v1 (TypeBox: JSON Schema that is also the TypeScript type).
+import { Type, type Static } from '@sinclair/typebox';
+import { RUN_STATUSES, OUTCOMES, REASONS } from './status.ts';
+
+export const PROTOCOL_VERSION = 1;
+
+const StringMap = Type.Record(Type.String(), Type.String());
+const Iso = Type.String({ description: 'ISO 8601 timestamp' });
+const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
+const StatusSchema = Type.Union(RUN_STATUSES.map((s) => Type.Literal(s)));
+
+// ---- runs (user API) ----
+
+export const SubmitRunBody = Type.Object(
+  {
+    workflow: Type.String({ description: 'The workflow file text, YAML or JSON' }),
+    inputs: Type.Optional(StringMap),
+    fileName: Type.Optional(Type.String({ maxLength: 255 })),
+  },
+  { additionalProperties: false },
+);
+export type SubmitRunBody = Static<typeof SubmitRunBody>;
+
+export const TaskResult = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  status: StatusSchema,
+  attempt: Type.Integer(),
+  exitCode: Type.Union([Type.Integer(), Type.Null()]),
+  reason: Type.Union([Type.String(), Type.Null()]),
+  message: Type.Union([Type.String(), Type.Null()]),
+  outputs: StringMap,
+  dependsOn: Type.Array(Type.String()),
+  runsOn: Type.Array(Type.String()),
+  startedAt: Nullable(Iso),
+  finishedAt: Nullable(Iso),
+  runner: Type.Union([Type.String(), Type.Null()]),
+  logBytes: Type.Integer(),
+  logTruncated: Type.Boolean(),
+});
+export type TaskResult = Static<typeof TaskResult>;
+
+export const RunResult = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  status: StatusSchema,
+  createdAt: Iso,
+  startedAt: Nullable(Iso),
+  finishedAt: Nullable(Iso),
+  inputs: StringMap,
+  outputs: StringMap,
+  results: Type.Record(Type.String(), TaskResult),
+});
+export type RunResult = Static<typeof RunResult>;
+
+export const RunSummary = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  status: StatusSchema,
+  createdAt: Iso,
+  startedAt: Nullable(Iso),
+  finishedAt: Nullable(Iso),
+  taskCount: Type.Integer(),
+});
+export type RunSummary = Static<typeof RunSummary>;
+
+export const ListRunsQuery = Type.Object({
+  status: Type.Optional(StatusSchema),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+  before: Type.Optional(Type.String({ description: 'Return runs older than this run id (paging)' })),
+});
+export type ListRunsQuery = Static<typeof ListRunsQuery>;
+
+export const ListRunsResponse = Type.Object({ runs: Type.Array(RunSummary) });
+export type ListRunsResponse = Static<typeof ListRunsResponse>;
+
+/** One server-sent event on `GET /api/v1/runs/:id/events`. */
+export const RunEvent = Type.Object({
+  type: Type.Union([Type.Literal('run'), Type.Literal('task')]),
+  runId: Type.String(),
+  task: Type.Optional(Type.String()),
+  status: StatusSchema,
+  attempt: Type.Optional(Type.Integer()),
+  runner: Type.Optional(Type.String()),
+  message: Type.Optional(Type.String()),
+});
+export type RunEvent = Static<typeof RunEvent>;
+
+// ---- runners and tokens ----
+
+export const RegisterRunnerBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_][A-Za-z0-9_.@-]*$' }),
+    labels: Type.Array(Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_][A-Za-z0-9_.:/-]*$' }), {
+      maxItems: 50,
+    }),
+    capacity: Type.Integer({ minimum: 1, maximum: 256 }),
+    version: Type.String({ maxLength: 50 }),
+    publicKey: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+export type RegisterRunnerBody = Static<typeof RegisterRunnerBody>;
+
+export const RegisterRunnerResponse = Type.Object({ runnerId: Type.String(), token: Type.String() });
+export type RegisterRunnerResponse = Static<typeof RegisterRunnerResponse>;
+
+export const RunnerView = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  labels: Type.Array(Type.String()),
+  capacity: Type.Integer(),
+  version: Type.String(),
+  status: Type.Union([Type.Literal('idle'), Type.Literal('busy'), Type.Literal('offline'), Type.Literal('disabled')]),
+  activeTasks: Type.Integer(),
+  createdAt: Iso,
+  lastSeenAt: Nullable(Iso),
+});
+export type RunnerView = Static<typeof RunnerView>;
+
+export const CreateTokenBody = Type.Object(
+  {
+    kind: Type.Union([Type.Literal('user'), Type.Literal('registration')]),
+    name: Type.Optional(Type.String({ maxLength: 100 })),
+    expiresInSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
+    singleUse: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type CreateTokenBody = Static<typeof CreateTokenBody>;
+
+export const CreateTokenResponse = Type.Object({
+  id: Type.String(),
+  kind: Type.String(),
+  token: Type.String(),
+  expiresAt: Nullable(Iso),
+});
+export type CreateTokenResponse = Static<typeof CreateTokenResponse>;
+
+// ---- runner protocol ----
+
+export const AcquireBody = Type.Object(
+  {
+    capacity: Type.Integer({ minimum: 1, maximum: 256, description: 'Free task slots on the runner' }),
+    waitMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 30_000, description: 'Long-poll hold; default 25 s' })),
+  },
+  { additionalProperties: false },
+);
+export type AcquireBody = Static<typeof AcquireBody>;
+
+export const ResolvedStep = Type.Object({
+  name: Type.String(),
+  run: Type.String(),
+  shell: Type.String(),
+  env: StringMap,
+  workingDirectory: Type.Optional(Type.String()),
+  timeoutMs: Type.Optional(Type.Integer()),
+});
+
+export const ResolvedTaskSchema = Type.Object({
+  runId: Type.String(),
+  taskId: Type.String(),
+  name: Type.String(),
+  attempt: Type.Integer(),
+  steps: Type.Array(ResolvedStep),
+  env: StringMap,
+  timeoutMs: Type.Optional(Type.Integer()),
+  workingDirectory: Type.Optional(Type.String()),
+});
+
+export const AcquireResponse = Type.Object({
+  lease: Type.String(),
+  leaseExpiresAt: Iso,
+  /** Confirm with `start` before this, or the offer returns to the queue. */
+  ackDeadline: Iso,
+  heartbeatIntervalMs: Type.Integer(),
+  leaseTtlMs: Type.Integer(),
+  task: ResolvedTaskSchema,
+});
+export type AcquireResponse = Static<typeof AcquireResponse>;
+
+export const LeaseResponse = Type.Object({
+  leaseExpiresAt: Iso,
+  cancel: Type.Boolean(),
+});
+export type LeaseResponse = Static<typeof LeaseResponse>;
+
+export const LogChunk = Type.Object({
+  seq: Type.Integer({ minimum: 0 }),
+  offset: Type.Integer({ minimum: 0, description: 'Byte offset of this chunk in the attempt log (UTF-8)' }),
+  data: Type.String({ maxLength: 1_048_576 }),
+});
+export type LogChunk = Static<typeof LogChunk>;
+
+export const LogsBody = Type.Object(
+  { chunks: Type.Array(LogChunk, { maxItems: 1000 }) },
+  { additionalProperties: false },
+);
+export type LogsBody = Static<typeof LogsBody>;
+
+export const LogsResponse = Type.Object({
+  /** Highest seq stored contiguously from 0; everything up to it is durable. */
+  ackedSeq: Type.Integer(),
+  cancel: Type.Boolean(),
+});
+export type LogsResponse = Static<typeof LogsResponse>;
+
+export const StepResult = Type.Object({
+  name: Type.String(),
+  status: Type.String(),
+  exitCode: Type.Union([Type.Integer(), Type.Null()]),
+  startedAt: Type.Optional(Iso),
+  finishedAt: Type.Optional(Iso),
+  durationMs: Type.Optional(Type.Number()),
+});
+
+export const CompleteBody = Type.Object(
+  {
+    status: Type.Union(OUTCOMES.map((s) => Type.Literal(s))),
+    reason: Type.Optional(Type.Union(REASONS.map((s) => Type.Literal(s)))),
+    message: Type.Optional(Type.String({ maxLength: 10_000 })),
+    exitCode: Type.Union([Type.Integer(), Type.Null()]),
+    outputs: StringMap,
+    steps: Type.Array(StepResult, { maxItems: 1000 }),
+    startedAt: Iso,
+    finishedAt: Iso,
+  },
+  { additionalProperties: false },
+);
+export type CompleteBody = Static<typeof CompleteBody>;
+
+export const CompleteResponse = Type.Object({ status: StatusSchema });
+export type CompleteResponse = Static<typeof CompleteResponse>;

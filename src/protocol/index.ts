@@ -1,0 +1,5 @@
+// The wire contract between CLI, UI, runner and server.
+export * from './status.ts';
+export * from './plan.ts';
+export * from './errors.ts';
+export * from './api.ts';

@@ -1,0 +1,49 @@
+// Status vocabularies shared by the database, the wire and the UI: one lowercase string per state.
+
+export const RUN_STATUSES = [
+  'pending',
+  'queued',
+  'running',
+  'succeeded',
+  'failed',
+  'cancelled',
+  'skipped',
+  'timed_out',
+  'runner_lost',
+] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** A task has the same statuses as a run. */
+export const TASK_STATUSES = RUN_STATUSES;
+export type TaskStatus = RunStatus;
+
+export const TERMINAL_STATUSES: readonly TaskStatus[] = [
+  'succeeded',
+  'failed',
+  'cancelled',
+  'skipped',
+  'timed_out',
+  'runner_lost',
+];
+
+export function isTerminal(status: string): boolean {
+  return (TERMINAL_STATUSES as readonly string[]).includes(status);
+}
+
+/** How one attempt ended, as the runner reports it in `complete`. */
+export const OUTCOMES = ['succeeded', 'failed', 'cancelled', 'timed_out'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+/** Machine reason codes that explain an outcome beyond its status. */
+export const REASONS = [
+  'exit_code',
+  'timeout',
+  'cancelled',
+  'runner_lost',
+  'dependency_failed',
+  'spawn_failed',
+  'disk_full',
+  'setup_failed',
+  'offer_expired',
+] as const;
+export type Reason = (typeof REASONS)[number];

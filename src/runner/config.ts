@@ -1,0 +1,99 @@
+// The runner's config file (JSON, mode 0600): where the server is, who this runner is, how much it takes on.
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+
+export interface RunnerConfigFile {
+  server: string;
+  runner_id: string;
+  name: string;
+  /** The runner token itself, or… */
+  token?: string;
+  /** …a file holding it (relative paths are relative to the config file). */
+  token_file?: string;
+  labels: string[];
+  /** Tasks run at once (default 1, as BountyHub runners do). */
+  max_parallel_tasks: number;
+  /** Where task work dirs are created (default `_work` next to the config file). */
+  work_dir: string;
+  /** Exit after one task (ephemeral use). */
+  one_off?: boolean;
+}
+
+export interface RunnerConfig {
+  configPath: string;
+  server: string;
+  runnerId: string;
+  name: string;
+  token: string;
+  labels: string[];
+  maxParallelTasks: number;
+  workDir: string;
+  oneOff: boolean;
+  /** Directory holding the config; `.env` there is loaded into every task's environment. */
+  baseDir: string;
+}
+
+export const DEFAULT_CONFIG_PATH = 'baton-runner.json';
+
+export class RunnerConfigError extends Error {
+  constructor(path: string, message: string) {
+    super(`${path}: ${message}`);
+    this.name = 'RunnerConfigError';
+  }
+}
+
+export function writeRunnerConfig(path: string, file: RunnerConfigFile): void {
+  mkdirSync(dirname(resolve(path)), { recursive: true });
+  writeFileSync(path, JSON.stringify(file, null, 2) + '\n', { mode: 0o600 });
+  // writeFileSync keeps the mode of an existing file: set it explicitly.
+  chmodSync(path, 0o600);
+}
+
+export function loadRunnerConfig(path: string): RunnerConfig {
+  const configPath = resolve(path);
+  if (!existsSync(configPath)) {
+    throw new RunnerConfigError(path, 'no such file; create it with `baton runner register --server URL --registration-token T`');
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(configPath, 'utf8'));
+  } catch (err) {
+    throw new RunnerConfigError(path, `not valid JSON (${(err as Error).message})`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new RunnerConfigError(path, 'must hold a JSON object');
+  const f = raw as Partial<RunnerConfigFile>;
+  const baseDir = dirname(configPath);
+  const need = (key: keyof RunnerConfigFile) => {
+    if (typeof f[key] !== 'string' || (f[key] as string).length === 0) throw new RunnerConfigError(path, `"${key}" must be a non-empty string`);
+    return f[key] as string;
+  };
+  let token = f.token;
+  if (!token && f.token_file) {
+    const tf = isAbsolute(f.token_file) ? f.token_file : join(baseDir, f.token_file);
+    try {
+      token = readFileSync(tf, 'utf8').trim();
+    } catch (err) {
+      throw new RunnerConfigError(path, `cannot read token_file ${tf}: ${(err as Error).message}`);
+    }
+  }
+  if (!token) throw new RunnerConfigError(path, 'needs "token" or "token_file"');
+  const labels = f.labels ?? [];
+  if (!Array.isArray(labels) || labels.some((l) => typeof l !== 'string')) throw new RunnerConfigError(path, '"labels" must be a list of strings');
+  const max = f.max_parallel_tasks ?? 1;
+  if (!Number.isInteger(max) || max < 1 || max > 256) {
+    throw new RunnerConfigError(path, `"max_parallel_tasks" must be an integer from 1 to 256, got ${JSON.stringify(max)}`);
+  }
+  const workDir = f.work_dir ?? '_work';
+  return Object.freeze({
+    configPath,
+    server: need('server'),
+    runnerId: need('runner_id'),
+    name: need('name'),
+    token,
+    labels,
+    maxParallelTasks: max,
+    workDir: isAbsolute(workDir) ? workDir : join(baseDir, workDir),
+    oneOff: f.one_off === true,
+    baseDir,
+  });
+}

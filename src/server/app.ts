@@ -1,0 +1,59 @@
+// createServer(deps): the HTTP app with every route, testable with inject() and no socket.
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import type { Store } from '../store/index.ts';
+import type { ServerConfig } from './config.ts';
+import type { ServerContext } from './context.ts';
+import { Hub } from './hub.ts';
+import { createDispatcher } from './dispatch.ts';
+import { installErrorHandler } from './errors.ts';
+import { runRoutes } from './routes/runs.ts';
+import { logRoutes } from './routes/logs.ts';
+import { runnerRoutes } from './routes/runner-protocol.ts';
+import { adminRoutes } from './routes/admin.ts';
+import { healthRoutes } from './routes/health.ts';
+import { PROTOCOL_VERSION } from '../protocol/api.ts';
+
+export interface ServerDeps {
+  config: Readonly<ServerConfig>;
+  store: Store;
+  now?: () => number;
+  /** pino options or false; defaults to JSON logs at config.logLevel on stderr. */
+  logger?: boolean | { level: string; stream?: NodeJS.WritableStream };
+}
+
+export async function createServer(deps: ServerDeps): Promise<{ app: FastifyInstance; ctx: ServerContext }> {
+  const app = Fastify({
+    logger: deps.logger ?? { level: deps.config.logLevel },
+    bodyLimit: deps.config.bodyLimitBytes,
+    // Long polls hold requests for up to maxLongPollMs; keep idle sockets a little longer.
+    keepAliveTimeout: deps.config.maxLongPollMs + 5_000,
+    requestTimeout: 0,
+    // Long polls make per-request logs noise; errors are logged by the error handler.
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+  const hub = new Hub();
+  const ctx: ServerContext = {
+    config: deps.config,
+    store: deps.store,
+    hub,
+    dispatcher: createDispatcher(deps.store, hub),
+    now: deps.now ?? Date.now,
+    log: app.log,
+  };
+  installErrorHandler(app);
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Baton API', version: `v${PROTOCOL_VERSION}` },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  healthRoutes(app, ctx);
+  app.get('/openapi.json', async () => app.swagger());
+  await app.register(async (s) => runRoutes(s, ctx));
+  await app.register(async (s) => logRoutes(s, ctx));
+  await app.register(async (s) => adminRoutes(s, ctx));
+  runnerRoutes(app, ctx);
+  return { app, ctx };
+}

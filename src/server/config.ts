@@ -1,0 +1,84 @@
+// The server's validated configuration: built once from flags > environment > defaults, frozen, passed down.
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** SQLite file path (default `<dataDir>/baton.db`). */
+  database: string;
+  /** An admin user token to accept (stored hashed); otherwise one is generated at first start. */
+  adminToken?: string;
+  /** A runner registration token to accept (stored hashed, reusable, no expiry). */
+  registrationToken?: string;
+  /** Runners renew their lease this often (default 10 s). */
+  heartbeatIntervalMs: number;
+  /** A lease not renewed for this long is lost (default 45 s: four missed heartbeats and a margin). */
+  leaseTtlMs: number;
+  /** An offer not confirmed with `start` this soon returns to the queue (default 15 s). */
+  ackWindowMs: number;
+  /** How often the reaper looks for expired offers and leases (default 1 s). */
+  sweepIntervalMs: number;
+  /** Longest long-poll hold (default 25 s: under typical proxy idle timeouts of 60 s). */
+  maxLongPollMs: number;
+  /** Request body limit in bytes (default 8 MiB). */
+  bodyLimitBytes: number;
+  logLevel: string;
+}
+
+export interface ServerOptions extends Partial<ServerConfig> {
+  env?: NodeJS.ProcessEnv;
+}
+
+export const SERVER_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 8480,
+  heartbeatIntervalMs: 10_000,
+  leaseTtlMs: 45_000,
+  ackWindowMs: 15_000,
+  sweepIntervalMs: 1_000,
+  maxLongPollMs: 25_000,
+  bodyLimitBytes: 8 * 1024 * 1024,
+  logLevel: 'info',
+} as const;
+
+function envInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const v = env[name];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got '${v}'`);
+  return n;
+}
+
+export function buildServerConfig(o: ServerOptions = {}): Readonly<ServerConfig> {
+  const env = o.env ?? {};
+  const dataDir = o.dataDir ?? env.BATON_DATA_DIR ?? join(homedir(), '.baton');
+  const config: ServerConfig = {
+    host: o.host ?? env.BATON_HOST ?? SERVER_DEFAULTS.host,
+    port: o.port ?? envInt(env, 'BATON_PORT') ?? SERVER_DEFAULTS.port,
+    dataDir,
+    database: o.database ?? env.BATON_DATABASE_URL ?? join(dataDir, 'baton.db'),
+    adminToken: o.adminToken ?? env.BATON_ADMIN_TOKEN,
+    registrationToken: o.registrationToken ?? env.BATON_RUNNER_REGISTRATION_TOKEN,
+    heartbeatIntervalMs: o.heartbeatIntervalMs ?? envInt(env, 'BATON_HEARTBEAT_INTERVAL_MS') ?? SERVER_DEFAULTS.heartbeatIntervalMs,
+    leaseTtlMs: o.leaseTtlMs ?? envInt(env, 'BATON_LEASE_TTL_MS') ?? SERVER_DEFAULTS.leaseTtlMs,
+    ackWindowMs: o.ackWindowMs ?? envInt(env, 'BATON_ACK_WINDOW_MS') ?? SERVER_DEFAULTS.ackWindowMs,
+    sweepIntervalMs: o.sweepIntervalMs ?? envInt(env, 'BATON_SWEEP_INTERVAL_MS') ?? SERVER_DEFAULTS.sweepIntervalMs,
+    maxLongPollMs: o.maxLongPollMs ?? SERVER_DEFAULTS.maxLongPollMs,
+    bodyLimitBytes: o.bodyLimitBytes ?? SERVER_DEFAULTS.bodyLimitBytes,
+    logLevel: o.logLevel ?? env.BATON_LOG_LEVEL ?? SERVER_DEFAULTS.logLevel,
+  };
+  if (config.leaseTtlMs <= config.heartbeatIntervalMs) {
+    throw new Error(
+      `lease TTL (${config.leaseTtlMs} ms) must be longer than the heartbeat interval (${config.heartbeatIntervalMs} ms)`,
+    );
+  }
+  for (const secret of ['adminToken', 'registrationToken'] as const) {
+    const v = config[secret];
+    if (v !== undefined && v.length < 16) {
+      throw new Error(`the ${secret === 'adminToken' ? 'admin' : 'registration'} token must be at least 16 characters`);
+    }
+  }
+  return Object.freeze(config);
+}

@@ -1,0 +1,26 @@
+// What every route and background loop of one server shares, built once by createServer.
+import type { FastifyBaseLogger } from 'fastify';
+import type { ServerConfig } from './config.ts';
+import type { Store } from '../store/index.ts';
+import type { AdvanceResult } from '../store/advance.ts';
+import type { Hub } from './hub.ts';
+import type { Dispatcher } from './dispatch.ts';
+
+export interface ServerContext {
+  config: Readonly<ServerConfig>;
+  store: Store;
+  hub: Hub;
+  dispatcher: Dispatcher;
+  /** Wall clock in ms (injectable for tests). */
+  now: () => number;
+  log: FastifyBaseLogger;
+}
+
+/** Tells waiters and subscribers what a store transition changed. */
+export function publishAdvance(ctx: ServerContext, runId: string, advance: AdvanceResult | null): void {
+  if (!advance) return;
+  for (const task of advance.queued) ctx.hub.runEvent({ type: 'task', runId, task, status: 'queued' });
+  for (const task of advance.skipped) ctx.hub.runEvent({ type: 'task', runId, task, status: 'skipped' });
+  ctx.hub.tasksQueued(advance.queued.length);
+  if (advance.runStatus) ctx.hub.runEvent({ type: 'run', runId, status: advance.runStatus });
+}

@@ -1,0 +1,50 @@
+// Long-poll acquire: claim at once if a matching task is queued, else hold the request until a task is
+// queued (event, not polling), the hold ends, or the client goes away.
+import type { Store } from '../store/index.ts';
+import type { Hub } from './hub.ts';
+import type { Claimed } from '../store/leases.ts';
+
+export interface AcquireRequest {
+  runnerId: string;
+  labels: string[];
+  waitMs: number;
+  /** Aborted when the HTTP client disconnects. */
+  signal: AbortSignal;
+  now: () => number;
+}
+
+export function createDispatcher(store: Store, hub: Hub) {
+  return {
+    async acquire(r: AcquireRequest): Promise<Claimed | undefined> {
+      const deadline = performance.now() + r.waitMs;
+      for (;;) {
+        // Read the generation before claiming: a task queued after it is noticed below, not missed.
+        const generation = hub.queueGeneration;
+        const claimed = await store.leases.claim(r.runnerId, r.labels, r.now());
+        if (claimed) return claimed;
+        const remaining = deadline - performance.now();
+        if (remaining <= 0 || r.signal.aborted) return undefined;
+        if (hub.queueGeneration !== generation) continue;
+        const woken = await waitForQueued(hub, remaining, r.signal);
+        if (!woken) return undefined;
+      }
+    },
+  };
+}
+
+function waitForQueued(hub: Hub, ms: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    const done = (woken: boolean) => {
+      clearTimeout(timer);
+      off();
+      signal.removeEventListener('abort', onAbort);
+      resolve(woken);
+    };
+    const onAbort = () => done(false);
+    const timer = setTimeout(() => done(false), ms);
+    const off = hub.onQueued(() => done(true));
+    signal.addEventListener('abort', onAbort);
+  });
+}
+
+export type Dispatcher = ReturnType<typeof createDispatcher>;

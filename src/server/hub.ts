@@ -1,0 +1,52 @@
+// In-process events: tasks queued (wakes long-polling runners), run and task transitions, log chunks stored.
+// Listeners are called synchronously after the store committed; they must not throw.
+import { EventEmitter } from 'node:events';
+import type { RunEvent } from '../protocol/api.ts';
+
+export interface LogEvent {
+  runId: string;
+  task: string;
+  taskId: string;
+  attempt: number;
+  seq: number;
+  offset: number;
+  data: string;
+}
+
+export class Hub {
+  #emitter = new EventEmitter();
+  /** Increases on every queued-task event; a waiter compares it to learn whether it missed a wake-up. */
+  #queueGeneration = 0;
+
+  constructor() {
+    this.#emitter.setMaxListeners(0);
+  }
+
+  get queueGeneration(): number {
+    return this.#queueGeneration;
+  }
+
+  tasksQueued(count: number): void {
+    if (count <= 0) return;
+    this.#queueGeneration++;
+    this.#emitter.emit('queued', count);
+  }
+
+  onQueued(fn: (count: number) => void): () => void {
+    this.#emitter.on('queued', fn);
+    return () => this.#emitter.off('queued', fn);
+  }
+
+  runEvent(e: RunEvent): void {
+    this.#emitter.emit(`run:${e.runId}`, { kind: 'event', event: e });
+  }
+
+  log(e: LogEvent): void {
+    this.#emitter.emit(`run:${e.runId}`, { kind: 'log', log: e });
+  }
+
+  onRun(runId: string, fn: (m: { kind: 'event'; event: RunEvent } | { kind: 'log'; log: LogEvent }) => void): () => void {
+    this.#emitter.on(`run:${runId}`, fn);
+    return () => this.#emitter.off(`run:${runId}`, fn);
+  }
+}

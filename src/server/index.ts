@@ -1,0 +1,5 @@
+// The control plane: HTTP API, scheduler, dispatch, reaper.
+export { buildServerConfig, SERVER_DEFAULTS, type ServerConfig, type ServerOptions } from './config.ts';
+export { createServer, type ServerDeps } from './app.ts';
+export { startServer, type StartedServer } from './start.ts';
+export { generateToken, hashToken, TOKEN_PREFIX } from './tokens.ts';

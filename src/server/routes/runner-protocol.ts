@@ -1,0 +1,174 @@
+// Runner API: register with a registration token, then long-poll acquire, confirm, heartbeat, ship logs and
+// complete — every call after acquire names its lease and is fenced against stale attempts.
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { BatonError, toError } from '../../protocol/errors.ts';
+import {
+  AcquireBody,
+  AcquireResponse,
+  CompleteBody,
+  CompleteResponse,
+  LeaseResponse,
+  LogsBody,
+  LogsResponse,
+  RegisterRunnerBody,
+  RegisterRunnerResponse,
+} from '../../protocol/api.ts';
+import { authenticateRunner, bearerToken, usableToken } from '../auth.ts';
+import { publishAdvance, type ServerContext } from '../context.ts';
+import { generateToken, hashToken } from '../tokens.ts';
+import { resolveClaimed } from '../resolve.ts';
+import type { RunnerRow } from '../../store/schema.ts';
+
+const LeaseParams = Type.Object({ lease: Type.String({ pattern: '^[0-9a-f]{32}$' }) });
+
+export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+
+  r.post(
+    '/api/v1/runners/register',
+    { schema: { body: RegisterRunnerBody, response: { 201: RegisterRunnerResponse } } },
+    async (req, reply) => {
+      const now = ctx.now();
+      const presented = bearerToken(req);
+      if (!presented) throw new BatonError('unauthenticated', 'send the registration token as "Authorization: Bearer <token>"');
+      const token = usableToken(await ctx.store.credentials.tokenByHash(hashToken(presented)), 'registration', now);
+      if (token.single_use === 1 && !(await ctx.store.credentials.useToken(token.id, now))) {
+        throw new BatonError('unauthenticated', 'this single-use registration token was already used');
+      }
+      const runnerToken = generateToken('runner');
+      const runner = await ctx.store.credentials.insertRunner({
+        name: req.body.name,
+        labels: JSON.stringify([...new Set(req.body.labels)]),
+        capacity: req.body.capacity,
+        version: req.body.version,
+        token_hash: hashToken(runnerToken),
+        public_key: req.body.publicKey ?? null,
+        created_at: now,
+      });
+      ctx.log.info({ runnerId: runner.id, name: runner.name }, 'runner registered');
+      reply.code(201);
+      return { runnerId: runner.id, token: runnerToken };
+    },
+  );
+
+  app.register(async (scope) => {
+    const s = scope.withTypeProvider<TypeBoxTypeProvider>();
+    s.decorateRequest('runner', null);
+    s.addHook('onRequest', async (req) => {
+      const runner = await authenticateRunner(ctx.store, req);
+      (req as unknown as { runner: RunnerRow }).runner = runner;
+      void ctx.store.credentials.touchRunner(runner.id, ctx.now()).catch((err: unknown) => {
+        ctx.log.warn({ err: toError(err) }, 'could not record runner last-seen time');
+      });
+    });
+    const runnerOf = (req: object) => (req as { runner: RunnerRow }).runner;
+
+    s.delete('/api/v1/runner', async (req, reply) => {
+      await ctx.store.credentials.deleteRunner(runnerOf(req).id);
+      reply.code(204);
+    });
+
+    s.post(
+      '/api/v1/runner/acquire',
+      { schema: { body: AcquireBody, response: { 200: AcquireResponse, 204: Type.Null() } } },
+      async (req, reply) => {
+        const runner = runnerOf(req);
+        if (runner.disabled === 1) {
+          reply.code(204);
+          return;
+        }
+        const abort = new AbortController();
+        req.raw.once('close', () => abort.abort());
+        reply.raw.once('close', () => abort.abort());
+        const waitMs = Math.min(req.body.waitMs ?? ctx.config.maxLongPollMs, ctx.config.maxLongPollMs);
+        const deadline = performance.now() + waitMs;
+        for (;;) {
+          const claimed = await ctx.dispatcher.acquire({
+            runnerId: runner.id,
+            labels: JSON.parse(runner.labels) as string[],
+            waitMs: Math.max(0, deadline - performance.now()),
+            signal: abort.signal,
+            now: ctx.now,
+          });
+          if (!claimed) {
+            reply.code(204);
+            return;
+          }
+          const runId = claimed.task.run_id;
+          try {
+            const task = await resolveClaimed(ctx.store, claimed);
+            ctx.hub.runEvent({ type: 'task', runId, task: claimed.task.name, status: 'running', attempt: claimed.attempt.number, runner: runner.name });
+            return {
+              lease: claimed.attempt.lease_id,
+              leaseExpiresAt: new Date(claimed.attempt.lease_expires_at).toISOString(),
+              ackDeadline: new Date(claimed.attempt.ack_deadline).toISOString(),
+              heartbeatIntervalMs: ctx.config.heartbeatIntervalMs,
+              leaseTtlMs: ctx.config.leaseTtlMs,
+              task,
+            };
+          } catch (err) {
+            // An expression that cannot be evaluated fails the task here; the runner never sees it.
+            const message = `could not prepare task '${claimed.task.name}': ${toError(err).message}`;
+            const now = ctx.now();
+            const done = await ctx.store.leases.complete(claimed.attempt.lease_id, runner.id, {
+              status: 'failed',
+              reason: 'setup_failed',
+              message,
+              exitCode: null,
+              outputs: {},
+              steps: [],
+              startedAt: new Date(now).toISOString(),
+              finishedAt: new Date(now).toISOString(),
+            }, now);
+            ctx.hub.runEvent({ type: 'task', runId, task: claimed.task.name, status: 'failed', message });
+            publishAdvance(ctx, runId, done.advance);
+          }
+        }
+      },
+    );
+
+    s.post('/api/v1/runner/leases/:lease/start', { schema: { params: LeaseParams, response: { 200: LeaseResponse } } }, async (req) => {
+      const res = await ctx.store.leases.start(req.params.lease, runnerOf(req).id, ctx.now());
+      return { leaseExpiresAt: new Date(res.leaseExpiresAt).toISOString(), cancel: res.cancel };
+    });
+
+    s.post('/api/v1/runner/leases/:lease/heartbeat', { schema: { params: LeaseParams, response: { 200: LeaseResponse } } }, async (req) => {
+      const res = await ctx.store.leases.heartbeat(req.params.lease, runnerOf(req).id, ctx.now());
+      return { leaseExpiresAt: new Date(res.leaseExpiresAt).toISOString(), cancel: res.cancel };
+    });
+
+    s.post(
+      '/api/v1/runner/leases/:lease/logs',
+      { schema: { params: LeaseParams, body: LogsBody, response: { 200: LogsResponse } } },
+      async (req) => {
+        const res = await ctx.store.leases.appendLogs(req.params.lease, runnerOf(req).id, req.body.chunks, ctx.now());
+        if (req.body.chunks.length > 0) {
+          const task = await ctx.store.dialect.db
+            .selectFrom('tasks')
+            .select(['name', 'run_id'])
+            .where('id', '=', res.taskId)
+            .executeTakeFirstOrThrow();
+          for (const c of req.body.chunks) {
+            ctx.hub.log({ runId: task.run_id, task: task.name, taskId: res.taskId, attempt: res.attempt, ...c });
+          }
+        }
+        return { ackedSeq: res.ackedSeq, cancel: res.cancel };
+      },
+    );
+
+    s.post(
+      '/api/v1/runner/leases/:lease/complete',
+      { schema: { params: LeaseParams, body: CompleteBody, response: { 200: CompleteResponse } } },
+      async (req) => {
+        const res = await ctx.store.leases.complete(req.params.lease, runnerOf(req).id, req.body, ctx.now());
+        if (res.recorded) {
+          ctx.hub.runEvent({ type: 'task', runId: res.runId, task: res.taskName, status: res.status, message: req.body.message });
+          publishAdvance(ctx, res.runId, res.advance);
+        }
+        return { status: res.status };
+      },
+    );
+  });
+}

@@ -1,0 +1,125 @@
+// User API for runs: submit, list, show, cancel, and follow a run's events.
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { BatonError } from '../../protocol/errors.ts';
+import { ListRunsQuery, ListRunsResponse, RunResult, SubmitRunBody } from '../../protocol/api.ts';
+import { isTerminal } from '../../protocol/status.ts';
+import { compileWorkflow, resolveInputs } from '../../workflow/index.ts';
+import { authenticateUser } from '../auth.ts';
+import { publishAdvance, type ServerContext } from '../context.ts';
+import { runResult, runSummary } from '../views.ts';
+import { openSse } from '../sse.ts';
+
+const RunParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+
+export async function loadRunResult(ctx: ServerContext, runId: string) {
+  const loaded = await ctx.store.runs.get(runId);
+  if (!loaded) throw new BatonError('not_found', `run ${runId} not found`);
+  const names = new Map((await ctx.store.credentials.listRunners()).map((r) => [r.id, r.name]));
+  return runResult(loaded.run, loaded.tasks, names);
+}
+
+export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  r.addHook('onRequest', async (req) => {
+    await authenticateUser(ctx.store, req, ctx.now());
+  });
+
+  r.post(
+    '/api/v1/runs',
+    { schema: { body: SubmitRunBody, response: { 201: RunResult } } },
+    async (req, reply) => {
+      const compiled = compileWorkflow(req.body.workflow, { fileName: req.body.fileName });
+      if (!compiled.ok) {
+        const n = compiled.issues.length;
+        throw new BatonError('invalid_workflow', `the workflow has ${n} problem${n === 1 ? '' : 's'}; nothing was stored`, {
+          issues: compiled.issues,
+        });
+      }
+      const inputs = resolveInputs(compiled.plan, req.body.inputs ?? {});
+      if (!inputs.ok) {
+        throw new BatonError('invalid_inputs', inputs.issues.map((i) => i.message).join('; '), { issues: inputs.issues });
+      }
+      const { runId, advance } = await ctx.store.runs.create({
+        plan: compiled.plan,
+        workflow: req.body.workflow,
+        inputs: inputs.inputs,
+        now: ctx.now(),
+      });
+      ctx.hub.runEvent({ type: 'run', runId, status: 'queued' });
+      publishAdvance(ctx, runId, advance);
+      reply.code(201);
+      return loadRunResult(ctx, runId);
+    },
+  );
+
+  r.get('/api/v1/runs', { schema: { querystring: ListRunsQuery, response: { 200: ListRunsResponse } } }, async (req) => {
+    const rows = await ctx.store.runs.list({ status: req.query.status, limit: req.query.limit ?? 50, before: req.query.before });
+    return { runs: rows.map(runSummary) };
+  });
+
+  r.get('/api/v1/runs/:id', { schema: { params: RunParams, response: { 200: RunResult } } }, async (req) =>
+    loadRunResult(ctx, req.params.id),
+  );
+
+  r.post('/api/v1/runs/:id/cancel', { schema: { params: RunParams, response: { 200: RunResult } } }, async (req) => {
+    const now = ctx.now();
+    const result = await ctx.store.runs.cancel(req.params.id, now);
+    if (!result) throw new BatonError('not_found', `run ${req.params.id} not found`);
+    for (const task of result.cancelled) ctx.hub.runEvent({ type: 'task', runId: req.params.id, task, status: 'cancelled' });
+    publishAdvance(ctx, req.params.id, result.advance);
+    return loadRunResult(ctx, req.params.id);
+  });
+
+  // Events: a snapshot of every task's status and the logs stored so far, then live transitions and log
+  // chunks, ending with the run's final status.
+  r.get('/api/v1/runs/:id/events', { schema: { params: RunParams } }, async (req, reply) => {
+    const runId = req.params.id;
+    const first = await ctx.store.runs.get(runId);
+    if (!first) throw new BatonError('not_found', `run ${runId} not found`);
+    const sse = openSse(req, reply);
+    const sentSeq = new Map<string, number>();
+    const buffered: Parameters<Parameters<typeof ctx.hub.onRun>[1]>[0][] = [];
+    let live = false;
+    let finished = false;
+    const deliver = (m: (typeof buffered)[number]) => {
+      if (m.kind === 'log') {
+        const key = `${m.log.task}#${m.log.attempt}`;
+        if ((sentSeq.get(key) ?? -1) >= m.log.seq) return;
+        sentSeq.set(key, m.log.seq);
+        sse.send('log', { task: m.log.task, attempt: m.log.attempt, seq: m.log.seq, offset: m.log.offset, data: m.log.data });
+        return;
+      }
+      sse.send(m.event.type, m.event);
+      if (m.event.type === 'run' && isTerminal(m.event.status)) {
+        finished = true;
+        sse.close();
+      }
+    };
+    const off = ctx.hub.onRun(runId, (m) => (live ? deliver(m) : buffered.push(m)));
+    try {
+      const snap = (await ctx.store.runs.get(runId)) ?? first;
+      sse.send('run', { type: 'run', runId, status: snap.run.status });
+      for (const t of snap.tasks) {
+        sse.send('task', { type: 'task', runId, task: t.name, status: t.status, attempt: t.attempt });
+        if (t.attempt === 0) continue;
+        let after = -1;
+        for (;;) {
+          const chunks = await ctx.store.logs.chunks(t.id, t.attempt, after);
+          if (chunks.length === 0) break;
+          for (const c of chunks) {
+            deliver({ kind: 'log', log: { runId, task: t.name, taskId: t.id, attempt: t.attempt, ...c } });
+            after = c.seq;
+          }
+        }
+      }
+      live = true;
+      for (const m of buffered.splice(0)) deliver(m);
+      if (!finished && isTerminal(snap.run.status)) sse.close();
+      await sse.done;
+    } finally {
+      off();
+    }
+  });
+}

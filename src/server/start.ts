@@ -1,0 +1,59 @@
+// Starts a listening server: open and migrate the store, make sure the configured tokens exist, listen,
+// run the reaper; close() undoes all of it in reverse order.
+import { openStore, type Store } from '../store/index.ts';
+import type { ServerConfig } from './config.ts';
+import { createServer, type ServerDeps } from './app.ts';
+import { startReaper } from './reaper.ts';
+import { generateToken, hashToken } from './tokens.ts';
+import type { ServerContext } from './context.ts';
+
+export interface StartedServer {
+  url: string;
+  port: number;
+  ctx: ServerContext;
+  /** The admin token generated at this first start (never stored in plain form); undefined otherwise. */
+  generatedAdminToken?: string;
+  close(): Promise<void>;
+}
+
+async function ensureToken(store: Store, kind: 'user' | 'registration', token: string, name: string, now: number) {
+  const hash = hashToken(token);
+  if (await store.credentials.tokenByHash(hash)) return;
+  await store.credentials.insertToken({ kind, name, hash, created_at: now, expires_at: null, single_use: 0 });
+}
+
+export async function startServer(
+  config: Readonly<ServerConfig>,
+  options: Pick<ServerDeps, 'logger' | 'now'> = {},
+): Promise<StartedServer> {
+  const store = await openStore({
+    database: config.database,
+    timings: { leaseTtlMs: config.leaseTtlMs, ackWindowMs: config.ackWindowMs },
+  });
+  const now = options.now ?? Date.now;
+  let generatedAdminToken: string | undefined;
+  if (config.adminToken) await ensureToken(store, 'user', config.adminToken, 'admin', now());
+  else if ((await store.credentials.countTokens('user')) === 0) {
+    generatedAdminToken = generateToken('user');
+    await ensureToken(store, 'user', generatedAdminToken, 'admin', now());
+  }
+  if (config.registrationToken) await ensureToken(store, 'registration', config.registrationToken, 'configured', now());
+
+  const { app, ctx } = await createServer({ config, store, ...options });
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const reaper = startReaper(ctx);
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    ctx,
+    generatedAdminToken,
+    async close() {
+      await reaper.stop();
+      await app.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,75 @@
+// Turns stored rows into the API's shapes (run result, run summary, runner view).
+import type { RunResult, RunSummary, RunnerView, TaskResult } from '../protocol/api.ts';
+import type { RunStatus } from '../protocol/status.ts';
+import type { RunRow, RunnerRow, TaskRow } from '../store/schema.ts';
+
+export function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+export function taskResult(t: TaskRow, runnerNames: Map<string, string>): TaskResult {
+  return {
+    id: t.id,
+    name: t.name,
+    status: t.status as RunStatus,
+    attempt: t.attempt,
+    exitCode: t.exit_code,
+    reason: t.reason,
+    message: t.message,
+    outputs: JSON.parse(t.outputs) as Record<string, string>,
+    dependsOn: JSON.parse(t.depends_on) as string[],
+    runsOn: JSON.parse(t.runs_on) as string[],
+    startedAt: iso(t.started_at),
+    finishedAt: iso(t.finished_at),
+    runner: t.runner_id === null ? null : (runnerNames.get(t.runner_id) ?? t.runner_id),
+    logBytes: t.log_bytes,
+    logTruncated: t.log_truncated === 1,
+  };
+}
+
+export function runResult(run: RunRow, tasks: TaskRow[], runnerNames: Map<string, string>): RunResult {
+  const results: Record<string, TaskResult> = {};
+  for (const t of tasks) results[t.name] = taskResult(t, runnerNames);
+  return {
+    id: run.id,
+    name: run.name,
+    status: run.status as RunStatus,
+    createdAt: new Date(run.created_at).toISOString(),
+    startedAt: iso(run.started_at),
+    finishedAt: iso(run.finished_at),
+    inputs: JSON.parse(run.inputs) as Record<string, string>,
+    outputs: JSON.parse(run.outputs) as Record<string, string>,
+    results,
+  };
+}
+
+export function runSummary(r: Pick<RunRow, 'id' | 'name' | 'status' | 'created_at' | 'started_at' | 'finished_at'> & { task_count: number | null }): RunSummary {
+  return {
+    id: r.id,
+    name: r.name,
+    status: r.status as RunStatus,
+    createdAt: new Date(r.created_at).toISOString(),
+    startedAt: iso(r.started_at),
+    finishedAt: iso(r.finished_at),
+    taskCount: Number(r.task_count ?? 0),
+  };
+}
+
+export function runnerView(r: RunnerRow, active: number, now: number, offlineAfterMs: number): RunnerView {
+  let status: RunnerView['status'];
+  if (r.disabled === 1) status = 'disabled';
+  else if (active > 0) status = 'busy';
+  else if (r.last_seen_at === null || now - r.last_seen_at > offlineAfterMs) status = 'offline';
+  else status = 'idle';
+  return {
+    id: r.id,
+    name: r.name,
+    labels: JSON.parse(r.labels) as string[],
+    capacity: r.capacity,
+    version: r.version,
+    status,
+    activeTasks: active,
+    createdAt: new Date(r.created_at).toISOString(),
+    lastSeenAt: iso(r.last_seen_at),
+  };
+}

@@ -1,0 +1,88 @@
+// Runners and tokens: who may call the server. Only sha256 hashes of tokens are stored.
+import type { StoreDialect } from './dialect.ts';
+import type { RunnerRow, TokenRow } from './schema.ts';
+import { newId } from './ids.ts';
+
+export function createCredentialStore(d: StoreDialect) {
+  const { db } = d;
+  return {
+    async insertToken(t: Omit<TokenRow, 'id' | 'used_at' | 'revoked_at'>): Promise<TokenRow> {
+      const row: TokenRow = { ...t, id: newId(t.created_at), used_at: null, revoked_at: null };
+      await db.insertInto('tokens').values(row).execute();
+      return row;
+    },
+    async tokenByHash(hash: string): Promise<TokenRow | undefined> {
+      return db.selectFrom('tokens').selectAll().where('hash', '=', hash).executeTakeFirst();
+    },
+    async countTokens(kind: string): Promise<number> {
+      const r = await db
+        .selectFrom('tokens')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('kind', '=', kind)
+        .executeTakeFirstOrThrow();
+      return Number(r.n);
+    },
+    /** Marks a single-use token used; false when it already was (a concurrent registration won). */
+    async useToken(id: string, now: number): Promise<boolean> {
+      const r = await db
+        .updateTable('tokens')
+        .set({ used_at: now })
+        .where('id', '=', id)
+        .where('used_at', 'is', null)
+        .executeTakeFirst();
+      return r.numUpdatedRows > 0n;
+    },
+    async listTokens(): Promise<TokenRow[]> {
+      return db.selectFrom('tokens').selectAll().orderBy('created_at').execute();
+    },
+    async revokeToken(id: string, now: number): Promise<boolean> {
+      const r = await db
+        .updateTable('tokens')
+        .set({ revoked_at: now })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return r.numUpdatedRows > 0n;
+    },
+
+    async insertRunner(r: Omit<RunnerRow, 'id' | 'disabled' | 'last_seen_at'>): Promise<RunnerRow> {
+      const row: RunnerRow = { ...r, id: newId(r.created_at), disabled: 0, last_seen_at: r.created_at };
+      await db.insertInto('runners').values(row).execute();
+      return row;
+    },
+    async runnerByTokenHash(hash: string): Promise<RunnerRow | undefined> {
+      return db.selectFrom('runners').selectAll().where('token_hash', '=', hash).executeTakeFirst();
+    },
+    async runner(id: string): Promise<RunnerRow | undefined> {
+      return db.selectFrom('runners').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+    async listRunners(): Promise<RunnerRow[]> {
+      return db.selectFrom('runners').selectAll().orderBy('created_at').execute();
+    },
+    async touchRunner(id: string, now: number): Promise<void> {
+      await db.updateTable('runners').set({ last_seen_at: now }).where('id', '=', id).execute();
+    },
+    async setRunnerDisabled(id: string, disabled: boolean): Promise<boolean> {
+      const r = await db.updateTable('runners').set({ disabled: disabled ? 1 : 0 }).where('id', '=', id).executeTakeFirst();
+      return r.numUpdatedRows > 0n;
+    },
+    async deleteRunner(id: string): Promise<boolean> {
+      const r = await db.deleteFrom('runners').where('id', '=', id).executeTakeFirst();
+      return r.numDeletedRows > 0n;
+    },
+
+    async getSetting(key: string): Promise<string | undefined> {
+      const r = await db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
+      return r?.value;
+    },
+    async setSetting(key: string, value: string): Promise<void> {
+      await db
+        .insertInto('settings')
+        .values({ key, value })
+        .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+        .execute();
+    },
+  };
+}
+
+export type CredentialStore = ReturnType<typeof createCredentialStore>;

@@ -1,0 +1,150 @@
+// Runs: create one with its tasks from a plan, read them back, list them, request their cancellation.
+import type { Plan } from '../protocol/plan.ts';
+import type { RunStatus } from '../protocol/status.ts';
+import type { StoreDialect } from './dialect.ts';
+import type { RunRow, TaskRow } from './schema.ts';
+import { advanceRun, type AdvanceResult } from './advance.ts';
+import { newId } from './ids.ts';
+
+export interface CreateRunOptions {
+  plan: Plan;
+  workflow: string;
+  inputs: Record<string, string>;
+  now: number;
+}
+
+export interface RunWithTasks {
+  run: RunRow;
+  tasks: TaskRow[];
+}
+
+export interface CancelResult {
+  /** Tasks cancelled at once (never started on a runner). */
+  cancelled: string[];
+  /** Tasks whose running attempt was asked to stop; the runner hears it on its next heartbeat. */
+  signalled: string[];
+  advance: AdvanceResult | null;
+}
+
+export function createRunStore(d: StoreDialect) {
+  const { db } = d;
+  return {
+    async create(o: CreateRunOptions): Promise<{ runId: string; advance: AdvanceResult }> {
+      const runId = newId(o.now);
+      return d.writeTx(async (tx) => {
+        await tx
+          .insertInto('runs')
+          .values({
+            id: runId,
+            name: o.plan.name,
+            status: 'queued',
+            workflow: o.workflow,
+            plan: JSON.stringify(o.plan),
+            inputs: JSON.stringify(o.inputs),
+            outputs: '{}',
+            cancel_requested: 0,
+            created_at: o.now,
+            started_at: null,
+            finished_at: null,
+          })
+          .execute();
+        // Insert in chunks: SQLite caps the number of bound parameters per statement.
+        const rows = o.plan.tasks.map((t, position) => ({
+          id: newId(o.now),
+          run_id: runId,
+          name: t.name,
+          position,
+          status: 'pending',
+          spec: JSON.stringify(t),
+          depends_on: JSON.stringify(t.dependsOn),
+          runs_on: JSON.stringify(t.runsOn),
+          attempt: 0,
+          outputs: '{}',
+          log_bytes: 0,
+          log_truncated: 0,
+        }));
+        for (let i = 0; i < rows.length; i += 200) {
+          await tx.insertInto('tasks').values(rows.slice(i, i + 200)).execute();
+        }
+        const advance = await advanceRun(tx, runId, o.now);
+        return { runId, advance };
+      });
+    },
+
+    async get(runId: string): Promise<RunWithTasks | undefined> {
+      const run = await db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst();
+      if (!run) return undefined;
+      const tasks = await db
+        .selectFrom('tasks')
+        .selectAll()
+        .where('run_id', '=', runId)
+        .orderBy('position')
+        .execute();
+      return { run, tasks };
+    },
+
+    async list(o: { status?: RunStatus; limit: number; before?: string }) {
+      let q = db
+        .selectFrom('runs')
+        .select(['id', 'name', 'status', 'created_at', 'started_at', 'finished_at'])
+        .select((eb) =>
+          eb.selectFrom('tasks').select(eb.fn.countAll<number>().as('n')).whereRef('tasks.run_id', '=', 'runs.id').as('task_count'),
+        )
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(o.limit);
+      if (o.status) q = q.where('status', '=', o.status);
+      if (o.before) q = q.where('id', '<', o.before);
+      return q.execute();
+    },
+
+    async cancel(runId: string, now: number): Promise<CancelResult | undefined> {
+      return d.writeTx(async (tx) => {
+        const run = await tx.selectFrom('runs').select(['id', 'status']).where('id', '=', runId).executeTakeFirst();
+        if (!run) return undefined;
+        const result: CancelResult = { cancelled: [], signalled: [], advance: null };
+        await tx.updateTable('runs').set({ cancel_requested: 1 }).where('id', '=', runId).execute();
+        const tasks = await tx
+          .selectFrom('tasks')
+          .select(['id', 'name', 'status', 'attempt'])
+          .where('run_id', '=', runId)
+          .where('status', 'in', ['pending', 'queued', 'running'])
+          .execute();
+        for (const t of tasks) {
+          if (t.status === 'running') {
+            const attempt = await tx
+              .selectFrom('attempts')
+              .select(['id', 'state'])
+              .where('task_id', '=', t.id)
+              .where('number', '=', t.attempt)
+              .executeTakeFirst();
+            if (attempt?.state === 'running') {
+              await tx.updateTable('attempts').set({ cancel_requested: 1 }).where('id', '=', attempt.id).execute();
+              result.signalled.push(t.name);
+              continue;
+            }
+            // Offered but not yet confirmed: withdraw the offer; the runner's `start` will get 409.
+            if (attempt) {
+              await tx
+                .updateTable('attempts')
+                .set({ state: 'expired', finished_at: now })
+                .where('id', '=', attempt.id)
+                .execute();
+            }
+          }
+          await tx
+            .updateTable('tasks')
+            .set({ status: 'cancelled', reason: 'cancelled', message: 'cancelled before it started', finished_at: now })
+            .where('id', '=', t.id)
+            .where('status', '=', t.status)
+            .execute();
+          result.cancelled.push(t.name);
+        }
+        result.advance = await advanceRun(tx, runId, now);
+        return result;
+      });
+    },
+  };
+}
+
+export type RunStore = ReturnType<typeof createRunStore>;

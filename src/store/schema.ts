@@ -1,0 +1,112 @@
+// Row types of every table, as Kysely sees them. Times are integers: milliseconds since the epoch (server clock).
+import type { Generated } from 'kysely';
+
+export interface RunRow {
+  id: string;
+  name: string;
+  status: string;
+  workflow: string;
+  plan: string;
+  inputs: string;
+  outputs: string;
+  cancel_requested: number;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+export interface TaskRow {
+  id: string;
+  run_id: string;
+  name: string;
+  position: number;
+  status: string;
+  spec: string;
+  depends_on: string;
+  runs_on: string;
+  attempt: number;
+  queued_at: number | null;
+  exit_code: number | null;
+  reason: string | null;
+  message: string | null;
+  outputs: string;
+  runner_id: string | null;
+  started_at: number | null;
+  finished_at: number | null;
+  log_bytes: number;
+  log_truncated: number;
+}
+
+/** `state`: offered → running → finished | expired (offer never confirmed) | lost (lease ran out). */
+export interface AttemptRow {
+  id: string;
+  task_id: string;
+  run_id: string;
+  number: number;
+  runner_id: string;
+  lease_id: string;
+  state: string;
+  offered_at: number;
+  ack_deadline: number;
+  lease_expires_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  cancel_requested: number;
+  result: string | null;
+}
+
+export interface LogChunkRow {
+  task_id: string;
+  attempt: number;
+  seq: number;
+  offset: number;
+  data: string;
+}
+
+export interface RunnerRow {
+  id: string;
+  name: string;
+  labels: string;
+  capacity: number;
+  version: string;
+  token_hash: string;
+  public_key: string | null;
+  disabled: number;
+  created_at: number;
+  last_seen_at: number | null;
+}
+
+export interface TokenRow {
+  id: string;
+  kind: string;
+  name: string | null;
+  hash: string;
+  created_at: number;
+  expires_at: number | null;
+  single_use: number;
+  used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface MigrationRow {
+  id: number;
+  name: string;
+  applied_at: number;
+}
+
+export interface SettingRow {
+  key: string;
+  value: string;
+}
+
+export interface Database {
+  runs: RunRow;
+  tasks: TaskRow;
+  attempts: AttemptRow;
+  log_chunks: LogChunkRow;
+  runners: RunnerRow;
+  tokens: TokenRow;
+  baton_migrations: MigrationRow;
+  settings: SettingRow;
+  _unused?: { id: Generated<number> };
+}

@@ -1,0 +1,116 @@
+// SQLite schema, as numbered forward-only migrations. Never edit an applied migration: add the next one.
+
+export interface Migration {
+  id: number;
+  name: string;
+  sql: string;
+}
+
+export const SQLITE_MIGRATIONS: Migration[] = [
+  {
+    id: 1,
+    name: '0001-create-core-tables',
+    sql: `
+CREATE TABLE runs (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  status TEXT NOT NULL,
+  workflow TEXT NOT NULL,
+  plan TEXT NOT NULL,
+  inputs TEXT NOT NULL,
+  outputs TEXT NOT NULL DEFAULT '{}',
+  cancel_requested INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  started_at INTEGER,
+  finished_at INTEGER
+);
+CREATE INDEX runs_by_created ON runs (created_at DESC, id DESC);
+CREATE INDEX runs_by_status ON runs (status, created_at DESC);
+
+CREATE TABLE tasks (
+  id TEXT PRIMARY KEY,
+  run_id TEXT NOT NULL REFERENCES runs (id),
+  name TEXT NOT NULL,
+  position INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  spec TEXT NOT NULL,
+  depends_on TEXT NOT NULL,
+  runs_on TEXT NOT NULL,
+  attempt INTEGER NOT NULL DEFAULT 0,
+  queued_at INTEGER,
+  exit_code INTEGER,
+  reason TEXT,
+  message TEXT,
+  outputs TEXT NOT NULL DEFAULT '{}',
+  runner_id TEXT,
+  started_at INTEGER,
+  finished_at INTEGER,
+  log_bytes INTEGER NOT NULL DEFAULT 0,
+  log_truncated INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (run_id, name)
+);
+-- The claim query reads queued tasks oldest first: a partial index holds only those.
+CREATE INDEX tasks_claim ON tasks (queued_at, id) WHERE status = 'queued';
+CREATE INDEX tasks_by_run ON tasks (run_id, position);
+
+CREATE TABLE attempts (
+  id TEXT PRIMARY KEY,
+  task_id TEXT NOT NULL REFERENCES tasks (id),
+  run_id TEXT NOT NULL,
+  number INTEGER NOT NULL,
+  runner_id TEXT NOT NULL,
+  lease_id TEXT NOT NULL UNIQUE,
+  state TEXT NOT NULL,
+  offered_at INTEGER NOT NULL,
+  ack_deadline INTEGER NOT NULL,
+  lease_expires_at INTEGER NOT NULL,
+  started_at INTEGER,
+  finished_at INTEGER,
+  cancel_requested INTEGER NOT NULL DEFAULT 0,
+  result TEXT,
+  UNIQUE (task_id, number)
+);
+CREATE INDEX attempts_live ON attempts (state, lease_expires_at) WHERE state IN ('offered', 'running');
+CREATE INDEX attempts_by_runner ON attempts (runner_id, state);
+
+CREATE TABLE log_chunks (
+  task_id TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  "offset" INTEGER NOT NULL,
+  data TEXT NOT NULL,
+  PRIMARY KEY (task_id, attempt, seq)
+);
+
+CREATE TABLE runners (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  labels TEXT NOT NULL,
+  capacity INTEGER NOT NULL,
+  version TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE,
+  public_key TEXT,
+  disabled INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  last_seen_at INTEGER
+);
+
+CREATE TABLE tokens (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  name TEXT,
+  hash TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  single_use INTEGER NOT NULL DEFAULT 0,
+  used_at INTEGER,
+  revoked_at INTEGER
+);
+
+CREATE TABLE settings (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+`,
+  },
+];

@@ -1,0 +1,50 @@
+// The SQLite dialect: one better-sqlite3 connection in WAL mode, serialised by Kysely's driver.
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, SqliteDialect, sql, type Transaction } from 'kysely';
+import type { Database } from '../schema.ts';
+import type { StoreDialect } from '../dialect.ts';
+import { SQLITE_MIGRATIONS } from './migrations.ts';
+
+export function openSqlite(path: string): StoreDialect {
+  const raw = new BetterSqlite3(path);
+  raw.pragma('journal_mode = WAL');
+  // NORMAL is durable against process crashes in WAL mode; only an OS crash can lose the last commits.
+  raw.pragma('synchronous = NORMAL');
+  raw.pragma('busy_timeout = 5000');
+  raw.pragma('foreign_keys = ON');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  return {
+    capabilities: { name: 'sqlite', multiProcess: false, skipLocked: false },
+    db,
+    migrations: SQLITE_MIGRATIONS,
+    async writeTx<T>(fn: (tx: Transaction<Database>) => Promise<T>): Promise<T> {
+      // Kysely's SQLite driver holds its connection mutex for the whole transaction, so within this
+      // process nothing interleaves; IMMEDIATE also takes the file's write lock up front.
+      return db.connection().execute(async (conn) => {
+        await sql`begin immediate`.execute(conn);
+        try {
+          const result = await fn(conn as unknown as Transaction<Database>);
+          await sql`commit`.execute(conn);
+          return result;
+        } catch (err) {
+          await sql`rollback`.execute(conn);
+          throw err;
+        }
+      });
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+/** `PRAGMA integrity_check` result; "ok" when the file is sound. */
+export function sqliteIntegrity(path: string): string {
+  const raw = new BetterSqlite3(path, { readonly: true });
+  try {
+    const row = raw.pragma('integrity_check', { simple: true });
+    return String(row);
+  } finally {
+    raw.close();
+  }
+}

@@ -1,0 +1,76 @@
+// compileWorkflow: native workflow text (YAML or JSON) to an immutable Plan, or every issue at once.
+
+import type { Plan } from '../protocol/plan.ts';
+import { checkDependencies } from './dag.ts';
+import { makeIssue, sortIssues, type WorkflowIssue } from './issues.ts';
+import { formatBytes, resolveLimits, type WorkflowLimits } from './limits.ts';
+import { envBytes } from './native-env.ts';
+import { readWorkflow, type WorkflowDraft } from './native.ts';
+import { NodeReader } from './node-reader.ts';
+import { checkTemplate } from './references.ts';
+import { readSource } from './source.ts';
+import { loadYaml } from './yaml-load.ts';
+
+export type CompileResult = { ok: true; plan: Plan } | { ok: false; issues: WorkflowIssue[] };
+
+export interface CompileOptions {
+  /** Names the workflow when it has no `name` (without its extension). Default: "workflow". */
+  fileName?: string;
+  limits?: Partial<WorkflowLimits>;
+}
+
+/** Never throws for any input: every problem is an issue with line and column. */
+export function compileWorkflow(text: string | Uint8Array, options: CompileOptions = {}): CompileResult {
+  const limits = resolveLimits(options.limits);
+  const source = readSource(text, limits.maxBytes);
+  if (!source.ok) return { ok: false, issues: [source.issue] };
+  const loaded = loadYaml(source.text, limits.maxDepth);
+  if (!loaded.ok) return { ok: false, issues: sortIssues(loaded.issues) };
+
+  const reader = new NodeReader(loaded.doc, loaded.lineCounter, limits.maxAliases);
+  const draft = readWorkflow(reader, reader.root(loaded.doc), limits, defaultName(options.fileName));
+  const issues = [...loaded.issues, ...reader.issues, ...checkDependencies(draft.tasks), ...checkExpressions(draft), ...checkEnvTotals(draft, limits)];
+  if (issues.length > 0) return { ok: false, issues: sortIssues(issues) };
+  const plan: Plan = { name: draft.name, env: draft.env, inputs: draft.inputs, tasks: draft.tasks.map((task) => task.spec) };
+  return { ok: true, plan: deepFreeze(plan) };
+}
+
+function defaultName(fileName: string | undefined): string {
+  const base = fileName?.split(/[\\/]/).pop() ?? '';
+  const stem = base.includes('.') && !base.startsWith('.') ? base.slice(0, base.lastIndexOf('.')) : base;
+  return stem === '' ? 'workflow' : stem;
+}
+
+function checkExpressions(draft: WorkflowDraft): WorkflowIssue[] {
+  const tasks = new Set(draft.tasks.map((task) => task.spec.name));
+  const inputs = new Set(Object.keys(draft.inputs));
+  const issues: WorkflowIssue[] = [];
+  for (const ref of draft.envTemplates) issues.push(...checkTemplate(ref, { dependsOn: new Set(), tasks, inputs }));
+  for (const task of draft.tasks) {
+    const scope = { task: task.spec.name, dependsOn: new Set(task.spec.dependsOn), tasks, inputs };
+    for (const ref of task.templates) issues.push(...checkTemplate(ref, scope));
+  }
+  return issues;
+}
+
+/** Per task: workflow env + task env + every step's env, as the process of its largest step could see. */
+function checkEnvTotals(draft: WorkflowDraft, limits: WorkflowLimits): WorkflowIssue[] {
+  const issues: WorkflowIssue[] = [];
+  const workflowBytes = envBytes(draft.env);
+  for (const task of draft.tasks) {
+    const total = workflowBytes + envBytes(task.spec.env) + task.spec.steps.reduce((sum, step) => sum + envBytes(step.env), 0);
+    if (total > limits.maxEnvTotalBytes) {
+      const message = `env of task '${task.spec.name}' is ${total} bytes (workflow, task and step env together); the limit is ${formatBytes(limits.maxEnvTotalBytes)} per task`;
+      issues.push(makeIssue('limit_exceeded', message, task.at, task.path));
+    }
+  }
+  return issues;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

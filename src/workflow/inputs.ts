@@ -1,0 +1,28 @@
+// Inputs given to a run, checked against the plan's declared inputs; defaults fill the gaps.
+
+import type { Plan } from '../protocol/plan.ts';
+import { didYouMean, makeIssue, type WorkflowIssue } from './issues.ts';
+
+const NOWHERE = { line: 0, column: 0 };
+
+export function resolveInputs(
+  plan: Plan,
+  given: Record<string, string>,
+): { ok: true; inputs: Record<string, string> } | { ok: false; issues: WorkflowIssue[] } {
+  const declared = Object.keys(plan.inputs);
+  const issues: WorkflowIssue[] = [];
+  for (const name of Object.keys(given)) {
+    if (!Object.hasOwn(plan.inputs, name)) {
+      const known = declared.length === 0 ? 'the workflow declares no inputs' : `declared inputs: ${declared.join(', ')}`;
+      issues.push(makeIssue('unknown_input', `unknown input '${name}'${didYouMean(name, declared)}; ${known}`, NOWHERE, `inputs.${name}`));
+    }
+  }
+  const entries: Array<[string, string]> = [];
+  for (const [name, spec] of Object.entries(plan.inputs)) {
+    const value = Object.hasOwn(given, name) ? given[name] : spec.default;
+    if (value !== undefined) entries.push([name, value]);
+    else if (spec.required) issues.push(makeIssue('missing_input', `input '${name}' is required and has no default; give it a value`, NOWHERE, `inputs.${name}`));
+    else entries.push([name, '']); // optional without default reads as '' (as in GitHub Actions)
+  }
+  return issues.length > 0 ? { ok: false, issues } : { ok: true, inputs: Object.fromEntries(entries) };
+}

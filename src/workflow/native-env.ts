@@ -1,0 +1,46 @@
+// `env:` maps of the native format: names checked, values as strings, size limits per value.
+
+import { type Pos } from './issues.ts';
+import { formatBytes, type WorkflowLimits } from './limits.ts';
+import type { Located, NodeReader } from './node-reader.ts';
+import { ENV_NAME } from './static-values.ts';
+
+/** A string holding `${{ }}`, kept with its position for compile-time expression checks. */
+export interface TemplateRef {
+  text: string;
+  at: Pos;
+  path: string;
+  /** How messages name it, e.g. "'run' of task 'build'". */
+  what: string;
+}
+
+/** Reads an env map; numbers and booleans become text, empty becomes ''. Built with fromEntries so '__proto__' is a plain key. */
+export function readEnv(reader: NodeReader, limits: WorkflowLimits, loc: Located, owner: string, templates: TemplateRef[]): Record<string, string> {
+  const fields = reader.map(loc, `'env' of ${owner}`);
+  const entries: Array<[string, string]> = [];
+  for (const field of fields ?? []) {
+    if (!ENV_NAME.test(field.key)) {
+      const message = `env name '${field.key}' in ${owner} is not valid; use letters, digits and _, not starting with a digit`;
+      reader.report('invalid_name', message, field.keyAt, field.path);
+      continue;
+    }
+    const value = reader.string(field, `env '${field.key}' of ${owner}`, { convert: true });
+    if (value === undefined) continue;
+    const bytes = Buffer.byteLength(value, 'utf8');
+    if (bytes > limits.maxEnvValueBytes) {
+      const message = `env '${field.key}' of ${owner} is ${bytes} bytes; the limit is ${formatBytes(limits.maxEnvValueBytes)} per value`;
+      reader.report('limit_exceeded', message, field.at, field.path);
+      continue;
+    }
+    if (value.includes('${{')) templates.push({ text: value, at: field.at, path: field.path, what: `env '${field.key}' of ${owner}` });
+    entries.push([field.key, value]);
+  }
+  return Object.fromEntries(entries);
+}
+
+/** Bytes of an env map as a process sees it: NAME=value plus a terminating NUL per entry. */
+export function envBytes(env: Record<string, string>): number {
+  let total = 0;
+  for (const [name, value] of Object.entries(env)) total += Buffer.byteLength(name, 'utf8') + Buffer.byteLength(value, 'utf8') + 2;
+  return total;
+}
