@@ -29,16 +29,21 @@ export async function createServer(deps: ServerDeps): Promise<{ app: FastifyInst
     // Long polls hold requests for up to maxLongPollMs; keep idle sockets a little longer.
     keepAliveTimeout: deps.config.maxLongPollMs + 5_000,
     requestTimeout: 0,
+    // On close, cut held connections (SSE followers) instead of waiting for them; long polls are answered first.
+    forceCloseConnections: true,
     // Long polls make per-request logs noise; errors are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
   });
   const hub = new Hub();
+  const shutdown = new AbortController();
+  app.addHook('preClose', async () => shutdown.abort());
   const ctx: ServerContext = {
     config: deps.config,
     store: deps.store,
     hub,
     dispatcher: createDispatcher(deps.store, hub),
     now: deps.now ?? Date.now,
+    shutdown: shutdown.signal,
     log: app.log,
   };
   installErrorHandler(app);

@@ -14,6 +14,8 @@ export interface ServerContext {
   /** Wall clock in ms (injectable for tests). */
   now: () => number;
   log: FastifyBaseLogger;
+  /** Aborted when the server starts closing: long polls answer at once. */
+  shutdown: AbortSignal;
 }
 
 /** Tells waiters and subscribers what a store transition changed. */

@@ -66,12 +66,21 @@ tasks:
   });
 
   it('compiles JSON, which is valid YAML', () => {
-    const json = JSON.stringify({ name: 'j', tasks: { a: { run: 'echo a' }, b: { run: 'echo b', depends_on: ['a'] } } });
-    expect(plan(json).tasks.map((task) => [task.name, task.dependsOn])).toEqual([['a', []], ['b', ['a']]]);
+    const json = JSON.stringify({
+      name: 'j',
+      tasks: { a: { run: 'echo a' }, b: { run: 'echo b', depends_on: ['a'] } },
+    });
+    expect(plan(json).tasks.map((task) => [task.name, task.dependsOn])).toEqual([
+      ['a', []],
+      ['b', ['a']],
+    ]);
   });
 
   it('accepts UTF-8 bytes as well as text', () => {
-    expect(plan(new TextEncoder().encode('tasks:\n  grüß: { run: echo ü }\n'.replace('grüß', 'gruss'))).tasks[0]?.steps[0]?.run).toBe('echo ü');
+    expect(
+      plan(new TextEncoder().encode('tasks:\n  grüß: { run: echo ü }\n'.replace('grüß', 'gruss'))).tasks[0]
+        ?.steps[0]?.run,
+    ).toBe('echo ü');
   });
 
   it('names the workflow after its file when it has no name, else "workflow"', () => {
@@ -127,7 +136,12 @@ env: &shared { __proto__: yes, B: two }
 tasks:
   a: { run: x, env: *shared }
 `);
-    expect(result.tasks[0]?.env).toEqual(Object.fromEntries([['__proto__', 'yes'], ['B', 'two']]));
+    expect(result.tasks[0]?.env).toEqual(
+      Object.fromEntries([
+        ['__proto__', 'yes'],
+        ['B', 'two'],
+      ]),
+    );
     expect(Object.getPrototypeOf(result.env)).toBe(Object.prototype);
   });
 

@@ -29,10 +29,53 @@ export function compileWorkflow(text: string | Uint8Array, options: CompileOptio
 
   const reader = new NodeReader(loaded.doc, loaded.lineCounter, limits.maxAliases);
   const draft = readWorkflow(reader, reader.root(loaded.doc), limits, defaultName(options.fileName));
-  const issues = [...loaded.issues, ...reader.issues, ...checkDependencies(draft.tasks), ...checkExpressions(draft), ...checkEnvTotals(draft, limits)];
-  if (issues.length > 0) return { ok: false, issues: sortIssues(issues) };
-  const plan: Plan = { name: draft.name, env: draft.env, inputs: draft.inputs, tasks: draft.tasks.map((task) => task.spec) };
+  if (reader.aliasLimitExceeded) {
+    // Everything read past the limit is missing, so other issues would be noise: report the limit alone.
+    return {
+      ok: false,
+      issues: reader.issues.filter(
+        (issue) => issue.code === 'limit_exceeded' && issue.message.includes('aliases'),
+      ),
+    };
+  }
+  const issues = [
+    ...loaded.issues,
+    ...reader.issues,
+    ...checkDependencies(draft.tasks),
+    ...checkExpressions(draft),
+    ...checkEnvTotals(draft, limits),
+  ];
+  if (issues.length > 0) return { ok: false, issues: capIssues(sortIssues(issues)) };
+  const plan: Plan = {
+    name: draft.name,
+    env: draft.env,
+    inputs: draft.inputs,
+    tasks: draft.tasks.map((task) => task.spec),
+  };
   return { ok: true, plan: deepFreeze(plan) };
+}
+
+/** At most this many issues are returned: a 1 MiB file can hold 100,000 mistakes, and nobody reads past the first few. */
+export const MAX_ISSUES = 1000;
+
+/** Drops exact repeats (one bad template reused many times) and keeps the first MAX_ISSUES. */
+function capIssues(issues: WorkflowIssue[]): WorkflowIssue[] {
+  const seen = new Set<string>();
+  const unique = issues.filter((issue) => {
+    const key = `${issue.line}:${issue.column}:${issue.path}:${issue.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  if (unique.length <= MAX_ISSUES) return unique;
+  const last = unique[MAX_ISSUES - 1]!;
+  const more = makeIssue(
+    'limit_exceeded',
+    `${unique.length - MAX_ISSUES} more issues are not shown; the limit is ${MAX_ISSUES} issues per workflow`,
+    last,
+    '',
+  );
+  return [...unique.slice(0, MAX_ISSUES), more];
 }
 
 function defaultName(fileName: string | undefined): string {
@@ -45,7 +88,8 @@ function checkExpressions(draft: WorkflowDraft): WorkflowIssue[] {
   const tasks = new Set(draft.tasks.map((task) => task.spec.name));
   const inputs = new Set(Object.keys(draft.inputs));
   const issues: WorkflowIssue[] = [];
-  for (const ref of draft.envTemplates) issues.push(...checkTemplate(ref, { dependsOn: new Set(), tasks, inputs }));
+  for (const ref of draft.envTemplates)
+    issues.push(...checkTemplate(ref, { dependsOn: new Set(), tasks, inputs }));
   for (const task of draft.tasks) {
     const scope = { task: task.spec.name, dependsOn: new Set(task.spec.dependsOn), tasks, inputs };
     for (const ref of task.templates) issues.push(...checkTemplate(ref, scope));
@@ -58,7 +102,10 @@ function checkEnvTotals(draft: WorkflowDraft, limits: WorkflowLimits): WorkflowI
   const issues: WorkflowIssue[] = [];
   const workflowBytes = envBytes(draft.env);
   for (const task of draft.tasks) {
-    const total = workflowBytes + envBytes(task.spec.env) + task.spec.steps.reduce((sum, step) => sum + envBytes(step.env), 0);
+    const total =
+      workflowBytes +
+      envBytes(task.spec.env) +
+      task.spec.steps.reduce((sum, step) => sum + envBytes(step.env), 0);
     if (total > limits.maxEnvTotalBytes) {
       const message = `env of task '${task.spec.name}' is ${total} bytes (workflow, task and step env together); the limit is ${formatBytes(limits.maxEnvTotalBytes)} per task`;
       issues.push(makeIssue('limit_exceeded', message, task.at, task.path));

@@ -9,7 +9,14 @@ export function checkDependencies(tasks: TaskDraft[]): WorkflowIssue[] {
   for (const task of tasks) {
     for (const dep of task.dependencies) {
       if (dep.name === task.spec.name) {
-        issues.push(makeIssue('self_dependency', `task '${dep.name}' depends on itself; remove it from depends_on`, dep.at, dep.path));
+        issues.push(
+          makeIssue(
+            'self_dependency',
+            `task '${dep.name}' depends on itself; remove it from depends_on`,
+            dep.at,
+            dep.path,
+          ),
+        );
       } else if (!byName.has(dep.name)) {
         const message = `task '${task.spec.name}' depends on '${dep.name}', which is not a task in this workflow${didYouMean(dep.name, byName.keys())}`;
         issues.push(makeIssue('unknown_dependency', message, dep.at, dep.path));

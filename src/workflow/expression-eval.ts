@@ -50,13 +50,18 @@ function contextValue(name: string, ctx: ExpressionContext, source: string, posi
     case 'tasks':
     case 'needs': {
       const tasks: Record<string, ExprValue> = {};
-      for (const [task, value] of Object.entries(ctx.tasks)) tasks[task] = { outputs: { ...value.outputs }, result: value.result };
+      for (const [task, value] of Object.entries(ctx.tasks))
+        tasks[task] = { outputs: { ...value.outputs }, result: value.result };
       return tasks;
     }
     case 'run':
       return ctx.run === undefined ? {} : { id: ctx.run.id, name: ctx.run.name };
     default:
-      throw new ExpressionError(`unknown context '${name}'; use one of ${CONTEXT_NAMES.join(', ')}`, source, position);
+      throw new ExpressionError(
+        `unknown context '${name}'; use one of ${CONTEXT_NAMES.join(', ')}`,
+        source,
+        position,
+      );
   }
 }
 
@@ -108,12 +113,18 @@ function compare(operator: string, left: ExprValue, right: ExprValue): boolean {
 
 function order(operator: string, sign: number): boolean {
   switch (operator) {
-    case '==': return sign === 0;
-    case '!=': return sign !== 0;
-    case '<': return sign < 0;
-    case '<=': return sign <= 0;
-    case '>': return sign > 0;
-    default: return sign >= 0;
+    case '==':
+      return sign === 0;
+    case '!=':
+      return sign !== 0;
+    case '<':
+      return sign < 0;
+    case '<=':
+      return sign <= 0;
+    case '>':
+      return sign > 0;
+    default:
+      return sign >= 0;
   }
 }
 

@@ -3,9 +3,28 @@
 import { ExpressionError } from './expression-error.ts';
 
 export const TOKEN_KINDS = [
-  'string', 'number', 'identifier', 'true', 'false', 'null',
-  'dot', 'lbracket', 'rbracket', 'lparen', 'rparen', 'comma',
-  'not', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'and', 'or', 'eof',
+  'string',
+  'number',
+  'identifier',
+  'true',
+  'false',
+  'null',
+  'dot',
+  'lbracket',
+  'rbracket',
+  'lparen',
+  'rparen',
+  'comma',
+  'not',
+  'eq',
+  'ne',
+  'lt',
+  'le',
+  'gt',
+  'ge',
+  'and',
+  'or',
+  'eof',
 ] as const;
 export type TokenKind = (typeof TOKEN_KINDS)[number];
 
@@ -20,11 +39,27 @@ export interface Token {
 }
 
 const OPERATORS: ReadonlyArray<[string, TokenKind]> = [
-  ['==', 'eq'], ['!=', 'ne'], ['<=', 'le'], ['>=', 'ge'], ['&&', 'and'], ['||', 'or'],
-  ['<', 'lt'], ['>', 'gt'], ['!', 'not'], ['.', 'dot'], ['[', 'lbracket'], [']', 'rbracket'],
-  ['(', 'lparen'], [')', 'rparen'], [',', 'comma'],
+  ['==', 'eq'],
+  ['!=', 'ne'],
+  ['<=', 'le'],
+  ['>=', 'ge'],
+  ['&&', 'and'],
+  ['||', 'or'],
+  ['<', 'lt'],
+  ['>', 'gt'],
+  ['!', 'not'],
+  ['.', 'dot'],
+  ['[', 'lbracket'],
+  [']', 'rbracket'],
+  ['(', 'lparen'],
+  [')', 'rparen'],
+  [',', 'comma'],
 ];
-const KEYWORDS: ReadonlyMap<string, TokenKind> = new Map([['true', 'true'], ['false', 'false'], ['null', 'null']]);
+const KEYWORDS: ReadonlyMap<string, TokenKind> = new Map([
+  ['true', 'true'],
+  ['false', 'false'],
+  ['null', 'null'],
+]);
 const NUMBER = /-?(?:0x[0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)/y;
 const IDENTIFIER = /[A-Za-z_][A-Za-z0-9_-]*/y;
 
@@ -45,7 +80,9 @@ export function tokenize(expression: string): Token[] {
     }
     const previous = tokens[tokens.length - 1]?.kind;
     // A '-' starts a number only where a value may stand: the language has no subtraction.
-    const valueMayStart = previous === undefined || !['identifier', 'rparen', 'rbracket', 'string', 'number', 'true', 'false', 'null'].includes(previous);
+    const valueMayStart =
+      previous === undefined ||
+      !['identifier', 'rparen', 'rbracket', 'string', 'number', 'true', 'false', 'null'].includes(previous);
     if ((ch >= '0' && ch <= '9') || ((ch === '-' || ch === '.') && valueMayStart)) {
       NUMBER.lastIndex = i;
       const match = NUMBER.exec(expression);

@@ -19,7 +19,14 @@ export type Expr =
 /** Parentheses, `!` and `[ ]` may nest this deep; deeper input is refused instead of overflowing the stack. */
 export const MAX_EXPRESSION_DEPTH = 64;
 
-const COMPARE: Partial<Record<TokenKind, BinaryOperator>> = { eq: '==', ne: '!=', lt: '<', le: '<=', gt: '>', ge: '>=' };
+const COMPARE: Partial<Record<TokenKind, BinaryOperator>> = {
+  eq: '==',
+  ne: '!=',
+  lt: '<',
+  le: '<=',
+  gt: '>',
+  ge: '>=',
+};
 
 export function parseExpression(expression: string): Expr {
   const parser = new ExpressionParser(expression, tokenize(expression));
@@ -66,7 +73,13 @@ class ExpressionParser {
     const kind = level === 'or' ? 'or' : 'and';
     while (this.#peek().kind === kind) {
       const token = this.#next();
-      left = { kind: 'logical', operator: level === 'or' ? '||' : '&&', left, right: operand(), position: token.position };
+      left = {
+        kind: 'logical',
+        operator: level === 'or' ? '||' : '&&',
+        left,
+        right: operand(),
+        position: token.position,
+      };
     }
     return left;
   }
@@ -75,22 +88,39 @@ class ExpressionParser {
     let left = this.#comparison();
     for (let op = this.#peek(); op.kind === 'eq' || op.kind === 'ne'; op = this.#peek()) {
       this.#next();
-      left = { kind: 'compare', operator: COMPARE[op.kind]!, left, right: this.#comparison(), position: op.position };
+      left = {
+        kind: 'compare',
+        operator: COMPARE[op.kind]!,
+        left,
+        right: this.#comparison(),
+        position: op.position,
+      };
     }
     return left;
   }
 
   #comparison(): Expr {
     let left = this.#unary();
-    for (let op = this.#peek(); op.kind === 'lt' || op.kind === 'le' || op.kind === 'gt' || op.kind === 'ge'; op = this.#peek()) {
+    for (
+      let op = this.#peek();
+      op.kind === 'lt' || op.kind === 'le' || op.kind === 'gt' || op.kind === 'ge';
+      op = this.#peek()
+    ) {
       this.#next();
-      left = { kind: 'compare', operator: COMPARE[op.kind]!, left, right: this.#unary(), position: op.position };
+      left = {
+        kind: 'compare',
+        operator: COMPARE[op.kind]!,
+        left,
+        right: this.#unary(),
+        position: op.position,
+      };
     }
     return left;
   }
 
   #nested<T>(token: Token, parse: () => T): T {
-    if (++this.#depth > MAX_EXPRESSION_DEPTH) throw this.#error(`expression nests deeper than ${MAX_EXPRESSION_DEPTH} levels`, token);
+    if (++this.#depth > MAX_EXPRESSION_DEPTH)
+      throw this.#error(`expression nests deeper than ${MAX_EXPRESSION_DEPTH} levels`, token);
     const result = parse();
     this.#depth--;
     return result;
@@ -110,8 +140,18 @@ class ExpressionParser {
       if (token.kind === 'dot') {
         this.#next();
         const name = this.#next();
-        if (name.kind !== 'identifier' && name.kind !== 'true' && name.kind !== 'false' && name.kind !== 'null') {
-          throw this.#error(name.kind === 'eof' ? "expected a property name after '.'" : `expected a property name after '.', found '${name.text}'`, name);
+        if (
+          name.kind !== 'identifier' &&
+          name.kind !== 'true' &&
+          name.kind !== 'false' &&
+          name.kind !== 'null'
+        ) {
+          throw this.#error(
+            name.kind === 'eof'
+              ? "expected a property name after '.'"
+              : `expected a property name after '.', found '${name.text}'`,
+            name,
+          );
         }
         expr = { kind: 'property', object: expr, name: name.text, position: name.position };
       } else if (token.kind === 'lbracket') {
@@ -137,7 +177,8 @@ class ExpressionParser {
       case 'null':
         return { kind: 'literal', value: null, position: token.position };
       case 'identifier':
-        if (this.#peek().kind === 'lparen') throw this.#error(`function '${token.text}()' is not supported yet`, token);
+        if (this.#peek().kind === 'lparen')
+          throw this.#error(`function '${token.text}()' is not supported yet`, token);
         return { kind: 'context', name: token.text, position: token.position };
       case 'lparen': {
         const inner = this.#nested(token, () => this.#logical('or'));
@@ -154,7 +195,12 @@ class ExpressionParser {
   #expect(kind: TokenKind, what: string): void {
     const token = this.#next();
     if (token.kind !== kind) {
-      throw this.#error(token.kind === 'eof' ? `expected ${what} before the end of the expression` : `expected ${what}, found '${token.text}'`, token);
+      throw this.#error(
+        token.kind === 'eof'
+          ? `expected ${what} before the end of the expression`
+          : `expected ${what}, found '${token.text}'`,
+        token,
+      );
     }
   }
 }

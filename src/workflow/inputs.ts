@@ -13,15 +13,31 @@ export function resolveInputs(
   const issues: WorkflowIssue[] = [];
   for (const name of Object.keys(given)) {
     if (!Object.hasOwn(plan.inputs, name)) {
-      const known = declared.length === 0 ? 'the workflow declares no inputs' : `declared inputs: ${declared.join(', ')}`;
-      issues.push(makeIssue('unknown_input', `unknown input '${name}'${didYouMean(name, declared)}; ${known}`, NOWHERE, `inputs.${name}`));
+      const known =
+        declared.length === 0 ? 'the workflow declares no inputs' : `declared inputs: ${declared.join(', ')}`;
+      issues.push(
+        makeIssue(
+          'unknown_input',
+          `unknown input '${name}'${didYouMean(name, declared)}; ${known}`,
+          NOWHERE,
+          `inputs.${name}`,
+        ),
+      );
     }
   }
   const entries: Array<[string, string]> = [];
   for (const [name, spec] of Object.entries(plan.inputs)) {
     const value = Object.hasOwn(given, name) ? given[name] : spec.default;
     if (value !== undefined) entries.push([name, value]);
-    else if (spec.required) issues.push(makeIssue('missing_input', `input '${name}' is required and has no default; give it a value`, NOWHERE, `inputs.${name}`));
+    else if (spec.required)
+      issues.push(
+        makeIssue(
+          'missing_input',
+          `input '${name}' is required and has no default; give it a value`,
+          NOWHERE,
+          `inputs.${name}`,
+        ),
+      );
     else entries.push([name, '']); // optional without default reads as '' (as in GitHub Actions)
   }
   return issues.length > 0 ? { ok: false, issues } : { ok: true, inputs: Object.fromEntries(entries) };

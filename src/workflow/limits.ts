@@ -33,7 +33,8 @@ export function resolveLimits(given: Partial<WorkflowLimits> | undefined): Workf
 
 /** "1048576 bytes (1 MiB)" — exact for scripts, rounded for people. */
 export function formatBytes(bytes: number): string {
-  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes} bytes (${bytes / (1024 * 1024)} MiB)`;
+  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0)
+    return `${bytes} bytes (${bytes / (1024 * 1024)} MiB)`;
   if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes} bytes (${bytes / 1024} KiB)`;
   return `${bytes} bytes`;
 }

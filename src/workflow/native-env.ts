@@ -15,7 +15,13 @@ export interface TemplateRef {
 }
 
 /** Reads an env map; numbers and booleans become text, empty becomes ''. Built with fromEntries so '__proto__' is a plain key. */
-export function readEnv(reader: NodeReader, limits: WorkflowLimits, loc: Located, owner: string, templates: TemplateRef[]): Record<string, string> {
+export function readEnv(
+  reader: NodeReader,
+  limits: WorkflowLimits,
+  loc: Located,
+  owner: string,
+  templates: TemplateRef[],
+): Record<string, string> {
   const fields = reader.map(loc, `'env' of ${owner}`);
   const entries: Array<[string, string]> = [];
   for (const field of fields ?? []) {
@@ -32,7 +38,8 @@ export function readEnv(reader: NodeReader, limits: WorkflowLimits, loc: Located
       reader.report('limit_exceeded', message, field.at, field.path);
       continue;
     }
-    if (value.includes('${{')) templates.push({ text: value, at: field.at, path: field.path, what: `env '${field.key}' of ${owner}` });
+    if (value.includes('${{'))
+      templates.push({ text: value, at: field.at, path: field.path, what: `env '${field.key}' of ${owner}` });
     entries.push([field.key, value]);
   }
   return Object.fromEntries(entries);
@@ -41,6 +48,7 @@ export function readEnv(reader: NodeReader, limits: WorkflowLimits, loc: Located
 /** Bytes of an env map as a process sees it: NAME=value plus a terminating NUL per entry. */
 export function envBytes(env: Record<string, string>): number {
   let total = 0;
-  for (const [name, value] of Object.entries(env)) total += Buffer.byteLength(name, 'utf8') + Buffer.byteLength(value, 'utf8') + 2;
+  for (const [name, value] of Object.entries(env))
+    total += Buffer.byteLength(name, 'utf8') + Buffer.byteLength(value, 'utf8') + 2;
   return total;
 }

@@ -25,6 +25,11 @@ export class NodeReader {
   readonly #maxAliases: number;
   #aliasUses = 0;
 
+  /** True once aliases were used past the limit; what was read after that is incomplete. */
+  get aliasLimitExceeded(): boolean {
+    return this.#aliasUses > this.#maxAliases;
+  }
+
   constructor(doc: Document.Parsed, lineCounter: LineCounter, maxAliases: number) {
     this.#lineCounter = lineCounter;
     this.#maxAliases = maxAliases;
@@ -33,7 +38,11 @@ export class NodeReader {
 
   /** The document's root as a Located value. */
   root(doc: Document.Parsed): Located {
-    return { node: this.resolve(doc.contents), at: this.position(doc.contents, { line: 1, column: 1 }), path: '' };
+    return {
+      node: this.resolve(doc.contents),
+      at: this.position(doc.contents, { line: 1, column: 1 }),
+      path: '',
+    };
   }
 
   position(node: Node | null | undefined, fallback: Pos): Pos {
@@ -87,7 +96,12 @@ export class NodeReader {
       const keyAt = this.position(isAlias(pair.key) ? pair.key : keyNode, loc.at);
       const key = isScalar(keyNode) ? scalarText(keyNode.value) : undefined;
       if (key === undefined) {
-        this.report('invalid_type', `keys in ${what} must be strings, not ${this.describe(keyNode)}`, keyAt, loc.path);
+        this.report(
+          'invalid_type',
+          `keys in ${what} must be strings, not ${this.describe(keyNode)}`,
+          keyAt,
+          loc.path,
+        );
         continue;
       }
       const rawValue = pair.value as unknown;
@@ -111,14 +125,20 @@ export class NodeReader {
   }
 
   /** Reports every key not in `allowed`, suggesting the closest allowed one. */
-  checkKeys(fields: Field[], allowed: readonly string[], owner: string, hints: Record<string, string> = {}): Field[] {
+  checkKeys(
+    fields: Field[],
+    allowed: readonly string[],
+    owner: string,
+    hints: Record<string, string> = {},
+  ): Field[] {
     const known: Field[] = [];
     for (const field of fields) {
       if (allowed.includes(field.key)) {
         known.push(field);
         continue;
       }
-      const hint = hints[field.key] ?? (didYouMean(field.key, allowed) || `; allowed keys: ${allowed.join(', ')}`);
+      const hint =
+        hints[field.key] ?? (didYouMean(field.key, allowed) || `; allowed keys: ${allowed.join(', ')}`);
       this.report('unknown_key', `unknown key '${field.key}' in ${owner}${hint}`, field.keyAt, field.path);
     }
     return known;
@@ -142,7 +162,10 @@ export class NodeReader {
     if (items === undefined) return undefined;
     const values: Array<{ value: string; at: Pos; path: string }> = [];
     for (const item of items) {
-      const value = this.string(item, isSeq(loc.node) ? `each entry of ${what}` : `${what} (a string or a list of strings)`);
+      const value = this.string(
+        item,
+        isSeq(loc.node) ? `each entry of ${what}` : `${what} (a string or a list of strings)`,
+      );
       if (value !== undefined) values.push({ value, at: item.at, path: item.path });
     }
     return values;
@@ -151,7 +174,12 @@ export class NodeReader {
   scalar(loc: Located): ScalarValue | undefined {
     if (!isScalar(loc.node)) return undefined;
     const value: unknown = loc.node.value;
-    return value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? value : undefined;
+    return value === null ||
+      typeof value === 'string' ||
+      typeof value === 'number' ||
+      typeof value === 'boolean'
+      ? value
+      : undefined;
   }
 
   /** Anchors by name in document order, found with an explicit stack (the AST is already depth-limited). */
@@ -177,6 +205,7 @@ export class NodeReader {
 export function scalarText(value: unknown): string | undefined {
   if (value === null) return '';
   if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return String(value);
   return undefined;
 }

@@ -25,7 +25,14 @@ export function checkTemplate(ref: TemplateRef, scope: ReferenceScope): Workflow
     parsed = parseTemplate(ref.text);
   } catch (error) {
     if (!(error instanceof ExpressionError)) throw error;
-    return [makeIssue('invalid_expression', `invalid expression in ${ref.what}: ${error.message}`, ref.at, ref.path)];
+    return [
+      makeIssue(
+        'invalid_expression',
+        `invalid expression in ${ref.what}: ${error.message}`,
+        ref.at,
+        ref.path,
+      ),
+    ];
   }
   const issues: WorkflowIssue[] = [];
   for (const { expr } of parsed) {
@@ -76,7 +83,8 @@ function staticChain(expr: Expr, pending: Expr[]): Chain {
       current = current.object;
     } else if (current.kind === 'index') {
       const index = current.index;
-      if (index.kind === 'literal' && (typeof index.value === 'string' || typeof index.value === 'number')) names.unshift(String(index.value));
+      if (index.kind === 'literal' && (typeof index.value === 'string' || typeof index.value === 'number'))
+        names.unshift(String(index.value));
       else {
         pending.push(index);
         names.length = 0; // a dynamic step: only the part before it is static
@@ -110,9 +118,12 @@ function checkChain(chain: Chain, what: string, scope: ReferenceScope): string |
   if (scope.task === undefined) {
     return `the workflow env reads ${shown}; only a task's own env and steps can read the tasks it depends on`;
   }
-  if (!scope.tasks.has(name)) return `${reader} reads ${shown} but there is no task '${name}'${didYouMean(name, scope.tasks)}`;
-  if (name === scope.task) return `${reader} reads ${shown}, its own; a task can read only the tasks it depends on`;
-  if (!scope.dependsOn.has(name)) return `${reader} reads ${shown} but does not depend on '${name}'; add it to depends_on`;
+  if (!scope.tasks.has(name))
+    return `${reader} reads ${shown} but there is no task '${name}'${didYouMean(name, scope.tasks)}`;
+  if (name === scope.task)
+    return `${reader} reads ${shown}, its own; a task can read only the tasks it depends on`;
+  if (!scope.dependsOn.has(name))
+    return `${reader} reads ${shown} but does not depend on '${name}'; add it to depends_on`;
   if (field !== undefined && !TASK_FIELDS.includes(field)) {
     return `${reader} reads ${shown}; a task has only ${TASK_FIELDS.join(' and ')}${didYouMean(field, TASK_FIELDS)}`;
   }

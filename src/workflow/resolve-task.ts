@@ -15,7 +15,10 @@ export function resolveTask(plan: Plan, taskName: string, ctx: ExpressionContext
   const task = plan.tasks.find((candidate) => candidate.name === taskName);
   if (task === undefined) throw new Error(`plan '${plan.name}' has no task '${taskName}'`);
   const workflowEnv = evaluateEnv(plan.env, ctx);
-  const taskEnv = { ...workflowEnv, ...evaluateEnv(task.env, { ...ctx, env: { ...ctx.env, ...workflowEnv } }) };
+  const taskEnv = {
+    ...workflowEnv,
+    ...evaluateEnv(task.env, { ...ctx, env: { ...ctx.env, ...workflowEnv } }),
+  };
   const steps = task.steps.map((step) => {
     const stepCtx = { ...ctx, env: { ...ctx.env, ...taskEnv } };
     const env = evaluateEnv(step.env, stepCtx);

@@ -26,14 +26,19 @@ export function parseDuration(value: string | number): { ms: number } | { reason
     if (/^\d+(\.\d+)?$/.test(text)) {
       ms = Math.round(Number(text) * 1000);
     } else {
-      if (!/^(\d+(\.\d+)?(ms|s|m|h|d))+$/.test(text)) return { reason: 'is not a duration; write seconds as a number, or text like 90s, 10m, 1h30m or 500ms' };
+      if (!/^(\d+(\.\d+)?(ms|s|m|h|d))+$/.test(text))
+        return {
+          reason: 'is not a duration; write seconds as a number, or text like 90s, 10m, 1h30m or 500ms',
+        };
       ms = 0;
-      for (const [, amount, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)) ms += Number(amount) * (UNIT_MS[unit ?? 's'] ?? 1000);
+      for (const [, amount, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g))
+        ms += Number(amount) * (UNIT_MS[unit ?? 's'] ?? 1000);
       ms = Math.round(ms);
     }
   }
   if (!Number.isFinite(ms) || ms <= 0) return { reason: 'must be more than 0' };
-  if (ms > MAX_TIMEOUT_MS) return { reason: `is longer than the maximum of ${MAX_TIMEOUT_MS} ms (about 24.8 days)` };
+  if (ms > MAX_TIMEOUT_MS)
+    return { reason: `is longer than the maximum of ${MAX_TIMEOUT_MS} ms (about 24.8 days)` };
   return { ms };
 }
 
@@ -48,7 +53,10 @@ export function shellProblem(shell: string): string | undefined {
  * A working directory relative to the task's work dir, normalised ('a/./b/' is 'a/b'; '.' is
  * undefined, the work dir itself). Absolute paths and paths climbing out with '..' are refused.
  */
-export function joinWorkDir(base: string | undefined, relative: string): { path: string | undefined } | { reason: string } {
+export function joinWorkDir(
+  base: string | undefined,
+  relative: string,
+): { path: string | undefined } | { reason: string } {
   if (/^([\\/]|[A-Za-z]:)/.test(relative) || relative.startsWith('~')) {
     return { reason: `'${relative}' is absolute; working directories are relative to the task's work dir` };
   }

@@ -39,7 +39,8 @@ function findClose(template: string, from: number): number {
   let inString = false;
   for (let i = from; i < template.length; i++) {
     const ch = template[i];
-    if (ch === "'") inString = !inString; // '' (an escaped quote) toggles twice: still inside
+    if (ch === "'")
+      inString = !inString; // '' (an escaped quote) toggles twice: still inside
     else if (!inString && ch === '}' && template[i + 1] === '}') return i;
   }
   return -1;
@@ -49,7 +50,8 @@ function findClose(template: string, from: number): number {
 export function parseTemplate(template: string): Array<{ source: string; offset: number; expr: Expr }> {
   const parsed: Array<{ source: string; offset: number; expr: Expr }> = [];
   for (const part of splitTemplate(template)) {
-    if (part.kind === 'expression') parsed.push({ source: part.source, offset: part.offset, expr: parseExpression(part.source) });
+    if (part.kind === 'expression')
+      parsed.push({ source: part.source, offset: part.offset, expr: parseExpression(part.source) });
   }
   return parsed;
 }
@@ -62,7 +64,8 @@ export function evaluateTemplate(template: string, ctx: ExpressionContext): stri
   if (!hasExpressions(template)) return template;
   let result = '';
   for (const part of splitTemplate(template)) {
-    result += part.kind === 'text' ? part.text : stringify(evaluate(parseExpression(part.source), ctx, part.source));
+    result +=
+      part.kind === 'text' ? part.text : stringify(evaluate(parseExpression(part.source), ctx, part.source));
   }
   return result;
 }

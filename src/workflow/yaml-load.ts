@@ -1,8 +1,8 @@
 // YAML text to a YAML document with positions, refusing hostile nesting before the
 // (recursive) composer sees it, and turning YAML errors into issues.
 
-import { Composer, CST, Lexer, LineCounter, Parser, type Document } from 'yaml';
-import { makeIssue, type IssueCode, type WorkflowIssue } from './issues.ts';
+import { Composer, CST, isMap, isScalar, isSeq, Lexer, LineCounter, Parser, type Document } from 'yaml';
+import { makeIssue, type Pos, type WorkflowIssue } from './issues.ts';
 
 export type LoadResult =
   | { ok: true; doc: Document.Parsed; lineCounter: LineCounter; issues: WorkflowIssue[] }
@@ -15,7 +15,12 @@ export function loadYaml(text: string, maxDepth: number): LoadResult {
     return { line, column: col };
   };
   const tooDeep = (offset: number, depth: string) =>
-    makeIssue('limit_exceeded', `workflow nests collections ${depth} levels deep; the limit is ${maxDepth} levels`, at(offset), '');
+    makeIssue(
+      'limit_exceeded',
+      `workflow nests collections ${depth} levels deep; the limit is ${maxDepth} levels`,
+      at(offset),
+      '',
+    );
 
   // The CST parser slows down on very deep flow nesting (seconds for 1 MiB of '['), so a
   // linear lexer pass refuses the obvious cases first.
@@ -23,7 +28,8 @@ export function loadYaml(text: string, maxDepth: number): LoadResult {
   if (quick !== undefined) {
     // The line counter learns line starts while the parser runs; here the parser never runs.
     lineCounter.addNewLine(0);
-    for (let i = text.indexOf('\n'); i >= 0 && i < quick.offset; i = text.indexOf('\n', i + 1)) lineCounter.addNewLine(i + 1);
+    for (let i = text.indexOf('\n'); i >= 0 && i < quick.offset; i = text.indexOf('\n', i + 1))
+      lineCounter.addNewLine(i + 1);
     return { ok: false, issues: [tooDeep(quick.offset, `at least ${quick.depth}`)] };
   }
   const tokens = Array.from(new Parser(lineCounter.addNewLine).parse(text));
@@ -32,9 +38,18 @@ export function loadYaml(text: string, maxDepth: number): LoadResult {
 
   let doc: Document.Parsed | undefined;
   const issues: WorkflowIssue[] = [];
-  for (const next of new Composer({ uniqueKeys: true }).compose(tokens, true, text.length)) {
+  // uniqueKeys is off: the composer compares every new key with all earlier ones, quadratic in
+  // the keys of a map (minutes for 100,000 keys). findDuplicateKeys does it with one Set per map.
+  for (const next of new Composer({ uniqueKeys: false }).compose(tokens, true, text.length)) {
     if (doc !== undefined) {
-      issues.push(makeIssue('yaml_syntax', 'workflow holds more than one YAML document; keep one (remove the second ---)', at(next.range[0]), ''));
+      issues.push(
+        makeIssue(
+          'yaml_syntax',
+          'workflow holds more than one YAML document; keep one (remove the second ---)',
+          at(next.range[0]),
+          '',
+        ),
+      );
       break;
     }
     doc = next;
@@ -42,22 +57,38 @@ export function loadYaml(text: string, maxDepth: number): LoadResult {
   if (doc === undefined) return { ok: false, issues }; // compose(…, forceDoc) always yields one; kept for the type
   const seen = new Set<string>();
   for (const error of doc.errors) {
-    const code: IssueCode = error.code === 'DUPLICATE_KEY' ? 'duplicate_key' : 'yaml_syntax';
-    const message = code === 'duplicate_key' ? duplicateKeyMessage(text, error.pos[0]) : `YAML syntax error: ${error.message}`;
+    const message = `YAML syntax error: ${error.message}`;
     const key = `${error.pos[0]}:${message}`;
-    if (!seen.has(key)) issues.push(makeIssue(code, message, at(error.pos[0]), ''));
+    if (!seen.has(key)) issues.push(makeIssue('yaml_syntax', message, at(error.pos[0]), ''));
     seen.add(key);
   }
-  if (issues.some((issue) => issue.code === 'yaml_syntax')) return { ok: false, issues };
-  return { ok: true, doc, lineCounter, issues };
+  if (issues.length > 0) return { ok: false, issues };
+  return { ok: true, doc, lineCounter, issues: findDuplicateKeys(doc.contents, at) };
 }
 
-function duplicateKeyMessage(text: string, offset: number): string {
-  const match = /^(?:"((?:[^"\\\n]|\\.)*)"|'((?:[^'\n]|'')*)'|([^\n,{}[\]]*?))\s*:(?:\s|$)/.exec(text.slice(offset, offset + 200));
-  const key = match?.[1] ?? match?.[2]?.replaceAll("''", "'") ?? match?.[3];
-  return key === undefined
-    ? 'duplicate key; each key may appear only once in a map'
-    : `duplicate key '${key}'; each key may appear only once in a map`;
+/** Keys repeated within one map (rejected, not last-wins), found with an explicit stack. */
+function findDuplicateKeys(root: unknown, at: (offset: number) => Pos): WorkflowIssue[] {
+  const issues: WorkflowIssue[] = [];
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (isSeq(node)) for (const item of node.items) stack.push(item);
+    if (!isMap(node)) continue;
+    const first = new Map<unknown, number>();
+    for (const pair of node.items) {
+      stack.push(pair.value);
+      if (!isScalar(pair.key)) continue;
+      const offset = pair.key.range?.[0] ?? 0;
+      const earlier = first.get(pair.key.value);
+      if (earlier === undefined) {
+        first.set(pair.key.value, offset);
+        continue;
+      }
+      const message = `duplicate key '${String(pair.key.value)}'; each key may appear only once in a map (the first is at line ${at(earlier).line})`;
+      issues.push(makeIssue('duplicate_key', message, at(offset), ''));
+    }
+  }
+  return issues;
 }
 
 /** A lower bound of the nesting depth from lexer tokens: flow brackets, plus `- - -` chains on one line. */
@@ -93,7 +124,10 @@ function cstDepth(tokens: CST.Token[], maxDepth: number): { depth: number; offse
     const inner = depth + 1;
     if (inner > maxDepth) {
       // Report the deepest level, at the earliest collection past the limit.
-      worst = { depth: Math.max(inner, worst?.depth ?? 0), offset: Math.min(token.offset, worst?.offset ?? token.offset) };
+      worst = {
+        depth: Math.max(inner, worst?.depth ?? 0),
+        offset: Math.min(token.offset, worst?.offset ?? token.offset),
+      };
     }
     for (const item of token.items) {
       if (item.key) stack.push({ token: item.key, depth: inner });

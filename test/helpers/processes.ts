@@ -1,9 +1,11 @@
 // Records every child process a test starts, so each one is stopped by PID and leaks are caught.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export interface TrackedChild {
   label: string;
+  /** Stopped by the global afterEach without counting as a leak (helpers that own the process set this). */
+  managed: boolean;
   pid: number;
   child: ChildProcess;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -11,13 +13,19 @@ export interface TrackedChild {
 
 const children = new Set<TrackedChild>();
 
-export function startTracked(label: string, cmd: string, args: string[], options: SpawnOptions = {}): TrackedChild {
+export function startTracked(
+  label: string,
+  cmd: string,
+  args: string[],
+  options: SpawnOptions = {},
+  managed = false,
+): TrackedChild {
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
   if (child.pid === undefined) throw new Error(`could not start ${label}: ${cmd}`);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
   });
-  const tracked: TrackedChild = { label, pid: child.pid, child, exited };
+  const tracked: TrackedChild = { label, managed, pid: child.pid, child, exited };
   children.add(tracked);
   void exited.then(() => children.delete(tracked));
   return tracked;
@@ -54,4 +62,19 @@ export function pidAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Processes whose command line contains `marker` (scans /proc; finds them in any PID namespace). */
+export function processesWithArg(marker: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmdline.includes(marker) && pidAlive(Number(entry))) found.push(Number(entry));
+    } catch {
+      // The process ended while we looked: it is not running.
+    }
+  }
+  return found.filter((pid) => pid !== process.pid);
 }

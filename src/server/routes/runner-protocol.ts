@@ -89,7 +89,7 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
             runnerId: runner.id,
             labels: JSON.parse(runner.labels) as string[],
             waitMs: Math.max(0, deadline - performance.now()),
-            signal: abort.signal,
+            signal: AbortSignal.any([abort.signal, ctx.shutdown]),
             now: ctx.now,
           });
           if (!claimed) {

@@ -100,9 +100,11 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const off = ctx.hub.onRun(runId, (m) => (live ? deliver(m) : buffered.push(m)));
     try {
       const snap = (await ctx.store.runs.get(runId)) ?? first;
+      const names = new Map((await ctx.store.credentials.listRunners()).map((x) => [x.id, x.name]));
       sse.send('run', { type: 'run', runId, status: snap.run.status });
       for (const t of snap.tasks) {
-        sse.send('task', { type: 'task', runId, task: t.name, status: t.status, attempt: t.attempt });
+        const runner = t.runner_id === null ? undefined : names.get(t.runner_id);
+        sse.send('task', { type: 'task', runId, task: t.name, status: t.status, attempt: t.attempt, ...(runner ? { runner } : {}) });
         if (t.attempt === 0) continue;
         let after = -1;
         for (;;) {

@@ -1,0 +1,124 @@
+// The BATON_OUTPUT / BATON_ENV / BATON_PATH files (mirrored as GITHUB_*): their format, exactly
+// GitHub's, and reading what each step appended.
+//
+// BATON_OUTPUT and BATON_ENV hold `name=value` lines and heredocs (`name<<DELIM`, value lines, `DELIM`);
+// blank lines are ignored; the last value of a name wins. BATON_PATH holds one directory per line.
+
+import { open } from 'node:fs/promises';
+
+export interface ParsedAssignments {
+  values: Array<[string, string]>;
+  /** The first problem, with its 1-based line number in the file. Lines after it are not read. */
+  error?: { line: number; message: string };
+}
+
+/** Parses `text`, whose first line is line `firstLine` of its file. */
+export function parseAssignments(text: string, firstLine = 1): ParsedAssignments {
+  const lines = splitLines(text);
+  const values: Array<[string, string]> = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] ?? '';
+    const lineNo = firstLine + i;
+    if (line === '') continue;
+    const eq = line.indexOf('=');
+    const heredoc = line.indexOf('<<');
+    if (eq >= 0 && (heredoc < 0 || eq < heredoc)) {
+      const name = line.slice(0, eq);
+      if (name === '')
+        return { values, error: { line: lineNo, message: `'${line}' has no name before '='` } };
+      values.push([name, line.slice(eq + 1)]);
+      continue;
+    }
+    if (heredoc < 0) {
+      return {
+        values,
+        error: { line: lineNo, message: `'${line}' is neither 'name=value' nor 'name<<DELIMITER'` },
+      };
+    }
+    const name = line.slice(0, heredoc);
+    const delim = line.slice(heredoc + 2);
+    if (name === '') return { values, error: { line: lineNo, message: `'${line}' has no name before '<<'` } };
+    if (delim === '')
+      return { values, error: { line: lineNo, message: `'${line}' has no delimiter after '<<'` } };
+    const end = lines.indexOf(delim, i + 1);
+    if (end < 0) {
+      return {
+        values,
+        error: {
+          line: lineNo,
+          message: `the value of '${name}' is never closed: no line '${delim}' follows`,
+        },
+      };
+    }
+    values.push([name, lines.slice(i + 1, end).join('\n')]);
+    i = end;
+  }
+  return { values };
+}
+
+/** BATON_PATH: one directory per line, surrounding blanks trimmed, empty lines ignored. */
+export function parsePathLines(text: string): string[] {
+  return splitLines(text)
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+}
+
+function splitLines(text: string): string[] {
+  const lines = text.split(/\r?\n/);
+  if (lines.at(-1) === '') lines.pop(); // the final newline ends the last line; it does not start one
+  return lines;
+}
+
+/** Files larger than this are refused: they are meant for values, not logs. */
+export const MAX_COMMAND_FILE_BYTES = 16 * 1024 * 1024;
+
+export interface AppendedText {
+  text: string;
+  /** Line number, in the whole file, of the first line of `text`. */
+  firstLine: number;
+}
+
+/**
+ * Reads what was appended to a command file since the last call. A file a step truncated or
+ * replaced (shorter than before) is read again from its start.
+ */
+export class AppendedReader {
+  readonly path: string;
+  #offset = 0;
+  #lines = 0;
+
+  constructor(path: string) {
+    this.path = path;
+  }
+
+  async next(): Promise<AppendedText> {
+    const handle = await open(this.path, 'r');
+    try {
+      const { size } = await handle.stat();
+      if (size < this.#offset) {
+        this.#offset = 0;
+        this.#lines = 0;
+      }
+      if (size > MAX_COMMAND_FILE_BYTES) {
+        throw new Error(`${this.path} is ${size} bytes, over the limit of ${MAX_COMMAND_FILE_BYTES} bytes`);
+      }
+      const length = size - this.#offset;
+      const buffer = Buffer.alloc(length);
+      const { bytesRead } = await handle.read(buffer, 0, length, this.#offset);
+      const complete = buffer.subarray(0, bytesRead);
+      const text = complete.toString('utf8');
+      const firstLine = this.#lines + 1;
+      this.#offset += bytesRead;
+      this.#lines += countNewlines(complete);
+      return { text, firstLine };
+    } finally {
+      await handle.close();
+    }
+  }
+}
+
+function countNewlines(bytes: Uint8Array): number {
+  let n = 0;
+  for (const b of bytes) if (b === 0x0a) n++;
+  return n;
+}

@@ -1,0 +1,167 @@
+// Runs one step of a task: script file, shell, cwd, env, the process, its deadline and cancellation.
+
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ResolvedTask } from '../protocol/plan.ts';
+import type { ContainmentPlan } from './containment.ts';
+import { formatDuration } from './format.ts';
+import { resolveShell, scriptExtension } from './shell.ts';
+import { buildStepEnv } from './step-env.ts';
+import { startStepProcess, type ProcessExit } from './step-process.ts';
+import type { OutcomeReason, StepResult, StepStatus } from './types.ts';
+import { errorText, stepCwd, type WorkDir } from './work-dir.ts';
+
+export type Step = ResolvedTask['steps'][number];
+
+export interface StepContext {
+  task: ResolvedTask;
+  baseEnv: Record<string, string>;
+  dir: WorkDir;
+  containment: ContainmentPlan;
+  graceMs: number;
+  signal: AbortSignal | undefined;
+  /** performance.now() value at which the task's timeout ends, if it has one. */
+  taskDeadline: number | undefined;
+  exported: ReadonlyMap<string, string>;
+  paths: readonly string[];
+  log: (stream: 'stdout' | 'stderr', text: string) => void;
+  system: (text: string) => void;
+  onStarted: (pid: number | undefined) => void;
+}
+
+export interface StepFailure {
+  status: Exclude<StepStatus, 'succeeded' | 'skipped'>;
+  reason: OutcomeReason;
+  message: string;
+}
+
+export interface StepRun {
+  result: StepResult;
+  failure?: StepFailure;
+}
+
+export async function runStep(ctx: StepContext, step: Step, index: number): Promise<StepRun> {
+  const started = new Date();
+  const t0 = performance.now();
+  const end = (status: StepStatus, exitCode: number | null, failure?: StepFailure): StepRun => ({
+    result: {
+      name: step.name,
+      status,
+      exitCode,
+      startedAt: started.toISOString(),
+      finishedAt: new Date().toISOString(),
+      durationMs: Math.round(performance.now() - t0),
+    },
+    ...(failure === undefined ? {} : { failure }),
+  });
+  const label = `step '${step.name}'`;
+
+  const env = buildStepEnv({
+    baseEnv: ctx.baseEnv,
+    taskEnv: ctx.task.env,
+    exported: ctx.exported,
+    stepEnv: step.env,
+    paths: ctx.paths,
+    dir: ctx.dir,
+    ids: {
+      runId: ctx.task.runId,
+      taskId: ctx.task.taskId,
+      taskName: ctx.task.name,
+      attempt: ctx.task.attempt,
+      stepName: step.name,
+    },
+  });
+  let cwd: string;
+  let argv: string[];
+  try {
+    const where = await stepCwd(ctx.dir.workspace, [ctx.task.workingDirectory, step.workingDirectory]);
+    if ('error' in where) return end('failed', null, setupFailed(`${label}: ${where.error}`));
+    cwd = where.cwd;
+    // The name is Baton's (index + random), never the step's: names are shown, never put in paths.
+    const script = join(
+      ctx.dir.internal,
+      `step-${index + 1}-${randomBytes(4).toString('hex')}${scriptExtension(step.shell)}`,
+    );
+    await writeFile(script, step.run, { mode: 0o700, flag: 'wx' });
+    const shell = resolveShell(step.shell, script, env.PATH ?? '');
+    argv = [...ctx.containment.prefix, shell.command, ...shell.args];
+  } catch (error) {
+    return end('failed', null, {
+      status: 'failed',
+      reason: 'spawn_failed',
+      message: `${label} could not start: ${errorText(error)}`,
+    });
+  }
+
+  const proc = startStepProcess({
+    argv,
+    cwd,
+    env,
+    graceMs: ctx.graceMs,
+    onStdout: (t) => ctx.log('stdout', t),
+    onStderr: (t) => ctx.log('stderr', t),
+    onSystem: ctx.system,
+  });
+  ctx.onStarted(proc.pid);
+
+  let stopped: StepFailure | undefined;
+  const stopFor = (failure: StepFailure): void => {
+    stopped ??= failure;
+    proc.stop(failure.message);
+  };
+  const timer = startDeadline(ctx, step, label, stopFor);
+  const onAbort = (): void =>
+    stopFor({
+      status: 'cancelled',
+      reason: 'cancelled',
+      message: `task '${ctx.task.name}' was cancelled during ${label}`,
+    });
+  if (ctx.signal?.aborted === true) onAbort();
+  ctx.signal?.addEventListener('abort', onAbort, { once: true });
+  const exit = await proc.done;
+  clearTimeout(timer);
+  ctx.signal?.removeEventListener('abort', onAbort);
+
+  if (exit.spawnError !== undefined) return end('failed', null, spawnFailed(label, exit));
+  if (stopped !== undefined) return end(stopped.status, exit.exitCode, stopped);
+  if (exit.exitCode === 0) return end('succeeded', 0);
+  const how =
+    exit.exitCode === null
+      ? `was killed by ${exit.signal ?? 'a signal'}`
+      : `exited with code ${exit.exitCode}`;
+  return end('failed', exit.exitCode, { status: 'failed', reason: 'exit_code', message: `${label} ${how}` });
+}
+
+/** The earlier of the step's and the task's limits; the message names the one that ran out. */
+function startDeadline(
+  ctx: StepContext,
+  step: Step,
+  label: string,
+  stopFor: (f: StepFailure) => void,
+): NodeJS.Timeout | undefined {
+  const taskLeft = ctx.taskDeadline === undefined ? Infinity : ctx.taskDeadline - performance.now();
+  const stepLimit = step.timeoutMs ?? Infinity;
+  if (taskLeft === Infinity && stepLimit === Infinity) return undefined;
+  const byStep = stepLimit <= taskLeft;
+  const message = byStep
+    ? `${label} timed out after ${formatDuration(stepLimit)}`
+    : `task '${ctx.task.name}' timed out after ${formatDuration(ctx.task.timeoutMs ?? 0)} during ${label}`;
+  return setTimeout(
+    () => stopFor({ status: 'timed_out', reason: 'timeout', message }),
+    Math.max(0, byStep ? stepLimit : taskLeft),
+  );
+}
+
+function setupFailed(message: string): StepFailure {
+  return { status: 'failed', reason: 'setup_failed', message };
+}
+
+function spawnFailed(label: string, exit: ProcessExit): StepFailure {
+  const error = exit.spawnError;
+  const why =
+    error?.code === 'E2BIG'
+      ? 'the environment or arguments are too large for the kernel (E2BIG)'
+      : (error?.message ?? 'unknown error');
+  return { status: 'failed', reason: 'spawn_failed', message: `${label} could not start: ${why}` };
+}

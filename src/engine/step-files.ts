@@ -1,0 +1,57 @@
+// What steps hand to each other and to the task result through files: outputs (BATON_OUTPUT),
+// exported env (BATON_ENV) and PATH additions (BATON_PATH), read after each step.
+
+import { AppendedReader, parseAssignments, parsePathLines } from './command-files.ts';
+import { errorText, type WorkDir } from './work-dir.ts';
+
+export class StepFiles {
+  readonly exported = new Map<string, string>();
+  /** Most recently added first, as GitHub Actions prepends each GITHUB_PATH line. */
+  readonly paths: string[] = [];
+  #outputs = new Map<string, string>();
+  #output: AppendedReader;
+  #env: AppendedReader;
+  #path: AppendedReader;
+
+  constructor(dir: WorkDir) {
+    this.#output = new AppendedReader(dir.outputFile);
+    this.#env = new AppendedReader(dir.envFile);
+    this.#path = new AppendedReader(dir.pathFile);
+  }
+
+  /** Reads what step `stepName` appended; returns a sentence naming the file and line on a problem. */
+  async collect(stepName: string): Promise<string | undefined> {
+    try {
+      const problem =
+        (await this.#assignments(this.#output, 'BATON_OUTPUT', stepName, this.#outputs)) ??
+        (await this.#assignments(this.#env, 'BATON_ENV', stepName, this.exported));
+      const added = parsePathLines((await this.#path.next()).text);
+      for (const dir of added) {
+        const existing = this.paths.indexOf(dir);
+        if (existing >= 0) this.paths.splice(existing, 1);
+        this.paths.unshift(dir);
+      }
+      return problem;
+    } catch (error) {
+      // The files are in Baton's own dir; a step that deleted or replaced them by a directory lands here.
+      return `step '${stepName}' left a command file unreadable: ${errorText(error)}`;
+    }
+  }
+
+  outputs(): Record<string, string> {
+    return Object.fromEntries(this.#outputs);
+  }
+
+  async #assignments(
+    reader: AppendedReader,
+    variable: string,
+    stepName: string,
+    into: Map<string, string>,
+  ): Promise<string | undefined> {
+    const { text, firstLine } = await reader.next();
+    const parsed = parseAssignments(text, firstLine);
+    for (const [name, value] of parsed.values) into.set(name, value);
+    if (parsed.error === undefined) return undefined;
+    return `step '${stepName}' wrote an invalid ${variable} file (${reader.path}), line ${parsed.error.line}: ${parsed.error.message}`;
+  }
+}

@@ -1,0 +1,77 @@
+// Helpers for the engine's own tests: task builders, a log collector, and finding live processes by a
+// unique token in their command line (pids inside a step's pid namespace mean nothing out here).
+
+import { readdirSync, readFileSync } from 'node:fs';
+import type { ResolvedTask } from '../protocol/plan.ts';
+import { runTask } from './run-task.ts';
+import type { EngineOptions, LogEvent, TaskOutcome } from './types.ts';
+
+export type TestStep = Partial<ResolvedTask['steps'][number]> & { run: string };
+
+export function makeTask(steps: TestStep[], overrides: Partial<ResolvedTask> = {}): ResolvedTask {
+  return {
+    runId: 'run-1',
+    taskId: 'task-1',
+    name: 'build',
+    attempt: 1,
+    env: {},
+    ...overrides,
+    steps: steps.map((s, i) => ({ name: `step${i + 1}`, shell: 'bash', env: {}, ...s })),
+  };
+}
+
+export interface Collected {
+  outcome: TaskOutcome;
+  logs: LogEvent[];
+  /** All stdout and stderr text, in arrival order. */
+  output: string;
+  system: string;
+}
+
+export async function runCollected(
+  task: ResolvedTask,
+  options: Omit<EngineOptions, 'onLog' | 'baseEnv'> & Partial<Pick<EngineOptions, 'onLog' | 'baseEnv'>>,
+): Promise<Collected> {
+  const logs: LogEvent[] = [];
+  const outcome = await runTask(task, {
+    baseEnv: stringEnv(process.env),
+    ...options,
+    onLog: (e) => {
+      logs.push(e);
+      options.onLog?.(e);
+    },
+  });
+  const text = (pick: (e: LogEvent) => boolean): string => logs.filter(pick).map((e) => e.text).join('');
+  return { outcome, logs, output: text((e) => e.stream !== 'system'), system: text((e) => e.stream === 'system') };
+}
+
+export function stringEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+}
+
+/** Pids of live (non-zombie) processes whose command line contains `token`. */
+export function processesWith(token: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (cmdline.includes(token) && stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z') {
+        found.push(Number(entry));
+      }
+    } catch {
+      continue; // the process exited while we looked
+    }
+  }
+  return found;
+}
+
+/** Polls a cheap local condition no event announces (a process dying after its parent). */
+export async function waitFor(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!check()) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,0 +1,78 @@
+// The engine's public types: what a caller passes to runTask and what it gets back.
+// Contract: runTask never rejects for a user's failure (exit code, timeout, cancel, bad output file);
+// those are TaskOutcomes. It rejects only when the machine itself fails (work root not writable, onLog threw).
+
+import type { Outcome, Reason } from '../protocol/status.ts';
+
+/** How step processes are kept from outliving their task. `auto` picks the strongest one available. */
+export const CONTAINMENTS = ['auto', 'namespace', 'pdeathsig', 'none'] as const;
+export type Containment = (typeof CONTAINMENTS)[number];
+
+export interface EngineOptions {
+  /** The runner's work_dir (e.g. "_work"); created if missing. */
+  workRoot: string;
+  /** Runner process env + .env values, already merged by the caller. */
+  baseEnv: Record<string, string>;
+  /** Abort = cancel the task: SIGTERM to the running step's process group, SIGKILL after cancelGraceMs. */
+  signal?: AbortSignal;
+  /** Time between SIGTERM and SIGKILL on timeout and cancel. Default 10_000 ms. */
+  cancelGraceMs?: number;
+  /** Called as output arrives, not split into lines (the caller batches). Must not throw. */
+  onLog: (chunk: LogEvent) => void;
+  onStep?: (e: StepEvent) => void;
+  /**
+   * Process containment. Default `auto`: `namespace` where it works (root or user namespaces),
+   * else `pdeathsig` where setpriv is installed, else `none` (process group only).
+   */
+  containment?: Containment;
+}
+
+/**
+ * `text` is valid UTF-8: decoded with a streaming TextDecoder, so invalid bytes become U+FFFD and a
+ * character split across reads arrives intact. NUL characters are replaced with U+FFFD too
+ * (NUL cannot be stored in PostgreSQL text). `system` chunks are Baton's own notes, one line each.
+ */
+export interface LogEvent {
+  stream: 'stdout' | 'stderr' | 'system';
+  text: string;
+}
+
+export interface StepEvent {
+  index: number;
+  name: string;
+  state: 'started' | 'finished';
+  exitCode?: number | null;
+  durationMs?: number;
+  /** Host pid of the step's process group leader (the containment wrapper when there is one). */
+  pid?: number;
+}
+
+export type StepStatus = Outcome | 'skipped';
+
+export interface StepResult {
+  name: string;
+  status: StepStatus;
+  exitCode: number | null;
+  startedAt?: string;
+  finishedAt?: string;
+  durationMs?: number;
+}
+
+export type OutcomeReason = Extract<
+  Reason,
+  'exit_code' | 'timeout' | 'cancelled' | 'spawn_failed' | 'setup_failed'
+>;
+
+export interface TaskOutcome {
+  status: Outcome;
+  reason?: OutcomeReason;
+  /** A sentence for people, e.g. "step 'compile' exited with code 2". */
+  message?: string;
+  /** Of the last step that ran; null when it was killed by a signal or never started. */
+  exitCode: number | null;
+  /** Parsed from the BATON_OUTPUT file only; stdout is never parsed for outputs. */
+  outputs: Record<string, string>;
+  steps: StepResult[];
+  startedAt: string;
+  finishedAt: string;
+}

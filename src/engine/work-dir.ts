@@ -1,0 +1,107 @@
+// A task's work dir lifecycle: a fresh, private directory per task, the step cwd inside it, removal.
+//
+// Layout under workRoot, for task "build" with random suffix 1a2b3c4d:
+//   build-1a2b3c4d/        the workspace (BATON_WORKSPACE, cwd of steps): empty when the first step starts
+//   build-1a2b3c4d.baton/  Baton's files: step scripts, output/env/path files
+// Baton's files sit beside the workspace, not in it, so `git clone <url> .` works in a fresh workspace
+// and an upload of `.` never carries the output file (which may hold confidential values).
+
+import { randomBytes } from 'node:crypto';
+import { mkdir, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+
+export interface WorkDir {
+  /** Absolute path of the workspace. */
+  workspace: string;
+  /** Absolute path of Baton's own files for this task. */
+  internal: string;
+  outputFile: string;
+  envFile: string;
+  pathFile: string;
+}
+
+/** Task names are already `[A-Za-z0-9_.-]` in plans; this keeps any other name a safe path element. */
+export function sanitiseName(name: string): string {
+  const safe = name.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64);
+  return /^\.*$/.test(safe) ? `task${safe}` : safe;
+}
+
+export async function createWorkDir(workRoot: string, taskName: string): Promise<WorkDir> {
+  const root = resolve(workRoot);
+  await mkdir(root, { recursive: true });
+  const base = join(root, `${sanitiseName(taskName)}-${randomBytes(4).toString('hex')}`);
+  const internal = `${base}.baton`;
+  // Not recursive: if the name already exists something is wrong, and mkdir says so (EEXIST).
+  await mkdir(base, { mode: 0o700 });
+  await mkdir(internal, { mode: 0o700 });
+  const dir: WorkDir = {
+    workspace: base,
+    internal,
+    outputFile: join(internal, 'output'),
+    envFile: join(internal, 'env'),
+    pathFile: join(internal, 'path'),
+  };
+  await Promise.all(
+    [dir.outputFile, dir.envFile, dir.pathFile].map((f) => writeFile(f, '', { mode: 0o600 })),
+  );
+  // An empty package.json stops Node's upward lookup: a `node` step's .js script is CommonJS or ESM by
+  // its own syntax, whatever package.json the work root happens to sit under.
+  await writeFile(join(internal, 'package.json'), '{}\n', { mode: 0o600 });
+  return dir;
+}
+
+/**
+ * The cwd for a step: workspace / task dir / step dir, created if missing. Returns an error sentence
+ * when the result would be outside the workspace, also through a symlink a step created.
+ */
+export async function stepCwd(
+  workspace: string,
+  parts: Array<string | undefined>,
+): Promise<{ cwd: string } | { error: string }> {
+  const given = parts.filter((p): p is string => p !== undefined && p !== '');
+  const cwd = resolve(workspace, ...given);
+  const shown = given.join(' then ');
+  if (!inside(workspace, cwd))
+    return { error: `working directory '${shown}' is outside the task's work dir` };
+  // Check the deepest existing ancestor before creating anything: a symlink made by an earlier step
+  // (sub -> /etc) must not let mkdir create directories outside the workspace.
+  const realWorkspace = await realpath(workspace);
+  const existing = await realpath(await deepestExisting(cwd));
+  if (!inside(realWorkspace, existing)) {
+    return { error: `working directory '${shown}' leads outside the task's work dir through a symlink` };
+  }
+  await mkdir(cwd, { recursive: true });
+  return { cwd };
+}
+
+async function deepestExisting(path: string): Promise<string> {
+  for (let p = path; ; p = dirname(p)) {
+    try {
+      await stat(p);
+      return p;
+    } catch (error) {
+      if (!isNotFound(error) || dirname(p) === p) throw error;
+    }
+  }
+}
+
+function isNotFound(error: unknown): boolean {
+  return error instanceof Error && 'code' in error && error.code === 'ENOENT';
+}
+
+function inside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel === '' || (!isAbsolute(rel) && rel !== '..' && !rel.startsWith(`..${sep}`));
+}
+
+/** Removes both directories; resolves with the error sentences of what could not be removed. */
+export async function removeWorkDir(dir: WorkDir): Promise<string[]> {
+  const results = await Promise.allSettled(
+    [dir.workspace, dir.internal].map((d) => rm(d, { recursive: true, force: true, maxRetries: 2 })),
+  );
+  return results.flatMap((r) => (r.status === 'rejected' ? [errorText(r.reason)] : []));
+}
+
+export function errorText(reason: unknown): string {
+  return reason instanceof Error ? reason.message : String(reason);
+}

@@ -1,0 +1,60 @@
+// The import direction of DESIGN.md, checked on every source file: a module imports only those listed for it.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const SRC = resolve(new URL('../src', import.meta.url).pathname);
+
+const ALLOWED: Record<string, string[]> = {
+  protocol: [],
+  workflow: ['protocol'],
+  engine: ['protocol', 'workflow'],
+  store: ['protocol'],
+  client: ['protocol'],
+  server: ['protocol', 'workflow', 'store'],
+  runner: ['protocol', 'workflow', 'engine', 'client'],
+  cli: ['protocol', 'workflow', 'engine', 'store', 'client', 'server', 'runner'],
+};
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) return sourceFiles(p);
+    return p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+function moduleOf(file: string): string {
+  return relative(SRC, file).split('/')[0] ?? '';
+}
+
+describe('architecture', () => {
+  it('every module imports only the modules DESIGN.md allows it', () => {
+    const violations: string[] = [];
+    const files = sourceFiles(SRC);
+    expect(files.length).toBeGreaterThan(20);
+    for (const file of files) {
+      if (file.endsWith('.test.ts')) continue;
+      const from = moduleOf(file);
+      expect(Object.keys(ALLOWED), `unknown module folder src/${from}`).toContain(from);
+      const text = readFileSync(file, 'utf8');
+      for (const m of text.matchAll(/(?:from\s+|import\s*\(\s*)['"](\.[^'"]+)['"]/g)) {
+        const target = resolve(dirname(file), m[1]!);
+        if (!target.startsWith(SRC)) {
+          violations.push(`${relative(SRC, file)} imports ${m[1]} outside src/`);
+          continue;
+        }
+        const to = moduleOf(target);
+        if (to !== from && !ALLOWED[from]!.includes(to)) violations.push(`${relative(SRC, file)} (${from}) imports ${to}: ${m[1]}`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+
+  it('no module reads process.env at import time', () => {
+    const offenders = sourceFiles(SRC)
+      .filter((f) => !f.endsWith('.test.ts'))
+      .filter((f) => readFileSync(f, 'utf8').split('\n').some((line) => /^(export\s+)?(const|let)\s.*process\.env/.test(line)));
+    expect(offenders.map((f) => relative(SRC, f))).toEqual([]);
+  });
+});
