@@ -35,7 +35,10 @@ describe('command files', () => {
   it('names the line of an unterminated heredoc, counting from the given first line', () => {
     const parsed = parseAssignments('ok=1\nbody<<END\nnever closed\n', 10);
     expect(parsed.values).toEqual([['ok', '1']]);
-    expect(parsed.error).toEqual({ line: 11, message: "the value of 'body' is never closed: no line 'END' follows" });
+    expect(parsed.error).toEqual({
+      line: 11,
+      message: "the value of 'body' is never closed: no line 'END' follows",
+    });
   });
 
   it('refuses a line that is neither an assignment nor a heredoc', () => {
@@ -47,7 +50,10 @@ describe('command files', () => {
   });
 
   it('reads back any value written in heredoc form', () => {
-    const value = fc.array(fc.string().filter((l) => !/[\r\n]/.test(l) && l !== 'DELIM_9f'), { maxLength: 5 });
+    const value = fc.array(
+      fc.string().filter((l) => !/[\r\n]/.test(l) && l !== 'DELIM_9f'),
+      { maxLength: 5 },
+    );
     fc.assert(
       fc.property(value, (lines) => {
         const parsed = parseAssignments(`v<<DELIM_9f\n${lines.map((l) => `${l}\n`).join('')}DELIM_9f\n`);

@@ -24,19 +24,26 @@ describe('runTask: outputs, env and path files', () => {
 
   it('fails the task naming the file line of an unterminated heredoc, and skips later steps', async () => {
     const task = makeTask([
-      { name: 'write', run: 'echo "a=1" >> "$BATON_OUTPUT"\necho "body<<END" >> "$BATON_OUTPUT"\necho "x" >> "$BATON_OUTPUT"' },
+      {
+        name: 'write',
+        run: 'echo "a=1" >> "$BATON_OUTPUT"\necho "body<<END" >> "$BATON_OUTPUT"\necho "x" >> "$BATON_OUTPUT"',
+      },
       { name: 'later', run: 'true' },
     ]);
     const { outcome, system } = await runCollected(task, { workRoot: tempDir() });
-    expect(outcome.status).toBe('failed');
-    expect(outcome.message).toMatch(/step 'write' wrote an invalid BATON_OUTPUT file .*line 2: the value of 'body' is never closed/);
+    expect(outcome).toMatchObject({ status: 'failed', reason: 'invalid_output_file' });
+    expect(outcome.message).toMatch(
+      /step 'write' wrote an invalid BATON_OUTPUT file .*line 2: the value of 'body' is never closed/,
+    );
     expect(system).toContain(outcome.message);
     expect(outcome.steps.map((s) => s.status)).toEqual(['failed', 'skipped']);
   });
 
   it('exports BATON_ENV values, single and multi-line, to later steps only', async () => {
     const task = makeTask([
-      { run: 'echo "GREETING=hello" >> "$BATON_ENV"\nprintf "CERT<<X\\nl1\\nl2\\nX\\n" >> "$GITHUB_ENV"\necho "same=[${GREETING:-}]"' },
+      {
+        run: 'echo "GREETING=hello" >> "$BATON_ENV"\nprintf "CERT<<X\\nl1\\nl2\\nX\\n" >> "$GITHUB_ENV"\necho "same=[${GREETING:-}]"',
+      },
       { run: 'echo "later=[$GREETING]"\necho "cert=[$CERT]"' },
     ]);
     const { outcome, output } = await runCollected(task, { workRoot: tempDir() });
@@ -47,14 +54,19 @@ describe('runTask: outputs, env and path files', () => {
   });
 
   it("lets a step's own env win over a BATON_ENV value", async () => {
-    const task = makeTask([{ run: 'echo "MODE=exported" >> "$BATON_ENV"' }, { run: 'echo "mode=$MODE"', env: { MODE: 'step' } }]);
+    const task = makeTask([
+      { run: 'echo "MODE=exported" >> "$BATON_ENV"' },
+      { run: 'echo "mode=$MODE"', env: { MODE: 'step' } },
+    ]);
     const { output } = await runCollected(task, { workRoot: tempDir() });
     expect(output).toContain('mode=step');
   });
 
   it('prepends BATON_PATH directories to PATH for later steps', async () => {
     const task = makeTask([
-      { run: 'mkdir -p tools\nprintf "#!/bin/sh\\necho from-tool\\n" > tools/mytool\nchmod +x tools/mytool\necho "$PWD/tools" >> "$BATON_PATH"' },
+      {
+        run: 'mkdir -p tools\nprintf "#!/bin/sh\\necho from-tool\\n" > tools/mytool\nchmod +x tools/mytool\necho "$PWD/tools" >> "$BATON_PATH"',
+      },
       { run: 'mytool\necho "first=${PATH%%:*}"' },
     ]);
     const { outcome, output } = await runCollected(task, { workRoot: tempDir() });
@@ -70,7 +82,14 @@ describe('runTask: outputs, env and path files', () => {
       attempt: 2,
     });
     const { output } = await runCollected(task, { workRoot: tempDir() });
-    for (const line of ['BATON_RUN_ID=r-9', 'BATON_TASK_ID=t-7', 'BATON_TASK_NAME=build', 'BATON_ATTEMPT=2', 'BATON_STEP_NAME=show', 'CI=true']) {
+    for (const line of [
+      'BATON_RUN_ID=r-9',
+      'BATON_TASK_ID=t-7',
+      'BATON_TASK_NAME=build',
+      'BATON_ATTEMPT=2',
+      'BATON_STEP_NAME=show',
+      'CI=true',
+    ]) {
       expect(output).toContain(`${line}\n`);
     }
     const value = (name: string): string | undefined => output.match(new RegExp(`^${name}=(.*)$`, 'm'))?.[1];
@@ -80,8 +99,13 @@ describe('runTask: outputs, env and path files', () => {
   });
 
   it('merges env with task env over the runner env and step env over both', async () => {
-    const task = makeTask([{ run: 'echo "$A $B $C"', env: { C: 'step' } }], { env: { B: 'task', C: 'task' } });
-    const { output } = await runCollected(task, { workRoot: tempDir(), baseEnv: { PATH: process.env.PATH ?? '', A: 'base', B: 'base' } });
+    const task = makeTask([{ run: 'echo "$A $B $C"', env: { C: 'step' } }], {
+      env: { B: 'task', C: 'task' },
+    });
+    const { output } = await runCollected(task, {
+      workRoot: tempDir(),
+      baseEnv: { PATH: process.env.PATH ?? '', A: 'base', B: 'base' },
+    });
     expect(output).toBe('base task step\n');
   });
 

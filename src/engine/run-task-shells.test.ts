@@ -24,7 +24,9 @@ describe('runTask: shells, scripts and working directories', () => {
   });
 
   it('runs bash with pipefail, so a failing command inside a pipe fails the step', async () => {
-    const { outcome } = await runCollected(makeTask([{ run: 'false | cat\necho not reached' }]), { workRoot: tempDir() });
+    const { outcome } = await runCollected(makeTask([{ run: 'false | cat\necho not reached' }]), {
+      workRoot: tempDir(),
+    });
     expect(outcome.status).toBe('failed');
   });
 
@@ -75,10 +77,15 @@ describe('runTask: shells, scripts and working directories', () => {
   });
 
   it('explains E2BIG when the environment is too large for the kernel', async () => {
-    const task = makeTask([{ name: 'big', run: 'true', env: { HUGE: 'x'.repeat(200_000) } }, { run: 'true' }]);
+    const task = makeTask([
+      { name: 'big', run: 'true', env: { HUGE: 'x'.repeat(200_000) } },
+      { run: 'true' },
+    ]);
     const { outcome } = await runCollected(task, { workRoot: tempDir() });
     expect(outcome).toMatchObject({ status: 'failed', reason: 'spawn_failed' });
-    expect(outcome.message).toBe("step 'big' could not start: the environment or arguments are too large for the kernel (E2BIG)");
+    expect(outcome.message).toBe(
+      "step 'big' could not start: the environment or arguments are too large for the kernel (E2BIG)",
+    );
     expect(outcome.steps.map((s) => s.status)).toEqual(['failed', 'skipped']);
   });
 });

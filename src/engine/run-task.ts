@@ -104,7 +104,7 @@ export async function runTask(task: ResolvedTask, options: EngineOptions): Promi
         run.failure ??
         (fileError === undefined
           ? undefined
-          : { status: 'failed', reason: 'setup_failed', message: fileError });
+          : { status: 'failed', reason: 'invalid_output_file', message: fileError });
       if (failure !== undefined && run.result.status === 'succeeded')
         steps[index] = { ...run.result, status: 'failed' };
       if (fileError !== undefined && run.failure !== undefined) system(fileError);

@@ -16,7 +16,10 @@ describe('shells', () => {
   });
 
   it('runs node scripts with the node found on PATH', () => {
-    expect(resolveShell('node', '/w/s.js', PATH)).toEqual({ command: findOnPath('node', PATH), args: ['/w/s.js'] });
+    expect(resolveShell('node', '/w/s.js', PATH)).toEqual({
+      command: findOnPath('node', PATH),
+      args: ['/w/s.js'],
+    });
   });
 
   it('splits a custom template into argv with {0} replaced, involving no shell', () => {
@@ -26,11 +29,15 @@ describe('shells', () => {
 
   it('says which shell is missing when it is not installed', () => {
     expect(() => resolveShell('bash', '/w/s.sh', '/nonexistent')).toThrow(/shell 'bash' is not installed/);
-    expect(() => resolveShell('no-such-interpreter {0}', '/w/s', PATH)).toThrow(/'no-such-interpreter' is not installed/);
+    expect(() => resolveShell('no-such-interpreter {0}', '/w/s', PATH)).toThrow(
+      /'no-such-interpreter' is not installed/,
+    );
   });
 
   it('refuses an unknown shell name and lists the supported ones', () => {
-    expect(() => resolveShell('fish', '/w/s', PATH)).toThrow(/unknown shell 'fish': use one of bash, sh, python, node, pwsh/);
+    expect(() => resolveShell('fish', '/w/s', PATH)).toThrow(
+      /unknown shell 'fish': use one of bash, sh, python, node, pwsh/,
+    );
     expect(SUPPORTED_SHELLS).toEqual(['bash', 'sh', 'python', 'node', 'pwsh']);
   });
 

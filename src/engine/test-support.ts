@@ -41,8 +41,17 @@ export async function runCollected(
       options.onLog?.(e);
     },
   });
-  const text = (pick: (e: LogEvent) => boolean): string => logs.filter(pick).map((e) => e.text).join('');
-  return { outcome, logs, output: text((e) => e.stream !== 'system'), system: text((e) => e.stream === 'system') };
+  const text = (pick: (e: LogEvent) => boolean): string =>
+    logs
+      .filter(pick)
+      .map((e) => e.text)
+      .join('');
+  return {
+    outcome,
+    logs,
+    output: text((e) => e.stream !== 'system'),
+    system: text((e) => e.stream === 'system'),
+  };
 }
 
 export function stringEnv(env: NodeJS.ProcessEnv): Record<string, string> {
@@ -57,7 +66,10 @@ export function processesWith(token: string): number[] {
     try {
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (cmdline.includes(token) && stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z') {
+      if (
+        cmdline.includes(token) &&
+        stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
+      ) {
         found.push(Number(entry));
       }
     } catch {

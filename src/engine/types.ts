@@ -60,7 +60,7 @@ export interface StepResult {
 
 export type OutcomeReason = Extract<
   Reason,
-  'exit_code' | 'timeout' | 'cancelled' | 'spawn_failed' | 'setup_failed'
+  'exit_code' | 'timeout' | 'cancelled' | 'spawn_failed' | 'setup_failed' | 'invalid_output_file'
 >;
 
 export interface TaskOutcome {

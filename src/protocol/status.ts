@@ -44,6 +44,7 @@ export const REASONS = [
   'spawn_failed',
   'disk_full',
   'setup_failed',
+  'invalid_output_file',
   'offer_expired',
 ] as const;
 export type Reason = (typeof REASONS)[number];
