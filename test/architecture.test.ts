@@ -45,7 +45,8 @@ describe('architecture', () => {
           continue;
         }
         const to = moduleOf(target);
-        if (to !== from && !ALLOWED[from]!.includes(to)) violations.push(`${relative(SRC, file)} (${from}) imports ${to}: ${m[1]}`);
+        if (to !== from && !ALLOWED[from]!.includes(to))
+          violations.push(`${relative(SRC, file)} (${from}) imports ${to}: ${m[1]}`);
       }
     }
     expect(violations).toEqual([]);
@@ -54,7 +55,11 @@ describe('architecture', () => {
   it('no module reads process.env at import time', () => {
     const offenders = sourceFiles(SRC)
       .filter((f) => !f.endsWith('.test.ts'))
-      .filter((f) => readFileSync(f, 'utf8').split('\n').some((line) => /^(export\s+)?(const|let)\s.*process\.env/.test(line)));
+      .filter((f) =>
+        readFileSync(f, 'utf8')
+          .split('\n')
+          .some((line) => /^(export\s+)?(const|let)\s.*process\.env/.test(line)),
+      );
     expect(offenders.map((f) => relative(SRC, f))).toEqual([]);
   });
 });

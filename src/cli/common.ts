@@ -25,9 +25,13 @@ export interface ConnectionFlags {
 
 export function connect(flags: ConnectionFlags, env: NodeJS.ProcessEnv = process.env): BatonClient {
   const server = flags.server ?? env.BATON_SERVER;
-  if (!server) throw new CliError('no server given: pass --server URL or set BATON_SERVER (e.g. http://127.0.0.1:8480)');
+  if (!server)
+    throw new CliError('no server given: pass --server URL or set BATON_SERVER (e.g. http://127.0.0.1:8480)');
   const token = flags.token ?? env.BATON_TOKEN;
-  if (!token) throw new CliError('no token given: pass --token T or set BATON_TOKEN (the admin token the server printed at first start)');
+  if (!token)
+    throw new CliError(
+      'no token given: pass --token T or set BATON_TOKEN (the admin token the server printed at first start)',
+    );
   return createClient({ baseUrl: server, token, userAgent: 'baton-cli' });
 }
 
@@ -63,10 +67,16 @@ export function reportError(err: unknown, out: Out, o: { file?: string; json?: b
   }
   if (err instanceof ApiError) {
     const issues = err.details.issues as IssueLike[] | undefined;
-    if (o.json) out.write(JSON.stringify({ error: { code: err.code, message: err.message, ...err.details } }, null, 2) + '\n');
-    else if (issues && issues.length > 0) out.err(formatIssues(o.file ?? 'workflow', issues) + `baton: ${err.message}\n`);
+    if (o.json)
+      out.write(
+        JSON.stringify({ error: { code: err.code, message: err.message, ...err.details } }, null, 2) + '\n',
+      );
+    else if (issues && issues.length > 0)
+      out.err(formatIssues(o.file ?? 'workflow', issues) + `baton: ${err.message}\n`);
     else out.err(`baton: ${err.message} (${err.code})\n`);
-    return err.code === 'invalid_workflow' || err.code === 'invalid_inputs' || err.status === 400 ? EXIT.usage : EXIT.failed;
+    return err.code === 'invalid_workflow' || err.code === 'invalid_inputs' || err.status === 400
+      ? EXIT.usage
+      : EXIT.failed;
   }
   out.err(`baton: ${toError(err).message}\n`);
   return EXIT.failed;

@@ -4,7 +4,12 @@ import type { RunResult } from '../protocol/api.ts';
 import { isTerminal } from '../protocol/status.ts';
 import { durationBetween, paint, statusColour, statusSymbol, type Out } from './output.ts';
 
-export async function followRun(client: BatonClient, runId: string, out: Out, o: { signal?: AbortSignal } = {}): Promise<RunResult> {
+export async function followRun(
+  client: BatonClient,
+  runId: string,
+  out: Out,
+  o: { signal?: AbortSignal } = {},
+): Promise<RunResult> {
   const partial = new Map<string, string>();
   const lastStatus = new Map<string, string>();
   let width = 8;
@@ -31,7 +36,10 @@ export async function followRun(client: BatonClient, runId: string, out: Out, o:
     if (isTerminal(e.status)) flushPartial(e.task);
     const where = e.status === 'running' && e.runner ? ` on ${e.runner}` : '';
     const why = e.message && e.status !== 'succeeded' ? `: ${e.message}` : '';
-    out.write(paint(out, statusColour(e.status), `${statusSymbol(e.status)} ${e.task} ${e.status}${where}${why}`) + '\n');
+    out.write(
+      paint(out, statusColour(e.status), `${statusSymbol(e.status)} ${e.task} ${e.status}${where}${why}`) +
+        '\n',
+    );
   };
   for await (const m of client.runStream(runId, { signal: o.signal })) onMessage(m);
   for (const task of [...partial.keys()]) flushPartial(task);
@@ -41,7 +49,11 @@ export async function followRun(client: BatonClient, runId: string, out: Out, o:
 export function printSummary(result: RunResult, out: Out): void {
   const tasks = Object.values(result.results);
   const w = Math.max(4, ...tasks.map((t) => t.name.length));
-  out.write('\n' + paint(out, 'bold', `run ${result.id} (${result.name}) ${result.status}`) + ` in ${durationBetween(result.startedAt ?? result.createdAt, result.finishedAt)}\n`);
+  out.write(
+    '\n' +
+      paint(out, 'bold', `run ${result.id} (${result.name}) ${result.status}`) +
+      ` in ${durationBetween(result.startedAt ?? result.createdAt, result.finishedAt)}\n`,
+  );
   for (const t of tasks) {
     const line = `  ${statusSymbol(t.status)} ${t.name.padEnd(w)}  ${t.status.padEnd(11)} ${durationBetween(t.startedAt, t.finishedAt).padStart(7)}`;
     const extra = t.status !== 'succeeded' && t.message ? `  ${t.message}` : '';

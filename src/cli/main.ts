@@ -16,7 +16,9 @@ export async function main(argv: string[]): Promise<number> {
     exitCode = code;
   };
   const program = new Command('baton')
-    .description('Baton: a self-hosted job-runner platform — a server that queues workflow tasks, runners that execute them anywhere')
+    .description(
+      'Baton: a self-hosted job-runner platform — a server that queues workflow tasks, runners that execute them anywhere',
+    )
     .version(batonVersion())
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');

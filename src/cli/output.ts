@@ -7,7 +7,10 @@ export interface Out {
   color: boolean;
 }
 
-export function createOut(stdout: NodeJS.WriteStream = process.stdout, stderr: NodeJS.WriteStream = process.stderr): Out {
+export function createOut(
+  stdout: NodeJS.WriteStream = process.stdout,
+  stderr: NodeJS.WriteStream = process.stderr,
+): Out {
   const color = stdout.isTTY === true && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
   return { write: (s) => stdout.write(s), err: (s) => stderr.write(s), color };
 }

@@ -52,7 +52,12 @@ export async function request(http: HttpOptions, path: string, o: RequestOptions
   const url = new URL(path, http.baseUrl.endsWith('/') ? http.baseUrl : http.baseUrl + '/');
   let res: Response;
   try {
-    res = await fetch(url, { method: o.method ?? (body ? 'POST' : 'GET'), headers, body, signal: AbortSignal.any(signals) });
+    res = await fetch(url, {
+      method: o.method ?? (body ? 'POST' : 'GET'),
+      headers,
+      body,
+      signal: AbortSignal.any(signals),
+    });
   } catch (err) {
     if (o.signal?.aborted) throw err;
     const cause = err instanceof Error ? err : undefined;
@@ -80,7 +85,11 @@ async function toApiError(res: Response): Promise<ApiError> {
     // Not JSON: a proxy or a crashed server answered; fall through to a generic error.
   }
   const code: ErrorCode = res.status >= 500 ? 'internal' : 'bad_request';
-  return new ApiError(res.status, code, `HTTP ${res.status} from server${text ? `: ${text.slice(0, 200)}` : ''}`);
+  return new ApiError(
+    res.status,
+    code,
+    `HTTP ${res.status} from server${text ? `: ${text.slice(0, 200)}` : ''}`,
+  );
 }
 
 export async function requestJson<T>(http: HttpOptions, path: string, o: RequestOptions = {}): Promise<T> {

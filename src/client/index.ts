@@ -53,11 +53,17 @@ export function createClient(http: HttpOptions) {
     },
     async taskLog(runId: string, task: string, attempt?: number): Promise<string> {
       const q = attempt ? `?attempt=${attempt}` : '';
-      const res = await request(http, `api/v1/runs/${enc(runId)}/tasks/${enc(task)}/logs${q}`, { accept: 'text/plain' });
+      const res = await request(http, `api/v1/runs/${enc(runId)}/tasks/${enc(task)}/logs${q}`, {
+        accept: 'text/plain',
+      });
       return res.text();
     },
     /** Live log of one task: yields text as it is stored, ends when the attempt is final. */
-    async *followTaskLog(runId: string, task: string, o: { offset?: number; signal?: AbortSignal } = {}): AsyncGenerator<string> {
+    async *followTaskLog(
+      runId: string,
+      task: string,
+      o: { offset?: number; signal?: AbortSignal } = {},
+    ): AsyncGenerator<string> {
       const q = o.offset ? `&offset=${o.offset}` : '';
       const res = await request(http, `api/v1/runs/${enc(runId)}/tasks/${enc(task)}/logs?follow=1${q}`, {
         accept: 'text/event-stream',
@@ -77,8 +83,13 @@ export function createClient(http: HttpOptions) {
         signal: o.signal,
       });
       for await (const m of readSse(res)) {
-        if (m.event === 'log') yield { kind: 'log', ...(JSON.parse(m.data) as Omit<Extract<RunStreamMessage, { kind: 'log' }>, 'kind'>) };
-        else if (m.event === 'run' || m.event === 'task') yield { kind: 'event', event: JSON.parse(m.data) as RunEvent };
+        if (m.event === 'log')
+          yield {
+            kind: 'log',
+            ...(JSON.parse(m.data) as Omit<Extract<RunStreamMessage, { kind: 'log' }>, 'kind'>),
+          };
+        else if (m.event === 'run' || m.event === 'task')
+          yield { kind: 'event', event: JSON.parse(m.data) as RunEvent };
       }
     },
     listRunners() {
@@ -88,7 +99,10 @@ export function createClient(http: HttpOptions) {
       return requestJson<void>(http, `api/v1/runners/${enc(id)}`, { method: 'DELETE' });
     },
     setRunnerDisabled(id: string, disabled: boolean) {
-      return requestJson<unknown>(http, `api/v1/runners/${enc(id)}/${disabled ? 'disable' : 'enable'}`, { method: 'POST', body: {} });
+      return requestJson<unknown>(http, `api/v1/runners/${enc(id)}/${disabled ? 'disable' : 'enable'}`, {
+        method: 'POST',
+        body: {},
+      });
     },
     createToken(body: CreateTokenBody) {
       return requestJson<CreateTokenResponse>(http, 'api/v1/tokens', { body });
@@ -102,7 +116,10 @@ export function createClient(http: HttpOptions) {
 
     // ---- runner API ----
     register(registrationToken: string, body: RegisterRunnerBody) {
-      return requestJson<RegisterRunnerResponse>(http, 'api/v1/runners/register', { body, token: registrationToken });
+      return requestJson<RegisterRunnerResponse>(http, 'api/v1/runners/register', {
+        body,
+        token: registrationToken,
+      });
     },
     unregister() {
       return requestJson<void>(http, 'api/v1/runner', { method: 'DELETE' });
@@ -116,16 +133,30 @@ export function createClient(http: HttpOptions) {
       });
     },
     start(lease: string, timeoutMs?: number) {
-      return requestJson<LeaseResponse>(http, `api/v1/runner/leases/${lease}/start`, { method: 'POST', body: {}, timeoutMs });
+      return requestJson<LeaseResponse>(http, `api/v1/runner/leases/${lease}/start`, {
+        method: 'POST',
+        body: {},
+        timeoutMs,
+      });
     },
     heartbeat(lease: string, timeoutMs?: number) {
-      return requestJson<LeaseResponse>(http, `api/v1/runner/leases/${lease}/heartbeat`, { method: 'POST', body: {}, timeoutMs });
+      return requestJson<LeaseResponse>(http, `api/v1/runner/leases/${lease}/heartbeat`, {
+        method: 'POST',
+        body: {},
+        timeoutMs,
+      });
     },
     sendLogs(lease: string, chunks: LogChunk[], timeoutMs?: number) {
-      return requestJson<LogsResponse>(http, `api/v1/runner/leases/${lease}/logs`, { body: { chunks }, timeoutMs });
+      return requestJson<LogsResponse>(http, `api/v1/runner/leases/${lease}/logs`, {
+        body: { chunks },
+        timeoutMs,
+      });
     },
     complete(lease: string, body: CompleteBody, timeoutMs?: number) {
-      return requestJson<CompleteResponse>(http, `api/v1/runner/leases/${lease}/complete`, { body, timeoutMs });
+      return requestJson<CompleteResponse>(http, `api/v1/runner/leases/${lease}/complete`, {
+        body,
+        timeoutMs,
+      });
     },
   };
 }

@@ -42,7 +42,10 @@ export function delay(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /** Calls `fn` until it succeeds, it fails with a non-retryable error, or `signal` aborts. */
-export async function withRetry<T>(fn: () => Promise<T>, o: { signal?: AbortSignal; onRetry?: (err: unknown, ms: number) => void; backoff?: Backoff } = {}): Promise<T> {
+export async function withRetry<T>(
+  fn: () => Promise<T>,
+  o: { signal?: AbortSignal; onRetry?: (err: unknown, ms: number) => void; backoff?: Backoff } = {},
+): Promise<T> {
   const backoff = o.backoff ?? createBackoff();
   for (;;) {
     try {

@@ -75,7 +75,8 @@ export async function runStep(ctx: StepContext, step: Step, index: number): Prom
   let cwd: string;
   let argv: string[];
   try {
-    const where = await stepCwd(ctx.dir.workspace, [ctx.task.workingDirectory, step.workingDirectory]);
+    // A step's directory already includes the task's (the compiler joins them); the task's is the fallback.
+    const where = await stepCwd(ctx.dir.workspace, [step.workingDirectory ?? ctx.task.workingDirectory]);
     if ('error' in where) return end('failed', null, setupFailed(`${label}: ${where.error}`));
     cwd = where.cwd;
     // The name is Baton's (index + random), never the step's: names are shown, never put in paths.

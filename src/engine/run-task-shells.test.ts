@@ -44,10 +44,12 @@ describe('runTask: shells, scripts and working directories', () => {
   });
 
   it('runs in the task and step working directories, creating them', async () => {
-    const task = makeTask([{ run: 'pwd', workingDirectory: 'pkg/a' }], { workingDirectory: 'src' });
+    const task = makeTask([{ run: 'pwd', workingDirectory: 'src/pkg/a' }, { run: 'pwd' }], {
+      workingDirectory: 'src',
+    });
     const { outcome, output } = await runCollected(task, { workRoot: tempDir() });
     expect(outcome.status).toBe('succeeded');
-    expect(output).toMatch(/\/build-[0-9a-f]{8}\/src\/pkg\/a\n$/);
+    expect(output).toMatch(/\/build-[0-9a-f]{8}\/src\/pkg\/a\n.*\/build-[0-9a-f]{8}\/src\n$/);
   });
 
   it('refuses a working directory outside the work dir as a setup failure', async () => {

@@ -91,9 +91,12 @@ export type RunEvent = Static<typeof RunEvent>;
 export const RegisterRunnerBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_][A-Za-z0-9_.@-]*$' }),
-    labels: Type.Array(Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_][A-Za-z0-9_.:/-]*$' }), {
-      maxItems: 50,
-    }),
+    labels: Type.Array(
+      Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_][A-Za-z0-9_.:/-]*$' }),
+      {
+        maxItems: 50,
+      },
+    ),
     capacity: Type.Integer({ minimum: 1, maximum: 256 }),
     version: Type.String({ maxLength: 50 }),
     publicKey: Type.Optional(Type.String({ maxLength: 200 })),
@@ -111,7 +114,12 @@ export const RunnerView = Type.Object({
   labels: Type.Array(Type.String()),
   capacity: Type.Integer(),
   version: Type.String(),
-  status: Type.Union([Type.Literal('idle'), Type.Literal('busy'), Type.Literal('offline'), Type.Literal('disabled')]),
+  status: Type.Union([
+    Type.Literal('idle'),
+    Type.Literal('busy'),
+    Type.Literal('offline'),
+    Type.Literal('disabled'),
+  ]),
   activeTasks: Type.Integer(),
   createdAt: Iso,
   lastSeenAt: Nullable(Iso),
@@ -142,7 +150,9 @@ export type CreateTokenResponse = Static<typeof CreateTokenResponse>;
 export const AcquireBody = Type.Object(
   {
     capacity: Type.Integer({ minimum: 1, maximum: 256, description: 'Free task slots on the runner' }),
-    waitMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 30_000, description: 'Long-poll hold; default 25 s' })),
+    waitMs: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 30_000, description: 'Long-poll hold; default 25 s' }),
+    ),
   },
   { additionalProperties: false },
 );

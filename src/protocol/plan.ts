@@ -21,7 +21,10 @@ export interface StepSpec {
   /** A known shell name (`bash`, `sh`, `python`, `node`, `pwsh`) or a custom template holding `{0}`. */
   shell: string;
   env: Record<string, string>;
-  /** Relative to the task's work dir; absent means the work dir itself. */
+  /**
+   * Relative to the task's work dir, with the task's own working directory already joined in;
+   * absent means the task's working directory (or the work dir itself).
+   */
   workingDirectory?: string;
   timeoutMs?: number;
 }

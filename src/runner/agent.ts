@@ -63,10 +63,12 @@ export class Agent {
     if (!this.#stopping) {
       this.#stopping = true;
       this.#acquireAbort.abort();
-      if (this.#running.size > 0) this.#o.log.info(`stopping: waiting for ${this.#running.size} running task(s) to finish`);
+      if (this.#running.size > 0)
+        this.#o.log.info(`stopping: waiting for ${this.#running.size} running task(s) to finish`);
       return;
     }
-    if (this.#running.size > 0) this.#o.log.warn(`stopping now: cancelling ${this.#running.size} running task(s)`);
+    if (this.#running.size > 0)
+      this.#o.log.warn(`stopping now: cancelling ${this.#running.size} running task(s)`);
     for (const c of this.#running.values()) c.abort(new Error('runner is shutting down'));
   }
 
@@ -152,13 +154,25 @@ export class Agent {
         baseEnv: { ...this.#o.baseEnv, BATON_RUNNER_NAME: this.#o.name, BATON_RUNNER_HOST: hostname() },
         signal: abort.signal,
         cancelGraceMs: this.#o.cancelGraceMs,
-        onLog: (e) => shipper.write(e.stream === 'system' ? `[baton] ${e.text.endsWith('\n') ? e.text : e.text + '\n'}` : e.text),
+        onLog: (e) =>
+          shipper.write(
+            e.stream === 'system' ? `[baton] ${e.text.endsWith('\n') ? e.text : e.text + '\n'}` : e.text,
+          ),
       });
     } catch (err) {
       const now = new Date().toISOString();
       const message = `the runner could not run the task: ${toError(err).message}`;
       shipper.write(`[baton] ${message}\n`);
-      outcome = { status: 'failed', reason: 'setup_failed', message, exitCode: null, outputs: {}, steps: [], startedAt: now, finishedAt: now };
+      outcome = {
+        status: 'failed',
+        reason: 'setup_failed',
+        message,
+        exitCode: null,
+        outputs: {},
+        steps: [],
+        startedAt: now,
+        finishedAt: now,
+      };
     } finally {
       keeper.stop();
       this.#running.delete(offer.lease);

@@ -52,7 +52,10 @@ export function writeRunnerConfig(path: string, file: RunnerConfigFile): void {
 export function loadRunnerConfig(path: string): RunnerConfig {
   const configPath = resolve(path);
   if (!existsSync(configPath)) {
-    throw new RunnerConfigError(path, 'no such file; create it with `baton runner register --server URL --registration-token T`');
+    throw new RunnerConfigError(
+      path,
+      'no such file; create it with `baton runner register --server URL --registration-token T`',
+    );
   }
   let raw: unknown;
   try {
@@ -60,11 +63,13 @@ export function loadRunnerConfig(path: string): RunnerConfig {
   } catch (err) {
     throw new RunnerConfigError(path, `not valid JSON (${(err as Error).message})`);
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new RunnerConfigError(path, 'must hold a JSON object');
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new RunnerConfigError(path, 'must hold a JSON object');
   const f = raw as Partial<RunnerConfigFile>;
   const baseDir = dirname(configPath);
   const need = (key: keyof RunnerConfigFile) => {
-    if (typeof f[key] !== 'string' || (f[key] as string).length === 0) throw new RunnerConfigError(path, `"${key}" must be a non-empty string`);
+    if (typeof f[key] !== 'string' || (f[key] as string).length === 0)
+      throw new RunnerConfigError(path, `"${key}" must be a non-empty string`);
     return f[key] as string;
   };
   let token = f.token;
@@ -78,10 +83,14 @@ export function loadRunnerConfig(path: string): RunnerConfig {
   }
   if (!token) throw new RunnerConfigError(path, 'needs "token" or "token_file"');
   const labels = f.labels ?? [];
-  if (!Array.isArray(labels) || labels.some((l) => typeof l !== 'string')) throw new RunnerConfigError(path, '"labels" must be a list of strings');
+  if (!Array.isArray(labels) || labels.some((l) => typeof l !== 'string'))
+    throw new RunnerConfigError(path, '"labels" must be a list of strings');
   const max = f.max_parallel_tasks ?? 1;
   if (!Number.isInteger(max) || max < 1 || max > 256) {
-    throw new RunnerConfigError(path, `"max_parallel_tasks" must be an integer from 1 to 256, got ${JSON.stringify(max)}`);
+    throw new RunnerConfigError(
+      path,
+      `"max_parallel_tasks" must be an integer from 1 to 256, got ${JSON.stringify(max)}`,
+    );
   }
   const workDir = f.work_dir ?? '_work';
   return Object.freeze({

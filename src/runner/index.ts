@@ -1,4 +1,11 @@
 // The runner agent: config, registration, acquire loop, lease keeper, log shipper.
 export { Agent, type AgentOptions, type RunnerLogger } from './agent.ts';
-export { loadRunnerConfig, writeRunnerConfig, DEFAULT_CONFIG_PATH, RunnerConfigError, type RunnerConfig, type RunnerConfigFile } from './config.ts';
+export {
+  loadRunnerConfig,
+  writeRunnerConfig,
+  DEFAULT_CONFIG_PATH,
+  RunnerConfigError,
+  type RunnerConfig,
+  type RunnerConfigFile,
+} from './config.ts';
 export { loadEnvFile, parseEnvFile } from './env-file.ts';

@@ -22,7 +22,8 @@ function unauthenticated(message: string): BatonError {
 export function usableToken(row: TokenRow | undefined, kind: string, now: number): TokenRow {
   if (!row || row.kind !== kind) throw unauthenticated(`a valid ${kind} token is required`);
   if (row.revoked_at !== null) throw unauthenticated(`this ${kind} token was revoked`);
-  if (row.expires_at !== null && row.expires_at <= now) throw unauthenticated(`this ${kind} token has expired`);
+  if (row.expires_at !== null && row.expires_at <= now)
+    throw unauthenticated(`this ${kind} token has expired`);
   return row;
 }
 

@@ -61,10 +61,14 @@ export function buildServerConfig(o: ServerOptions = {}): Readonly<ServerConfig>
     database: o.database ?? env.BATON_DATABASE_URL ?? join(dataDir, 'baton.db'),
     adminToken: o.adminToken ?? env.BATON_ADMIN_TOKEN,
     registrationToken: o.registrationToken ?? env.BATON_RUNNER_REGISTRATION_TOKEN,
-    heartbeatIntervalMs: o.heartbeatIntervalMs ?? envInt(env, 'BATON_HEARTBEAT_INTERVAL_MS') ?? SERVER_DEFAULTS.heartbeatIntervalMs,
+    heartbeatIntervalMs:
+      o.heartbeatIntervalMs ??
+      envInt(env, 'BATON_HEARTBEAT_INTERVAL_MS') ??
+      SERVER_DEFAULTS.heartbeatIntervalMs,
     leaseTtlMs: o.leaseTtlMs ?? envInt(env, 'BATON_LEASE_TTL_MS') ?? SERVER_DEFAULTS.leaseTtlMs,
     ackWindowMs: o.ackWindowMs ?? envInt(env, 'BATON_ACK_WINDOW_MS') ?? SERVER_DEFAULTS.ackWindowMs,
-    sweepIntervalMs: o.sweepIntervalMs ?? envInt(env, 'BATON_SWEEP_INTERVAL_MS') ?? SERVER_DEFAULTS.sweepIntervalMs,
+    sweepIntervalMs:
+      o.sweepIntervalMs ?? envInt(env, 'BATON_SWEEP_INTERVAL_MS') ?? SERVER_DEFAULTS.sweepIntervalMs,
     maxLongPollMs: o.maxLongPollMs ?? SERVER_DEFAULTS.maxLongPollMs,
     bodyLimitBytes: o.bodyLimitBytes ?? SERVER_DEFAULTS.bodyLimitBytes,
     logLevel: o.logLevel ?? env.BATON_LOG_LEVEL ?? SERVER_DEFAULTS.logLevel,
@@ -77,7 +81,9 @@ export function buildServerConfig(o: ServerOptions = {}): Readonly<ServerConfig>
   for (const secret of ['adminToken', 'registrationToken'] as const) {
     const v = config[secret];
     if (v !== undefined && v.length < 16) {
-      throw new Error(`the ${secret === 'adminToken' ? 'admin' : 'registration'} token must be at least 16 characters`);
+      throw new Error(
+        `the ${secret === 'adminToken' ? 'admin' : 'registration'} token must be at least 16 characters`,
+      );
     }
   }
   return Object.freeze(config);

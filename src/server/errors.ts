@@ -4,7 +4,11 @@ import { BatonError, toError, type ErrorEnvelope } from '../protocol/errors.ts';
 
 /** SQLite and PostgreSQL ways of saying the disk is full. */
 function isStorageFull(err: Error & { code?: unknown }): boolean {
-  return err.code === 'SQLITE_FULL' || err.code === '53100' || /database or disk is full|No space left/i.test(err.message);
+  return (
+    err.code === 'SQLITE_FULL' ||
+    err.code === '53100' ||
+    /database or disk is full|No space left/i.test(err.message)
+  );
 }
 
 export function installErrorHandler(app: FastifyInstance): void {
@@ -20,22 +24,36 @@ export function installErrorHandler(app: FastifyInstance): void {
       envelope = { error: { code: 'bad_request', message: `invalid request: ${err.message}` } };
     } else if (err.statusCode === 413) {
       status = 413;
-      envelope = { error: { code: 'payload_too_large', message: `request body is larger than the limit of ${app.initialConfig.bodyLimit} bytes` } };
+      envelope = {
+        error: {
+          code: 'payload_too_large',
+          message: `request body is larger than the limit of ${app.initialConfig.bodyLimit} bytes`,
+        },
+      };
     } else if (isStorageFull(err)) {
       status = 507;
-      envelope = { error: { code: 'storage_full', message: 'the server cannot store data: its disk is full; nothing was written' } };
+      envelope = {
+        error: {
+          code: 'storage_full',
+          message: 'the server cannot store data: its disk is full; nothing was written',
+        },
+      };
       req.log.error({ err }, 'storage full');
     } else if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
       status = err.statusCode;
       envelope = { error: { code: 'bad_request', message: err.message } };
     } else {
       status = 500;
-      envelope = { error: { code: 'internal', message: `internal error (request ${req.id}); see the server log` } };
+      envelope = {
+        error: { code: 'internal', message: `internal error (request ${req.id}); see the server log` },
+      };
       req.log.error({ err }, 'unhandled error');
     }
     void reply.code(status).type('application/json; charset=utf-8').send(envelope);
   });
   app.setNotFoundHandler((req, reply) => {
-    void reply.code(404).send({ error: { code: 'not_found', message: `no route for ${req.method} ${req.url.split('?')[0]}` } });
+    void reply
+      .code(404)
+      .send({ error: { code: 'not_found', message: `no route for ${req.method} ${req.url.split('?')[0]}` } });
   });
 }

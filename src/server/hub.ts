@@ -45,7 +45,10 @@ export class Hub {
     this.#emitter.emit(`run:${e.runId}`, { kind: 'log', log: e });
   }
 
-  onRun(runId: string, fn: (m: { kind: 'event'; event: RunEvent } | { kind: 'log'; log: LogEvent }) => void): () => void {
+  onRun(
+    runId: string,
+    fn: (m: { kind: 'event'; event: RunEvent } | { kind: 'log'; log: LogEvent }) => void,
+  ): () => void {
     this.#emitter.on(`run:${runId}`, fn);
     return () => this.#emitter.off(`run:${runId}`, fn);
   }

@@ -9,13 +9,24 @@ export function startReaper(ctx: ServerContext): { stop(): Promise<void> } {
   const sweep = async () => {
     try {
       const res = await ctx.store.leases.sweep(ctx.now());
-      for (const r of res.requeued) ctx.hub.runEvent({ type: 'task', runId: r.runId, task: r.task, status: 'queued', message: 'offer not confirmed in time; queued again' });
+      for (const r of res.requeued)
+        ctx.hub.runEvent({
+          type: 'task',
+          runId: r.runId,
+          task: r.task,
+          status: 'queued',
+          message: 'offer not confirmed in time; queued again',
+        });
       ctx.hub.tasksQueued(res.requeued.length);
       for (const l of res.lost) {
         ctx.hub.runEvent({ type: 'task', runId: l.runId, task: l.task, status: 'runner_lost' });
         publishAdvance(ctx, l.runId, l.advance);
       }
-      if (res.lost.length > 0) ctx.log.warn({ lost: res.lost.map((l) => l.task) }, 'attempts lost: their runners stopped renewing leases');
+      if (res.lost.length > 0)
+        ctx.log.warn(
+          { lost: res.lost.map((l) => l.task) },
+          'attempts lost: their runners stopped renewing leases',
+        );
     } catch (err) {
       ctx.log.error({ err: toError(err) }, 'lease sweep failed; retrying at the next interval');
     }

@@ -16,7 +16,12 @@ inputs:
 `;
 
 async function call(t: TestApp, token: string, method: 'POST' | 'GET', url: string, payload?: unknown) {
-  const res = await t.app.inject({ method, url, headers: { authorization: `Bearer ${token}` }, ...(payload !== undefined ? { payload: payload as object } : {}) });
+  const res = await t.app.inject({
+    method,
+    url,
+    headers: { authorization: `Bearer ${token}` },
+    ...(payload !== undefined ? { payload: payload as object } : {}),
+  });
   return { status: res.statusCode, json: () => res.json() as Record<string, unknown>, body: res.body };
 }
 
@@ -44,9 +49,17 @@ describe('runner protocol', () => {
 
     const offer1 = await acquire(t, token);
     expect(offer1?.task.name).toBe('first');
-    expect((await call(t, token, 'POST', `/api/v1/runner/leases/${offer1!.lease}/start`, {})).status).toBe(200);
+    expect((await call(t, token, 'POST', `/api/v1/runner/leases/${offer1!.lease}/start`, {})).status).toBe(
+      200,
+    );
     expect(await acquire(t, token)).toBeUndefined();
-    const c1 = await call(t, token, 'POST', `/api/v1/runner/leases/${offer1!.lease}/complete`, done('succeeded', { value: '42' }));
+    const c1 = await call(
+      t,
+      token,
+      'POST',
+      `/api/v1/runner/leases/${offer1!.lease}/complete`,
+      done('succeeded', { value: '42' }),
+    );
     expect(c1.json()).toEqual({ status: 'succeeded' });
 
     const offer2 = await acquire(t, token);
@@ -88,7 +101,9 @@ describe('runner protocol', () => {
     ];
     const a = await call(t, token, 'POST', `/api/v1/runner/leases/${lease}/logs`, { chunks });
     expect(a.json()).toMatchObject({ ackedSeq: 1 });
-    const b = await call(t, token, 'POST', `/api/v1/runner/leases/${lease}/logs`, { chunks: [chunks[1], { seq: 2, offset: 13, data: 'bye\n' }] });
+    const b = await call(t, token, 'POST', `/api/v1/runner/leases/${lease}/logs`, {
+      chunks: [chunks[1], { seq: 2, offset: 13, data: 'bye\n' }],
+    });
     expect(b.json()).toMatchObject({ ackedSeq: 2 });
     const first = await call(t, token, 'POST', `/api/v1/runner/leases/${lease}/complete`, done('succeeded'));
     const replay = await call(t, token, 'POST', `/api/v1/runner/leases/${lease}/complete`, done('failed'));
@@ -97,7 +112,9 @@ describe('runner protocol', () => {
     const log = await call(t, t.adminToken, 'GET', `/api/v1/runs/${sub.body.id as string}/tasks/only/logs`);
     expect(log.body).toBe('hello wörld\nbye\n');
     expect((await getRun(t, sub.body.id as string)).results.only?.logBytes).toBe(17);
-    const late = await call(t, token, 'POST', `/api/v1/runner/leases/${lease}/logs`, { chunks: [{ seq: 3, offset: 17, data: 'late' }] });
+    const late = await call(t, token, 'POST', `/api/v1/runner/leases/${lease}/logs`, {
+      chunks: [{ seq: 3, offset: 17, data: 'late' }],
+    });
     expect(late.status).toBe(409);
   });
 
@@ -122,22 +139,35 @@ describe('runner protocol', () => {
   it('a lease not renewed within its TTL is lost with a message naming the silence', async () => {
     const t = await createTestApp({ leaseTtlMs: 10_000, heartbeatIntervalMs: 2_000 });
     const { token } = await t.registerRunner();
-    const sub = await t.submit('tasks: { only: { run: sleep 600 }, after: { depends_on: only, run: "true" } }');
+    const sub = await t.submit(
+      'tasks: { only: { run: sleep 600 }, after: { depends_on: only, run: "true" } }',
+    );
     const offer = await acquire(t, token);
     await call(t, token, 'POST', `/api/v1/runner/leases/${offer!.lease}/start`, {});
     t.clock.advance(8_000);
-    expect((await call(t, token, 'POST', `/api/v1/runner/leases/${offer!.lease}/heartbeat`, {})).status).toBe(200);
+    expect((await call(t, token, 'POST', `/api/v1/runner/leases/${offer!.lease}/heartbeat`, {})).status).toBe(
+      200,
+    );
     t.clock.advance(10_001);
     await t.store.leases.sweep(t.clock.now);
     const run = await getRun(t, sub.body.id as string);
-    expect(run.results.only).toMatchObject({ status: 'runner_lost', message: 'runner lost: no heartbeat for 10s' });
+    expect(run.results.only).toMatchObject({
+      status: 'runner_lost',
+      message: 'runner lost: no heartbeat for 10s',
+    });
     expect(run.results.after?.status).toBe('skipped');
     expect(run.status).toBe('failed');
-    const late = await call(t, token, 'POST', `/api/v1/runner/leases/${offer!.lease}/complete`, done('succeeded'));
+    const late = await call(
+      t,
+      token,
+      'POST',
+      `/api/v1/runner/leases/${offer!.lease}/complete`,
+      done('succeeded'),
+    );
     expect(late.json()).toMatchObject({ error: { code: 'lease_expired' } });
   });
 
-  it('a runner cannot touch another runner\'s lease', async () => {
+  it("a runner cannot touch another runner's lease", async () => {
     const t = await createTestApp();
     const a = await t.registerRunner('a');
     const b = await t.registerRunner('b');
@@ -145,11 +175,18 @@ describe('runner protocol', () => {
     const offer = await acquire(t, a.token);
     await call(t, a.token, 'POST', `/api/v1/runner/leases/${offer!.lease}/start`, {});
     for (const path of ['heartbeat', 'complete', 'logs']) {
-      const payload = path === 'complete' ? done('succeeded') : path === 'logs' ? { chunks: [{ seq: 0, offset: 0, data: 'x' }] } : {};
+      const payload =
+        path === 'complete'
+          ? done('succeeded')
+          : path === 'logs'
+            ? { chunks: [{ seq: 0, offset: 0, data: 'x' }] }
+            : {};
       const res = await call(t, b.token, 'POST', `/api/v1/runner/leases/${offer!.lease}/${path}`, payload);
       expect(res.status).toBe(404);
     }
-    expect((await call(t, a.token, 'POST', `/api/v1/runner/leases/${offer!.lease}/heartbeat`, {})).status).toBe(200);
+    expect(
+      (await call(t, a.token, 'POST', `/api/v1/runner/leases/${offer!.lease}/heartbeat`, {})).status,
+    ).toBe(200);
   });
 
   it('a long-polling acquire is answered as soon as a task is queued', async () => {
@@ -180,9 +217,17 @@ describe('runner protocol', () => {
     expect(cancel.status).toBe(200);
     const hb = await call(t, token, 'POST', `/api/v1/runner/leases/${offer!.lease}/heartbeat`, {});
     expect(hb.json()).toMatchObject({ cancel: true });
-    await call(t, token, 'POST', `/api/v1/runner/leases/${offer!.lease}/complete`, { ...done('failed'), status: 'cancelled', reason: 'cancelled' });
+    await call(t, token, 'POST', `/api/v1/runner/leases/${offer!.lease}/complete`, {
+      ...done('failed'),
+      status: 'cancelled',
+      reason: 'cancelled',
+    });
     const run = await getRun(t, sub.body.id as string);
     expect(run.status).toBe('cancelled');
-    expect(Object.values(run.results).map((r) => r.status).sort()).toEqual(['cancelled', 'cancelled']);
+    expect(
+      Object.values(run.results)
+        .map((r) => r.status)
+        .sort(),
+    ).toEqual(['cancelled', 'cancelled']);
   });
 });

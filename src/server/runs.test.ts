@@ -4,19 +4,30 @@ import { createTestApp } from '../../test/helpers/app.ts';
 describe('runs API', () => {
   it('rejects an invalid workflow with 422, every issue located, and stores nothing', async () => {
     const t = await createTestApp();
-    const res = await t.submit('tasks:\n  a:\n    run: echo\n    depends_on: [missing]\n  b:\n    depends_on: [b]\n    run: x\n');
+    const res = await t.submit(
+      'tasks:\n  a:\n    run: echo\n    depends_on: [missing]\n  b:\n    depends_on: [b]\n    run: x\n',
+    );
     expect(res.status).toBe(422);
-    const error = res.body.error as { code: string; issues: Array<{ line: number; column: number; message: string }> };
+    const error = res.body.error as {
+      code: string;
+      issues: Array<{ line: number; column: number; message: string }>;
+    };
     expect(error.code).toBe('invalid_workflow');
     expect(error.issues.length).toBeGreaterThanOrEqual(2);
     for (const i of error.issues) expect(i.line).toBeGreaterThan(0);
-    const list = await t.app.inject({ method: 'GET', url: '/api/v1/runs', headers: { authorization: `Bearer ${t.adminToken}` } });
+    const list = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/runs',
+      headers: { authorization: `Bearer ${t.adminToken}` },
+    });
     expect(list.json()).toEqual({ runs: [] });
   });
 
   it('rejects a missing required input with 422 naming it', async () => {
     const t = await createTestApp();
-    const res = await t.submit('inputs: { version: { required: true } }\ntasks: { a: { run: "echo ${{ inputs.version }}" } }');
+    const res = await t.submit(
+      'inputs: { version: { required: true } }\ntasks: { a: { run: "echo ${{ inputs.version }}" } }',
+    );
     expect(res.status).toBe(422);
     expect(JSON.stringify(res.body)).toContain('version');
   });
@@ -24,12 +35,26 @@ describe('runs API', () => {
   it('answers 401 without a token, with a wrong token, and with a runner token on user routes', async () => {
     const t = await createTestApp();
     const runner = await t.registerRunner();
-    for (const authorization of [undefined, 'Bearer nope', `Bearer ${runner.token}`, `Bearer ${t.registrationToken}`]) {
-      const res = await t.app.inject({ method: 'GET', url: '/api/v1/runs', headers: authorization ? { authorization } : {} });
+    for (const authorization of [
+      undefined,
+      'Bearer nope',
+      `Bearer ${runner.token}`,
+      `Bearer ${t.registrationToken}`,
+    ]) {
+      const res = await t.app.inject({
+        method: 'GET',
+        url: '/api/v1/runs',
+        headers: authorization ? { authorization } : {},
+      });
       expect(res.statusCode).toBe(401);
       expect(res.json()).toMatchObject({ error: { code: 'unauthenticated' } });
     }
-    const acq = await t.app.inject({ method: 'POST', url: '/api/v1/runner/acquire', headers: { authorization: `Bearer ${t.adminToken}` }, payload: { capacity: 1, waitMs: 0 } });
+    const acq = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/runner/acquire',
+      headers: { authorization: `Bearer ${t.adminToken}` },
+      payload: { capacity: 1, waitMs: 0 },
+    });
     expect(acq.statusCode).toBe(401);
   });
 
@@ -38,13 +63,21 @@ describe('runs API', () => {
     await t.submit('name: one\ntasks: { a: { run: "true" } }');
     t.clock.advance(10);
     await t.submit('name: two\ntasks: { a: { run: "true" }, b: { run: "true" } }');
-    const res = await t.app.inject({ method: 'GET', url: '/api/v1/runs', headers: { authorization: `Bearer ${t.adminToken}` } });
+    const res = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/runs',
+      headers: { authorization: `Bearer ${t.adminToken}` },
+    });
     const runs = (res.json() as { runs: Array<{ name: string; taskCount: number; status: string }> }).runs;
     expect(runs.map((r) => [r.name, r.taskCount, r.status])).toEqual([
       ['two', 2, 'queued'],
       ['one', 1, 'queued'],
     ]);
-    const none = await t.app.inject({ method: 'GET', url: '/api/v1/runs?status=succeeded', headers: { authorization: `Bearer ${t.adminToken}` } });
+    const none = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/runs?status=succeeded',
+      headers: { authorization: `Bearer ${t.adminToken}` },
+    });
     expect(none.json()).toEqual({ runs: [] });
   });
 
@@ -58,10 +91,18 @@ describe('runs API', () => {
 
   it('answers unknown routes and bad bodies with the error envelope', async () => {
     const t = await createTestApp();
-    const missing = await t.app.inject({ url: '/api/v1/nope', headers: { authorization: `Bearer ${t.adminToken}` } });
+    const missing = await t.app.inject({
+      url: '/api/v1/nope',
+      headers: { authorization: `Bearer ${t.adminToken}` },
+    });
     expect(missing.statusCode).toBe(404);
     expect(missing.json()).toMatchObject({ error: { code: 'not_found' } });
-    const bad = await t.app.inject({ method: 'POST', url: '/api/v1/runs', headers: { authorization: `Bearer ${t.adminToken}` }, payload: { nope: 1 } });
+    const bad = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/runs',
+      headers: { authorization: `Bearer ${t.adminToken}` },
+      payload: { nope: 1 },
+    });
     expect(bad.statusCode).toBe(400);
     expect(bad.json()).toMatchObject({ error: { code: 'bad_request' } });
   });

@@ -16,7 +16,13 @@ export interface StartedServer {
   close(): Promise<void>;
 }
 
-async function ensureToken(store: Store, kind: 'user' | 'registration', token: string, name: string, now: number) {
+async function ensureToken(
+  store: Store,
+  kind: 'user' | 'registration',
+  token: string,
+  name: string,
+  now: number,
+) {
   const hash = hashToken(token);
   if (await store.credentials.tokenByHash(hash)) return;
   await store.credentials.insertToken({ kind, name, hash, created_at: now, expires_at: null, single_use: 0 });
@@ -37,7 +43,8 @@ export async function startServer(
     generatedAdminToken = generateToken('user');
     await ensureToken(store, 'user', generatedAdminToken, 'admin', now());
   }
-  if (config.registrationToken) await ensureToken(store, 'registration', config.registrationToken, 'configured', now());
+  if (config.registrationToken)
+    await ensureToken(store, 'registration', config.registrationToken, 'configured', now());
 
   const { app, ctx } = await createServer({ config, store, ...options });
   await app.listen({ host: config.host, port: config.port });

@@ -43,7 +43,11 @@ export function runResult(run: RunRow, tasks: TaskRow[], runnerNames: Map<string
   };
 }
 
-export function runSummary(r: Pick<RunRow, 'id' | 'name' | 'status' | 'created_at' | 'started_at' | 'finished_at'> & { task_count: number | null }): RunSummary {
+export function runSummary(
+  r: Pick<RunRow, 'id' | 'name' | 'status' | 'created_at' | 'started_at' | 'finished_at'> & {
+    task_count: number | null;
+  },
+): RunSummary {
   return {
     id: r.id,
     name: r.name,

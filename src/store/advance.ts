@@ -59,11 +59,7 @@ async function setPendingStatus(
 ): Promise<void> {
   const res = await tx
     .updateTable('tasks')
-    .set(
-      status === 'queued'
-        ? { status, queued_at: now }
-        : { status, reason, message, finished_at: now },
-    )
+    .set(status === 'queued' ? { status, queued_at: now } : { status, reason, message, finished_at: now })
     .where('id', '=', t.id)
     .where('status', '=', 'pending')
     .executeTakeFirst();

@@ -63,7 +63,11 @@ export function createCredentialStore(d: StoreDialect) {
       await db.updateTable('runners').set({ last_seen_at: now }).where('id', '=', id).execute();
     },
     async setRunnerDisabled(id: string, disabled: boolean): Promise<boolean> {
-      const r = await db.updateTable('runners').set({ disabled: disabled ? 1 : 0 }).where('id', '=', id).executeTakeFirst();
+      const r = await db
+        .updateTable('runners')
+        .set({ disabled: disabled ? 1 : 0 })
+        .where('id', '=', id)
+        .executeTakeFirst();
       return r.numUpdatedRows > 0n;
     },
     async deleteRunner(id: string): Promise<boolean> {

@@ -47,10 +47,15 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings) {
     const a = await tx.selectFrom('attempts').selectAll().where('lease_id', '=', leaseId).executeTakeFirst();
     if (!a || a.runner_id !== runnerId) throw new BatonError('not_found', `lease ${leaseId} not found`);
     if (a.state === 'expired' || a.state === 'superseded') {
-      throw new BatonError('lease_superseded', `lease ${leaseId} was withdrawn; another attempt owns the task`);
+      throw new BatonError(
+        'lease_superseded',
+        `lease ${leaseId} was withdrawn; another attempt owns the task`,
+      );
     }
-    if (a.state === 'lost') throw new BatonError('lease_expired', `lease ${leaseId} expired and the attempt was lost`);
-    if (a.state === 'finished') throw new BatonError('lease_expired', `lease ${leaseId} belongs to a finished attempt`);
+    if (a.state === 'lost')
+      throw new BatonError('lease_expired', `lease ${leaseId} expired and the attempt was lost`);
+    if (a.state === 'finished')
+      throw new BatonError('lease_expired', `lease ${leaseId} belongs to a finished attempt`);
     if (a.state === 'running' && a.lease_expires_at < now) {
       throw new BatonError('lease_expired', `lease ${leaseId} expired ${now - a.lease_expires_at} ms ago`);
     }
@@ -114,7 +119,10 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings) {
       return d.writeTx(async (tx) => {
         const a = await liveAttempt(tx, leaseId, runnerId, now);
         if (a.state === 'offered' && a.ack_deadline < now) {
-          throw new BatonError('lease_superseded', `offer ${leaseId} was not confirmed within the acknowledgement window`);
+          throw new BatonError(
+            'lease_superseded',
+            `offer ${leaseId} was not confirmed within the acknowledgement window`,
+          );
         }
         const expires = now + timings.leaseTtlMs;
         await tx
@@ -155,7 +163,13 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings) {
         const a = await liveAttempt(tx, leaseId, runnerId, now);
         let end = 0;
         if (chunks.length > 0) {
-          const rows = chunks.map((c) => ({ task_id: a.task_id, attempt: a.number, seq: c.seq, offset: c.offset, data: c.data }));
+          const rows = chunks.map((c) => ({
+            task_id: a.task_id,
+            attempt: a.number,
+            seq: c.seq,
+            offset: c.offset,
+            data: c.data,
+          }));
           for (let i = 0; i < rows.length; i += 100) {
             await tx
               .insertInto('log_chunks')
@@ -177,13 +191,32 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings) {
     },
 
     /** Records the outcome once; a replay of `complete` on the same lease returns the first answer. */
-    async complete(leaseId: string, runnerId: string, body: CompleteBody, now: number): Promise<CompleteResult> {
+    async complete(
+      leaseId: string,
+      runnerId: string,
+      body: CompleteBody,
+      now: number,
+    ): Promise<CompleteResult> {
       return d.writeTx(async (tx) => {
-        const prior = await tx.selectFrom('attempts').selectAll().where('lease_id', '=', leaseId).executeTakeFirst();
+        const prior = await tx
+          .selectFrom('attempts')
+          .selectAll()
+          .where('lease_id', '=', leaseId)
+          .executeTakeFirst();
         if (prior && prior.runner_id === runnerId && prior.state === 'finished' && prior.result !== null) {
-          const task = await tx.selectFrom('tasks').select(['name', 'run_id']).where('id', '=', prior.task_id).executeTakeFirstOrThrow();
+          const task = await tx
+            .selectFrom('tasks')
+            .select(['name', 'run_id'])
+            .where('id', '=', prior.task_id)
+            .executeTakeFirstOrThrow();
           const first = JSON.parse(prior.result) as { status: RunStatus };
-          return { status: first.status, runId: task.run_id, taskName: task.name, advance: null, recorded: false };
+          return {
+            status: first.status,
+            runId: task.run_id,
+            taskName: task.name,
+            advance: null,
+            recorded: false,
+          };
         }
         const a = await liveAttempt(tx, leaseId, runnerId, now);
         await tx
@@ -206,7 +239,11 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings) {
           .where('status', '=', 'running')
           .where('attempt', '=', a.number)
           .execute();
-        const task = await tx.selectFrom('tasks').select(['name', 'run_id']).where('id', '=', a.task_id).executeTakeFirstOrThrow();
+        const task = await tx
+          .selectFrom('tasks')
+          .select(['name', 'run_id'])
+          .where('id', '=', a.task_id)
+          .executeTakeFirstOrThrow();
         const advance = await advanceRun(tx, task.run_id, now);
         return { status: body.status, runId: task.run_id, taskName: task.name, advance, recorded: true };
       });
@@ -229,9 +266,18 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings) {
           )
           .execute();
         for (const a of stale) {
-          const task = await tx.selectFrom('tasks').select(['name', 'run_id']).where('id', '=', a.task_id).executeTakeFirstOrThrow();
+          const task = await tx
+            .selectFrom('tasks')
+            .select(['name', 'run_id'])
+            .where('id', '=', a.task_id)
+            .executeTakeFirstOrThrow();
           if (a.state === 'offered') {
-            await tx.updateTable('attempts').set({ state: 'expired', finished_at: now }).where('id', '=', a.id).where('state', '=', 'offered').execute();
+            await tx
+              .updateTable('attempts')
+              .set({ state: 'expired', finished_at: now })
+              .where('id', '=', a.id)
+              .where('state', '=', 'offered')
+              .execute();
             await tx
               .updateTable('tasks')
               .set({ status: 'queued', runner_id: null })
@@ -243,10 +289,20 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings) {
             continue;
           }
           const silentS = Math.round((now - (a.lease_expires_at - timings.leaseTtlMs)) / 1000);
-          await tx.updateTable('attempts').set({ state: 'lost', finished_at: now }).where('id', '=', a.id).where('state', '=', 'running').execute();
+          await tx
+            .updateTable('attempts')
+            .set({ state: 'lost', finished_at: now })
+            .where('id', '=', a.id)
+            .where('state', '=', 'running')
+            .execute();
           await tx
             .updateTable('tasks')
-            .set({ status: 'runner_lost', reason: 'runner_lost', message: `runner lost: no heartbeat for ${silentS}s`, finished_at: now })
+            .set({
+              status: 'runner_lost',
+              reason: 'runner_lost',
+              message: `runner lost: no heartbeat for ${silentS}s`,
+              finished_at: now,
+            })
             .where('id', '=', a.task_id)
             .where('status', '=', 'running')
             .where('attempt', '=', a.number)

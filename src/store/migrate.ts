@@ -13,7 +13,10 @@ export async function migrate(dialect: StoreDialect): Promise<number[]> {
     if (done.has(m.id)) continue;
     await dialect.writeTx(async (tx) => {
       for (const statement of splitStatements(m.sql)) await sql.raw(statement).execute(tx);
-      await tx.insertInto('baton_migrations').values({ id: m.id, name: m.name, applied_at: Date.now() }).execute();
+      await tx
+        .insertInto('baton_migrations')
+        .values({ id: m.id, name: m.name, applied_at: Date.now() })
+        .execute();
     });
     applied.push(m.id);
   }

@@ -64,7 +64,10 @@ export function createRunStore(d: StoreDialect) {
           log_truncated: 0,
         }));
         for (let i = 0; i < rows.length; i += 200) {
-          await tx.insertInto('tasks').values(rows.slice(i, i + 200)).execute();
+          await tx
+            .insertInto('tasks')
+            .values(rows.slice(i, i + 200))
+            .execute();
         }
         const advance = await advanceRun(tx, runId, o.now);
         return { runId, advance };
@@ -88,7 +91,11 @@ export function createRunStore(d: StoreDialect) {
         .selectFrom('runs')
         .select(['id', 'name', 'status', 'created_at', 'started_at', 'finished_at'])
         .select((eb) =>
-          eb.selectFrom('tasks').select(eb.fn.countAll<number>().as('n')).whereRef('tasks.run_id', '=', 'runs.id').as('task_count'),
+          eb
+            .selectFrom('tasks')
+            .select(eb.fn.countAll<number>().as('n'))
+            .whereRef('tasks.run_id', '=', 'runs.id')
+            .as('task_count'),
         )
         .orderBy('created_at', 'desc')
         .orderBy('id', 'desc')
@@ -100,7 +107,11 @@ export function createRunStore(d: StoreDialect) {
 
     async cancel(runId: string, now: number): Promise<CancelResult | undefined> {
       return d.writeTx(async (tx) => {
-        const run = await tx.selectFrom('runs').select(['id', 'status']).where('id', '=', runId).executeTakeFirst();
+        const run = await tx
+          .selectFrom('runs')
+          .select(['id', 'status'])
+          .where('id', '=', runId)
+          .executeTakeFirst();
         if (!run) return undefined;
         const result: CancelResult = { cancelled: [], signalled: [], advance: null };
         await tx.updateTable('runs').set({ cancel_requested: 1 }).where('id', '=', runId).execute();
@@ -119,7 +130,11 @@ export function createRunStore(d: StoreDialect) {
               .where('number', '=', t.attempt)
               .executeTakeFirst();
             if (attempt?.state === 'running') {
-              await tx.updateTable('attempts').set({ cancel_requested: 1 }).where('id', '=', attempt.id).execute();
+              await tx
+                .updateTable('attempts')
+                .set({ cancel_requested: 1 })
+                .where('id', '=', attempt.id)
+                .execute();
               result.signalled.push(t.name);
               continue;
             }
@@ -134,7 +149,12 @@ export function createRunStore(d: StoreDialect) {
           }
           await tx
             .updateTable('tasks')
-            .set({ status: 'cancelled', reason: 'cancelled', message: 'cancelled before it started', finished_at: now })
+            .set({
+              status: 'cancelled',
+              reason: 'cancelled',
+              message: 'cancelled before it started',
+              finished_at: now,
+            })
             .where('id', '=', t.id)
             .where('status', '=', t.status)
             .execute();

@@ -2,7 +2,14 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { launchRunner, startRunnerProcess, startServerProcess, waitFor, waitForOutput, waitForRun } from '../helpers/cluster.ts';
+import {
+  launchRunner,
+  startRunnerProcess,
+  startServerProcess,
+  waitFor,
+  waitForOutput,
+  waitForRun,
+} from '../helpers/cluster.ts';
 import { processesWithArg, stopTracked } from '../helpers/processes.ts';
 import { tempDir } from '../helpers/temp.ts';
 
@@ -57,7 +64,9 @@ describe('server and runners as separate processes', () => {
   it('a failing task skips its dependents, its sibling branch still runs, and the run fails', async () => {
     const server = await startServerProcess();
     await startRunnerProcess(server, 'solo', { parallel: 2 });
-    const run = await server.client.submitRun(readFileSync(new URL('../../examples/failing.yml', import.meta.url), 'utf8'));
+    const run = await server.client.submitRun(
+      readFileSync(new URL('../../examples/failing.yml', import.meta.url), 'utf8'),
+    );
     const result = await waitForRun(server.client, run.id);
     expect(result.status).toBe('failed');
     expect(result.results['migrate']).toMatchObject({ status: 'failed', exitCode: 3 });
@@ -101,7 +110,10 @@ tasks:
   three: { depends_on: two, run: "echo three" }
   four: { depends_on: two, run: "echo four" }
 `);
-    await waitFor(async () => (await server.client.getRun(run.id)).results['two']?.status === 'running', 'task two to start');
+    await waitFor(
+      async () => (await server.client.getRun(run.id)).results['two']?.status === 'running',
+      'task two to start',
+    );
     // First SIGTERM: the runner finishes the running task, takes nothing new, and exits 0.
     runner.proc.child.kill('SIGTERM');
     await waitForOutput(runner.proc, runner.output, /received SIGTERM/, 'the runner to take the signal');

@@ -2,7 +2,13 @@
 import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { buildServerConfig, createServer, generateToken, hashToken, type ServerConfig } from '../../src/server/index.ts';
+import {
+  buildServerConfig,
+  createServer,
+  generateToken,
+  hashToken,
+  type ServerConfig,
+} from '../../src/server/index.ts';
 import { openStore, type Store } from '../../src/store/index.ts';
 import type { ServerContext } from '../../src/server/context.ts';
 import { tempDir } from './temp.ts';
@@ -16,7 +22,10 @@ export interface TestApp {
   registrationToken: string;
   /** Registers a runner and returns its token and id. */
   registerRunner(name?: string, labels?: string[]): Promise<{ runnerId: string; token: string }>;
-  submit(workflow: string, inputs?: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }>;
+  submit(
+    workflow: string,
+    inputs?: Record<string, string>,
+  ): Promise<{ status: number; body: Record<string, unknown> }>;
 }
 
 export async function createTestApp(overrides: Partial<ServerConfig> = {}): Promise<TestApp> {
@@ -24,7 +33,10 @@ export async function createTestApp(overrides: Partial<ServerConfig> = {}): Prom
   const adminToken = generateToken('user');
   const registrationToken = generateToken('registration');
   const config = buildServerConfig({ dataDir: dir, database: join(dir, 'baton.db'), env: {}, ...overrides });
-  const store = await openStore({ database: config.database, timings: { leaseTtlMs: config.leaseTtlMs, ackWindowMs: config.ackWindowMs } });
+  const store = await openStore({
+    database: config.database,
+    timings: { leaseTtlMs: config.leaseTtlMs, ackWindowMs: config.ackWindowMs },
+  });
   const t0 = Date.parse('2026-01-01T00:00:00Z');
   const clock = {
     now: t0,
@@ -32,8 +44,22 @@ export async function createTestApp(overrides: Partial<ServerConfig> = {}): Prom
       clock.now += ms;
     },
   };
-  await store.credentials.insertToken({ kind: 'user', name: 'admin', hash: hashToken(adminToken), created_at: t0, expires_at: null, single_use: 0 });
-  await store.credentials.insertToken({ kind: 'registration', name: 'test', hash: hashToken(registrationToken), created_at: t0, expires_at: null, single_use: 0 });
+  await store.credentials.insertToken({
+    kind: 'user',
+    name: 'admin',
+    hash: hashToken(adminToken),
+    created_at: t0,
+    expires_at: null,
+    single_use: 0,
+  });
+  await store.credentials.insertToken({
+    kind: 'registration',
+    name: 'test',
+    hash: hashToken(registrationToken),
+    created_at: t0,
+    expires_at: null,
+    single_use: 0,
+  });
   const { app, ctx } = await createServer({ config, store, now: () => clock.now, logger: false });
   onTestFinished(async () => {
     await app.close();

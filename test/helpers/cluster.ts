@@ -33,7 +33,12 @@ function collect(p: TrackedChild): () => string {
 }
 
 /** Resolves with the first match of `re` in the process output, or rejects when it exits first. */
-export function waitForOutput(p: TrackedChild, output: () => string, re: RegExp, what: string): Promise<RegExpMatchArray> {
+export function waitForOutput(
+  p: TrackedChild,
+  output: () => string,
+  re: RegExp,
+  what: string,
+): Promise<RegExpMatchArray> {
   return new Promise((resolve, reject) => {
     const check = () => {
       const m = re.exec(output());
@@ -63,23 +68,46 @@ export async function startServerProcess(o: ServerProcessOptions = {}): Promise<
   const adminToken = generateToken('user');
   const registrationToken = generateToken('registration');
   const args = [
-    BIN, 'server', '--port', '0', '--data-dir', dataDir,
-    '--heartbeat-interval', String(o.heartbeatMs ?? 500),
-    '--lease-ttl', String(o.leaseTtlMs ?? 4_000),
-    '--ack-window', String(o.ackWindowMs ?? 3_000),
-    '--log-level', 'warn',
+    BIN,
+    'server',
+    '--port',
+    '0',
+    '--data-dir',
+    dataDir,
+    '--heartbeat-interval',
+    String(o.heartbeatMs ?? 500),
+    '--lease-ttl',
+    String(o.leaseTtlMs ?? 4_000),
+    '--ack-window',
+    String(o.ackWindowMs ?? 3_000),
+    '--log-level',
+    'warn',
   ];
   const proc = startTracked(
     'server',
     process.execPath,
     args,
-    { env: { ...process.env, BATON_ADMIN_TOKEN: adminToken, BATON_RUNNER_REGISTRATION_TOKEN: registrationToken } },
+    {
+      env: {
+        ...process.env,
+        BATON_ADMIN_TOKEN: adminToken,
+        BATON_RUNNER_REGISTRATION_TOKEN: registrationToken,
+      },
+    },
     true,
   );
   const output = collect(proc);
   const m = await waitForOutput(proc, output, /listening on (http:\/\/\S+)/, 'it listened');
   const url = m[1]!;
-  return { url, adminToken, registrationToken, dataDir, proc, output, client: createClient({ baseUrl: url, token: adminToken }) };
+  return {
+    url,
+    adminToken,
+    registrationToken,
+    dataDir,
+    proc,
+    output,
+    client: createClient({ baseUrl: url, token: adminToken }),
+  };
 }
 
 export interface RunnerProcess {
@@ -98,9 +126,21 @@ export async function startRunnerProcess(
   const dir = o.dir ?? tempDir(`baton-runner-${name}-`);
   const config = join(dir, 'runner.json');
   const reg = startTracked(`register ${name}`, process.execPath, [
-    BIN, 'runner', 'register', '--server', server.url, '--registration-token', server.registrationToken,
-    '--name', name, '--labels', (o.labels ?? []).join(','), '--config', config,
-    '--max-parallel-tasks', String(o.parallel ?? 1),
+    BIN,
+    'runner',
+    'register',
+    '--server',
+    server.url,
+    '--registration-token',
+    server.registrationToken,
+    '--name',
+    name,
+    '--labels',
+    (o.labels ?? []).join(','),
+    '--config',
+    config,
+    '--max-parallel-tasks',
+    String(o.parallel ?? 1),
   ]);
   const regOut = collect(reg);
   const exit = await reg.exited;
@@ -108,15 +148,29 @@ export async function startRunnerProcess(
   return launchRunner(name, config, o.extraArgs ?? []);
 }
 
-export async function launchRunner(name: string, config: string, extraArgs: string[] = []): Promise<RunnerProcess> {
-  const proc = startTracked(`runner ${name}`, process.execPath, [BIN, 'runner', 'start', '--config', config, ...extraArgs], {}, true);
+export async function launchRunner(
+  name: string,
+  config: string,
+  extraArgs: string[] = [],
+): Promise<RunnerProcess> {
+  const proc = startTracked(
+    `runner ${name}`,
+    process.execPath,
+    [BIN, 'runner', 'start', '--config', config, ...extraArgs],
+    {},
+    true,
+  );
   const output = collect(proc);
   await waitForOutput(proc, output, /runner '.*' started/, 'it started');
   return { name, config, proc, output };
 }
 
 /** Polls `check` (cheap, local) until it returns a value; for conditions no event announces. */
-export async function waitFor<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const v = await check();

@@ -24,14 +24,16 @@ interface RunFlags {
 export function registerRun(program: Command, setExit: (code: number) => void): void {
   program
     .command('run')
-    .description('run a workflow here and now: embedded server and runner, live progress, exit 0 when it succeeds')
+    .description(
+      'run a workflow here and now: embedded server and runner, live progress, exit 0 when it succeeds',
+    )
     .argument('<workflow>', 'workflow file (YAML or JSON)')
     .option('-i, --input <name=value>', 'a workflow input (repeatable)', collectInput, {})
     .option('--json', 'print the run result as JSON instead of progress')
     .option('--data-dir <dir>', 'keep the database here instead of a temporary directory')
     .option('--labels <a,b>', 'labels of the local runner', '')
     .option('--parallel <n>', 'tasks the local runner runs at once', '2')
-    .option('--verbose', 'print the embedded runner\'s own log')
+    .option('--verbose', "print the embedded runner's own log")
     .action(async (file: string, flags: RunFlags) => setExit(await runCommand(file, flags)));
 }
 
@@ -48,9 +50,21 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
   const dataDir = resolve(flags.dataDir ?? tempDir!);
   const adminToken = generateToken('user');
   const registrationToken = generateToken('registration');
-  const config = buildServerConfig({ host: '127.0.0.1', port: 0, dataDir, adminToken, registrationToken, logLevel: 'warn', env: {} });
+  const config = buildServerConfig({
+    host: '127.0.0.1',
+    port: 0,
+    dataDir,
+    adminToken,
+    registrationToken,
+    logLevel: 'warn',
+    env: {},
+  });
   const server = await startServer(config, { logger: flags.verbose ? { level: 'info' } : false });
-  const client = createClient({ baseUrl: server.url, token: adminToken, userAgent: `baton-run/${batonVersion()}` });
+  const client = createClient({
+    baseUrl: server.url,
+    token: adminToken,
+    userAgent: `baton-run/${batonVersion()}`,
+  });
   const log: RunnerLogger = {
     info: (m) => flags.verbose && out.err(`runner: ${m}\n`),
     warn: (m) => flags.verbose && out.err(`runner: ${m}\n`),
@@ -74,10 +88,22 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
   };
   process.on('SIGINT', onSigint);
   try {
-    const labels = (flags.labels ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-    const reg = await client.register(registrationToken, { name: 'local', labels, capacity: parallel, version: batonVersion() });
+    const labels = (flags.labels ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const reg = await client.register(registrationToken, {
+      name: 'local',
+      labels,
+      capacity: parallel,
+      version: batonVersion(),
+    });
     agent = new Agent({
-      client: createClient({ baseUrl: server.url, token: reg.token, userAgent: `baton-runner/${batonVersion()}` }),
+      client: createClient({
+        baseUrl: server.url,
+        token: reg.token,
+        userAgent: `baton-runner/${batonVersion()}`,
+      }),
       name: 'local',
       maxParallelTasks: parallel,
       workDir: join(dataDir, '_work'),

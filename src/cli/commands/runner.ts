@@ -27,7 +27,8 @@ interface RegisterFlags {
 }
 
 function consoleLogger(name: string): RunnerLogger {
-  const line = (level: string, m: string) => process.stderr.write(`${new Date().toISOString()} ${level} [${name}] ${m}\n`);
+  const line = (level: string, m: string) =>
+    process.stderr.write(`${new Date().toISOString()} ${level} [${name}] ${m}\n`);
   return { info: (m) => line('INFO', m), warn: (m) => line('WARN', m), error: (m) => line('ERROR', m) };
 }
 
@@ -50,11 +51,16 @@ export function registerRunner(program: Command, setExit: (code: number) => void
         const server = flags.server ?? process.env.BATON_SERVER;
         const token = flags.registrationToken ?? process.env.BATON_RUNNER_REGISTRATION_TOKEN;
         if (!server) throw new CliError('pass --server URL (or set BATON_SERVER)');
-        if (!token) throw new CliError('pass --registration-token T (or set BATON_RUNNER_REGISTRATION_TOKEN)');
+        if (!token)
+          throw new CliError('pass --registration-token T (or set BATON_RUNNER_REGISTRATION_TOKEN)');
         const max = Number(flags.maxParallelTasks);
-        if (!Number.isInteger(max) || max < 1 || max > 256) throw new CliError(`--max-parallel-tasks must be 1–256, got '${flags.maxParallelTasks}'`);
+        if (!Number.isInteger(max) || max < 1 || max > 256)
+          throw new CliError(`--max-parallel-tasks must be 1–256, got '${flags.maxParallelTasks}'`);
         const name = (flags.name ?? hostname()).replace(/[^A-Za-z0-9_.@-]/g, '-');
-        const labels = (flags.labels ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+        const labels = (flags.labels ?? '')
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
         const client = createClient({ baseUrl: server, userAgent: `baton-runner/${batonVersion()}` });
         const reg = await client.register(token, { name, labels, capacity: max, version: batonVersion() });
         writeRunnerConfig(flags.config, {
@@ -66,7 +72,9 @@ export function registerRunner(program: Command, setExit: (code: number) => void
           max_parallel_tasks: max,
           work_dir: flags.workDir,
         });
-        out.err(`registered runner '${name}' (${reg.runnerId}); config written to ${flags.config}\nstart it with: baton runner start --config ${flags.config}\n`);
+        out.err(
+          `registered runner '${name}' (${reg.runnerId}); config written to ${flags.config}\nstart it with: baton runner start --config ${flags.config}\n`,
+        );
         setExit(0);
       } catch (err) {
         setExit(reportError(err, out));
@@ -75,7 +83,9 @@ export function registerRunner(program: Command, setExit: (code: number) => void
 
   runner
     .command('start')
-    .description('run the agent: take tasks from the server until stopped (SIGTERM once: finish; twice: cancel)')
+    .description(
+      'run the agent: take tasks from the server until stopped (SIGTERM once: finish; twice: cancel)',
+    )
     .option('--config <file>', 'runner config file', DEFAULT_CONFIG_PATH)
     .option('--one-off', 'exit after one task')
     .action(async (flags: { config: string; oneOff?: boolean }) => {
@@ -84,11 +94,18 @@ export function registerRunner(program: Command, setExit: (code: number) => void
         const config = loadRunnerConfig(flags.config);
         const log = consoleLogger(config.name);
         const agent = new Agent({
-          client: createClient({ baseUrl: config.server, token: config.token, userAgent: `baton-runner/${batonVersion()}` }),
+          client: createClient({
+            baseUrl: config.server,
+            token: config.token,
+            userAgent: `baton-runner/${batonVersion()}`,
+          }),
           name: config.name,
           maxParallelTasks: config.maxParallelTasks,
           workDir: config.workDir,
-          baseEnv: { ...(process.env as Record<string, string>), ...loadEnvFile(join(config.baseDir, '.env')) },
+          baseEnv: {
+            ...(process.env as Record<string, string>),
+            ...loadEnvFile(join(config.baseDir, '.env')),
+          },
           oneOff: flags.oneOff === true || config.oneOff,
           log,
         });
@@ -98,7 +115,9 @@ export function registerRunner(program: Command, setExit: (code: number) => void
         };
         process.on('SIGTERM', onSignal);
         process.on('SIGINT', onSignal);
-        log.info(`runner '${config.name}' started: server ${config.server}, ${config.maxParallelTasks} slot(s), labels [${config.labels.join(', ')}], work dir ${config.workDir}`);
+        log.info(
+          `runner '${config.name}' started: server ${config.server}, ${config.maxParallelTasks} slot(s), labels [${config.labels.join(', ')}], work dir ${config.workDir}`,
+        );
         await agent.run();
         log.info(`runner stopped after ${agent.tasksDone} task(s)`);
         process.off('SIGTERM', onSignal);

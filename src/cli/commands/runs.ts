@@ -10,7 +10,10 @@ interface JsonFlags extends ConnectionFlags {
 }
 
 function withConnection(cmd: Command): Command {
-  return cmd.option('--server <url>', 'server URL (BATON_SERVER)').option('--token <token>', 'user token (BATON_TOKEN)').option('--json', 'print JSON');
+  return cmd
+    .option('--server <url>', 'server URL (BATON_SERVER)')
+    .option('--token <token>', 'user token (BATON_TOKEN)')
+    .option('--json', 'print JSON');
 }
 
 export function registerRuns(program: Command, setExit: (code: number) => void): void {
@@ -31,7 +34,8 @@ export function registerRuns(program: Command, setExit: (code: number) => void):
           throw new CliError(`--status must be one of ${RUN_STATUSES.join(', ')}; got '${flags.status}'`);
         }
         const limit = Number(flags.limit);
-        if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new CliError(`--limit must be 1–500, got '${flags.limit}'`);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 500)
+          throw new CliError(`--limit must be 1–500, got '${flags.limit}'`);
         const res = await connect(flags).listRuns({ status: flags.status as RunStatus | undefined, limit });
         if (flags.json) return printJson(out, res);
         if (res.runs.length === 0) return out.write('no runs\n');
@@ -43,14 +47,14 @@ export function registerRuns(program: Command, setExit: (code: number) => void):
       }, flags.json),
     );
 
-  withConnection(runs.command('show').description('a run and its tasks').argument('<id>'))
-    .action((id: string, flags: JsonFlags) =>
+  withConnection(runs.command('show').description('a run and its tasks').argument('<id>')).action(
+    (id: string, flags: JsonFlags) =>
       guard(async () => {
         const run = await connect(flags).getRun(id);
         if (flags.json) return printJson(out, run);
         printSummary(run, out);
       }, flags.json),
-    );
+  );
 
   withConnection(
     runs
@@ -61,38 +65,46 @@ export function registerRuns(program: Command, setExit: (code: number) => void):
   )
     .option('-f, --follow', 'stream new lines until the task ends')
     .option('--attempt <n>', 'which attempt (default: the latest)')
-    .action((id: string, task: string | undefined, flags: JsonFlags & { follow?: boolean; attempt?: string }) =>
-      guard(async () => {
-        const client = connect(flags);
-        if (flags.follow && !task) {
-          const result = await followRun(client, id, out);
-          return exitCodeFor(result);
-        }
-        const run = await client.getRun(id);
-        const names = task ? [task] : Object.keys(run.results);
-        if (task && !run.results[task]) throw new CliError(`run ${id} has no task '${task}'; its tasks are: ${Object.keys(run.results).join(', ')}`);
-        const attempt = flags.attempt ? Number(flags.attempt) : undefined;
-        if (flags.follow && task) {
-          for await (const text of client.followTaskLog(id, task)) out.write(text);
-          return;
-        }
-        const logs: Record<string, string> = {};
-        for (const name of names) logs[name] = await client.taskLog(id, name, attempt);
-        if (flags.json) return printJson(out, { runId: id, logs });
-        for (const name of names) {
-          if (!task) out.write(paint(out, 'bold', `== ${name} ==`) + '\n');
-          out.write(logs[name] ?? '');
-          if (logs[name] && !logs[name].endsWith('\n')) out.write('\n');
-        }
-      }, flags.json),
+    .action(
+      (id: string, task: string | undefined, flags: JsonFlags & { follow?: boolean; attempt?: string }) =>
+        guard(async () => {
+          const client = connect(flags);
+          if (flags.follow && !task) {
+            const result = await followRun(client, id, out);
+            return exitCodeFor(result);
+          }
+          const run = await client.getRun(id);
+          const names = task ? [task] : Object.keys(run.results);
+          if (task && !run.results[task])
+            throw new CliError(
+              `run ${id} has no task '${task}'; its tasks are: ${Object.keys(run.results).join(', ')}`,
+            );
+          const attempt = flags.attempt ? Number(flags.attempt) : undefined;
+          if (flags.follow && task) {
+            for await (const text of client.followTaskLog(id, task)) out.write(text);
+            return;
+          }
+          const logs: Record<string, string> = {};
+          for (const name of names) logs[name] = await client.taskLog(id, name, attempt);
+          if (flags.json) return printJson(out, { runId: id, logs });
+          for (const name of names) {
+            if (!task) out.write(paint(out, 'bold', `== ${name} ==`) + '\n');
+            out.write(logs[name] ?? '');
+            if (logs[name] && !logs[name].endsWith('\n')) out.write('\n');
+          }
+        }, flags.json),
     );
 
-  withConnection(runs.command('cancel').description('cancel a run: queued tasks stop at once, running ones within a heartbeat').argument('<id>'))
-    .action((id: string, flags: JsonFlags) =>
-      guard(async () => {
-        const run = await connect(flags).cancelRun(id);
-        if (flags.json) return printJson(out, run);
-        out.write(`cancel requested for run ${id} (${run.status})\n`);
-      }, flags.json),
-    );
+  withConnection(
+    runs
+      .command('cancel')
+      .description('cancel a run: queued tasks stop at once, running ones within a heartbeat')
+      .argument('<id>'),
+  ).action((id: string, flags: JsonFlags) =>
+    guard(async () => {
+      const run = await connect(flags).cancelRun(id);
+      if (flags.json) return printJson(out, run);
+      out.write(`cancel requested for run ${id} (${run.status})\n`);
+    }, flags.json),
+  );
 }

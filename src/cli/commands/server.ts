@@ -20,7 +20,8 @@ interface ServerFlags {
 function ms(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new CliError(`${flag} must be a positive number of milliseconds, got '${v}'`);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new CliError(`${flag} must be a positive number of milliseconds, got '${v}'`);
   return n;
 }
 
@@ -32,8 +33,14 @@ export function registerServer(program: Command, setExit: (code: number) => void
     .option('--port <port>', 'port to listen on (default 8480; BATON_PORT)')
     .option('--data-dir <dir>', 'where the database and blobs live (default ~/.baton; BATON_DATA_DIR)')
     .option('--database <path>', 'SQLite file (default <data-dir>/baton.db; BATON_DATABASE_URL)')
-    .option('--admin-token <token>', 'accept this admin user token (BATON_ADMIN_TOKEN); otherwise one is printed at first start')
-    .option('--registration-token <token>', 'accept this runner registration token (BATON_RUNNER_REGISTRATION_TOKEN)')
+    .option(
+      '--admin-token <token>',
+      'accept this admin user token (BATON_ADMIN_TOKEN); otherwise one is printed at first start',
+    )
+    .option(
+      '--registration-token <token>',
+      'accept this runner registration token (BATON_RUNNER_REGISTRATION_TOKEN)',
+    )
     .option('--heartbeat-interval <ms>', 'runner heartbeat interval (default 10000)')
     .option('--lease-ttl <ms>', 'lease time-to-live (default 45000)')
     .option('--ack-window <ms>', 'time a runner has to confirm an offer (default 15000)')

@@ -6,51 +6,78 @@ import { createOut, printJson } from '../output.ts';
 export function registerToken(program: Command, setExit: (code: number) => void): void {
   const token = program.command('token').description('create, list and revoke tokens');
   const out = createOut();
-  const conn = (c: Command) => c.option('--server <url>', 'server URL (BATON_SERVER)').option('--token <token>', 'admin token (BATON_TOKEN)').option('--json', 'print JSON');
+  const conn = (c: Command) =>
+    c
+      .option('--server <url>', 'server URL (BATON_SERVER)')
+      .option('--token <token>', 'admin token (BATON_TOKEN)')
+      .option('--json', 'print JSON');
   const guard = (fn: () => Promise<void>, json?: boolean) =>
     fn().then(
       () => setExit(0),
       (err: unknown) => setExit(reportError(err, out, { json })),
     );
 
-  conn(token.command('create').description('create a user token, or with --registration a runner registration token; printed once'))
+  conn(
+    token
+      .command('create')
+      .description('create a user token, or with --registration a runner registration token; printed once'),
+  )
     .option('--registration', 'a runner registration token')
     .option('--name <name>', 'a note saying what it is for')
     .option('--expires-in <seconds>', 'expire after this many seconds')
     .option('--single-use', 'registration token: valid for one runner only')
-    .action((flags: ConnectionFlags & { json?: boolean; registration?: boolean; name?: string; expiresIn?: string; singleUse?: boolean }) =>
-      guard(async () => {
-        const expires = flags.expiresIn === undefined ? undefined : Number(flags.expiresIn);
-        if (expires !== undefined && (!Number.isInteger(expires) || expires < 1)) throw new CliError(`--expires-in must be a positive number of seconds, got '${flags.expiresIn}'`);
-        const created = await connect(flags).createToken({
-          kind: flags.registration ? 'registration' : 'user',
-          ...(flags.name ? { name: flags.name } : {}),
-          ...(expires ? { expiresInSeconds: expires } : {}),
-          ...(flags.singleUse ? { singleUse: true } : {}),
-        });
-        if (flags.json) return printJson(out, created);
-        out.write(`${created.token}\n`);
-        out.err(`${created.kind} token ${created.id} created${created.expiresAt ? `, expires ${created.expiresAt}` : ''}; it is shown only now\n`);
-      }, flags.json),
+    .action(
+      (
+        flags: ConnectionFlags & {
+          json?: boolean;
+          registration?: boolean;
+          name?: string;
+          expiresIn?: string;
+          singleUse?: boolean;
+        },
+      ) =>
+        guard(async () => {
+          const expires = flags.expiresIn === undefined ? undefined : Number(flags.expiresIn);
+          if (expires !== undefined && (!Number.isInteger(expires) || expires < 1))
+            throw new CliError(`--expires-in must be a positive number of seconds, got '${flags.expiresIn}'`);
+          const created = await connect(flags).createToken({
+            kind: flags.registration ? 'registration' : 'user',
+            ...(flags.name ? { name: flags.name } : {}),
+            ...(expires ? { expiresInSeconds: expires } : {}),
+            ...(flags.singleUse ? { singleUse: true } : {}),
+          });
+          if (flags.json) return printJson(out, created);
+          out.write(`${created.token}\n`);
+          out.err(
+            `${created.kind} token ${created.id} created${created.expiresAt ? `, expires ${created.expiresAt}` : ''}; it is shown only now\n`,
+          );
+        }, flags.json),
     );
 
-  conn(token.command('list').description('tokens (never their values)')).action((flags: ConnectionFlags & { json?: boolean }) =>
-    guard(async () => {
-      const res = await connect(flags).listTokens();
-      if (flags.json) return printJson(out, res);
-      for (const t of res.tokens) {
-        const state = t.revokedAt ? 'revoked' : t.usedAt && t.singleUse ? 'used' : 'active';
-        out.write(`${String(t.id)}  ${String(t.kind).padEnd(12)} ${state.padEnd(8)} ${String(t.name ?? '')}\n`);
-      }
-    }, flags.json),
+  conn(token.command('list').description('tokens (never their values)')).action(
+    (flags: ConnectionFlags & { json?: boolean }) =>
+      guard(async () => {
+        const res = await connect(flags).listTokens();
+        if (flags.json) return printJson(out, res);
+        for (const t of res.tokens) {
+          const state = t.revokedAt ? 'revoked' : t.usedAt && t.singleUse ? 'used' : 'active';
+          out.write(
+            `${String(t.id)}  ${String(t.kind).padEnd(12)} ${state.padEnd(8)} ${String(t.name ?? '')}\n`,
+          );
+        }
+      }, flags.json),
   );
 
-  conn(token.command('revoke').description('revoke a token by id; effective on the next request').argument('<id>')).action(
-    (id: string, flags: ConnectionFlags & { json?: boolean }) =>
-      guard(async () => {
-        await connect(flags).revokeToken(id);
-        if (flags.json) return printJson(out, { id, revoked: true });
-        out.write(`token ${id} revoked\n`);
-      }, flags.json),
+  conn(
+    token
+      .command('revoke')
+      .description('revoke a token by id; effective on the next request')
+      .argument('<id>'),
+  ).action((id: string, flags: ConnectionFlags & { json?: boolean }) =>
+    guard(async () => {
+      await connect(flags).revokeToken(id);
+      if (flags.json) return printJson(out, { id, revoked: true });
+      out.write(`token ${id} revoked\n`);
+    }, flags.json),
   );
 }

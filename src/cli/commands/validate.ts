@@ -15,8 +15,12 @@ export function registerValidate(program: Command, setExit: (code: number) => vo
       try {
         const wf = readWorkflowFile(file);
         const res = compileWorkflow(wf.text, { fileName: wf.fileName });
-        if (flags.json) printJson(out, res.ok ? { ok: true, plan: res.plan } : { ok: false, issues: res.issues });
-        else if (res.ok) out.write(`${file}: ok — ${res.plan.tasks.length} task(s): ${res.plan.tasks.map((t) => t.name).join(', ')}\n`);
+        if (flags.json)
+          printJson(out, res.ok ? { ok: true, plan: res.plan } : { ok: false, issues: res.issues });
+        else if (res.ok)
+          out.write(
+            `${file}: ok — ${res.plan.tasks.length} task(s): ${res.plan.tasks.map((t) => t.name).join(', ')}\n`,
+          );
         else out.err(formatIssues(file, res.issues) + `${res.issues.length} problem(s)\n`);
         setExit(res.ok ? EXIT.ok : EXIT.usage);
       } catch (err) {

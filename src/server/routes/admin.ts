@@ -17,14 +17,18 @@ export function adminRoutes(app: FastifyInstance, ctx: ServerContext): void {
     await authenticateUser(ctx.store, req, ctx.now());
   });
 
-  r.get('/api/v1/runners', { schema: { response: { 200: Type.Object({ runners: Type.Array(RunnerView) }) } } }, async () => {
-    const active = await ctx.store.leases.activeByRunner();
-    const now = ctx.now();
-    // A runner long-polls at least every maxLongPollMs; two missed polls and it is offline.
-    const offlineAfter = 2 * ctx.config.maxLongPollMs + ctx.config.heartbeatIntervalMs;
-    const runners = await ctx.store.credentials.listRunners();
-    return { runners: runners.map((x) => runnerView(x, active.get(x.id) ?? 0, now, offlineAfter)) };
-  });
+  r.get(
+    '/api/v1/runners',
+    { schema: { response: { 200: Type.Object({ runners: Type.Array(RunnerView) }) } } },
+    async () => {
+      const active = await ctx.store.leases.activeByRunner();
+      const now = ctx.now();
+      // A runner long-polls at least every maxLongPollMs; two missed polls and it is offline.
+      const offlineAfter = 2 * ctx.config.maxLongPollMs + ctx.config.heartbeatIntervalMs;
+      const runners = await ctx.store.credentials.listRunners();
+      return { runners: runners.map((x) => runnerView(x, active.get(x.id) ?? 0, now, offlineAfter)) };
+    },
+  );
 
   const setDisabled = (disabled: boolean) => async (req: { params: { id: string } }) => {
     if (!(await ctx.store.credentials.setRunnerDisabled(req.params.id, disabled))) {
@@ -42,21 +46,26 @@ export function adminRoutes(app: FastifyInstance, ctx: ServerContext): void {
     reply.code(204);
   });
 
-  r.post('/api/v1/tokens', { schema: { body: CreateTokenBody, response: { 201: CreateTokenResponse } } }, async (req, reply) => {
-    const now = ctx.now();
-    const token = generateToken(req.body.kind);
-    const expiresAt = req.body.expiresInSeconds === undefined ? null : now + req.body.expiresInSeconds * 1000;
-    const row = await ctx.store.credentials.insertToken({
-      kind: req.body.kind,
-      name: req.body.name ?? null,
-      hash: hashToken(token),
-      created_at: now,
-      expires_at: expiresAt,
-      single_use: req.body.singleUse ? 1 : 0,
-    });
-    reply.code(201);
-    return { id: row.id, kind: row.kind, token, expiresAt: iso(expiresAt) };
-  });
+  r.post(
+    '/api/v1/tokens',
+    { schema: { body: CreateTokenBody, response: { 201: CreateTokenResponse } } },
+    async (req, reply) => {
+      const now = ctx.now();
+      const token = generateToken(req.body.kind);
+      const expiresAt =
+        req.body.expiresInSeconds === undefined ? null : now + req.body.expiresInSeconds * 1000;
+      const row = await ctx.store.credentials.insertToken({
+        kind: req.body.kind,
+        name: req.body.name ?? null,
+        hash: hashToken(token),
+        created_at: now,
+        expires_at: expiresAt,
+        single_use: req.body.singleUse ? 1 : 0,
+      });
+      reply.code(201);
+      return { id: row.id, kind: row.kind, token, expiresAt: iso(expiresAt) };
+    },
+  );
 
   r.get('/api/v1/tokens', async () => {
     const rows = await ctx.store.credentials.listTokens();

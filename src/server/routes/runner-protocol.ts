@@ -32,8 +32,16 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
     async (req, reply) => {
       const now = ctx.now();
       const presented = bearerToken(req);
-      if (!presented) throw new BatonError('unauthenticated', 'send the registration token as "Authorization: Bearer <token>"');
-      const token = usableToken(await ctx.store.credentials.tokenByHash(hashToken(presented)), 'registration', now);
+      if (!presented)
+        throw new BatonError(
+          'unauthenticated',
+          'send the registration token as "Authorization: Bearer <token>"',
+        );
+      const token = usableToken(
+        await ctx.store.credentials.tokenByHash(hashToken(presented)),
+        'registration',
+        now,
+      );
       if (token.single_use === 1 && !(await ctx.store.credentials.useToken(token.id, now))) {
         throw new BatonError('unauthenticated', 'this single-use registration token was already used');
       }
@@ -99,7 +107,14 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
           const runId = claimed.task.run_id;
           try {
             const task = await resolveClaimed(ctx.store, claimed);
-            ctx.hub.runEvent({ type: 'task', runId, task: claimed.task.name, status: 'running', attempt: claimed.attempt.number, runner: runner.name });
+            ctx.hub.runEvent({
+              type: 'task',
+              runId,
+              task: claimed.task.name,
+              status: 'running',
+              attempt: claimed.attempt.number,
+              runner: runner.name,
+            });
             return {
               lease: claimed.attempt.lease_id,
               leaseExpiresAt: new Date(claimed.attempt.lease_expires_at).toISOString(),
@@ -112,16 +127,21 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
             // An expression that cannot be evaluated fails the task here; the runner never sees it.
             const message = `could not prepare task '${claimed.task.name}': ${toError(err).message}`;
             const now = ctx.now();
-            const done = await ctx.store.leases.complete(claimed.attempt.lease_id, runner.id, {
-              status: 'failed',
-              reason: 'setup_failed',
-              message,
-              exitCode: null,
-              outputs: {},
-              steps: [],
-              startedAt: new Date(now).toISOString(),
-              finishedAt: new Date(now).toISOString(),
-            }, now);
+            const done = await ctx.store.leases.complete(
+              claimed.attempt.lease_id,
+              runner.id,
+              {
+                status: 'failed',
+                reason: 'setup_failed',
+                message,
+                exitCode: null,
+                outputs: {},
+                steps: [],
+                startedAt: new Date(now).toISOString(),
+                finishedAt: new Date(now).toISOString(),
+              },
+              now,
+            );
             ctx.hub.runEvent({ type: 'task', runId, task: claimed.task.name, status: 'failed', message });
             publishAdvance(ctx, runId, done.advance);
           }
@@ -129,21 +149,34 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
       },
     );
 
-    s.post('/api/v1/runner/leases/:lease/start', { schema: { params: LeaseParams, response: { 200: LeaseResponse } } }, async (req) => {
-      const res = await ctx.store.leases.start(req.params.lease, runnerOf(req).id, ctx.now());
-      return { leaseExpiresAt: new Date(res.leaseExpiresAt).toISOString(), cancel: res.cancel };
-    });
+    s.post(
+      '/api/v1/runner/leases/:lease/start',
+      { schema: { params: LeaseParams, response: { 200: LeaseResponse } } },
+      async (req) => {
+        const res = await ctx.store.leases.start(req.params.lease, runnerOf(req).id, ctx.now());
+        return { leaseExpiresAt: new Date(res.leaseExpiresAt).toISOString(), cancel: res.cancel };
+      },
+    );
 
-    s.post('/api/v1/runner/leases/:lease/heartbeat', { schema: { params: LeaseParams, response: { 200: LeaseResponse } } }, async (req) => {
-      const res = await ctx.store.leases.heartbeat(req.params.lease, runnerOf(req).id, ctx.now());
-      return { leaseExpiresAt: new Date(res.leaseExpiresAt).toISOString(), cancel: res.cancel };
-    });
+    s.post(
+      '/api/v1/runner/leases/:lease/heartbeat',
+      { schema: { params: LeaseParams, response: { 200: LeaseResponse } } },
+      async (req) => {
+        const res = await ctx.store.leases.heartbeat(req.params.lease, runnerOf(req).id, ctx.now());
+        return { leaseExpiresAt: new Date(res.leaseExpiresAt).toISOString(), cancel: res.cancel };
+      },
+    );
 
     s.post(
       '/api/v1/runner/leases/:lease/logs',
       { schema: { params: LeaseParams, body: LogsBody, response: { 200: LogsResponse } } },
       async (req) => {
-        const res = await ctx.store.leases.appendLogs(req.params.lease, runnerOf(req).id, req.body.chunks, ctx.now());
+        const res = await ctx.store.leases.appendLogs(
+          req.params.lease,
+          runnerOf(req).id,
+          req.body.chunks,
+          ctx.now(),
+        );
         if (req.body.chunks.length > 0) {
           const task = await ctx.store.dialect.db
             .selectFrom('tasks')
@@ -151,7 +184,13 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
             .where('id', '=', res.taskId)
             .executeTakeFirstOrThrow();
           for (const c of req.body.chunks) {
-            ctx.hub.log({ runId: task.run_id, task: task.name, taskId: res.taskId, attempt: res.attempt, ...c });
+            ctx.hub.log({
+              runId: task.run_id,
+              task: task.name,
+              taskId: res.taskId,
+              attempt: res.attempt,
+              ...c,
+            });
           }
         }
         return { ackedSeq: res.ackedSeq, cancel: res.cancel };
@@ -164,7 +203,13 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
       async (req) => {
         const res = await ctx.store.leases.complete(req.params.lease, runnerOf(req).id, req.body, ctx.now());
         if (res.recorded) {
-          ctx.hub.runEvent({ type: 'task', runId: res.runId, task: res.taskName, status: res.status, message: req.body.message });
+          ctx.hub.runEvent({
+            type: 'task',
+            runId: res.runId,
+            task: res.taskName,
+            status: res.status,
+            message: req.body.message,
+          });
           publishAdvance(ctx, res.runId, res.advance);
         }
         return { status: res.status };

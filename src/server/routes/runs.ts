@@ -33,13 +33,19 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const compiled = compileWorkflow(req.body.workflow, { fileName: req.body.fileName });
       if (!compiled.ok) {
         const n = compiled.issues.length;
-        throw new BatonError('invalid_workflow', `the workflow has ${n} problem${n === 1 ? '' : 's'}; nothing was stored`, {
-          issues: compiled.issues,
-        });
+        throw new BatonError(
+          'invalid_workflow',
+          `the workflow has ${n} problem${n === 1 ? '' : 's'}; nothing was stored`,
+          {
+            issues: compiled.issues,
+          },
+        );
       }
       const inputs = resolveInputs(compiled.plan, req.body.inputs ?? {});
       if (!inputs.ok) {
-        throw new BatonError('invalid_inputs', inputs.issues.map((i) => i.message).join('; '), { issues: inputs.issues });
+        throw new BatonError('invalid_inputs', inputs.issues.map((i) => i.message).join('; '), {
+          issues: inputs.issues,
+        });
       }
       const { runId, advance } = await ctx.store.runs.create({
         plan: compiled.plan,
@@ -54,23 +60,36 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
     },
   );
 
-  r.get('/api/v1/runs', { schema: { querystring: ListRunsQuery, response: { 200: ListRunsResponse } } }, async (req) => {
-    const rows = await ctx.store.runs.list({ status: req.query.status, limit: req.query.limit ?? 50, before: req.query.before });
-    return { runs: rows.map(runSummary) };
-  });
+  r.get(
+    '/api/v1/runs',
+    { schema: { querystring: ListRunsQuery, response: { 200: ListRunsResponse } } },
+    async (req) => {
+      const rows = await ctx.store.runs.list({
+        status: req.query.status,
+        limit: req.query.limit ?? 50,
+        before: req.query.before,
+      });
+      return { runs: rows.map(runSummary) };
+    },
+  );
 
   r.get('/api/v1/runs/:id', { schema: { params: RunParams, response: { 200: RunResult } } }, async (req) =>
     loadRunResult(ctx, req.params.id),
   );
 
-  r.post('/api/v1/runs/:id/cancel', { schema: { params: RunParams, response: { 200: RunResult } } }, async (req) => {
-    const now = ctx.now();
-    const result = await ctx.store.runs.cancel(req.params.id, now);
-    if (!result) throw new BatonError('not_found', `run ${req.params.id} not found`);
-    for (const task of result.cancelled) ctx.hub.runEvent({ type: 'task', runId: req.params.id, task, status: 'cancelled' });
-    publishAdvance(ctx, req.params.id, result.advance);
-    return loadRunResult(ctx, req.params.id);
-  });
+  r.post(
+    '/api/v1/runs/:id/cancel',
+    { schema: { params: RunParams, response: { 200: RunResult } } },
+    async (req) => {
+      const now = ctx.now();
+      const result = await ctx.store.runs.cancel(req.params.id, now);
+      if (!result) throw new BatonError('not_found', `run ${req.params.id} not found`);
+      for (const task of result.cancelled)
+        ctx.hub.runEvent({ type: 'task', runId: req.params.id, task, status: 'cancelled' });
+      publishAdvance(ctx, req.params.id, result.advance);
+      return loadRunResult(ctx, req.params.id);
+    },
+  );
 
   // Events: a snapshot of every task's status and the logs stored so far, then live transitions and log
   // chunks, ending with the run's final status.
@@ -88,7 +107,13 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
         const key = `${m.log.task}#${m.log.attempt}`;
         if ((sentSeq.get(key) ?? -1) >= m.log.seq) return;
         sentSeq.set(key, m.log.seq);
-        sse.send('log', { task: m.log.task, attempt: m.log.attempt, seq: m.log.seq, offset: m.log.offset, data: m.log.data });
+        sse.send('log', {
+          task: m.log.task,
+          attempt: m.log.attempt,
+          seq: m.log.seq,
+          offset: m.log.offset,
+          data: m.log.data,
+        });
         return;
       }
       sse.send(m.event.type, m.event);
@@ -104,7 +129,14 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
       sse.send('run', { type: 'run', runId, status: snap.run.status });
       for (const t of snap.tasks) {
         const runner = t.runner_id === null ? undefined : names.get(t.runner_id);
-        sse.send('task', { type: 'task', runId, task: t.name, status: t.status, attempt: t.attempt, ...(runner ? { runner } : {}) });
+        sse.send('task', {
+          type: 'task',
+          runId,
+          task: t.name,
+          status: t.status,
+          attempt: t.attempt,
+          ...(runner ? { runner } : {}),
+        });
         if (t.attempt === 0) continue;
         let after = -1;
         for (;;) {
