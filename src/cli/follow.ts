@@ -30,8 +30,13 @@ export async function followRun(
     const e = m.event;
     if (e.type !== 'task' || !e.task) return;
     width = Math.max(width, Math.min(e.task.length, 24));
-    if (lastStatus.get(e.task) === e.status) return;
+    if (lastStatus.get(e.task) === e.status && !e.message) return;
     lastStatus.set(e.task, e.status);
+    if (e.status === 'queued' && e.message) {
+      // A retry (or an offer that went unconfirmed): say why the task is queued again.
+      out.write(paint(out, 'yellow', `↻ ${e.task} ${e.message}`) + '\n');
+      return;
+    }
     if (e.status === 'pending' || e.status === 'queued') return;
     if (isTerminal(e.status)) flushPartial(e.task);
     const where = e.status === 'running' && e.runner ? ` on ${e.runner}` : '';

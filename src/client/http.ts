@@ -29,6 +29,8 @@ export interface HttpOptions {
 export interface RequestOptions {
   method?: string;
   body?: unknown;
+  /** A streamed body sent as is (set its content-type in headers). */
+  rawBody?: ReadableStream<Uint8Array>;
   timeoutMs?: number;
   signal?: AbortSignal;
   token?: string;
@@ -44,8 +46,9 @@ export async function request(http: HttpOptions, path: string, o: RequestOptions
   const token = o.token ?? http.token;
   if (token) headers.authorization = `Bearer ${token}`;
   if (http.userAgent) headers['user-agent'] = http.userAgent;
-  let body: string | undefined;
-  if (o.body !== undefined) {
+  let body: string | ReadableStream<Uint8Array> | undefined;
+  if (o.rawBody !== undefined) body = o.rawBody;
+  else if (o.body !== undefined) {
     headers['content-type'] = 'application/json';
     body = JSON.stringify(o.body);
   }

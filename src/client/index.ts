@@ -16,6 +16,10 @@ import type {
   RunnerView,
 } from '../protocol/api.ts';
 import type { RunStatus } from '../protocol/status.ts';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { request, requestJson, type HttpOptions } from './http.ts';
 import { readSse } from './sse.ts';
 
@@ -28,6 +32,24 @@ export type RunStreamMessage =
   | { kind: 'log'; task: string; attempt: number; seq: number; offset: number; data: string };
 
 const enc = encodeURIComponent;
+
+export interface ArtifactView {
+  id: string;
+  task: string;
+  name: string;
+  attempt: number;
+  sizeBytes: number;
+  sha256: string;
+  createdAt: string;
+}
+
+async function saveBody(res: Response, dest: string): Promise<void> {
+  if (!res.body) throw new Error('the server sent no body');
+  await pipeline(
+    Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>),
+    createWriteStream(dest),
+  );
+}
 
 export function createClient(http: HttpOptions) {
   return {
@@ -151,6 +173,39 @@ export function createClient(http: HttpOptions) {
         body: { chunks },
         timeoutMs,
       });
+    },
+    /** Streams a zip file to the server as this attempt's artifact `name`. */
+    async uploadArtifact(lease: string, name: string, path: string, timeoutMs = 10 * 60_000) {
+      const { size } = await stat(path);
+      return requestJson<{ id: string; sizeBytes: number; sha256: string }>(
+        http,
+        `api/v1/runner/leases/${lease}/artifacts/${enc(name)}`,
+        {
+          method: 'PUT',
+          rawBody: Readable.toWeb(createReadStream(path)) as ReadableStream<Uint8Array>,
+          headers: { 'content-type': 'application/zip', 'content-length': String(size) },
+          timeoutMs,
+        },
+      );
+    },
+    /** Downloads a dependency's artifact (runner side) into `dest`. */
+    async downloadRunnerArtifact(lease: string, id: string, dest: string, timeoutMs = 10 * 60_000) {
+      const res = await request(http, `api/v1/runner/leases/${lease}/artifacts/${enc(id)}`, {
+        accept: 'application/zip',
+        timeoutMs,
+      });
+      await saveBody(res, dest);
+    },
+    listArtifacts(runId: string) {
+      return requestJson<{ artifacts: ArtifactView[] }>(http, `api/v1/runs/${enc(runId)}/artifacts`);
+    },
+    /** Downloads one of a run's artifacts (a zip) into `dest`. */
+    async downloadArtifact(runId: string, id: string, dest: string) {
+      const res = await request(http, `api/v1/runs/${enc(runId)}/artifacts/${enc(id)}`, {
+        accept: 'application/zip',
+        timeoutMs: 60 * 60_000,
+      });
+      await saveBody(res, dest);
     },
     complete(lease: string, body: CompleteBody, timeoutMs?: number) {
       return requestJson<CompleteResponse>(http, `api/v1/runner/leases/${lease}/complete`, {

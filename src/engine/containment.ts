@@ -1,7 +1,7 @@
 // Process containment: the argv prefix that makes a step's whole process tree die with its task and
 // with the runner. Node cannot set a parent-death signal itself, so util-linux tools do it.
 //
-// namespace: setpriv --pdeathsig KILL -- unshare --pid --fork --kill-child=KILL --mount-proc -- sh -c SHIM
+// namespace: setpriv --pdeathsig KILL -- unshare --pid --fork --kill-child=KILL --mount-proc -- sh -c <shim>
 //   The step runs in its own pid namespace; when its init (the shim) exits, the kernel SIGKILLs every
 //   process left in the namespace, including `setsid`/`nohup`/double-forked ones that left the process
 //   group. The shim exists because a pid namespace's init ignores signals it has no handler for: the
@@ -26,9 +26,14 @@ const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 
 /**
  * Runs as pid 1 of the step's namespace. Its own stderr goes to /dev/null (so "Terminated" notes of
- * the shell do not reach the log); the step gets the original stderr back from fd 3. `$0` is a label.
+ * the shell do not reach the log); a second sh, which becomes the step (pid 2), gets the original
+ * stderr back from fd 3 and execs it. The stderr is not restored by a redirection on the step's
+ * command in the shim: dash applies such redirections in the parent, and prints "Terminated" through
+ * them when the step is killed. `$0` is a label.
  */
-const SHIM = 'exec 3>&2 2>/dev/null; "$@" 2>&3 3>&-; exit $?';
+function shim(sh: string): string {
+  return `exec 3>&2 2>/dev/null; '${sh}' -c 'exec 2>&3 3>&-; exec "$@"' baton-step "$@"; exit $?`;
+}
 
 let detected: Promise<ContainmentPlan> | undefined;
 
@@ -63,7 +68,7 @@ function buildPlan(level: ContainmentLevel): ContainmentPlan | undefined {
     prefix: [
       ...pdeathsig,
       ...[unshare, '--pid', '--fork', '--kill-child=KILL', '--mount-proc', '--'],
-      ...[sh, '-c', SHIM, 'baton-step-init'],
+      ...[sh, '-c', shim(sh), 'baton-step-init'],
     ],
   };
 }

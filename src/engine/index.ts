@@ -1,5 +1,8 @@
 // The engine's public face: run one task on this machine (no network, no database).
 export { runTask, DEFAULT_CANCEL_GRACE_MS } from './run-task.ts';
+export { ARCHIVE_LIMITS, type ArchiveLimits } from './archive-limits.ts';
+export { MIN_MASK_LENGTH, createMasker, type Masker } from './masker.ts';
+export { removeUpload } from './work-dir.ts';
 export { SUPPORTED_SHELLS, resolveShell } from './shell.ts';
 export { CONTAINMENTS } from './types.ts';
 export type {

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ResolvedTask } from '../protocol/plan.ts';
+import type { AssignedTask, StepSpec } from '../protocol/plan.ts';
 import type { ContainmentPlan } from './containment.ts';
 import { formatDuration } from './format.ts';
 import { resolveShell, scriptExtension } from './shell.ts';
@@ -12,11 +12,14 @@ import { startStepProcess, type ProcessExit } from './step-process.ts';
 import type { OutcomeReason, StepResult, StepStatus } from './types.ts';
 import { errorText, stepCwd, type WorkDir } from './work-dir.ts';
 
-export type Step = ResolvedTask['steps'][number];
+/** A step with its expressions evaluated. */
+export type Step = StepSpec;
 
 export interface StepContext {
-  task: ResolvedTask;
+  task: AssignedTask;
   baseEnv: Record<string, string>;
+  /** Workflow env, task env and imports, evaluated. */
+  taskEnv: Record<string, string>;
   dir: WorkDir;
   containment: ContainmentPlan;
   graceMs: number;
@@ -39,12 +42,19 @@ export interface StepFailure {
 export interface StepRun {
   result: StepResult;
   failure?: StepFailure;
+  /** A stop (cancel, timeout) had to end in SIGKILL: the step ignored SIGTERM for the whole grace. */
+  killed?: boolean;
 }
 
 export async function runStep(ctx: StepContext, step: Step, index: number): Promise<StepRun> {
   const started = new Date();
   const t0 = performance.now();
-  const end = (status: StepStatus, exitCode: number | null, failure?: StepFailure): StepRun => ({
+  const end = (
+    status: StepStatus,
+    exitCode: number | null,
+    failure?: StepFailure,
+    killed?: boolean,
+  ): StepRun => ({
     result: {
       name: step.name,
       status,
@@ -54,12 +64,13 @@ export async function runStep(ctx: StepContext, step: Step, index: number): Prom
       durationMs: Math.round(performance.now() - t0),
     },
     ...(failure === undefined ? {} : { failure }),
+    ...(killed === true ? { killed } : {}),
   });
   const label = `step '${step.name}'`;
 
   const env = buildStepEnv({
     baseEnv: ctx.baseEnv,
-    taskEnv: ctx.task.env,
+    taskEnv: ctx.taskEnv,
     exported: ctx.exported,
     stepEnv: step.env,
     paths: ctx.paths,
@@ -76,7 +87,7 @@ export async function runStep(ctx: StepContext, step: Step, index: number): Prom
   let argv: string[];
   try {
     // A step's directory already includes the task's (the compiler joins them); the task's is the fallback.
-    const where = await stepCwd(ctx.dir.workspace, [step.workingDirectory ?? ctx.task.workingDirectory]);
+    const where = await stepCwd(ctx.dir.workspace, [step.workingDirectory ?? ctx.task.spec.workingDirectory]);
     if ('error' in where) return end('failed', null, setupFailed(`${label}: ${where.error}`));
     cwd = where.cwd;
     // The name is Baton's (index + random), never the step's: names are shown, never put in paths.
@@ -125,7 +136,7 @@ export async function runStep(ctx: StepContext, step: Step, index: number): Prom
   ctx.signal?.removeEventListener('abort', onAbort);
 
   if (exit.spawnError !== undefined) return end('failed', null, spawnFailed(label, exit));
-  if (stopped !== undefined) return end(stopped.status, exit.exitCode, stopped);
+  if (stopped !== undefined) return end(stopped.status, exit.exitCode, stopped, exit.escalated);
   if (exit.exitCode === 0) return end('succeeded', 0);
   const how =
     exit.exitCode === null
@@ -147,7 +158,7 @@ function startDeadline(
   const byStep = stepLimit <= taskLeft;
   const message = byStep
     ? `${label} timed out after ${formatDuration(stepLimit)}`
-    : `task '${ctx.task.name}' timed out after ${formatDuration(ctx.task.timeoutMs ?? 0)} during ${label}`;
+    : `task '${ctx.task.name}' timed out after ${formatDuration(ctx.task.spec.timeoutMs ?? 0)} during ${label}`;
   return setTimeout(
     () => stopFor({ status: 'timed_out', reason: 'timeout', message }),
     Math.max(0, byStep ? stepLimit : taskLeft),

@@ -1,124 +1,143 @@
-// runTask: one task on this machine, from a fresh work dir to a TaskOutcome and a removed work dir.
-// Steps run in order; the first that does not succeed ends the task and the rest are `skipped`.
+// runTask: one assigned task on this machine, from a fresh work dir to a TaskOutcome and a removed
+// work dir. In order: artifacts extracted, env evaluated, steps (run-steps.ts), uploads zipped.
+// Everything the task logs, and the outcome's message, goes through the masker first.
 
-import type { ResolvedTask } from '../protocol/plan.ts';
+import type { AssignedTask } from '../protocol/plan.ts';
+import { archiveLimits } from './archive-limits.ts';
+import { extractArtifacts } from './artifacts.ts';
 import { containmentPlan } from './containment.ts';
+import { evaluateTaskEnv, runnerContext, type EvalScope } from './expressions.ts';
+import { hashFiles } from './hash-files.ts';
+import { MaskFeed } from './mask-feed.ts';
+import { createMasker } from './masker.ts';
+import type { StepFailure } from './run-step.ts';
+import { isAborted, runSteps } from './run-steps.ts';
 import { StepFiles } from './step-files.ts';
-import { runStep, type StepFailure } from './run-step.ts';
 import type { EngineOptions, LogEvent, StepResult, TaskOutcome } from './types.ts';
-import { createWorkDir, removeWorkDir } from './work-dir.ts';
+import { writeUploads } from './uploads.ts';
+import { createWorkDir, removeWorkDir, type WorkDir } from './work-dir.ts';
 
 /** Default time between SIGTERM and SIGKILL, as in GitHub Actions and Buildkite. */
 export const DEFAULT_CANCEL_GRACE_MS = 10_000;
 
-export async function runTask(task: ResolvedTask, options: EngineOptions): Promise<TaskOutcome> {
+type Upload = NonNullable<TaskOutcome['upload']>;
+
+export async function runTask(task: AssignedTask, options: EngineOptions): Promise<TaskOutcome> {
   const startedAt = new Date().toISOString();
   const t0 = performance.now();
   let listenerError: unknown;
-  const emit = (event: LogEvent): void => {
+  const deliver = (event: LogEvent): void => {
     try {
       options.onLog(event);
     } catch (error) {
       listenerError ??= error; // a broken log sink is the caller's infrastructure failure: rethrown below
     }
   };
-  const system = (text: string): void => emit({ stream: 'system', text: `${text}\n` });
-  const steps: StepResult[] = task.steps.map((s) => ({ name: s.name, status: 'skipped', exitCode: null }));
+  const masker = createMasker((stream, text) => deliver({ stream, text }), task.context.mask);
+  const system = (text: string): void => deliver({ stream: 'system', text: masker.mask(`${text}\n`) });
+  const steps: StepResult[] = task.spec.steps.map((s) => ({
+    name: s.name,
+    status: 'skipped',
+    exitCode: null,
+  }));
+  const confidential = task.spec.exports.filter((e) => e.confidential).map((e) => e.name);
   const finish = (
     failure: StepFailure | undefined,
     exitCode: number | null,
     outputs: Record<string, string>,
+    upload?: Upload,
   ): TaskOutcome => ({
     status: failure?.status ?? 'succeeded',
-    ...(failure === undefined ? {} : { reason: failure.reason, message: failure.message }),
+    ...(failure === undefined ? {} : { reason: failure.reason, message: masker.mask(failure.message) }),
     exitCode,
     outputs,
+    confidential,
     steps,
+    ...(upload === undefined ? {} : { upload }),
     startedAt,
     finishedAt: new Date().toISOString(),
   });
 
   if (isAborted(options.signal)) {
-    system(`task '${task.name}' was cancelled before it started`);
-    return finish(
-      {
-        status: 'cancelled',
-        reason: 'cancelled',
-        message: `task '${task.name}' was cancelled before it started`,
-      },
-      null,
-      {},
-    );
+    const message = `task '${task.name}' was cancelled before it started`;
+    system(message);
+    return finish({ status: 'cancelled', reason: 'cancelled', message }, null, {});
   }
   const containment = await containmentPlan(options.containment);
   const dir = await createWorkDir(options.workRoot, task.name);
   const files = new StepFiles(dir);
   let failure: StepFailure | undefined;
   let exitCode: number | null = null;
+  let upload: Upload | undefined;
   try {
-    for (const [index, step] of task.steps.entries()) {
-      if (isAborted(options.signal)) {
-        failure = {
-          status: 'cancelled',
-          reason: 'cancelled',
-          message: `task '${task.name}' was cancelled before step '${step.name}'`,
-        };
-        break;
-      }
-      const run = await runStep(
-        {
-          task,
-          baseEnv: options.baseEnv,
-          dir,
-          containment,
-          graceMs: options.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS,
-          signal: options.signal,
-          taskDeadline: task.timeoutMs === undefined ? undefined : t0 + task.timeoutMs,
-          exported: files.exported,
-          paths: files.paths,
-          log: (stream, text) => emit({ stream, text }),
-          system,
-          onStarted: (pid) =>
-            options.onStep?.({
-              index,
-              name: step.name,
-              state: 'started',
-              ...(pid === undefined ? {} : { pid }),
-            }),
-        },
-        step,
-        index,
-      );
-      steps[index] = run.result;
-      exitCode = run.result.exitCode;
-      options.onStep?.({
-        index,
-        name: step.name,
-        state: 'finished',
-        exitCode,
-        durationMs: run.result.durationMs ?? 0,
+    const scope: EvalScope = {
+      task,
+      runner: runnerContext(options.runnerName, dir.temp),
+      functions: { hashFiles: (patterns) => hashFiles(dir.workspace, patterns) },
+    };
+    const limits = archiveLimits(options.archiveLimits);
+    const setup = await extractArtifacts(task.artifacts, {
+      fetch: options.fetchArtifact,
+      workspace: dir.workspace,
+      limits,
+    });
+    const taskEnv = setup.error === undefined ? evaluateTaskEnv(scope) : { error: setup.error };
+    if ('error' in taskEnv) {
+      failure = { status: 'failed', reason: 'setup_failed', message: taskEnv.error };
+      system(failure.message);
+    } else {
+      const ran = await runSteps({
+        task,
+        options,
+        dir,
+        containment,
+        graceMs: options.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS,
+        taskDeadline: task.spec.timeoutMs === undefined ? undefined : t0 + task.spec.timeoutMs,
+        files,
+        masker,
+        feed: new MaskFeed(dir, confidential, masker, system),
+        scope,
+        taskEnv: taskEnv.value,
+        results: steps,
+        system,
       });
-      // Files are read after every step that ran, so a failed step's outputs are kept too.
-      const fileError = await files.collect(step.name);
-      failure =
-        run.failure ??
-        (fileError === undefined
-          ? undefined
-          : { status: 'failed', reason: 'invalid_output_file', message: fileError });
-      if (failure !== undefined && run.result.status === 'succeeded')
-        steps[index] = { ...run.result, status: 'failed' };
-      if (fileError !== undefined && run.failure !== undefined) system(fileError);
-      if (failure !== undefined) break;
+      failure = ran.failure;
+      exitCode = ran.exitCode;
+      if (failure === undefined && task.spec.uploads.length > 0) {
+        const zipped = await zipUploads(task, dir, options, system, limits);
+        if ('failure' in zipped) failure = zipped.failure;
+        else upload = zipped.upload;
+        if (failure !== undefined) system(failure.message);
+      }
     }
-    if (failure !== undefined) system(failure.message);
   } finally {
-    for (const problem of await removeWorkDir(dir)) system(`cleanup failed: ${problem}`);
+    masker.flush();
+    for (const problem of await removeWorkDir(dir, upload !== undefined))
+      system(`cleanup failed: ${problem}`);
   }
   if (listenerError !== undefined) throw listenerError;
-  return finish(failure, exitCode, files.outputs());
+  return finish(failure, exitCode, files.outputs(), upload);
 }
 
-/** A function, not an inline check: TypeScript would keep `aborted` narrowed to false across awaits. */
-function isAborted(signal: AbortSignal | undefined): boolean {
-  return signal?.aborted === true;
+async function zipUploads(
+  task: AssignedTask,
+  dir: WorkDir,
+  options: EngineOptions,
+  system: (text: string) => void,
+  limits: ReturnType<typeof archiveLimits>,
+): Promise<{ upload: Upload } | { failure: StepFailure }> {
+  if (isAborted(options.signal)) {
+    const message = `task '${task.name}' was cancelled before its uploads`;
+    return { failure: { status: 'cancelled', reason: 'cancelled', message } };
+  }
+  const zipped = await writeUploads(task.spec.uploads, {
+    workspace: dir.workspace,
+    target: dir.uploadFile,
+    limits,
+    warn: system,
+  });
+  if ('error' in zipped)
+    return { failure: { status: 'failed', reason: 'setup_failed', message: zipped.error } };
+  system(`uploads: ${zipped.value.entries} entries, ${zipped.value.bytes} bytes zipped`);
+  return { upload: zipped.value };
 }

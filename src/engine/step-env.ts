@@ -1,5 +1,5 @@
-// The environment of one step: runner env, task env, values exported by earlier steps, step env,
-// then Baton's own variables, which nothing overrides.
+// The environment of one step: runner env, task env (workflow env, task env and imports, evaluated),
+// values exported by earlier steps, step env, then Baton's own variables, which nothing overrides.
 
 import { delimiter } from 'node:path';
 import type { WorkDir } from './work-dir.ts';
@@ -41,6 +41,9 @@ export function buildStepEnv(input: StepEnvInput): Record<string, string> {
     BATON_OUTPUT: dir.outputFile,
     BATON_ENV: dir.envFile,
     BATON_PATH: dir.pathFile,
+    BATON_MASK: dir.maskFile,
+    BATON_TEMP: dir.temp,
+    RUNNER_TEMP: dir.temp,
     GITHUB_OUTPUT: dir.outputFile,
     GITHUB_ENV: dir.envFile,
     GITHUB_PATH: dir.pathFile,

@@ -1,5 +1,5 @@
 // What steps hand to each other and to the task result through files: outputs (BATON_OUTPUT),
-// exported env (BATON_ENV) and PATH additions (BATON_PATH), read after each step.
+// exported env (BATON_ENV) and PATH additions (BATON_PATH), read after each step. (BATON_MASK: mask-feed.ts.)
 
 import { AppendedReader, parseAssignments, parsePathLines } from './command-files.ts';
 import { errorText, type WorkDir } from './work-dir.ts';
@@ -19,11 +19,19 @@ export class StepFiles {
     this.#path = new AppendedReader(dir.pathFile);
   }
 
-  /** Reads what step `stepName` appended; returns a sentence naming the file and line on a problem. */
-  async collect(stepName: string): Promise<string | undefined> {
+  /**
+   * Reads what step `stepName` appended: its outputs, and a sentence naming the file and line on a
+   * problem (outputs before the bad line are kept).
+   */
+  async collect(stepName: string): Promise<{ outputs: Record<string, string>; problem?: string }> {
+    const stepOutputs = new Map<string, string>();
+    const result = (problem: string | undefined) => ({
+      outputs: Object.fromEntries(stepOutputs),
+      ...(problem === undefined ? {} : { problem }),
+    });
     try {
       const problem =
-        (await this.#assignments(this.#output, 'BATON_OUTPUT', stepName, this.#outputs)) ??
+        (await this.#assignments(this.#output, 'BATON_OUTPUT', stepName, this.#outputs, stepOutputs)) ??
         (await this.#assignments(this.#env, 'BATON_ENV', stepName, this.exported));
       const added = parsePathLines((await this.#path.next()).text);
       for (const dir of added) {
@@ -31,10 +39,10 @@ export class StepFiles {
         if (existing >= 0) this.paths.splice(existing, 1);
         this.paths.unshift(dir);
       }
-      return problem;
+      return result(problem);
     } catch (error) {
       // The files are in Baton's own dir; a step that deleted or replaced them by a directory lands here.
-      return `step '${stepName}' left a command file unreadable: ${errorText(error)}`;
+      return result(`step '${stepName}' left a command file unreadable: ${errorText(error)}`);
     }
   }
 
@@ -47,10 +55,14 @@ export class StepFiles {
     variable: string,
     stepName: string,
     into: Map<string, string>,
+    also?: Map<string, string>,
   ): Promise<string | undefined> {
     const { text, firstLine } = await reader.next();
     const parsed = parseAssignments(text, firstLine);
-    for (const [name, value] of parsed.values) into.set(name, value);
+    for (const [name, value] of parsed.values) {
+      into.set(name, value);
+      also?.set(name, value);
+    }
     if (parsed.error === undefined) return undefined;
     return `step '${stepName}' wrote an invalid ${variable} file (${reader.path}), line ${parsed.error.line}: ${parsed.error.message}`;
   }

@@ -31,6 +31,8 @@ export interface ProcessExit {
   signal: NodeJS.Signals | null;
   /** Set when the process could not be started at all. */
   spawnError?: NodeJS.ErrnoException;
+  /** A stop ran out of grace and SIGKILL was sent. */
+  escalated?: boolean;
 }
 
 export interface StepProcess {
@@ -61,6 +63,7 @@ export function startStepProcess(options: StepProcessOptions): StepProcess {
   const pid = child.pid;
   let exited = false;
   let killTimer: NodeJS.Timeout | undefined;
+  let escalated = false;
 
   const stop = (why: string): void => {
     if (exited || killTimer !== undefined || pid === undefined) return;
@@ -70,6 +73,7 @@ export function startStepProcess(options: StepProcessOptions): StepProcess {
       options.onSystem(
         `process group ${pid} still running ${options.graceMs} ms after SIGTERM: sending SIGKILL (${describeGroup(pid)})`,
       );
+      escalated = !exited;
       signalGroup(pid, 'SIGKILL');
     }, options.graceMs);
   };
@@ -89,7 +93,8 @@ export function startStepProcess(options: StepProcessOptions): StepProcess {
       clearTimeout(killTimer);
       stdout.end();
       stderr.end();
-      resolve(exit ?? { exitCode: null, signal: null });
+      const result = exit ?? { exitCode: null, signal: null };
+      resolve(escalated ? { ...result, escalated } : result);
     };
     child.once('error', (error: NodeJS.ErrnoException) => {
       if (pid !== undefined) {

@@ -2,21 +2,49 @@
 // unique token in their command line (pids inside a step's pid namespace mean nothing out here).
 
 import { readdirSync, readFileSync } from 'node:fs';
-import type { ResolvedTask } from '../protocol/plan.ts';
+import type { AssignedTask, StepSpec, TaskContext, TaskSpec } from '../protocol/plan.ts';
 import { runTask } from './run-task.ts';
 import type { EngineOptions, LogEvent, TaskOutcome } from './types.ts';
 
-export type TestStep = Partial<ResolvedTask['steps'][number]> & { run: string };
+export type TestStep = Partial<StepSpec> & { run: string };
 
-export function makeTask(steps: TestStep[], overrides: Partial<ResolvedTask> = {}): ResolvedTask {
+/** What a test may set: the assignment's own fields, the spec's fields and the context's, flat. */
+export type TaskOverrides = Partial<Omit<AssignedTask, 'spec' | 'context'>> &
+  Partial<Omit<TaskSpec, 'steps' | 'name'>> & { context?: Partial<TaskContext> };
+
+export function makeTask(steps: TestStep[], overrides: TaskOverrides = {}): AssignedTask {
+  const { runId, taskId, name, attempt, workflowEnv, artifacts, context, ...spec } = overrides;
+  const taskName = name ?? 'build';
   return {
-    runId: 'run-1',
-    taskId: 'task-1',
-    name: 'build',
-    attempt: 1,
-    env: {},
-    ...overrides,
-    steps: steps.map((s, i) => ({ name: `step${i + 1}`, shell: 'bash', env: {}, ...s })),
+    runId: runId ?? 'run-1',
+    taskId: taskId ?? 'task-1',
+    name: taskName,
+    attempt: attempt ?? 1,
+    workflowEnv: workflowEnv ?? {},
+    artifacts: artifacts ?? [],
+    spec: {
+      name: taskName,
+      type: 'exec',
+      env: {},
+      dependsOn: [],
+      runsOn: [],
+      exports: [],
+      imports: [],
+      uploads: [],
+      artifactsFrom: [],
+      matrix: {},
+      ...spec,
+      steps: steps.map((s, i) => ({ name: `step${i + 1}`, shell: 'bash', env: {}, ...s })),
+    },
+    context: {
+      inputs: {},
+      tasks: {},
+      matrix: {},
+      run: { id: runId ?? 'run-1', name: 'test-run' },
+      imports: {},
+      mask: [],
+      ...context,
+    },
   };
 }
 
@@ -29,7 +57,7 @@ export interface Collected {
 }
 
 export async function runCollected(
-  task: ResolvedTask,
+  task: AssignedTask,
   options: Omit<EngineOptions, 'onLog' | 'baseEnv'> & Partial<Pick<EngineOptions, 'onLog' | 'baseEnv'>>,
 ): Promise<Collected> {
   const logs: LogEvent[] = [];

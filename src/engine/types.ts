@@ -1,8 +1,11 @@
 // The engine's public types: what a caller passes to runTask and what it gets back.
-// Contract: runTask never rejects for a user's failure (exit code, timeout, cancel, bad output file);
-// those are TaskOutcomes. It rejects only when the machine itself fails (work root not writable, onLog threw).
+// Contract: runTask never rejects for a user's failure (exit code, timeout, cancel, bad output file,
+// a bad expression, a missing upload, a hostile artifact); those are TaskOutcomes. It rejects only when
+// the machine itself fails (work root not writable, onLog threw).
 
+import type { ArtifactRef } from '../protocol/plan.ts';
 import type { Outcome, Reason } from '../protocol/status.ts';
+import type { ArchiveLimits } from './archive-limits.ts';
 
 /** How step processes are kept from outliving their task. `auto` picks the strongest one available. */
 export const CONTAINMENTS = ['auto', 'namespace', 'pdeathsig', 'none'] as const;
@@ -25,6 +28,15 @@ export interface EngineOptions {
    * else `pdeathsig` where setpriv is installed, else `none` (process group only).
    */
   containment?: Containment;
+  /** `runner.name` in expressions. Default: the host name. */
+  runnerName?: string;
+  /**
+   * Downloads one of the task's artifacts and resolves with the path of a local zip (the caller owns
+   * and deletes it). Required when the task has artifacts; a rejection fails the task (`setup_failed`).
+   */
+  fetchArtifact?: (ref: ArtifactRef) => Promise<string>;
+  /** Limits for extracted artifacts and the upload archive. Default ARCHIVE_LIMITS. */
+  archiveLimits?: Partial<ArchiveLimits>;
 }
 
 /**
@@ -66,13 +78,26 @@ export type OutcomeReason = Extract<
 export interface TaskOutcome {
   status: Outcome;
   reason?: OutcomeReason;
-  /** A sentence for people, e.g. "step 'compile' exited with code 2". */
+  /** A sentence for people, e.g. "step 'compile' exited with code 2". Masked like the log. */
   message?: string;
-  /** Of the last step that ran; null when it was killed by a signal or never started. */
+  /**
+   * Of the step that failed the task, else of the last step that ran; null when it was killed by a
+   * signal or never started.
+   */
   exitCode: number | null;
-  /** Parsed from the BATON_OUTPUT file only; stdout is never parsed for outputs. */
+  /**
+   * Parsed from the BATON_OUTPUT file only; stdout is never parsed for outputs. Real values, confidential
+   * ones included: the server needs them for dependents and must keep them out of sight itself.
+   */
   outputs: Record<string, string>;
+  /** Names of the task's exports declared `confidential: true`. */
+  confidential: string[];
   steps: StepResult[];
+  /**
+   * The zipped uploads, when the task declares some and succeeded. The file is left in the task's side
+   * dir; the caller sends it, then deletes it with removeUpload(path). `bytes` is the zip file's size.
+   */
+  upload?: { path: string; entries: number; bytes: number };
   startedAt: string;
   finishedAt: string;
 }

@@ -2,13 +2,14 @@
 //
 // Layout under workRoot, for task "build" with random suffix 1a2b3c4d:
 //   build-1a2b3c4d/        the workspace (BATON_WORKSPACE, cwd of steps): empty when the first step starts
-//   build-1a2b3c4d.baton/  Baton's files: step scripts, output/env/path files
+//   build-1a2b3c4d.baton/  Baton's files: step scripts, output/env/path/mask files, tmp/ (runner.temp),
+//                          upload.zip (the only thing left after the task when it has uploads)
 // Baton's files sit beside the workspace, not in it, so `git clone <url> .` works in a fresh workspace
 // and an upload of `.` never carries the output file (which may hold confidential values).
 
 import { randomBytes } from 'node:crypto';
-import { mkdir, realpath, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { mkdir, readdir, realpath, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 
 export interface WorkDir {
   /** Absolute path of the workspace. */
@@ -18,6 +19,12 @@ export interface WorkDir {
   outputFile: string;
   envFile: string;
   pathFile: string;
+  /** BATON_MASK: values a step wants masked, one per line. */
+  maskFile: string;
+  /** A private temp dir for steps (`runner.temp`, RUNNER_TEMP). */
+  temp: string;
+  /** Where the upload archive is written; removeWorkDir leaves it for the runner. */
+  uploadFile: string;
 }
 
 /** Task names are already `[A-Za-z0-9_.-]` in plans; this keeps any other name a safe path element. */
@@ -40,9 +47,13 @@ export async function createWorkDir(workRoot: string, taskName: string): Promise
     outputFile: join(internal, 'output'),
     envFile: join(internal, 'env'),
     pathFile: join(internal, 'path'),
+    maskFile: join(internal, 'mask'),
+    temp: join(internal, 'tmp'),
+    uploadFile: join(internal, 'upload.zip'),
   };
+  await mkdir(dir.temp, { mode: 0o700 });
   await Promise.all(
-    [dir.outputFile, dir.envFile, dir.pathFile].map((f) => writeFile(f, '', { mode: 0o600 })),
+    [dir.outputFile, dir.envFile, dir.pathFile, dir.maskFile].map((f) => writeFile(f, '', { mode: 0o600 })),
   );
   // An empty package.json stops Node's upward lookup: a `node` step's .js script is CommonJS or ESM by
   // its own syntax, whatever package.json the work root happens to sit under.
@@ -89,17 +100,38 @@ function isNotFound(error: unknown): boolean {
   return error instanceof Error && 'code' in error && error.code === 'ENOENT';
 }
 
-function inside(root: string, path: string): boolean {
+export function inside(root: string, path: string): boolean {
   const rel = relative(root, path);
   return rel === '' || (!isAbsolute(rel) && rel !== '..' && !rel.startsWith(`..${sep}`));
 }
 
-/** Removes both directories; resolves with the error sentences of what could not be removed. */
-export async function removeWorkDir(dir: WorkDir): Promise<string[]> {
+/**
+ * Removes both directories, except the upload archive when `keepUpload` (the runner sends it, then
+ * calls removeUpload). Resolves with the error sentences of what could not be removed.
+ */
+export async function removeWorkDir(dir: WorkDir, keepUpload = false): Promise<string[]> {
+  const doomed = [dir.workspace];
+  if (keepUpload) {
+    const entries = await readdir(dir.internal).catch(() => []);
+    doomed.push(...entries.filter((e) => e !== basename(dir.uploadFile)).map((e) => join(dir.internal, e)));
+  } else {
+    doomed.push(dir.internal);
+  }
   const results = await Promise.allSettled(
-    [dir.workspace, dir.internal].map((d) => rm(d, { recursive: true, force: true, maxRetries: 2 })),
+    doomed.map((d) => rm(d, { recursive: true, force: true, maxRetries: 2 })),
   );
   return results.flatMap((r) => (r.status === 'rejected' ? [errorText(r.reason)] : []));
+}
+
+/** Deletes an upload archive of TaskOutcome.upload and the side dir it was left in, if now empty. */
+export async function removeUpload(path: string): Promise<void> {
+  await rm(path, { force: true });
+  try {
+    await rmdir(dirname(path)); // never recursive: a wrong path must not take a directory tree with it
+  } catch (error) {
+    const code = error instanceof Error && 'code' in error ? error.code : undefined;
+    if (code !== 'ENOENT' && code !== 'ENOTEMPTY') throw error;
+  }
 }
 
 export function errorText(reason: unknown): string {

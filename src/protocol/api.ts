@@ -1,6 +1,7 @@
 // Request and response schemas of API v1 (TypeBox: JSON Schema that is also the TypeScript type).
 import { Type, type Static } from '@sinclair/typebox';
 import { RUN_STATUSES, OUTCOMES, REASONS } from './status.ts';
+import type { AssignedTask } from './plan.ts';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -158,25 +159,8 @@ export const AcquireBody = Type.Object(
 );
 export type AcquireBody = Static<typeof AcquireBody>;
 
-export const ResolvedStep = Type.Object({
-  name: Type.String(),
-  run: Type.String(),
-  shell: Type.String(),
-  env: StringMap,
-  workingDirectory: Type.Optional(Type.String()),
-  timeoutMs: Type.Optional(Type.Integer()),
-});
-
-export const ResolvedTaskSchema = Type.Object({
-  runId: Type.String(),
-  taskId: Type.String(),
-  name: Type.String(),
-  attempt: Type.Integer(),
-  steps: Type.Array(ResolvedStep),
-  env: StringMap,
-  timeoutMs: Type.Optional(Type.Integer()),
-  workingDirectory: Type.Optional(Type.String()),
-});
+/** The assigned task (see AssignedTask in plan.ts); its shape is owned by the plan types. */
+export const AssignedTaskSchema = Type.Unsafe<AssignedTask>(Type.Object({}, { additionalProperties: true }));
 
 export const AcquireResponse = Type.Object({
   lease: Type.String(),
@@ -185,7 +169,7 @@ export const AcquireResponse = Type.Object({
   ackDeadline: Iso,
   heartbeatIntervalMs: Type.Integer(),
   leaseTtlMs: Type.Integer(),
-  task: ResolvedTaskSchema,
+  task: AssignedTaskSchema,
 });
 export type AcquireResponse = Static<typeof AcquireResponse>;
 
@@ -231,7 +215,11 @@ export const CompleteBody = Type.Object(
     message: Type.Optional(Type.String({ maxLength: 10_000 })),
     exitCode: Type.Union([Type.Integer(), Type.Null()]),
     outputs: StringMap,
+    /** Output names whose values are confidential (masked, never shown by the API). */
+    confidential: Type.Optional(Type.Array(Type.String(), { maxItems: 1000 })),
     steps: Type.Array(StepResult, { maxItems: 1000 }),
+    /** The runner cut the log at its size limit (first and last parts kept). */
+    logTruncated: Type.Optional(Type.Boolean()),
     startedAt: Iso,
     finishedAt: Iso,
   },

@@ -12,8 +12,8 @@ export interface InputSpec {
 }
 
 /**
- * One script inside an exec task. `run` and `env` values may still hold `${{ }}` expressions
- * in a plan; in a ResolvedTask they are final strings.
+ * One script inside an exec task. `run`, `env` values and `if` hold `${{ }}` expressions unevaluated:
+ * the runner evaluates them just before the step runs.
  */
 export interface StepSpec {
   name: string;
@@ -27,10 +27,53 @@ export interface StepSpec {
    */
   workingDirectory?: string;
   timeoutMs?: number;
+  /** Condition (expression text without `${{ }}`); absent means `success()`: every earlier step succeeded. */
+  if?: string;
+  /** A failure of this step does not fail the task (the step is still recorded as failed). */
+  continueOnError?: boolean;
+}
+
+/** What a failed attempt may be retried for. */
+export const RETRY_ON = ['failed', 'timed_out', 'runner_lost'] as const;
+export type RetryOn = (typeof RETRY_ON)[number];
+
+export interface RetryPolicy {
+  /** Further attempts after the first (so at most `max + 1` attempts). */
+  max: number;
+  /** Delay before the first retry; doubles for each later one. */
+  backoffMs: number;
+  /** Outcomes that are retried; others are final at once. */
+  on: RetryOn[];
+}
+
+/** A value a task publishes (Harness model). Its value comes from the task's `BATON_OUTPUT` file. */
+export interface ExportSpec {
+  name: string;
+  /** Masked in every log and never shown by the API or the UI. */
+  confidential: boolean;
+  /** `local`: visible to dependents only; `global`: also in the run result's `outputs`. */
+  scope: 'local' | 'global';
+}
+
+/** A value a task takes from a dependency's exports, available to it as the env var `as`. */
+export interface ImportSpec {
+  from: string;
+  variable: string;
+  as: string;
+}
+
+/** Matrix strategy shared by the tasks one matrix expanded into. */
+export interface MatrixStrategy {
+  /** The task name as written; every expansion carries it. */
+  group: string;
+  /** At most this many of the group's tasks run at once (absent: no limit). */
+  maxParallel?: number;
+  /** A failure cancels the group's other unfinished tasks (default true). */
+  failFast: boolean;
 }
 
 export interface TaskSpec {
-  /** Unique within the run; `[A-Za-z0-9_.-]`, at most 100 characters. */
+  /** Unique within the run. Matrix expansions are named `group (v1, v2)`. */
   name: string;
   /** Task type; only `exec` exists in v1. */
   type: 'exec';
@@ -39,28 +82,72 @@ export interface TaskSpec {
   dependsOn: string[];
   /** Labels a runner must all carry to take this task. */
   runsOn: string[];
+  /** Only the runner with this name may take the task (Harness `forward.to`). */
+  forwardTo?: string;
   timeoutMs?: number;
   workingDirectory?: string;
+  /** Condition evaluated by the server when the dependencies are final; absent means `success()`. */
+  if?: string;
+  /** A failure of this task does not fail the run, and its dependents still run. */
+  continueOnError?: boolean;
+  retries?: RetryPolicy;
+  /** Grace between SIGTERM and SIGKILL on cancel or timeout (default 10 s). */
+  cancelGraceMs?: number;
+  exports: ExportSpec[];
+  imports: ImportSpec[];
+  /** Paths or globs, relative to the work dir, zipped and uploaded after the steps; a missing one fails the task. */
+  uploads: string[];
+  /** Dependencies whose uploads are extracted into the work dir before the first step. */
+  artifactsFrom: string[];
+  /** This expansion's matrix values (empty when the task has no matrix). */
+  matrix: Record<string, string | number | boolean>;
+  strategy?: MatrixStrategy;
 }
 
 export interface Plan {
   /** Workflow name (the file's `name`, or the file name without extension). */
   name: string;
+  /** Which syntax the file was written in. */
+  dialect: 'native' | 'harness' | 'bountyhub' | 'github';
   env: Record<string, string>;
   inputs: Record<string, InputSpec>;
   /** In the order they appear in the workflow file; the DAG is acyclic. */
   tasks: TaskSpec[];
 }
 
-/** A task as delivered to a runner: every expression already evaluated. */
-export interface ResolvedTask {
+/** The values a task's expressions may read, sent with the task to the runner. */
+export interface TaskContext {
+  inputs: Record<string, string>;
+  /** Direct dependencies: their outputs (confidential ones included) and final status. */
+  tasks: Record<string, { outputs: Record<string, string>; result: string }>;
+  matrix: Record<string, string | number | boolean>;
+  run: { id: string; name: string };
+  /** Imported values by env var name (`ImportSpec.as`). */
+  imports: Record<string, string>;
+  /** Values the runner must mask in every log line (confidential imports and outputs of dependencies). */
+  mask: string[];
+}
+
+/** An artifact of a dependency to extract into the work dir before the first step. */
+export interface ArtifactRef {
+  id: string;
+  task: string;
+  name: string;
+  sizeBytes: number;
+}
+
+/**
+ * What a runner receives for one attempt: the task as compiled, with its expressions still unevaluated,
+ * and the context they are evaluated against on the runner.
+ */
+export interface AssignedTask {
   runId: string;
   taskId: string;
   name: string;
   attempt: number;
-  steps: Array<Omit<StepSpec, 'run' | 'env'> & { run: string; env: Record<string, string> }>;
-  /** Workflow env merged with task env (task wins). */
-  env: Record<string, string>;
-  timeoutMs?: number;
-  workingDirectory?: string;
+  /** Workflow-level env, unevaluated; the task's env overrides it. */
+  workflowEnv: Record<string, string>;
+  spec: TaskSpec;
+  context: TaskContext;
+  artifacts: ArtifactRef[];
 }

@@ -1,14 +1,21 @@
 // The runner agent: `max_parallel_tasks` slots, each long-polling for an offer, confirming it, running the task
 // through the engine with its lease kept alive and its log shipped, then reporting the outcome until the
 // server acknowledges it. stop() once: finish running tasks, take no new ones; twice: cancel them too.
+import { mkdir, rm, statfs } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import type { BatonClient } from '../client/index.ts';
 import { createBackoff, delay, isRetryable } from '../client/index.ts';
 import type { AcquireResponse, CompleteBody } from '../protocol/api.ts';
 import { toError } from '../protocol/errors.ts';
-import { runTask, type TaskOutcome } from '../engine/index.ts';
+import { removeUpload, runTask, type TaskOutcome } from '../engine/index.ts';
 import { LogShipper } from './log-shipper.ts';
+import { Spool } from './spool.ts';
 import { startLeaseKeeper } from './lease-keeper.ts';
+
+/** 256 MiB: below this much free space in the work dir the runner takes no new task. */
+export const DEFAULT_MIN_FREE_DISK_BYTES = 256 * 1024 * 1024;
+const DISK_RECHECK_MS = 5_000;
 
 export interface RunnerLogger {
   info(msg: string): void;
@@ -27,6 +34,12 @@ export interface AgentOptions {
   cancelGraceMs?: number;
   /** Long-poll hold asked of the server (default 25 s). */
   longPollMs?: number;
+  /** Where log chunks and results wait until the server acknowledged them (survives a runner restart). */
+  stateDir: string;
+  /** Stored log size per task (default 16 MiB). */
+  logLimitBytes?: number;
+  /** Take no task while the work dir's filesystem has less free space than this (default 256 MiB). */
+  minFreeDiskBytes?: number;
   log: RunnerLogger;
   onTaskStarted?: (offer: AcquireResponse) => void;
   onTaskFinished?: (offer: AcquireResponse, outcome: TaskOutcome) => void;
@@ -38,10 +51,15 @@ export class Agent {
   #acquireAbort = new AbortController();
   #running = new Map<string, AbortController>();
   #unreachable = false;
+  #lowDisk = false;
   #tasksDone = 0;
 
   constructor(o: AgentOptions) {
     this.#o = o;
+  }
+
+  get #spoolRoot(): string {
+    return join(this.#o.stateDir, 'spool');
   }
 
   get tasksDone(): number {
@@ -54,8 +72,11 @@ export class Agent {
 
   /** Runs until stopped (or after one task with oneOff). */
   async run(): Promise<void> {
+    const recovery = this.#recover().catch((err: unknown) =>
+      this.#o.log.error(`replaying the spool failed: ${toError(err).message}`),
+    );
     const slots = Array.from({ length: this.#o.maxParallelTasks }, (_, i) => this.#slot(i));
-    await Promise.all(slots);
+    await Promise.all([recovery, ...slots]);
   }
 
   /** First call: stop acquiring and let running tasks finish. Second call: cancel running tasks too. */
@@ -75,6 +96,7 @@ export class Agent {
   async #slot(_index: number): Promise<void> {
     const backoff = createBackoff(250, 15_000);
     while (!this.#stopping) {
+      if (!(await this.#enoughDisk())) continue;
       let offer: AcquireResponse | undefined;
       try {
         offer = await this.#o.client.acquire(1, this.#o.longPollMs ?? 25_000, this.#acquireAbort.signal);
@@ -92,6 +114,28 @@ export class Agent {
       this.#tasksDone++;
       if (this.#o.oneOff) this.stop();
     }
+  }
+
+  /** False (after a pause) while the work dir's filesystem is below the free-space threshold. */
+  async #enoughDisk(): Promise<boolean> {
+    const min = this.#o.minFreeDiskBytes ?? DEFAULT_MIN_FREE_DISK_BYTES;
+    await mkdir(this.#o.workDir, { recursive: true });
+    const fs = await statfs(this.#o.workDir);
+    const free = fs.bavail * fs.bsize;
+    if (free >= min) {
+      if (this.#lowDisk) this.#o.log.info('enough free disk space again; taking tasks');
+      this.#lowDisk = false;
+      return true;
+    }
+    if (!this.#lowDisk) {
+      this.#o.log.warn(
+        `not taking tasks: ${Math.round(free / 1048576)} MiB free in ${this.#o.workDir}, below the threshold of ${Math.round(min / 1048576)} MiB`,
+      );
+    }
+    this.#lowDisk = true;
+    // Not on the dispatch path: the runner only waits here while its disk is nearly full.
+    await delay(DISK_RECHECK_MS, this.#acquireAbort.signal);
+    return false;
   }
 
   #reachable(): void {
@@ -114,8 +158,13 @@ export class Agent {
     const { client, log } = this.#o;
     const label = `task '${offer.task.name}' (run ${offer.task.runId}, attempt ${offer.task.attempt})`;
     const requestTimeoutMs = Math.max(1_000, offer.heartbeatIntervalMs - 100);
+    let startCancelled = false;
     try {
-      await this.#retry(() => client.start(offer.lease, requestTimeoutMs), Date.parse(offer.ackDeadline));
+      const started = await this.#retry(
+        () => client.start(offer.lease, requestTimeoutMs),
+        Date.parse(offer.ackDeadline),
+      );
+      startCancelled = started.cancel;
     } catch (err) {
       log.warn(`could not confirm ${label}: ${toError(err).message}`);
       return;
@@ -132,12 +181,19 @@ export class Agent {
       abort.abort(new Error(reason));
     };
     const cancel = () => abort.abort(new Error('cancelled'));
+    if (startCancelled) cancel();
+    const downloads = join(this.#o.workDir, '.downloads', offer.lease);
+    const spool = Spool.create(this.#spoolRoot, offer);
     const shipper = new LogShipper({
       client,
       lease: offer.lease,
+      spool,
       requestTimeoutMs,
+      logLimitBytes: this.#o.logLimitBytes,
       onFenced: (e) => fence(e.message),
       onCancel: cancel,
+      onError: (e, ms) => this.#unreachableNow(e, ms),
+      onSent: () => this.#reachable(),
     });
     const keeper = startLeaseKeeper({
       client,
@@ -146,7 +202,10 @@ export class Agent {
       leaseTtlMs: offer.leaseTtlMs,
       onCancel: cancel,
       onLost: fence,
+      onError: (e) => this.#unreachableNow(e, offer.heartbeatIntervalMs),
+      onRenewed: () => this.#reachable(),
     });
+    let diskFull = false;
     let outcome: TaskOutcome;
     try {
       outcome = await runTask(offer.task, {
@@ -154,14 +213,24 @@ export class Agent {
         baseEnv: { ...this.#o.baseEnv, BATON_RUNNER_NAME: this.#o.name, BATON_RUNNER_HOST: hostname() },
         signal: abort.signal,
         cancelGraceMs: this.#o.cancelGraceMs,
-        onLog: (e) =>
+        runnerName: this.#o.name,
+        fetchArtifact: async (ref) => {
+          await mkdir(downloads, { recursive: true });
+          const dest = join(downloads, `${ref.id}.zip`);
+          await this.#retry(() => client.downloadRunnerArtifact(offer.lease, ref.id, dest), Infinity);
+          return dest;
+        },
+        onLog: (e) => {
+          if (!diskFull && e.text.includes('No space left on device')) diskFull = true;
           shipper.write(
             e.stream === 'system' ? `[baton] ${e.text.endsWith('\n') ? e.text : e.text + '\n'}` : e.text,
-          ),
+          );
+        },
       });
     } catch (err) {
       const now = new Date().toISOString();
       const message = `the runner could not run the task: ${toError(err).message}`;
+      if (/ENOSPC/.test(message)) diskFull = true;
       shipper.write(`[baton] ${message}\n`);
       outcome = {
         status: 'failed',
@@ -169,36 +238,120 @@ export class Agent {
         message,
         exitCode: null,
         outputs: {},
+        confidential: [],
         steps: [],
         startedAt: now,
         finishedAt: now,
       };
     } finally {
-      keeper.stop();
       this.#running.delete(offer.lease);
     }
+    if (outcome.upload && !lost && !shipper.fenced)
+      outcome = await this.#upload(offer, outcome, shipper, requestTimeoutMs);
+    await rm(downloads, { recursive: true, force: true }).catch((err: unknown) =>
+      log.warn(`could not remove ${downloads}: ${toError(err).message}`),
+    );
     await shipper.close();
-    if (lost || shipper.fenced) {
-      log.warn(`${label}: not reporting a result; the server gave the task to another attempt`);
-      return;
-    }
     const body: CompleteBody = {
       status: outcome.status,
       exitCode: outcome.exitCode,
       outputs: outcome.outputs,
+      confidential: outcome.confidential,
       steps: outcome.steps,
       startedAt: outcome.startedAt,
       finishedAt: outcome.finishedAt,
+      ...(shipper.truncated ? { logTruncated: true } : {}),
       ...(outcome.reason ? { reason: outcome.reason } : {}),
       ...(outcome.message ? { message: outcome.message } : {}),
     };
-    try {
-      await this.#retry(() => client.complete(offer.lease, body, requestTimeoutMs), Infinity);
-      log.info(`${label} ${outcome.status}${outcome.message ? `: ${outcome.message}` : ''}`);
-    } catch (err) {
-      log.error(`${label}: the server refused the result: ${toError(err).message}`);
+    // A step that failed while the work dir's disk was full failed because of it: say so.
+    if (body.status === 'failed' && diskFull) {
+      body.reason = 'disk_full';
+      body.message = `${body.message ?? 'the task failed'} (no space left on device in the work dir)`;
     }
+    if (lost || shipper.fenced) {
+      keeper.stop();
+      spool.remove();
+      log.warn(`${label}: not reporting a result; the server gave the task to another attempt`);
+      return;
+    }
+    spool.saveResult(body);
+    await this.#deliver(spool, body, label, requestTimeoutMs);
+    keeper.stop();
     this.#o.onTaskFinished?.(offer, outcome);
+  }
+
+  /** Sends `complete` until the server acknowledges or refuses it; then the spool has done its job. */
+  async #deliver(spool: Spool, body: CompleteBody, label: string, requestTimeoutMs: number): Promise<void> {
+    try {
+      await this.#retry(() => this.#o.client.complete(spool.meta().lease, body, requestTimeoutMs), Infinity);
+      this.#o.log.info(`${label} ${body.status}${body.message ? `: ${body.message}` : ''}`);
+    } catch (err) {
+      this.#o.log.error(`${label}: the server refused the result: ${toError(err).message}`);
+    }
+    spool.remove();
+  }
+
+  /**
+   * Replays what an earlier runner process left in its spool: log chunks not yet acknowledged and, for tasks
+   * that had finished, their result. A task that was still running died with that process; its lease runs
+   * out on the server, which then retries it if the task allows.
+   */
+  async #recover(): Promise<void> {
+    for (const dir of Spool.list(this.#spoolRoot)) {
+      const spool = Spool.open(dir);
+      if (this.#running.has(spool.meta().lease)) continue;
+      const meta = spool.meta();
+      const label = `task '${meta.taskName}' (run ${meta.runId}, attempt ${meta.attempt})`;
+      this.#o.log.info(`replaying the spooled log${spool.result() ? ' and result' : ''} of ${label}`);
+      const requestTimeoutMs = Math.max(1_000, meta.heartbeatIntervalMs - 100);
+      const shipper = new LogShipper({
+        client: this.#o.client,
+        lease: meta.lease,
+        spool,
+        requestTimeoutMs,
+        onFenced: () => undefined,
+        onCancel: () => undefined,
+      });
+      await shipper.flush();
+      const result = spool.result();
+      if (result && !shipper.fenced) await this.#deliver(spool, result, label, requestTimeoutMs);
+      else spool.remove();
+    }
+  }
+
+  /** Sends the task's zipped uploads; a refusal the runner cannot retry fails the task. */
+  async #upload(
+    offer: AcquireResponse,
+    outcome: TaskOutcome,
+    shipper: LogShipper,
+    timeoutMs: number,
+  ): Promise<TaskOutcome> {
+    const upload = outcome.upload!;
+    try {
+      const res = await this.#retry(
+        () =>
+          this.#o.client.uploadArtifact(
+            offer.lease,
+            'uploads',
+            upload.path,
+            Math.max(timeoutMs, 10 * 60_000),
+          ),
+        Infinity,
+      );
+      shipper.write(
+        `[baton] uploaded ${upload.entries} file(s), ${res.sizeBytes} bytes (sha256 ${res.sha256.slice(0, 12)})\n`,
+      );
+      return outcome;
+    } catch (err) {
+      const message = `uploading the task's files failed: ${toError(err).message}`;
+      shipper.write(`[baton] ${message}\n`);
+      return { ...outcome, status: 'failed', reason: 'setup_failed', message };
+    } finally {
+      await removeUpload(upload.path).catch((err: unknown) =>
+        this.#o.log.warn(`could not remove ${upload.path}: ${toError(err).message}`),
+      );
+    }
   }
 
   /** Retries retryable failures with backoff until `until` (epoch ms) passes. */

@@ -17,6 +17,10 @@ export interface RunnerConfigFile {
   work_dir: string;
   /** Exit after one task (ephemeral use). */
   one_off?: boolean;
+  /** Where unacknowledged logs and results are spooled (default `.baton-state` next to the config file). */
+  state_dir?: string;
+  /** Take no task while the work dir has less free disk space than this many MiB (default 256). */
+  min_free_disk_mb?: number;
 }
 
 export interface RunnerConfig {
@@ -29,6 +33,8 @@ export interface RunnerConfig {
   maxParallelTasks: number;
   workDir: string;
   oneOff: boolean;
+  stateDir: string;
+  minFreeDiskBytes: number;
   /** Directory holding the config; `.env` there is loaded into every task's environment. */
   baseDir: string;
 }
@@ -93,6 +99,13 @@ export function loadRunnerConfig(path: string): RunnerConfig {
     );
   }
   const workDir = f.work_dir ?? '_work';
+  const stateDir = f.state_dir ?? '.baton-state';
+  const minFree = f.min_free_disk_mb ?? 256;
+  if (typeof minFree !== 'number' || !(minFree >= 0))
+    throw new RunnerConfigError(
+      path,
+      `"min_free_disk_mb" must be a number of MiB ≥ 0, got ${JSON.stringify(minFree)}`,
+    );
   return Object.freeze({
     configPath,
     server: need('server'),
@@ -103,6 +116,8 @@ export function loadRunnerConfig(path: string): RunnerConfig {
     maxParallelTasks: max,
     workDir: isAbsolute(workDir) ? workDir : join(baseDir, workDir),
     oneOff: f.one_off === true,
+    stateDir: isAbsolute(stateDir) ? stateDir : join(baseDir, stateDir),
+    minFreeDiskBytes: minFree * 1024 * 1024,
     baseDir,
   });
 }

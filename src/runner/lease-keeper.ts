@@ -13,6 +13,8 @@ export interface LeaseKeeperOptions {
   /** The attempt must stop: the lease is gone or could not be renewed in time. */
   onLost: (reason: string) => void;
   onError?: (err: Error) => void;
+  /** A renewal went through (after errors, the server is reachable again). */
+  onRenewed?: () => void;
 }
 
 export function startLeaseKeeper(o: LeaseKeeperOptions): { stop(): void } {
@@ -34,6 +36,7 @@ export function startLeaseKeeper(o: LeaseKeeperOptions): { stop(): void } {
       // Every call must end before the next beat: a link that went silent shows up as a timeout, not a hang.
       const res = await o.client.heartbeat(o.lease, Math.max(500, o.heartbeatIntervalMs - 100));
       lastRenewal = performance.now();
+      o.onRenewed?.();
       if (res.cancel) o.onCancel();
     } catch (err) {
       if (!isRetryable(err) && !stopped) {

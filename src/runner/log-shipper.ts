@@ -1,85 +1,174 @@
 // Ships one attempt's log to the server in ordered chunks (≤ 100 KiB, at least every 200 ms), one request in
-// flight, retrying with backoff until acknowledged; (seq, offset) make every retry safe on the server.
+// flight, retrying with backoff until acknowledged. Every chunk is written to the attempt's spool before it is
+// sent, so memory stays bounded however fast a step prints and nothing is lost while the server is away;
+// (seq, offset) make every retry safe on the server. A log over the size limit keeps its first and last
+// parts with a marker saying how much was dropped between them.
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readSync,
+  renameSync,
+  statSync,
+  appendFileSync,
+  writeFileSync,
+} from 'node:fs';
 import type { BatonClient } from '../client/index.ts';
 import { createBackoff, delay, isRetryable } from '../client/index.ts';
-import type { LogChunk } from '../protocol/api.ts';
 import { toError } from '../protocol/errors.ts';
+import type { Spool } from './spool.ts';
 
 /** At most this many bytes per chunk. */
 export const MAX_CHUNK_BYTES = 100 * 1024;
 /** Buffered text is sent at least this often. */
 export const FLUSH_INTERVAL_MS = 200;
-/** UTF-16 units that always fit in MAX_CHUNK_BYTES of UTF-8 (at most 3 bytes per unit). */
-const MAX_CHUNK_UNITS = Math.floor(MAX_CHUNK_BYTES / 3);
+/** Stored log size per task (16 MiB): the first and the last half are kept. */
+export const DEFAULT_LOG_LIMIT_BYTES = 16 * 1024 * 1024;
 
 export interface LogShipperOptions {
   client: BatonClient;
   lease: string;
+  spool: Spool;
   requestTimeoutMs: number;
+  logLimitBytes?: number;
   /** Called when the server refuses the lease (409/404): the attempt must stop. */
   onFenced: (err: Error) => void;
   onCancel: () => void;
   onError?: (err: Error, retryInMs: number) => void;
+  /** A batch was acknowledged (after errors, the server is reachable again). */
+  onSent?: () => void;
+}
+
+/** Largest n ≤ want such that cutting `buf` at n does not split a UTF-8 character. */
+function charBoundary(buf: Buffer, want: number): number {
+  let n = Math.min(want, buf.length);
+  while (n > 0 && n < buf.length && (buf[n]! & 0xc0) === 0x80) n--;
+  return n;
 }
 
 export class LogShipper {
   #o: LogShipperOptions;
-  #pending = '';
-  #queue: LogChunk[] = [];
-  #seq = 0;
-  #offset = 0;
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
   #timer: NodeJS.Timeout | undefined;
   #sending: Promise<void> | undefined;
   #fenced = false;
   #closed = false;
+  #headLimit: number;
+  #tailLimit: number;
+  #overflow = 0;
 
   constructor(o: LogShipperOptions) {
     this.#o = o;
+    const limit = o.logLimitBytes ?? DEFAULT_LOG_LIMIT_BYTES;
+    this.#headLimit = Math.floor(limit / 2);
+    // Leave room for the marker line.
+    this.#tailLimit = limit - this.#headLimit - 256;
   }
 
   get fenced(): boolean {
     return this.#fenced;
   }
 
+  /** True once output went past the limit (the stored log then has a gap with a marker). */
+  get truncated(): boolean {
+    return this.#overflow > 0;
+  }
+
   write(text: string): void {
     if (this.#fenced || this.#closed || text.length === 0) return;
-    this.#pending += text;
-    if (this.#pending.length >= MAX_CHUNK_UNITS) this.#cut();
+    const bytes = Buffer.from(text, 'utf8');
+    this.#pending.push(bytes);
+    this.#pendingBytes += bytes.length;
+    if (this.#pendingBytes >= MAX_CHUNK_BYTES) this.#cut();
     else this.#timer ??= setTimeout(() => this.#cut(), FLUSH_INTERVAL_MS);
   }
 
   /** Sends everything written so far and resolves once the server acknowledged it (or fenced us). */
   async flush(): Promise<void> {
     this.#cut();
-    while (this.#queue.length > 0 && !this.#fenced) {
+    while (this.#o.spool.unacked().length > 0 && !this.#fenced) {
       this.#kick();
       await this.#sending;
     }
   }
 
+  /** Ends the log: a truncated log gets its marker and kept tail; then everything is sent. */
   async close(): Promise<void> {
-    await this.flush();
+    this.#cut();
+    if (this.#overflow > 0) this.#appendTail();
     this.#closed = true;
+    await this.flush();
   }
 
   #cut(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
-    while (this.#pending.length > 0) {
-      let n = Math.min(this.#pending.length, MAX_CHUNK_UNITS);
-      // Never split a surrogate pair between two chunks.
-      const last = this.#pending.charCodeAt(n - 1);
-      if (n < this.#pending.length && last >= 0xd800 && last <= 0xdbff) n--;
-      const data = this.#pending.slice(0, n);
-      this.#pending = this.#pending.slice(n);
-      this.#queue.push({ seq: this.#seq++, offset: this.#offset, data });
-      this.#offset += Buffer.byteLength(data, 'utf8');
+    if (this.#pendingBytes === 0) return;
+    let buf = Buffer.concat(this.#pending);
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    const spool = this.#o.spool;
+    while (buf.length > 0) {
+      const room = this.#headLimit - spool.size;
+      if (room <= 0 || this.#overflow > 0) {
+        this.#spillToTail(buf);
+        break;
+      }
+      const n = charBoundary(buf, Math.min(MAX_CHUNK_BYTES, room));
+      if (n === 0) {
+        this.#spillToTail(buf);
+        break;
+      }
+      spool.append(buf.subarray(0, n));
+      buf = buf.subarray(n);
     }
     this.#kick();
   }
 
+  /** Past the head: keep bytes in the spool's tail file, trimmed to the last `tailLimit` bytes now and then. */
+  #spillToTail(buf: Buffer): void {
+    const path = this.#o.spool.tailPath();
+    appendFileSync(path, buf);
+    this.#overflow += buf.length;
+    const size = statSync(path).size;
+    if (size > 2 * this.#tailLimit) {
+      writeFileSync(`${path}.new`, this.#readTail(path, size));
+      renameSync(`${path}.new`, path);
+    }
+  }
+
+  /** The last `tailLimit` bytes of the tail file, starting at a character boundary. */
+  #readTail(path: string, size: number): Buffer {
+    const keep = Math.min(size, this.#tailLimit);
+    const buf = Buffer.alloc(keep);
+    const fd = openSync(path, 'r');
+    try {
+      readSync(fd, buf, 0, keep, size - keep);
+    } finally {
+      closeSync(fd);
+    }
+    let start = 0;
+    while (start < buf.length && (buf[start]! & 0xc0) === 0x80) start++;
+    return buf.subarray(start);
+  }
+
+  #appendTail(): void {
+    const path = this.#o.spool.tailPath();
+    const tail = existsSync(path) ? this.#readTail(path, statSync(path).size) : Buffer.alloc(0);
+    const dropped = this.#overflow - tail.length;
+    const limitMiB = Math.round(((this.#headLimit * 2) / 1024 / 1024) * 10) / 10;
+    const marker = `\n[baton] log truncated: ${dropped} bytes dropped here; the limit is ${limitMiB} MiB per task (its first and last parts are kept)\n`;
+    let rest = Buffer.concat([Buffer.from(marker, 'utf8'), tail]);
+    while (rest.length > 0) {
+      const n = charBoundary(rest, MAX_CHUNK_BYTES) || rest.length;
+      this.#o.spool.append(rest.subarray(0, n));
+      rest = rest.subarray(n);
+    }
+  }
+
   #kick(): void {
-    if (this.#sending || this.#queue.length === 0 || this.#fenced) return;
+    if (this.#sending || this.#fenced || this.#o.spool.unacked().length === 0) return;
     this.#sending = this.#sendLoop().finally(() => {
       this.#sending = undefined;
     });
@@ -87,19 +176,21 @@ export class LogShipper {
 
   async #sendLoop(): Promise<void> {
     const backoff = createBackoff(100, 5_000);
-    while (this.#queue.length > 0 && !this.#fenced) {
-      // Batch what is queued, up to 10 chunks (≤ 1 MiB) per request.
-      const batch = this.#queue.slice(0, 10);
+    const spool = this.#o.spool;
+    for (;;) {
+      const batch = spool.unacked().slice(0, 10);
+      if (batch.length === 0 || this.#fenced) return;
       try {
-        const res = await this.#o.client.sendLogs(this.#o.lease, batch, this.#o.requestTimeoutMs);
-        this.#queue = this.#queue.filter((c) => c.seq > res.ackedSeq);
+        const chunks = batch.map((e) => ({ seq: e.seq, offset: e.offset, data: spool.read(e) }));
+        const res = await this.#o.client.sendLogs(this.#o.lease, chunks, this.#o.requestTimeoutMs);
+        spool.ack(res.ackedSeq);
         backoff.reset();
+        this.#o.onSent?.();
         if (res.cancel) this.#o.onCancel();
       } catch (err) {
         const e = toError(err);
         if (!isRetryable(err)) {
           this.#fenced = true;
-          this.#queue = [];
           this.#o.onFenced(e);
           return;
         }

@@ -5,6 +5,8 @@ import type { Store } from '../store/index.ts';
 import type { ServerConfig } from './config.ts';
 import type { ServerContext } from './context.ts';
 import { Hub } from './hub.ts';
+import { createFsBlobStore, type BlobStore } from './blobs.ts';
+import { join } from 'node:path';
 import { createDispatcher } from './dispatch.ts';
 import { installErrorHandler } from './errors.ts';
 import { runRoutes } from './routes/runs.ts';
@@ -12,11 +14,14 @@ import { logRoutes } from './routes/logs.ts';
 import { runnerRoutes } from './routes/runner-protocol.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { healthRoutes } from './routes/health.ts';
+import { artifactRoutes } from './routes/artifacts.ts';
 import { PROTOCOL_VERSION } from '../protocol/api.ts';
 
 export interface ServerDeps {
   config: Readonly<ServerConfig>;
   store: Store;
+  /** Where artifact bytes go (default: `<dataDir>/blobs` on the filesystem). */
+  blobs?: BlobStore;
   now?: () => number;
   /** pino options or false; defaults to JSON logs at config.logLevel on stderr. */
   logger?: boolean | { level: string; stream?: NodeJS.WritableStream };
@@ -44,6 +49,7 @@ export async function createServer(deps: ServerDeps): Promise<{ app: FastifyInst
     dispatcher: createDispatcher(deps.store, hub),
     now: deps.now ?? Date.now,
     shutdown: shutdown.signal,
+    blobs: deps.blobs ?? createFsBlobStore(join(deps.config.dataDir, 'blobs')),
     log: app.log,
   };
   installErrorHandler(app);
@@ -59,6 +65,7 @@ export async function createServer(deps: ServerDeps): Promise<{ app: FastifyInst
   await app.register(async (s) => runRoutes(s, ctx));
   await app.register(async (s) => logRoutes(s, ctx));
   await app.register(async (s) => adminRoutes(s, ctx));
+  await app.register(async (s) => artifactRoutes(s, ctx));
   runnerRoutes(app, ctx);
   return { app, ctx };
 }

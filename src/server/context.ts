@@ -5,6 +5,7 @@ import type { Store } from '../store/index.ts';
 import type { AdvanceResult } from '../store/advance.ts';
 import type { Hub } from './hub.ts';
 import type { Dispatcher } from './dispatch.ts';
+import type { BlobStore } from './blobs.ts';
 
 export interface ServerContext {
   config: Readonly<ServerConfig>;
@@ -16,6 +17,7 @@ export interface ServerContext {
   log: FastifyBaseLogger;
   /** Aborted when the server starts closing: long polls answer at once. */
   shutdown: AbortSignal;
+  blobs: BlobStore;
 }
 
 /** Tells waiters and subscribers what a store transition changed. */
@@ -24,5 +26,12 @@ export function publishAdvance(ctx: ServerContext, runId: string, advance: Advan
   for (const task of advance.queued) ctx.hub.runEvent({ type: 'task', runId, task, status: 'queued' });
   for (const task of advance.skipped) ctx.hub.runEvent({ type: 'task', runId, task, status: 'skipped' });
   ctx.hub.tasksQueued(advance.queued.length);
+  for (const task of advance.cancelled) ctx.hub.runEvent({ type: 'task', runId, task, status: 'cancelled' });
   if (advance.runStatus) ctx.hub.runEvent({ type: 'run', runId, status: advance.runStatus });
+}
+
+/** Wakes long-polling runners when a task queued for later (a retry after its backoff) becomes due. */
+export function wakeAt(ctx: ServerContext, at: number): void {
+  const timer = setTimeout(() => ctx.hub.tasksQueued(1), Math.max(0, at - ctx.now()) + 5);
+  timer.unref();
 }

@@ -2,11 +2,10 @@
 // queued (event, not polling), the hold ends, or the client goes away.
 import type { Store } from '../store/index.ts';
 import type { Hub } from './hub.ts';
-import type { Claimed } from '../store/leases.ts';
+import type { Claimed, ClaimingRunner } from '../store/leases.ts';
 
 export interface AcquireRequest {
-  runnerId: string;
-  labels: string[];
+  runner: ClaimingRunner;
   waitMs: number;
   /** Aborted when the HTTP client disconnects. */
   signal: AbortSignal;
@@ -20,7 +19,7 @@ export function createDispatcher(store: Store, hub: Hub) {
       for (;;) {
         // Read the generation before claiming: a task queued after it is noticed below, not missed.
         const generation = hub.queueGeneration;
-        const claimed = await store.leases.claim(r.runnerId, r.labels, r.now());
+        const claimed = await store.leases.claim(r.runner, r.now());
         if (claimed) return claimed;
         const remaining = deadline - performance.now();
         if (remaining <= 0 || r.signal.aborted) return undefined;

@@ -3,3 +3,4 @@ export { buildServerConfig, SERVER_DEFAULTS, type ServerConfig, type ServerOptio
 export { createServer, type ServerDeps } from './app.ts';
 export { startServer, type StartedServer } from './start.ts';
 export { generateToken, hashToken, TOKEN_PREFIX } from './tokens.ts';
+export { WORKFLOW_POLICY } from './policy.ts';

@@ -1,7 +1,7 @@
 // The lease reaper: every sweep interval, withdraw unconfirmed offers and mark silent attempts lost.
 // It never dies of one error: it logs it and tries again next time.
 import { toError } from '../protocol/errors.ts';
-import { publishAdvance, type ServerContext } from './context.ts';
+import { publishAdvance, wakeAt, type ServerContext } from './context.ts';
 
 export function startReaper(ctx: ServerContext): { stop(): Promise<void> } {
   let running: Promise<void> = Promise.resolve();
@@ -19,8 +19,14 @@ export function startReaper(ctx: ServerContext): { stop(): Promise<void> } {
         });
       ctx.hub.tasksQueued(res.requeued.length);
       for (const l of res.lost) {
-        ctx.hub.runEvent({ type: 'task', runId: l.runId, task: l.task, status: 'runner_lost' });
+        ctx.hub.runEvent({
+          type: 'task',
+          runId: l.runId,
+          task: l.task,
+          status: l.retryAt === undefined ? 'runner_lost' : 'queued',
+        });
         publishAdvance(ctx, l.runId, l.advance);
+        if (l.retryAt !== undefined) wakeAt(ctx, l.retryAt);
       }
       if (res.lost.length > 0)
         ctx.log.warn(

@@ -64,8 +64,11 @@ describe('runner protocol', () => {
 
     const offer2 = await acquire(t, token);
     expect(offer2?.task.name).toBe('second');
-    expect(offer2?.task.steps[0]?.run).toBe('echo "42 and alice"');
-    expect(offer2?.task.env.GOT).toBe('42');
+    expect(offer2?.task.context.tasks).toEqual({ first: { outputs: { value: '42' }, result: 'succeeded' } });
+    expect(offer2?.task.context.inputs).toEqual({ who: 'alice' });
+    expect(offer2?.task.spec.steps[0]?.run).toBe(
+      'echo "${{ tasks.first.outputs.value }} and ${{ inputs.who }}"',
+    );
     await call(t, token, 'POST', `/api/v1/runner/leases/${offer2!.lease}/start`, {});
     await call(t, token, 'POST', `/api/v1/runner/leases/${offer2!.lease}/complete`, done('succeeded'));
 

@@ -4,6 +4,7 @@ import { openStore, type Store } from '../store/index.ts';
 import type { ServerConfig } from './config.ts';
 import { createServer, type ServerDeps } from './app.ts';
 import { startReaper } from './reaper.ts';
+import { WORKFLOW_POLICY } from './policy.ts';
 import { generateToken, hashToken } from './tokens.ts';
 import type { ServerContext } from './context.ts';
 
@@ -35,6 +36,7 @@ export async function startServer(
   const store = await openStore({
     database: config.database,
     timings: { leaseTtlMs: config.leaseTtlMs, ackWindowMs: config.ackWindowMs },
+    policy: WORKFLOW_POLICY,
   });
   const now = options.now ?? Date.now;
   let generatedAdminToken: string | undefined;
@@ -46,7 +48,10 @@ export async function startServer(
   if (config.registrationToken)
     await ensureToken(store, 'registration', config.registrationToken, 'configured', now());
 
+  const extended = await store.leases.extendLiveLeases(now());
   const { app, ctx } = await createServer({ config, store, ...options });
+  if (extended > 0)
+    ctx.log.info({ extended }, 'extended the leases of attempts that were running while the server was down');
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;

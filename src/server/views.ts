@@ -7,7 +7,17 @@ export function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
 }
 
+/** What the API shows instead of a confidential value. */
+export const REDACTED = '***';
+
+function redact(outputs: Record<string, string>, confidential: Set<string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(outputs)) out[k] = confidential.has(k) ? REDACTED : v;
+  return out;
+}
+
 export function taskResult(t: TaskRow, runnerNames: Map<string, string>): TaskResult {
+  const confidential = new Set(JSON.parse(t.confidential_outputs) as string[]);
   return {
     id: t.id,
     name: t.name,
@@ -16,7 +26,7 @@ export function taskResult(t: TaskRow, runnerNames: Map<string, string>): TaskRe
     exitCode: t.exit_code,
     reason: t.reason,
     message: t.message,
-    outputs: JSON.parse(t.outputs) as Record<string, string>,
+    outputs: redact(JSON.parse(t.outputs) as Record<string, string>, confidential),
     dependsOn: JSON.parse(t.depends_on) as string[],
     runsOn: JSON.parse(t.runs_on) as string[],
     startedAt: iso(t.started_at),
@@ -29,7 +39,11 @@ export function taskResult(t: TaskRow, runnerNames: Map<string, string>): TaskRe
 
 export function runResult(run: RunRow, tasks: TaskRow[], runnerNames: Map<string, string>): RunResult {
   const results: Record<string, TaskResult> = {};
-  for (const t of tasks) results[t.name] = taskResult(t, runnerNames);
+  const confidential = new Set<string>();
+  for (const t of tasks) {
+    results[t.name] = taskResult(t, runnerNames);
+    for (const name of JSON.parse(t.confidential_outputs) as string[]) confidential.add(name);
+  }
   return {
     id: run.id,
     name: run.name,
@@ -38,7 +52,7 @@ export function runResult(run: RunRow, tasks: TaskRow[], runnerNames: Map<string
     startedAt: iso(run.started_at),
     finishedAt: iso(run.finished_at),
     inputs: JSON.parse(run.inputs) as Record<string, string>,
-    outputs: JSON.parse(run.outputs) as Record<string, string>,
+    outputs: redact(JSON.parse(run.outputs) as Record<string, string>, confidential),
     results,
   };
 }

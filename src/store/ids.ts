@@ -1,24 +1,29 @@
-// Identifiers: time-ordered (sortable by creation) with 80 random bits, Crockford base32, 26 characters.
+// Identifiers: time-ordered and monotonic within a process (sortable by creation, like ULIDs), with 80 random
+// bits, Crockford base32, 26 characters. Ids made in the same millisecond count up from the first one's
+// random part, so tasks inserted together keep their order.
 import { randomBytes } from 'node:crypto';
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+const RANDOM_BITS = 80n;
+
+let lastTime = -1;
+let lastRandom = 0n;
+
+function encode(value: bigint, chars: number): string {
+  let out = '';
+  for (let i = 0; i < chars; i++) {
+    out = ALPHABET[Number(value & 31n)] + out;
+    value >>= 5n;
+  }
+  return out;
+}
 
 export function newId(now = Date.now()): string {
-  let time = '';
-  let t = now;
-  for (let i = 0; i < 10; i++) {
-    time = ALPHABET[t % 32] + time;
-    t = Math.floor(t / 32);
+  if (now <= lastTime) {
+    lastRandom = (lastRandom + 1n) & ((1n << RANDOM_BITS) - 1n);
+  } else {
+    lastTime = now;
+    lastRandom = BigInt(`0x${randomBytes(10).toString('hex')}`) >> 1n; // leave room to count up
   }
-  const bytes = randomBytes(10);
-  let rand = '';
-  for (let i = 0; i < 16; i++) {
-    // 16 characters × 5 bits = 80 bits drawn from 10 random bytes.
-    const bit = i * 5;
-    const byte = bit >> 3;
-    const shift = bit & 7;
-    const v = (((bytes[byte] ?? 0) << 8) | (bytes[byte + 1] ?? 0)) >> (11 - shift);
-    rand += ALPHABET[v & 31];
-  }
-  return time + rand;
+  return encode(BigInt(lastTime), 10) + encode(lastRandom, 16);
 }

@@ -8,11 +8,15 @@ import { createRunStore } from './runs.ts';
 import { createLeaseStore, type LeaseTimings } from './leases.ts';
 import { createLogStore } from './logs.ts';
 import { createCredentialStore } from './credentials.ts';
+import { createArtifactStore } from './artifacts.ts';
+import { DEPENDENCIES_SUCCEEDED, type RunPolicy } from './advance.ts';
 
 export interface StoreOptions {
   /** A file path for SQLite (`:memory:` allowed). */
   database: string;
   timings: LeaseTimings;
+  /** Whether a task whose dependencies are final runs (default: when they all succeeded). */
+  policy?: RunPolicy;
 }
 
 export interface Store {
@@ -21,6 +25,7 @@ export interface Store {
   leases: ReturnType<typeof createLeaseStore>;
   logs: ReturnType<typeof createLogStore>;
   credentials: ReturnType<typeof createCredentialStore>;
+  artifacts: ReturnType<typeof createArtifactStore>;
   close(): Promise<void>;
 }
 
@@ -31,17 +36,20 @@ export async function openStore(o: StoreOptions): Promise<Store> {
   if (o.database !== ':memory:') mkdirSync(dirname(o.database), { recursive: true });
   const dialect = openSqlite(o.database);
   await migrate(dialect);
+  const policy = o.policy ?? DEPENDENCIES_SUCCEEDED;
   return {
     dialect,
-    runs: createRunStore(dialect),
-    leases: createLeaseStore(dialect, o.timings),
+    runs: createRunStore(dialect, policy),
+    leases: createLeaseStore(dialect, o.timings, policy),
+    artifacts: createArtifactStore(dialect),
     logs: createLogStore(dialect),
     credentials: createCredentialStore(dialect),
     close: () => dialect.close(),
   };
 }
 
-export type { LeaseTimings } from './leases.ts';
+export type { LeaseTimings, ClaimingRunner, Claimed } from './leases.ts';
+export { DEPENDENCIES_SUCCEEDED, type RunPolicy, type Decision, type DependencyFacts } from './advance.ts';
 export type { RunWithTasks } from './runs.ts';
-export type { RunRow, TaskRow, AttemptRow, RunnerRow, TokenRow } from './schema.ts';
+export type { RunRow, TaskRow, AttemptRow, RunnerRow, TokenRow, ArtifactRow } from './schema.ts';
 export { sqliteIntegrity } from './sqlite/open.ts';

@@ -14,7 +14,8 @@ import type { CompleteBody, LogChunk } from '../protocol/api.ts';
 import type { RunStatus } from '../protocol/status.ts';
 import type { StoreDialect } from './dialect.ts';
 import type { AttemptRow, Database, TaskRow } from './schema.ts';
-import { advanceRun, type AdvanceResult } from './advance.ts';
+import { advanceRun, type AdvanceResult, type RunPolicy } from './advance.ts';
+import type { TaskSpec } from '../protocol/plan.ts';
 import { newId } from './ids.ts';
 import { randomBytes } from 'node:crypto';
 
@@ -30,8 +31,27 @@ export interface Claimed {
   attempt: AttemptRow;
 }
 
+/** The runner a claim is for: its labels and name decide which tasks it may take. */
+export interface ClaimingRunner {
+  id: string;
+  name: string;
+  labels: string[];
+}
+
+/** What ended an attempt: the runner's report, or the reaper's verdict. */
+interface AttemptEnd {
+  status: RunStatus;
+  reason: string | null;
+  message: string | null;
+  exitCode: number | null;
+  outputs: Record<string, string>;
+  confidential: string[];
+}
+
 export interface CompleteResult {
   status: RunStatus;
+  /** Set when the attempt failed and the task was queued again for a retry at this time (ms). */
+  retryAt?: number;
   runId: string;
   taskName: string;
   advance: AdvanceResult | null;
@@ -42,7 +62,7 @@ export interface CompleteResult {
 /** How many queued tasks one claim looks at when labels rule some out. */
 const CLAIM_SCAN_LIMIT = 500;
 
-export function createLeaseStore(d: StoreDialect, timings: LeaseTimings) {
+export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy: RunPolicy) {
   async function liveAttempt(tx: Tx, leaseId: string, runnerId: string, now: number): Promise<AttemptRow> {
     const a = await tx.selectFrom('attempts').selectAll().where('lease_id', '=', leaseId).executeTakeFirst();
     if (!a || a.runner_id !== runnerId) throw new BatonError('not_found', `lease ${leaseId} not found`);
@@ -52,8 +72,21 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings) {
         `lease ${leaseId} was withdrawn; another attempt owns the task`,
       );
     }
-    if (a.state === 'lost')
+    if (a.state === 'lost') {
+      // Once the task moved on to a newer attempt, this one is not merely expired but replaced.
+      const task = await tx
+        .selectFrom('tasks')
+        .select('attempt')
+        .where('id', '=', a.task_id)
+        .executeTakeFirstOrThrow();
+      if (task.attempt > a.number) {
+        throw new BatonError(
+          'lease_superseded',
+          `lease ${leaseId} expired and attempt ${task.attempt} of the task took over`,
+        );
+      }
       throw new BatonError('lease_expired', `lease ${leaseId} expired and the attempt was lost`);
+    }
     if (a.state === 'finished')
       throw new BatonError('lease_expired', `lease ${leaseId} belongs to a finished attempt`);
     if (a.state === 'running' && a.lease_expires_at < now) {
@@ -62,23 +95,118 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings) {
     return a;
   }
 
+  /**
+   * Records how an attempt ended: either the task is queued again for a retry (its policy allows one for this
+   * outcome) or it takes the outcome as its final status, its global exports join the run's outputs, and the
+   * run moves on.
+   */
+  async function endAttempt(
+    tx: Tx,
+    a: AttemptRow,
+    end: AttemptEnd,
+    now: number,
+  ): Promise<Omit<CompleteResult, 'recorded'>> {
+    const task = await tx
+      .selectFrom('tasks')
+      .select(['name', 'run_id', 'spec'])
+      .where('id', '=', a.task_id)
+      .executeTakeFirstOrThrow();
+    const run = await tx
+      .selectFrom('runs')
+      .select(['cancel_requested', 'outputs'])
+      .where('id', '=', task.run_id)
+      .executeTakeFirstOrThrow();
+    const spec = JSON.parse(task.spec) as TaskSpec;
+    const retries = spec.retries;
+    const live = tx
+      .updateTable('tasks')
+      .where('id', '=', a.task_id)
+      .where('status', '=', 'running')
+      .where('attempt', '=', a.number);
+    if (
+      retries &&
+      run.cancel_requested === 0 &&
+      a.number <= retries.max &&
+      (retries.on as string[]).includes(end.status)
+    ) {
+      const retryAt = now + retries.backoffMs * 2 ** (a.number - 1);
+      const why = end.message ? `: ${end.message}` : '';
+      await live
+        .set({
+          status: 'queued',
+          queued_at: retryAt,
+          runner_id: null,
+          exit_code: end.exitCode,
+          reason: end.reason,
+          message: `attempt ${a.number} ${end.status}${why}; retry ${a.number} of ${retries.max} in ${Math.round((retryAt - now) / 1000)}s`,
+        })
+        .execute();
+      return { status: 'queued', runId: task.run_id, taskName: task.name, advance: null, retryAt };
+    }
+    const confidential = [
+      ...new Set([...spec.exports.filter((e) => e.confidential).map((e) => e.name), ...end.confidential]),
+    ];
+    await live
+      .set({
+        status: end.status,
+        exit_code: end.exitCode,
+        reason: end.reason,
+        message: end.message,
+        outputs: JSON.stringify(end.outputs),
+        confidential_outputs: JSON.stringify(confidential),
+        finished_at: now,
+      })
+      .execute();
+    const globals = spec.exports.filter((e) => e.scope === 'global' && end.outputs[e.name] !== undefined);
+    if (end.status === 'succeeded' && globals.length > 0) {
+      const merged = JSON.parse(run.outputs) as Record<string, string>;
+      for (const e of globals) merged[e.name] = end.outputs[e.name]!;
+      await tx
+        .updateTable('runs')
+        .set({ outputs: JSON.stringify(merged) })
+        .where('id', '=', task.run_id)
+        .execute();
+    }
+    const advance = await advanceRun(tx, task.run_id, now, policy);
+    return { status: end.status, runId: task.run_id, taskName: task.name, advance };
+  }
+
   return {
     /**
      * Atomically offers the oldest queued task whose `runs_on` labels the runner all carries.
      * Returns undefined when none matches.
      */
-    async claim(runnerId: string, labels: string[], now: number): Promise<Claimed | undefined> {
-      const have = new Set(labels);
+    async claim(runner: ClaimingRunner, now: number): Promise<Claimed | undefined> {
+      const runnerId = runner.id;
+      const have = new Set(runner.labels);
       return d.writeTx(async (tx) => {
         const candidates = await tx
           .selectFrom('tasks')
           .selectAll()
           .where('status', '=', 'queued')
+          .where('queued_at', '<=', now)
           .orderBy('queued_at')
           .orderBy('id')
           .limit(CLAIM_SCAN_LIMIT)
           .execute();
-        const task = candidates.find((t) => (JSON.parse(t.runs_on) as string[]).every((l) => have.has(l)));
+        let task: TaskRow | undefined;
+        for (const t of candidates) {
+          if (!(JSON.parse(t.runs_on) as string[]).every((l) => have.has(l))) continue;
+          const spec = JSON.parse(t.spec) as TaskSpec;
+          if (spec.forwardTo !== undefined && spec.forwardTo !== runner.name) continue;
+          if (spec.strategy?.maxParallel !== undefined && t.group_name !== null) {
+            const running = await tx
+              .selectFrom('tasks')
+              .select((eb) => eb.fn.countAll<number>().as('n'))
+              .where('run_id', '=', t.run_id)
+              .where('group_name', '=', t.group_name)
+              .where('status', '=', 'running')
+              .executeTakeFirstOrThrow();
+            if (Number(running.n) >= spec.strategy.maxParallel) continue;
+          }
+          task = t;
+          break;
+        }
         if (!task) return undefined;
         const number = task.attempt + 1;
         await tx
@@ -111,6 +239,59 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings) {
           .where('status', '=', 'queued')
           .execute();
         return { task: { ...task, status: 'running', attempt: number, runner_id: runnerId }, attempt };
+      });
+    },
+
+    /** The live attempt behind a lease and its task, or the 404/409 error that explains why not. */
+    async check(
+      leaseId: string,
+      runnerId: string,
+      now: number,
+    ): Promise<{ attempt: AttemptRow; task: TaskRow }> {
+      return d.writeTx(async (tx) => {
+        const attempt = await liveAttempt(tx, leaseId, runnerId, now);
+        const task = await tx
+          .selectFrom('tasks')
+          .selectAll()
+          .where('id', '=', attempt.task_id)
+          .executeTakeFirstOrThrow();
+        return { attempt, task };
+      });
+    },
+
+    /** Records an uploaded artifact for the lease's attempt, fenced like every other runner write. */
+    async recordArtifact(
+      leaseId: string,
+      runnerId: string,
+      a: { name: string; blobKey: string; sizeBytes: number; sha256: string },
+      now: number,
+    ): Promise<{ id: string; created: boolean }> {
+      return d.writeTx(async (tx) => {
+        const attempt = await liveAttempt(tx, leaseId, runnerId, now);
+        const existing = await tx
+          .selectFrom('artifacts')
+          .select('id')
+          .where('task_id', '=', attempt.task_id)
+          .where('attempt', '=', attempt.number)
+          .where('name', '=', a.name)
+          .executeTakeFirst();
+        if (existing) return { id: existing.id, created: false };
+        const id = newId(now);
+        await tx
+          .insertInto('artifacts')
+          .values({
+            id,
+            run_id: attempt.run_id,
+            task_id: attempt.task_id,
+            attempt: attempt.number,
+            name: a.name,
+            blob_key: a.blobKey,
+            size_bytes: a.sizeBytes,
+            sha256: a.sha256,
+            created_at: now,
+          })
+          .execute();
+        return { id, created: true };
       });
     },
 
@@ -158,9 +339,23 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings) {
     },
 
     /** Stores chunks exactly once (duplicates by seq are ignored) and answers the contiguous acknowledged seq. */
-    async appendLogs(leaseId: string, runnerId: string, chunks: LogChunk[], now: number) {
+    async appendLogs(
+      leaseId: string,
+      runnerId: string,
+      chunks: LogChunk[],
+      now: number,
+      maxLogBytes = Infinity,
+    ) {
       return d.writeTx(async (tx) => {
         const a = await liveAttempt(tx, leaseId, runnerId, now);
+        for (const c of chunks) {
+          if (c.offset + Buffer.byteLength(c.data) > maxLogBytes) {
+            throw new BatonError(
+              'payload_too_large',
+              `the task log would pass the server's limit of ${maxLogBytes} bytes per attempt`,
+            );
+          }
+        }
         let end = 0;
         if (chunks.length > 0) {
           const rows = chunks.map((c) => ({
@@ -209,7 +404,7 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings) {
             .select(['name', 'run_id'])
             .where('id', '=', prior.task_id)
             .executeTakeFirstOrThrow();
-          const first = JSON.parse(prior.result) as { status: RunStatus };
+          const first = (JSON.parse(prior.result) as { answer: { status: RunStatus } }).answer;
           return {
             status: first.status,
             runId: task.run_id,
@@ -221,31 +416,41 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings) {
         const a = await liveAttempt(tx, leaseId, runnerId, now);
         await tx
           .updateTable('attempts')
-          .set({ state: 'finished', finished_at: now, result: JSON.stringify(body) })
+          .set({ state: 'finished', finished_at: now })
           .where('id', '=', a.id)
           .where('state', 'in', ['offered', 'running'])
           .execute();
-        await tx
-          .updateTable('tasks')
-          .set({
+        const end = await endAttempt(
+          tx,
+          a,
+          {
             status: body.status,
-            exit_code: body.exitCode,
-            reason: body.reason ?? (body.status === 'succeeded' ? null : 'exit_code'),
+            reason:
+              body.reason ??
+              (body.status === 'succeeded'
+                ? null
+                : body.status === 'timed_out'
+                  ? 'timeout'
+                  : body.status === 'cancelled'
+                    ? 'cancelled'
+                    : 'exit_code'),
             message: body.message ?? null,
-            outputs: JSON.stringify(body.outputs),
-            finished_at: now,
-          })
-          .where('id', '=', a.task_id)
-          .where('status', '=', 'running')
-          .where('attempt', '=', a.number)
+            exitCode: body.exitCode,
+            outputs: body.outputs,
+            confidential: body.confidential ?? [],
+          },
+          now,
+        );
+        if (body.logTruncated) {
+          await tx.updateTable('tasks').set({ log_truncated: 1 }).where('id', '=', a.task_id).execute();
+        }
+        // Kept so that a replayed complete gets the very same answer.
+        await tx
+          .updateTable('attempts')
+          .set({ result: JSON.stringify({ report: body, answer: { status: end.status } }) })
+          .where('id', '=', a.id)
           .execute();
-        const task = await tx
-          .selectFrom('tasks')
-          .select(['name', 'run_id'])
-          .where('id', '=', a.task_id)
-          .executeTakeFirstOrThrow();
-        const advance = await advanceRun(tx, task.run_id, now);
-        return { status: body.status, runId: task.run_id, taskName: task.name, advance, recorded: true };
+        return { ...end, recorded: true };
       });
     },
 
@@ -253,7 +458,8 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings) {
     async sweep(now: number) {
       return d.writeTx(async (tx) => {
         const requeued: Array<{ runId: string; task: string }> = [];
-        const lost: Array<{ runId: string; task: string; advance: AdvanceResult }> = [];
+        const lost: Array<{ runId: string; task: string; advance: AdvanceResult | null; retryAt?: number }> =
+          [];
         const stale = await tx
           .selectFrom('attempts')
           .selectAll()
@@ -295,21 +501,40 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings) {
             .where('id', '=', a.id)
             .where('state', '=', 'running')
             .execute();
-          await tx
-            .updateTable('tasks')
-            .set({
+          const end = await endAttempt(
+            tx,
+            a,
+            {
               status: 'runner_lost',
               reason: 'runner_lost',
               message: `runner lost: no heartbeat for ${silentS}s`,
-              finished_at: now,
-            })
-            .where('id', '=', a.task_id)
-            .where('status', '=', 'running')
-            .where('attempt', '=', a.number)
-            .execute();
-          lost.push({ runId: task.run_id, task: task.name, advance: await advanceRun(tx, task.run_id, now) });
+              exitCode: null,
+              outputs: {},
+              confidential: [],
+            },
+            now,
+          );
+          lost.push({ runId: task.run_id, task: task.name, advance: end.advance, retryAt: end.retryAt });
         }
         return { requeued, lost };
+      });
+    },
+
+    /**
+     * At boot, before the reaper's first sweep: gives every live attempt a full lease and ack window from now,
+     * so runners that kept working while this server was down are not declared lost for its own downtime.
+     */
+    async extendLiveLeases(now: number): Promise<number> {
+      return d.writeTx(async (tx) => {
+        const res = await tx
+          .updateTable('attempts')
+          .set((eb) => ({
+            lease_expires_at: eb.fn('max', [eb.ref('lease_expires_at'), eb.val(now + timings.leaseTtlMs)]),
+            ack_deadline: eb.fn('max', [eb.ref('ack_deadline'), eb.val(now + timings.ackWindowMs)]),
+          }))
+          .where('state', 'in', ['offered', 'running'])
+          .executeTakeFirst();
+        return Number(res.numUpdatedRows);
       });
     },
 

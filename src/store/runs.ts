@@ -3,7 +3,7 @@ import type { Plan } from '../protocol/plan.ts';
 import type { RunStatus } from '../protocol/status.ts';
 import type { StoreDialect } from './dialect.ts';
 import type { RunRow, TaskRow } from './schema.ts';
-import { advanceRun, type AdvanceResult } from './advance.ts';
+import { advanceRun, type AdvanceResult, type RunPolicy } from './advance.ts';
 import { newId } from './ids.ts';
 
 export interface CreateRunOptions {
@@ -26,7 +26,7 @@ export interface CancelResult {
   advance: AdvanceResult | null;
 }
 
-export function createRunStore(d: StoreDialect) {
+export function createRunStore(d: StoreDialect, policy: RunPolicy) {
   const { db } = d;
   return {
     async create(o: CreateRunOptions): Promise<{ runId: string; advance: AdvanceResult }> {
@@ -37,6 +37,7 @@ export function createRunStore(d: StoreDialect) {
           .values({
             id: runId,
             name: o.plan.name,
+            dialect: o.plan.dialect,
             status: 'queued',
             workflow: o.workflow,
             plan: JSON.stringify(o.plan),
@@ -62,6 +63,8 @@ export function createRunStore(d: StoreDialect) {
           outputs: '{}',
           log_bytes: 0,
           log_truncated: 0,
+          confidential_outputs: '[]',
+          group_name: t.strategy?.group ?? null,
         }));
         for (let i = 0; i < rows.length; i += 200) {
           await tx
@@ -69,7 +72,7 @@ export function createRunStore(d: StoreDialect) {
             .values(rows.slice(i, i + 200))
             .execute();
         }
-        const advance = await advanceRun(tx, runId, o.now);
+        const advance = await advanceRun(tx, runId, o.now, policy);
         return { runId, advance };
       });
     },
@@ -160,7 +163,7 @@ export function createRunStore(d: StoreDialect) {
             .execute();
           result.cancelled.push(t.name);
         }
-        result.advance = await advanceRun(tx, runId, now);
+        result.advance = await advanceRun(tx, runId, now, policy);
         return result;
       });
     },

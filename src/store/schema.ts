@@ -4,6 +4,8 @@ import type { Generated } from 'kysely';
 export interface RunRow {
   id: string;
   name: string;
+  /** The workflow syntax: native, harness, bountyhub or github. */
+  dialect: string;
   status: string;
   workflow: string;
   plan: string;
@@ -35,6 +37,22 @@ export interface TaskRow {
   finished_at: number | null;
   log_bytes: number;
   log_truncated: number;
+  /** JSON list of output names whose values are confidential. */
+  confidential_outputs: string;
+  /** Matrix group (the task name as written) for matrix expansions. */
+  group_name: string | null;
+}
+
+export interface ArtifactRow {
+  id: string;
+  run_id: string;
+  task_id: string;
+  attempt: number;
+  name: string;
+  blob_key: string;
+  size_bytes: number;
+  sha256: string;
+  created_at: number;
 }
 
 /** `state`: offered → running → finished | expired (offer never confirmed) | lost (lease ran out). */
@@ -108,5 +126,6 @@ export interface Database {
   tokens: TokenRow;
   baton_migrations: MigrationRow;
   settings: SettingRow;
+  artifacts: ArtifactRow;
   _unused?: { id: Generated<number> };
 }

@@ -43,7 +43,13 @@ tasks:
       dependsOn: [],
       runsOn: ['linux', 'x64'],
       timeoutMs: 600_000,
+      exports: [],
+      imports: [],
+      uploads: [],
+      artifactsFrom: [],
+      matrix: {},
     });
+    expect(result.dialect).toBe('native');
     expect(result.tasks[1]?.dependsOn).toEqual(['build']);
   });
 

@@ -1,14 +1,22 @@
-// compileWorkflow: native workflow text (YAML or JSON) to an immutable Plan, or every issue at once.
+// compileWorkflow: workflow text (YAML or JSON) in any dialect to an immutable Plan, or every
+// issue at once. The dialect is chosen from the document's shape; the checks after reading are shared.
 
+import { isMap, isScalar } from 'yaml';
 import type { Plan } from '../protocol/plan.ts';
 import { checkDependencies } from './dag.ts';
+import { readBountyHub } from './dialect-bountyhub.ts';
+import { readGitHub } from './dialect-github.ts';
+import { readHarness } from './dialect-harness.ts';
+import type { WorkflowDraft } from './drafts.ts';
+import { expandTasks } from './expand.ts';
 import { makeIssue, sortIssues, type WorkflowIssue } from './issues.ts';
 import { formatBytes, resolveLimits, type WorkflowLimits } from './limits.ts';
 import { envBytes } from './native-env.ts';
-import { readWorkflow, type WorkflowDraft } from './native.ts';
-import { NodeReader } from './node-reader.ts';
-import { checkTemplate } from './references.ts';
+import { readWorkflow } from './native.ts';
+import { NodeReader, type Located } from './node-reader.ts';
+import { checkTemplate, type WorkflowFacts } from './references.ts';
 import { readSource } from './source.ts';
+import { checkVariables } from './variables.ts';
 import { loadYaml } from './yaml-load.ts';
 
 export type CompileResult = { ok: true; plan: Plan } | { ok: false; issues: WorkflowIssue[] };
@@ -28,7 +36,8 @@ export function compileWorkflow(text: string | Uint8Array, options: CompileOptio
   if (!loaded.ok) return { ok: false, issues: sortIssues(loaded.issues) };
 
   const reader = new NodeReader(loaded.doc, loaded.lineCounter, limits.maxAliases);
-  const draft = readWorkflow(reader, reader.root(loaded.doc), limits, defaultName(options.fileName));
+  const root = reader.root(loaded.doc);
+  const draft = readDialect(reader, root, limits, defaultName(options.fileName));
   if (reader.aliasLimitExceeded) {
     // Everything read past the limit is missing, so other issues would be noise: report the limit alone.
     return {
@@ -43,16 +52,37 @@ export function compileWorkflow(text: string | Uint8Array, options: CompileOptio
     ...reader.issues,
     ...checkDependencies(draft.tasks),
     ...checkExpressions(draft),
-    ...checkEnvTotals(draft, limits),
+    ...checkVariables(draft.tasks),
   ];
+  const expanded = expandTasks(draft.tasks, limits);
+  issues.push(...expanded.issues, ...checkEnvTotals(draft, limits));
   if (issues.length > 0) return { ok: false, issues: capIssues(sortIssues(issues)) };
   const plan: Plan = {
     name: draft.name,
+    dialect: draft.dialect,
     env: draft.env,
     inputs: draft.inputs,
-    tasks: draft.tasks.map((task) => task.spec),
+    tasks: expanded.tasks,
   };
   return { ok: true, plan: deepFreeze(plan) };
+}
+
+/**
+ * The dialect from the document's top-level keys: `taskGroup` Harness, `jobs` GitHub Actions,
+ * `steps` a BountyHub job, `tasks` native. A document with `tasks` is native whatever else it
+ * has (the native reader then explains the stray keys); anything else is read as native too,
+ * whose reader reports what is missing.
+ */
+function readDialect(reader: NodeReader, root: Located, limits: WorkflowLimits, name: string): WorkflowDraft {
+  const keys = new Set<string>();
+  if (isMap(root.node))
+    for (const pair of root.node.items) if (isScalar(pair.key)) keys.add(String(pair.key.value));
+  if (!keys.has('tasks')) {
+    if (keys.has('taskGroup')) return readHarness(reader, root, limits, name);
+    if (keys.has('jobs')) return readGitHub(reader, root, limits, name);
+    if (keys.has('steps')) return readBountyHub(reader, root, limits, name);
+  }
+  return readWorkflow(reader, root, limits, name);
 }
 
 /** At most this many issues are returned: a 1 MiB file can hold 100,000 mistakes, and nobody reads past the first few. */
@@ -85,19 +115,18 @@ function defaultName(fileName: string | undefined): string {
 }
 
 function checkExpressions(draft: WorkflowDraft): WorkflowIssue[] {
-  const tasks = new Set(draft.tasks.map((task) => task.spec.name));
-  const inputs = new Set(Object.keys(draft.inputs));
+  const facts: WorkflowFacts = {
+    tasks: new Map(draft.tasks.map((task) => [task.spec.name, task])),
+    inputs: new Set(Object.keys(draft.inputs)),
+  };
   const issues: WorkflowIssue[] = [];
-  for (const ref of draft.envTemplates)
-    issues.push(...checkTemplate(ref, { dependsOn: new Set(), tasks, inputs }));
-  for (const task of draft.tasks) {
-    const scope = { task: task.spec.name, dependsOn: new Set(task.spec.dependsOn), tasks, inputs };
-    for (const ref of task.templates) issues.push(...checkTemplate(ref, scope));
-  }
+  for (const ref of draft.templates) issues.push(...checkTemplate(ref, facts));
+  for (const task of draft.tasks)
+    for (const ref of task.templates) issues.push(...checkTemplate(ref, facts, task));
   return issues;
 }
 
-/** Per task: workflow env + task env + every step's env, as the process of its largest step could see. */
+/** Per task: workflow env + task env + every step's env, as the process of its largest step could see (the same for every matrix expansion). */
 function checkEnvTotals(draft: WorkflowDraft, limits: WorkflowLimits): WorkflowIssue[] {
   const issues: WorkflowIssue[] = [];
   const workflowBytes = envBytes(draft.env);

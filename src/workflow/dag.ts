@@ -1,24 +1,24 @@
 // The task graph: every dependency names another existing task, and the graph has no cycle.
 
 import { didYouMean, makeIssue, type WorkflowIssue } from './issues.ts';
-import type { TaskDraft } from './native-task.ts';
+import type { TaskDraft } from './drafts.ts';
 
 export function checkDependencies(tasks: TaskDraft[]): WorkflowIssue[] {
   const issues: WorkflowIssue[] = [];
   const byName = new Map(tasks.map((task) => [task.spec.name, task]));
   for (const task of tasks) {
     for (const dep of task.dependencies) {
-      if (dep.name === task.spec.name) {
+      if (dep.value === task.spec.name) {
         issues.push(
           makeIssue(
             'self_dependency',
-            `task '${dep.name}' depends on itself; remove it from depends_on`,
+            `task '${dep.value}' depends on itself; remove it from depends_on`,
             dep.at,
             dep.path,
           ),
         );
-      } else if (!byName.has(dep.name)) {
-        const message = `task '${task.spec.name}' depends on '${dep.name}', which is not a task in this workflow${didYouMean(dep.name, byName.keys())}`;
+      } else if (!byName.has(dep.value)) {
+        const message = `task '${task.spec.name}' depends on '${dep.value}', which is not a task in this workflow${didYouMean(dep.value, byName.keys())}`;
         issues.push(makeIssue('unknown_dependency', message, dep.at, dep.path));
       }
     }
@@ -50,7 +50,7 @@ function findCycles(tasks: TaskDraft[], byName: Map<string, TaskDraft>): Workflo
         continue;
       }
       next[next.length - 1] = index + 1;
-      const target = byName.get(dep.name);
+      const target = byName.get(dep.value);
       if (target === undefined || target === task) continue;
       const seen = state.get(target.spec.name);
       if (seen === 'active') {
@@ -61,7 +61,7 @@ function findCycles(tasks: TaskDraft[], byName: Map<string, TaskDraft>): Workflo
           // Reported at the first task of the cycle in file order, on its edge into the cycle.
           const first = path[path.indexOf(target)]!;
           const second = cycle[1] ?? target.spec.name;
-          const edge = first.dependencies.find((candidate) => candidate.name === second) ?? dep;
+          const edge = first.dependencies.find((candidate) => candidate.value === second) ?? dep;
           const message = `dependency cycle: ${[...cycle, target.spec.name].join(' -> ')}; remove one of these dependencies`;
           issues.push(makeIssue('dependency_cycle', message, edge.at, edge.path));
         }

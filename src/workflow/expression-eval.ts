@@ -1,61 +1,152 @@
-// Evaluates parsed expressions against the run's contexts, with GitHub Actions semantics:
-// loose equality, case-insensitive string comparison, && and || returning operands.
+// Evaluates parsed expressions against a task's contexts, with GitHub Actions semantics: loose
+// equality, case-insensitive strings, && and || returning operands, the `*` filter, functions.
 
 import { ExpressionError } from './expression-error.ts';
+import { FUNCTIONS, FunctionError, type CallOptions } from './expression-functions.ts';
 import type { Expr } from './expression-parser.ts';
+import {
+  children,
+  compareValues,
+  filteredArray,
+  fromRecord,
+  isFiltered,
+  member,
+  truthy,
+  type ExprValue,
+} from './expression-values.ts';
 
-export type ExprValue = string | number | boolean | null | ExprValue[] | { [key: string]: ExprValue };
+export { stringify, truthy, type ExprValue } from './expression-values.ts';
 
-/** What expressions can read while a run executes. */
+/**
+ * What expressions can read. The server fills `inputs`, `tasks` (direct dependencies), `matrix`
+ * and `run`; the runner adds `env` (as layered for the step), `runner`, `steps`, `secrets` and
+ * `imports`. An absent optional context reads as an empty object.
+ */
 export interface ExpressionContext {
   inputs: Record<string, string>;
   env: Record<string, string>;
   tasks: Record<string, { outputs: Record<string, string>; result: string }>;
+  matrix?: Record<string, string | number | boolean>;
   run?: { id: string; name: string };
+  /** `name`, `os`, `arch`, `temp`. */
+  runner?: Record<string, string>;
+  /** Earlier steps of the task, by id (the step's name). */
+  steps?: Record<string, { outputs: Record<string, string>; outcome: string; conclusion: string }>;
+  secrets?: Record<string, string>;
+  /** Imported values by their `as` name. */
+  imports?: Record<string, string>;
 }
 
 /** Context names an expression may start with; `needs` is `tasks` under its GitHub name. */
-export const CONTEXT_NAMES = ['inputs', 'env', 'tasks', 'needs', 'run'] as const;
+export const CONTEXT_NAMES = [
+  'inputs',
+  'env',
+  'tasks',
+  'needs',
+  'matrix',
+  'run',
+  'runner',
+  'steps',
+  'secrets',
+  'imports',
+] as const;
+export type ContextName = (typeof CONTEXT_NAMES)[number];
 
-export function evaluate(expr: Expr, ctx: ExpressionContext, source: string): ExprValue {
-  switch (expr.kind) {
-    case 'literal':
-      return expr.value;
-    case 'context':
-      return contextValue(expr.name, ctx, source, expr.position);
-    case 'property':
-      return member(evaluate(expr.object, ctx, source), expr.name);
-    case 'index': {
-      const key = evaluate(expr.index, ctx, source);
-      return member(evaluate(expr.object, ctx, source), key);
+export function evaluate(
+  expr: Expr,
+  ctx: ExpressionContext,
+  source: string,
+  options: CallOptions = {},
+): ExprValue {
+  // One copy of each context per evaluation: `env == env` is true (one object), as in GitHub.
+  const contexts = new Map<string, ExprValue>();
+  const run = (node: Expr): ExprValue => {
+    switch (node.kind) {
+      case 'literal':
+        return node.value;
+      case 'context': {
+        const cached = contexts.get(node.name);
+        if (cached !== undefined) return cached;
+        const value = contextValue(node.name, ctx, source, node.position);
+        contexts.set(node.name, value);
+        return value;
+      }
+      case 'property':
+        return access(run(node.object), node.name);
+      case 'index': {
+        const object = run(node.object);
+        return access(object, run(node.index));
+      }
+      case 'filter':
+        return filter(run(node.object));
+      case 'not':
+        return !truthy(run(node.operand));
+      case 'logical': {
+        // && returns the first falsy operand (or the last); || the first truthy one (or the last).
+        let value: ExprValue = null;
+        for (const operand of node.operands) {
+          value = run(operand);
+          if (truthy(value) === (node.operator === '||')) return value;
+        }
+        return value;
+      }
+      case 'compare':
+        return compareValues(node.operator, run(node.left), run(node.right));
+      case 'call': {
+        const fn = FUNCTIONS.get(node.name.toLowerCase())!; // the parser accepts known functions only
+        const args = node.args.map(run);
+        try {
+          return fn.call(args, options);
+        } catch (error) {
+          if (error instanceof FunctionError) throw new ExpressionError(error.message, source, node.position);
+          throw error;
+        }
+      }
     }
-    case 'not':
-      return !truthy(evaluate(expr.operand, ctx, source));
-    case 'logical': {
-      const left = evaluate(expr.left, ctx, source);
-      if (expr.operator === '&&') return truthy(left) ? evaluate(expr.right, ctx, source) : left;
-      return truthy(left) ? left : evaluate(expr.right, ctx, source);
-    }
-    case 'compare':
-      return compare(expr.operator, evaluate(expr.left, ctx, source), evaluate(expr.right, ctx, source));
+  };
+  return run(expr);
+}
+
+/** On a filtered array, access maps over the items and drops missing results. */
+function access(object: ExprValue, key: ExprValue): ExprValue {
+  if (!isFiltered(object)) return member(object, key);
+  const items: ExprValue[] = [];
+  for (const item of object) {
+    const value = member(item, key);
+    if (value !== null) items.push(value);
   }
+  return filteredArray(items);
+}
+
+/** `x.*`: the values of x; on a filtered array, the values of each item, flattened one level. */
+function filter(object: ExprValue): ExprValue {
+  if (!isFiltered(object)) return filteredArray(children(object));
+  const items: ExprValue[] = [];
+  for (const item of object) for (const child of children(item)) items.push(child);
+  return filteredArray(items);
 }
 
 function contextValue(name: string, ctx: ExpressionContext, source: string, position: number): ExprValue {
-  switch (name) {
+  switch (name as ContextName) {
     case 'inputs':
-      return ctx.inputs;
+      return fromRecord(ctx.inputs);
     case 'env':
-      return ctx.env;
+      return fromRecord(ctx.env);
     case 'tasks':
-    case 'needs': {
-      const tasks: Record<string, ExprValue> = {};
-      for (const [task, value] of Object.entries(ctx.tasks))
-        tasks[task] = { outputs: { ...value.outputs }, result: value.result };
-      return tasks;
-    }
+    case 'needs':
+      return fromRecord(ctx.tasks);
+    case 'matrix':
+      return fromRecord(ctx.matrix);
     case 'run':
-      return ctx.run === undefined ? {} : { id: ctx.run.id, name: ctx.run.name };
+      return fromRecord(ctx.run);
+    case 'runner':
+      return fromRecord(ctx.runner);
+    case 'steps':
+      return fromRecord(ctx.steps);
+    case 'secrets':
+      return fromRecord(ctx.secrets);
+    case 'imports':
+      return fromRecord(ctx.imports);
     default:
       throw new ExpressionError(
         `unknown context '${name}'; use one of ${CONTEXT_NAMES.join(', ')}`,
@@ -63,75 +154,4 @@ function contextValue(name: string, ctx: ExpressionContext, source: string, posi
         position,
       );
   }
-}
-
-/** Own properties only, so `inputs.constructor` is '' and never a prototype's function. Missing is ''. */
-function member(object: ExprValue, key: ExprValue): ExprValue {
-  if (Array.isArray(object)) {
-    const index = typeof key === 'number' ? key : Number.NaN;
-    return Number.isInteger(index) && index >= 0 && index < object.length ? (object[index] ?? '') : '';
-  }
-  if (object === null || typeof object !== 'object') return '';
-  const name = typeof key === 'string' ? key : stringify(key);
-  return Object.hasOwn(object, name) ? (object[name] ?? '') : '';
-}
-
-export function truthy(value: ExprValue): boolean {
-  if (value === null || value === false || value === '') return false;
-  if (typeof value === 'number') return value !== 0 && !Number.isNaN(value);
-  return true;
-}
-
-function toNumber(value: ExprValue): number {
-  if (value === null) return 0;
-  if (typeof value === 'boolean') return value ? 1 : 0;
-  if (typeof value === 'number') return value;
-  if (typeof value === 'string') {
-    const trimmed = value.trim();
-    if (trimmed === '') return 0;
-    return /^0x[0-9a-f]+$/i.test(trimmed) ? Number.parseInt(trimmed, 16) : Number(trimmed);
-  }
-  return Number.NaN;
-}
-
-function compare(operator: string, left: ExprValue, right: ExprValue): boolean {
-  if (typeof left === 'string' && typeof right === 'string') {
-    const a = left.toUpperCase();
-    const b = right.toUpperCase();
-    return order(operator, a === b ? 0 : a < b ? -1 : 1);
-  }
-  if (typeof left === 'object' && left !== null && typeof right === 'object' && right !== null) {
-    if (operator === '==') return left === right;
-    if (operator === '!=') return left !== right;
-    return false;
-  }
-  const a = toNumber(left);
-  const b = toNumber(right);
-  if (Number.isNaN(a) || Number.isNaN(b)) return operator === '!=';
-  return order(operator, a === b ? 0 : a < b ? -1 : 1);
-}
-
-function order(operator: string, sign: number): boolean {
-  switch (operator) {
-    case '==':
-      return sign === 0;
-    case '!=':
-      return sign !== 0;
-    case '<':
-      return sign < 0;
-    case '<=':
-      return sign <= 0;
-    case '>':
-      return sign > 0;
-    default:
-      return sign >= 0;
-  }
-}
-
-/** How a value becomes text inside a string: null '', booleans 'true'/'false', objects as JSON. */
-export function stringify(value: ExprValue): string {
-  if (value === null) return '';
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  return JSON.stringify(value);
 }

@@ -1,4 +1,5 @@
-// Tokens of the `${{ }}` expression language (the GitHub Actions grammar, grown step by step).
+// Tokens of the `${{ }}` expression language (the GitHub Actions grammar): literals, names,
+// operators, `*` (the object filter) and punctuation, each with its offset.
 
 import { ExpressionError } from './expression-error.ts';
 
@@ -15,6 +16,7 @@ export const TOKEN_KINDS = [
   'lparen',
   'rparen',
   'comma',
+  'star',
   'not',
   'eq',
   'ne',
@@ -54,6 +56,7 @@ const OPERATORS: ReadonlyArray<[string, TokenKind]> = [
   ['(', 'lparen'],
   [')', 'rparen'],
   [',', 'comma'],
+  ['*', 'star'],
 ];
 const KEYWORDS: ReadonlyMap<string, TokenKind> = new Map([
   ['true', 'true'],

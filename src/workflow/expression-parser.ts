@@ -1,7 +1,8 @@
 // Recursive-descent parser for `${{ }}` expressions: tokens in, a small AST out.
-// Precedence, loosest first: ||, &&, == !=, < <= > >=, !, then property/index access.
+// Precedence, loosest first: ||, &&, == !=, < <= > >=, !, then calls, property/index access and `*`.
 
 import { ExpressionError } from './expression-error.ts';
+import { FUNCTIONS } from './expression-functions.ts';
 import { tokenize, type Token, type TokenKind } from './expression-lexer.ts';
 
 export type Literal = string | number | boolean | null;
@@ -9,15 +10,26 @@ export type BinaryOperator = '==' | '!=' | '<' | '<=' | '>' | '>=';
 
 export type Expr =
   | { kind: 'literal'; value: Literal; position: number }
+  /** `name` is lower-cased: context names are case-insensitive, as in GitHub Actions. */
   | { kind: 'context'; name: string; position: number }
   | { kind: 'property'; object: Expr; name: string; position: number }
   | { kind: 'index'; object: Expr; index: Expr; position: number }
+  /** `object.*` or `object[*]`: the values of an array or object, as a filtered array. */
+  | { kind: 'filter'; object: Expr; position: number }
   | { kind: 'not'; operand: Expr; position: number }
   | { kind: 'compare'; operator: BinaryOperator; left: Expr; right: Expr; position: number }
-  | { kind: 'logical'; operator: '&&' | '||'; left: Expr; right: Expr; position: number };
+  /** `a || b || c` is one node with three operands (no deep left spine to recurse down). */
+  | { kind: 'logical'; operator: '&&' | '||'; operands: Expr[]; position: number }
+  /** `name` is the function's canonical spelling (`toJSON`), whatever case the source used. */
+  | { kind: 'call'; name: string; args: Expr[]; position: number };
 
-/** Parentheses, `!` and `[ ]` may nest this deep; deeper input is refused instead of overflowing the stack. */
+/** Parentheses, `!`, `[ ]` and call arguments may nest this deep (the parser recurses on them). */
 export const MAX_EXPRESSION_DEPTH = 64;
+/**
+ * The parse tree may be this deep, counting comparison chains and property chains too: the
+ * evaluator recurses on it, and a deeper tree could overflow the stack.
+ */
+export const MAX_TREE_DEPTH = 256;
 
 const COMPARE: Partial<Record<TokenKind, BinaryOperator>> = {
   eq: '==',
@@ -49,6 +61,11 @@ class ExpressionParser {
     const expr = this.#logical('or');
     const rest = this.#peek();
     if (rest.kind !== 'eof') throw this.#error(`unexpected '${rest.text}'`, rest);
+    const deepest = deepestNode(expr);
+    if (deepest !== undefined) {
+      const reason = `expression is more than ${MAX_TREE_DEPTH} operators and property accesses deep; split it up`;
+      throw new ExpressionError(reason, this.#source, deepest.position);
+    }
     return expr;
   }
 
@@ -69,53 +86,33 @@ class ExpressionParser {
 
   #logical(level: 'or' | 'and'): Expr {
     const operand = (): Expr => (level === 'or' ? this.#logical('and') : this.#equality());
-    let left = operand();
+    const first = operand();
     const kind = level === 'or' ? 'or' : 'and';
+    if (this.#peek().kind !== kind) return first;
+    const position = this.#peek().position;
+    const operands = [first];
     while (this.#peek().kind === kind) {
-      const token = this.#next();
-      left = {
-        kind: 'logical',
-        operator: level === 'or' ? '||' : '&&',
-        left,
-        right: operand(),
-        position: token.position,
-      };
+      this.#next();
+      operands.push(operand());
+    }
+    return { kind: 'logical', operator: level === 'or' ? '||' : '&&', operands, position };
+  }
+
+  #chain(next: () => Expr, kinds: readonly TokenKind[]): Expr {
+    let left = next();
+    for (let op = this.#peek(); kinds.includes(op.kind); op = this.#peek()) {
+      this.#next();
+      left = { kind: 'compare', operator: COMPARE[op.kind]!, left, right: next(), position: op.position };
     }
     return left;
   }
 
   #equality(): Expr {
-    let left = this.#comparison();
-    for (let op = this.#peek(); op.kind === 'eq' || op.kind === 'ne'; op = this.#peek()) {
-      this.#next();
-      left = {
-        kind: 'compare',
-        operator: COMPARE[op.kind]!,
-        left,
-        right: this.#comparison(),
-        position: op.position,
-      };
-    }
-    return left;
+    return this.#chain(() => this.#comparison(), ['eq', 'ne']);
   }
 
   #comparison(): Expr {
-    let left = this.#unary();
-    for (
-      let op = this.#peek();
-      op.kind === 'lt' || op.kind === 'le' || op.kind === 'gt' || op.kind === 'ge';
-      op = this.#peek()
-    ) {
-      this.#next();
-      left = {
-        kind: 'compare',
-        operator: COMPARE[op.kind]!,
-        left,
-        right: this.#unary(),
-        position: op.position,
-      };
-    }
-    return left;
+    return this.#chain(() => this.#unary(), ['lt', 'le', 'gt', 'ge']);
   }
 
   #nested<T>(token: Token, parse: () => T): T {
@@ -137,9 +134,14 @@ class ExpressionParser {
     let expr = this.#primary();
     for (;;) {
       const token = this.#peek();
+      if (token.kind !== 'dot' && token.kind !== 'lbracket') return expr;
+      this.#next();
       if (token.kind === 'dot') {
-        this.#next();
         const name = this.#next();
+        if (name.kind === 'star') {
+          expr = { kind: 'filter', object: expr, position: name.position };
+          continue;
+        }
         if (
           name.kind !== 'identifier' &&
           name.kind !== 'true' &&
@@ -154,13 +156,14 @@ class ExpressionParser {
           );
         }
         expr = { kind: 'property', object: expr, name: name.text, position: name.position };
-      } else if (token.kind === 'lbracket') {
+      } else if (this.#peek().kind === 'star') {
         this.#next();
+        this.#expect('rbracket', "']'");
+        expr = { kind: 'filter', object: expr, position: token.position };
+      } else {
         const index = this.#nested(token, () => this.#logical('or'));
         this.#expect('rbracket', "']'");
         expr = { kind: 'index', object: expr, index, position: token.position };
-      } else {
-        return expr;
       }
     }
   }
@@ -177,9 +180,8 @@ class ExpressionParser {
       case 'null':
         return { kind: 'literal', value: null, position: token.position };
       case 'identifier':
-        if (this.#peek().kind === 'lparen')
-          throw this.#error(`function '${token.text}()' is not supported yet`, token);
-        return { kind: 'context', name: token.text, position: token.position };
+        if (this.#peek().kind === 'lparen') return this.#call(token);
+        return { kind: 'context', name: token.text.toLowerCase(), position: token.position };
       case 'lparen': {
         const inner = this.#nested(token, () => this.#logical('or'));
         this.#expect('rparen', "')'");
@@ -192,6 +194,36 @@ class ExpressionParser {
     }
   }
 
+  /** A function call; names are case-insensitive (`toJson` is `toJSON`), arity is checked here. */
+  #call(name: Token): Expr {
+    const fn = FUNCTIONS.get(name.text.toLowerCase());
+    if (fn === undefined) {
+      const known = [...FUNCTIONS.values()].map((candidate) => candidate.name).join(', ');
+      throw this.#error(`unknown function '${name.text}()'; functions are ${known}`, name);
+    }
+    const open = this.#next();
+    const args = this.#nested(open, () => {
+      const list: Expr[] = [];
+      if (this.#peek().kind === 'rparen') return list;
+      for (;;) {
+        list.push(this.#logical('or'));
+        if (this.#peek().kind !== 'comma') return list;
+        this.#next();
+      }
+    });
+    this.#expect('rparen', "')'");
+    if (args.length < fn.minArgs || args.length > fn.maxArgs) {
+      const expected =
+        fn.minArgs === fn.maxArgs
+          ? `${fn.minArgs} argument${fn.minArgs === 1 ? '' : 's'}`
+          : fn.maxArgs === Infinity
+            ? `at least ${fn.minArgs} argument${fn.minArgs === 1 ? '' : 's'}`
+            : `${fn.minArgs} to ${fn.maxArgs} arguments`;
+      throw this.#error(`${fn.name}() takes ${expected}, not ${args.length}`, name);
+    }
+    return { kind: 'call', name: fn.name, args, position: name.position };
+  }
+
   #expect(kind: TokenKind, what: string): void {
     const token = this.#next();
     if (token.kind !== kind) {
@@ -202,5 +234,47 @@ class ExpressionParser {
         token,
       );
     }
+  }
+}
+
+/** The first node deeper than MAX_TREE_DEPTH, or undefined. */
+function deepestNode(root: Expr): Expr | undefined {
+  const pending: Array<[Expr, number]> = [[root, 1]];
+  while (pending.length > 0) {
+    const [expr, depth] = pending.pop()!;
+    if (depth > MAX_TREE_DEPTH) return expr;
+    for (const child of childNodes(expr)) pending.push([child, depth + 1]);
+  }
+  return undefined;
+}
+
+function childNodes(expr: Expr): Expr[] {
+  switch (expr.kind) {
+    case 'property':
+    case 'filter':
+      return [expr.object];
+    case 'index':
+      return [expr.object, expr.index];
+    case 'not':
+      return [expr.operand];
+    case 'compare':
+      return [expr.left, expr.right];
+    case 'logical':
+      return expr.operands;
+    case 'call':
+      return expr.args;
+    case 'context':
+    case 'literal':
+      return [];
+  }
+}
+
+/** Every node of an expression, found with an explicit stack. */
+export function walkExpression(root: Expr, visit: (expr: Expr) => void): void {
+  const pending: Expr[] = [root];
+  while (pending.length > 0) {
+    const expr = pending.pop()!;
+    visit(expr);
+    for (const child of childNodes(expr)) pending.push(child); // no spread: a chain may hold 100,000 operands
   }
 }

@@ -68,7 +68,10 @@ describe('expression parser', () => {
     expect(tree).toMatchObject({
       kind: 'logical',
       operator: '||',
-      right: { kind: 'logical', operator: '&&', right: { kind: 'compare', operator: '==' } },
+      operands: [
+        { kind: 'context', name: 'a' },
+        { kind: 'logical', operator: '&&', operands: [{ name: 'b' }, { kind: 'compare', operator: '==' }] },
+      ],
     });
   });
 
@@ -90,7 +93,12 @@ describe('expression parser', () => {
     ['(a', "expected ')' before the end of the expression at position 3"],
     ['a.', "expected a property name after '.' at position 3"],
     ['a b', "unexpected 'b' at position 3"],
-    ['contains(a, b)', "function 'contains()' is not supported yet at position 1"],
+    [
+      'contain(a, b)',
+      "unknown function 'contain()'; functions are contains, startsWith, endsWith, format, join, toJSON, fromJSON, hashFiles, success, failure, always, cancelled at position 1",
+    ],
+    ['contains(a)', 'contains() takes 2 arguments, not 1 at position 1'],
+    ['a.*.', "expected a property name after '.' at position 5"],
     ["a['x'", "expected ']' before the end of the expression at position 6"],
   ])('refuses %j: %s', (source, reason) => {
     expect(errorOf(() => parseExpression(source)).message).toBe(`${reason} in '${source}'`);
@@ -166,8 +174,8 @@ describe('evaluateTemplate', () => {
 
   it('throws ExpressionError for bad syntax and unknown contexts at run time', () => {
     expect(errorOf(() => evaluateTemplate('${{ inputs. }}', ctx)).expression).toBe(' inputs. ');
-    expect(errorOf(() => evaluateTemplate('${{ secrets.TOKEN }}', ctx)).message).toBe(
-      "unknown context 'secrets'; use one of inputs, env, tasks, needs, run at position 1 in 'secrets.TOKEN'",
+    expect(errorOf(() => evaluateTemplate('${{ secret.TOKEN }}', ctx)).message).toBe(
+      "unknown context 'secret'; use one of inputs, env, tasks, needs, matrix, run, runner, steps, secrets, imports at position 1 in 'secret.TOKEN'",
     );
     expect(errorOf(() => evaluateTemplate('echo ${{ env.A', ctx)).message).toContain(
       "unterminated expression: missing '}}'",

@@ -21,6 +21,7 @@ describe('workflow limits', () => {
       maxDepth: 64,
       maxAliases: 100,
       maxTasks: 1000,
+      maxMatrixSize: 256,
       maxStepsPerTask: 100,
       maxEnvValueBytes: 131_072,
       maxEnvTotalBytes: 1_048_576,

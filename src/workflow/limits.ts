@@ -7,8 +7,10 @@ export interface WorkflowLimits {
   maxDepth: number;
   /** Alias dereferences while reading the document. Default 100 (alias bombs expand exponentially). */
   maxAliases: number;
-  /** Tasks per run. Default 1000. */
+  /** Tasks per run, counted after matrix expansion. Default 1000. */
   maxTasks: number;
+  /** Combinations of one `strategy.matrix`. Default 256 (GitHub's limit per workflow run). */
+  maxMatrixSize: number;
   /** Steps per task. Default 100. */
   maxStepsPerTask: number;
   /** Bytes of one env value. Default 128 KiB (Linux refuses single arguments/env strings past 128 KiB). */
@@ -22,6 +24,7 @@ export const DEFAULT_WORKFLOW_LIMITS: WorkflowLimits = Object.freeze({
   maxDepth: 64,
   maxAliases: 100,
   maxTasks: 1000,
+  maxMatrixSize: 256,
   maxStepsPerTask: 100,
   maxEnvValueBytes: 128 * 1024,
   maxEnvTotalBytes: 1024 * 1024,

@@ -1,18 +1,11 @@
-// `env:` maps of the native format: names checked, values as strings, size limits per value.
+// `env:` maps (every dialect): names checked, values as strings, size limits per value.
 
-import { type Pos } from './issues.ts';
+import { addTemplate, type TemplateRef, type TemplateWhere } from './drafts.ts';
 import { formatBytes, type WorkflowLimits } from './limits.ts';
 import type { Located, NodeReader } from './node-reader.ts';
 import { ENV_NAME } from './static-values.ts';
 
-/** A string holding `${{ }}`, kept with its position for compile-time expression checks. */
-export interface TemplateRef {
-  text: string;
-  at: Pos;
-  path: string;
-  /** How messages name it, e.g. "'run' of task 'build'". */
-  what: string;
-}
+export type { TemplateRef } from './drafts.ts';
 
 /** Reads an env map; numbers and booleans become text, empty becomes ''. Built with fromEntries so '__proto__' is a plain key. */
 export function readEnv(
@@ -21,6 +14,8 @@ export function readEnv(
   loc: Located,
   owner: string,
   templates: TemplateRef[],
+  where: TemplateWhere,
+  earlierSteps?: readonly string[],
 ): Record<string, string> {
   const fields = reader.map(loc, `'env' of ${owner}`);
   const entries: Array<[string, string]> = [];
@@ -38,8 +33,7 @@ export function readEnv(
       reader.report('limit_exceeded', message, field.at, field.path);
       continue;
     }
-    if (value.includes('${{'))
-      templates.push({ text: value, at: field.at, path: field.path, what: `env '${field.key}' of ${owner}` });
+    addTemplate(templates, value, field, `env '${field.key}' of ${owner}`, where, earlierSteps);
     entries.push([field.key, value]);
   }
   return Object.fromEntries(entries);

@@ -1,35 +1,26 @@
-// One task of the native format (`run` or `steps`, shell, env, dependencies, labels, timeout,
-// working directory) read from YAML nodes into a TaskSpec, with the positions later checks need.
+// One task of the native format read from YAML nodes into a TaskDraft: `run` or `steps`, shell,
+// env, dependencies, labels, control keys, variables between tasks, uploads and the matrix.
 
-import type { StepSpec, TaskSpec } from '../protocol/plan.ts';
+import { addTemplate, emptyTaskDraft, type TaskDraft } from './drafts.ts';
 import type { Pos } from './issues.ts';
-import type { WorkflowLimits } from './limits.ts';
-import { readEnv, type TemplateRef } from './native-env.ts';
+import { readStrategy } from './matrix.ts';
+import {
+  readArtifacts,
+  readBool,
+  readCondition,
+  readDuration,
+  readExports,
+  readImports,
+  readRetries,
+  readUploads,
+} from './native-control.ts';
+import { readEnv } from './native-env.ts';
+import { readShell, readSteps, readWorkDir, type ReadContext } from './native-steps.ts';
 import type { Field, Located, NodeReader } from './node-reader.ts';
-import { joinWorkDir, parseDuration, shellProblem } from './static-values.ts';
 
-export interface ReadContext {
-  reader: NodeReader;
-  limits: WorkflowLimits;
-  /** `defaults.run` of the workflow. */
-  defaults: { shell?: string; workingDirectory?: string };
-}
-
-export interface Dependency {
-  name: string;
-  at: Pos;
-  path: string;
-}
-
-export interface TaskDraft {
-  spec: TaskSpec;
-  /** Where the task's name stands (its key, or its `name` in the list form). */
-  at: Pos;
-  path: string;
-  dependencies: Dependency[];
-  /** Every `run` and env value holding `${{ }}`, for compile-time expression checks. */
-  templates: TemplateRef[];
-}
+export type { ReadContext } from './native-steps.ts';
+export type { TaskDraft } from './drafts.ts';
+export { readShell, readWorkDir } from './native-steps.ts';
 
 const TASK_KEYS = [
   'type',
@@ -42,9 +33,26 @@ const TASK_KEYS = [
   'runs_on',
   'timeout',
   'working_directory',
+  'if',
+  'retries',
+  'continue_on_error',
+  'cancel_grace',
+  'exports',
+  'imports',
+  'uploads',
+  'artifacts',
+  'strategy',
+  'forward',
 ] as const;
-const STEP_KEYS = ['name', 'run', 'shell', 'env', 'working_directory', 'timeout'] as const;
 const TASK_TYPES = ['exec'] as const;
+const TASK_HINTS: Record<string, string> = {
+  matrix: "; put it under 'strategy': strategy: { matrix: {...} }",
+  outputs: "; declare outputs with 'exports' and write them to $BATON_OUTPUT",
+  'runs-on': "; did you mean 'runs_on'?",
+  'timeout-minutes': "; use 'timeout' with a duration like 10m",
+  'continue-on-error': "; did you mean 'continue_on_error'?",
+  'working-directory': "; did you mean 'working_directory'?",
+};
 
 export function readTask(
   ctx: ReadContext,
@@ -58,20 +66,15 @@ export function readTask(
   const owner = `task '${name}'`;
   const allowed = listForm ? ['name', ...TASK_KEYS] : TASK_KEYS;
   const hints: Record<string, string> = listForm
-    ? {}
-    : { name: `; in the map form a task's name is its key, so remove 'name'` };
+    ? TASK_HINTS
+    : { ...TASK_HINTS, name: `; in the map form a task's name is its key, so remove 'name'` };
   const known = new Map(reader.checkKeys(fields, allowed, owner, hints).map((field) => [field.key, field]));
   const present = (key: string) => {
     const field = known.get(key);
     return field !== undefined && field.node !== null ? field : undefined; // an empty value counts as absent
   };
-  const draft: TaskDraft = {
-    spec: { name, type: 'exec', steps: [], env: {}, dependsOn: [], runsOn: [] },
-    at,
-    path: task.path,
-    dependencies: [],
-    templates: [],
-  };
+  const draft = emptyTaskDraft(name, at, task.path);
+  const spec = draft.spec;
 
   const type = present('type');
   const typeName = type && reader.string(type, `'type' of ${owner}`);
@@ -92,35 +95,26 @@ export function readTask(
   const wdField = present('working_directory');
   const workingDirectory =
     wdField === undefined ? ctx.defaults.workingDirectory : readWorkDir(reader, wdField, owner, undefined);
-  if (workingDirectory !== undefined) draft.spec.workingDirectory = workingDirectory;
+  if (workingDirectory !== undefined) spec.workingDirectory = workingDirectory;
 
-  const timeout = present('timeout');
-  const timeoutMs = timeout && readTimeout(reader, timeout, owner);
-  if (timeoutMs !== undefined) draft.spec.timeoutMs = timeoutMs;
+  readControlKeys(reader, present, owner, draft);
 
   const env = present('env');
-  if (env) draft.spec.env = readEnv(reader, ctx.limits, env, owner, draft.templates);
+  if (env) spec.env = readEnv(reader, ctx.limits, env, owner, draft.templates, 'task');
 
-  const dependsOn = present('depends_on');
-  const needs = present('needs');
-  if (dependsOn && needs) {
-    reader.report(
-      'duplicate_key',
-      `${owner} has both 'depends_on' and its alias 'needs'; keep one`,
-      needs.keyAt,
-      needs.path,
-    );
-  }
-  const depsField = dependsOn ?? needs;
-  for (const dep of (depsField && reader.stringList(depsField, `'${depsField.key}' of ${owner}`)) ?? []) {
-    draft.dependencies.push({ name: dep.value, at: dep.at, path: dep.path });
-    if (!draft.spec.dependsOn.includes(dep.value)) draft.spec.dependsOn.push(dep.value);
-  }
+  readDependencies(reader, present, owner, draft);
 
   const runsOn = present('runs_on');
   for (const label of (runsOn && reader.stringList(runsOn, `'runs_on' of ${owner}`)) ?? []) {
-    if (!draft.spec.runsOn.includes(label.value)) draft.spec.runsOn.push(label.value);
+    addTemplate(draft.templates, label.value, label, `'runs_on' of ${owner}`, 'compile');
+    if (!spec.runsOn.includes(label.value)) spec.runsOn.push(label.value);
   }
+
+  const strategy = present('strategy');
+  const matrix =
+    strategy &&
+    readStrategy(reader, strategy, owner, ctx.limits, { maxParallel: 'max_parallel', failFast: 'fail_fast' });
+  if (matrix !== undefined) draft.matrix = matrix;
 
   const run = known.get('run');
   const steps = known.get('steps');
@@ -134,8 +128,8 @@ export function readTask(
   } else if (run) {
     const script = reader.string(run, `'run' of ${owner}`);
     if (script !== undefined) {
-      addTemplate(draft.templates, script, run, `'run' of ${owner}`);
-      draft.spec.steps.push({
+      addTemplate(draft.templates, script, run, `'run' of ${owner}`, 'step', []);
+      spec.steps.push({
         name,
         run: script,
         shell,
@@ -144,7 +138,7 @@ export function readTask(
       });
     }
   } else if (steps) {
-    draft.spec.steps = readSteps(ctx, steps, name, shell, workingDirectory, draft.templates);
+    spec.steps = readSteps(ctx, steps, name, shell, workingDirectory, draft.templates);
   } else {
     reader.report(
       'missing_field',
@@ -156,117 +150,75 @@ export function readTask(
   return draft;
 }
 
-function readSteps(
-  ctx: ReadContext,
-  loc: Located,
-  task: string,
-  shell: string,
-  taskWorkDir: string | undefined,
-  templates: TemplateRef[],
-): StepSpec[] {
-  const { reader } = ctx;
-  const items = reader.list(loc, `'steps' of task '${task}'`);
-  if (items === undefined) return [];
-  if (items.length === 0) {
+type Present = (key: string) => Field | undefined;
+
+/** if, timeout, retries, continue_on_error, cancel_grace, exports, imports, uploads, artifacts, forward. */
+function readControlKeys(reader: NodeReader, present: Present, owner: string, draft: TaskDraft): void {
+  const spec = draft.spec;
+  const condition = present('if');
+  const source = condition && readCondition(reader, condition, owner, draft.templates, 'task-if');
+  if (source !== undefined) spec.if = source;
+  const timeout = present('timeout');
+  const timeoutMs = timeout && readDuration(reader, timeout, owner, 'timeout');
+  if (timeoutMs !== undefined) spec.timeoutMs = timeoutMs;
+  const retries = present('retries');
+  const policy = retries && readRetries(reader, retries, owner);
+  if (policy !== undefined) spec.retries = policy;
+  const continueOnError = present('continue_on_error');
+  if (continueOnError && readBool(reader, continueOnError, owner) === true) spec.continueOnError = true;
+  const grace = present('cancel_grace');
+  const graceMs = grace && readDuration(reader, grace, owner, 'cancel_grace');
+  if (graceMs !== undefined) spec.cancelGraceMs = graceMs;
+  const exports = present('exports');
+  if (exports) {
+    spec.exports = readExports(reader, exports, owner);
+    draft.declaresExports = true;
+  }
+  const imports = present('imports');
+  if (imports) {
+    draft.imports = readImports(reader, imports, owner);
+    spec.imports = draft.imports.map((entry) => entry.value);
+  }
+  const uploads = present('uploads');
+  if (uploads) spec.uploads = readUploads(reader, uploads, owner);
+  const artifacts = present('artifacts');
+  if (artifacts) draft.artifacts = readArtifacts(reader, artifacts, owner);
+  const forward = present('forward');
+  const to = forward && readForward(reader, forward, owner);
+  if (to !== undefined) spec.forwardTo = to;
+}
+
+function readDependencies(reader: NodeReader, present: Present, owner: string, draft: TaskDraft): void {
+  const dependsOn = present('depends_on');
+  const needs = present('needs');
+  if (dependsOn && needs) {
     reader.report(
-      'invalid_value',
-      `'steps' of task '${task}' is empty; add at least one step`,
-      loc.at,
-      loc.path,
+      'duplicate_key',
+      `${owner} has both 'depends_on' and its alias 'needs'; keep one`,
+      needs.keyAt,
+      needs.path,
     );
-    return [];
   }
-  if (items.length > ctx.limits.maxStepsPerTask) {
-    const message = `task '${task}' has ${items.length} steps; the limit is ${ctx.limits.maxStepsPerTask} steps per task`;
-    reader.report('limit_exceeded', message, loc.at, loc.path);
-    return [];
+  const field = dependsOn ?? needs;
+  for (const dep of (field && reader.stringList(field, `'${field.key}' of ${owner}`)) ?? []) {
+    draft.dependencies.push({ value: dep.value, at: dep.at, path: dep.path });
+    if (!draft.spec.dependsOn.includes(dep.value)) draft.spec.dependsOn.push(dep.value);
   }
-  const steps: StepSpec[] = [];
-  items.forEach((item, index) => {
-    const fields = reader.map(item, `step ${index + 1} of task '${task}'`);
-    if (fields === undefined) return;
-    const byKey = new Map(fields.map((field) => [field.key, field]));
-    const nameField = byKey.get('name');
-    const name =
-      (nameField && reader.string(nameField, `'name' of step ${index + 1} of task '${task}'`)) ??
-      `step-${index + 1}`;
-    const owner =
-      nameField === undefined ? `step ${index + 1} of task '${task}'` : `step '${name}' of task '${task}'`;
-    const known = new Map(reader.checkKeys(fields, STEP_KEYS, owner).map((field) => [field.key, field]));
-    const get = (key: string) => (known.get(key)?.node === null ? undefined : known.get(key));
-
-    const step: StepSpec = { name, run: '', shell, env: {} };
-    const run = known.get('run');
-    if (run === undefined) reader.report('missing_field', `${owner} needs 'run'`, item.at, item.path);
-    else {
-      step.run = reader.string(run, `'run' of ${owner}`) ?? '';
-      addTemplate(templates, step.run, run, `'run' of ${owner}`);
-    }
-    const shellField = get('shell');
-    if (shellField) step.shell = readShell(reader, shellField, owner, shell);
-    const env = get('env');
-    if (env) step.env = readEnv(reader, ctx.limits, env, owner, templates);
-    const wd = get('working_directory');
-    const workingDirectory = wd === undefined ? taskWorkDir : readWorkDir(reader, wd, owner, taskWorkDir);
-    if (workingDirectory !== undefined) step.workingDirectory = workingDirectory;
-    const timeout = get('timeout');
-    const timeoutMs = timeout && readTimeout(reader, timeout, owner);
-    if (timeoutMs !== undefined) step.timeoutMs = timeoutMs;
-    steps.push(step);
-  });
-  return steps;
 }
 
-export function readShell(
-  reader: NodeReader,
-  loc: Located,
-  owner: string,
-  fallback: string | undefined,
-): string {
-  const shell = reader.string(loc, `'shell' of ${owner}`);
-  const problem = shell === undefined ? undefined : shellProblem(shell);
-  if (problem !== undefined) reader.report('unknown_shell', `${problem} (in ${owner})`, loc.at, loc.path);
-  return shell === undefined || problem !== undefined ? (fallback ?? 'bash') : shell;
-}
-
-export function readWorkDir(
-  reader: NodeReader,
-  loc: Located,
-  owner: string,
-  base: string | undefined,
-): string | undefined {
-  const relative = reader.string(loc, `'working_directory' of ${owner}`);
-  if (relative === undefined) return base;
-  const joined = joinWorkDir(base, relative);
-  if ('reason' in joined) {
-    reader.report('invalid_path', `'working_directory' of ${owner}: ${joined.reason}`, loc.at, loc.path);
-    return base;
-  }
-  return joined.path;
-}
-
-function readTimeout(reader: NodeReader, loc: Located, owner: string): number | undefined {
-  const value = reader.scalar(loc);
-  if (typeof value !== 'string' && typeof value !== 'number') {
-    reader.report(
-      'invalid_type',
-      `'timeout' of ${owner} must be a duration like 90s or 10m, not ${reader.describe(loc.node)}`,
-      loc.at,
-      loc.path,
-    );
+/** `forward: { to: runner-name }`: only that runner may take the task. */
+export function readForward(reader: NodeReader, loc: Located, owner: string): string | undefined {
+  const what = `'forward' of ${owner}`;
+  const fields = reader.map(loc, what) ?? [];
+  const to = reader.checkKeys(fields, ['to'], what).find((field) => field.key === 'to');
+  if (to === undefined) {
+    reader.report('missing_field', `${what} needs 'to': the name of the runner to run on`, loc.at, loc.path);
     return undefined;
   }
-  const parsed = parseDuration(value);
-  if ('ms' in parsed) return parsed.ms;
-  reader.report(
-    'invalid_value',
-    `'timeout' of ${owner} (${String(value)}) ${parsed.reason}`,
-    loc.at,
-    loc.path,
-  );
-  return undefined;
-}
-
-function addTemplate(templates: TemplateRef[], text: string, loc: Located, what: string): void {
-  if (text.includes('${{')) templates.push({ text, at: loc.at, path: loc.path, what });
+  const name = reader.string(to, `'to' of ${what}`);
+  if (name !== undefined && name.trim() === '') {
+    reader.report('invalid_value', `'to' of ${what} is empty; give a runner name`, to.at, to.path);
+    return undefined;
+  }
+  return name;
 }

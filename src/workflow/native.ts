@@ -3,25 +3,22 @@
 
 import type { InputSpec } from '../protocol/plan.ts';
 import { isMap, isSeq } from 'yaml';
+import type { TaskDraft, WorkflowDraft } from './drafts.ts';
 import type { Pos } from './issues.ts';
 import type { WorkflowLimits } from './limits.ts';
-import { readEnv, type TemplateRef } from './native-env.ts';
-import { readShell, readTask, readWorkDir, type ReadContext, type TaskDraft } from './native-task.ts';
+import { readEnv } from './native-env.ts';
+import { readShell, readTask, readWorkDir, type ReadContext } from './native-task.ts';
 import type { Field, Located, NodeReader } from './node-reader.ts';
-import { INPUT_NAME, MAX_TASK_NAME_LENGTH, TASK_NAME } from './static-values.ts';
+import { INPUT_NAME } from './static-values.ts';
+import { checkTaskCount, TaskNames } from './task-names.ts';
 
-export interface WorkflowDraft {
-  name: string;
-  env: Record<string, string>;
-  envTemplates: TemplateRef[];
-  inputs: Record<string, InputSpec>;
-  tasks: TaskDraft[];
-}
+export type { WorkflowDraft } from './drafts.ts';
 
 const ROOT_KEYS = ['name', 'env', 'inputs', 'defaults', 'tasks'] as const;
 const ROOT_HINTS: Record<string, string> = {
-  jobs: "; Baton calls them 'tasks' (the GitHub Actions dialect is not supported yet)",
-  steps: '; put steps inside a task: tasks: { build: { steps: [...] } }',
+  taskGroup: "; a Harness task group is a file of its own, with 'taskGroup' and no 'tasks'",
+  jobs: "; a GitHub Actions workflow is a file of its own, with 'jobs' and no 'tasks'",
+  steps: "; a BountyHub job is a file of its own, with 'steps' and no 'tasks'",
 };
 
 export function readWorkflow(
@@ -30,7 +27,14 @@ export function readWorkflow(
   limits: WorkflowLimits,
   defaultName: string,
 ): WorkflowDraft {
-  const draft: WorkflowDraft = { name: defaultName, env: {}, envTemplates: [], inputs: {}, tasks: [] };
+  const draft: WorkflowDraft = {
+    dialect: 'native',
+    name: defaultName,
+    env: {},
+    templates: [],
+    inputs: {},
+    tasks: [],
+  };
   if (root.node === null) {
     reader.report('missing_field', "workflow is empty; it needs at least 'tasks'", root.at, '');
     return draft;
@@ -46,9 +50,9 @@ export function readWorkflow(
   const nameValue = name && reader.string(name, "the workflow's 'name'");
   if (nameValue !== undefined) draft.name = nameValue;
   const env = present('env');
-  if (env) draft.env = readEnv(reader, limits, env, 'the workflow', draft.envTemplates);
+  if (env) draft.env = readEnv(reader, limits, env, 'the workflow', draft.templates, 'workflow');
   const inputs = present('inputs');
-  if (inputs) draft.inputs = readInputs(reader, inputs);
+  if (inputs) draft.inputs = readInputs(reader, inputs, "'inputs'");
 
   const ctx: ReadContext = { reader, limits, defaults: {} };
   const defaults = present('defaults');
@@ -58,7 +62,7 @@ export function readWorkflow(
   if (tasks === undefined)
     reader.report(
       'missing_field',
-      "workflow needs 'tasks': a map of task names to tasks, or a list of tasks",
+      "workflow needs 'tasks' (a map of task names to tasks, or a list of tasks); Baton also reads a Harness task group ('taskGroup'), a GitHub Actions workflow ('jobs') and a BountyHub job ('steps')",
       root.at,
       'tasks',
     );
@@ -66,22 +70,35 @@ export function readWorkflow(
   return draft;
 }
 
-function readDefaults(ctx: ReadContext, loc: Located): void {
+/** `defaults: { run: { shell, working_directory } }` (GitHub spells it `working-directory`). */
+export function readDefaults(
+  ctx: ReadContext,
+  loc: Located,
+  owner = "'defaults'",
+  workDirKey = 'working_directory',
+): void {
   const { reader } = ctx;
-  const fields = reader.map(loc, "'defaults'");
-  const run = reader.checkKeys(fields ?? [], ['run'], "'defaults'").find((field) => field.key === 'run');
+  const fields = reader.map(loc, owner);
+  const run = reader.checkKeys(fields ?? [], ['run'], owner).find((field) => field.key === 'run');
   if (run === undefined || run.node === null) return;
-  const runFields = reader.map(run, "'defaults.run'") ?? [];
-  for (const field of reader.checkKeys(runFields, ['shell', 'working_directory'], "'defaults.run'")) {
+  const what = `'run' of ${owner}`;
+  const runFields = reader.map(run, what) ?? [];
+  for (const field of reader.checkKeys(runFields, ['shell', workDirKey], what)) {
     if (field.node === null) continue;
-    if (field.key === 'shell') ctx.defaults.shell = readShell(reader, field, "'defaults.run'", undefined);
-    else ctx.defaults.workingDirectory = readWorkDir(reader, field, "'defaults.run'", undefined);
+    if (field.key === 'shell') ctx.defaults.shell = readShell(reader, field, what, undefined);
+    else ctx.defaults.workingDirectory = readWorkDir(reader, field, what, undefined, workDirKey);
   }
 }
 
-function readInputs(reader: NodeReader, loc: Located): Record<string, InputSpec> {
+/** `inputs:` of the native format and of GitHub's `workflow_dispatch` (whose `type` is accepted). */
+export function readInputs(
+  reader: NodeReader,
+  loc: Located,
+  what: string,
+  extraKeys: readonly string[] = [],
+): Record<string, InputSpec> {
   const entries: Array<[string, InputSpec]> = [];
-  for (const field of reader.map(loc, "'inputs'") ?? []) {
+  for (const field of reader.map(loc, what) ?? []) {
     if (!INPUT_NAME.test(field.key)) {
       reader.report(
         'invalid_name',
@@ -104,7 +121,7 @@ function readInputs(reader: NodeReader, loc: Located): Record<string, InputSpec>
     const spec: InputSpec = { required: false };
     for (const part of reader.checkKeys(
       reader.map(field, owner) ?? [],
-      ['description', 'required', 'default'],
+      ['description', 'required', 'default', ...extraKeys],
       owner,
     )) {
       if (part.key === 'description') {
@@ -120,7 +137,7 @@ function readInputs(reader: NodeReader, loc: Located): Record<string, InputSpec>
             part.at,
             part.path,
           );
-      } else if (part.node !== null) {
+      } else if (part.key === 'default' && part.node !== null) {
         const value = reader.string(part, `'default' of ${owner}`, { convert: true });
         if (value !== undefined) spec.default = value;
       }
@@ -142,43 +159,10 @@ function readTasks(ctx: ReadContext, loc: Located): TaskDraft[] {
     );
     return [];
   }
-  const count = node.items.length;
-  if (count > limits.maxTasks) {
-    reader.report(
-      'limit_exceeded',
-      `workflow has ${count} tasks; the limit is ${limits.maxTasks} tasks per run`,
-      loc.at,
-      loc.path,
-    );
-    return [];
-  }
-  if (count === 0) {
-    reader.report('invalid_value', "'tasks' is empty; add at least one task", loc.at, loc.path);
-    return [];
-  }
+  if (!checkTaskCount(reader, loc, node.items.length, limits, "'tasks'")) return [];
   const drafts: TaskDraft[] = [];
-  const firstSeen = new Map<string, Pos>();
-  const accept = (name: string, at: Pos, path: string): boolean => {
-    if (name.length > MAX_TASK_NAME_LENGTH || !TASK_NAME.test(name)) {
-      const shown =
-        name.length > MAX_TASK_NAME_LENGTH ? `${name.slice(0, 40)}…' (${name.length} characters` : `${name}'`;
-      const message = `task name '${shown}${name.length > MAX_TASK_NAME_LENGTH ? ')' : ''} is not valid; use letters, digits, _, . and - (not starting with . or -), at most ${MAX_TASK_NAME_LENGTH} characters`;
-      reader.report('invalid_name', message, at, path);
-      return false;
-    }
-    const first = firstSeen.get(name);
-    if (first !== undefined) {
-      reader.report(
-        'duplicate_task',
-        `task name '${name}' is used twice; the first is at line ${first.line}`,
-        at,
-        path,
-      );
-      return false;
-    }
-    firstSeen.set(name, at);
-    return true;
-  };
+  const names = new TaskNames(reader);
+  const accept = (name: string, at: Pos, path: string) => names.accept(name, at, path);
   if (isMap(node)) {
     for (const field of reader.map(loc, "'tasks'") ?? []) {
       const fields = reader.map(field, `task '${field.key}'`);

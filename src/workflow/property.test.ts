@@ -34,6 +34,24 @@ const key = fc.constantFrom(
   'a',
   'b',
   '__proto__',
+  'jobs',
+  'taskGroup',
+  'runs-on',
+  'strategy',
+  'matrix',
+  'include',
+  'exclude',
+  'if',
+  'exports',
+  'imports',
+  'from',
+  'variable',
+  'uploads',
+  'outputs',
+  'spec',
+  'command',
+  'retries',
+  'id',
 );
 const leaf = fc.oneof(
   fc.string(),
@@ -49,6 +67,11 @@ const leaf = fc.oneof(
     '10m',
     'bash',
     'perl {0}',
+    '${{ matrix.a }}',
+    '${{ steps.a.outputs.b }}',
+    'always()',
+    '{{ .a.b }}',
+    'os_exec',
   ),
 );
 const yamlish = fc.letrec((tie) => ({
@@ -60,6 +83,7 @@ const yamlish = fc.letrec((tie) => ({
   ),
 })).value;
 
+const status = { success: true, failure: false, cancelled: false };
 const ctx: ExpressionContext = {
   inputs: { x: '1' },
   env: { A: 'a' },
@@ -115,6 +139,50 @@ describe('compileWorkflow properties', () => {
   });
 });
 
+describe('dialect properties', () => {
+  it('returns a plan or issues for GitHub-, Harness- and BountyHub-shaped documents', () => {
+    const step = fc.record({ run: leaf, id: leaf, if: leaf, shell: leaf, uses: leaf }, { requiredKeys: [] });
+    const job = fc.record(
+      {
+        'runs-on': leaf,
+        needs: fc.array(fc.constantFrom('a', 'b'), { maxLength: 2 }),
+        steps: fc.array(step, { maxLength: 3 }),
+        strategy: fc.record({
+          matrix: fc.dictionary(
+            fc.constantFrom('os', 'n', 'include', 'exclude'),
+            fc.array(leaf, { maxLength: 3 }),
+          ),
+        }),
+        outputs: fc.dictionary(key, leaf, { maxKeys: 2 }),
+      },
+      { requiredKeys: [] },
+    );
+    const harnessTask = fc.record(
+      {
+        name: fc.constantFrom('a', 'b'),
+        type: leaf,
+        spec: fc.record(
+          { command: fc.oneof(leaf, fc.array(leaf, { maxLength: 3 })), envs: fc.dictionary(key, leaf) },
+          { requiredKeys: [] },
+        ),
+        exports: fc.array(fc.oneof(leaf, fc.record({ name: leaf, confidential: leaf })), { maxLength: 2 }),
+        imports: fc.array(fc.record({ from: leaf, variable: leaf }), { maxLength: 2 }),
+        depends_on: fc.array(fc.constantFrom('a', 'b'), { maxLength: 2 }),
+      },
+      { requiredKeys: [] },
+    );
+    const document = fc.oneof(
+      fc.record({ jobs: fc.dictionary(fc.constantFrom('a', 'b'), job, { maxKeys: 2 }) }),
+      fc.record({ taskGroup: fc.array(harnessTask, { maxLength: 3 }) }),
+      fc.record({ steps: fc.array(step, { maxLength: 3 }), uploads: fc.array(leaf, { maxLength: 2 }) }),
+    );
+    fc.assert(
+      fc.property(document, (doc) => expectResult(stringify(doc))),
+      { numRuns: 400 },
+    );
+  });
+});
+
 describe('evaluateTemplate properties', () => {
   it('returns a string or throws ExpressionError, for arbitrary templates', () => {
     const piece = fc.oneof(
@@ -139,12 +207,20 @@ describe('evaluateTemplate properties', () => {
         '1',
         'null',
         ' ',
+        '*',
+        ',',
+        'contains(',
+        'format(',
+        'fromJSON(',
+        'toJSON(',
+        'success()',
+        'hashFiles(',
       ),
     );
     fc.assert(
       fc.property(fc.array(piece, { maxLength: 20 }), (pieces) => {
         try {
-          expect(typeof evaluateTemplate(pieces.join(''), ctx)).toBe('string');
+          expect(typeof evaluateTemplate(pieces.join(''), ctx, { status })).toBe('string');
         } catch (error) {
           expect(error).toBeInstanceOf(ExpressionError);
         }

@@ -1,28 +1,61 @@
-// Compile-time checks of `${{ }}` expressions: syntax, known contexts, declared inputs, and that
-// a task reads only the tasks it depends on (their outputs reach it; others' do not).
+// Compile-time checks of expressions: syntax, which contexts each place may read, declared inputs,
+// tasks read only through depends_on, matrix keys, earlier steps, imports, secret names, and
+// functions used where they can run.
 
 import { ExpressionError } from './expression-error.ts';
-import { CONTEXT_NAMES } from './expression-eval.ts';
-import type { Expr } from './expression-parser.ts';
+import { CONTEXT_NAMES, type ContextName } from './expression-eval.ts';
+import { STATUS_FUNCTIONS } from './expression-functions.ts';
+import { parseExpression, walkExpression, type Expr } from './expression-parser.ts';
+import type { TaskDraft, TemplateRef, TemplateWhere } from './drafts.ts';
 import { didYouMean, makeIssue, type WorkflowIssue } from './issues.ts';
-import type { TemplateRef } from './native-env.ts';
+import { SECRET_NAME } from './static-values.ts';
 import { parseTemplate } from './template.ts';
 
-export interface ReferenceScope {
-  /** The task whose strings these are; undefined for the workflow's own env. */
-  task?: string;
-  dependsOn: ReadonlySet<string>;
-  tasks: ReadonlySet<string>;
+export interface WorkflowFacts {
+  tasks: ReadonlyMap<string, TaskDraft>;
   inputs: ReadonlySet<string>;
 }
 
 const TASK_FIELDS = ['outputs', 'result'];
+const STEP_FIELDS = ['outputs', 'outcome', 'conclusion'];
 const RUN_FIELDS = ['id', 'name'];
+const RUNNER_FIELDS = ['name', 'os', 'arch', 'temp'];
 
-export function checkTemplate(ref: TemplateRef, scope: ReferenceScope): WorkflowIssue[] {
-  let parsed: ReturnType<typeof parseTemplate>;
+/** Contexts each place may read. */
+const ALLOWED: Record<TemplateWhere, readonly ContextName[]> = {
+  workflow: ['inputs', 'env', 'run', 'runner', 'secrets'],
+  task: ['inputs', 'env', 'tasks', 'needs', 'matrix', 'run', 'runner', 'secrets', 'imports'],
+  step: CONTEXT_NAMES,
+  'task-if': ['inputs', 'tasks', 'needs', 'matrix', 'run'],
+  compile: ['matrix'],
+};
+
+/** Why a context is not available in a place, for the message. */
+const PLACE: Record<TemplateWhere, string> = {
+  workflow: 'the workflow env is shared by every task; read it in a task instead',
+  task: 'only steps can read steps',
+  step: '',
+  'task-if':
+    "a task's 'if' is evaluated by the server before a runner is chosen; it can read inputs, tasks, needs, run and matrix",
+  compile:
+    'runner labels and matrix flags are decided when the workflow is compiled; they can read only matrix values',
+};
+
+/** GitHub contexts Baton does not have, with what to use instead. */
+const FOREIGN_CONTEXTS: Record<string, string> = {
+  github: "; Baton has no 'github' context: use run.id, run.name, env or inputs",
+  vars: "; Baton has no 'vars' context: use env or inputs",
+  job: "; Baton has no 'job' context",
+  strategy: "; Baton has no 'strategy' context: use matrix",
+};
+
+export function checkTemplate(ref: TemplateRef, facts: WorkflowFacts, task?: TaskDraft): WorkflowIssue[] {
+  let parsed: Expr[];
   try {
-    parsed = parseTemplate(ref.text);
+    parsed =
+      ref.kind === 'condition'
+        ? [parseExpression(ref.text)]
+        : parseTemplate(ref.text).map((part) => part.expr);
   } catch (error) {
     if (!(error instanceof ExpressionError)) throw error;
     return [
@@ -35,16 +68,32 @@ export function checkTemplate(ref: TemplateRef, scope: ReferenceScope): Workflow
     ];
   }
   const issues: WorkflowIssue[] = [];
-  for (const { expr } of parsed) {
+  const report = (code: 'unknown_reference' | 'invalid_expression', message: string) =>
+    issues.push(makeIssue(code, message, ref.at, ref.path));
+  for (const expr of parsed) {
     for (const chain of chains(expr)) {
-      const problem = checkChain(chain, ref.what, scope);
-      if (problem !== undefined) issues.push(makeIssue('unknown_reference', problem, ref.at, ref.path));
+      const problem = checkChain(chain, ref, facts, task);
+      if (problem !== undefined) report('unknown_reference', problem);
     }
+    const problem = checkCalls(expr, ref);
+    if (problem !== undefined) report('invalid_expression', problem);
   }
   return issues;
 }
 
-/** A reference with its statically known names: `tasks['a'].result` is ['tasks', 'a', 'result']. */
+function checkCalls(expr: Expr, ref: TemplateRef): string | undefined {
+  let problem: string | undefined;
+  walkExpression(expr, (node) => {
+    if (node.kind !== 'call' || problem !== undefined) return;
+    if ((STATUS_FUNCTIONS as readonly string[]).includes(node.name) && ref.kind !== 'condition')
+      problem = `${ref.what} calls ${node.name}(), which is only available in 'if' conditions`;
+    else if (node.name === 'hashFiles' && (ref.where === 'task-if' || ref.where === 'compile'))
+      problem = `${ref.what} calls hashFiles(), which is only available on the runner (in steps and env)`;
+  });
+  return problem;
+}
+
+/** A reference with its statically known names: `tasks['a'].result` is ['tasks', 'a', 'result']; `*` ends it. */
 type Chain = string[];
 
 /** The longest static chains in an expression; expressions inside dynamic indexes are walked too. */
@@ -57,14 +106,20 @@ function chains(root: Expr): Chain[] {
       case 'context':
       case 'property':
       case 'index':
+      case 'filter':
         found.push(staticChain(expr, pending));
         break;
       case 'not':
         pending.push(expr.operand);
         break;
       case 'compare':
-      case 'logical':
         pending.push(expr.left, expr.right);
+        break;
+      case 'logical':
+        for (const operand of expr.operands) pending.push(operand);
+        break;
+      case 'call':
+        for (const arg of expr.args) pending.push(arg);
         break;
       case 'literal':
         break;
@@ -73,13 +128,16 @@ function chains(root: Expr): Chain[] {
   return found;
 }
 
-/** Names from the context down to the first dynamic index; everything after it is not checked. */
+/** Names from the context down to the first dynamic index or `*`; everything after it is not checked. */
 function staticChain(expr: Expr, pending: Expr[]): Chain {
   const names: string[] = [];
   let current = expr;
   for (;;) {
     if (current.kind === 'property') {
       names.unshift(current.name);
+      current = current.object;
+    } else if (current.kind === 'filter') {
+      names.length = 0;
       current = current.object;
     } else if (current.kind === 'index') {
       const index = current.index;
@@ -93,39 +151,109 @@ function staticChain(expr: Expr, pending: Expr[]): Chain {
     } else if (current.kind === 'context') {
       return [current.name, ...names];
     } else {
-      pending.push(current); // e.g. ('a' || 'b').c — not a context reference
+      pending.push(current); // e.g. fromJSON(x).a or ('a' || 'b').c — not a context reference
       return [];
     }
   }
 }
 
-function checkChain(chain: Chain, what: string, scope: ReferenceScope): string | undefined {
-  const [context, name, field] = chain;
+function checkChain(
+  chain: Chain,
+  ref: TemplateRef,
+  facts: WorkflowFacts,
+  task?: TaskDraft,
+): string | undefined {
+  const [context, name] = chain;
   if (context === undefined) return undefined;
+  const { what } = ref;
   const shown = chain.join('.');
   if (!(CONTEXT_NAMES as readonly string[]).includes(context)) {
-    return `${what} uses unknown context '${context}'${didYouMean(context, CONTEXT_NAMES)}; contexts are ${CONTEXT_NAMES.join(', ')}`;
+    const hint = FOREIGN_CONTEXTS[context] ?? didYouMean(context, CONTEXT_NAMES);
+    return `${what} uses unknown context '${context}'${hint}; contexts are ${CONTEXT_NAMES.join(', ')}`;
   }
+  const known = context as ContextName;
+  if (!ALLOWED[ref.where].includes(known)) {
+    if (ref.where === 'workflow' && (known === 'tasks' || known === 'needs'))
+      return `the workflow env reads ${shown}; only a task's own env and steps can read the tasks it depends on`;
+    return `${what} reads ${shown}, but '${known}' is not available there: ${PLACE[ref.where]}`;
+  }
+  if (known === 'matrix' && task?.matrix === undefined)
+    return `${what} reads ${shown}, but task '${task?.spec.name ?? ''}' has no strategy.matrix`;
   if (name === undefined) return undefined;
-  if (context === 'inputs' && !scope.inputs.has(name)) {
-    return `${what} reads ${shown} but the workflow declares no input '${name}'${didYouMean(name, scope.inputs)}`;
+  switch (known) {
+    case 'inputs':
+      return facts.inputs.has(name)
+        ? undefined
+        : `${what} reads ${shown} but the workflow declares no input '${name}'${didYouMean(name, facts.inputs)}`;
+    case 'run':
+      return RUN_FIELDS.includes(name)
+        ? undefined
+        : `${what} reads ${shown}; 'run' has only ${RUN_FIELDS.join(' and ')}`;
+    case 'runner':
+      return RUNNER_FIELDS.includes(name)
+        ? undefined
+        : `${what} reads ${shown}; 'runner' has ${RUNNER_FIELDS.join(', ')}${didYouMean(name, RUNNER_FIELDS)}`;
+    case 'secrets':
+      return SECRET_NAME.test(name)
+        ? undefined
+        : `${what} reads ${shown}; secret names use letters, digits and _, not starting with a digit`;
+    case 'matrix': {
+      const keys = task?.matrix?.keys ?? new Set<string>();
+      return keys.has(name)
+        ? undefined
+        : `${what} reads ${shown} but the matrix of task '${task?.spec.name ?? ''}' has no key '${name}'${didYouMean(name, keys)}`;
+    }
+    case 'imports': {
+      const names = (task?.imports ?? []).map((entry) => entry.value.as);
+      return names.includes(name)
+        ? undefined
+        : `${what} reads ${shown} but task '${task?.spec.name ?? ''}' imports no '${name}'${didYouMean(name, names)}; add it to imports`;
+    }
+    case 'steps':
+      return checkStep(chain, ref);
+    case 'tasks':
+    case 'needs':
+      return checkTask(chain, facts, task);
+    case 'env':
+      return undefined;
   }
-  if (context === 'run' && !RUN_FIELDS.includes(name)) {
-    return `${what} reads ${shown}; 'run' has only ${RUN_FIELDS.join(' and ')}`;
+}
+
+function checkStep(chain: Chain, ref: TemplateRef): string | undefined {
+  const [, name, field] = chain;
+  const shown = chain.join('.');
+  const earlier = ref.earlierSteps ?? [];
+  if (name === undefined) return undefined;
+  if (!earlier.includes(name)) {
+    const known = earlier.length === 0 ? 'no step runs before it' : `earlier steps: ${earlier.join(', ')}`;
+    return `${ref.what} reads ${shown} but no earlier step has the id '${name}'${didYouMean(name, earlier)}; ${known}`;
   }
-  if (context !== 'tasks' && context !== 'needs') return undefined;
-  const reader = scope.task === undefined ? 'the workflow env' : `task '${scope.task}'`;
-  if (scope.task === undefined) {
-    return `the workflow env reads ${shown}; only a task's own env and steps can read the tasks it depends on`;
-  }
-  if (!scope.tasks.has(name))
-    return `${reader} reads ${shown} but there is no task '${name}'${didYouMean(name, scope.tasks)}`;
-  if (name === scope.task)
+  if (field !== undefined && !STEP_FIELDS.includes(field))
+    return `${ref.what} reads ${shown}; a step has only ${STEP_FIELDS.join(', ')}${didYouMean(field, STEP_FIELDS)}`;
+  return undefined;
+}
+
+function checkTask(chain: Chain, facts: WorkflowFacts, task?: TaskDraft): string | undefined {
+  const [, name, field, output] = chain;
+  if (task === undefined || name === undefined) return undefined;
+  const shown = chain.join('.');
+  const reader = `task '${task.spec.name}'`;
+  const target = facts.tasks.get(name);
+  if (target === undefined)
+    return `${reader} reads ${shown} but there is no task '${name}'${didYouMean(name, facts.tasks.keys())}`;
+  if (name === task.spec.name)
     return `${reader} reads ${shown}, its own; a task can read only the tasks it depends on`;
-  if (!scope.dependsOn.has(name))
+  if (!task.spec.dependsOn.includes(name))
     return `${reader} reads ${shown} but does not depend on '${name}'; add it to depends_on`;
-  if (field !== undefined && !TASK_FIELDS.includes(field)) {
+  if (field === undefined) return undefined;
+  if (!TASK_FIELDS.includes(field))
     return `${reader} reads ${shown}; a task has only ${TASK_FIELDS.join(' and ')}${didYouMean(field, TASK_FIELDS)}`;
+  if (field === 'outputs' && output !== undefined && target.declaresExports) {
+    const exported = target.spec.exports.map((spec) => spec.name);
+    if (!exported.includes(output)) {
+      const list = exported.length === 0 ? 'it exports nothing' : `it exports ${exported.join(', ')}`;
+      return `${reader} reads ${shown} but task '${name}' does not export '${output}'${didYouMean(output, exported)}; ${list}`;
+    }
   }
   return undefined;
 }

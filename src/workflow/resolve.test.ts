@@ -1,7 +1,7 @@
-// Run-time helpers: inputs checked against the plan, and a task's templates resolved for a runner.
+// resolveInputs: a run's inputs checked against the plan's declared inputs, defaults filled in.
 
 import { describe, expect, it } from 'vitest';
-import { compileWorkflow, resolveInputs, resolveTask } from './index.ts';
+import { compileWorkflow, resolveInputs } from './index.ts';
 import type { Plan } from '../protocol/plan.ts';
 
 function plan(text: string): Plan {
@@ -51,41 +51,5 @@ describe('resolveInputs', () => {
 
   it('does not treat prototype names as declared inputs', () => {
     expect(resolveInputs(withInputs, { version: '1', constructor: 'x' }).ok).toBe(false);
-  });
-});
-
-describe('resolveTask', () => {
-  const layered = plan(`
-inputs: { channel: stable }
-env: { WHO: world, LEVEL: workflow }
-tasks:
-  build: { run: x }
-  deploy:
-    depends_on: [build]
-    env: { LEVEL: task, GREETING: "hello \${{ env.WHO }}" }
-    timeout: 5m
-    working_directory: app
-    steps:
-      - run: echo \${{ env.GREETING }} \${{ tasks.build.outputs.version }} \${{ inputs.channel }} \${{ env.STEP }}
-        env: { STEP: "\${{ env.LEVEL }}-step" }
-`);
-
-  it('evaluates env layers (task wins over workflow) and every step template', () => {
-    const resolved = resolveTask(layered, 'deploy', {
-      inputs: { channel: 'beta' },
-      env: {},
-      tasks: { build: { outputs: { version: '1.4' }, result: 'success' } },
-    });
-    expect(resolved.env).toEqual({ WHO: 'world', LEVEL: 'task', GREETING: 'hello world' });
-    expect(resolved.steps[0]?.env).toEqual({ STEP: 'task-step' });
-    expect(resolved.steps[0]?.run).toBe('echo hello world 1.4 beta task-step');
-    expect(resolved.timeoutMs).toBe(300_000);
-    expect(resolved.workingDirectory).toBe('app');
-  });
-
-  it('refuses a task the plan does not have', () => {
-    expect(() => resolveTask(layered, 'nope', { inputs: {}, env: {}, tasks: {} })).toThrow(
-      "plan 'workflow' has no task 'nope'",
-    );
   });
 });

@@ -7,6 +7,11 @@ export const TASK_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 export const MAX_TASK_NAME_LENGTH = 100;
 export const INPUT_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Names of exports (task outputs) and step ids. */
+export const OUTPUT_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+export const STEP_ID = OUTPUT_NAME;
+/** Secret names as `secrets.<name>` reads them. */
+export const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** setTimeout's ceiling (2^31 - 1 ms, about 24.8 days): a longer timer would fire at once. */
 export const MAX_TIMEOUT_MS = 2 ** 31 - 1;

@@ -3,6 +3,7 @@
 
 import { ExpressionError } from './expression-error.ts';
 import { evaluate, stringify, type ExpressionContext } from './expression-eval.ts';
+import type { RuntimeFunctions, StatusContext } from './expression-functions.ts';
 import { parseExpression, type Expr } from './expression-parser.ts';
 
 export type TemplatePart =
@@ -57,15 +58,22 @@ export function parseTemplate(template: string): Array<{ source: string; offset:
 }
 
 /**
- * Replaces every `${{ expr }}` with its value as text. Throws only ExpressionError: bad syntax,
- * or a context name that does not exist. A missing property is ''.
+ * Replaces every `${{ expr }}` with its value as text. Throws only ExpressionError: bad syntax, a
+ * context name that does not exist, a function failing (bad JSON for fromJSON, hashFiles without
+ * `functions.hashFiles`, a status function without `status`). A missing property is ''.
  */
-export function evaluateTemplate(template: string, ctx: ExpressionContext): string {
+export function evaluateTemplate(
+  template: string,
+  ctx: ExpressionContext,
+  o: { status?: StatusContext; functions?: RuntimeFunctions } = {},
+): string {
   if (!hasExpressions(template)) return template;
   let result = '';
   for (const part of splitTemplate(template)) {
     result +=
-      part.kind === 'text' ? part.text : stringify(evaluate(parseExpression(part.source), ctx, part.source));
+      part.kind === 'text'
+        ? part.text
+        : stringify(evaluate(parseExpression(part.source), ctx, part.source, o));
   }
   return result;
 }

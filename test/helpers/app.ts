@@ -7,6 +7,7 @@ import {
   createServer,
   generateToken,
   hashToken,
+  WORKFLOW_POLICY,
   type ServerConfig,
 } from '../../src/server/index.ts';
 import { openStore, type Store } from '../../src/store/index.ts';
@@ -36,6 +37,7 @@ export async function createTestApp(overrides: Partial<ServerConfig> = {}): Prom
   const store = await openStore({
     database: config.database,
     timings: { leaseTtlMs: config.leaseTtlMs, ackWindowMs: config.ackWindowMs },
+    policy: WORKFLOW_POLICY,
   });
   const t0 = Date.parse('2026-01-01T00:00:00Z');
   const clock = {

@@ -107,6 +107,7 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
       name: 'local',
       maxParallelTasks: parallel,
       workDir: join(dataDir, '_work'),
+      stateDir: join(dataDir, 'runner-state'),
       baseEnv: { ...(process.env as Record<string, string>), ...loadEnvFile(resolve('.env')) },
       log,
     });

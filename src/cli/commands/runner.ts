@@ -107,6 +107,8 @@ export function registerRunner(program: Command, setExit: (code: number) => void
             ...loadEnvFile(join(config.baseDir, '.env')),
           },
           oneOff: flags.oneOff === true || config.oneOff,
+          stateDir: config.stateDir,
+          minFreeDiskBytes: config.minFreeDiskBytes,
           log,
         });
         const onSignal = (sig: string) => {

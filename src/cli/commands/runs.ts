@@ -1,4 +1,6 @@
 // `baton runs list | show ID | logs ID [TASK] | cancel ID`: look at and steer runs on a server.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { RUN_STATUSES, type RunStatus } from '../../protocol/status.ts';
 import { CliError, connect, reportError, type ConnectionFlags } from '../common.ts';
@@ -93,6 +95,39 @@ export function registerRuns(program: Command, setExit: (code: number) => void):
             if (logs[name] && !logs[name].endsWith('\n')) out.write('\n');
           }
         }, flags.json),
+    );
+
+  withConnection(
+    runs
+      .command('artifacts')
+      .description(
+        "a run's artifacts (each task's zipped uploads); --download saves them as DIR/<task>-<name>.zip",
+      )
+      .argument('<id>'),
+  )
+    .option('--download <dir>', 'save every artifact into this directory')
+    .action((id: string, flags: JsonFlags & { download?: string }) =>
+      guard(async () => {
+        const client = connect(flags);
+        const { artifacts } = await client.listArtifacts(id);
+        const saved: string[] = [];
+        if (flags.download) {
+          await mkdir(flags.download, { recursive: true });
+          for (const a of artifacts) {
+            const dest = join(flags.download, `${a.task}-${a.name}.zip`.replace(/[^A-Za-z0-9._-]/g, '_'));
+            await client.downloadArtifact(id, a.id, dest);
+            saved.push(dest);
+          }
+        }
+        if (flags.json) return printJson(out, { artifacts, saved });
+        if (artifacts.length === 0) return out.write(`run ${id} has no artifacts\n`);
+        for (const a of artifacts) {
+          out.write(
+            `${a.id}  ${a.task.padEnd(20)} ${a.name.padEnd(12)} ${String(a.sizeBytes).padStart(10)} bytes  sha256 ${a.sha256.slice(0, 12)}\n`,
+          );
+        }
+        for (const p of saved) out.write(`saved ${p}\n`);
+      }, flags.json),
     );
 
   withConnection(

@@ -16,10 +16,13 @@ import {
   RegisterRunnerResponse,
 } from '../../protocol/api.ts';
 import { authenticateRunner, bearerToken, usableToken } from '../auth.ts';
-import { publishAdvance, type ServerContext } from '../context.ts';
+import { publishAdvance, wakeAt, type ServerContext } from '../context.ts';
 import { generateToken, hashToken } from '../tokens.ts';
-import { resolveClaimed } from '../resolve.ts';
+import { assignClaimed } from '../assign.ts';
 import type { RunnerRow } from '../../store/schema.ts';
+
+/** A runner caps a task's log at 16 MiB; the server refuses anything past 17 MiB. */
+export const SERVER_LOG_LIMIT_BYTES = 17 * 1024 * 1024;
 
 const LeaseParams = Type.Object({ lease: Type.String({ pattern: '^[0-9a-f]{32}$' }) });
 
@@ -91,61 +94,33 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
         req.raw.once('close', () => abort.abort());
         reply.raw.once('close', () => abort.abort());
         const waitMs = Math.min(req.body.waitMs ?? ctx.config.maxLongPollMs, ctx.config.maxLongPollMs);
-        const deadline = performance.now() + waitMs;
-        for (;;) {
-          const claimed = await ctx.dispatcher.acquire({
-            runnerId: runner.id,
-            labels: JSON.parse(runner.labels) as string[],
-            waitMs: Math.max(0, deadline - performance.now()),
-            signal: AbortSignal.any([abort.signal, ctx.shutdown]),
-            now: ctx.now,
-          });
-          if (!claimed) {
-            reply.code(204);
-            return;
-          }
-          const runId = claimed.task.run_id;
-          try {
-            const task = await resolveClaimed(ctx.store, claimed);
-            ctx.hub.runEvent({
-              type: 'task',
-              runId,
-              task: claimed.task.name,
-              status: 'running',
-              attempt: claimed.attempt.number,
-              runner: runner.name,
-            });
-            return {
-              lease: claimed.attempt.lease_id,
-              leaseExpiresAt: new Date(claimed.attempt.lease_expires_at).toISOString(),
-              ackDeadline: new Date(claimed.attempt.ack_deadline).toISOString(),
-              heartbeatIntervalMs: ctx.config.heartbeatIntervalMs,
-              leaseTtlMs: ctx.config.leaseTtlMs,
-              task,
-            };
-          } catch (err) {
-            // An expression that cannot be evaluated fails the task here; the runner never sees it.
-            const message = `could not prepare task '${claimed.task.name}': ${toError(err).message}`;
-            const now = ctx.now();
-            const done = await ctx.store.leases.complete(
-              claimed.attempt.lease_id,
-              runner.id,
-              {
-                status: 'failed',
-                reason: 'setup_failed',
-                message,
-                exitCode: null,
-                outputs: {},
-                steps: [],
-                startedAt: new Date(now).toISOString(),
-                finishedAt: new Date(now).toISOString(),
-              },
-              now,
-            );
-            ctx.hub.runEvent({ type: 'task', runId, task: claimed.task.name, status: 'failed', message });
-            publishAdvance(ctx, runId, done.advance);
-          }
+        const claimed = await ctx.dispatcher.acquire({
+          runner: { id: runner.id, name: runner.name, labels: JSON.parse(runner.labels) as string[] },
+          waitMs,
+          signal: AbortSignal.any([abort.signal, ctx.shutdown]),
+          now: ctx.now,
+        });
+        if (!claimed) {
+          reply.code(204);
+          return;
         }
+        const task = await assignClaimed(ctx.store, claimed);
+        ctx.hub.runEvent({
+          type: 'task',
+          runId: claimed.task.run_id,
+          task: claimed.task.name,
+          status: 'running',
+          attempt: claimed.attempt.number,
+          runner: runner.name,
+        });
+        return {
+          lease: claimed.attempt.lease_id,
+          leaseExpiresAt: new Date(claimed.attempt.lease_expires_at).toISOString(),
+          ackDeadline: new Date(claimed.attempt.ack_deadline).toISOString(),
+          heartbeatIntervalMs: ctx.config.heartbeatIntervalMs,
+          leaseTtlMs: ctx.config.leaseTtlMs,
+          task,
+        };
       },
     );
 
@@ -176,6 +151,7 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
           runnerOf(req).id,
           req.body.chunks,
           ctx.now(),
+          SERVER_LOG_LIMIT_BYTES,
         );
         if (req.body.chunks.length > 0) {
           const task = await ctx.store.dialect.db
@@ -211,6 +187,7 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
             message: req.body.message,
           });
           publishAdvance(ctx, res.runId, res.advance);
+          if (res.retryAt !== undefined) wakeAt(ctx, res.retryAt);
         }
         return { status: res.status };
       },

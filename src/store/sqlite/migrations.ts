@@ -113,4 +113,32 @@ CREATE TABLE settings (
 );
 `,
   },
+  {
+    id: 2,
+    name: '0002-task-control-and-artifacts',
+    sql: `
+ALTER TABLE tasks ADD COLUMN confidential_outputs TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE tasks ADD COLUMN group_name TEXT;
+CREATE INDEX tasks_by_group ON tasks (run_id, group_name, status);
+
+CREATE TABLE artifacts (
+  id TEXT PRIMARY KEY,
+  run_id TEXT NOT NULL REFERENCES runs (id),
+  task_id TEXT NOT NULL REFERENCES tasks (id),
+  attempt INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  blob_key TEXT NOT NULL,
+  size_bytes INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  UNIQUE (task_id, attempt, name)
+);
+CREATE INDEX artifacts_by_run ON artifacts (run_id);
+`,
+  },
+  {
+    id: 3,
+    name: '0003-run-dialect',
+    sql: `ALTER TABLE runs ADD COLUMN dialect TEXT NOT NULL DEFAULT 'native';`,
+  },
 ];

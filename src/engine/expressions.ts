@@ -1,0 +1,149 @@
+// Runner-side evaluation of a task's `${{ }}` expressions, with the workflow module's evaluator:
+// the env layers once before the first step, then each step's env, `if` and `run` just before it runs.
+//
+// Env layering (later wins; each layer's expressions see the layers before it as `env`):
+//   workflow env → task env → imports (plain values) → BATON_ENV of earlier steps → step env.
+// A bad expression is an error sentence naming where it is and the expression, never an exception.
+
+import { arch, hostname, platform } from 'node:os';
+import type { AssignedTask, StepSpec } from '../protocol/plan.ts';
+import {
+  evaluateCondition,
+  evaluateTemplate,
+  ExpressionError,
+  type ExpressionContext,
+  type RuntimeFunctions,
+  type StatusContext,
+} from '../workflow/index.ts';
+import { HashFilesError } from './hash-files.ts';
+
+/** GitHub's words for a step's result, as `steps.<name>.outcome` and `.conclusion` hold them. */
+export type StepConclusion = 'success' | 'failure' | 'cancelled' | 'skipped';
+
+export interface StepRecord {
+  /** What the step appended to BATON_OUTPUT. */
+  outputs: Record<string, string>;
+  /** Before continue_on_error is applied. */
+  outcome: StepConclusion;
+  /** After: a failed continue_on_error step concludes `success`. */
+  conclusion: StepConclusion;
+}
+
+export interface EvalScope {
+  task: AssignedTask;
+  runner: Record<string, string>;
+  functions: RuntimeFunctions;
+}
+
+export type Evaluated<T> = { value: T } | { error: string };
+
+/** `runner` context: GitHub's names for the OS and architecture, as workflows compare against them. */
+export function runnerContext(name: string | undefined, temp: string): Record<string, string> {
+  const os = { linux: 'Linux', darwin: 'macOS', win32: 'Windows' }[platform() as string] ?? platform();
+  const cpu = { x64: 'X64', arm64: 'ARM64', arm: 'ARM', ia32: 'X86' }[arch() as string] ?? arch();
+  return { name: name ?? hostname(), os, arch: cpu, temp };
+}
+
+function context(
+  scope: EvalScope,
+  env: Record<string, string>,
+  steps: Record<string, StepRecord> = {},
+): ExpressionContext {
+  const c = scope.task.context;
+  return {
+    inputs: c.inputs,
+    env,
+    tasks: c.tasks,
+    matrix: c.matrix,
+    run: c.run,
+    runner: scope.runner,
+    steps,
+    imports: c.imports,
+  };
+}
+
+/** Workflow env, then task env over it, then the imports: the env every step starts from. */
+export function evaluateTaskEnv(scope: EvalScope): Evaluated<Record<string, string>> {
+  const workflow = evaluateEnv(scope, scope.task.workflowEnv, {}, 'workflow env');
+  if ('error' in workflow) return workflow;
+  const task = evaluateEnv(scope, scope.task.spec.env, workflow.value, `task '${scope.task.name}' env`);
+  if ('error' in task) return task;
+  return { value: { ...workflow.value, ...task.value, ...scope.task.context.imports } };
+}
+
+export interface EvaluatedStep {
+  /** The step's `if` holds (and, after a cancel, asks for always() or cancelled()). */
+  runs: boolean;
+  env: Record<string, string>;
+  /** The script; '' when the step does not run. */
+  script: string;
+}
+
+/**
+ * `env` is what the step inherits (task env layers and earlier BATON_ENV values); the step's own env is
+ * evaluated over it, and its `if` and `run` see the result.
+ */
+export function evaluateStep(
+  scope: EvalScope,
+  step: StepSpec,
+  env: Record<string, string>,
+  steps: Record<string, StepRecord>,
+  status: StatusContext,
+): Evaluated<EvaluatedStep> {
+  const label = `step '${step.name}'`;
+  const own = evaluateEnv(scope, step.env, env, `${label} env`, steps, status);
+  if ('error' in own) return own;
+  const ctx = context(scope, { ...env, ...own.value }, steps);
+  const condition = step.if ?? '';
+  const holds = attempt(`${label} if`, () =>
+    evaluateCondition(condition, ctx, { status, functions: scope.functions }),
+  );
+  if ('error' in holds) return holds;
+  // GitHub semantics: after a cancel only steps that ask for it run, whatever else their condition says.
+  const runs = holds.value && (!status.cancelled || asksForCancelled(condition));
+  if (!runs) return { value: { runs, env: own.value, script: '' } };
+  const script = attempt(`${label} run`, () =>
+    evaluateTemplate(step.run, ctx, { status, functions: scope.functions }),
+  );
+  if ('error' in script) return script;
+  return { value: { runs, env: own.value, script: script.value } };
+}
+
+/** The condition calls always() or cancelled(). Textual, so a string literal could fool it into running a step that its own condition also allows: harmless. */
+function asksForCancelled(condition: string): boolean {
+  return /\b(always|cancelled)\s*\(/i.test(condition);
+}
+
+function evaluateEnv(
+  scope: EvalScope,
+  values: Record<string, string>,
+  inherited: Record<string, string>,
+  where: string,
+  steps?: Record<string, StepRecord>,
+  status?: StatusContext,
+): Evaluated<Record<string, string>> {
+  const ctx = context(scope, inherited, steps);
+  const out: Record<string, string> = {};
+  for (const [name, template] of Object.entries(values)) {
+    const value = attempt(`${where} '${name}'`, () =>
+      evaluateTemplate(template, ctx, {
+        ...(status === undefined ? {} : { status }),
+        functions: scope.functions,
+      }),
+    );
+    if ('error' in value) return value;
+    out[name] = value.value;
+  }
+  return { value: out };
+}
+
+function attempt<T>(where: string, evaluate: () => T): Evaluated<T> {
+  try {
+    return { value: evaluate() };
+  } catch (error) {
+    if (error instanceof ExpressionError || error instanceof HashFilesError) {
+      return { error: `cannot evaluate ${where}: ${error.message}` };
+    }
+    throw error;
+  }
+}

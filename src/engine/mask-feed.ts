@@ -1,0 +1,84 @@
+// Values that become masked while a task runs: lines a step appends to its BATON_MASK file, and the
+// values of the task's confidential outputs as a step writes them to BATON_OUTPUT.
+//
+// A file cannot announce a write, so both files are polled every MASK_POLL_MS while a step runs and
+// read once more when it ends, before its held-back output is flushed. The window: text the step prints
+// within one poll interval after adding a value (and that has already left the masker) is not masked.
+// A step that masks a value before it first prints it (the usual order, with any pause) is safe.
+
+import { parseAssignments, AppendedReader } from './command-files.ts';
+import type { Masker } from './masker.ts';
+import { errorText, type WorkDir } from './work-dir.ts';
+
+/** 100 ms: short against a human reading the log, long against the cost of two small reads. */
+export const MASK_POLL_MS = 100;
+
+/** Output text a step appended beyond this is not parsed while it runs (only once it ends). */
+const MAX_LIVE_OUTPUT_CHARS = 1024 * 1024;
+
+export class MaskFeed {
+  #masker: Masker;
+  #confidential: ReadonlySet<string>;
+  #maskReader: AppendedReader;
+  #outputReader: AppendedReader;
+  /** An incomplete last line of the mask file, kept until its newline (or the step's end). */
+  #partial = '';
+  /** What the running step appended to BATON_OUTPUT so far. */
+  #stepOutput = '';
+  #timer: NodeJS.Timeout | undefined;
+  #reading: Promise<void> = Promise.resolve();
+  #warn: (text: string) => void;
+  #warned = false;
+
+  constructor(dir: WorkDir, confidential: readonly string[], masker: Masker, warn: (text: string) => void) {
+    this.#masker = masker;
+    this.#confidential = new Set(confidential);
+    this.#maskReader = new AppendedReader(dir.maskFile);
+    this.#outputReader = new AppendedReader(dir.outputFile);
+    this.#warn = warn;
+  }
+
+  /** Starts polling for a step that is starting. */
+  start(): void {
+    this.#stepOutput = '';
+    this.#timer = setInterval(() => {
+      this.#reading = this.#reading.then(() => this.#read(false));
+    }, MASK_POLL_MS);
+  }
+
+  /** Stops polling and reads both files to their end (the last line of the mask file even without newline). */
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#reading = this.#reading.then(() => this.#read(true));
+    await this.#reading;
+  }
+
+  /** Masks the value of each confidential output in `outputs`. */
+  addOutputs(outputs: Record<string, string>): void {
+    for (const [name, value] of Object.entries(outputs))
+      if (this.#confidential.has(name)) this.#masker.add(value);
+  }
+
+  async #read(final: boolean): Promise<void> {
+    try {
+      const lines = (this.#partial + (await this.#maskReader.next()).text).split('\n');
+      this.#partial = final ? '' : (lines.pop() ?? '');
+      for (const line of lines) this.#masker.add(line.endsWith('\r') ? line.slice(0, -1) : line);
+      if (this.#confidential.size === 0) return;
+      const appended = (await this.#outputReader.next()).text;
+      if (this.#stepOutput.length > MAX_LIVE_OUTPUT_CHARS) return;
+      this.#stepOutput += appended;
+      // Complete lines only, so a value caught mid-write is not masked as its prefix. An open heredoc
+      // parses as an error; the values before it are still good.
+      const text = this.#stepOutput;
+      const complete = final ? text : text.slice(0, text.lastIndexOf('\n') + 1);
+      this.addOutputs(Object.fromEntries(parseAssignments(complete).values));
+      if (final) this.#stepOutput = '';
+    } catch (error) {
+      // A step that removed or replaced its BATON_MASK file: say so once; masking goes on with what it has.
+      if (!this.#warned) this.#warn(`could not read the mask or output file: ${errorText(error)}`);
+      this.#warned = true;
+    }
+  }
+}

@@ -1,0 +1,186 @@
+// The step loop of one task, with GitHub Actions' semantics: before each step its env, `if` and `run`
+// are evaluated; a step whose `if` is false is `skipped` (the default `if` is success(): every earlier
+// step succeeded); a failed `continueOnError` step is recorded as failed but does not fail the task.
+//
+// Cancellation: the running step gets SIGTERM (SIGKILL after the grace). Then only steps whose `if`
+// calls always() or cancelled() run, without the cancel signal (they are the cleanup). If the stop had
+// to escalate to SIGKILL, or the task's own timeout ran out, nothing more runs.
+
+import type { AssignedTask } from '../protocol/plan.ts';
+import type { ContainmentPlan } from './containment.ts';
+import { evaluateStep, type EvalScope, type StepConclusion, type StepRecord } from './expressions.ts';
+import type { MaskFeed } from './mask-feed.ts';
+import type { Masker } from './masker.ts';
+import { runStep, type StepFailure } from './run-step.ts';
+import type { StepFiles } from './step-files.ts';
+import type { EngineOptions, StepResult, StepStatus } from './types.ts';
+import type { WorkDir } from './work-dir.ts';
+
+export interface StepsInput {
+  task: AssignedTask;
+  options: EngineOptions;
+  dir: WorkDir;
+  containment: ContainmentPlan;
+  graceMs: number;
+  /** performance.now() value at which the task's timeout ends, if it has one. */
+  taskDeadline: number | undefined;
+  files: StepFiles;
+  masker: Masker;
+  feed: MaskFeed;
+  scope: EvalScope;
+  /** Workflow env, task env and imports, evaluated. */
+  taskEnv: Record<string, string>;
+  /** One per step, `skipped` until it runs; filled in here. */
+  results: StepResult[];
+  system: (text: string) => void;
+}
+
+export interface StepsResult {
+  /** What decides the task: the cancel if one was seen, else the first failure. */
+  failure?: StepFailure;
+  /** Of the step that failed the task, else of the last step that ran. */
+  exitCode: number | null;
+}
+
+export async function runSteps(input: StepsInput): Promise<StepsResult> {
+  const { task, options, files, masker, feed, results, system } = input;
+  const records: Record<string, StepRecord> = {};
+  let failure: StepFailure | undefined;
+  let failedExit: number | null = null;
+  let cancel: StepFailure | undefined;
+  let lastExit: number | null = null;
+  let stopAll = false;
+
+  for (const [index, step] of task.spec.steps.entries()) {
+    const aborted = isAborted(options.signal);
+    cancel ??= aborted
+      ? {
+          status: 'cancelled',
+          reason: 'cancelled',
+          message: `task '${task.name}' was cancelled before step '${step.name}'`,
+        }
+      : undefined;
+    if (stopAll) {
+      records[step.name] = record({}, 'skipped', false);
+      continue;
+    }
+
+    const status = { success: failure === undefined, failure: failure !== undefined, cancelled: aborted };
+    const inherited = { ...input.taskEnv, ...Object.fromEntries(files.exported) };
+    const evaluated = evaluateStep(input.scope, step, inherited, records, status);
+    if ('error' in evaluated) {
+      // A broken expression is the workflow's fault, not the step's: continueOnError does not cover it.
+      results[index] = { name: step.name, status: 'failed', exitCode: null };
+      records[step.name] = record({}, 'failure', false);
+      failure ??= { status: 'failed', reason: 'setup_failed', message: evaluated.error };
+      system(evaluated.error);
+      continue;
+    }
+    if (!evaluated.value.runs) {
+      records[step.name] = record({}, 'skipped', false);
+      if (step.if !== undefined && step.if.trim() !== '')
+        system(`step '${step.name}' skipped: its condition '${step.if}' is false`);
+      continue;
+    }
+
+    feed.start();
+    let run;
+    try {
+      run = await runStep(
+        {
+          task,
+          baseEnv: options.baseEnv,
+          taskEnv: input.taskEnv,
+          dir: input.dir,
+          containment: input.containment,
+          graceMs: input.graceMs,
+          // Steps that run after a cancel are the cleanup: the cancel that already happened must not stop them.
+          signal: aborted ? undefined : options.signal,
+          taskDeadline: input.taskDeadline,
+          exported: files.exported,
+          paths: files.paths,
+          log: (stream, text) => masker.write(stream, text),
+          system,
+          onStarted: (pid) =>
+            options.onStep?.({
+              index,
+              name: step.name,
+              state: 'started',
+              ...(pid === undefined ? {} : { pid }),
+            }),
+        },
+        { ...step, env: evaluated.value.env, run: evaluated.value.script },
+        index,
+      );
+    } finally {
+      await feed.stop();
+    }
+    // Files are read after every step that ran, so a failed step's outputs are kept too.
+    const collected = await files.collect(step.name);
+    feed.addOutputs(collected.outputs);
+    masker.flush(); // the step's output ended: release what was held back, masked with every value known now
+    results[index] = run.result;
+    lastExit = run.result.exitCode;
+    options.onStep?.({
+      index,
+      name: step.name,
+      state: 'finished',
+      exitCode: lastExit,
+      durationMs: run.result.durationMs ?? 0,
+    });
+
+    const fileFailure: StepFailure | undefined =
+      collected.problem === undefined
+        ? undefined
+        : { status: 'failed', reason: 'invalid_output_file', message: collected.problem };
+    const stepFailure = run.failure ?? fileFailure;
+    if (stepFailure !== undefined && run.result.status === 'succeeded')
+      results[index] = { ...run.result, status: 'failed' };
+    if (fileFailure !== undefined && run.failure !== undefined) system(fileFailure.message);
+    const continues = step.continueOnError === true && stepFailure?.status !== 'cancelled';
+    records[step.name] = record(collected.outputs, conclusionOf(results[index]?.status), continues);
+    if (stepFailure === undefined) continue;
+
+    if (stepFailure.status === 'cancelled') {
+      cancel ??= stepFailure;
+      system(stepFailure.message);
+      if (run.killed === true) stopAll = true; // it ignored SIGTERM: cleanup steps would not be wanted either
+    } else if (continues) {
+      system(`${stepFailure.message} (continue_on_error: the task goes on)`);
+    } else {
+      if (failure === undefined) failedExit = lastExit;
+      failure ??= stepFailure;
+      system(stepFailure.message);
+    }
+    // Past the task's own deadline every further step would be killed at once.
+    if (input.taskDeadline !== undefined && performance.now() >= input.taskDeadline) stopAll = true;
+  }
+  const decided = cancel ?? failure;
+  return {
+    ...(decided === undefined ? {} : { failure: decided }),
+    exitCode: failure === undefined || cancel !== undefined ? lastExit : failedExit,
+  };
+}
+
+function record(outputs: Record<string, string>, outcome: StepConclusion, continues: boolean): StepRecord {
+  return { outputs, outcome, conclusion: continues && outcome === 'failure' ? 'success' : outcome };
+}
+
+function conclusionOf(status: StepStatus | undefined): StepConclusion {
+  switch (status) {
+    case 'succeeded':
+      return 'success';
+    case 'cancelled':
+      return 'cancelled';
+    case 'skipped':
+    case undefined:
+      return 'skipped';
+    default:
+      return 'failure';
+  }
+}
+
+/** A function, not an inline check: TypeScript would keep `aborted` narrowed to false across awaits. */
+export function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
+}

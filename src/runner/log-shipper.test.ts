@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import type { createClient } from '../client/index.ts';
+import { startLiveServer } from '../../test/helpers/live-server.ts';
+import { tempDir } from '../../test/helpers/temp.ts';
+import { LogShipper } from './log-shipper.ts';
+import { Spool } from './spool.ts';
+
+function shipper(
+  client: ReturnType<typeof createClient>,
+  lease: string,
+  spool: Spool,
+  logLimitBytes?: number,
+) {
+  const fenced: Error[] = [];
+  const s = new LogShipper({
+    client,
+    lease,
+    spool,
+    requestTimeoutMs: 5_000,
+    logLimitBytes,
+    onFenced: (e) => fenced.push(e),
+    onCancel: () => undefined,
+  });
+  return { s, fenced };
+}
+
+describe('log shipper', () => {
+  it('stores a log byte-exact, multi-byte characters split across writes intact', async () => {
+    const live = await startLiveServer();
+    const runner = await live.registerRunner();
+    const offer = await live.offer(runner, 'tasks: { t: { run: "true" } }');
+    const spool = Spool.create(tempDir(), offer);
+    const { s } = shipper(runner, offer.lease, spool);
+    const text = 'héllo wörld ✓ 🎉\n'.repeat(20_000);
+    const points = Array.from(text);
+    for (let i = 0; i < points.length; i += 7777) s.write(points.slice(i, i + 7777).join(''));
+    await s.close();
+    expect(await live.admin.taskLog(offer.task.runId, 't')).toBe(text);
+    expect(spool.entries.length).toBeGreaterThan(3);
+    expect(spool.unacked()).toEqual([]);
+  });
+
+  it('keeps the first and last parts of a log over its limit, with a marker saying what was dropped', async () => {
+    const live = await startLiveServer();
+    const runner = await live.registerRunner();
+    const offer = await live.offer(runner, 'tasks: { t: { run: "true" } }');
+    const { s } = shipper(runner, offer.lease, Spool.create(tempDir(), offer), 1024 * 1024);
+    const lines = Array.from(
+      { length: 60_000 },
+      (_, i) => `line ${String(i).padStart(6, '0')} ${'x'.repeat(40)}\n`,
+    );
+    for (const l of lines) s.write(l);
+    await s.close();
+    expect(s.truncated).toBe(true);
+    const stored = await live.admin.taskLog(offer.task.runId, 't');
+    expect(Buffer.byteLength(stored)).toBeLessThanOrEqual(1024 * 1024);
+    expect(stored.startsWith(lines[0]!)).toBe(true);
+    expect(stored.endsWith(lines[lines.length - 1]!)).toBe(true);
+    const m = /\[baton\] log truncated: (\d+) bytes dropped here/.exec(stored);
+    expect(m).not.toBeNull();
+    const total = lines.join('').length;
+    const markerLine = stored.slice(
+      stored.indexOf('\n[baton] log truncated'),
+      stored.indexOf('\n', stored.indexOf('[baton] log truncated')) + 1,
+    );
+    expect(Buffer.byteLength(stored) - Buffer.byteLength(markerLine) + Number(m![1])).toBe(total);
+  });
+
+  it('replays a spool left by a runner that died before the server acknowledged it, storing each chunk once', async () => {
+    const live = await startLiveServer();
+    const runner = await live.registerRunner();
+    const offer = await live.offer(runner, 'tasks: { t: { run: "true" } }');
+    const root = tempDir();
+    // The first process ships part of the log…
+    const first = shipper(runner, offer.lease, Spool.create(root, offer));
+    for (let i = 0; i < 100; i++) first.s.write(`early ${i}\n`);
+    await first.s.flush();
+    // …spools more that never leaves the machine, and dies; its last acknowledgement is forgotten too.
+    const left = Spool.open(Spool.list(root)[0]!);
+    for (let i = 0; i < 3; i++) left.append(Buffer.from(`late ${i}\n`));
+    const ackFile = `${left.dir}/acked`;
+    writeFileSync(ackFile, String(left.acked - 1));
+    // A new process reopens the spool and replays from the last acknowledged chunk.
+    const reopened = Spool.open(Spool.list(root)[0]!);
+    const again = shipper(runner, offer.lease, reopened);
+    await again.s.flush();
+    const expected =
+      Array.from({ length: 100 }, (_, i) => `early ${i}\n`).join('') + 'late 0\nlate 1\nlate 2\n';
+    expect(await live.admin.taskLog(offer.task.runId, 't')).toBe(expected);
+    expect(reopened.unacked()).toEqual([]);
+  });
+});

@@ -1,0 +1,126 @@
+// Checked task drafts to the plan's tasks: matrix tasks become one task per combination, named
+// `group (v1, v2)`; dependencies on a group mean all its tasks; the task limit counts the result.
+
+import type { TaskSpec } from '../protocol/plan.ts';
+import type { TaskDraft } from './drafts.ts';
+import { conditionSource } from './condition.ts';
+import { ExpressionError } from './expression-error.ts';
+import { evaluate, truthy } from './expression-eval.ts';
+import { parseExpression } from './expression-parser.ts';
+import { makeIssue, type WorkflowIssue } from './issues.ts';
+import type { WorkflowLimits } from './limits.ts';
+import { expansionName } from './matrix.ts';
+import { evaluateTemplate } from './template.ts';
+
+export function expandTasks(
+  drafts: TaskDraft[],
+  limits: WorkflowLimits,
+): { tasks: TaskSpec[]; issues: WorkflowIssue[] } {
+  const issues: WorkflowIssue[] = [];
+  let count = 0;
+  for (const draft of drafts) {
+    count += draft.matrix?.combinations.length ?? 1;
+    if (count > limits.maxTasks) {
+      const total = drafts.reduce((sum, task) => sum + (task.matrix?.combinations.length ?? 1), 0);
+      const message = `workflow has ${total} tasks after matrix expansion; the limit is ${limits.maxTasks} tasks per run`;
+      return { tasks: [], issues: [makeIssue('limit_exceeded', message, draft.at, draft.path)] };
+    }
+  }
+
+  const groups = new Map<string, string[]>();
+  const seen = new Set(drafts.filter((draft) => draft.matrix === undefined).map((draft) => draft.spec.name));
+  for (const draft of drafts) {
+    if (draft.matrix === undefined) {
+      groups.set(draft.spec.name, [draft.spec.name]);
+      continue;
+    }
+    const names: string[] = [];
+    for (const combination of draft.matrix.combinations) {
+      const name = expansionName(draft.spec.name, combination);
+      if (seen.has(name)) {
+        const message = `matrix of task '${draft.spec.name}' makes the task '${name}' twice; remove the repeated values`;
+        issues.push(makeIssue('duplicate_task', message, draft.matrix.at, draft.matrix.path));
+      }
+      seen.add(name);
+      names.push(name);
+    }
+    groups.set(draft.spec.name, names);
+  }
+  const expand = (names: string[]) => names.flatMap((name) => groups.get(name) ?? [name]);
+
+  const tasks: TaskSpec[] = [];
+  for (const draft of drafts) {
+    const base: TaskSpec = {
+      ...draft.spec,
+      dependsOn: expand(draft.spec.dependsOn),
+      artifactsFrom: expand(draft.artifacts.map((artifact) => artifact.value).filter(unique)),
+    };
+    const matrix = draft.matrix;
+    if (matrix === undefined) {
+      tasks.push(base);
+      continue;
+    }
+    matrix.combinations.forEach((combination, index) => {
+      const name = groups.get(draft.spec.name)?.[index] ?? draft.spec.name;
+      const spec: TaskSpec = {
+        ...structuredClone(base),
+        name,
+        matrix: { ...combination },
+        strategy: {
+          group: draft.spec.name,
+          failFast: matrix.failFast,
+          ...(matrix.maxParallel === undefined ? {} : { maxParallel: matrix.maxParallel }),
+        },
+      };
+      for (const flag of draft.matrixFlags ?? []) {
+        const value = flagFor(flag.text, combination);
+        const step = flag.step === undefined ? undefined : spec.steps[flag.step];
+        if (flag.step === undefined) {
+          if (value) spec.continueOnError = true;
+        } else if (step !== undefined && value) step.continueOnError = true;
+      }
+      spec.runsOn = [];
+      for (const label of base.runsOn) {
+        const value = labelFor(label, combination);
+        if (typeof value === 'string' && value !== '') {
+          if (!spec.runsOn.includes(value)) spec.runsOn.push(value);
+        } else {
+          const reason = value === '' ? 'is empty' : `cannot be evaluated: ${value.message}`;
+          const message = `runs_on label '${label}' of task '${name}' ${reason}`;
+          issues.push(makeIssue('invalid_value', message, draft.at, draft.path));
+        }
+      }
+      tasks.push(spec);
+    });
+  }
+  return { tasks, issues };
+}
+
+/** A flag written as one expression over the matrix (checked when read); true when its value is truthy. */
+function flagFor(text: string, matrix: Record<string, string | number | boolean>): boolean {
+  try {
+    const source = conditionSource(text);
+    if (source === undefined) return false;
+    return truthy(evaluate(parseExpression(source), { inputs: {}, env: {}, tasks: {}, matrix }, source));
+  } catch (error) {
+    if (error instanceof ExpressionError) return false;
+    throw error;
+  }
+}
+
+function unique(value: string, index: number, all: string[]): boolean {
+  return all.indexOf(value) === index;
+}
+
+/** A label with `${{ matrix.x }}` filled in for one combination (checked earlier to read only matrix). */
+function labelFor(
+  label: string,
+  matrix: Record<string, string | number | boolean>,
+): string | ExpressionError {
+  try {
+    return evaluateTemplate(label, { inputs: {}, env: {}, tasks: {}, matrix }).trim();
+  } catch (error) {
+    if (error instanceof ExpressionError) return error;
+    throw error;
+  }
+}

@@ -1,0 +1,148 @@
+// The expression language's functions, as GitHub Actions documents them: string helpers, JSON,
+// `hashFiles` (supplied by the runner) and the status functions of `if` conditions.
+
+import { looseEquals, stringify, type ExprValue } from './expression-values.ts';
+
+/** What success()/failure()/cancelled() return; always() is true. */
+export interface StatusContext {
+  success: boolean;
+  failure: boolean;
+  cancelled: boolean;
+}
+
+/** Functions only the runner can provide. */
+export interface RuntimeFunctions {
+  /** SHA-256 over the files matching the patterns (relative to the work dir), or '' when none match. */
+  hashFiles?: (patterns: string[]) => string;
+}
+
+export interface CallOptions {
+  status?: StatusContext;
+  functions?: RuntimeFunctions;
+}
+
+/** Thrown by a function; the evaluator turns it into an ExpressionError at the call's position. */
+export class FunctionError extends Error {}
+
+interface FunctionSpec {
+  /** Canonical spelling; calls match case-insensitively. */
+  name: string;
+  minArgs: number;
+  maxArgs: number;
+  call: (args: ExprValue[], options: CallOptions) => ExprValue;
+}
+
+export const STATUS_FUNCTIONS = ['success', 'failure', 'always', 'cancelled'] as const;
+
+const SPECS: FunctionSpec[] = [
+  { name: 'contains', minArgs: 2, maxArgs: 2, call: ([search, item]) => contains(search!, item!) },
+  {
+    name: 'startsWith',
+    minArgs: 2,
+    maxArgs: 2,
+    call: ([text, prefix]) => lower(text!).startsWith(lower(prefix!)),
+  },
+  {
+    name: 'endsWith',
+    minArgs: 2,
+    maxArgs: 2,
+    call: ([text, suffix]) => lower(text!).endsWith(lower(suffix!)),
+  },
+  {
+    name: 'format',
+    minArgs: 1,
+    maxArgs: Infinity,
+    call: ([pattern, ...values]) => format(stringify(pattern!), values),
+  },
+  {
+    name: 'join',
+    minArgs: 1,
+    maxArgs: 2,
+    call: ([items, separator]) =>
+      Array.isArray(items)
+        ? items.map(stringify).join(separator === undefined ? ',' : stringify(separator))
+        : stringify(items!),
+  },
+  { name: 'toJSON', minArgs: 1, maxArgs: 1, call: ([value]) => JSON.stringify(value, null, 2) },
+  { name: 'fromJSON', minArgs: 1, maxArgs: 1, call: ([value]) => fromJSON(stringify(value!)) },
+  {
+    name: 'hashFiles',
+    minArgs: 1,
+    maxArgs: Infinity,
+    call: (patterns, { functions }) => {
+      if (functions?.hashFiles === undefined)
+        throw new FunctionError('hashFiles() is only available on the runner');
+      return functions.hashFiles(patterns.map(stringify));
+    },
+  },
+  ...STATUS_FUNCTIONS.map((name): FunctionSpec => ({
+    name,
+    minArgs: 0,
+    maxArgs: 0,
+    call: (_args, { status }) => {
+      if (status === undefined) throw new FunctionError(`${name}() is only available in 'if' conditions`);
+      return name === 'always' ? true : status[name];
+    },
+  })),
+];
+
+/** By lower-case name. */
+export const FUNCTIONS: ReadonlyMap<string, FunctionSpec> = new Map(
+  SPECS.map((spec) => [spec.name.toLowerCase(), spec]),
+);
+
+function lower(value: ExprValue): string {
+  return stringify(value).toLowerCase();
+}
+
+/** An array holds an element loosely equal to item; otherwise a case-insensitive substring test. */
+function contains(search: ExprValue, item: ExprValue): boolean {
+  if (Array.isArray(search)) return search.some((element) => looseEquals(element, item));
+  return lower(search).includes(lower(item));
+}
+
+/** `{0}` takes the first value; `{{` and `}}` are literal braces. Anything else with a brace is an error. */
+function format(pattern: string, values: ExprValue[]): string {
+  let result = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i];
+    if (ch === '{' && pattern[i + 1] === '{') {
+      result += '{';
+      i++;
+    } else if (ch === '}' && pattern[i + 1] === '}') {
+      result += '}';
+      i++;
+    } else if (ch === '{') {
+      const close = pattern.indexOf('}', i);
+      const index = close < 0 ? '' : pattern.slice(i + 1, close);
+      if (!/^\d+$/.test(index))
+        throw new FunctionError(
+          `format() string '${pattern}' has an invalid placeholder at character ${i + 1}`,
+        );
+      const value = values[Number(index)];
+      if (value === undefined) {
+        throw new FunctionError(
+          `format() string '${pattern}' uses {${index}} but only ${values.length} value${values.length === 1 ? ' was' : 's were'} given`,
+        );
+      }
+      result += stringify(value);
+      i = close;
+    } else if (ch === '}') {
+      throw new FunctionError(`format() string '${pattern}' has an unmatched '}' at character ${i + 1}`);
+    } else {
+      result += ch;
+    }
+  }
+  return result;
+}
+
+function fromJSON(text: string): ExprValue {
+  try {
+    // JSON.parse makes '__proto__' an own data property, so parsed objects cannot reach a prototype.
+    return JSON.parse(text) as ExprValue;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    const shown = text.length > 40 ? `${text.slice(0, 40)}…` : text;
+    throw new FunctionError(`fromJSON() got invalid JSON '${shown}': ${reason}`);
+  }
+}
