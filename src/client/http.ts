@@ -55,14 +55,20 @@ export async function request(http: HttpOptions, path: string, o: RequestOptions
   const url = new URL(path, http.baseUrl.endsWith('/') ? http.baseUrl : http.baseUrl + '/');
   let res: Response;
   try {
-    res = await fetch(url, {
+    const init: RequestInit & { duplex?: 'half' } = {
       method: o.method ?? (body ? 'POST' : 'GET'),
       headers,
       body,
       signal: AbortSignal.any(signals),
-    });
+    };
+    // A streamed request body needs half-duplex mode in fetch.
+    if (o.rawBody !== undefined) init.duplex = 'half';
+    res = await fetch(url, init);
   } catch (err) {
     if (o.signal?.aborted) throw err;
+    // undici reports network failures as "fetch failed" (cause: ECONNREFUSED …) or a timeout; any other
+    // TypeError is a mistake in the request itself, and retrying it would loop forever.
+    if (err instanceof TypeError && err.message !== 'fetch failed') throw err;
     const cause = err instanceof Error ? err : undefined;
     const why = cause?.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : describeCause(cause);
     throw new NetworkError(`cannot reach ${http.baseUrl}: ${why}`, { cause });

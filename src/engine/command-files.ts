@@ -4,6 +4,7 @@
 // BATON_OUTPUT and BATON_ENV hold `name=value` lines and heredocs (`name<<DELIM`, value lines, `DELIM`);
 // blank lines are ignored; the last value of a name wins. BATON_PATH holds one directory per line.
 
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 
 export interface ParsedAssignments {
@@ -89,6 +90,35 @@ export class AppendedReader {
 
   constructor(path: string) {
     this.path = path;
+  }
+
+  /**
+   * The same as next(), synchronously: the masker calls it before each piece of output, so a value written
+   * to a file before it is printed is always known by the time the print arrives (program order).
+   */
+  nextSync(): AppendedText {
+    const fd = openSync(this.path, 'r');
+    try {
+      const { size } = fstatSync(fd);
+      if (size < this.#offset) {
+        this.#offset = 0;
+        this.#lines = 0;
+      }
+      if (size > MAX_COMMAND_FILE_BYTES) {
+        throw new Error(`${this.path} is ${size} bytes, over the limit of ${MAX_COMMAND_FILE_BYTES} bytes`);
+      }
+      const length = size - this.#offset;
+      if (length === 0) return { text: '', firstLine: this.#lines + 1 };
+      const buffer = Buffer.alloc(length);
+      const bytesRead = readSync(fd, buffer, 0, length, this.#offset);
+      const complete = buffer.subarray(0, bytesRead);
+      const firstLine = this.#lines + 1;
+      this.#offset += bytesRead;
+      this.#lines += countNewlines(complete);
+      return { text: complete.toString('utf8'), firstLine };
+    } finally {
+      closeSync(fd);
+    }
   }
 
   async next(): Promise<AppendedText> {

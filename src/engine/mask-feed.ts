@@ -1,10 +1,10 @@
 // Values that become masked while a task runs: lines a step appends to its BATON_MASK file, and the
 // values of the task's confidential outputs as a step writes them to BATON_OUTPUT.
 //
-// A file cannot announce a write, so both files are polled every MASK_POLL_MS while a step runs and
-// read once more when it ends, before its held-back output is flushed. The window: text the step prints
-// within one poll interval after adding a value (and that has already left the masker) is not masked.
-// A step that masks a value before it first prints it (the usual order, with any pause) is safe.
+// A file cannot announce a write, so both files are read before each piece of the step's output is masked
+// (a value written before it is printed is then always known in time: program order), polled every
+// MASK_POLL_MS while the step is quiet, and read once more when it ends. Only a value a step's *other*
+// process writes concurrently with printing it can slip through.
 
 import { parseAssignments, AppendedReader } from './command-files.ts';
 import type { Masker } from './masker.ts';
@@ -54,6 +54,11 @@ export class MaskFeed {
     await this.#reading;
   }
 
+  /** Reads what the running step appended to both files so far; called before each piece of its output. */
+  catchUp(): void {
+    if (this.#timer !== undefined) this.#readSync(false);
+  }
+
   /** Masks the value of each confidential output in `outputs`. */
   addOutputs(outputs: Record<string, string>): void {
     for (const [name, value] of Object.entries(outputs))
@@ -61,12 +66,16 @@ export class MaskFeed {
   }
 
   async #read(final: boolean): Promise<void> {
+    this.#readSync(final);
+  }
+
+  #readSync(final: boolean): void {
     try {
-      const lines = (this.#partial + (await this.#maskReader.next()).text).split('\n');
+      const lines = (this.#partial + this.#maskReader.nextSync().text).split('\n');
       this.#partial = final ? '' : (lines.pop() ?? '');
       for (const line of lines) this.#masker.add(line.endsWith('\r') ? line.slice(0, -1) : line);
       if (this.#confidential.size === 0) return;
-      const appended = (await this.#outputReader.next()).text;
+      const appended = this.#outputReader.nextSync().text;
       if (this.#stepOutput.length > MAX_LIVE_OUTPUT_CHARS) return;
       this.#stepOutput += appended;
       // Complete lines only, so a value caught mid-write is not masked as its prefix. An open heredoc

@@ -99,7 +99,10 @@ export async function runSteps(input: StepsInput): Promise<StepsResult> {
           taskDeadline: input.taskDeadline,
           exported: files.exported,
           paths: files.paths,
-          log: (stream, text) => masker.write(stream, text),
+          log: (stream, text) => {
+            feed.catchUp();
+            masker.write(stream, text);
+          },
           system,
           onStarted: (pid) =>
             options.onStep?.({
