@@ -6,6 +6,7 @@ import { registerRunner } from './commands/runner.ts';
 import { registerSubmit } from './commands/submit.ts';
 import { registerRuns } from './commands/runs.ts';
 import { registerToken } from './commands/token.ts';
+import { registerSecrets } from './commands/secrets.ts';
 import { registerRunners } from './commands/runners.ts';
 import { registerValidate } from './commands/validate.ts';
 import { batonVersion } from './version.ts';
@@ -30,6 +31,7 @@ export async function main(argv: string[]): Promise<number> {
   registerRuns(program, setExit);
   registerRunners(program, setExit);
   registerToken(program, setExit);
+  registerSecrets(program, setExit);
   try {
     await program.parseAsync(argv);
   } catch (err) {

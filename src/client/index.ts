@@ -114,6 +114,22 @@ export function createClient(http: HttpOptions) {
           yield { kind: 'event', event: JSON.parse(m.data) as RunEvent };
       }
     },
+    setSecret(name: string, value: string) {
+      return requestJson<{ name: string; result: 'created' | 'updated' }>(
+        http,
+        `api/v1/secrets/${enc(name)}`,
+        { method: 'PUT', body: { value } },
+      );
+    },
+    listSecrets() {
+      return requestJson<{ secrets: Array<{ name: string; createdAt: string; updatedAt: string }> }>(
+        http,
+        'api/v1/secrets',
+      );
+    },
+    removeSecret(name: string) {
+      return requestJson<void>(http, `api/v1/secrets/${enc(name)}`, { method: 'DELETE' });
+    },
     listRunners() {
       return requestJson<{ runners: RunnerView[] }>(http, 'api/v1/runners');
     },

@@ -33,6 +33,8 @@ export interface EvalScope {
   task: AssignedTask;
   runner: Record<string, string>;
   functions: RuntimeFunctions;
+  /** Secret values this task may read as `secrets.NAME` (unsealed by the runner; masked everywhere). */
+  secrets: Record<string, string>;
 }
 
 export type Evaluated<T> = { value: T } | { error: string };
@@ -59,6 +61,7 @@ function context(
     runner: scope.runner,
     steps,
     imports: c.imports,
+    secrets: scope.secrets,
   };
 }
 

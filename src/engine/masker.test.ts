@@ -52,10 +52,24 @@ describe('masker', () => {
 
   it('masks each line of a multi-line value, and the whole value as one', () => {
     const pem = '-----BEGIN KEY-----\nMIIBOgIBAAJBAKj34\nGkxFhD90vcNLYLInF\n-----END KEY-----';
-    expect(needlesFor(pem)).toHaveLength(5);
+    const needles = needlesFor(pem);
+    for (const form of [pem, ...pem.split('\n')]) expect(needles).toContain(form);
     expect(whole([pem], `key:\n${pem}\n`)).toBe('key:\n***\n');
     expect(whole([pem], 'one line: GkxFhD90vcNLYLInF!')).toBe('one line: ***!');
     expect(whole(['line1\r\nab\r\nline3'], 'x line1 y line3')).toBe('x *** y ***');
+  });
+
+  it('masks base64 of a value at all three alignments, and its URL- and JSON-encoded forms', () => {
+    const secret = 'hunter2-Sup3r-s3cret/+&"';
+    for (const prefix of ['', 'a', 'ab', 'abc']) {
+      const encoded = Buffer.from(`${prefix}${secret}tail`).toString('base64');
+      const masked = whole([secret], encoded);
+      expect(masked).toContain('***');
+      // What is left around the mask cannot be decoded back into the secret.
+      expect(Buffer.from(masked.replace('***', ''), 'base64').toString('latin1')).not.toContain('Sup3r');
+    }
+    expect(whole([secret], `q=${encodeURIComponent(secret)}&x`)).toBe('q=***&x');
+    expect(whole([secret], JSON.stringify({ v: secret }))).toBe('{"v":"***"}');
   });
 
   it('does not mask values shorter than 4 characters, nor short lines of a multi-line value', () => {

@@ -4,7 +4,8 @@
 // Values become "needles" (`needlesFor`): the value itself and each line of a multi-line value. A needle
 // shorter than MIN_MASK_LENGTH is never masked: `***` in place of every "a" or "42" would wreck the log
 // and hint at the value more than it hides it (DESIGN.md refuses such values as secrets upstream).
-// Encoded forms (base64 at three alignments, URL, JSON-escaped) are meant to be added in `needlesFor`.
+// Encoded forms are needles too: base64 at the three alignments, URL-encoded and JSON-escaped. Not covered
+// (SECURITY.md): hex, double encodings, reversed or otherwise transformed values.
 //
 // Streaming: text is emitted as soon as it cannot be the start of a needle. Only a tail that is a proper
 // prefix of some needle is held back (so at most the longest needle's length minus one characters, per
@@ -17,11 +18,31 @@ export const MIN_MASK_LENGTH = 4;
 
 export const MASK = '***';
 
-/** The strings to replace for one secret value. The place to add encoded forms later. */
+/**
+ * The part of base64 that depends only on `value` when it starts `offset` bytes (0, 1 or 2) into the encoded
+ * data: the characters mixing in unknown bytes before or after it are dropped. Together the three offsets
+ * cover the value wherever it sits in a base64 stream.
+ */
+export function base64Needle(value: string, offset: 0 | 1 | 2): string {
+  const bytes = Buffer.concat([Buffer.alloc(offset), Buffer.from(value, 'utf8')]);
+  const encoded = bytes.toString('base64').replace(/=+$/, '');
+  const skip = [0, 2, 3][offset]!;
+  const whole = Math.floor(bytes.length / 3) * 4 + (bytes.length % 3);
+  return encoded.slice(skip, whole);
+}
+
+/** The strings to replace for one secret value: itself, its lines, and its common encodings. */
 export function needlesFor(value: string): string[] {
-  const needles = [value];
-  if (/[\r\n]/.test(value)) needles.push(...value.split(/\r?\n|\r/));
-  return needles.filter((n) => n.length >= MIN_MASK_LENGTH);
+  const forms = [value];
+  if (/[\r\n]/.test(value)) forms.push(...value.split(/\r?\n|\r/));
+  const needles = new Set<string>();
+  for (const form of forms) {
+    needles.add(form);
+    needles.add(encodeURIComponent(form));
+    needles.add(JSON.stringify(form).slice(1, -1));
+    for (const offset of [0, 1, 2] as const) needles.add(base64Needle(form, offset));
+  }
+  return [...needles].filter((n) => n.length >= MIN_MASK_LENGTH);
 }
 
 export type MaskedStream = 'stdout' | 'stderr';

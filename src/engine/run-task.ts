@@ -33,7 +33,10 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
       listenerError ??= error; // a broken log sink is the caller's infrastructure failure: rethrown below
     }
   };
-  const masker = createMasker((stream, text) => deliver({ stream, text }), task.context.mask);
+  const masker = createMasker(
+    (stream, text) => deliver({ stream, text }),
+    [...task.context.mask, ...Object.values(options.secrets ?? {})],
+  );
   const system = (text: string): void => deliver({ stream: 'system', text: masker.mask(`${text}\n`) });
   const steps: StepResult[] = task.spec.steps.map((s) => ({
     name: s.name,
@@ -41,6 +44,17 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
     exitCode: null,
   }));
   const confidential = task.spec.exports.filter((e) => e.confidential).map((e) => e.name);
+  // An output that holds a secret would carry it past every log mask (into the API and other tasks): it is
+  // masked, as GitHub Actions does, and the log says so.
+  const secretMasker = createMasker(() => undefined, Object.values(options.secrets ?? {}));
+  const withoutSecrets = (outputs: Record<string, string>): Record<string, string> => {
+    const out: Record<string, string> = {};
+    for (const [name, value] of Object.entries(outputs)) {
+      out[name] = secretMasker.mask(value);
+      if (out[name] !== value) system(`output '${name}' holds a secret; its value is masked`);
+    }
+    return out;
+  };
   const finish = (
     failure: StepFailure | undefined,
     exitCode: number | null,
@@ -50,7 +64,7 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
     status: failure?.status ?? 'succeeded',
     ...(failure === undefined ? {} : { reason: failure.reason, message: masker.mask(failure.message) }),
     exitCode,
-    outputs,
+    outputs: withoutSecrets(outputs),
     confidential,
     steps,
     ...(upload === undefined ? {} : { upload }),
@@ -73,6 +87,7 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
     const scope: EvalScope = {
       task,
       runner: runnerContext(options.runnerName, dir.temp),
+      secrets: options.secrets ?? {},
       functions: { hashFiles: (patterns) => hashFiles(dir.workspace, patterns) },
     };
     const limits = archiveLimits(options.archiveLimits);

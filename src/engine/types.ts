@@ -12,6 +12,11 @@ export const CONTAINMENTS = ['auto', 'namespace', 'pdeathsig', 'none'] as const;
 export type Containment = (typeof CONTAINMENTS)[number];
 
 export interface EngineOptions {
+  /**
+   * Secret values the task's expressions may read as `secrets.NAME`; each one is masked in every log line,
+   * message and output. Never put into the runner's own environment.
+   */
+  secrets?: Record<string, string>;
   /** The runner's work_dir (e.g. "_work"); created if missing. */
   workRoot: string;
   /** Runner process env + .env values, already merged by the caller. */

@@ -133,6 +133,8 @@ export const CreateTokenBody = Type.Object(
     name: Type.Optional(Type.String({ maxLength: 100 })),
     expiresInSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
     singleUse: Type.Optional(Type.Boolean()),
+    /** User tokens: what they may do (default admin). */
+    scope: Type.Optional(Type.Union([Type.Literal('admin'), Type.Literal('submit'), Type.Literal('read')])),
   },
   { additionalProperties: false },
 );

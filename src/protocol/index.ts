@@ -3,3 +3,4 @@ export * from './status.ts';
 export * from './plan.ts';
 export * from './errors.ts';
 export * from './api.ts';
+export * from './sealed.ts';

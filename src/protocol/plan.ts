@@ -150,4 +150,9 @@ export interface AssignedTask {
   spec: TaskSpec;
   context: TaskContext;
   artifacts: ArtifactRef[];
+  /**
+   * The secrets this task's expressions name, as a JSON object `{NAME: value}` sealed to the runner's public
+   * key (see sealed.ts); absent when the task names none.
+   */
+  sealedSecrets?: string;
 }

@@ -11,6 +11,7 @@ import { toError } from '../protocol/errors.ts';
 import { removeUpload, runTask, type TaskOutcome } from '../engine/index.ts';
 import { LogShipper } from './log-shipper.ts';
 import { Spool } from './spool.ts';
+import { openSealed, type KeyPair } from '../protocol/sealed.ts';
 import { startLeaseKeeper } from './lease-keeper.ts';
 
 /** 256 MiB: below this much free space in the work dir the runner takes no new task. */
@@ -40,6 +41,8 @@ export interface AgentOptions {
   logLimitBytes?: number;
   /** Take no task while the work dir's filesystem has less free space than this (default 256 MiB). */
   minFreeDiskBytes?: number;
+  /** The runner's key pair: opens the secrets sealed to it. Without it, tasks that name secrets fail. */
+  keys?: KeyPair;
   log: RunnerLogger;
   onTaskStarted?: (offer: AcquireResponse) => void;
   onTaskFinished?: (offer: AcquireResponse, outcome: TaskOutcome) => void;
@@ -208,7 +211,9 @@ export class Agent {
     let diskFull = false;
     let outcome: TaskOutcome;
     try {
+      const secrets = await this.#openSecrets(offer);
       outcome = await runTask(offer.task, {
+        secrets,
         workRoot: this.#o.workDir,
         baseEnv: { ...this.#o.baseEnv, BATON_RUNNER_NAME: this.#o.name, BATON_RUNNER_HOST: hostname() },
         signal: abort.signal,
@@ -279,6 +284,14 @@ export class Agent {
     await this.#deliver(spool, body, label, requestTimeoutMs);
     keeper.stop();
     this.#o.onTaskFinished?.(offer, outcome);
+  }
+
+  /** The task's secrets, unsealed with this runner's private key; they live only in this task's engine run. */
+  async #openSecrets(offer: AcquireResponse): Promise<Record<string, string>> {
+    if (!offer.task.sealedSecrets) return {};
+    if (!this.#o.keys)
+      throw new Error('the task names secrets but this runner has no key pair; register it again');
+    return JSON.parse(await openSealed(offer.task.sealedSecrets, this.#o.keys)) as Record<string, string>;
   }
 
   /** Sends `complete` until the server acknowledges or refuses it; then the spool has done its job. */

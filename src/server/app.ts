@@ -15,6 +15,9 @@ import { runnerRoutes } from './routes/runner-protocol.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { healthRoutes } from './routes/health.ts';
 import { artifactRoutes } from './routes/artifacts.ts';
+import { uiRoutes } from './routes/ui.ts';
+import { secretRoutes } from './routes/secrets.ts';
+import { loadMasterKey } from './master-key.ts';
 import { PROTOCOL_VERSION } from '../protocol/api.ts';
 
 export interface ServerDeps {
@@ -27,7 +30,9 @@ export interface ServerDeps {
   logger?: boolean | { level: string; stream?: NodeJS.WritableStream };
 }
 
-export async function createServer(deps: ServerDeps): Promise<{ app: FastifyInstance; ctx: ServerContext }> {
+export async function createServer(
+  deps: ServerDeps,
+): Promise<{ app: FastifyInstance; ctx: ServerContext; routes: Array<{ method: string; url: string }> }> {
   const app = Fastify({
     logger: deps.logger ?? { level: deps.config.logLevel },
     bodyLimit: deps.config.bodyLimitBytes,
@@ -50,8 +55,14 @@ export async function createServer(deps: ServerDeps): Promise<{ app: FastifyInst
     now: deps.now ?? Date.now,
     shutdown: shutdown.signal,
     blobs: deps.blobs ?? createFsBlobStore(join(deps.config.dataDir, 'blobs')),
+    masterKey: loadMasterKey({ value: deps.config.masterKey, path: join(deps.config.dataDir, 'master.key') }),
     log: app.log,
   };
+  // The router table, for the route-by-route security tests and anything else that must cover every route.
+  const routes: Array<{ method: string; url: string }> = [];
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) if (method !== 'HEAD') routes.push({ method, url: r.url });
+  });
   installErrorHandler(app);
   await app.register(swagger, {
     openapi: {
@@ -66,6 +77,8 @@ export async function createServer(deps: ServerDeps): Promise<{ app: FastifyInst
   await app.register(async (s) => logRoutes(s, ctx));
   await app.register(async (s) => adminRoutes(s, ctx));
   await app.register(async (s) => artifactRoutes(s, ctx));
+  await app.register(async (s) => secretRoutes(s, ctx));
   runnerRoutes(app, ctx);
-  return { app, ctx };
+  await app.register(async (s) => uiRoutes(s, ctx));
+  return { app, ctx, routes };
 }

@@ -2,10 +2,32 @@
 // expressions are evaluated against on the runner — inputs, direct dependencies' outputs and results,
 // imported values, matrix values — plus the values the runner must mask and the artifacts to extract.
 import type { AssignedTask, Plan, TaskSpec } from '../protocol/plan.ts';
-import type { Claimed, Store } from '../store/index.ts';
+import type { Claimed, RunnerRow, Store } from '../store/index.ts';
+import { BatonError } from '../protocol/errors.ts';
+import { seal } from '../protocol/sealed.ts';
+import type { MasterKey } from './master-key.ts';
 import { tasksContext } from './tasks-context.ts';
 
-export async function assignClaimed(store: Store, claimed: Claimed): Promise<AssignedTask> {
+/** Names a task's expressions read from the `secrets` context (`secrets.NAME` or `secrets['NAME']`). */
+export function secretNames(...texts: string[]): string[] {
+  const names = new Set<string>();
+  for (const text of texts) {
+    for (const m of text.matchAll(/secrets\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*'([^']+)'\s*\])/g))
+      names.add((m[1] ?? m[2])!);
+  }
+  return [...names];
+}
+
+export interface AssignDeps {
+  store: Store;
+  masterKey: MasterKey;
+}
+
+export async function assignClaimed(
+  { store, masterKey }: AssignDeps,
+  claimed: Claimed,
+  runner: RunnerRow,
+): Promise<AssignedTask> {
   const loaded = await store.runs.get(claimed.task.run_id);
   if (!loaded) throw new Error(`run ${claimed.task.run_id} of task ${claimed.task.id} is missing`);
   const plan = JSON.parse(loaded.run.plan) as Plan;
@@ -29,7 +51,7 @@ export async function assignClaimed(store: Store, claimed: Claimed): Promise<Ass
   const artifacts = (await store.artifacts.ofRun(loaded.run.id))
     .filter((a) => spec.artifactsFrom.includes(a.task_name))
     .map((a) => ({ id: a.id, task: a.task_name, name: a.name, sizeBytes: a.size_bytes }));
-  return {
+  const assigned: AssignedTask = {
     runId: loaded.run.id,
     taskId: claimed.task.id,
     name: claimed.task.name,
@@ -46,4 +68,18 @@ export async function assignClaimed(store: Store, claimed: Claimed): Promise<Ass
     },
     artifacts,
   };
+  const wanted = secretNames(JSON.stringify(plan.env), claimed.task.spec);
+  if (wanted.length > 0) {
+    // Only the secrets this task names, only to this runner: sealed to its public key.
+    if (!runner.public_key)
+      throw new BatonError(
+        'forbidden',
+        `runner '${runner.name}' has no public key to receive secrets; register it again`,
+      );
+    const values: Record<string, string> = {};
+    for (const row of await store.secrets.get(wanted))
+      values[row.name] = masterKey.decrypt(row.name, row.ciphertext);
+    assigned.sealedSecrets = await seal(JSON.stringify(values), runner.public_key);
+  }
+  return assigned;
 }

@@ -14,6 +14,34 @@ export function bearerToken(req: FastifyRequest): string | undefined {
   return m?.[1];
 }
 
+/** The web UI's session cookie: HttpOnly, SameSite=Strict, holding a user token (see routes/ui.ts). */
+export const SESSION_COOKIE = 'baton_session';
+
+/** The user token of a browser session, read from the cookie header (user routes only, never runner routes). */
+export function sessionToken(req: FastifyRequest): string | undefined {
+  const header = req.headers.cookie;
+  if (typeof header !== 'string') return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === SESSION_COOKIE) return part.slice(eq + 1).trim() || undefined;
+  }
+  return undefined;
+}
+
+/** A cookie-authenticated change must come from this origin: SameSite=Strict plus an Origin check against CSRF. */
+function sameOriginWrite(req: FastifyRequest): boolean {
+  if (req.method === 'GET' || req.method === 'HEAD') return true;
+  const origin = req.headers.origin;
+  if (typeof origin !== 'string') return false;
+  try {
+    const o = new URL(origin);
+    // Normalise the Host header the same way (a default port is dropped from both).
+    return o.host === new URL(`${o.protocol}//${req.headers.host ?? ''}`).host;
+  } catch {
+    return false; // A malformed Origin header is not this origin.
+  }
+}
+
 function unauthenticated(message: string): BatonError {
   return new BatonError('unauthenticated', message);
 }
@@ -27,10 +55,39 @@ export function usableToken(row: TokenRow | undefined, kind: string, now: number
   return row;
 }
 
-export async function authenticateUser(store: Store, req: FastifyRequest, now: number): Promise<TokenRow> {
-  const token = bearerToken(req);
+/** What a user token may do; each scope includes the ones after it. */
+export const SCOPES = ['admin', 'submit', 'read'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+/** The scope a user route needs: reading needs `read`; changing runs `submit`; everything else `admin`. */
+export function scopeFor(method: string, changes: 'runs' | 'admin'): Scope {
+  if (method === 'GET' || method === 'HEAD') return 'read';
+  return changes === 'runs' ? 'submit' : 'admin';
+}
+
+export async function authenticateUser(
+  store: Store,
+  req: FastifyRequest,
+  now: number,
+  needs: Scope = 'admin',
+): Promise<TokenRow> {
+  const bearer = bearerToken(req);
+  const token = bearer ?? sessionToken(req);
   if (!token) throw unauthenticated('missing bearer token: send "Authorization: Bearer <user token>"');
-  return usableToken(await store.credentials.tokenByHash(hashToken(token)), 'user', now);
+  if (bearer === undefined && !sameOriginWrite(req))
+    throw new BatonError(
+      'forbidden',
+      'a session cookie is accepted only on requests from the Baton UI itself',
+    );
+  const row = usableToken(await store.credentials.tokenByHash(hashToken(token)), 'user', now);
+  const have = SCOPES.indexOf(row.scope as Scope);
+  if (have < 0 || have > SCOPES.indexOf(needs)) {
+    throw new BatonError(
+      'forbidden',
+      `this token has the '${row.scope}' scope; ${req.method} ${req.url.split('?')[0]} needs '${needs}'`,
+    );
+  }
+  return row;
 }
 
 export async function authenticateRunner(store: Store, req: FastifyRequest): Promise<RunnerRow> {

@@ -1,6 +1,7 @@
 // The server's validated configuration: built once from flags > environment > defaults, frozen, passed down.
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 
 export interface ServerConfig {
   host: string;
@@ -25,6 +26,10 @@ export interface ServerConfig {
   /** Request body limit in bytes (default 8 MiB). */
   bodyLimitBytes: number;
   logLevel: string;
+  /** Encrypts secrets at rest: 32 bytes as base64 or hex (BATON_MASTER_KEY / BATON_MASTER_KEY_FILE); default a generated `<dataDir>/master.key`. */
+  masterKey?: string;
+  /** Secrets shorter than this are refused: they cannot be masked without masking ordinary text (default 8). */
+  minSecretLength: number;
 }
 
 export interface ServerOptions extends Partial<ServerConfig> {
@@ -43,6 +48,11 @@ export const SERVER_DEFAULTS = {
   logLevel: 'info',
 } as const;
 
+/** Every secret setting can also be read from a file named by `<NAME>_FILE`. */
+function readSecretFile(path: string | undefined): string | undefined {
+  return path ? readFileSync(path, 'utf8').trim() : undefined;
+}
+
 function envInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
   const v = env[name];
   if (v === undefined || v === '') return undefined;
@@ -59,8 +69,11 @@ export function buildServerConfig(o: ServerOptions = {}): Readonly<ServerConfig>
     port: o.port ?? envInt(env, 'BATON_PORT') ?? SERVER_DEFAULTS.port,
     dataDir,
     database: o.database ?? env.BATON_DATABASE_URL ?? join(dataDir, 'baton.db'),
-    adminToken: o.adminToken ?? env.BATON_ADMIN_TOKEN,
-    registrationToken: o.registrationToken ?? env.BATON_RUNNER_REGISTRATION_TOKEN,
+    adminToken: o.adminToken ?? env.BATON_ADMIN_TOKEN ?? readSecretFile(env.BATON_ADMIN_TOKEN_FILE),
+    registrationToken:
+      o.registrationToken ??
+      env.BATON_RUNNER_REGISTRATION_TOKEN ??
+      readSecretFile(env.BATON_RUNNER_REGISTRATION_TOKEN_FILE),
     heartbeatIntervalMs:
       o.heartbeatIntervalMs ??
       envInt(env, 'BATON_HEARTBEAT_INTERVAL_MS') ??
@@ -72,6 +85,8 @@ export function buildServerConfig(o: ServerOptions = {}): Readonly<ServerConfig>
     maxLongPollMs: o.maxLongPollMs ?? SERVER_DEFAULTS.maxLongPollMs,
     bodyLimitBytes: o.bodyLimitBytes ?? SERVER_DEFAULTS.bodyLimitBytes,
     logLevel: o.logLevel ?? env.BATON_LOG_LEVEL ?? SERVER_DEFAULTS.logLevel,
+    masterKey: o.masterKey ?? env.BATON_MASTER_KEY ?? readSecretFile(env.BATON_MASTER_KEY_FILE),
+    minSecretLength: o.minSecretLength ?? envInt(env, 'BATON_MIN_SECRET_LENGTH') ?? 8,
   };
   if (config.leaseTtlMs <= config.heartbeatIntervalMs) {
     throw new Error(

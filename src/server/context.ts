@@ -6,6 +6,7 @@ import type { AdvanceResult } from '../store/advance.ts';
 import type { Hub } from './hub.ts';
 import type { Dispatcher } from './dispatch.ts';
 import type { BlobStore } from './blobs.ts';
+import type { MasterKey } from './master-key.ts';
 
 export interface ServerContext {
   config: Readonly<ServerConfig>;
@@ -18,6 +19,7 @@ export interface ServerContext {
   /** Aborted when the server starts closing: long polls answer at once. */
   shutdown: AbortSignal;
   blobs: BlobStore;
+  masterKey: MasterKey;
 }
 
 /** Tells waiters and subscribers what a store transition changed. */

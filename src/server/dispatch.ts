@@ -12,7 +12,16 @@ export interface AcquireRequest {
   now: () => number;
 }
 
+/**
+ * Where several server processes share the database (PostgreSQL replicas), a task queued through another
+ * replica reaches this one's hub by LISTEN/NOTIFY, and a notice can be lost (the listening connection dropped
+ * and reconnected, or a retry came due on another replica). So a waiter there also re-tries the claim this
+ * often. With SQLite, one process owns the queue and its in-process events miss nothing: no polling at all.
+ */
+const MULTI_PROCESS_CLAIM_BACKSTOP_MS = 2_000;
+
 export function createDispatcher(store: Store, hub: Hub) {
+  const backstopMs = store.dialect.capabilities.multiProcess ? MULTI_PROCESS_CLAIM_BACKSTOP_MS : Infinity;
   return {
     async acquire(r: AcquireRequest): Promise<Claimed | undefined> {
       const deadline = performance.now() + r.waitMs;
@@ -24,8 +33,8 @@ export function createDispatcher(store: Store, hub: Hub) {
         const remaining = deadline - performance.now();
         if (remaining <= 0 || r.signal.aborted) return undefined;
         if (hub.queueGeneration !== generation) continue;
-        const woken = await waitForQueued(hub, remaining, r.signal);
-        if (!woken) return undefined;
+        const woken = await waitForQueued(hub, Math.min(remaining, backstopMs), r.signal);
+        if (r.signal.aborted || (!woken && performance.now() >= deadline)) return undefined;
       }
     },
   };

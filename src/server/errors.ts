@@ -19,6 +19,8 @@ export function installErrorHandler(app: FastifyInstance): void {
     if (err instanceof BatonError) {
       status = err.httpStatus;
       envelope = err.toEnvelope();
+      if (typeof err.details.retryAfterSeconds === 'number')
+        void reply.header('retry-after', String(err.details.retryAfterSeconds));
     } else if (err.validation) {
       status = 400;
       envelope = { error: { code: 'bad_request', message: `invalid request: ${err.message}` } };

@@ -57,6 +57,10 @@ export async function startServer(
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const reaper = startReaper(ctx);
+  // Tasks queued through other replicas sharing the database wake this one's long-polling runners.
+  const stopListening = store.dialect.listen
+    ? await store.dialect.listen(() => ctx.hub.tasksQueued(1))
+    : undefined;
   return {
     url: `http://${host}:${port}`,
     port,
@@ -64,6 +68,7 @@ export async function startServer(
     generatedAdminToken,
     async close() {
       await reaper.stop();
+      await stopListening?.();
       await app.close();
       await store.close();
     },

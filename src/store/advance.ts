@@ -4,7 +4,12 @@
 //
 // Whether a task runs is the caller's policy (its `if` condition is an expression, and the store does not
 // evaluate expressions); the store only supplies the facts.
+//
+// Concurrency: the run's row is locked first (where row locks exist), so two transactions finishing sibling
+// tasks at once advance the run one after the other and the second sees the first's result; otherwise, under
+// READ COMMITTED, each could see the other's task still running and leave a dependent pending for ever.
 import type { Transaction } from 'kysely';
+import { lockRows, type StoreDialect } from './dialect.ts';
 import type { Database } from './schema.ts';
 import type { TaskSpec } from '../protocol/plan.ts';
 import { isTerminal, type RunStatus } from '../protocol/status.ts';
@@ -67,6 +72,7 @@ interface TaskFacts {
 }
 
 export async function advanceRun(
+  d: StoreDialect,
   tx: Tx,
   runId: string,
   now: number,
@@ -76,6 +82,7 @@ export async function advanceRun(
     .selectFrom('runs')
     .select(['id', 'name', 'dialect', 'status', 'cancel_requested', 'inputs'])
     .where('id', '=', runId)
+    .$call(lockRows(d.capabilities))
     .executeTakeFirstOrThrow();
   const rows = await tx
     .selectFrom('tasks')
@@ -130,6 +137,7 @@ export async function advanceRun(
       changed = true;
     }
   }
+  if (result.queued.length > 0) await d.notifyQueued(tx);
   if (tasks.every((t) => isTerminal(t.status)) && !isTerminal(run.status)) {
     const failed = tasks.some((t) => FAILED.has(t.status) && t.spec.continueOnError !== true);
     const status: RunStatus = failed

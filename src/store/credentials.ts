@@ -6,8 +6,16 @@ import { newId } from './ids.ts';
 export function createCredentialStore(d: StoreDialect) {
   const { db } = d;
   return {
-    async insertToken(t: Omit<TokenRow, 'id' | 'used_at' | 'revoked_at'>): Promise<TokenRow> {
-      const row: TokenRow = { ...t, id: newId(t.created_at), used_at: null, revoked_at: null };
+    async insertToken(
+      t: Omit<TokenRow, 'id' | 'used_at' | 'revoked_at' | 'scope'> & { scope?: string },
+    ): Promise<TokenRow> {
+      const row: TokenRow = {
+        ...t,
+        scope: t.scope ?? 'admin',
+        id: newId(t.created_at),
+        used_at: null,
+        revoked_at: null,
+      };
       await db.insertInto('tokens').values(row).execute();
       return row;
     },

@@ -1,5 +1,6 @@
-// What differs between the databases, in one place: how to open, how to start a write transaction.
-import type { Kysely, Transaction } from 'kysely';
+// What differs between the databases, in one place: the capabilities table (data the shared queries consult),
+// and the dialect object (how to open, start a write transaction, migrate safely, and wake other processes).
+import type { Expression, ExpressionBuilder, Kysely, Transaction } from 'kysely';
 import type { Database } from './schema.ts';
 import type { Migration } from './sqlite/migrations.ts';
 
@@ -7,18 +8,69 @@ export interface DialectCapabilities {
   name: 'sqlite' | 'postgres';
   /** Several server processes may share the database (and need cross-process wake-ups). */
   multiProcess: boolean;
-  /** `FOR UPDATE SKIP LOCKED` is available for claims. */
+  /**
+   * Row locks (`SELECT … FOR UPDATE`) exist. Without them (SQLite) every write transaction already holds the
+   * whole database's write lock from its first statement, so a row lock would add nothing.
+   */
+  rowLocks: boolean;
+  /** `FOR UPDATE SKIP LOCKED` is available for claims and sweeps. */
   skipLocked: boolean;
+  /** The scalar function that returns the larger of two values (`max(a, b)` / `greatest(a, b)`). */
+  greatest: 'max' | 'greatest';
+  /** Session advisory locks serialise migrations between processes (`pg_advisory_lock`). */
+  advisoryLocks: boolean;
 }
 
+/**
+ * One database behind the store. Contract:
+ * - `writeTx` runs `fn` in one transaction and retries it from the start when the database reports a
+ *   deadlock or serialization failure, so `fn` must not have effects outside the transaction. SQLite:
+ *   `BEGIN IMMEDIATE` (the write lock from the first statement). PostgreSQL: READ COMMITTED; every transition
+ *   is a conditional update, and reads that a decision depends on take row locks through `lockRows`/`skipLocked`.
+ * - `notifyQueued(tx)` tells every process listening on this database that tasks were queued. Called inside
+ *   the transaction that queued them, so the notice is delivered on commit and never before the rows are
+ *   visible. A no-op where one process owns the database.
+ * - `listen(onQueued)` calls `onQueued` for each notice (from any process, this one included) until the
+ *   returned stop function is called. Notices can be lost (a dropped connection): callers keep a backstop.
+ * - `withMigrationLock(fn)` runs `fn` while no other process migrates the same database.
+ */
 export interface StoreDialect {
   capabilities: DialectCapabilities;
   db: Kysely<Database>;
   migrations: Migration[];
-  /**
-   * Runs `fn` in a transaction that holds the write lock from its first statement
-   * (SQLite `BEGIN IMMEDIATE`), so read-then-write sequences such as a claim are atomic.
-   */
   writeTx<T>(fn: (tx: Transaction<Database>) => Promise<T>): Promise<T>;
+  notifyQueued(tx: Kysely<Database>): Promise<void>;
+  listen?(onQueued: () => void): Promise<() => Promise<void>>;
+  withMigrationLock<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
+}
+
+interface Lockable<T> {
+  forUpdate(): T;
+  skipLocked(): T;
+}
+
+/** `FOR UPDATE` where row locks exist (waits for the row): use with `.$call(lockRows(caps))`. */
+export function lockRows(caps: DialectCapabilities) {
+  return <T extends Lockable<T>>(qb: T): T => (caps.rowLocks ? qb.forUpdate() : qb);
+}
+
+/** `FOR UPDATE SKIP LOCKED` where available (rows another transaction holds are passed over). */
+export function lockRowsSkipLocked(caps: DialectCapabilities) {
+  return <T extends Lockable<T>>(qb: T): T => (caps.skipLocked ? qb.forUpdate().skipLocked() : qb);
+}
+
+/** The larger of two numeric expressions, spelled as the database wants it. */
+export function greatest<DB, TB extends keyof DB>(
+  caps: DialectCapabilities,
+  eb: ExpressionBuilder<DB, TB>,
+  a: Expression<number>,
+  b: Expression<number>,
+) {
+  return eb.fn<number>(caps.greatest, [a, b]);
+}
+
+/** Text columns never receive NUL (PostgreSQL refuses it): it becomes U+FFFD, as the runner also does. */
+export function withoutNul(text: string): string {
+  return text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text;
 }

@@ -1,18 +1,20 @@
-// Persistence: open a database (SQLite by path, PostgreSQL later by URL), migrate it, and expose its parts.
+// Persistence: open a database (SQLite by path, PostgreSQL by URL), migrate it, and expose its parts.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { StoreDialect } from './dialect.ts';
 import { openSqlite } from './sqlite/open.ts';
+import { openPostgres } from './postgres/open.ts';
 import { migrate } from './migrate.ts';
 import { createRunStore } from './runs.ts';
 import { createLeaseStore, type LeaseTimings } from './leases.ts';
 import { createLogStore } from './logs.ts';
 import { createCredentialStore } from './credentials.ts';
 import { createArtifactStore } from './artifacts.ts';
+import { createSecretStore } from './secrets.ts';
 import { DEPENDENCIES_SUCCEEDED, type RunPolicy } from './advance.ts';
 
 export interface StoreOptions {
-  /** A file path for SQLite (`:memory:` allowed). */
+  /** A file path for SQLite (`:memory:` allowed), or a `postgres://` / `postgresql://` URL. */
   database: string;
   timings: LeaseTimings;
   /** Whether a task whose dependencies are final runs (default: when they all succeeded). */
@@ -26,26 +28,40 @@ export interface Store {
   logs: ReturnType<typeof createLogStore>;
   credentials: ReturnType<typeof createCredentialStore>;
   artifacts: ReturnType<typeof createArtifactStore>;
+  secrets: ReturnType<typeof createSecretStore>;
   close(): Promise<void>;
 }
 
 export async function openStore(o: StoreOptions): Promise<Store> {
-  if (/^postgres(ql)?:\/\//.test(o.database)) {
-    throw new Error('PostgreSQL support is not available in this version; use a SQLite file path');
+  const dialect = openDialect(o.database);
+  try {
+    await migrate(dialect);
+  } catch (err) {
+    await dialect.close();
+    throw err;
   }
-  if (o.database !== ':memory:') mkdirSync(dirname(o.database), { recursive: true });
-  const dialect = openSqlite(o.database);
-  await migrate(dialect);
   const policy = o.policy ?? DEPENDENCIES_SUCCEEDED;
   return {
     dialect,
     runs: createRunStore(dialect, policy),
     leases: createLeaseStore(dialect, o.timings, policy),
     artifacts: createArtifactStore(dialect),
+    secrets: createSecretStore(dialect),
     logs: createLogStore(dialect),
     credentials: createCredentialStore(dialect),
     close: () => dialect.close(),
   };
+}
+
+/** Whether `database` names a PostgreSQL server rather than a SQLite file. */
+export function isPostgresUrl(database: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(database);
+}
+
+function openDialect(database: string): StoreDialect {
+  if (isPostgresUrl(database)) return openPostgres(database);
+  if (database !== ':memory:') mkdirSync(dirname(database), { recursive: true });
+  return openSqlite(database);
 }
 
 export type { LeaseTimings, ClaimingRunner, Claimed } from './leases.ts';

@@ -8,7 +8,12 @@
 // outcome (attempt `finished`, task final). A lease that runs out makes the attempt `lost` and the task
 // `runner_lost`. Every transition is one conditional update on the state it leaves, inside a write transaction
 // that first checks the lease, so a stale runner can never write over a newer attempt (fencing).
+//
+// Several server processes may share the database (PostgreSQL): the lease check locks the attempt's row, so
+// a runner's writes, the reaper and a replayed `complete` on one attempt happen one after the other; a claim
+// locks only the task it takes (`SKIP LOCKED`), and a sweep only the attempts no one else is handling.
 import type { Transaction } from 'kysely';
+import { greatest, lockRows, lockRowsSkipLocked, withoutNul } from './dialect.ts';
 import { BatonError } from '../protocol/errors.ts';
 import type { CompleteBody, LogChunk } from '../protocol/api.ts';
 import type { RunStatus } from '../protocol/status.ts';
@@ -61,10 +66,17 @@ export interface CompleteResult {
 
 /** How many queued tasks one claim looks at when labels rule some out. */
 const CLAIM_SCAN_LIMIT = 500;
+/** The first page of candidates; each next page is 8× larger, up to the scan limit. */
+const CLAIM_FIRST_PAGE = 8;
 
 export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy: RunPolicy) {
   async function liveAttempt(tx: Tx, leaseId: string, runnerId: string, now: number): Promise<AttemptRow> {
-    const a = await tx.selectFrom('attempts').selectAll().where('lease_id', '=', leaseId).executeTakeFirst();
+    const a = await tx
+      .selectFrom('attempts')
+      .selectAll()
+      .where('lease_id', '=', leaseId)
+      .$call(lockRows(d.capabilities))
+      .executeTakeFirst();
     if (!a || a.runner_id !== runnerId) throw new BatonError('not_found', `lease ${leaseId} not found`);
     if (a.state === 'expired' || a.state === 'superseded') {
       throw new BatonError(
@@ -141,6 +153,8 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
           message: `attempt ${a.number} ${end.status}${why}; retry ${a.number} of ${retries.max} in ${Math.round((retryAt - now) / 1000)}s`,
         })
         .execute();
+      // A retry due later is found by the waiters' own timers and backstop, not by a notice now.
+      if (retryAt <= now) await d.notifyQueued(tx);
       return { status: 'queued', runId: task.run_id, taskName: task.name, advance: null, retryAt };
     }
     const confidential = [
@@ -167,7 +181,7 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
         .where('id', '=', task.run_id)
         .execute();
     }
-    const advance = await advanceRun(tx, task.run_id, now, policy);
+    const advance = await advanceRun(d, tx, task.run_id, now, policy);
     return { status: end.status, runId: task.run_id, taskName: task.name, advance };
   }
 
@@ -175,37 +189,74 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
     /**
      * Atomically offers the oldest queued task whose `runs_on` labels the runner all carries.
      * Returns undefined when none matches.
+     *
+     * Candidates are read oldest first in growing pages (most claims decide on the first row) without locks;
+     * the one chosen is then locked with `SKIP LOCKED` and re-checked as still queued, so concurrent claimers
+     * on other connections pass over each other's task instead of waiting, and a task this runner cannot
+     * take (labels, forward_to, a full max_parallel group) is never locked and hidden from one that can.
      */
     async claim(runner: ClaimingRunner, now: number): Promise<Claimed | undefined> {
       const runnerId = runner.id;
       const have = new Set(runner.labels);
       return d.writeTx(async (tx) => {
-        const candidates = await tx
-          .selectFrom('tasks')
-          .selectAll()
-          .where('status', '=', 'queued')
-          .where('queued_at', '<=', now)
-          .orderBy('queued_at')
-          .orderBy('id')
-          .limit(CLAIM_SCAN_LIMIT)
-          .execute();
         let task: TaskRow | undefined;
-        for (const t of candidates) {
-          if (!(JSON.parse(t.runs_on) as string[]).every((l) => have.has(l))) continue;
-          const spec = JSON.parse(t.spec) as TaskSpec;
-          if (spec.forwardTo !== undefined && spec.forwardTo !== runner.name) continue;
-          if (spec.strategy?.maxParallel !== undefined && t.group_name !== null) {
-            const running = await tx
-              .selectFrom('tasks')
-              .select((eb) => eb.fn.countAll<number>().as('n'))
-              .where('run_id', '=', t.run_id)
-              .where('group_name', '=', t.group_name)
-              .where('status', '=', 'running')
-              .executeTakeFirstOrThrow();
-            if (Number(running.n) >= spec.strategy.maxParallel) continue;
+        let after: { queued_at: number; id: string } | undefined;
+        let scanned = 0;
+        let page = CLAIM_FIRST_PAGE;
+        scan: while (scanned < CLAIM_SCAN_LIMIT) {
+          let q = tx
+            .selectFrom('tasks')
+            .select(['id', 'run_id', 'runs_on', 'spec', 'group_name', 'queued_at'])
+            .where('status', '=', 'queued')
+            .where('queued_at', '<=', now)
+            .orderBy('queued_at')
+            .orderBy('id')
+            .limit(Math.min(page, CLAIM_SCAN_LIMIT - scanned));
+          if (after) {
+            const { queued_at, id } = after;
+            q = q.where((eb) =>
+              eb.or([
+                eb('queued_at', '>', queued_at),
+                eb.and([eb('queued_at', '=', queued_at), eb('id', '>', id)]),
+              ]),
+            );
           }
-          task = t;
-          break;
+          const candidates = await q.execute();
+          for (const t of candidates) {
+            if (!(JSON.parse(t.runs_on) as string[]).every((l) => have.has(l))) continue;
+            const spec = JSON.parse(t.spec) as TaskSpec;
+            if (spec.forwardTo !== undefined && spec.forwardTo !== runner.name) continue;
+            if (spec.strategy?.maxParallel !== undefined && t.group_name !== null) {
+              // The run's row lock makes concurrent claims in one group count one after the other.
+              await tx
+                .selectFrom('runs')
+                .select('id')
+                .where('id', '=', t.run_id)
+                .$call(lockRows(d.capabilities))
+                .execute();
+              const running = await tx
+                .selectFrom('tasks')
+                .select((eb) => eb.fn.countAll<number>().as('n'))
+                .where('run_id', '=', t.run_id)
+                .where('group_name', '=', t.group_name)
+                .where('status', '=', 'running')
+                .executeTakeFirstOrThrow();
+              if (Number(running.n) >= spec.strategy.maxParallel) continue;
+            }
+            task = await tx
+              .selectFrom('tasks')
+              .selectAll()
+              .where('id', '=', t.id)
+              .where('status', '=', 'queued')
+              .$call(lockRowsSkipLocked(d.capabilities))
+              .executeTakeFirst();
+            if (task) break scan;
+          }
+          if (candidates.length < page) break;
+          scanned += candidates.length;
+          const last = candidates[candidates.length - 1]!;
+          after = { queued_at: last.queued_at!, id: last.id };
+          page *= 8;
         }
         if (!task) return undefined;
         const number = task.attempt + 1;
@@ -363,7 +414,7 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
             attempt: a.number,
             seq: c.seq,
             offset: c.offset,
-            data: c.data,
+            data: withoutNul(c.data),
           }));
           for (let i = 0; i < rows.length; i += 100) {
             await tx
@@ -372,10 +423,10 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
               .onConflict((oc) => oc.columns(['task_id', 'attempt', 'seq']).doNothing())
               .execute();
           }
-          for (const c of chunks) end = Math.max(end, c.offset + Buffer.byteLength(c.data));
+          for (const r of rows) end = Math.max(end, r.offset + Buffer.byteLength(r.data));
           await tx
             .updateTable('tasks')
-            .set((eb) => ({ log_bytes: eb.fn('max', [eb.ref('log_bytes'), eb.val(end)]) }))
+            .set((eb) => ({ log_bytes: greatest(d.capabilities, eb, eb.ref('log_bytes'), eb.val(end)) }))
             .where('id', '=', a.task_id)
             .where('attempt', '=', a.number)
             .execute();
@@ -397,6 +448,7 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
           .selectFrom('attempts')
           .selectAll()
           .where('lease_id', '=', leaseId)
+          .$call(lockRows(d.capabilities))
           .executeTakeFirst();
         if (prior && prior.runner_id === runnerId && prior.state === 'finished' && prior.result !== null) {
           const task = await tx
@@ -470,6 +522,9 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
               eb('lease_expires_at', '<', now),
             ]),
           )
+          .orderBy('id')
+          // Another replica's reaper (or a runner's write) already handling an attempt keeps it.
+          .$call(lockRowsSkipLocked(d.capabilities))
           .execute();
         for (const a of stale) {
           const task = await tx
@@ -492,6 +547,7 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
               .where('attempt', '=', a.number)
               .execute();
             requeued.push({ runId: task.run_id, task: task.name });
+            await d.notifyQueued(tx);
             continue;
           }
           const silentS = Math.round((now - (a.lease_expires_at - timings.leaseTtlMs)) / 1000);
@@ -529,8 +585,18 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
         const res = await tx
           .updateTable('attempts')
           .set((eb) => ({
-            lease_expires_at: eb.fn('max', [eb.ref('lease_expires_at'), eb.val(now + timings.leaseTtlMs)]),
-            ack_deadline: eb.fn('max', [eb.ref('ack_deadline'), eb.val(now + timings.ackWindowMs)]),
+            lease_expires_at: greatest(
+              d.capabilities,
+              eb,
+              eb.ref('lease_expires_at'),
+              eb.val(now + timings.leaseTtlMs),
+            ),
+            ack_deadline: greatest(
+              d.capabilities,
+              eb,
+              eb.ref('ack_deadline'),
+              eb.val(now + timings.ackWindowMs),
+            ),
           }))
           .where('state', 'in', ['offered', 'running'])
           .executeTakeFirst();

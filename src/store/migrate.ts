@@ -1,8 +1,14 @@
-// Applies the dialect's numbered migrations that are not yet recorded, in order, each in its own transaction.
+// Applies the dialect's numbered migrations that are not yet recorded, in order, each in its own transaction,
+// under the dialect's migration lock.
 import { sql } from 'kysely';
 import type { StoreDialect } from './dialect.ts';
 
 export async function migrate(dialect: StoreDialect): Promise<number[]> {
+  // Several replicas may start at once: only one migrates at a time, the others then find the work done.
+  return dialect.withMigrationLock(() => applyPending(dialect));
+}
+
+async function applyPending(dialect: StoreDialect): Promise<number[]> {
   const { db } = dialect;
   await sql`CREATE TABLE IF NOT EXISTS baton_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`.execute(
     db,

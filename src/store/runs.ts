@@ -1,7 +1,7 @@
 // Runs: create one with its tasks from a plan, read them back, list them, request their cancellation.
 import type { Plan } from '../protocol/plan.ts';
 import type { RunStatus } from '../protocol/status.ts';
-import type { StoreDialect } from './dialect.ts';
+import { lockRows, type StoreDialect } from './dialect.ts';
 import type { RunRow, TaskRow } from './schema.ts';
 import { advanceRun, type AdvanceResult, type RunPolicy } from './advance.ts';
 import { newId } from './ids.ts';
@@ -72,7 +72,7 @@ export function createRunStore(d: StoreDialect, policy: RunPolicy) {
             .values(rows.slice(i, i + 200))
             .execute();
         }
-        const advance = await advanceRun(tx, runId, o.now, policy);
+        const advance = await advanceRun(d, tx, runId, o.now, policy);
         return { runId, advance };
       });
     },
@@ -118,11 +118,15 @@ export function createRunStore(d: StoreDialect, policy: RunPolicy) {
         if (!run) return undefined;
         const result: CancelResult = { cancelled: [], signalled: [], advance: null };
         await tx.updateTable('runs').set({ cancel_requested: 1 }).where('id', '=', runId).execute();
+        // Locked, so a concurrent claim either finished first (the task shows as running, its offer is
+        // withdrawn below) or skips the task it would have taken.
         const tasks = await tx
           .selectFrom('tasks')
           .select(['id', 'name', 'status', 'attempt'])
           .where('run_id', '=', runId)
           .where('status', 'in', ['pending', 'queued', 'running'])
+          .orderBy('position')
+          .$call(lockRows(d.capabilities))
           .execute();
         for (const t of tasks) {
           if (t.status === 'running') {
@@ -163,7 +167,7 @@ export function createRunStore(d: StoreDialect, policy: RunPolicy) {
             .execute();
           result.cancelled.push(t.name);
         }
-        result.advance = await advanceRun(tx, runId, now, policy);
+        result.advance = await advanceRun(d, tx, runId, now, policy);
         return result;
       });
     },

@@ -97,6 +97,8 @@ export interface RunnerRow {
 export interface TokenRow {
   id: string;
   kind: string;
+  /** User tokens: `admin`, `submit` or `read` (each includes the ones after it). */
+  scope: string;
   name: string | null;
   hash: string;
   created_at: number;
@@ -110,6 +112,14 @@ export interface MigrationRow {
   id: number;
   name: string;
   applied_at: number;
+}
+
+export interface SecretRow {
+  name: string;
+  /** Encrypted with the server's master key (see server/master-key.ts); never the plain value. */
+  ciphertext: string;
+  created_at: number;
+  updated_at: number;
 }
 
 export interface SettingRow {
@@ -127,5 +137,6 @@ export interface Database {
   baton_migrations: MigrationRow;
   settings: SettingRow;
   artifacts: ArtifactRow;
+  secrets: SecretRow;
   _unused?: { id: Generated<number> };
 }

@@ -16,6 +16,8 @@ import { tempDir } from './temp.ts';
 
 export interface TestApp {
   app: FastifyInstance;
+  /** Every route the server registered (method and URL pattern). */
+  routes: Array<{ method: string; url: string }>;
   ctx: ServerContext;
   store: Store;
   clock: { now: number; advance(ms: number): void };
@@ -62,7 +64,7 @@ export async function createTestApp(overrides: Partial<ServerConfig> = {}): Prom
     expires_at: null,
     single_use: 0,
   });
-  const { app, ctx } = await createServer({ config, store, now: () => clock.now, logger: false });
+  const { app, ctx, routes } = await createServer({ config, store, now: () => clock.now, logger: false });
   onTestFinished(async () => {
     await app.close();
     await store.close();
@@ -70,6 +72,7 @@ export async function createTestApp(overrides: Partial<ServerConfig> = {}): Prom
   return {
     app,
     ctx,
+    routes,
     store,
     clock,
     adminToken,

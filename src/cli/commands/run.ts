@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createClient } from '../../client/index.ts';
+import { generateKeyPair } from '../../protocol/sealed.ts';
 import { buildServerConfig, generateToken, startServer } from '../../server/index.ts';
 import { Agent, loadEnvFile, type RunnerLogger } from '../../runner/index.ts';
 import { collectInput, readWorkflowFile, reportError } from '../common.ts';
@@ -92,7 +93,9 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean);
+    const keys = await generateKeyPair();
     const reg = await client.register(registrationToken, {
+      publicKey: keys.publicKey,
       name: 'local',
       labels,
       capacity: parallel,
@@ -108,6 +111,7 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
       maxParallelTasks: parallel,
       workDir: join(dataDir, '_work'),
       stateDir: join(dataDir, 'runner-state'),
+      keys,
       baseEnv: { ...(process.env as Record<string, string>), ...loadEnvFile(resolve('.env')) },
       log,
     });

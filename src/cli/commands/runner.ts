@@ -1,6 +1,7 @@
 // `baton runner register | start | unregister`: set up this machine as a runner and run the agent.
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { createIdentity, loadIdentity } from '../../runner/identity.ts';
 import { unlinkSync } from 'node:fs';
 import type { Command } from 'commander';
 import { createClient } from '../../client/index.ts';
@@ -62,7 +63,15 @@ export function registerRunner(program: Command, setExit: (code: number) => void
           .map((s) => s.trim())
           .filter(Boolean);
         const client = createClient({ baseUrl: server, userAgent: `baton-runner/${batonVersion()}` });
-        const reg = await client.register(token, { name, labels, capacity: max, version: batonVersion() });
+        // The key pair lives in the state dir next to the config; only the public half goes to the server.
+        const keys = await createIdentity(join(dirname(resolve(flags.config)), '.baton-state'));
+        const reg = await client.register(token, {
+          name,
+          labels,
+          capacity: max,
+          version: batonVersion(),
+          publicKey: keys.publicKey,
+        });
         writeRunnerConfig(flags.config, {
           server,
           runner_id: reg.runnerId,
@@ -108,6 +117,7 @@ export function registerRunner(program: Command, setExit: (code: number) => void
           },
           oneOff: flags.oneOff === true || config.oneOff,
           stateDir: config.stateDir,
+          keys: loadIdentity(config.stateDir),
           minFreeDiskBytes: config.minFreeDiskBytes,
           log,
         });

@@ -3,6 +3,11 @@ import type { Command } from 'commander';
 import { CliError, connect, reportError, type ConnectionFlags } from '../common.ts';
 import { createOut, printJson } from '../output.ts';
 
+function parseScope(value: string): 'admin' | 'submit' | 'read' {
+  if (value === 'admin' || value === 'submit' || value === 'read') return value;
+  throw new CliError(`--scope must be admin, submit or read; got '${value}'`);
+}
+
 export function registerToken(program: Command, setExit: (code: number) => void): void {
   const token = program.command('token').description('create, list and revoke tokens');
   const out = createOut();
@@ -26,6 +31,7 @@ export function registerToken(program: Command, setExit: (code: number) => void)
     .option('--name <name>', 'a note saying what it is for')
     .option('--expires-in <seconds>', 'expire after this many seconds')
     .option('--single-use', 'registration token: valid for one runner only')
+    .option('--scope <scope>', 'user token: admin (everything), submit (runs), or read (look only)', 'admin')
     .action(
       (
         flags: ConnectionFlags & {
@@ -34,6 +40,7 @@ export function registerToken(program: Command, setExit: (code: number) => void)
           name?: string;
           expiresIn?: string;
           singleUse?: boolean;
+          scope: string;
         },
       ) =>
         guard(async () => {
@@ -45,6 +52,7 @@ export function registerToken(program: Command, setExit: (code: number) => void)
             ...(flags.name ? { name: flags.name } : {}),
             ...(expires ? { expiresInSeconds: expires } : {}),
             ...(flags.singleUse ? { singleUse: true } : {}),
+            ...(flags.registration ? {} : { scope: parseScope(flags.scope) }),
           });
           if (flags.json) return printJson(out, created);
           out.write(`${created.token}\n`);

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { BatonError } from '../../protocol/errors.ts';
 import { CreateTokenBody, CreateTokenResponse, RunnerView } from '../../protocol/api.ts';
-import { authenticateUser } from '../auth.ts';
+import { authenticateUser, scopeFor } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
 import { generateToken, hashToken } from '../tokens.ts';
 import { iso, runnerView } from '../views.ts';
@@ -14,7 +14,9 @@ const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 export function adminRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   r.addHook('onRequest', async (req) => {
-    await authenticateUser(ctx.store, req, ctx.now());
+    // Tokens are credentials: even listing them needs admin.
+    const needs = req.url.startsWith('/api/v1/tokens') ? 'admin' : scopeFor(req.method, 'admin');
+    await authenticateUser(ctx.store, req, ctx.now(), needs);
   });
 
   r.get(
@@ -61,6 +63,7 @@ export function adminRoutes(app: FastifyInstance, ctx: ServerContext): void {
         created_at: now,
         expires_at: expiresAt,
         single_use: req.body.singleUse ? 1 : 0,
+        scope: req.body.kind === 'user' ? (req.body.scope ?? 'admin') : 'admin',
       });
       reply.code(201);
       return { id: row.id, kind: row.kind, token, expiresAt: iso(expiresAt) };
@@ -77,6 +80,7 @@ export function adminRoutes(app: FastifyInstance, ctx: ServerContext): void {
         createdAt: iso(t.created_at),
         expiresAt: iso(t.expires_at),
         singleUse: t.single_use === 1,
+        ...(t.kind === 'user' ? { scope: t.scope } : {}),
         usedAt: iso(t.used_at),
         revokedAt: iso(t.revoked_at),
       })),

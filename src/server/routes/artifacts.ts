@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { BatonError } from '../../protocol/errors.ts';
 import type { TaskSpec } from '../../protocol/plan.ts';
-import { authenticateRunner, authenticateUser } from '../auth.ts';
+import { authenticateRunner, authenticateUser, scopeFor } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
 import { iso } from '../views.ts';
 
@@ -88,7 +88,7 @@ export function artifactRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.register(async (scope) => {
     const r = scope.withTypeProvider<TypeBoxTypeProvider>();
     r.addHook('onRequest', async (req) => {
-      await authenticateUser(ctx.store, req, ctx.now());
+      await authenticateUser(ctx.store, req, ctx.now(), scopeFor(req.method, 'runs'));
     });
     r.get(
       '/api/v1/runs/:id/artifacts',

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { BatonError } from '../../protocol/errors.ts';
 import { isTerminal } from '../../protocol/status.ts';
-import { authenticateUser } from '../auth.ts';
+import { authenticateUser, scopeFor } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
 import { openSse } from '../sse.ts';
 import type { StoredChunk } from '../../store/logs.ts';
@@ -28,7 +28,7 @@ function sliceFrom(c: StoredChunk, from: number): string {
 export function logRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   r.addHook('onRequest', async (req) => {
-    await authenticateUser(ctx.store, req, ctx.now());
+    await authenticateUser(ctx.store, req, ctx.now(), scopeFor(req.method, 'runs'));
   });
 
   r.get(

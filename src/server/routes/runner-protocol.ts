@@ -4,6 +4,8 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { BatonError, toError } from '../../protocol/errors.ts';
+import { isPublicKey } from '../../protocol/sealed.ts';
+import { createFailureLimiter } from '../rate-limit.ts';
 import {
   AcquireBody,
   AcquireResponse,
@@ -27,6 +29,12 @@ export const SERVER_LOG_LIMIT_BYTES = 17 * 1024 * 1024;
 const LeaseParams = Type.Object({ lease: Type.String({ pattern: '^[0-9a-f]{32}$' }) });
 
 export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  // 10 failed registrations a minute per address: enough for typos, far too few to guess a 192-bit token.
+  const registrationFailures = createFailureLimiter({
+    maxFailures: 10,
+    windowMs: 60_000,
+    what: 'registration',
+  });
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
 
   r.post(
@@ -34,7 +42,21 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
     { schema: { body: RegisterRunnerBody, response: { 201: RegisterRunnerResponse } } },
     async (req, reply) => {
       const now = ctx.now();
-      const presented = bearerToken(req);
+      registrationFailures.check(req.ip, now);
+      try {
+        const created = await register(bearerToken(req), req.body, now);
+        reply.code(201);
+        return created;
+      } catch (err) {
+        if (err instanceof BatonError && err.code === 'unauthenticated')
+          registrationFailures.fail(req.ip, now);
+        throw err;
+      }
+    },
+  );
+
+  async function register(presented: string | undefined, body: RegisterRunnerBody, now: number) {
+    {
       if (!presented)
         throw new BatonError(
           'unauthenticated',
@@ -48,21 +70,23 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
       if (token.single_use === 1 && !(await ctx.store.credentials.useToken(token.id, now))) {
         throw new BatonError('unauthenticated', 'this single-use registration token was already used');
       }
+      if (body.publicKey !== undefined && !(await isPublicKey(body.publicKey))) {
+        throw new BatonError('bad_request', 'publicKey must be a 32-byte X25519 public key in base64');
+      }
       const runnerToken = generateToken('runner');
       const runner = await ctx.store.credentials.insertRunner({
-        name: req.body.name,
-        labels: JSON.stringify([...new Set(req.body.labels)]),
-        capacity: req.body.capacity,
-        version: req.body.version,
+        name: body.name,
+        labels: JSON.stringify([...new Set(body.labels)]),
+        capacity: body.capacity,
+        version: body.version,
         token_hash: hashToken(runnerToken),
-        public_key: req.body.publicKey ?? null,
+        public_key: body.publicKey ?? null,
         created_at: now,
       });
       ctx.log.info({ runnerId: runner.id, name: runner.name }, 'runner registered');
-      reply.code(201);
       return { runnerId: runner.id, token: runnerToken };
-    },
-  );
+    }
+  }
 
   app.register(async (scope) => {
     const s = scope.withTypeProvider<TypeBoxTypeProvider>();
@@ -104,7 +128,7 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
           reply.code(204);
           return;
         }
-        const task = await assignClaimed(ctx.store, claimed);
+        const task = await assignClaimed(ctx, claimed, runner);
         ctx.hub.runEvent({
           type: 'task',
           runId: claimed.task.run_id,

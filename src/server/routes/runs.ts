@@ -6,7 +6,7 @@ import { BatonError } from '../../protocol/errors.ts';
 import { ListRunsQuery, ListRunsResponse, RunResult, SubmitRunBody } from '../../protocol/api.ts';
 import { isTerminal } from '../../protocol/status.ts';
 import { compileWorkflow, resolveInputs } from '../../workflow/index.ts';
-import { authenticateUser } from '../auth.ts';
+import { authenticateUser, scopeFor } from '../auth.ts';
 import { publishAdvance, type ServerContext } from '../context.ts';
 import { runResult, runSummary } from '../views.ts';
 import { openSse } from '../sse.ts';
@@ -23,7 +23,7 @@ export async function loadRunResult(ctx: ServerContext, runId: string) {
 export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   r.addHook('onRequest', async (req) => {
-    await authenticateUser(ctx.store, req, ctx.now());
+    await authenticateUser(ctx.store, req, ctx.now(), scopeFor(req.method, 'runs'));
   });
 
   r.post(

@@ -141,4 +141,17 @@ CREATE INDEX artifacts_by_run ON artifacts (run_id);
     name: '0003-run-dialect',
     sql: `ALTER TABLE runs ADD COLUMN dialect TEXT NOT NULL DEFAULT 'native';`,
   },
+  {
+    id: 4,
+    name: '0004-secrets-and-token-scopes',
+    sql: `
+CREATE TABLE secrets (
+  name TEXT PRIMARY KEY,
+  ciphertext TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+ALTER TABLE tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'admin';
+`,
+  },
 ];

@@ -14,7 +14,14 @@ export function openSqlite(path: string): StoreDialect {
   raw.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
   return {
-    capabilities: { name: 'sqlite', multiProcess: false, skipLocked: false },
+    capabilities: {
+      name: 'sqlite',
+      multiProcess: false,
+      rowLocks: false,
+      skipLocked: false,
+      greatest: 'max',
+      advisoryLocks: false,
+    },
     db,
     migrations: SQLITE_MIGRATIONS,
     async writeTx<T>(fn: (tx: Transaction<Database>) => Promise<T>): Promise<T> {
@@ -31,6 +38,11 @@ export function openSqlite(path: string): StoreDialect {
           throw err;
         }
       });
+    },
+    // One process owns the file: its in-process hub already hears every queued task.
+    async notifyQueued() {},
+    async withMigrationLock<T>(fn: () => Promise<T>): Promise<T> {
+      return fn();
     },
     async close() {
       await db.destroy();

@@ -1,0 +1,302 @@
+// The web UI in a real browser (Debian's Chromium driven by playwright-core) against a real `baton server` and a
+// real `baton runner` registered with the command the UI shows: sign in, runners, submit, live logs, DAG,
+// artifacts, cancel, pending explanation, secrets. Screenshots of each page go to test-artifacts/ui/.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchRunner, startServerProcess, type ServerProcess } from '../helpers/cluster.ts';
+import { startTracked } from '../helpers/processes.ts';
+import { tempDir } from '../helpers/temp.ts';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const BIN = join(ROOT, 'bin/baton.js');
+const CHROMIUM = process.env.BATON_CHROMIUM ?? '/usr/bin/chromium';
+const SHOTS = join(ROOT, 'test-artifacts/ui');
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** Builds web/dist with Vite, as `npm run build` does: `npm test` runs on a clean checkout. */
+async function buildUi(): Promise<void> {
+  const vite = startTracked('vite build', process.execPath, [
+    join(ROOT, 'node_modules/vite/bin/vite.js'),
+    'build',
+    join(ROOT, 'web'),
+    '--logLevel',
+    'warn',
+  ]);
+  let out = '';
+  vite.child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  vite.child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exit = await vite.exited;
+  if (exit.code !== 0) throw new Error(`vite build web failed (${exit.code}):\n${out}`);
+}
+
+const LIVE_WORKFLOW = `name: ui-live
+inputs:
+  gate:
+    description: a file whose existence lets the build finish
+tasks:
+  build:
+    runs_on: [ui]
+    run: |
+      printf '\\033[32mgreen line\\033[0m\\n'
+      echo "tick 1"
+      while [ ! -f "\${{ inputs.gate }}" ]; do sleep 0.05; done
+      echo "tick 2"
+      echo "report" > report.txt
+    uploads: [report.txt]
+  test:
+    depends_on: [build]
+    run: echo "tested"
+  lint:
+    depends_on: [build]
+    run: seq 1 20000
+  package:
+    depends_on: [test, lint]
+    run: echo "packaged"
+`;
+
+describe('web UI', () => {
+  let browser: Browser;
+  let page: Page;
+  const external: string[] = [];
+  const consoleErrors: string[] = [];
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(
+        `Chromium is not installed at ${CHROMIUM}: the UI test drives Debian's Chromium. ` +
+          'Install it with `apt-get update && apt-get install -y chromium` (.ci/run does), ' +
+          'or point BATON_CHROMIUM at a Chromium binary. Never `npx playwright install`.',
+      );
+    }
+    mkdirSync(SHOTS, { recursive: true });
+    await buildUi();
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  const runStatus = () => page.locator('h1 .status');
+
+  async function submit(server: ServerProcess, workflow: string, inputs = ''): Promise<string> {
+    await page.goto(`${server.url}/runs/new`);
+    await page.getByLabel('Workflow (YAML or JSON)').fill(workflow);
+    await page.getByLabel('Inputs, one key=value per line').fill(inputs);
+    await page.getByRole('button', { name: 'Submit', exact: true }).click();
+    await page.waitForURL(/\/runs\/[0-9a-z]{26}$/);
+    return new URL(page.url()).pathname.split('/')[2]!;
+  }
+
+  it('signs in, registers a runner with the shown command, follows a run live, downloads its artifact, cancels a run, explains a pending task and manages a secret', async () => {
+    const server = await startServerProcess();
+    const context = await browser.newContext({
+      viewport: { width: 1280, height: 900 },
+      acceptDownloads: true,
+    });
+    page = await context.newPage();
+    page.on('request', (r) => {
+      if (!r.url().startsWith(server.url)) external.push(r.url());
+    });
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
+    try {
+      // ---- security headers and sign-in ----
+      const first = await page.goto(server.url);
+      const headers = first!.headers();
+      expect(headers['content-security-policy']).toContain("default-src 'self'");
+      expect(headers['x-content-type-options']).toBe('nosniff');
+      expect(headers['referrer-policy']).toBe('no-referrer');
+      expect(headers['x-frame-options']).toBe('DENY');
+      await page.getByLabel('User token').fill('baton_u_wrong');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('alert').filter({ hasText: 'user token' }).waitFor();
+      await shot('signin');
+      await page.getByLabel('User token').fill(server.adminToken);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { name: 'Runs' }).waitFor();
+      // The token lives only in the HttpOnly cookie: not readable by scripts, not in storage.
+      expect(await page.evaluate('[document.cookie, localStorage.length, sessionStorage.length]')).toEqual([
+        '',
+        0,
+        0,
+      ]);
+      const cookies = await context.cookies();
+      expect(cookies.find((c) => c.name === 'baton_session')).toMatchObject({
+        httpOnly: true,
+        sameSite: 'Strict',
+      });
+
+      // ---- add a runner and register it with the command the page shows ----
+      await page.getByRole('link', { name: 'Runners' }).click();
+      await page.getByRole('button', { name: 'Add runner' }).click();
+      await page.getByLabel('Name').fill('ui-runner');
+      await page.getByLabel('Labels, comma-separated').fill('linux,ui');
+      await page.getByRole('button', { name: 'Create registration command' }).click();
+      const command = (await page.locator('#register-command').textContent())!;
+      expect(command).toMatch(
+        new RegExp(
+          `^baton runner register --server ${server.url} --registration-token baton_reg_\\S+ --name ui-runner --labels linux,ui$`,
+        ),
+      );
+      await shot('runners-add');
+      const config = join(tempDir('baton-ui-runner-'), 'runner.json');
+      const words = command.split(/\s+/).slice(1);
+      const reg = startTracked(
+        'register ui-runner',
+        process.execPath,
+        [BIN, ...words, '--config', config],
+        {},
+        true,
+      );
+      let regOut = '';
+      reg.child.stderr?.on('data', (d: Buffer) => (regOut += d.toString()));
+      expect((await reg.exited).code, regOut).toBe(0);
+      await launchRunner('ui-runner', config);
+      await page.getByRole('button', { name: 'Done' }).click();
+      await page.locator('tr[data-runner="ui-runner"] .status-idle').waitFor();
+      await shot('runners');
+
+      // ---- a workflow with problems: each is listed with its line ----
+      await page.getByRole('link', { name: 'Runs' }).click();
+      await page.getByRole('link', { name: 'Submit a workflow' }).click();
+      await page
+        .getByLabel('Workflow (YAML or JSON)')
+        .fill('name: broken\ntasks:\n  a:\n    run: echo a\n    depends_on: [bulid]\n');
+      await page.getByRole('button', { name: 'Submit', exact: true }).click();
+      await page
+        .locator('.issues li')
+        .filter({ hasText: /line 5/ })
+        .waitFor();
+      expect(await page.locator('.issues').textContent()).toContain("depends on 'bulid'");
+      await shot('submit-issues');
+
+      // ---- submit, watch the log arrive live, open the DAG ----
+      const gate = join(tempDir('baton-ui-gate-'), 'go');
+      const liveId = await submit(server, LIVE_WORKFLOW, `gate=${gate}`);
+      await page.locator('g.dag-node[data-task="build"]').click();
+      await page.waitForURL(/\/tasks\/build$/);
+      const log = page.locator('.log-box');
+      await log.locator('.log-line', { hasText: 'tick 1' }).waitFor();
+      // The task is still blocked on the gate: these lines came live, not from a finished log.
+      expect(await log.textContent()).not.toContain('tick 2');
+      expect(await page.locator('g.dag-node[data-task="build"]').getAttribute('class')).toContain(
+        'status-running',
+      );
+      expect(await log.locator('.a-fg2').first().textContent()).toBe('green line');
+      await shot('run-live');
+      writeFileSync(gate, '');
+      await log.locator('.log-line', { hasText: 'tick 2' }).waitFor();
+      await runStatus().filter({ hasText: 'succeeded' }).waitFor();
+      expect(await page.locator('g.dag-node').count()).toBe(4);
+      expect(await page.locator('g.dag-node.status-succeeded').count()).toBe(4);
+
+      // Line anchors, timestamps and search.
+      await log.locator('a.ln', { hasText: /^2$/ }).click();
+      expect(new URL(page.url()).hash).toBe('#L2');
+      await page.getByLabel('Timestamps').check();
+      await log.locator('.ts').first().waitFor();
+      await page.getByPlaceholder('Search log').fill('tick');
+      await page.locator('.log-matches', { hasText: '1 of 2' }).waitFor();
+      await shot('run-dag-log');
+      // DAG nodes are buttons for the keyboard too.
+      await page.locator('g.dag-node[data-task="package"]').focus();
+      await page.keyboard.press('Enter');
+      await page.waitForURL(/\/tasks\/package$/);
+
+      // ---- the artifact of the task with `uploads:` ----
+      const link = page.getByRole('link', { name: /^build\/.*\.zip$/ });
+      const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+      expect(download.suggestedFilename()).toMatch(/^build-.*\.zip$/);
+      const saved = join(tempDir('baton-ui-dl-'), 'a.zip');
+      await download.saveAs(saved);
+      expect(readFileSync(saved).subarray(0, 2).toString()).toBe('PK');
+
+      // ---- a long log renders only its visible lines; a linked line (#L15000) is scrolled to ----
+      await page.goto(`${server.url}/runs/${liveId}/tasks/lint#L15000`);
+      await page.locator('.log-state', { hasText: '20000 lines' }).waitFor();
+      await log.locator('.log-line.selected', { hasText: /^15000\s*15000$/ }).waitFor();
+      expect(await log.locator('.log-line').count()).toBeLessThan(200);
+      await shot('run-long-log');
+
+      // ---- cancel a running run ----
+      const cancelId = await submit(
+        server,
+        'name: ui-cancel\ntasks:\n  long:\n    runs_on: [ui]\n    run: sleep 60\n',
+      );
+      await runStatus().filter({ hasText: 'running' }).waitFor();
+      await page.getByRole('button', { name: 'Cancel run' }).click();
+      await runStatus().filter({ hasText: 'cancelled' }).waitFor();
+      await shot('run-cancelled');
+
+      // ---- a task whose labels no runner has: the page says why ----
+      const pendingId = await submit(
+        server,
+        'name: ui-pending\ntasks:\n  gpu-task:\n    runs_on: [gpu]\n    run: echo never\n',
+      );
+      await page.goto(`${server.url}/runs/${pendingId}/tasks/gpu-task`);
+      const pending = page.locator('.pending');
+      await pending.locator('li[data-code="labels_missing"]', { hasText: 'lacks label gpu' }).waitFor();
+      expect(await pending.textContent()).toContain('ui-runner');
+      await shot('run-pending');
+
+      // ---- runs list: filters ----
+      await page.goto(`${server.url}/runs`);
+      await page.getByRole('link', { name: 'ui-live' }).waitFor();
+      await page.getByLabel('Status').selectOption('cancelled');
+      await page.getByRole('link', { name: 'ui-live' }).waitFor({ state: 'detached' });
+      expect(await page.getByRole('link', { name: 'ui-cancel' }).count()).toBe(1);
+      await page.getByLabel('Status').selectOption('');
+      await page.getByLabel('Name').fill('pend');
+      await page.getByRole('link', { name: 'ui-pending' }).waitFor();
+      expect(await page.locator('table.runs tbody tr').count()).toBe(1);
+      await page.getByLabel('Name').fill('');
+      await shot('runs');
+
+      // ---- secrets: set, listed by name only, delete ----
+      await page.getByRole('link', { name: 'Secrets' }).click();
+      await page.getByLabel('Name').fill('UI_SECRET');
+      await page.getByLabel('Value').fill('s3cret-value-for-ui');
+      await page.getByRole('button', { name: 'Save secret' }).click();
+      await page.locator('tr[data-secret="UI_SECRET"]').waitFor();
+      expect(await page.locator('main').textContent()).not.toContain('s3cret-value-for-ui');
+      await shot('secrets');
+      await page.getByRole('button', { name: 'Delete UI_SECRET' }).click();
+      await page.locator('tr[data-secret="UI_SECRET"]').waitFor({ state: 'detached' });
+
+      // ---- 390 px wide: the page fits, wide parts scroll inside themselves ----
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.goto(`${server.url}/runs/${liveId}/tasks/build`);
+      await page.locator('.log-box .log-line').first().waitFor();
+      expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+      await shot('run-mobile');
+      await page.goto(`${server.url}/runs/${cancelId}`);
+      await runStatus().waitFor();
+
+      // ---- sign out ----
+      await page.setViewportSize({ width: 1280, height: 900 });
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByLabel('User token').waitFor();
+      expect((await context.cookies()).find((c) => c.name === 'baton_session')).toBeUndefined();
+
+      expect(external, 'requests to anything but the Baton server').toEqual([]);
+      // Script errors and CSP violations; answers like the 401 of a wrong token or the 422 of a bad workflow are expected.
+      expect(consoleErrors.filter((e) => !e.startsWith('Failed to load resource'))).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 180_000);
+});

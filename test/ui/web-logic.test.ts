@@ -1,0 +1,159 @@
+// The UI's pure parts, in Node: the ANSI SGR parser (with properties over random input), the DAG layout, the
+// log buffer behind the virtualised view, and the helpers of the submit and runners pages.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseAnsi, stripAnsi } from '../../web/src/ansi.ts';
+import { layoutDag } from '../../web/src/dag-layout.ts';
+import { LogBuffer } from '../../web/src/log-buffer.ts';
+import { parseInputs } from '../../web/src/inputs.ts';
+import { registerCommand, shellWord } from '../../web/src/register-command.ts';
+
+describe('ANSI parser', () => {
+  it('turns SGR colours and bold into styles and keeps the text', () => {
+    const { spans, end } = parseAnsi('\x1b[1;31merror\x1b[0m: \x1b[38;5;208mwarm\x1b[38;2;1;2;3m rgb');
+    expect(spans).toEqual([
+      { text: 'error', style: { bold: true, fg: 1 } },
+      { text: ': ', style: {} },
+      { text: 'warm', style: { fg: 'rgb(255,135,0)' } },
+      { text: ' rgb', style: { fg: 'rgb(1,2,3)' } },
+    ]);
+    expect(end).toEqual({ fg: 'rgb(1,2,3)' });
+  });
+
+  it('carries a style left open into the next line', () => {
+    const first = parseAnsi('\x1b[32mgreen starts');
+    expect(parseAnsi('still green', first.end).spans).toEqual([{ text: 'still green', style: { fg: 2 } }]);
+  });
+
+  it('drops cursor moves, OSC titles and links', () => {
+    expect(stripAnsi('\x1b[2K\x1b[1Gdone \x1b]0;title\x07\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\')).toBe(
+      'done link',
+    );
+  });
+
+  it('the spans always spell the line without its escape sequences, whatever the input', () => {
+    const piece = fc.oneof(
+      fc.string(),
+      fc.constantFrom(
+        '\x1b[',
+        '\x1b[0m',
+        '\x1b[38;5;',
+        '\x1b[38;2;1;2',
+        '\x1b]',
+        '\x07',
+        '\x1b',
+        'm',
+        ';',
+        '9',
+      ),
+    );
+    fc.assert(
+      fc.property(fc.array(piece), (parts) => {
+        const line = parts.join('');
+        expect(
+          parseAnsi(line)
+            .spans.map((s) => s.text)
+            .join(''),
+        ).toBe(stripAnsi(line));
+        expect(stripAnsi(line).includes('\x1b[')).toBe(false);
+      }),
+    );
+  });
+
+  it('text without escape sequences passes through unchanged', () => {
+    fc.assert(
+      fc.property(
+        fc.string().filter((s) => !s.includes('\x1b')),
+        (s) => stripAnsi(s) === s,
+      ),
+    );
+  });
+});
+
+describe('DAG layout', () => {
+  it('puts each task one column after its deepest dependency', () => {
+    const l = layoutDag([
+      { name: 'build', dependsOn: [] },
+      { name: 'test', dependsOn: ['build'] },
+      { name: 'lint', dependsOn: ['build'] },
+      { name: 'package', dependsOn: ['test', 'lint', 'build'] },
+      { name: 'docs', dependsOn: [] },
+    ]);
+    expect(Object.fromEntries([...l.nodes].map(([n, v]) => [n, [v.layer, v.row]]))).toEqual({
+      build: [0, 0],
+      docs: [0, 1],
+      test: [1, 0],
+      lint: [1, 1],
+      package: [2, 0],
+    });
+    expect(l.layers).toBe(3);
+    expect(l.rows).toBe(2);
+    expect(l.edges).toHaveLength(5);
+  });
+
+  it('places every task of any acyclic graph in a column after all its dependencies', () => {
+    const dag = fc
+      .integer({ min: 1, max: 30 })
+      .chain((n) =>
+        fc.tuple(
+          ...Array.from({ length: n }, (_, i) => fc.subarray(Array.from({ length: i }, (_, j) => `t${j}`))),
+        ),
+      );
+    fc.assert(
+      fc.property(dag, (deps) => {
+        const tasks = deps.map((d, i) => ({ name: `t${i}`, dependsOn: d }));
+        const l = layoutDag(tasks);
+        for (const t of tasks)
+          for (const d of t.dependsOn)
+            expect(l.nodes.get(t.name)!.layer).toBeGreaterThan(l.nodes.get(d)!.layer);
+        const cells = new Set([...l.nodes.values()].map((n) => `${n.layer},${n.row}`));
+        expect(cells.size).toBe(tasks.length);
+      }),
+    );
+  });
+});
+
+describe('log buffer', () => {
+  it('joins lines split across chunks, keeps what a carriage return redrew last, and counts bytes', () => {
+    const b = new LogBuffer();
+    b.append('hel', 1);
+    b.append('lo\nprogress 10%\rprogress 100%\r\nlast', 2);
+    expect(b.lines).toEqual(['hello', 'progress 100%', 'last']);
+    expect(b.arrivedAt).toEqual([1, 2, 2]);
+    expect(b.count).toBe(3);
+    expect(b.bytes).toBe(Buffer.byteLength('hello\nprogress 10%\rprogress 100%\r\nlast'));
+    b.append('\n', 3);
+    expect(b.count).toBe(3);
+  });
+
+  it('remembers the colour a line leaves open for the lines after it', () => {
+    const b = new LogBuffer();
+    b.append('\x1b[31mred\nstill red\n\x1b[0mplain\nplain too\n');
+    expect(b.startStyle(1)).toEqual({ fg: 1 });
+    expect(b.startStyle(2)).toEqual({ fg: 1 });
+    expect(b.startStyle(3)).toEqual({});
+  });
+
+  it('finds lines case-insensitively, ignoring escape sequences', () => {
+    const b = new LogBuffer();
+    b.append('Error one\n\x1b[31mERR\x1b[0mOR two\nfine\n');
+    expect(b.search('error')).toEqual([0, 1]);
+    expect(b.search('')).toEqual([]);
+  });
+});
+
+describe('page helpers', () => {
+  it('reads inputs as key=value lines; a value may contain =', () => {
+    expect(parseInputs('a=1\n\n# note\nb = x=y\nbad')).toEqual({
+      inputs: { a: '1', b: 'x=y' },
+      errors: ["inputs line 5: expected key=value, got 'bad'"],
+    });
+  });
+
+  it('builds the register command with only safe words unquoted', () => {
+    expect(registerCommand('http://h:1', 'baton_reg_x', 'r1', ' a, b ,')).toBe(
+      'baton runner register --server http://h:1 --registration-token baton_reg_x --name r1 --labels a,b',
+    );
+    expect(shellWord("it's; rm -rf /")).toBe(`'it'\\''s; rm -rf /'`);
+  });
+});

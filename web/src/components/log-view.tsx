@@ -1,0 +1,259 @@
+// A task's log: live follow over EventSource (resumes by byte offset), ANSI colours, line anchors (#L12),
+// arrival timestamps, search, and virtualised rendering so a 16 MiB log scrolls smoothly.
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { parseAnsi, type AnsiColor, type AnsiStyle } from '../ansi.ts';
+import { LogBuffer } from '../log-buffer.ts';
+import { enc } from '../api.ts';
+import { formatBytes } from '../format.ts';
+
+/** Pixel height of one line: fixed, so the visible window is computed, not measured. */
+const LINE_HEIGHT = 20;
+/** Lines rendered above and below the visible window. */
+const OVERSCAN = 30;
+
+function spanProps(s: AnsiStyle): { class: string; style?: Record<string, string> } {
+  let fg: AnsiColor | undefined = s.fg;
+  let bg: AnsiColor | undefined = s.bg;
+  if (s.inverse) [fg, bg] = [bg ?? 'var(--log-bg)', fg ?? 'var(--log-fg)'];
+  const cls: string[] = [];
+  const style: Record<string, string> = {};
+  if (typeof fg === 'number') cls.push(`a-fg${fg}`);
+  else if (fg) style.color = fg;
+  if (typeof bg === 'number') cls.push(`a-bg${bg}`);
+  else if (bg) style.backgroundColor = bg;
+  if (s.bold) cls.push('a-b');
+  if (s.dim) cls.push('a-d');
+  if (s.italic) cls.push('a-i');
+  if (s.underline) cls.push('a-u');
+  return Object.keys(style).length > 0 ? { class: cls.join(' '), style } : { class: cls.join(' ') };
+}
+
+function lineFromHash(): number | undefined {
+  const m = /^#L(\d+)$/.exec(location.hash);
+  return m ? Number(m[1]) : undefined;
+}
+
+export interface LogViewProps {
+  runId: string;
+  task: string;
+  /** Changes when a new attempt starts, to follow it from the beginning. */
+  attempt: number;
+  truncated: boolean;
+}
+
+export function LogView({ runId, task, attempt, truncated }: LogViewProps) {
+  const buf = useMemo(() => new LogBuffer(), [runId, task, attempt]);
+  const [, setVersion] = useState(0);
+  const [state, setState] = useState<'connecting' | 'live' | 'ended' | 'error'>('connecting');
+  const [scrollTop, setScrollTop] = useState(0);
+  const [height, setHeight] = useState(480);
+  const [follow, setFollow] = useState(true);
+  const [showTimes, setShowTimes] = useState(false);
+  const [query, setQuery] = useState('');
+  const [matches, setMatches] = useState<number[]>([]);
+  const [current, setCurrent] = useState(-1);
+  const [selected, setSelected] = useState<number | undefined>(lineFromHash());
+  const box = useRef<HTMLDivElement>(null);
+  const base = `/api/v1/runs/${enc(runId)}/tasks/${enc(task)}/logs`;
+
+  // Live follow; EventSource resumes with Last-Event-ID (the byte offset) after a dropped connection.
+  useEffect(() => {
+    const es = new EventSource(`${base}?follow=1`);
+    let pending = false;
+    const redraw = () => {
+      if (pending) return;
+      pending = true;
+      requestAnimationFrame(() => {
+        pending = false;
+        setVersion((v) => v + 1);
+      });
+    };
+    es.addEventListener('open', () => setState('live'));
+    es.addEventListener('log', (e) => {
+      buf.append(JSON.parse((e as MessageEvent<string>).data) as string);
+      redraw();
+    });
+    es.addEventListener('end', () => {
+      es.close();
+      setState('ended');
+      redraw();
+    });
+    es.addEventListener('error', () => {
+      if (es.readyState === EventSource.CLOSED) setState('error');
+    });
+    return () => es.close();
+  }, [buf, base]);
+
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const ro = new ResizeObserver(() => setHeight(el.clientHeight));
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
+
+  const count = buf.count;
+  const scrollToLine = (i: number) => {
+    const el = box.current;
+    if (!el) return;
+    el.scrollTop = Math.max(0, i * LINE_HEIGHT - el.clientHeight / 3);
+    setScrollTop(el.scrollTop);
+  };
+
+  // Follow the end while the reader is at the end (scrolling up turns following off).
+  useEffect(() => {
+    const el = box.current;
+    if (!el || !follow) return;
+    el.scrollTop = el.scrollHeight;
+    setScrollTop(el.scrollTop);
+  });
+  // A linked line (#L12 in the address) is scrolled to once it has arrived; later selections are clicks.
+  const linkedArrived = selected !== undefined && selected <= count;
+  useEffect(() => {
+    if (!linkedArrived) return;
+    setFollow(false);
+    scrollToLine(selected - 1);
+  }, [linkedArrived]);
+
+  useEffect(() => {
+    const t = setTimeout(() => {
+      const found = buf.search(query);
+      setMatches(found);
+      setCurrent(found.length > 0 ? 0 : -1);
+      if (found.length > 0) {
+        setFollow(false);
+        scrollToLine(found[0]!);
+      }
+    }, 150);
+    return () => clearTimeout(t);
+  }, [query, buf, state]);
+
+  const step = (d: number) => {
+    if (matches.length === 0) return;
+    const next = (current + d + matches.length) % matches.length;
+    setCurrent(next);
+    setFollow(false);
+    scrollToLine(matches[next]!);
+  };
+
+  const first = Math.max(0, Math.floor(scrollTop / LINE_HEIGHT) - OVERSCAN);
+  const last = Math.min(count, Math.ceil((scrollTop + height) / LINE_HEIGHT) + OVERSCAN);
+  const matchSet = new Set(matches);
+  const currentLine = current >= 0 ? matches[current] : undefined;
+  const t0 = buf.arrivedAt[0] ?? 0;
+  const rows = [];
+  for (let i = first; i < last; i++) {
+    const { spans } = parseAnsi(buf.lines[i]!, buf.startStyle(i));
+    const cls = ['log-line'];
+    if (matchSet.has(i)) cls.push('match');
+    if (i === currentLine) cls.push('current-match');
+    if (selected === i + 1) cls.push('selected');
+    rows.push(
+      <div class={cls.join(' ')} key={i}>
+        <a
+          class="ln"
+          href={`#L${i + 1}`}
+          aria-label={`line ${i + 1}`}
+          onClick={(e) => {
+            e.preventDefault();
+            history.replaceState(null, '', `#L${i + 1}`);
+            setSelected(i + 1);
+            setFollow(false);
+          }}
+        >
+          {i + 1}
+        </a>
+        {showTimes && <span class="ts">{new Date(buf.arrivedAt[i] ?? t0).toLocaleTimeString()}</span>}
+        <span class="txt">
+          {spans.map((s, k) => (
+            <span key={k} {...spanProps(s.style)}>
+              {s.text}
+            </span>
+          ))}
+        </span>
+      </div>,
+    );
+  }
+
+  return (
+    <section class="log" aria-label={`Log of task ${task}`}>
+      <div class="log-toolbar">
+        <span class={`log-state log-state-${state}`} role="status">
+          {state === 'connecting' && 'connecting…'}
+          {state === 'live' && 'live'}
+          {state === 'ended' && 'complete'}
+          {state === 'error' && 'disconnected'}
+          {` · ${count} lines · ${formatBytes(buf.bytes)}`}
+        </span>
+        <label>
+          <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.currentTarget.checked)} />{' '}
+          Follow
+        </label>
+        <label>
+          <input
+            type="checkbox"
+            checked={showTimes}
+            onChange={(e) => setShowTimes(e.currentTarget.checked)}
+          />{' '}
+          Timestamps
+        </label>
+        <label class="log-search">
+          <span class="sr-only">Search the log</span>
+          <input
+            type="search"
+            placeholder="Search log"
+            value={query}
+            onInput={(e) => setQuery(e.currentTarget.value)}
+            onKeyDown={(e) => {
+              if (e.key === 'Enter') step(e.shiftKey ? -1 : 1);
+            }}
+          />
+        </label>
+        {query && (
+          <span class="log-matches" aria-live="polite">
+            {matches.length === 0 ? 'no match' : `${current + 1} of ${matches.length}`}
+          </span>
+        )}
+        <button
+          type="button"
+          onClick={() => step(-1)}
+          disabled={matches.length === 0}
+          aria-label="Previous match"
+        >
+          ↑
+        </button>
+        <button type="button" onClick={() => step(1)} disabled={matches.length === 0} aria-label="Next match">
+          ↓
+        </button>
+        <a class="button" href={base} download={`${task}.log`}>
+          Download raw
+        </a>
+      </div>
+      {truncated && (
+        <p class="notice" role="note">
+          Log truncated: it reached the size limit, so its middle was cut; the first and last parts are kept.
+        </p>
+      )}
+      <div
+        class="log-box"
+        ref={box}
+        tabIndex={0}
+        onScroll={(e) => {
+          const el = e.currentTarget;
+          setScrollTop(el.scrollTop);
+          const atEnd = el.scrollTop + el.clientHeight >= el.scrollHeight - LINE_HEIGHT;
+          if (follow !== atEnd) setFollow(atEnd);
+        }}
+      >
+        <div class="log-space" style={{ height: `${count * LINE_HEIGHT}px` }}>
+          <div class="log-rows" style={{ transform: `translateY(${first * LINE_HEIGHT}px)` }}>
+            {rows}
+          </div>
+        </div>
+        {count === 0 && (
+          <p class="log-empty">{state === 'ended' ? 'This task wrote no output.' : 'Waiting for output…'}</p>
+        )}
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,72 @@
+// "Why is this task pending?": the server's per-runner reasons (GET …/tasks/:task/pending), refreshed with the run.
+import { useEffect, useState } from 'preact/hooks';
+import { api, enc, type PendingExplanation } from '../api.ts';
+import { StatusBadge } from './status.tsx';
+
+export function PendingExplanationView({ runId, task, tick }: { runId: string; task: string; tick: number }) {
+  const [data, setData] = useState<PendingExplanation>();
+  const [error, setError] = useState<string>();
+  useEffect(() => {
+    api<PendingExplanation>('GET', `/api/v1/runs/${enc(runId)}/tasks/${enc(task)}/pending`)
+      .then((d) => {
+        setData(d);
+        setError(undefined);
+      })
+      .catch((e: Error) => setError(e.message));
+  }, [runId, task, tick]);
+  if (error) return <p class="error">{error}</p>;
+  if (!data) return null;
+  return (
+    <section class="pending" aria-labelledby="pending-h">
+      <h3 id="pending-h">Why is this task {data.status}?</h3>
+      <p class="pending-summary">{data.summary}</p>
+      {(data.runsOn.length > 0 || data.forwardTo) && (
+        <p>
+          Needs labels: {data.runsOn.length > 0 ? data.runsOn.map((l) => <code key={l}>{l}</code>) : 'none'}
+          {data.forwardTo && (
+            <>
+              {' '}
+              · forwarded to <code>{data.forwardTo}</code>
+            </>
+          )}
+        </p>
+      )}
+      {data.status === 'queued' && data.runners.length > 0 && (
+        <div class="table-scroll">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Runner</th>
+                <th scope="col">Status</th>
+                <th scope="col">Can take it?</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.runners.map((r) => (
+                <tr key={r.id}>
+                  <td>{r.name}</td>
+                  <td>
+                    <StatusBadge status={r.status} />
+                  </td>
+                  <td>
+                    {r.eligible ? (
+                      'yes'
+                    ) : (
+                      <ul class="reasons">
+                        {r.reasons.map((x) => (
+                          <li key={x.code} data-code={x.code}>
+                            {x.message}
+                          </li>
+                        ))}
+                      </ul>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
