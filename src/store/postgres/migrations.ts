@@ -1,0 +1,154 @@
+// PostgreSQL schema, as numbered forward-only migrations mirroring sqlite/migrations.ts one for one (same ids,
+// names, tables, columns and indexes). Times and sizes are BIGINT (ms since the epoch, bytes). Never edit an
+// applied migration: add the next one here and in the SQLite list.
+import type { Migration } from '../sqlite/migrations.ts';
+
+export const POSTGRES_MIGRATIONS: Migration[] = [
+  {
+    id: 1,
+    name: '0001-create-core-tables',
+    sql: `
+CREATE TABLE runs (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  status TEXT NOT NULL,
+  workflow TEXT NOT NULL,
+  plan TEXT NOT NULL,
+  inputs TEXT NOT NULL,
+  outputs TEXT NOT NULL DEFAULT '{}',
+  cancel_requested INTEGER NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  started_at BIGINT,
+  finished_at BIGINT
+);
+CREATE INDEX runs_by_created ON runs (created_at DESC, id DESC);
+CREATE INDEX runs_by_status ON runs (status, created_at DESC);
+
+CREATE TABLE tasks (
+  id TEXT PRIMARY KEY,
+  run_id TEXT NOT NULL REFERENCES runs (id),
+  name TEXT NOT NULL,
+  position INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  spec TEXT NOT NULL,
+  depends_on TEXT NOT NULL,
+  runs_on TEXT NOT NULL,
+  attempt INTEGER NOT NULL DEFAULT 0,
+  queued_at BIGINT,
+  exit_code INTEGER,
+  reason TEXT,
+  message TEXT,
+  outputs TEXT NOT NULL DEFAULT '{}',
+  runner_id TEXT,
+  started_at BIGINT,
+  finished_at BIGINT,
+  log_bytes BIGINT NOT NULL DEFAULT 0,
+  log_truncated INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (run_id, name)
+);
+-- The claim query reads queued tasks oldest first: a partial index holds only those.
+CREATE INDEX tasks_claim ON tasks (queued_at, id) WHERE status = 'queued';
+CREATE INDEX tasks_by_run ON tasks (run_id, position);
+
+CREATE TABLE attempts (
+  id TEXT PRIMARY KEY,
+  task_id TEXT NOT NULL REFERENCES tasks (id),
+  run_id TEXT NOT NULL,
+  number INTEGER NOT NULL,
+  runner_id TEXT NOT NULL,
+  lease_id TEXT NOT NULL UNIQUE,
+  state TEXT NOT NULL,
+  offered_at BIGINT NOT NULL,
+  ack_deadline BIGINT NOT NULL,
+  lease_expires_at BIGINT NOT NULL,
+  started_at BIGINT,
+  finished_at BIGINT,
+  cancel_requested INTEGER NOT NULL DEFAULT 0,
+  result TEXT,
+  UNIQUE (task_id, number)
+);
+CREATE INDEX attempts_live ON attempts (state, lease_expires_at) WHERE state IN ('offered', 'running');
+CREATE INDEX attempts_by_runner ON attempts (runner_id, state);
+
+CREATE TABLE log_chunks (
+  task_id TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  "offset" BIGINT NOT NULL,
+  data TEXT NOT NULL,
+  PRIMARY KEY (task_id, attempt, seq)
+);
+
+CREATE TABLE runners (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  labels TEXT NOT NULL,
+  capacity INTEGER NOT NULL,
+  version TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE,
+  public_key TEXT,
+  disabled INTEGER NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  last_seen_at BIGINT
+);
+
+CREATE TABLE tokens (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  name TEXT,
+  hash TEXT NOT NULL UNIQUE,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT,
+  single_use INTEGER NOT NULL DEFAULT 0,
+  used_at BIGINT,
+  revoked_at BIGINT
+);
+
+CREATE TABLE settings (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+`,
+  },
+  {
+    id: 2,
+    name: '0002-task-control-and-artifacts',
+    sql: `
+ALTER TABLE tasks ADD COLUMN confidential_outputs TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE tasks ADD COLUMN group_name TEXT;
+CREATE INDEX tasks_by_group ON tasks (run_id, group_name, status);
+
+CREATE TABLE artifacts (
+  id TEXT PRIMARY KEY,
+  run_id TEXT NOT NULL REFERENCES runs (id),
+  task_id TEXT NOT NULL REFERENCES tasks (id),
+  attempt INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  blob_key TEXT NOT NULL,
+  size_bytes BIGINT NOT NULL,
+  sha256 TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  UNIQUE (task_id, attempt, name)
+);
+CREATE INDEX artifacts_by_run ON artifacts (run_id);
+`,
+  },
+  {
+    id: 3,
+    name: '0003-run-dialect',
+    sql: `ALTER TABLE runs ADD COLUMN dialect TEXT NOT NULL DEFAULT 'native';`,
+  },
+  {
+    id: 4,
+    name: '0004-secrets-and-token-scopes',
+    sql: `
+CREATE TABLE secrets (
+  name TEXT PRIMARY KEY,
+  ciphertext TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+ALTER TABLE tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'admin';
+`,
+  },
+];

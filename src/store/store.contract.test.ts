@@ -1,0 +1,607 @@
+// The store contract: every behaviour of the store, run against SQLite and against PostgreSQL (a fresh
+// database file or schema per test). Without BATON_TEST_POSTGRES_URL the PostgreSQL half reports itself skipped.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { sql } from 'kysely';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CompleteBody } from '../protocol/api.ts';
+import type { Plan, TaskSpec } from '../protocol/plan.ts';
+import { openStore, type Store } from './index.ts';
+import { SQLITE_MIGRATIONS } from './sqlite/migrations.ts';
+import { POSTGRES_MIGRATIONS } from './postgres/migrations.ts';
+
+const PG_URL = process.env.BATON_TEST_POSTGRES_URL;
+const T0 = 1_700_000_000_000;
+const TIMINGS = { leaseTtlMs: 10_000, ackWindowMs: 2_000 };
+
+interface Target {
+  /** Opens a store on a fresh, empty database; `reopen` opens another store on the same one. */
+  fresh(): Promise<{ store: Store; reopen(): Promise<Store>; drop(): Promise<void> }>;
+  multiProcess: boolean;
+}
+
+const sqliteTarget: Target = {
+  multiProcess: false,
+  async fresh() {
+    const dir = mkdtempSync(join(tmpdir(), 'baton-store-'));
+    const database = join(dir, 'baton.db');
+    const reopen = () => openStore({ database, timings: TIMINGS });
+    return { store: await reopen(), reopen, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+  },
+};
+
+function schemaUrl(base: string, schema: string): string {
+  const url = new URL(base);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return url.toString();
+}
+
+const postgresTarget: Target = {
+  multiProcess: true,
+  async fresh() {
+    const schema = `t_${randomBytes(6).toString('hex')}`;
+    await adminQuery(`CREATE SCHEMA ${schema}`);
+    const database = schemaUrl(PG_URL!, schema);
+    const reopen = () => openStore({ database, timings: TIMINGS });
+    return { store: await reopen(), reopen, drop: () => adminQuery(`DROP SCHEMA ${schema} CASCADE`) };
+  },
+};
+
+async function adminQuery(text: string): Promise<void> {
+  const c = new pg.Client({ connectionString: PG_URL });
+  await c.connect();
+  try {
+    await c.query(text);
+  } finally {
+    await c.end();
+  }
+}
+
+function task(name: string, o: Partial<TaskSpec> = {}): TaskSpec {
+  return {
+    name,
+    type: 'exec',
+    steps: [{ name: 'main', run: 'true', shell: 'bash', env: {} }],
+    env: {},
+    dependsOn: [],
+    runsOn: [],
+    exports: [],
+    imports: [],
+    uploads: [],
+    artifactsFrom: [],
+    matrix: {},
+    ...o,
+  };
+}
+
+function plan(tasks: TaskSpec[]): Plan {
+  return { name: 'wf', dialect: 'native', env: {}, inputs: {}, tasks };
+}
+
+function done(status: CompleteBody['status'] = 'succeeded', extra: Partial<CompleteBody> = {}): CompleteBody {
+  const iso = new Date(T0).toISOString();
+  return {
+    status,
+    exitCode: status === 'succeeded' ? 0 : 1,
+    outputs: {},
+    steps: [],
+    startedAt: iso,
+    finishedAt: iso,
+    ...extra,
+  };
+}
+
+const runner = (id: string, labels: string[] = [], name = id) => ({ id, name, labels });
+
+function contract(target: Target) {
+  let store: Store;
+  let reopen: () => Promise<Store>;
+  let drop: () => Promise<void>;
+  const extra: Store[] = [];
+
+  beforeEach(async () => {
+    ({ store, reopen, drop } = await target.fresh());
+  });
+  afterEach(async () => {
+    for (const s of extra.splice(0)) await s.close();
+    await store.close();
+    await drop();
+  });
+
+  async function create(tasks: TaskSpec[], now = T0) {
+    return store.runs.create({ plan: plan(tasks), workflow: 'name: wf', inputs: {}, now });
+  }
+  async function statusOf(runId: string) {
+    const r = await store.runs.get(runId);
+    return Object.fromEntries(r!.tasks.map((t) => [t.name, t.status]));
+  }
+  /** Claims and confirms one task for `r`; fails the test when none is offered. */
+  async function take(r = runner('r1'), now = T0) {
+    const c = await store.leases.claim(r, now);
+    expect(c).toBeDefined();
+    await store.leases.start(c!.attempt.lease_id, r.id, now);
+    return c!;
+  }
+
+  it('creating a run queues the tasks without dependencies; completing them advances and ends the run', async () => {
+    const { runId, advance } = await create([task('a'), task('b', { dependsOn: ['a'] })]);
+    expect(advance.queued).toEqual(['a']);
+    expect(await statusOf(runId)).toEqual({ a: 'queued', b: 'pending' });
+    const a = await take();
+    expect(a.task.name).toBe('a');
+    const res = await store.leases.complete(a.attempt.lease_id, 'r1', done(), T0 + 1);
+    expect(res).toMatchObject({ status: 'succeeded', recorded: true, advance: { queued: ['b'] } });
+    const b = await take(runner('r1'), T0 + 2);
+    expect(b.task.name).toBe('b');
+    const end = await store.leases.complete(b.attempt.lease_id, 'r1', done(), T0 + 3);
+    expect(end.advance?.runStatus).toBe('succeeded');
+    const run = await store.runs.get(runId);
+    expect(run!.run).toMatchObject({ status: 'succeeded', started_at: T0, finished_at: T0 + 3 });
+    expect(typeof run!.run.created_at).toBe('number');
+  });
+
+  it('a failed task skips its dependents and fails the run', async () => {
+    const { runId } = await create([task('a'), task('b', { dependsOn: ['a'] })]);
+    const a = await take();
+    const res = await store.leases.complete(a.attempt.lease_id, 'r1', done('failed'), T0 + 1);
+    expect(res.advance).toMatchObject({ skipped: ['b'], runStatus: 'failed' });
+    expect(await statusOf(runId)).toEqual({ a: 'failed', b: 'skipped' });
+  });
+
+  it('claims the oldest queued task first, and only tasks whose labels the runner all carries', async () => {
+    await create([task('gpu', { runsOn: ['gpu', 'linux'] }), task('any')], T0);
+    await create([task('later')], T0 + 5);
+    expect((await store.leases.claim(runner('plain'), T0 + 10))!.task.name).toBe('any');
+    expect((await store.leases.claim(runner('plain'), T0 + 10))!.task.name).toBe('later');
+    expect(await store.leases.claim(runner('plain'), T0 + 10)).toBeUndefined();
+    expect(await store.leases.claim(runner('half', ['gpu']), T0 + 10)).toBeUndefined();
+    expect((await store.leases.claim(runner('big', ['linux', 'gpu', 'x']), T0 + 10))!.task.name).toBe('gpu');
+  });
+
+  it('a task queued for later is not claimed before its time', async () => {
+    await create([task('a')], T0 + 1000);
+    expect(await store.leases.claim(runner('r1'), T0)).toBeUndefined();
+    expect(await store.leases.claim(runner('r1'), T0 + 1000)).toBeDefined();
+  });
+
+  it('finds a matching task behind many that the runner cannot take', async () => {
+    await create(
+      Array.from({ length: 120 }, (_, i) => task(`gpu-${i}`, { runsOn: ['gpu'] })),
+      T0,
+    );
+    await create([task('plain')], T0 + 1);
+    expect((await store.leases.claim(runner('cpu'), T0 + 2))!.task.name).toBe('plain');
+  });
+
+  it('a forwarded task goes only to the runner it names', async () => {
+    await create([task('fwd', { forwardTo: 'builder-2' })]);
+    expect(await store.leases.claim(runner('r1', [], 'builder-1'), T0)).toBeUndefined();
+    expect((await store.leases.claim(runner('r2', [], 'builder-2'), T0))!.task.name).toBe('fwd');
+  });
+
+  it('max_parallel caps how many tasks of a matrix group run at once', async () => {
+    const strategy = { group: 'm', maxParallel: 2, failFast: false };
+    await create([1, 2, 3].map((i) => task(`m (${i})`, { strategy })));
+    const first = await take(runner('r1'));
+    await take(runner('r2'));
+    expect(await store.leases.claim(runner('r3'), T0)).toBeUndefined();
+    await store.leases.complete(first.attempt.lease_id, 'r1', done(), T0 + 1);
+    expect((await store.leases.claim(runner('r3'), T0 + 1))!.task.name).toBe('m (3)');
+  });
+
+  it('max_parallel holds under concurrent claims', async () => {
+    const strategy = { group: 'm', maxParallel: 3, failFast: false };
+    await create(Array.from({ length: 20 }, (_, i) => task(`m (${i})`, { strategy })));
+    const got = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => store.leases.claim(runner(`r${i}`), T0)),
+    );
+    expect(got.filter((c) => c !== undefined)).toHaveLength(3);
+  });
+
+  it('concurrent claimers take every task exactly once', async () => {
+    const N = 200;
+    await create(Array.from({ length: N }, (_, i) => task(`t${i}`)));
+    const claimed: string[] = [];
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, i) => {
+        for (;;) {
+          const c = await store.leases.claim(runner(`r${i}`), T0);
+          if (!c) return;
+          claimed.push(c.task.id);
+        }
+      }),
+    );
+    expect(claimed).toHaveLength(N);
+    expect(new Set(claimed).size).toBe(N);
+    const attempts = await store.dialect.db
+      .selectFrom('attempts')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    expect(Number(attempts.n)).toBe(N);
+  });
+
+  // Several stores on one database is the multi-process (replica) case; one process owns a SQLite file.
+  it.runIf(target.multiProcess)(
+    'two store instances on one database claim every task exactly once',
+    async () => {
+      const other = await reopen();
+      extra.push(other);
+      await create(Array.from({ length: 60 }, (_, i) => task(`t${i}`)));
+      const claimed: string[] = [];
+      await Promise.all(
+        [store, other, store, other].map(async (s, i) => {
+          for (;;) {
+            const c = await s.leases.claim(runner(`r${i}`), T0);
+            if (!c) return;
+            claimed.push(c.task.id);
+          }
+        }),
+      );
+      expect(new Set(claimed).size).toBe(60);
+      expect(claimed).toHaveLength(60);
+    },
+  );
+
+  it('start confirms an offer and heartbeats renew the lease', async () => {
+    await create([task('a')]);
+    const c = (await store.leases.claim(runner('r1'), T0))!;
+    expect(c.attempt).toMatchObject({ state: 'offered', number: 1, ack_deadline: T0 + 2_000 });
+    const s = await store.leases.start(c.attempt.lease_id, 'r1', T0 + 100);
+    expect(s.leaseExpiresAt).toBe(T0 + 100 + 10_000);
+    const again = await store.leases.start(c.attempt.lease_id, 'r1', T0 + 200);
+    expect(again.attempt.state).toBe('running');
+    const hb = await store.leases.heartbeat(c.attempt.lease_id, 'r1', T0 + 5_000);
+    expect(hb).toEqual({ leaseExpiresAt: T0 + 15_000, cancel: false });
+    await expect(store.leases.heartbeat(c.attempt.lease_id, 'other', T0)).rejects.toMatchObject({
+      code: 'not_found',
+    });
+    await expect(store.leases.heartbeat(c.attempt.lease_id, 'r1', T0 + 16_000)).rejects.toMatchObject({
+      code: 'lease_expired',
+    });
+  });
+
+  it('an offer confirmed after its acknowledgement window is refused', async () => {
+    await create([task('a')]);
+    const c = (await store.leases.claim(runner('r1'), T0))!;
+    await expect(store.leases.start(c.attempt.lease_id, 'r1', T0 + 2_001)).rejects.toMatchObject({
+      code: 'lease_superseded',
+    });
+  });
+
+  it('stores log chunks once, acknowledges the contiguous prefix, and replaces NUL', async () => {
+    const { runId } = await create([task('a')]);
+    const c = await take();
+    const lease = c.attempt.lease_id;
+    const r1 = await store.leases.appendLogs(lease, 'r1', [{ seq: 0, offset: 0, data: 'hello\n' }], T0);
+    expect(r1.ackedSeq).toBe(0);
+    const gap = await store.leases.appendLogs(lease, 'r1', [{ seq: 2, offset: 10, data: 'c\u0000d\n' }], T0);
+    expect(gap.ackedSeq).toBe(0);
+    const fill = await store.leases.appendLogs(
+      lease,
+      'r1',
+      [
+        { seq: 0, offset: 0, data: 'DUPLICATE\n' },
+        { seq: 1, offset: 6, data: 'abcd' },
+      ],
+      T0,
+    );
+    expect(fill.ackedSeq).toBe(2);
+    const chunks = await store.logs.chunks(c.task.id, 1);
+    expect(chunks.map((x) => x.data)).toEqual(['hello\n', 'abcd', 'c\uFFFDd\n']);
+    expect(chunks.map((x) => x.offset)).toEqual([0, 6, 10]);
+    expect((await store.logs.chunks(c.task.id, 1, 0)).map((x) => x.seq)).toEqual([1, 2]);
+    const t = (await store.runs.get(runId))!.tasks[0]!;
+    expect(t.log_bytes).toBe(10 + Buffer.byteLength('c\uFFFDd\n'));
+    await expect(
+      store.leases.appendLogs(lease, 'r1', [{ seq: 3, offset: 100, data: 'x'.repeat(50) }], T0, 120),
+    ).rejects.toMatchObject({ code: 'payload_too_large' });
+  });
+
+  it('no text column receives NUL: a message with NUL is stored with U+FFFD', async () => {
+    const { runId } = await create([task('a')]);
+    const c = await take();
+    await store.leases.complete(c.attempt.lease_id, 'r1', done('failed', { message: 'bad\u0000byte' }), T0);
+    const t = (await store.runs.get(runId))!.tasks[0]!;
+    expect(t.message === 'bad\uFFFDbyte' || t.message === 'bad\u0000byte').toBe(true);
+    if (target.multiProcess) expect(t.message).toBe('bad\uFFFDbyte');
+  });
+
+  it('complete records the outcome once: a replay gets the first answer, a stale lease is refused', async () => {
+    const { runId } = await create([
+      task('a', { exports: [{ name: 'v', confidential: false, scope: 'global' }] }),
+    ]);
+    const c = await take();
+    const first = await store.leases.complete(
+      c.attempt.lease_id,
+      'r1',
+      done('succeeded', { outputs: { v: '1' } }),
+      T0 + 1,
+    );
+    expect(first).toMatchObject({ status: 'succeeded', recorded: true });
+    const replay = await store.leases.complete(c.attempt.lease_id, 'r1', done('failed'), T0 + 2);
+    expect(replay).toMatchObject({ status: 'succeeded', recorded: false, advance: null });
+    const run = await store.runs.get(runId);
+    expect(JSON.parse(run!.run.outputs)).toEqual({ v: '1' });
+    expect(run!.tasks[0]).toMatchObject({ status: 'succeeded', exit_code: 0 });
+    await expect(store.leases.heartbeat(c.attempt.lease_id, 'r1', T0 + 3)).rejects.toMatchObject({
+      code: 'lease_expired',
+    });
+  });
+
+  it('concurrent replays of complete record the outcome once', async () => {
+    await create([task('a')]);
+    const c = await take();
+    const answers = await Promise.all(
+      Array.from({ length: 4 }, () => store.leases.complete(c.attempt.lease_id, 'r1', done(), T0 + 1)),
+    );
+    expect(answers.filter((a) => a.recorded)).toHaveLength(1);
+    expect(answers.every((a) => a.status === 'succeeded')).toBe(true);
+  });
+
+  it('sibling tasks completing at once both count: their dependent is queued and the run ends', async () => {
+    for (let round = 0; round < 5; round++) {
+      const { runId } = await create(
+        [task('a'), task('b'), task('c'), task('d', { dependsOn: ['a', 'b', 'c'] })],
+        T0 + round,
+      );
+      const claims = [await take(runner('r1'), T0 + round), await take(runner('r2'), T0 + round)];
+      claims.push(await take(runner('r3'), T0 + round));
+      await Promise.all(
+        claims.map((c, i) => store.leases.complete(c.attempt.lease_id, `r${i + 1}`, done(), T0 + round + 1)),
+      );
+      expect((await statusOf(runId)).d).toBe('queued');
+      const d = await take(runner('r1'), T0 + round + 2);
+      await store.leases.complete(d.attempt.lease_id, 'r1', done(), T0 + round + 3);
+      expect((await store.runs.get(runId))!.run.status).toBe('succeeded');
+    }
+  });
+
+  it('the sweep withdraws an unconfirmed offer and the task keeps its place in the queue', async () => {
+    const { runId } = await create([task('a'), task('b')]);
+    const c = (await store.leases.claim(runner('r1'), T0))!;
+    expect(c.task.name).toBe('a');
+    expect(await store.leases.sweep(T0 + 1_000)).toEqual({ requeued: [], lost: [] });
+    const res = await store.leases.sweep(T0 + 2_001);
+    expect(res.requeued).toEqual([{ runId, task: 'a' }]);
+    await expect(store.leases.start(c.attempt.lease_id, 'r1', T0 + 2_002)).rejects.toMatchObject({
+      code: 'lease_superseded',
+    });
+    const again = (await store.leases.claim(runner('r2'), T0 + 2_003))!;
+    expect(again.task.name).toBe('a');
+    expect(again.attempt.number).toBe(2);
+  });
+
+  it('the sweep marks an attempt whose lease ran out as runner_lost and moves the run on', async () => {
+    const { runId } = await create([task('a'), task('b', { dependsOn: ['a'] })]);
+    const c = await take();
+    const res = await store.leases.sweep(T0 + 10_001);
+    expect(res.lost).toMatchObject([{ runId, task: 'a', advance: { skipped: ['b'], runStatus: 'failed' } }]);
+    expect(await statusOf(runId)).toEqual({ a: 'runner_lost', b: 'skipped' });
+    await expect(store.leases.complete(c.attempt.lease_id, 'r1', done(), T0 + 10_002)).rejects.toMatchObject({
+      code: 'lease_expired',
+    });
+  });
+
+  it('a lost attempt is retried when the task allows it, after its backoff', async () => {
+    const retries = { max: 1, backoffMs: 500, on: ['runner_lost' as const] };
+    const { runId } = await create([task('a', { retries })]);
+    const first = await take();
+    const res = await store.leases.sweep(T0 + 10_001);
+    expect(res.lost[0]).toMatchObject({ task: 'a', retryAt: T0 + 10_501 });
+    expect(await statusOf(runId)).toEqual({ a: 'queued' });
+    expect(await store.leases.claim(runner('r2'), T0 + 10_100)).toBeUndefined();
+    const second = await take(runner('r2'), T0 + 10_501);
+    expect(second.attempt.number).toBe(2);
+    await expect(store.leases.heartbeat(first.attempt.lease_id, 'r1', T0 + 10_502)).rejects.toMatchObject({
+      code: 'lease_superseded',
+    });
+    await store.leases.sweep(T0 + 30_000);
+    expect(await statusOf(runId)).toEqual({ a: 'runner_lost' });
+  });
+
+  // Several stores on one database is the multi-process (replica) case; one process owns a SQLite file.
+  it.runIf(target.multiProcess)('concurrent sweeps handle each stale attempt once', async () => {
+    const other = await reopen();
+    extra.push(other);
+    await create(Array.from({ length: 20 }, (_, i) => task(`t${i}`)));
+    for (let i = 0; i < 20; i++) await take(runner(`r${i}`));
+    const results = await Promise.all([store, other, store, other].map((s) => s.leases.sweep(T0 + 10_001)));
+    const lost = results.flatMap((r) => r.lost.map((l) => l.task));
+    expect(lost.sort()).toEqual(Array.from({ length: 20 }, (_, i) => `t${i}`).sort());
+  });
+
+  it('extending live leases at boot never shortens one', async () => {
+    await create([task('a')]);
+    const c = await take();
+    expect(await store.leases.extendLiveLeases(T0 - 60_000)).toBe(1);
+    const hb = await store.leases.heartbeat(c.attempt.lease_id, 'r1', T0 + 9_000);
+    expect(hb.leaseExpiresAt).toBe(T0 + 19_000);
+    await store.leases.extendLiveLeases(T0 + 100_000);
+    expect((await store.leases.check(c.attempt.lease_id, 'r1', T0 + 100_001)).attempt.lease_expires_at).toBe(
+      T0 + 110_000,
+    );
+  });
+
+  it('cancel stops queued tasks at once, signals running ones, and withdraws unconfirmed offers', async () => {
+    const { runId } = await create([
+      task('run'),
+      task('offer'),
+      task('wait'),
+      task('next', { dependsOn: ['run'] }),
+    ]);
+    const running = await take(runner('r1'));
+    const offered = (await store.leases.claim(runner('r2'), T0))!;
+    const res = await store.runs.cancel(runId, T0 + 1);
+    expect(res!.signalled).toEqual(['run']);
+    expect(res!.cancelled.sort()).toEqual(['next', 'offer', 'wait']);
+    expect((await store.leases.heartbeat(running.attempt.lease_id, 'r1', T0 + 2)).cancel).toBe(true);
+    await expect(store.leases.start(offered.attempt.lease_id, 'r2', T0 + 2)).rejects.toMatchObject({
+      code: 'lease_superseded',
+    });
+    expect(await store.leases.claim(runner('r3'), T0 + 2)).toBeUndefined();
+    const end = await store.leases.complete(running.attempt.lease_id, 'r1', done('cancelled'), T0 + 3);
+    expect(end.advance?.runStatus).toBe('cancelled');
+    expect(await store.runs.cancel('nope', T0)).toBeUndefined();
+  });
+
+  it('lists runs newest first with their task counts', async () => {
+    const a = await create([task('x')], T0);
+    const b = await create([task('x'), task('y')], T0 + 1);
+    const list = await store.runs.list({ limit: 10 });
+    expect(list.map((r) => [r.id, Number(r.task_count)])).toEqual([
+      [b.runId, 2],
+      [a.runId, 1],
+    ]);
+    expect((await store.runs.list({ limit: 10, before: b.runId })).map((r) => r.id)).toEqual([a.runId]);
+    expect(await store.runs.list({ limit: 10, status: 'succeeded' })).toEqual([]);
+  });
+
+  it('records artifacts once per attempt and name, and lists those of each task’s final attempt', async () => {
+    const { runId } = await create([task('a')]);
+    const c = await take();
+    const art = { name: 'out', blobKey: 'k1', sizeBytes: 5_000_000_000, sha256: 'ab' };
+    const first = await store.leases.recordArtifact(c.attempt.lease_id, 'r1', art, T0);
+    const again = await store.leases.recordArtifact(c.attempt.lease_id, 'r1', { ...art, blobKey: 'k2' }, T0);
+    expect(first.created).toBe(true);
+    expect(again).toEqual({ id: first.id, created: false });
+    const direct = await store.artifacts.insert({
+      run_id: runId,
+      task_id: c.task.id,
+      attempt: 1,
+      name: 'out',
+      blob_key: 'k3',
+      size_bytes: 1,
+      sha256: 'cd',
+      created_at: T0,
+    });
+    expect(direct).toMatchObject({ id: first.id, blob_key: 'k1', size_bytes: 5_000_000_000 });
+    expect((await store.artifacts.get(first.id))!.name).toBe('out');
+    expect((await store.artifacts.ofRun(runId)).map((a) => [a.task_name, a.name])).toEqual([['a', 'out']]);
+  });
+
+  it('stores tokens, runners and settings; a single-use token is used once', async () => {
+    const tok = await store.credentials.insertToken({
+      kind: 'registration',
+      name: 'reg',
+      hash: 'h1',
+      created_at: T0,
+      expires_at: null,
+      single_use: 1,
+    });
+    expect(await store.credentials.tokenByHash('h1')).toEqual(tok);
+    expect(await store.credentials.countTokens('registration')).toBe(1);
+    const uses = await Promise.all([1, 2, 3].map(() => store.credentials.useToken(tok.id, T0 + 1)));
+    expect(uses.filter(Boolean)).toHaveLength(1);
+    expect(await store.credentials.revokeToken(tok.id, T0 + 2)).toBe(true);
+    expect(await store.credentials.revokeToken(tok.id, T0 + 3)).toBe(false);
+    expect((await store.credentials.listTokens()).map((t) => t.revoked_at)).toEqual([T0 + 2]);
+
+    const r = await store.credentials.insertRunner({
+      name: 'r',
+      labels: '["linux"]',
+      capacity: 2,
+      version: '1',
+      token_hash: 'rh',
+      public_key: null,
+      created_at: T0,
+    });
+    expect(await store.credentials.runnerByTokenHash('rh')).toEqual(r);
+    await store.credentials.touchRunner(r.id, T0 + 5);
+    expect(await store.credentials.setRunnerDisabled(r.id, true)).toBe(true);
+    expect(await store.credentials.runner(r.id)).toMatchObject({ disabled: 1, last_seen_at: T0 + 5 });
+    expect(await store.credentials.listRunners()).toHaveLength(1);
+    expect(await store.credentials.deleteRunner(r.id)).toBe(true);
+    expect(await store.credentials.runner(r.id)).toBeUndefined();
+
+    expect(await store.credentials.getSetting('k')).toBeUndefined();
+    await store.credentials.setSetting('k', 'v1');
+    await store.credentials.setSetting('k', 'v2');
+    expect(await store.credentials.getSetting('k')).toBe('v2');
+  });
+
+  it('stores secrets by name: put creates then updates, list shows names only, remove deletes', async () => {
+    expect(await store.secrets.put('TOKEN', 'c1', T0)).toBe('created');
+    expect(await store.secrets.put('TOKEN', 'c2', T0 + 1)).toBe('updated');
+    await store.secrets.put('OTHER', 'c3', T0 + 2);
+    expect(await store.secrets.list()).toEqual([
+      { name: 'OTHER', created_at: T0 + 2, updated_at: T0 + 2 },
+      { name: 'TOKEN', created_at: T0, updated_at: T0 + 1 },
+    ]);
+    expect((await store.secrets.get(['TOKEN'])).map((r) => r.ciphertext)).toEqual(['c2']);
+    expect(await store.secrets.get([])).toEqual([]);
+    expect(await store.secrets.remove('TOKEN')).toBe(true);
+    expect(await store.secrets.remove('TOKEN')).toBe(false);
+  });
+
+  it('opening the same database again, from several stores at once, migrates it once', async () => {
+    const more = await Promise.all([reopen(), reopen(), reopen()]);
+    extra.push(...more);
+    const rows = await store.dialect.db
+      .selectFrom('baton_migrations')
+      .select(['id', 'name'])
+      .orderBy('id')
+      .execute();
+    expect(rows.map((r) => r.id)).toEqual(store.dialect.migrations.map((m) => m.id));
+  });
+
+  it.runIf(target.multiProcess)('a task queued through one store wakes a listener on another', async () => {
+    const other = await reopen();
+    extra.push(other);
+    let woke = 0;
+    let resolve!: () => void;
+    const heard = new Promise<void>((r) => (resolve = r));
+    const stop = await other.dialect.listen!(() => {
+      woke++;
+      resolve();
+    });
+    try {
+      await create([task('a')]);
+      await heard;
+      expect(woke).toBeGreaterThanOrEqual(1);
+    } finally {
+      await stop();
+    }
+  });
+}
+
+describe('store contract: SQLite', () => contract(sqliteTarget));
+
+describe.skipIf(!PG_URL)(
+  PG_URL ? 'store contract: PostgreSQL' : 'store contract: PostgreSQL (BATON_TEST_POSTGRES_URL not set)',
+  () => contract(postgresTarget),
+);
+
+describe('store migrations', () => {
+  it('the PostgreSQL migrations mirror the SQLite ones, id for id and name for name', () => {
+    expect(POSTGRES_MIGRATIONS.map((m) => [m.id, m.name])).toEqual(
+      SQLITE_MIGRATIONS.map((m) => [m.id, m.name]),
+    );
+  });
+
+  it.skipIf(!PG_URL)('both databases end with the same tables and columns', async () => {
+    const sqlite = await sqliteTarget.fresh();
+    const postgres = await postgresTarget.fresh();
+    try {
+      const sqliteTables = await sqlite.store.dialect.db.introspection.getTables();
+      const sqliteShape = Object.fromEntries(
+        sqliteTables.map((t) => [t.name, t.columns.map((c) => c.name).sort()]),
+      );
+      const pgRows = await sql<{ table_name: string; column_name: string }>`
+        select table_name, column_name from information_schema.columns where table_schema = current_schema()`.execute(
+        postgres.store.dialect.db,
+      );
+      const pgShape: Record<string, string[]> = {};
+      for (const r of pgRows.rows) (pgShape[r.table_name] ??= []).push(r.column_name);
+      for (const cols of Object.values(pgShape)) cols.sort();
+      expect(pgShape).toEqual(sqliteShape);
+    } finally {
+      await sqlite.store.close();
+      await sqlite.drop();
+      await postgres.store.close();
+      await postgres.drop();
+    }
+  });
+});
