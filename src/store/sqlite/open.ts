@@ -34,7 +34,9 @@ export function openSqlite(path: string): StoreDialect {
           await sql`commit`.execute(conn);
           return result;
         } catch (err) {
-          await sql`rollback`.execute(conn);
+          // SQLite rolls back by itself on some errors (SQLITE_FULL among them): then our rollback fails with
+          // "no transaction is active", which must not hide the error that matters.
+          if (raw.inTransaction) await sql`rollback`.execute(conn);
           throw err;
         }
       });
