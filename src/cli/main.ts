@@ -10,6 +10,7 @@ import { registerSecrets } from './commands/secrets.ts';
 import { registerRunners } from './commands/runners.ts';
 import { registerValidate } from './commands/validate.ts';
 import { batonVersion } from './version.ts';
+import { trustCaFile } from '../client/index.ts';
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
@@ -33,6 +34,8 @@ export async function main(argv: string[]): Promise<number> {
   registerToken(program, setExit);
   registerSecrets(program, setExit);
   try {
+    // A private CA for HTTPS servers, for every command (runners can also set ca_file in their config).
+    if (process.env.BATON_CA_FILE) trustCaFile(process.env.BATON_CA_FILE);
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {

@@ -26,6 +26,7 @@ import { readSse } from './sse.ts';
 export { ApiError, NetworkError, type HttpOptions } from './http.ts';
 export { isRetryable, withRetry, createBackoff, delay, type Backoff } from './retry.ts';
 export { readSse, type SseMessage } from './sse.ts';
+export { trustCaFile } from './trust.ts';
 
 export type RunStreamMessage =
   | { kind: 'event'; event: RunEvent }

@@ -17,6 +17,8 @@ export interface RunnerConfigFile {
   work_dir: string;
   /** Exit after one task (ephemeral use). */
   one_off?: boolean;
+  /** A PEM file of the certificate authority that signed an HTTPS server's certificate. */
+  ca_file?: string;
   /** Where unacknowledged logs and results are spooled (default `.baton-state` next to the config file). */
   state_dir?: string;
   /** Take no task while the work dir has less free disk space than this many MiB (default 256). */
@@ -35,6 +37,7 @@ export interface RunnerConfig {
   oneOff: boolean;
   stateDir: string;
   minFreeDiskBytes: number;
+  caFile?: string;
   /** Directory holding the config; `.env` there is loaded into every task's environment. */
   baseDir: string;
 }
@@ -118,6 +121,7 @@ export function loadRunnerConfig(path: string): RunnerConfig {
     oneOff: f.one_off === true,
     stateDir: isAbsolute(stateDir) ? stateDir : join(baseDir, stateDir),
     minFreeDiskBytes: minFree * 1024 * 1024,
+    ...(f.ca_file ? { caFile: isAbsolute(f.ca_file) ? f.ca_file : join(baseDir, f.ca_file) } : {}),
     baseDir,
   });
 }

@@ -7,6 +7,7 @@ import type { ServerContext } from './context.ts';
 import { Hub } from './hub.ts';
 import { createFsBlobStore, type BlobStore } from './blobs.ts';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { createDispatcher } from './dispatch.ts';
 import { installErrorHandler } from './errors.ts';
 import { runRoutes } from './routes/runs.ts';
@@ -36,6 +37,9 @@ export async function createServer(
   const app = Fastify({
     logger: deps.logger ?? { level: deps.config.logLevel },
     bodyLimit: deps.config.bodyLimitBytes,
+    ...(deps.config.tlsCertFile && deps.config.tlsKeyFile
+      ? { https: { cert: readFileSync(deps.config.tlsCertFile), key: readFileSync(deps.config.tlsKeyFile) } }
+      : {}),
     // Long polls hold requests for up to maxLongPollMs; keep idle sockets a little longer.
     keepAliveTimeout: deps.config.maxLongPollMs + 5_000,
     requestTimeout: 0,

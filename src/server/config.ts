@@ -30,6 +30,9 @@ export interface ServerConfig {
   masterKey?: string;
   /** Secrets shorter than this are refused: they cannot be masked without masking ordinary text (default 8). */
   minSecretLength: number;
+  /** Serve HTTPS with this certificate and key (PEM files); plain HTTP when absent. */
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
 }
 
 export interface ServerOptions extends Partial<ServerConfig> {
@@ -87,7 +90,12 @@ export function buildServerConfig(o: ServerOptions = {}): Readonly<ServerConfig>
     logLevel: o.logLevel ?? env.BATON_LOG_LEVEL ?? SERVER_DEFAULTS.logLevel,
     masterKey: o.masterKey ?? env.BATON_MASTER_KEY ?? readSecretFile(env.BATON_MASTER_KEY_FILE),
     minSecretLength: o.minSecretLength ?? envInt(env, 'BATON_MIN_SECRET_LENGTH') ?? 8,
+    tlsCertFile: o.tlsCertFile ?? env.BATON_TLS_CERT,
+    tlsKeyFile: o.tlsKeyFile ?? env.BATON_TLS_KEY,
   };
+  if ((config.tlsCertFile === undefined) !== (config.tlsKeyFile === undefined)) {
+    throw new Error('TLS needs both a certificate and a key: pass --tls-cert and --tls-key together');
+  }
   if (config.leaseTtlMs <= config.heartbeatIntervalMs) {
     throw new Error(
       `lease TTL (${config.leaseTtlMs} ms) must be longer than the heartbeat interval (${config.heartbeatIntervalMs} ms)`,

@@ -62,7 +62,7 @@ export async function startServer(
     ? await store.dialect.listen(() => ctx.hub.tasksQueued(1))
     : undefined;
   return {
-    url: `http://${host}:${port}`,
+    url: `${config.tlsCertFile ? 'https' : 'http'}://${host}:${port}`,
     port,
     ctx,
     generatedAdminToken,

@@ -17,14 +17,21 @@ describe('disk full under the server database', () => {
     const dir = tempDir('baton-server-tmpfs-');
     const admin = generateToken('user');
     const script = `mount -t tmpfs -o size=16m tmpfs '${dir}' && exec '${process.execPath}' '${BIN}' server --port 0 --data-dir '${dir}' --log-level warn`;
-    const server = startTracked('server in tmpfs', 'unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], { env: { ...process.env, BATON_ADMIN_TOKEN: admin } }, true);
+    const server = startTracked(
+      'server in tmpfs',
+      'unshare',
+      ['-m', '--propagation', 'private', 'sh', '-c', script],
+      { env: { ...process.env, BATON_ADMIN_TOKEN: admin } },
+      true,
+    );
     let out = '';
     server.child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     server.child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
     const url = (await waitForOutput(server, () => out, /listening on (http:\/\/\S+)/, 'it listened'))[1]!;
     const client = createClient({ baseUrl: url, token: admin });
     const kept = await client.submitRun('name: before\ntasks: { a: { run: "true" } }');
-    const inNamespace = (...cmd: string[]) => execFileSync('nsenter', ['-t', String(server.pid), '-m', '--', ...cmd], { stdio: 'pipe' });
+    const inNamespace = (...cmd: string[]) =>
+      execFileSync('nsenter', ['-t', String(server.pid), '-m', '--', ...cmd], { stdio: 'pipe' });
     // Fill the tmpfs to the last byte (dd stops with ENOSPC, which is the point).
     try {
       inNamespace('dd', 'if=/dev/zero', `of=${dir}/filler`, 'bs=1M');

@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createIdentity, loadIdentity } from '../../runner/identity.ts';
 import { unlinkSync } from 'node:fs';
 import type { Command } from 'commander';
-import { createClient } from '../../client/index.ts';
+import { createClient, trustCaFile } from '../../client/index.ts';
 import {
   Agent,
   DEFAULT_CONFIG_PATH,
@@ -25,6 +25,7 @@ interface RegisterFlags {
   config: string;
   maxParallelTasks: string;
   workDir: string;
+  caFile?: string;
 }
 
 function consoleLogger(name: string): RunnerLogger {
@@ -46,6 +47,7 @@ export function registerRunner(program: Command, setExit: (code: number) => void
     .option('--config <file>', 'config file to write', DEFAULT_CONFIG_PATH)
     .option('--max-parallel-tasks <n>', 'tasks run at once', '1')
     .option('--work-dir <dir>', 'where task work dirs are created', '_work')
+    .option('--ca-file <file>', 'trust this CA certificate (PEM) for an HTTPS server; kept in the config')
     .action(async (flags: RegisterFlags) => {
       const out = createOut();
       try {
@@ -62,6 +64,7 @@ export function registerRunner(program: Command, setExit: (code: number) => void
           .split(',')
           .map((s) => s.trim())
           .filter(Boolean);
+        if (flags.caFile) trustCaFile(flags.caFile);
         const client = createClient({ baseUrl: server, userAgent: `baton-runner/${batonVersion()}` });
         // The key pair lives in the state dir next to the config; only the public half goes to the server.
         const keys = await createIdentity(join(dirname(resolve(flags.config)), '.baton-state'));
@@ -80,6 +83,7 @@ export function registerRunner(program: Command, setExit: (code: number) => void
           labels,
           max_parallel_tasks: max,
           work_dir: flags.workDir,
+          ...(flags.caFile ? { ca_file: resolve(flags.caFile) } : {}),
         });
         out.err(
           `registered runner '${name}' (${reg.runnerId}); config written to ${flags.config}\nstart it with: baton runner start --config ${flags.config}\n`,
@@ -101,6 +105,7 @@ export function registerRunner(program: Command, setExit: (code: number) => void
       const out = createOut();
       try {
         const config = loadRunnerConfig(flags.config);
+        if (config.caFile) trustCaFile(config.caFile);
         const log = consoleLogger(config.name);
         const agent = new Agent({
           client: createClient({

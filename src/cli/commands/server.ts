@@ -15,6 +15,13 @@ interface ServerFlags {
   leaseTtl?: string;
   ackWindow?: string;
   logLevel?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+}
+
+/** A database URL as it may be printed: without its password. */
+function redactUrl(database: string): string {
+  return database.replace(/^(postgres(?:ql)?:\/\/[^:/@]+):[^@]*@/i, '$1:***@');
 }
 
 function ms(flag: string, v: string | undefined): number | undefined {
@@ -32,7 +39,10 @@ export function registerServer(program: Command, setExit: (code: number) => void
     .option('--host <host>', 'address to listen on (default 127.0.0.1; BATON_HOST)')
     .option('--port <port>', 'port to listen on (default 8480; BATON_PORT)')
     .option('--data-dir <dir>', 'where the database and blobs live (default ~/.baton; BATON_DATA_DIR)')
-    .option('--database <path>', 'SQLite file (default <data-dir>/baton.db; BATON_DATABASE_URL)')
+    .option(
+      '--database <path-or-url>',
+      'a SQLite file (default <data-dir>/baton.db) or a postgres:// URL shared by several servers (BATON_DATABASE_URL)',
+    )
     .option(
       '--admin-token <token>',
       'accept this admin user token (BATON_ADMIN_TOKEN); otherwise one is printed at first start',
@@ -44,6 +54,8 @@ export function registerServer(program: Command, setExit: (code: number) => void
     .option('--heartbeat-interval <ms>', 'runner heartbeat interval (default 10000)')
     .option('--lease-ttl <ms>', 'lease time-to-live (default 45000)')
     .option('--ack-window <ms>', 'time a runner has to confirm an offer (default 15000)')
+    .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (BATON_TLS_CERT)')
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert (BATON_TLS_KEY)')
     .option('--log-level <level>', 'trace, debug, info, warn, error (default info; BATON_LOG_LEVEL)')
     .action(async (flags: ServerFlags) => {
       const out = createOut();
@@ -64,9 +76,11 @@ export function registerServer(program: Command, setExit: (code: number) => void
           leaseTtlMs: ms('--lease-ttl', flags.leaseTtl),
           ackWindowMs: ms('--ack-window', flags.ackWindow),
           logLevel: flags.logLevel,
+          tlsCertFile: flags.tlsCert,
+          tlsKeyFile: flags.tlsKey,
         });
         const server = await startServer(config);
-        out.err(`baton server listening on ${server.url} (data: ${config.database})\n`);
+        out.err(`baton server listening on ${server.url} (database: ${redactUrl(config.database)})\n`);
         if (server.generatedAdminToken) {
           out.err(
             `\nAdmin token (shown once, stored only as a hash — keep it now):\n\n  ${server.generatedAdminToken}\n\n` +

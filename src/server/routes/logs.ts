@@ -67,6 +67,11 @@ export function logRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const off = ctx.hub.onRun(req.params.id, (m) => {
         if ((m.kind === 'log' && m.log.taskId === task.id) || m.kind === 'event') wake();
       });
+      // Several servers on one database: chunks stored through another replica wake nobody here, so re-read
+      // every second as well.
+      const backstop = ctx.store.dialect.capabilities.multiProcess
+        ? setInterval(() => wake(), 1_000)
+        : undefined;
       try {
         let after = -1;
         for (;;) {
@@ -97,6 +102,7 @@ export function logRoutes(app: FastifyInstance, ctx: ServerContext): void {
           await Promise.race([woke, sse.done]);
         }
       } finally {
+        clearInterval(backstop);
         off();
       }
     },

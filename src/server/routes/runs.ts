@@ -2,9 +2,9 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { BatonError } from '../../protocol/errors.ts';
+import { BatonError, toError } from '../../protocol/errors.ts';
 import { ListRunsQuery, ListRunsResponse, RunResult, SubmitRunBody } from '../../protocol/api.ts';
-import { isTerminal } from '../../protocol/status.ts';
+import { isTerminal, type RunStatus } from '../../protocol/status.ts';
 import { compileWorkflow, resolveInputs } from '../../workflow/index.ts';
 import { authenticateUser, scopeFor } from '../auth.ts';
 import { publishAdvance, type ServerContext } from '../context.ts';
@@ -123,22 +123,27 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
       }
     };
     const off = ctx.hub.onRun(runId, (m) => (live ? deliver(m) : buffered.push(m)));
-    try {
+    const sentStatus = new Map<string, string>();
+    // Sends what changed since the last call: task statuses and log chunks not yet sent (dedup by seq).
+    const sendState = async () => {
       const snap = (await ctx.store.runs.get(runId)) ?? first;
       const names = new Map((await ctx.store.credentials.listRunners()).map((x) => [x.id, x.name]));
-      sse.send('run', { type: 'run', runId, status: snap.run.status });
       for (const t of snap.tasks) {
-        const runner = t.runner_id === null ? undefined : names.get(t.runner_id);
-        sse.send('task', {
-          type: 'task',
-          runId,
-          task: t.name,
-          status: t.status,
-          attempt: t.attempt,
-          ...(runner ? { runner } : {}),
-        });
+        const key = `${t.status}#${t.attempt}`;
+        if (sentStatus.get(t.name) !== key) {
+          sentStatus.set(t.name, key);
+          const runner = t.runner_id === null ? undefined : names.get(t.runner_id);
+          sse.send('task', {
+            type: 'task',
+            runId,
+            task: t.name,
+            status: t.status,
+            attempt: t.attempt,
+            ...(runner ? { runner } : {}),
+          });
+        }
         if (t.attempt === 0) continue;
-        let after = -1;
+        let after = sentSeq.get(`${t.name}#${t.attempt}`) ?? -1;
         for (;;) {
           const chunks = await ctx.store.logs.chunks(t.id, t.attempt, after);
           if (chunks.length === 0) break;
@@ -148,11 +153,32 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
           }
         }
       }
+      return snap;
+    };
+    // With several servers on one database, transitions made through another replica reach this one's
+    // subscribers only from the database: re-read it every second as well.
+    const backstop = ctx.store.dialect.capabilities.multiProcess
+      ? setInterval(() => {
+          void sendState()
+            .then((snap) => {
+              if (!finished && isTerminal(snap.run.status))
+                deliver({
+                  kind: 'event',
+                  event: { type: 'run', runId, status: snap.run.status as RunStatus },
+                });
+            })
+            .catch((err: unknown) => ctx.log.warn({ err: toError(err) }, 'run event backstop failed'));
+        }, 1_000)
+      : undefined;
+    try {
+      sse.send('run', { type: 'run', runId, status: first.run.status });
+      const snap = await sendState();
       live = true;
       for (const m of buffered.splice(0)) deliver(m);
       if (!finished && isTerminal(snap.run.status)) sse.close();
       await sse.done;
     } finally {
+      clearInterval(backstop);
       off();
     }
   });
