@@ -19,6 +19,10 @@ export class NetworkError extends Error {
 }
 
 export interface HttpOptions {
+  /**
+   * The server, or several replicas separated by commas: a request that cannot reach the current one fails
+   * as usual, and the next request goes to the next replica (callers retry network errors anyway).
+   */
   baseUrl: string;
   token?: string;
   /** Per-request timeout when the call gives none (default 30 s). */
@@ -38,6 +42,27 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
+const replicaIndex = new WeakMap<HttpOptions, number>();
+
+function replicas(http: HttpOptions): string[] {
+  return http.baseUrl
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);
+}
+
+function currentBase(http: HttpOptions): string {
+  const all = replicas(http);
+  return all[(replicaIndex.get(http) ?? 0) % all.length] ?? http.baseUrl;
+}
+
+/** After a network failure on `failed`, later requests go to the next replica (once per failure). */
+function failOver(http: HttpOptions, failed: string): void {
+  const all = replicas(http);
+  if (all.length < 2 || currentBase(http) !== failed) return;
+  replicaIndex.set(http, ((replicaIndex.get(http) ?? 0) + 1) % all.length);
+}
+
 export async function request(http: HttpOptions, path: string, o: RequestOptions = {}): Promise<Response> {
   const timeoutMs = o.timeoutMs ?? http.timeoutMs ?? 30_000;
   const signals = [AbortSignal.timeout(timeoutMs)];
@@ -52,7 +77,8 @@ export async function request(http: HttpOptions, path: string, o: RequestOptions
     headers['content-type'] = 'application/json';
     body = JSON.stringify(o.body);
   }
-  const url = new URL(path, http.baseUrl.endsWith('/') ? http.baseUrl : http.baseUrl + '/');
+  const base = currentBase(http);
+  const url = new URL(path, base.endsWith('/') ? base : base + '/');
   let res: Response;
   try {
     const init: RequestInit & { duplex?: 'half' } = {
@@ -71,7 +97,8 @@ export async function request(http: HttpOptions, path: string, o: RequestOptions
     if (err instanceof TypeError && err.message !== 'fetch failed') throw err;
     const cause = err instanceof Error ? err : undefined;
     const why = cause?.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : describeCause(cause);
-    throw new NetworkError(`cannot reach ${http.baseUrl}: ${why}`, { cause });
+    failOver(http, base);
+    throw new NetworkError(`cannot reach ${base}: ${why}`, { cause });
   }
   if (res.ok) return res;
   throw await toApiError(res);
