@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { ApiError, createClient, type BatonClient } from '../client/index.ts';
 import { toError } from '../protocol/errors.ts';
+import type { Command } from 'commander';
 import type { Out } from './output.ts';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -80,4 +81,21 @@ export function reportError(err: unknown, out: Out, o: { file?: string; json?: b
   }
   out.err(`baton: ${toError(err).message}\n`);
   return EXIT.failed;
+}
+
+/** Adds the options every server-talking command has: --server, --token, --json. */
+export function withConnection(c: Command, tokenKind = 'user'): Command {
+  return c
+    .option('--server <url>', 'server URL (BATON_SERVER)')
+    .option('--token <token>', `${tokenKind} token (BATON_TOKEN)`)
+    .option('--json', 'print JSON');
+}
+
+/** Runs a command body and turns its result or error into the exit code (errors printed for people or as JSON). */
+export function guarded(out: Out, setExit: (code: number) => void) {
+  return (fn: () => Promise<number | void>, json?: boolean): Promise<void> =>
+    fn().then(
+      (code) => setExit(code ?? 0),
+      (err: unknown) => setExit(reportError(err, out, { json })),
+    );
 }

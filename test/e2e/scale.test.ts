@@ -1,27 +1,20 @@
 // Scale out: 2,000 tasks (some short sleeps, some chained) drained by eight runner processes — on SQLite
 // with one server, and on PostgreSQL with two replicas, one of which is killed mid-run while its runners fail
 // over to the other. Every task succeeds, no task ever has two live attempts at once, no client saw a 5xx.
-import { randomBytes } from 'node:crypto';
 import BetterSqlite3 from 'better-sqlite3';
-import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { createClient } from '../../src/client/index.ts';
 import type { RunResult } from '../../src/protocol/api.ts';
-import { generateToken } from '../../src/server/tokens.ts';
 import {
   startRunnerProcess,
   startServerProcess,
   waitFor,
-  waitForOutput,
   waitForRun,
   type ServerProcess,
   type RunnerProcess,
 } from '../helpers/cluster.ts';
-import { startTracked } from '../helpers/processes.ts';
-import { tempDir } from '../helpers/temp.ts';
+import { replicaSet } from '../helpers/replicas.ts';
 
 const PG_URL = process.env.BATON_TEST_POSTGRES_URL;
-const BIN = new URL('../../bin/baton.js', import.meta.url).pathname;
 const TASKS_PER_RUN = 1_000;
 
 function workflow(name: string): string {
@@ -98,108 +91,50 @@ describe('scale out', () => {
   it.skipIf(!PG_URL)(
     'two PostgreSQL replicas and eight runners drain 2,000 tasks; killing a replica mid-run loses nothing (BATON_TEST_POSTGRES_URL must be set)',
     async () => {
-      const schema = `scale_${randomBytes(6).toString('hex')}`;
-      const admin = new pg.Client({ connectionString: PG_URL });
-      await admin.connect();
-      await admin.query(`CREATE SCHEMA ${schema}`);
-      try {
-        const url = new URL(PG_URL!);
-        url.searchParams.set('options', `-c search_path=${schema}`);
-        const adminToken = generateToken('user');
-        const registrationToken = generateToken('registration');
-        const masterKey = randomBytes(32).toString('base64');
-        const start = async (label: string): Promise<ServerProcess> => {
-          const dataDir = tempDir(`baton-${label}-`);
-          const args = [
-            BIN,
-            'server',
-            '--port',
-            '0',
-            '--data-dir',
-            dataDir,
-            '--database',
-            url.toString(),
-            '--heartbeat-interval',
-            '1000',
-            '--lease-ttl',
-            '6000',
-            '--ack-window',
-            '3000',
-            '--log-level',
-            'warn',
-          ];
-          const proc = startTracked(
-            label,
-            process.execPath,
-            args,
-            {
-              env: {
-                ...process.env,
-                BATON_ADMIN_TOKEN: adminToken,
-                BATON_RUNNER_REGISTRATION_TOKEN: registrationToken,
-                BATON_MASTER_KEY: masterKey,
-              },
-            },
-            true,
+      const set = await replicaSet(PG_URL!);
+      const schema = set.schema;
+      const admin = { query: set.query };
+      const timings = ['--heartbeat-interval', '1000', '--lease-ttl', '6000', '--ack-window', '3000'];
+      const [a, b] = await Promise.all([set.start('replica-a', timings), set.start('replica-b', timings)]);
+      // Runners know both replicas (A first for half of them, B first for the others) and fail over.
+      const both = (first: ServerProcess, second: ServerProcess): ServerProcess => ({
+        ...first,
+        url: `${first.url},${second.url}`,
+      });
+      const runners: RunnerProcess[] = [];
+      for (let i = 0; i < 8; i++)
+        runners.push(await startRunnerProcess(i < 4 ? both(a, b) : both(b, a), `r${i}`));
+      const runs = await Promise.all([
+        b.client.submitRun(workflow('scale-a')),
+        b.client.submitRun(workflow('scale-b')),
+      ]);
+      // Kill replica A once a fifth of the work is done.
+      await waitFor(
+        async () => {
+          const r = await admin.query(
+            `SELECT count(*)::int AS n FROM ${schema}.tasks WHERE status = 'succeeded'`,
           );
-          let out = '';
-          proc.child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-          proc.child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-          const m = await waitForOutput(proc, () => out, /listening on (http:\/\/\S+)/, `${label} listened`);
-          return {
-            url: m[1]!,
-            adminToken,
-            registrationToken,
-            dataDir,
-            proc,
-            output: () => out,
-            client: createClient({ baseUrl: m[1]!, token: adminToken }),
-          };
-        };
-        const [a, b] = await Promise.all([start('replica-a'), start('replica-b')]);
-        // Runners know both replicas (A first for half of them, B first for the others) and fail over.
-        const both = (first: ServerProcess, second: ServerProcess): ServerProcess => ({
-          ...first,
-          url: `${first.url},${second.url}`,
-        });
-        const runners: RunnerProcess[] = [];
-        for (let i = 0; i < 8; i++)
-          runners.push(await startRunnerProcess(i < 4 ? both(a, b) : both(b, a), `r${i}`));
-        const runs = await Promise.all([
-          b.client.submitRun(workflow('scale-a')),
-          b.client.submitRun(workflow('scale-b')),
-        ]);
-        // Kill replica A once a fifth of the work is done.
-        await waitFor(
-          async () => {
-            const r = await admin.query(
-              `SELECT count(*)::int AS n FROM ${schema}.tasks WHERE status = 'succeeded'`,
-            );
-            return (r.rows[0] as { n: number }).n >= 400;
-          },
-          'a fifth of the tasks to finish',
-          120_000,
-        );
-        a.proc.child.kill('SIGKILL');
-        const results = await Promise.all(runs.map((r) => waitForRun(b.client, r.id)));
-        for (const r of results) expect(r.status).toBe('succeeded');
-        const attempts = await admin.query(
-          `SELECT task_id, started_at, finished_at, state FROM ${schema}.attempts`,
-        );
-        expect(overlapping(attempts.rows as AttemptRow[])).toEqual([]);
-        const finished = await admin.query(
-          `SELECT task_id, count(*)::int AS n FROM ${schema}.attempts WHERE state = 'finished' GROUP BY task_id`,
-        );
-        expect(finished.rows).toHaveLength(2 * TASKS_PER_RUN);
-        expect((finished.rows as Array<{ n: number }>).every((r) => r.n === 1)).toBe(true);
-        noServerErrors([b.output(), ...runners.map((r) => r.output())]);
-        expect(
-          runners.slice(0, 4).some((r) => /connection restored|server unreachable/.test(r.output())),
-        ).toBe(true);
-      } finally {
-        await admin.query(`DROP SCHEMA ${schema} CASCADE`);
-        await admin.end();
-      }
+          return (r.rows[0] as { n: number }).n >= 400;
+        },
+        'a fifth of the tasks to finish',
+        120_000,
+      );
+      a.proc.child.kill('SIGKILL');
+      const results = await Promise.all(runs.map((r) => waitForRun(b.client, r.id)));
+      for (const r of results) expect(r.status).toBe('succeeded');
+      const attempts = await admin.query(
+        `SELECT task_id, started_at, finished_at, state FROM ${schema}.attempts`,
+      );
+      expect(overlapping(attempts.rows as AttemptRow[])).toEqual([]);
+      const finished = await admin.query(
+        `SELECT task_id, count(*)::int AS n FROM ${schema}.attempts WHERE state = 'finished' GROUP BY task_id`,
+      );
+      expect(finished.rows).toHaveLength(2 * TASKS_PER_RUN);
+      expect((finished.rows as Array<{ n: number }>).every((r) => r.n === 1)).toBe(true);
+      noServerErrors([b.output(), ...runners.map((r) => r.output())]);
+      expect(runners.slice(0, 4).some((r) => /connection restored|server unreachable/.test(r.output()))).toBe(
+        true,
+      );
     },
     300_000,
   );

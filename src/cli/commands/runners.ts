@@ -1,6 +1,6 @@
 // `baton runners list | remove ID | disable ID | enable ID`: the fleet as the server sees it.
 import type { Command } from 'commander';
-import { connect, reportError, type ConnectionFlags } from '../common.ts';
+import { connect, guarded, withConnection, type ConnectionFlags } from '../common.ts';
 import { createOut, printJson } from '../output.ts';
 
 export function registerRunners(program: Command, setExit: (code: number) => void): void {
@@ -8,16 +8,8 @@ export function registerRunners(program: Command, setExit: (code: number) => voi
     .command('runners')
     .description('list and manage the runners registered with a server');
   const out = createOut();
-  const conn = (c: Command) =>
-    c
-      .option('--server <url>', 'server URL (BATON_SERVER)')
-      .option('--token <token>', 'user token (BATON_TOKEN)')
-      .option('--json', 'print JSON');
-  const guard = (fn: () => Promise<void>, json?: boolean) =>
-    fn().then(
-      () => setExit(0),
-      (err: unknown) => setExit(reportError(err, out, { json })),
-    );
+  const conn = (c: Command) => withConnection(c, 'user');
+  const guard = guarded(out, setExit);
   conn(runners.command('list').description('every runner, its labels and status')).action(
     (flags: ConnectionFlags & { json?: boolean }) =>
       guard(async () => {

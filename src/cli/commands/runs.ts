@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { RUN_STATUSES, type RunStatus } from '../../protocol/status.ts';
-import { CliError, connect, reportError, type ConnectionFlags } from '../common.ts';
+import { CliError, connect, guarded, withConnection, type ConnectionFlags } from '../common.ts';
 import { exitCodeFor, followRun, printSummary } from '../follow.ts';
 import { createOut, durationBetween, paint, printJson, statusColour, statusSymbol } from '../output.ts';
 
@@ -11,21 +11,10 @@ interface JsonFlags extends ConnectionFlags {
   json?: boolean;
 }
 
-function withConnection(cmd: Command): Command {
-  return cmd
-    .option('--server <url>', 'server URL (BATON_SERVER)')
-    .option('--token <token>', 'user token (BATON_TOKEN)')
-    .option('--json', 'print JSON');
-}
-
 export function registerRuns(program: Command, setExit: (code: number) => void): void {
   const runs = program.command('runs').description('list, inspect, follow and cancel runs');
   const out = createOut();
-  const guard = (fn: () => Promise<number | void>, json?: boolean) =>
-    fn().then(
-      (code) => setExit(code ?? 0),
-      (err: unknown) => setExit(reportError(err, out, { json })),
-    );
+  const guard = guarded(out, setExit);
 
   withConnection(runs.command('list').description('recent runs, newest first'))
     .option('--status <status>', `only runs with this status (${RUN_STATUSES.join(', ')})`)

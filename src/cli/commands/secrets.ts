@@ -1,7 +1,7 @@
 // `baton secrets set NAME [--value-file F] | list | rm NAME`: values go in, never come out.
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { CliError, connect, reportError, type ConnectionFlags } from '../common.ts';
+import { CliError, connect, guarded, withConnection, type ConnectionFlags } from '../common.ts';
 import { createOut, printJson } from '../output.ts';
 
 async function readStdin(): Promise<string> {
@@ -15,16 +15,8 @@ export function registerSecrets(program: Command, setExit: (code: number) => voi
     .command('secrets')
     .description('store secrets on the server, referenced as ${{ secrets.NAME }}');
   const out = createOut();
-  const conn = (c: Command) =>
-    c
-      .option('--server <url>', 'server URL (BATON_SERVER)')
-      .option('--token <token>', 'admin token (BATON_TOKEN)')
-      .option('--json', 'print JSON');
-  const guard = (fn: () => Promise<void>, json?: boolean) =>
-    fn().then(
-      () => setExit(0),
-      (err: unknown) => setExit(reportError(err, out, { json })),
-    );
+  const conn = (c: Command) => withConnection(c, 'admin');
+  const guard = guarded(out, setExit);
 
   conn(
     secrets

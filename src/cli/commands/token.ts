@@ -1,6 +1,6 @@
 // `baton token create | list | revoke`: user and runner-registration tokens.
 import type { Command } from 'commander';
-import { CliError, connect, reportError, type ConnectionFlags } from '../common.ts';
+import { CliError, connect, guarded, withConnection, type ConnectionFlags } from '../common.ts';
 import { createOut, printJson } from '../output.ts';
 
 function parseScope(value: string): 'admin' | 'submit' | 'read' {
@@ -11,16 +11,8 @@ function parseScope(value: string): 'admin' | 'submit' | 'read' {
 export function registerToken(program: Command, setExit: (code: number) => void): void {
   const token = program.command('token').description('create, list and revoke tokens');
   const out = createOut();
-  const conn = (c: Command) =>
-    c
-      .option('--server <url>', 'server URL (BATON_SERVER)')
-      .option('--token <token>', 'admin token (BATON_TOKEN)')
-      .option('--json', 'print JSON');
-  const guard = (fn: () => Promise<void>, json?: boolean) =>
-    fn().then(
-      () => setExit(0),
-      (err: unknown) => setExit(reportError(err, out, { json })),
-    );
+  const conn = (c: Command) => withConnection(c, 'admin');
+  const guard = guarded(out, setExit);
 
   conn(
     token
