@@ -22,7 +22,13 @@ export interface ServerProcessOptions {
   heartbeatMs?: number;
   leaseTtlMs?: number;
   ackWindowMs?: number;
+  /** Reaper interval (BATON_SWEEP_INTERVAL_MS); the server's default when absent. */
+  sweepMs?: number;
   dataDir?: string;
+  /** 0 (default) for an ephemeral port; a fixed one to come back where runners expect the server. */
+  port?: number;
+  adminToken?: string;
+  registrationToken?: string;
 }
 
 function collect(p: TrackedChild): () => string {
@@ -65,13 +71,13 @@ export function waitForOutput(
 
 export async function startServerProcess(o: ServerProcessOptions = {}): Promise<ServerProcess> {
   const dataDir = o.dataDir ?? tempDir('baton-server-');
-  const adminToken = generateToken('user');
-  const registrationToken = generateToken('registration');
+  const adminToken = o.adminToken ?? generateToken('user');
+  const registrationToken = o.registrationToken ?? generateToken('registration');
   const args = [
     BIN,
     'server',
     '--port',
-    '0',
+    String(o.port ?? 0),
     '--data-dir',
     dataDir,
     '--heartbeat-interval',
@@ -92,6 +98,7 @@ export async function startServerProcess(o: ServerProcessOptions = {}): Promise<
         ...process.env,
         BATON_ADMIN_TOKEN: adminToken,
         BATON_RUNNER_REGISTRATION_TOKEN: registrationToken,
+        ...(o.sweepMs !== undefined ? { BATON_SWEEP_INTERVAL_MS: String(o.sweepMs) } : {}),
       },
     },
     true,

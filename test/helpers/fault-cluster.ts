@@ -2,10 +2,9 @@
 // runners registered against any URL (a fault proxy's) and started through any wrapper (a mount namespace),
 // and small timing helpers for the detect/recover figures each fault test prints.
 import { join } from 'node:path';
-import { createClient, type BatonClient } from '../../src/client/index.ts';
+import type { BatonClient } from '../../src/client/index.ts';
 import type { RunResult } from '../../src/protocol/api.ts';
-import { generateToken } from '../../src/server/tokens.ts';
-import { waitForOutput, type RunnerProcess, type ServerProcess } from './cluster.ts';
+import { startServerProcess, waitForOutput, type RunnerProcess, type ServerProcess } from './cluster.ts';
 import { startTracked, type TrackedChild } from './processes.ts';
 import { tempDir } from './temp.ts';
 
@@ -38,59 +37,22 @@ function collect(p: TrackedChild): () => string {
 
 /** `baton server` with the short test timings; `managed`: the global afterEach stops it. */
 export async function startFaultServer(o: FaultServerOptions = {}): Promise<FaultServer> {
-  const dataDir = o.dataDir ?? tempDir('baton-fault-server-');
-  const adminToken = o.adminToken ?? generateToken('user');
-  const registrationToken = o.registrationToken ?? generateToken('registration');
   const options = {
     heartbeatMs: o.heartbeatMs ?? 500,
     leaseTtlMs: o.leaseTtlMs ?? 4_000,
     ackWindowMs: o.ackWindowMs ?? 2_000,
     sweepMs: o.sweepMs ?? 1_000,
   };
-  const args = [
-    BIN,
-    'server',
-    '--port',
-    String(o.port ?? 0),
-    '--data-dir',
-    dataDir,
-    '--heartbeat-interval',
-    String(options.heartbeatMs),
-    '--lease-ttl',
-    String(options.leaseTtlMs),
-    '--ack-window',
-    String(options.ackWindowMs),
-    '--log-level',
-    'warn',
-  ];
-  const proc = startTracked(
-    'server',
-    process.execPath,
-    args,
-    {
-      env: {
-        ...process.env,
-        BATON_ADMIN_TOKEN: adminToken,
-        BATON_RUNNER_REGISTRATION_TOKEN: registrationToken,
-        BATON_SWEEP_INTERVAL_MS: String(options.sweepMs),
-      },
-    },
-    true,
-  );
-  const output = collect(proc);
-  const m = await waitForOutput(proc, output, /listening on (http:\/\/\S+)/, 'it listened');
-  const url = m[1]!;
+  const server = await startServerProcess({
+    ...o,
+    ...options,
+    dataDir: o.dataDir ?? tempDir('baton-fault-server-'),
+  });
   return {
-    url,
-    port: Number(new URL(url).port),
-    adminToken,
-    registrationToken,
-    dataDir,
-    database: join(dataDir, 'baton.db'),
-    proc,
-    output,
+    ...server,
+    port: Number(new URL(server.url).port),
+    database: join(server.dataDir, 'baton.db'),
     options,
-    client: createClient({ baseUrl: url, token: adminToken }),
   };
 }
 
