@@ -2,7 +2,9 @@
 // baseline measured in the same run on the same table (the raw oldest-queued `SELECT … LIMIT 1`), and prints
 // p50/p99 of both and their ratio.
 //
-//   node bench/claim-latency.ts [--db sqlite|postgres] [--tasks 100000] [--claims 1000] [--url postgres://…]
+//   node bench/claim-latency.ts [--db sqlite|postgres] [--tasks 100000] [--claims 1000] [--url postgres://…] [--json]
+//
+// --json prints one JSON object (milliseconds) instead of the text report; bench/run.ts (S1) reads it.
 //
 // PostgreSQL: --url, else BATON_BENCH_POSTGRES_URL or BATON_TEST_POSTGRES_URL; a throwaway schema is created
 // and dropped. SQLite: a file in a temporary directory.
@@ -22,6 +24,7 @@ const { values: args } = parseArgs({
     tasks: { type: 'string', default: '100000' },
     claims: { type: 'string', default: '1000' },
     url: { type: 'string' },
+    json: { type: 'boolean', default: false },
   },
 });
 const TASKS = Number(args.tasks);
@@ -134,6 +137,17 @@ async function main() {
     // Fresh statistics, as autovacuum would have gathered on a queue that grew over time.
     await sql`analyze`.execute(store.dialect.db);
     const { claim, baseline } = await measure(store);
+    if (args.json) {
+      const stats = (xs: number[]) => ({
+        p50: percentile(xs, 50),
+        p99: percentile(xs, 99),
+        min: xs[0]!,
+        max: xs[xs.length - 1]!,
+      });
+      const result = { db: args.db, tasks: TASKS, claims: CLAIMS, fillSeconds: fillS };
+      console.log(JSON.stringify({ ...result, claim: stats(claim), baseline: stats(baseline) }));
+      return;
+    }
     const row = (name: string, xs: number[]) =>
       `${name.padEnd(28)} p50 ${percentile(xs, 50).toFixed(3).padStart(8)} ms   p99 ${percentile(xs, 99).toFixed(3).padStart(8)} ms`;
     console.log(

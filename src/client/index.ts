@@ -13,6 +13,7 @@ import type {
   RegisterRunnerResponse,
   RunEvent,
   RunResult,
+  RunnerStatusBody,
   RunnerView,
 } from '../protocol/api.ts';
 import type { RunStatus } from '../protocol/status.ts';
@@ -159,6 +160,10 @@ export function createClient(http: HttpOptions) {
         body,
         token: registrationToken,
       });
+    },
+    /** Tells the server about this runner: isolation, free disk, and why it takes no tasks (if so). */
+    reportStatus(status: RunnerStatusBody) {
+      return requestJson<void>(http, 'api/v1/runner/status', { body: status, timeoutMs: 10_000 });
     },
     unregister() {
       return requestJson<void>(http, 'api/v1/runner', { method: 'DELETE' });

@@ -109,6 +109,20 @@ export type RegisterRunnerBody = Static<typeof RegisterRunnerBody>;
 export const RegisterRunnerResponse = Type.Object({ runnerId: Type.String(), token: Type.String() });
 export type RegisterRunnerResponse = Static<typeof RegisterRunnerResponse>;
 
+/** What a runner says about itself: shown in the fleet list and in "why is this task pending". */
+export const RunnerStatusBody = Type.Object(
+  {
+    /** `host`: tasks run as the runner's user, unsuitable for untrusted code. */
+    isolation: Type.Union([Type.Literal('host'), Type.Literal('sandbox')]),
+    freeDiskBytes: Type.Integer({ minimum: 0 }),
+    minFreeDiskBytes: Type.Integer({ minimum: 0 }),
+    /** Why the runner takes no tasks right now (e.g. its disk is nearly full); absent when it does. */
+    refusing: Type.Optional(Type.String({ maxLength: 500 })),
+  },
+  { additionalProperties: false },
+);
+export type RunnerStatusBody = Static<typeof RunnerStatusBody>;
+
 export const RunnerView = Type.Object({
   id: Type.String(),
   name: Type.String(),
@@ -124,6 +138,8 @@ export const RunnerView = Type.Object({
   activeTasks: Type.Integer(),
   createdAt: Iso,
   lastSeenAt: Nullable(Iso),
+  /** The runner's last report; absent until it sent one. */
+  report: Type.Optional(RunnerStatusBody),
 });
 export type RunnerView = Static<typeof RunnerView>;
 

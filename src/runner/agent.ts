@@ -17,6 +17,8 @@ import { startLeaseKeeper } from './lease-keeper.ts';
 /** 256 MiB: below this much free space in the work dir the runner takes no new task. */
 export const DEFAULT_MIN_FREE_DISK_BYTES = 256 * 1024 * 1024;
 const DISK_RECHECK_MS = 5_000;
+/** How often a runner refreshes its status on the server when nothing changed. */
+const STATUS_REPORT_MS = 30_000;
 
 export interface RunnerLogger {
   info(msg: string): void;
@@ -55,6 +57,7 @@ export class Agent {
   #running = new Map<string, AbortController>();
   #unreachable = false;
   #lowDisk = false;
+  #reportedAt = -Infinity;
   #tasksDone = 0;
 
   constructor(o: AgentOptions) {
@@ -127,18 +130,38 @@ export class Agent {
     const free = fs.bavail * fs.bsize;
     if (free >= min) {
       if (this.#lowDisk) this.#o.log.info('enough free disk space again; taking tasks');
+      this.#report(free, min, undefined, this.#lowDisk);
       this.#lowDisk = false;
       return true;
     }
-    if (!this.#lowDisk) {
-      this.#o.log.warn(
-        `not taking tasks: ${Math.round(free / 1048576)} MiB free in ${this.#o.workDir}, below the threshold of ${Math.round(min / 1048576)} MiB`,
-      );
-    }
+    const refusing = `only ${Math.round(free / 1048576)} MiB free in ${this.#o.workDir}, below the threshold of ${Math.round(min / 1048576)} MiB`;
+    if (!this.#lowDisk) this.#o.log.warn(`not taking tasks: ${refusing}`);
+    this.#report(free, min, refusing, !this.#lowDisk);
     this.#lowDisk = true;
     // Not on the dispatch path: the runner only waits here while its disk is nearly full.
     await delay(DISK_RECHECK_MS, this.#acquireAbort.signal);
     return false;
+  }
+
+  /** Tells the server how this runner stands: on a change at once, otherwise at most every 30 s. */
+  #report(
+    freeDiskBytes: number,
+    minFreeDiskBytes: number,
+    refusing: string | undefined,
+    changed: boolean,
+  ): void {
+    const now = performance.now();
+    if (!changed && now - this.#reportedAt < STATUS_REPORT_MS) return;
+    this.#reportedAt = now;
+    const status = {
+      isolation: 'host' as const,
+      freeDiskBytes,
+      minFreeDiskBytes,
+      ...(refusing ? { refusing } : {}),
+    };
+    this.#o.client
+      .reportStatus(status)
+      .catch((err: unknown) => this.#o.log.warn(`could not report status: ${toError(err).message}`));
   }
 
   #reachable(): void {

@@ -67,6 +67,23 @@ describe('log shipper', () => {
     expect(Buffer.byteLength(stored) - Buffer.byteLength(markerLine) + Number(m![1])).toBe(total);
   });
 
+  it('stores a log between half and all of its limit byte-exact, with no marker and not truncated', async () => {
+    const live = await startLiveServer();
+    const runner = await live.registerRunner();
+    const offer = await live.offer(runner, 'tasks: { t: { run: "true" } }');
+    const { s } = shipper(runner, offer.lease, Spool.create(tempDir(), offer), 1024 * 1024);
+    const text = Array.from(
+      { length: 15_000 },
+      (_, i) => `line ${String(i).padStart(6, '0')} ${'y'.repeat(40)}\n`,
+    ).join('');
+    expect(text.length).toBeGreaterThan(512 * 1024);
+    expect(text.length).toBeLessThan(1024 * 1024 - 256);
+    s.write(text);
+    await s.close();
+    expect(s.truncated).toBe(false);
+    expect(await live.admin.taskLog(offer.task.runId, 't')).toBe(text);
+  });
+
   it('replays a spool left by a runner that died before the server acknowledged it, storing each chunk once', async () => {
     const live = await startLiveServer();
     const runner = await live.registerRunner();

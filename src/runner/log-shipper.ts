@@ -57,6 +57,7 @@ export class LogShipper {
   #headLimit: number;
   #tailLimit: number;
   #overflow = 0;
+  #dropped = 0;
 
   constructor(o: LogShipperOptions) {
     this.#o = o;
@@ -70,9 +71,9 @@ export class LogShipper {
     return this.#fenced;
   }
 
-  /** True once output went past the limit (the stored log then has a gap with a marker). */
+  /** True when the log went past its limit and bytes were dropped (the stored log has a marker there). */
   get truncated(): boolean {
-    return this.#overflow > 0;
+    return this.#dropped > 0;
   }
 
   write(text: string): void {
@@ -153,12 +154,16 @@ export class LogShipper {
     return buf.subarray(start);
   }
 
+  /** Past the head, the kept tail follows; a marker says how much was dropped between them, if anything was. */
   #appendTail(): void {
     const path = this.#o.spool.tailPath();
     const tail = existsSync(path) ? this.#readTail(path, statSync(path).size) : Buffer.alloc(0);
-    const dropped = this.#overflow - tail.length;
+    this.#dropped = this.#overflow - tail.length;
     const limitMiB = Math.round(((this.#headLimit * 2) / 1024 / 1024) * 10) / 10;
-    const marker = `\n[baton] log truncated: ${dropped} bytes dropped here; the limit is ${limitMiB} MiB per task (its first and last parts are kept)\n`;
+    const marker =
+      this.#dropped > 0
+        ? `\n[baton] log truncated: ${this.#dropped} bytes dropped here; the limit is ${limitMiB} MiB per task (its first and last parts are kept)\n`
+        : '';
     let rest = Buffer.concat([Buffer.from(marker, 'utf8'), tail]);
     while (rest.length > 0) {
       const n = charBoundary(rest, MAX_CHUNK_BYTES) || rest.length;

@@ -32,6 +32,11 @@ export class Hub {
     this.#emitter.emit('queued', count);
   }
 
+  /** Long polls waiting for a task right now. */
+  get waitingAcquires(): number {
+    return this.#emitter.listenerCount('queued');
+  }
+
   onQueued(fn: (count: number) => void): () => void {
     this.#emitter.on('queued', fn);
     return () => this.#emitter.off('queued', fn);

@@ -32,7 +32,8 @@ export function openSse(req: FastifyRequest, reply: FastifyReply): SseStream {
     clearInterval(keepalive);
     resolveDone();
   };
-  req.raw.on('close', finish);
+  // The response's 'close' means the client went away (or we ended it). The request's 'close' fires once its
+  // body has been read, which says nothing about the connection.
   res.on('close', finish);
   return {
     send(event, data, id) {

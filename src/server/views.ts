@@ -1,5 +1,5 @@
 // Turns stored rows into the API's shapes (run result, run summary, runner view).
-import type { RunResult, RunSummary, RunnerView, TaskResult } from '../protocol/api.ts';
+import type { RunResult, RunSummary, RunnerStatusBody, RunnerView, TaskResult } from '../protocol/api.ts';
 import type { RunStatus } from '../protocol/status.ts';
 import type { RunRow, RunnerRow, TaskRow } from '../store/schema.ts';
 
@@ -89,5 +89,8 @@ export function runnerView(r: RunnerRow, active: number, now: number, offlineAft
     activeTasks: active,
     createdAt: new Date(r.created_at).toISOString(),
     lastSeenAt: iso(r.last_seen_at),
+    ...(r.status_json && r.status_json !== '{}'
+      ? { report: JSON.parse(r.status_json) as RunnerStatusBody }
+      : {}),
   };
 }

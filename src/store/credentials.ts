@@ -53,8 +53,16 @@ export function createCredentialStore(d: StoreDialect) {
       return r.numUpdatedRows > 0n;
     },
 
-    async insertRunner(r: Omit<RunnerRow, 'id' | 'disabled' | 'last_seen_at'>): Promise<RunnerRow> {
-      const row: RunnerRow = { ...r, id: newId(r.created_at), disabled: 0, last_seen_at: r.created_at };
+    async insertRunner(
+      r: Omit<RunnerRow, 'id' | 'disabled' | 'last_seen_at' | 'status_json'>,
+    ): Promise<RunnerRow> {
+      const row: RunnerRow = {
+        ...r,
+        id: newId(r.created_at),
+        disabled: 0,
+        last_seen_at: r.created_at,
+        status_json: '{}',
+      };
       await db.insertInto('runners').values(row).execute();
       return row;
     },
@@ -66,6 +74,13 @@ export function createCredentialStore(d: StoreDialect) {
     },
     async listRunners(): Promise<RunnerRow[]> {
       return db.selectFrom('runners').selectAll().orderBy('created_at').execute();
+    },
+    async setRunnerStatus(id: string, statusJson: string, now: number): Promise<void> {
+      await db
+        .updateTable('runners')
+        .set({ status_json: statusJson, last_seen_at: now })
+        .where('id', '=', id)
+        .execute();
     },
     async touchRunner(id: string, now: number): Promise<void> {
       await db.updateTable('runners').set({ last_seen_at: now }).where('id', '=', id).execute();

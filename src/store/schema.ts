@@ -92,6 +92,8 @@ export interface RunnerRow {
   disabled: number;
   created_at: number;
   last_seen_at: number | null;
+  /** JSON RunnerStatus the runner last reported (isolation, free disk, why it refuses tasks). */
+  status_json: string;
 }
 
 export interface TokenRow {

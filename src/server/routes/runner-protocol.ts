@@ -16,6 +16,7 @@ import {
   LogsResponse,
   RegisterRunnerBody,
   RegisterRunnerResponse,
+  RunnerStatusBody,
 } from '../../protocol/api.ts';
 import { authenticateRunner, bearerToken, usableToken } from '../auth.ts';
 import { publishAdvance, wakeAt, type ServerContext } from '../context.ts';
@@ -100,6 +101,11 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
     });
     const runnerOf = (req: object) => (req as { runner: RunnerRow }).runner;
 
+    s.post('/api/v1/runner/status', { schema: { body: RunnerStatusBody } }, async (req, reply) => {
+      await ctx.store.credentials.setRunnerStatus(runnerOf(req).id, JSON.stringify(req.body), ctx.now());
+      reply.code(204);
+    });
+
     s.delete('/api/v1/runner', async (req, reply) => {
       await ctx.store.credentials.deleteRunner(runnerOf(req).id);
       reply.code(204);
@@ -115,7 +121,8 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
           return;
         }
         const abort = new AbortController();
-        req.raw.once('close', () => abort.abort());
+        // The response's 'close' fires when the client goes away before we answer. The request's own 'close'
+        // must not be used: Node emits it as soon as the body has been read, which ended every hold at once.
         reply.raw.once('close', () => abort.abort());
         const waitMs = Math.min(req.body.waitMs ?? ctx.config.maxLongPollMs, ctx.config.maxLongPollMs);
         const claimed = await ctx.dispatcher.acquire({

@@ -150,14 +150,14 @@ export function uiRoutes(app: FastifyInstance, ctx: ServerContext, o: UiRoutesOp
 }
 
 export interface PendingReason {
-  code: 'labels_missing' | 'at_capacity' | 'offline' | 'disabled' | 'forwarded';
+  code: 'labels_missing' | 'at_capacity' | 'offline' | 'disabled' | 'forwarded' | 'low_disk';
   message: string;
 }
 
 /**
  * Why a task is not running: for a `pending` task, the dependencies it waits for; for a `queued` one, per
- * runner, each reason the claim query (store/leases.ts) would pass it over. Low disk is not known here: a
- * runner that is nearly full simply stops asking for tasks, which shows as `offline` after two missed polls.
+ * runner, each reason the claim query (store/leases.ts) would pass it over, and a runner's own report that it
+ * takes no tasks (its disk is nearly full).
  */
 export async function explainPending(ctx: ServerContext, runId: string, taskName: string) {
   const loaded = await ctx.store.runs.get(runId);
@@ -191,6 +191,8 @@ export async function explainPending(ctx: ServerContext, runId: string, taskName
         code: 'offline',
         message: view.lastSeenAt ? `not seen since ${view.lastSeenAt}` : 'never connected',
       });
+    if (view.report?.refusing !== undefined)
+      reasons.push({ code: 'low_disk', message: view.report.refusing });
     if (view.activeTasks >= view.capacity)
       reasons.push({ code: 'at_capacity', message: `running ${view.activeTasks} of ${view.capacity} tasks` });
     return {

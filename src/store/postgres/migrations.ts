@@ -151,4 +151,9 @@ CREATE TABLE secrets (
 ALTER TABLE tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'admin';
 `,
   },
+  {
+    id: 5,
+    name: '0005-runner-status',
+    sql: `ALTER TABLE runners ADD COLUMN status_json TEXT NOT NULL DEFAULT '{}';`,
+  },
 ];

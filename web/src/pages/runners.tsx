@@ -157,6 +157,8 @@ export function RunnersPage({ canAdmin }: { canAdmin: boolean }) {
               <th scope="col">Status</th>
               <th scope="col">Labels</th>
               <th scope="col">Tasks</th>
+              <th scope="col">Isolation</th>
+              <th scope="col">Free disk</th>
               <th scope="col">Version</th>
               <th scope="col">Last seen</th>
               {canAdmin && <th scope="col">Actions</th>}
@@ -180,6 +182,25 @@ export function RunnersPage({ canAdmin }: { canAdmin: boolean }) {
                 </td>
                 <td>
                   {r.activeTasks} / {r.capacity}
+                </td>
+                <td>
+                  {r.report === undefined ? (
+                    '—'
+                  ) : r.report.isolation === 'host' ? (
+                    <span class="warning" title="Tasks run as the runner's own user on its machine">
+                      host — not for untrusted code
+                    </span>
+                  ) : (
+                    r.report.isolation
+                  )}
+                </td>
+                <td>
+                  {r.report === undefined ? '—' : `${Math.round(r.report.freeDiskBytes / 1048576)} MiB`}
+                  {r.report?.refusing !== undefined && (
+                    <div class="warning" role="note">
+                      takes no tasks: {r.report.refusing}
+                    </div>
+                  )}
                 </td>
                 <td>{r.version}</td>
                 <td>{formatTime(r.lastSeenAt)}</td>
