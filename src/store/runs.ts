@@ -89,6 +89,28 @@ export function createRunStore(d: StoreDialect, policy: RunPolicy) {
       return { run, tasks };
     },
 
+    /** The run row alone (its plan included), without its tasks. */
+    async runRow(runId: string): Promise<RunRow | undefined> {
+      return db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst();
+    },
+
+    /** Only the named tasks of a run (a task's dependencies), not all of them. */
+    async tasksNamed(runId: string, names: string[]): Promise<TaskRow[]> {
+      const rows: TaskRow[] = [];
+      for (let i = 0; i < names.length; i += 500) {
+        const part = names.slice(i, i + 500);
+        rows.push(
+          ...(await db
+            .selectFrom('tasks')
+            .selectAll()
+            .where('run_id', '=', runId)
+            .where('name', 'in', part)
+            .execute()),
+        );
+      }
+      return rows;
+    },
+
     async list(o: { status?: RunStatus; limit: number; before?: string }) {
       let q = db
         .selectFrom('runs')
