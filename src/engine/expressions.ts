@@ -14,7 +14,7 @@ import {
   type ExpressionContext,
   type RuntimeFunctions,
   type StatusContext,
-} from '../workflow/index.ts';
+} from '../workflow/runtime.ts';
 import { HashFilesError } from './hash-files.ts';
 
 /** GitHub's words for a step's result, as `steps.<name>.outcome` and `.conclusion` hold them. */

@@ -6,8 +6,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createClient } from '../../client/index.ts';
 import { generateKeyPair } from '../../protocol/sealed.ts';
-import { buildServerConfig, generateToken, startServer } from '../../server/index.ts';
-import { Agent, loadEnvFile, type RunnerLogger } from '../../runner/index.ts';
+import type { Agent, RunnerLogger } from '../../runner/index.ts';
 import { collectInput, readWorkflowFile, reportError } from '../common.ts';
 import { exitCodeFor, followRun, printSummary } from '../follow.ts';
 import { createOut, printJson } from '../output.ts';
@@ -49,6 +48,9 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
   }
   const tempDir = flags.dataDir ? undefined : mkdtempSync(join(tmpdir(), 'baton-run-'));
   const dataDir = resolve(flags.dataDir ?? tempDir!);
+  // Loaded on use: the other commands' processes (runners above all) stay free of the server's code.
+  const { buildServerConfig, generateToken, startServer } = await import('../../server/index.ts');
+  const { Agent, loadEnvFile } = await import('../../runner/index.ts');
   const adminToken = generateToken('user');
   const registrationToken = generateToken('registration');
   const config = buildServerConfig({

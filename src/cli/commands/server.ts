@@ -1,6 +1,5 @@
 // `baton server`: the control plane as a long-running process. SIGTERM/SIGINT close it cleanly.
 import type { Command } from 'commander';
-import { buildServerConfig, startServer } from '../../server/index.ts';
 import { createOut } from '../output.ts';
 import { CliError, reportError } from '../common.ts';
 
@@ -64,6 +63,8 @@ export function registerServer(program: Command, setExit: (code: number) => void
         if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
           throw new CliError(`--port must be 0–65535, got '${flags.port}'`);
         }
+        // Loaded here, not at the top: every other command (the runner above all) stays free of the server's code.
+        const { buildServerConfig, startServer } = await import('../../server/index.ts');
         const config = buildServerConfig({
           env: process.env,
           host: flags.host,

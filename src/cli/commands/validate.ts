@@ -1,6 +1,5 @@
 // `baton validate WORKFLOW`: every problem with its line and column, without a server.
 import type { Command } from 'commander';
-import { compileWorkflow } from '../../workflow/index.ts';
 import { formatIssues, readWorkflowFile, reportError, EXIT } from '../common.ts';
 import { createOut, printJson } from '../output.ts';
 
@@ -10,9 +9,10 @@ export function registerValidate(program: Command, setExit: (code: number) => vo
     .description('check a workflow and print every problem with its line and column (exit 2 if any)')
     .argument('<workflow>', 'workflow file (YAML or JSON)')
     .option('--json', 'print the issues (or the compiled plan) as JSON')
-    .action((file: string, flags: { json?: boolean }) => {
+    .action(async (file: string, flags: { json?: boolean }) => {
       const out = createOut();
       try {
+        const { compileWorkflow } = await import('../../workflow/index.ts');
         const wf = readWorkflowFile(file);
         const res = compileWorkflow(wf.text, { fileName: wf.fileName });
         if (flags.json)
