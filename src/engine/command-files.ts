@@ -4,8 +4,8 @@
 // BATON_OUTPUT and BATON_ENV hold `name=value` lines and heredocs (`name<<DELIM`, value lines, `DELIM`);
 // blank lines are ignored; the last value of a name wins. BATON_PATH holds one directory per line.
 
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
 
 export interface ParsedAssignments {
   values: Array<[string, string]>;
@@ -97,6 +97,9 @@ export class AppendedReader {
    * to a file before it is printed is always known by the time the print arrives (program order).
    */
   nextSync(): AppendedText {
+    // Usually nothing was appended: one stat answers that without opening the file (this runs before
+    // every piece of a step's output).
+    if (statSync(this.path).size === this.#offset) return { text: '', firstLine: this.#lines + 1 };
     const fd = openSync(this.path, 'r');
     try {
       const { size } = fstatSync(fd);
@@ -122,6 +125,7 @@ export class AppendedReader {
   }
 
   async next(): Promise<AppendedText> {
+    if ((await stat(this.path)).size === this.#offset) return { text: '', firstLine: this.#lines + 1 };
     const handle = await open(this.path, 'r');
     try {
       const { size } = await handle.stat();

@@ -12,7 +12,7 @@ import type { Transaction } from 'kysely';
 import { lockRows, type StoreDialect } from './dialect.ts';
 import type { Database } from './schema.ts';
 import type { TaskSpec } from '../protocol/plan.ts';
-import { isTerminal, type RunStatus } from '../protocol/status.ts';
+import { isTerminal, TERMINAL_STATUSES, type RunStatus } from '../protocol/status.ts';
 
 export interface DependencyFacts {
   name: string;
@@ -59,18 +59,12 @@ export interface AdvanceResult {
 }
 
 type Tx = Transaction<Database>;
-const FAILED = new Set(['failed', 'timed_out', 'runner_lost']);
+const FAILED = ['failed', 'timed_out', 'runner_lost'];
+const TERMINAL: readonly string[] = TERMINAL_STATUSES;
 
-interface TaskFacts {
-  id: string;
-  name: string;
-  status: string;
-  attempt: number;
-  spec: TaskSpec;
-  outputs: string;
-  group_name: string | null;
-}
-
+// Cost: a completion reads the run's pending tasks (without their specs), the statuses of the run's tasks only
+// when something is pending, and the full rows (spec, outputs) of just the tasks it decides and their
+// dependencies. The first version parsed every task's spec on every completion: quadratic in the run's size.
 export async function advanceRun(
   d: StoreDialect,
   tx: Tx,
@@ -84,39 +78,90 @@ export async function advanceRun(
     .where('id', '=', runId)
     .$call(lockRows(d.capabilities))
     .executeTakeFirstOrThrow();
-  const rows = await tx
+  const result: AdvanceResult = { queued: [], skipped: [], cancelled: [], runStatus: null };
+  await failFast(tx, runId, now, result);
+  const pending = await tx
     .selectFrom('tasks')
-    .select(['id', 'name', 'status', 'attempt', 'spec', 'outputs', 'group_name'])
+    .select(['id', 'name', 'depends_on'])
     .where('run_id', '=', runId)
+    .where('status', '=', 'pending')
     .orderBy('position')
     .execute();
-  const tasks: TaskFacts[] = rows.map((r) => ({ ...r, spec: JSON.parse(r.spec) as TaskSpec }));
-  const byName = new Map(tasks.map((t) => [t.name, t]));
-  const result: AdvanceResult = { queued: [], skipped: [], cancelled: [], runStatus: null };
-  await failFast(tx, tasks, now, result);
-  const runFacts: RunFacts = {
-    id: run.id,
-    name: run.name,
-    dialect: run.dialect,
-    cancelRequested: run.cancel_requested === 1,
-    inputs: JSON.parse(run.inputs) as Record<string, string>,
-  };
-  // Decisions cascade (a skip can make its dependents decidable): repeat until nothing changes.
+  if (pending.length > 0) {
+    const runFacts: RunFacts = {
+      id: run.id,
+      name: run.name,
+      dialect: run.dialect,
+      cancelRequested: run.cancel_requested === 1,
+      inputs: JSON.parse(run.inputs) as Record<string, string>,
+    };
+    await decidePending(tx, runId, now, policy, runFacts, pending, result);
+  }
+  if (result.queued.length > 0) await d.notifyQueued(tx);
+  if (!isTerminal(run.status)) {
+    const status = await finalStatus(tx, runId, run.cancel_requested === 1);
+    if (status !== undefined) {
+      await tx
+        .updateTable('runs')
+        .set({ status, finished_at: now })
+        .where('id', '=', runId)
+        .where('status', '=', run.status)
+        .execute();
+      result.runStatus = status;
+    }
+  }
+  return result;
+}
+
+interface PendingRow {
+  id: string;
+  name: string;
+  depends_on: string;
+}
+
+/** Decides every pending task whose dependencies are final; a decision can make further tasks decidable. */
+async function decidePending(
+  tx: Tx,
+  runId: string,
+  now: number,
+  policy: RunPolicy,
+  runFacts: RunFacts,
+  pending: PendingRow[],
+  result: AdvanceResult,
+): Promise<void> {
+  const statuses = new Map(
+    (await tx.selectFrom('tasks').select(['name', 'status']).where('run_id', '=', runId).execute()).map(
+      (r) => [r.name, r.status],
+    ),
+  );
+  const waiting = pending.map((p) => ({ ...p, dependsOn: JSON.parse(p.depends_on) as string[] }));
   let changed = true;
   while (changed) {
     changed = false;
-    for (const t of tasks) {
-      if (t.status !== 'pending') continue;
-      const deps = t.spec.dependsOn.map((d) => byName.get(d)).filter((d): d is TaskFacts => d !== undefined);
-      if (!deps.every((d) => isTerminal(d.status))) continue;
-      const facts = deps.map((d) => ({
-        name: d.name,
-        ...(d.spec.strategy ? { group: d.spec.strategy.group } : {}),
-        status: d.status,
-        continueOnError: d.spec.continueOnError === true,
-        outputs: JSON.parse(d.outputs) as Record<string, string>,
-      }));
-      const decision = policy.decide(t.spec, facts, runFacts);
+    for (const t of waiting) {
+      if (statuses.get(t.name) !== 'pending') continue;
+      const known = t.dependsOn.filter((n) => statuses.has(n));
+      if (!known.every((n) => isTerminal(statuses.get(n)!))) continue;
+      const rows = await tx
+        .selectFrom('tasks')
+        .select(['name', 'status', 'spec', 'outputs'])
+        .where('run_id', '=', runId)
+        .where('name', 'in', [t.name, ...known])
+        .execute();
+      const byName = new Map(rows.map((r) => [r.name, r]));
+      const spec = JSON.parse(byName.get(t.name)!.spec) as TaskSpec;
+      const facts = known.map((n): DependencyFacts => {
+        const dep = byName.get(n)!;
+        const depSpec = JSON.parse(dep.spec) as TaskSpec;
+        return {
+          name: n,
+          ...(depSpec.strategy ? { group: depSpec.strategy.group } : {}),
+          status: dep.status,
+          continueOnError: depSpec.continueOnError === true,
+          outputs: JSON.parse(dep.outputs) as Record<string, string>,
+        };
+      });
+      const decision = policy.decide(spec, facts, runFacts);
       const set = decision.run
         ? { status: 'queued', queued_at: now }
         : {
@@ -132,46 +177,60 @@ export async function advanceRun(
         .where('status', '=', 'pending')
         .executeTakeFirst();
       if (res.numUpdatedRows === 0n) continue;
-      t.status = set.status;
+      statuses.set(t.name, set.status);
       (decision.run ? result.queued : result.skipped).push(t.name);
       changed = true;
     }
   }
-  if (result.queued.length > 0) await d.notifyQueued(tx);
-  if (tasks.every((t) => isTerminal(t.status)) && !isTerminal(run.status)) {
-    const failed = tasks.some((t) => FAILED.has(t.status) && t.spec.continueOnError !== true);
-    const status: RunStatus = failed
-      ? 'failed'
-      : run.cancel_requested === 1 && tasks.some((t) => t.status === 'cancelled')
-        ? 'cancelled'
-        : 'succeeded';
-    await tx
-      .updateTable('runs')
-      .set({ status, finished_at: now })
-      .where('id', '=', runId)
-      .where('status', '=', run.status)
+}
+
+/** The run's final status once every task is final, else undefined. */
+async function finalStatus(tx: Tx, runId: string, cancelRequested: boolean): Promise<RunStatus | undefined> {
+  const counts = await tx
+    .selectFrom('tasks')
+    .select(['status', (eb) => eb.fn.countAll<number | string | bigint>().as('n')])
+    .where('run_id', '=', runId)
+    .groupBy('status')
+    .execute();
+  if (!counts.every((c) => TERMINAL.includes(c.status))) return undefined;
+  const present = new Set(counts.map((c) => c.status));
+  if (FAILED.some((f) => present.has(f))) {
+    const failed = await tx
+      .selectFrom('tasks')
+      .select('spec')
+      .where('run_id', '=', runId)
+      .where('status', 'in', FAILED)
       .execute();
-    result.runStatus = status;
+    if (failed.some((t) => (JSON.parse(t.spec) as TaskSpec).continueOnError !== true)) return 'failed';
   }
-  return result;
+  return cancelRequested && present.has('cancelled') ? 'cancelled' : 'succeeded';
 }
 
 /** A failed task of a fail-fast matrix group cancels its unfinished siblings. */
-async function failFast(tx: Tx, tasks: TaskFacts[], now: number, result: AdvanceResult): Promise<void> {
+async function failFast(tx: Tx, runId: string, now: number, result: AdvanceResult): Promise<void> {
+  const failedInGroups = await tx
+    .selectFrom('tasks')
+    .select(['name', 'group_name', 'spec'])
+    .where('run_id', '=', runId)
+    .where('group_name', 'is not', null)
+    .where('status', 'in', FAILED)
+    .execute();
   const failedGroups = new Map<string, string>();
-  for (const t of tasks) {
-    if (
-      t.group_name &&
-      t.spec.strategy?.failFast &&
-      FAILED.has(t.status) &&
-      t.spec.continueOnError !== true
-    ) {
-      failedGroups.set(t.group_name, t.name);
-    }
+  for (const t of failedInGroups) {
+    const spec = JSON.parse(t.spec) as TaskSpec;
+    if (spec.strategy?.failFast && spec.continueOnError !== true) failedGroups.set(t.group_name!, t.name);
   }
-  for (const t of tasks) {
-    const culprit = t.group_name ? failedGroups.get(t.group_name) : undefined;
-    if (!culprit || isTerminal(t.status)) continue;
+  if (failedGroups.size === 0) return;
+  const unfinished = await tx
+    .selectFrom('tasks')
+    .select(['id', 'name', 'status', 'attempt', 'group_name'])
+    .where('run_id', '=', runId)
+    .where('group_name', 'in', [...failedGroups.keys()])
+    .where('status', 'not in', TERMINAL)
+    .orderBy('position')
+    .execute();
+  for (const t of unfinished) {
+    const culprit = failedGroups.get(t.group_name!)!;
     const message = `cancelled: '${culprit}' failed and the matrix is fail-fast`;
     if (t.status === 'running') {
       await tx
@@ -189,9 +248,6 @@ async function failFast(tx: Tx, tasks: TaskFacts[], now: number, result: Advance
       .where('id', '=', t.id)
       .where('status', '=', t.status)
       .executeTakeFirst();
-    if (res.numUpdatedRows > 0n) {
-      t.status = 'cancelled';
-      result.cancelled.push(t.name);
-    }
+    if (res.numUpdatedRows > 0n) result.cancelled.push(t.name);
   }
 }

@@ -29,6 +29,9 @@ export const SERVER_LOG_LIMIT_BYTES = 17 * 1024 * 1024;
 
 const LeaseParams = Type.Object({ lease: Type.String({ pattern: '^[0-9a-f]{32}$' }) });
 
+/** How stale a runner's stored last-seen time may get while it is making requests. */
+const LAST_SEEN_RESOLUTION_MS = 1_000;
+
 export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
   // 10 failed registrations a minute per address: enough for typos, far too few to guess a 192-bit token.
   const registrationFailures = createFailureLimiter({
@@ -95,9 +98,14 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
     s.addHook('onRequest', async (req) => {
       const runner = await authenticateRunner(ctx.store, req);
       (req as unknown as { runner: RunnerRow }).runner = runner;
-      void ctx.store.credentials.touchRunner(runner.id, ctx.now()).catch((err: unknown) => {
-        ctx.log.warn({ err: toError(err) }, 'could not record runner last-seen time');
-      });
+      // Last-seen is shown to the second: one write per second per runner, not one per request (a busy
+      // runner makes several requests per task, and each write is a transaction of its own).
+      const now = ctx.now();
+      if (now - (runner.last_seen_at ?? 0) >= LAST_SEEN_RESOLUTION_MS) {
+        void ctx.store.credentials.touchRunner(runner.id, now).catch((err: unknown) => {
+          ctx.log.warn({ err: toError(err) }, 'could not record runner last-seen time');
+        });
+      }
     });
     const runnerOf = (req: object) => (req as { runner: RunnerRow }).runner;
 
