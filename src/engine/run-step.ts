@@ -1,7 +1,7 @@
 // Runs one step of a task: script file, shell, cwd, env, the process, its deadline and cancellation.
 
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AssignedTask, StepSpec } from '../protocol/plan.ts';
 import type { ContainmentPlan } from './containment.ts';
@@ -95,7 +95,7 @@ export async function runStep(ctx: StepContext, step: Step, index: number): Prom
       ctx.dir.internal,
       `step-${index + 1}-${randomBytes(4).toString('hex')}${scriptExtension(step.shell)}`,
     );
-    await writeFile(script, step.run, { mode: 0o700, flag: 'wx' });
+    writeFileSync(script, step.run, { mode: 0o700, flag: 'wx' });
     const shell = resolveShell(step.shell, script, env.PATH ?? '');
     argv = [...ctx.containment.prefix, shell.command, ...shell.args];
   } catch (error) {

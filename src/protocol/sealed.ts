@@ -17,6 +17,11 @@ async function sodium(): Promise<typeof Sodium> {
   return loaded;
 }
 
+/** Loads libsodium ahead of its first use (its WebAssembly takes tens of milliseconds to start). */
+export async function warmUpSealing(): Promise<void> {
+  await sodium();
+}
+
 export interface KeyPair {
   publicKey: string;
   privateKey: string;

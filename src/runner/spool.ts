@@ -55,9 +55,8 @@ export class Spool {
       attempt: offer.task.attempt,
       heartbeatIntervalMs: offer.heartbeatIntervalMs,
     };
+    // log.bin and index are created by the first append (a task that prints nothing needs neither).
     writeFileSync(join(dir, 'meta.json'), JSON.stringify(meta), { mode: 0o600 });
-    writeFileSync(join(dir, 'log.bin'), '', { mode: 0o600 });
-    writeFileSync(join(dir, 'index'), '', { mode: 0o600 });
     return new Spool(dir);
   }
 
@@ -99,8 +98,10 @@ export class Spool {
 
   append(bytes: Buffer): SpoolEntry {
     const entry = { seq: this.entries.length, offset: this.size, length: bytes.length };
-    appendFileSync(join(this.dir, 'log.bin'), bytes);
-    appendFileSync(join(this.dir, 'index'), `${entry.seq} ${entry.offset} ${entry.length}\n`);
+    appendFileSync(join(this.dir, 'log.bin'), bytes, { mode: 0o600 });
+    appendFileSync(join(this.dir, 'index'), `${entry.seq} ${entry.offset} ${entry.length}\n`, {
+      mode: 0o600,
+    });
     this.entries.push(entry);
     return entry;
   }

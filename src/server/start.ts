@@ -1,5 +1,6 @@
 // Starts a listening server: open and migrate the store, make sure the configured tokens exist, listen,
 // run the reaper; close() undoes all of it in reverse order.
+import { warmUpSealing } from '../protocol/sealed.ts';
 import { openStore, type Store } from '../store/index.ts';
 import type { ServerConfig } from './config.ts';
 import { createServer, type ServerDeps } from './app.ts';
@@ -57,6 +58,8 @@ export async function startServer(
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const reaper = startReaper(ctx);
+  // The first task that names secrets would otherwise wait for libsodium to start while being assigned.
+  void warmUpSealing().catch((err: unknown) => ctx.log.warn({ err }, 'could not load libsodium'));
   // Tasks queued through other replicas sharing the database wake this one's long-polling runners.
   const stopListening = store.dialect.listen
     ? await store.dialect.listen(() => ctx.hub.tasksQueued(1))
