@@ -1,4 +1,6 @@
 // One JSON request to the server with a timeout; failures become ApiError with the server's code and message.
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { BatonError, type ErrorCode, type ErrorEnvelope } from '../protocol/errors.ts';
 
 export class ApiError extends BatonError {
@@ -110,26 +112,100 @@ function describeCause(err: Error | undefined): string {
 }
 
 async function toApiError(res: Response): Promise<ApiError> {
-  const text = await res.text().catch(() => '');
+  return apiErrorFrom(res.status, await res.text().catch(() => ''));
+}
+
+function apiErrorFrom(status: number, text: string): ApiError {
   try {
     const env = JSON.parse(text) as ErrorEnvelope;
     if (env.error && typeof env.error.code === 'string') {
       const { code, message, ...details } = env.error;
-      return new ApiError(res.status, code, message, details);
+      return new ApiError(status, code, message, details);
     }
   } catch {
     // Not JSON: a proxy or a crashed server answered; fall through to a generic error.
   }
-  const code: ErrorCode = res.status >= 500 ? 'internal' : 'bad_request';
-  return new ApiError(
-    res.status,
-    code,
-    `HTTP ${res.status} from server${text ? `: ${text.slice(0, 200)}` : ''}`,
-  );
+  const code: ErrorCode = status >= 500 ? 'internal' : 'bad_request';
+  return new ApiError(status, code, `HTTP ${status} from server${text ? `: ${text.slice(0, 200)}` : ''}`);
 }
 
 export async function requestJson<T>(http: HttpOptions, path: string, o: RequestOptions = {}): Promise<T> {
-  const res = await request(http, path, o);
-  if (res.status === 204) return undefined as T;
-  return (await res.json()) as T;
+  if (o.rawBody !== undefined) {
+    const res = await request(http, path, o);
+    if (res.status === 204) return undefined as T;
+    return (await res.json()) as T;
+  }
+  const res = await sendJson(http, path, o);
+  if (res.status >= 200 && res.status < 300) {
+    return (res.status === 204 || res.text === '' ? undefined : JSON.parse(res.text)) as T;
+  }
+  throw apiErrorFrom(res.status, res.text);
+}
+
+// JSON calls (all of a runner's calls but artifacts) go through node:http on kept-alive connections: a quarter
+// of fetch's cost per call on loopback, and a runner makes several calls per task (issue 8). Idle kept-alive
+// sockets do not keep a process alive.
+const agents = {
+  'http:': new HttpAgent({ keepAlive: true }),
+  'https:': new HttpsAgent({ keepAlive: true }),
+};
+
+function sendJson(
+  http: HttpOptions,
+  path: string,
+  o: RequestOptions,
+): Promise<{ status: number; text: string }> {
+  const timeoutMs = o.timeoutMs ?? http.timeoutMs ?? 30_000;
+  const headers: Record<string, string> = { accept: o.accept ?? 'application/json', ...o.headers };
+  const token = o.token ?? http.token;
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (http.userAgent) headers['user-agent'] = http.userAgent;
+  const body = o.body === undefined ? undefined : Buffer.from(JSON.stringify(o.body), 'utf8');
+  if (body !== undefined) {
+    headers['content-type'] = 'application/json';
+    headers['content-length'] = String(body.length);
+  }
+  const base = currentBase(http);
+  const url = new URL(path, base.endsWith('/') ? base : base + '/');
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  const agent = url.protocol === 'https:' ? agents['https:'] : agents['http:'];
+  if (o.signal?.aborted) return Promise.reject(abortReason(o.signal));
+  return new Promise((resolve, reject) => {
+    let timedOut = false;
+    // Invalid headers throw here, synchronously: a mistake in the request, not worth a retry.
+    const req = send(url, { method: o.method ?? (body ? 'POST' : 'GET'), headers, agent }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (d: Buffer) => parts.push(d));
+      res.on('error', fail);
+      res.on('end', () => {
+        settle();
+        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString('utf8') });
+      });
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      req.destroy();
+    }, timeoutMs);
+    const onAbort = () => req.destroy();
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+    function settle(): void {
+      clearTimeout(timer);
+      o.signal?.removeEventListener('abort', onAbort);
+    }
+    function fail(err: Error): void {
+      settle();
+      if (o.signal?.aborted) return reject(abortReason(o.signal));
+      const why = timedOut
+        ? `no answer within ${timeoutMs} ms`
+        : ((err as NodeJS.ErrnoException).code ?? err.message);
+      failOver(http, base);
+      reject(new NetworkError(`cannot reach ${base}: ${why}`, { cause: err }));
+    }
+    req.on('error', fail);
+    req.end(body);
+  });
+}
+
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
 }
