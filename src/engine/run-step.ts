@@ -10,7 +10,7 @@ import { resolveShell, scriptExtension } from './shell.ts';
 import { buildStepEnv } from './step-env.ts';
 import { startStepProcess, type ProcessExit } from './step-process.ts';
 import type { OutcomeReason, StepResult, StepStatus } from './types.ts';
-import { errorText, stepCwd, type WorkDir } from './work-dir.ts';
+import { errorText, prepareNodeScripts, stepCwd, type WorkDir } from './work-dir.ts';
 
 /** A step with its expressions evaluated. */
 export type Step = StepSpec;
@@ -96,6 +96,7 @@ export async function runStep(ctx: StepContext, step: Step, index: number): Prom
       `step-${index + 1}-${randomBytes(4).toString('hex')}${scriptExtension(step.shell)}`,
     );
     writeFileSync(script, step.run, { mode: 0o700, flag: 'wx' });
+    if (script.endsWith('.js')) prepareNodeScripts(ctx.dir);
     const shell = resolveShell(step.shell, script, env.PATH ?? '');
     argv = [...ctx.containment.prefix, shell.command, ...shell.args];
   } catch (error) {

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/helpers/temp.ts';
@@ -21,6 +21,21 @@ describe('runTask: shells, scripts and working directories', () => {
     expect(output).toContain('python 3\n');
     expect(output).toContain('node function\n');
     expect(output).toContain('perl-ran\n');
+  });
+
+  it('runs a CommonJS node step under a work root inside an ESM package', async () => {
+    const pkg = tempDir();
+    writeFileSync(join(pkg, 'package.json'), '{"type":"module"}\n');
+    const workRoot = join(pkg, 'work');
+    const task = makeTask([
+      { run: 'echo plain' },
+      { shell: 'node', run: 'const os = require("node:os");\nconsole.log("cjs", typeof os.cpus)' },
+      { shell: 'node', run: 'console.log("again", typeof require)' },
+    ]);
+    const { outcome, output } = await runCollected(task, { workRoot });
+    expect(outcome.status).toBe('succeeded');
+    expect(output).toContain('cjs function\n');
+    expect(output).toContain('again function\n');
   });
 
   it('runs bash with pipefail, so a failing command inside a pipe fails the step', async () => {

@@ -57,10 +57,17 @@ export async function createWorkDir(workRoot: string, taskName: string): Promise
   mkdirSync(dir.temp, { mode: 0o700 });
   for (const f of [dir.outputFile, dir.envFile, dir.pathFile, dir.maskFile])
     writeFileSync(f, '', { mode: 0o600 });
-  // An empty package.json stops Node's upward lookup: a `node` step's .js script is CommonJS or ESM by
-  // its own syntax, whatever package.json the work root happens to sit under.
-  writeFileSync(join(internal, 'package.json'), '{}\n', { mode: 0o600 });
   return dir;
+}
+
+/**
+ * Before the first `node` step: an empty package.json beside its script stops Node's upward lookup, so the
+ * .js script is CommonJS or ESM by its own syntax, whatever package.json the work root sits under. Written
+ * only when needed: most tasks run no node step, and file creation is the runner's main cost per task.
+ */
+export function prepareNodeScripts(dir: WorkDir): void {
+  const path = join(dir.internal, 'package.json');
+  if (!existsSync(path)) writeFileSync(path, '{}\n', { mode: 0o600 });
 }
 
 /**

@@ -1,6 +1,7 @@
 // The runner agent: `max_parallel_tasks` slots, each long-polling for an offer, confirming it, running the task
 // through the engine with its lease kept alive and its log shipped, then reporting the outcome until the
 // server acknowledges it. stop() once: finish running tasks, take no new ones; twice: cancel them too.
+import { rmSync } from 'node:fs';
 import { mkdir, rm, statfs } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -334,8 +335,13 @@ export class Agent {
    * out on the server, which then retries it if the task allows.
    */
   async #recover(): Promise<void> {
-    for (const dir of Spool.list(this.#spoolRoot)) {
-      const spool = Spool.open(dir);
+    for (const path of Spool.list(this.#spoolRoot)) {
+      const spool = Spool.open(path);
+      if (spool === undefined) {
+        // Cut short while its first record was written: the task never started.
+        rmSync(path, { force: true });
+        continue;
+      }
       if (this.#running.has(spool.meta().lease)) continue;
       const meta = spool.meta();
       const label = `task '${meta.taskName}' (run ${meta.runId}, attempt ${meta.attempt})`;

@@ -94,12 +94,12 @@ describe('log shipper', () => {
     for (let i = 0; i < 100; i++) first.s.write(`early ${i}\n`);
     await first.s.flush();
     // …spools more that never leaves the machine, and dies; its last acknowledgement is forgotten too.
-    const left = Spool.open(Spool.list(root)[0]!);
+    const left = Spool.open(Spool.list(root)[0]!)!;
     for (let i = 0; i < 3; i++) left.append(Buffer.from(`late ${i}\n`));
-    const ackFile = `${left.dir}/acked`;
+    const ackFile = left.ackPath;
     writeFileSync(ackFile, String(left.acked - 1));
     // A new process reopens the spool and replays from the last acknowledged chunk.
-    const reopened = Spool.open(Spool.list(root)[0]!);
+    const reopened = Spool.open(Spool.list(root)[0]!)!;
     const again = shipper(runner, offer.lease, reopened);
     await again.s.flush();
     const expected =
