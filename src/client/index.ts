@@ -64,9 +64,10 @@ export function createClient(http: HttpOptions) {
     getRun(id: string) {
       return requestJson<RunResult>(http, `api/v1/runs/${enc(id)}`);
     },
-    listRuns(o: { status?: RunStatus; limit?: number; before?: string } = {}) {
+    listRuns(o: { status?: RunStatus; name?: string; limit?: number; before?: string } = {}) {
       const q = new URLSearchParams();
       if (o.status) q.set('status', o.status);
+      if (o.name) q.set('name', o.name);
       if (o.limit) q.set('limit', String(o.limit));
       if (o.before) q.set('before', o.before);
       const qs = q.toString();

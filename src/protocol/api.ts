@@ -65,8 +65,16 @@ export const RunSummary = Type.Object({
 });
 export type RunSummary = Static<typeof RunSummary>;
 
+/** The longest name filter `GET /api/v1/runs?name=` takes: longer ones are refused with 400 naming it. */
+export const RUN_NAME_FILTER_MAX_CHARS = 200;
+
 export const ListRunsQuery = Type.Object({
   status: Type.Optional(StatusSchema),
+  name: Type.Optional(
+    Type.String({
+      description: `Only runs whose name contains this text, ignoring case; \`%\` and \`_\` are literal (at most ${RUN_NAME_FILTER_MAX_CHARS} characters)`,
+    }),
+  ),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
   before: Type.Optional(Type.String({ description: 'Return runs older than this run id (paging)' })),
 });

@@ -459,6 +459,41 @@ function contract(target: Target) {
     expect(await store.runs.list({ limit: 10, status: 'succeeded' })).toEqual([]);
   });
 
+  it('filters runs by a substring of their name, ignoring case, with % _ and \\ matching only themselves', async () => {
+    const named = async (name: string, now: number) =>
+      (
+        await store.runs.create({
+          plan: { ...plan([task('x')]), name },
+          workflow: `name: ${name}`,
+          inputs: {},
+          now,
+        })
+      ).runId;
+    const deploy = await named('Deploy-Prod', T0);
+    const pct = await named('100% done', T0 + 1);
+    const under = await named('a_b', T0 + 2);
+    const axb = await named('axb', T0 + 3);
+    const slash = await named('C:\\tmp', T0 + 4);
+    const deploy2 = await named('deploy-staging', T0 + 5);
+    const names = async (o: {
+      name: string;
+      status?: 'queued' | 'succeeded';
+      before?: string;
+      limit?: number;
+    }) => (await store.runs.list({ limit: 10, ...o })).map((r) => r.id);
+    expect(await names({ name: 'DEPLOY' })).toEqual([deploy2, deploy]);
+    expect(await names({ name: '%' })).toEqual([pct]);
+    expect(await names({ name: '_' })).toEqual([under]);
+    expect(await names({ name: 'a_b' })).toEqual([under]);
+    expect(await names({ name: '\\' })).toEqual([slash]);
+    expect(await names({ name: 'x' })).toEqual([axb]);
+    // Combined with paging and the status filter.
+    expect(await names({ name: 'deploy', limit: 1 })).toEqual([deploy2]);
+    expect(await names({ name: 'deploy', before: deploy2 })).toEqual([deploy]);
+    expect(await names({ name: 'deploy', status: 'queued' })).toEqual([deploy2, deploy]);
+    expect(await names({ name: 'deploy', status: 'succeeded' })).toEqual([]);
+  });
+
   it('records artifacts once per attempt and name, and lists those of each task’s final attempt', async () => {
     const { runId } = await create([task('a')]);
     const c = await take();
