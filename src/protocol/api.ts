@@ -1,6 +1,6 @@
 // Request and response schemas of API v1 (TypeBox: JSON Schema that is also the TypeScript type).
 import { Type, type Static } from '@sinclair/typebox';
-import { RUN_STATUSES, OUTCOMES, REASONS } from './status.ts';
+import { RUN_STATUSES, OUTCOMES, REASONS, RUNNER_STATUSES } from './status.ts';
 import type { AssignedTask } from './plan.ts';
 
 export const PROTOCOL_VERSION = 1;
@@ -126,6 +126,8 @@ export const RunnerStatusBody = Type.Object(
     minFreeDiskBytes: Type.Integer({ minimum: 0 }),
     /** Why the runner takes no tasks right now (e.g. its disk is nearly full); absent when it does. */
     refusing: Type.Optional(Type.String({ maxLength: 500 })),
+    /** The runner was told to stop: it finishes its running tasks and takes no new ones; absent otherwise. */
+    draining: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
@@ -137,12 +139,8 @@ export const RunnerView = Type.Object({
   labels: Type.Array(Type.String()),
   capacity: Type.Integer(),
   version: Type.String(),
-  status: Type.Union([
-    Type.Literal('idle'),
-    Type.Literal('busy'),
-    Type.Literal('offline'),
-    Type.Literal('disabled'),
-  ]),
+  /** See RUNNER_STATUSES for what each means and which wins when several apply. */
+  status: Type.Union(RUNNER_STATUSES.map((s) => Type.Literal(s))),
   activeTasks: Type.Integer(),
   createdAt: Iso,
   lastSeenAt: Nullable(Iso),

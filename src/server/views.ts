@@ -73,11 +73,19 @@ export function runSummary(
   };
 }
 
+/**
+ * A runner as the API shows it. Its status, first match wins (RUNNER_STATUSES): disabled, offline, draining,
+ * busy, idle. Offline comes before draining and busy: a runner that drained and exited keeps `draining` in its
+ * last report, and one that went silent with a task still holds its lease until the reaper ends it.
+ */
 export function runnerView(r: RunnerRow, active: number, now: number, offlineAfterMs: number): RunnerView {
+  const report =
+    r.status_json && r.status_json !== '{}' ? (JSON.parse(r.status_json) as RunnerStatusBody) : undefined;
   let status: RunnerView['status'];
   if (r.disabled === 1) status = 'disabled';
-  else if (active > 0) status = 'busy';
   else if (r.last_seen_at === null || now - r.last_seen_at > offlineAfterMs) status = 'offline';
+  else if (report?.draining === true) status = 'draining';
+  else if (active > 0) status = 'busy';
   else status = 'idle';
   return {
     id: r.id,
@@ -89,8 +97,6 @@ export function runnerView(r: RunnerRow, active: number, now: number, offlineAft
     activeTasks: active,
     createdAt: new Date(r.created_at).toISOString(),
     lastSeenAt: iso(r.last_seen_at),
-    ...(r.status_json && r.status_json !== '{}'
-      ? { report: JSON.parse(r.status_json) as RunnerStatusBody }
-      : {}),
+    ...(report ? { report } : {}),
   };
 }
