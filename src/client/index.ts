@@ -13,6 +13,7 @@ import type {
   RegisterRunnerResponse,
   RunEvent,
   RunResult,
+  RunnerDetail,
   RunnerStatusBody,
   RunnerView,
 } from '../protocol/api.ts';
@@ -135,6 +136,11 @@ export function createClient(http: HttpOptions) {
     },
     listRunners() {
       return requestJson<{ runners: RunnerView[] }>(http, 'api/v1/runners');
+    },
+    /** A runner with the tasks it holds now and the last `recent` it finished (server default 20). */
+    getRunner(id: string, o: { recent?: number } = {}) {
+      const q = o.recent === undefined ? '' : `?recent=${o.recent}`;
+      return requestJson<RunnerDetail>(http, `api/v1/runners/${enc(id)}${q}`);
     },
     removeRunner(id: string) {
       return requestJson<void>(http, `api/v1/runners/${enc(id)}`, { method: 'DELETE' });

@@ -149,6 +149,49 @@ export const RunnerView = Type.Object({
 });
 export type RunnerView = Static<typeof RunnerView>;
 
+/** One attempt of a task on a runner, as its page lists it. */
+export const RunnerTask = Type.Object({
+  runId: Type.String(),
+  runName: Type.String(),
+  task: Type.String(),
+  attempt: Type.Integer(),
+  /** `running` while the runner holds it (`startedAt` is null until it confirms the offer); then how it ended. */
+  status: StatusSchema,
+  /** Why it ended so (`exit_code`, `timeout`, `runner_lost`, …); null while running or when it succeeded. */
+  reason: Type.Union([Type.String(), Type.Null()]),
+  exitCode: Type.Union([Type.Integer(), Type.Null()]),
+  offeredAt: Iso,
+  startedAt: Nullable(Iso),
+  finishedAt: Nullable(Iso),
+  /** finishedAt − startedAt in ms; null while running. */
+  durationMs: Type.Union([Type.Integer(), Type.Null()]),
+});
+export type RunnerTask = Static<typeof RunnerTask>;
+
+/** The most recent finished tasks `GET /api/v1/runners/:id` lists, by default and at most. */
+export const RUNNER_RECENT_TASKS_DEFAULT = 20;
+export const RUNNER_RECENT_TASKS_MAX = 100;
+
+export const RunnerDetailQuery = Type.Object({
+  recent: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: RUNNER_RECENT_TASKS_MAX,
+      default: RUNNER_RECENT_TASKS_DEFAULT,
+      description: 'How many recently finished tasks to list',
+    }),
+  ),
+});
+export type RunnerDetailQuery = Static<typeof RunnerDetailQuery>;
+
+/** A runner's page: the runner, the tasks it holds now (oldest first), those it finished (newest first). */
+export const RunnerDetail = Type.Object({
+  runner: RunnerView,
+  current: Type.Array(RunnerTask),
+  recent: Type.Array(RunnerTask),
+});
+export type RunnerDetail = Static<typeof RunnerDetail>;
+
 export const CreateTokenBody = Type.Object(
   {
     kind: Type.Union([Type.Literal('user'), Type.Literal('registration')]),

@@ -11,7 +11,7 @@ import type { TaskSpec } from '../../protocol/plan.ts';
 import { authenticateUser, SESSION_COOKIE, usableToken } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
 import { hashToken } from '../tokens.ts';
-import { runnerView } from '../views.ts';
+import { runnerOfflineAfterMs, runnerView } from '../views.ts';
 
 /** web/dist beside src/ or dist/: both are two folders below the package root. */
 export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../../web/dist', import.meta.url));
@@ -173,7 +173,7 @@ export async function explainPending(ctx: ServerContext, runId: string, taskName
 
   const active = await ctx.store.leases.activeByRunner();
   const now = ctx.now();
-  const offlineAfter = 2 * ctx.config.maxLongPollMs + ctx.config.heartbeatIntervalMs;
+  const offlineAfter = runnerOfflineAfterMs(ctx.config);
   const runners = (await ctx.store.credentials.listRunners()).map((row) => {
     const view = runnerView(row, active.get(row.id) ?? 0, now, offlineAfter);
     const reasons: PendingReason[] = [];
