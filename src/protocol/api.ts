@@ -2,6 +2,9 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { RUN_STATUSES, OUTCOMES, REASONS, RUNNER_STATUSES } from './status.ts';
 import type { AssignedTask } from './plan.ts';
+import { RUN_NAME_FILTER_MAX_CHARS, RUNNER_RECENT_TASKS_DEFAULT, RUNNER_RECENT_TASKS_MAX } from './limits.ts';
+
+export { RUN_NAME_FILTER_MAX_CHARS, RUNNER_RECENT_TASKS_DEFAULT, RUNNER_RECENT_TASKS_MAX };
 
 export const PROTOCOL_VERSION = 1;
 
@@ -64,9 +67,6 @@ export const RunSummary = Type.Object({
   taskCount: Type.Integer(),
 });
 export type RunSummary = Static<typeof RunSummary>;
-
-/** The longest name filter `GET /api/v1/runs?name=` takes: longer ones are refused with 400 naming it. */
-export const RUN_NAME_FILTER_MAX_CHARS = 200;
 
 export const ListRunsQuery = Type.Object({
   status: Type.Optional(StatusSchema),
@@ -167,10 +167,6 @@ export const RunnerTask = Type.Object({
   durationMs: Type.Union([Type.Integer(), Type.Null()]),
 });
 export type RunnerTask = Static<typeof RunnerTask>;
-
-/** The most recent finished tasks `GET /api/v1/runners/:id` lists, by default and at most. */
-export const RUNNER_RECENT_TASKS_DEFAULT = 20;
-export const RUNNER_RECENT_TASKS_MAX = 100;
 
 export const RunnerDetailQuery = Type.Object({
   recent: Type.Optional(

@@ -1,6 +1,6 @@
 // `baton runners list | show ID|NAME | remove ID | disable ID | enable ID`: the fleet as the server sees it.
 import type { Command } from 'commander';
-import type { RunnerDetail, RunnerTask } from '../../protocol/api.ts';
+import { RUNNER_RECENT_TASKS_MAX, type RunnerDetail, type RunnerTask } from '../../protocol/api.ts';
 import { CliError, connect, guarded, withConnection, type ConnectionFlags } from '../common.ts';
 import {
   createOut,
@@ -45,8 +45,8 @@ export function registerRunners(program: Command, setExit: (code: number) => voi
     .action((which: string, flags: ConnectionFlags & { json?: boolean; recent: string }) =>
       guard(async () => {
         const recent = Number(flags.recent);
-        if (!Number.isInteger(recent) || recent < 0 || recent > 100)
-          throw new CliError(`--recent must be 0–100, got '${flags.recent}'`);
+        if (!Number.isInteger(recent) || recent < 0 || recent > RUNNER_RECENT_TASKS_MAX)
+          throw new CliError(`--recent must be 0–${RUNNER_RECENT_TASKS_MAX}, got '${flags.recent}'`);
         const client = connect(flags);
         const { runners: all } = await client.listRunners();
         const byId = all.find((r) => r.id === which);
