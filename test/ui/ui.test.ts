@@ -341,6 +341,13 @@ describe('web UI', () => {
       await page.goto(`${server.url}/runs/${cancelId}`);
       await runStatus().waitFor();
 
+      // ---- a runner that does not exist: the page says so ----
+      await page.goto(`${server.url}/runners/01m8235cmq1qf7cvpvtk4z0exp`);
+      await page
+        .getByRole('alert')
+        .filter({ hasText: 'runner 01m8235cmq1qf7cvpvtk4z0exp not found' })
+        .waitFor();
+
       // ---- sign out ----
       await page.setViewportSize({ width: 1280, height: 900 });
       await page.getByRole('button', { name: 'Sign out' }).click();

@@ -1,7 +1,7 @@
 // One runner: its details and last report, the tasks it runs now and the ones it finished last (each linked to
 // its run), re-read every few seconds; admins can disable or enable it here too.
 import { useEffect, useState } from 'preact/hooks';
-import { api, enc, type RunnerDetail, type RunnerTask } from '../api.ts';
+import { api, ApiError, enc, type RunnerDetail, type RunnerTask } from '../api.ts';
 import { formatDuration, formatTime } from '../format.ts';
 import { Link } from '../router.tsx';
 import { StatusBadge } from '../components/status.tsx';
@@ -109,17 +109,24 @@ export function RunnerPage({ id, canAdmin }: { id: string; canAdmin: boolean }) 
 
   useEffect(() => {
     let live = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const again = () => (timer = setTimeout(() => setTick((n) => n + 1), REFRESH_MS));
     api<RunnerDetail>('GET', `/api/v1/runners/${enc(id)}`)
       .then((d) => {
         if (!live) return;
         setData(d);
         setError(undefined);
+        again();
       })
-      .catch((e: Error) => live && setError(e.message));
-    const t = setTimeout(() => setTick((n) => n + 1), REFRESH_MS);
+      .catch((e: Error) => {
+        if (!live) return;
+        setError(e.message);
+        // A removed (or mistyped) runner does not come back: stop asking.
+        if (!(e instanceof ApiError && e.status === 404)) again();
+      });
     return () => {
       live = false;
-      clearTimeout(t);
+      clearTimeout(timer);
     };
   }, [id, tick]);
 
