@@ -12,7 +12,17 @@ export function createOut(
   stderr: NodeJS.WriteStream = process.stderr,
 ): Out {
   const color = stdout.isTTY === true && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
-  return { write: (s) => stdout.write(s), err: (s) => stderr.write(s), color };
+  // Braces, not `=> stdout.write(s)`: commands `return out.write(…)`, and stream.write's `true` would become
+  // the exit code (process.exitCode refuses a boolean and the command crashed after printing "no runs").
+  return {
+    write: (s) => {
+      stdout.write(s);
+    },
+    err: (s) => {
+      stderr.write(s);
+    },
+    color,
+  };
 }
 
 const CODES = { red: 31, green: 32, yellow: 33, blue: 34, magenta: 35, cyan: 36, gray: 90, bold: 1 } as const;

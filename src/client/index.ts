@@ -13,6 +13,7 @@ import type {
   RegisterRunnerResponse,
   RunEvent,
   RunResult,
+  RunnerDetail,
   RunnerStatusBody,
   RunnerView,
 } from '../protocol/api.ts';
@@ -64,9 +65,10 @@ export function createClient(http: HttpOptions) {
     getRun(id: string) {
       return requestJson<RunResult>(http, `api/v1/runs/${enc(id)}`);
     },
-    listRuns(o: { status?: RunStatus; limit?: number; before?: string } = {}) {
+    listRuns(o: { status?: RunStatus; name?: string; limit?: number; before?: string } = {}) {
       const q = new URLSearchParams();
       if (o.status) q.set('status', o.status);
+      if (o.name) q.set('name', o.name);
       if (o.limit) q.set('limit', String(o.limit));
       if (o.before) q.set('before', o.before);
       const qs = q.toString();
@@ -134,6 +136,11 @@ export function createClient(http: HttpOptions) {
     },
     listRunners() {
       return requestJson<{ runners: RunnerView[] }>(http, 'api/v1/runners');
+    },
+    /** A runner with the tasks it holds now and the last `recent` it finished (server default 20). */
+    getRunner(id: string, o: { recent?: number } = {}) {
+      const q = o.recent === undefined ? '' : `?recent=${o.recent}`;
+      return requestJson<RunnerDetail>(http, `api/v1/runners/${enc(id)}${q}`);
     },
     removeRunner(id: string) {
       return requestJson<void>(http, `api/v1/runners/${enc(id)}`, { method: 'DELETE' });

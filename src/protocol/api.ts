@@ -1,7 +1,10 @@
 // Request and response schemas of API v1 (TypeBox: JSON Schema that is also the TypeScript type).
 import { Type, type Static } from '@sinclair/typebox';
-import { RUN_STATUSES, OUTCOMES, REASONS } from './status.ts';
+import { RUN_STATUSES, OUTCOMES, REASONS, RUNNER_STATUSES } from './status.ts';
 import type { AssignedTask } from './plan.ts';
+import { RUN_NAME_FILTER_MAX_CHARS, RUNNER_RECENT_TASKS_DEFAULT, RUNNER_RECENT_TASKS_MAX } from './limits.ts';
+
+export { RUN_NAME_FILTER_MAX_CHARS, RUNNER_RECENT_TASKS_DEFAULT, RUNNER_RECENT_TASKS_MAX };
 
 export const PROTOCOL_VERSION = 1;
 
@@ -67,6 +70,11 @@ export type RunSummary = Static<typeof RunSummary>;
 
 export const ListRunsQuery = Type.Object({
   status: Type.Optional(StatusSchema),
+  name: Type.Optional(
+    Type.String({
+      description: `Only runs whose name contains this text, ignoring case; \`%\` and \`_\` are literal (at most ${RUN_NAME_FILTER_MAX_CHARS} characters)`,
+    }),
+  ),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
   before: Type.Optional(Type.String({ description: 'Return runs older than this run id (paging)' })),
 });
@@ -118,6 +126,8 @@ export const RunnerStatusBody = Type.Object(
     minFreeDiskBytes: Type.Integer({ minimum: 0 }),
     /** Why the runner takes no tasks right now (e.g. its disk is nearly full); absent when it does. */
     refusing: Type.Optional(Type.String({ maxLength: 500 })),
+    /** The runner was told to stop: it finishes its running tasks and takes no new ones; absent otherwise. */
+    draining: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
@@ -129,12 +139,8 @@ export const RunnerView = Type.Object({
   labels: Type.Array(Type.String()),
   capacity: Type.Integer(),
   version: Type.String(),
-  status: Type.Union([
-    Type.Literal('idle'),
-    Type.Literal('busy'),
-    Type.Literal('offline'),
-    Type.Literal('disabled'),
-  ]),
+  /** See RUNNER_STATUSES for what each means and which wins when several apply. */
+  status: Type.Union(RUNNER_STATUSES.map((s) => Type.Literal(s))),
   activeTasks: Type.Integer(),
   createdAt: Iso,
   lastSeenAt: Nullable(Iso),
@@ -142,6 +148,45 @@ export const RunnerView = Type.Object({
   report: Type.Optional(RunnerStatusBody),
 });
 export type RunnerView = Static<typeof RunnerView>;
+
+/** One attempt of a task on a runner, as its page lists it. */
+export const RunnerTask = Type.Object({
+  runId: Type.String(),
+  runName: Type.String(),
+  task: Type.String(),
+  attempt: Type.Integer(),
+  /** `running` while the runner holds it (`startedAt` is null until it confirms the offer); then how it ended. */
+  status: StatusSchema,
+  /** Why it ended so (`exit_code`, `timeout`, `runner_lost`, …); null while running or when it succeeded. */
+  reason: Type.Union([Type.String(), Type.Null()]),
+  exitCode: Type.Union([Type.Integer(), Type.Null()]),
+  offeredAt: Iso,
+  startedAt: Nullable(Iso),
+  finishedAt: Nullable(Iso),
+  /** finishedAt − startedAt in ms; null while running. */
+  durationMs: Type.Union([Type.Integer(), Type.Null()]),
+});
+export type RunnerTask = Static<typeof RunnerTask>;
+
+export const RunnerDetailQuery = Type.Object({
+  recent: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: RUNNER_RECENT_TASKS_MAX,
+      default: RUNNER_RECENT_TASKS_DEFAULT,
+      description: 'How many recently finished tasks to list',
+    }),
+  ),
+});
+export type RunnerDetailQuery = Static<typeof RunnerDetailQuery>;
+
+/** A runner's page: the runner, the tasks it holds now (oldest first), those it finished (newest first). */
+export const RunnerDetail = Type.Object({
+  runner: RunnerView,
+  current: Type.Array(RunnerTask),
+  recent: Type.Array(RunnerTask),
+});
+export type RunnerDetail = Static<typeof RunnerDetail>;
 
 export const CreateTokenBody = Type.Object(
   {

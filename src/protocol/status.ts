@@ -48,3 +48,11 @@ export const REASONS = [
   'offer_expired',
 ] as const;
 export type Reason = (typeof REASONS)[number];
+
+/**
+ * How the server sees a runner, first match wins: `disabled` (an admin turned it off), `offline` (not heard from
+ * in two long polls and a heartbeat interval — also a runner that drained and exited), `draining` (it was told
+ * to stop: it finishes its running tasks and takes no new ones), `busy` (it holds a lease), `idle`.
+ */
+export const RUNNER_STATUSES = ['idle', 'busy', 'draining', 'offline', 'disabled'] as const;
+export type RunnerStatus = (typeof RUNNER_STATUSES)[number];

@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { BatonClient } from '../client/index.ts';
 import { createBackoff, delay, isRetryable } from '../client/index.ts';
-import type { AcquireResponse, CompleteBody } from '../protocol/api.ts';
+import type { AcquireResponse, CompleteBody, RunnerStatusBody } from '../protocol/api.ts';
 import { toError } from '../protocol/errors.ts';
 import { removeUpload, runTask, type TaskOutcome } from '../engine/index.ts';
 import { LogShipper } from './log-shipper.ts';
@@ -59,6 +59,9 @@ export class Agent {
   #unreachable = false;
   #lowDisk = false;
   #reportedAt = -Infinity;
+  /** The status last reported, and the chain of reports: sent one after another, so they arrive in order. */
+  #status: RunnerStatusBody | undefined;
+  #reports: Promise<void> = Promise.resolve();
   #tasksDone = 0;
 
   constructor(o: AgentOptions) {
@@ -91,6 +94,9 @@ export class Agent {
     if (!this.#stopping) {
       this.#stopping = true;
       this.#acquireAbort.abort();
+      // Tell the server at once, so the fleet list and pending explanations say so. Before the first report
+      // (there is none to amend) the disk check in flight sends one, and it carries `draining`.
+      if (this.#status) this.#sendStatus({ ...this.#status, draining: true });
       if (this.#running.size > 0)
         this.#o.log.info(`stopping: waiting for ${this.#running.size} running task(s) to finish`);
       return;
@@ -154,15 +160,22 @@ export class Agent {
     const now = performance.now();
     if (!changed && now - this.#reportedAt < STATUS_REPORT_MS) return;
     this.#reportedAt = now;
-    const status = {
+    this.#sendStatus({
       isolation: 'host' as const,
       freeDiskBytes,
       minFreeDiskBytes,
       ...(refusing ? { refusing } : {}),
-    };
-    this.#o.client
-      .reportStatus(status)
-      .catch((err: unknown) => this.#o.log.warn(`could not report status: ${toError(err).message}`));
+      ...(this.#stopping ? { draining: true } : {}),
+    });
+  }
+
+  #sendStatus(status: RunnerStatusBody): void {
+    this.#status = status;
+    this.#reports = this.#reports.then(() =>
+      this.#o.client
+        .reportStatus(status)
+        .catch((err: unknown) => this.#o.log.warn(`could not report status: ${toError(err).message}`)),
+    );
   }
 
   #reachable(): void {

@@ -81,6 +81,59 @@ describe('runs API', () => {
     expect(none.json()).toEqual({ runs: [] });
   });
 
+  it('filters runs by name on the server: any case, % and _ literal, with the status filter and paging', async () => {
+    const t = await createTestApp();
+    const ids: Record<string, string> = {};
+    for (const name of ['Nightly build', '50% rollout', 'nightly_tests', 'nightlyXtests', 'release']) {
+      const res = await t.submit(`name: "${name}"\ntasks: { a: { run: "true" } }`);
+      expect(res.status).toBe(201);
+      ids[name] = res.body.id as string;
+      t.clock.advance(10);
+    }
+    // One of them finished: the status filter narrows the name filter.
+    await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/runs/${ids['nightlyXtests']}/cancel`,
+      headers: { authorization: `Bearer ${t.adminToken}` },
+    });
+    const list = async (query: string) => {
+      const res = await t.app.inject({
+        url: `/api/v1/runs?${query}`,
+        headers: { authorization: `Bearer ${t.adminToken}` },
+      });
+      expect(res.statusCode, res.body).toBe(200);
+      return (res.json() as { runs: Array<{ name: string }> }).runs.map((r) => r.name);
+    };
+    const q = (name: string, more = '') => `name=${encodeURIComponent(name)}${more}`;
+    expect(await list(q('NIGHTLY'))).toEqual(['nightlyXtests', 'nightly_tests', 'Nightly build']);
+    expect(await list(q('%'))).toEqual(['50% rollout']);
+    expect(await list(q('y_t'))).toEqual(['nightly_tests']);
+    expect(await list(q('  release  '))).toEqual(['release']);
+    expect(await list(q('nightly', '&status=cancelled'))).toEqual(['nightlyXtests']);
+    expect(await list(q('nightly', '&status=queued'))).toEqual(['nightly_tests', 'Nightly build']);
+    expect(await list(q('nightly', '&limit=1'))).toEqual(['nightlyXtests']);
+    expect(await list(q('nightly', `&limit=1&before=${ids['nightly_tests']}`))).toEqual(['Nightly build']);
+    expect(await list(q(''))).toHaveLength(5);
+    expect(await list(q('nothing like it'))).toEqual([]);
+  });
+
+  it('refuses a name filter over the limit with 400 naming the limit', async () => {
+    const t = await createTestApp();
+    const res = await t.app.inject({
+      url: `/api/v1/runs?name=${'x'.repeat(201)}`,
+      headers: { authorization: `Bearer ${t.adminToken}` },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toEqual({
+      error: { code: 'bad_request', message: 'the name filter is 201 characters long; the limit is 200' },
+    });
+    const ok = await t.app.inject({
+      url: `/api/v1/runs?name=${'x'.repeat(200)}`,
+      headers: { authorization: `Bearer ${t.adminToken}` },
+    });
+    expect(ok.statusCode).toBe(200);
+  });
+
   it('serves health checks and the OpenAPI document without a token', async () => {
     const t = await createTestApp();
     expect((await t.app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });

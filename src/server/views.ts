@@ -1,6 +1,15 @@
-// Turns stored rows into the API's shapes (run result, run summary, runner view).
-import type { RunResult, RunSummary, RunnerStatusBody, RunnerView, TaskResult } from '../protocol/api.ts';
+// Turns stored rows into the API's shapes (run result, run summary, runner view, a runner's tasks).
+import type {
+  CompleteBody,
+  RunResult,
+  RunSummary,
+  RunnerStatusBody,
+  RunnerTask,
+  RunnerView,
+  TaskResult,
+} from '../protocol/api.ts';
 import type { RunStatus } from '../protocol/status.ts';
+import type { RunnerAttemptRow } from '../store/runner-tasks.ts';
 import type { RunRow, RunnerRow, TaskRow } from '../store/schema.ts';
 
 export function iso(ms: number | null): string | null {
@@ -73,11 +82,24 @@ export function runSummary(
   };
 }
 
+/** A runner long-polls at least every maxLongPollMs and heartbeats while busy: two missed polls and it is offline. */
+export function runnerOfflineAfterMs(c: { maxLongPollMs: number; heartbeatIntervalMs: number }): number {
+  return 2 * c.maxLongPollMs + c.heartbeatIntervalMs;
+}
+
+/**
+ * A runner as the API shows it. Its status, first match wins (RUNNER_STATUSES): disabled, offline, draining,
+ * busy, idle. Offline comes before draining and busy: a runner that drained and exited keeps `draining` in its
+ * last report, and one that went silent with a task still holds its lease until the reaper ends it.
+ */
 export function runnerView(r: RunnerRow, active: number, now: number, offlineAfterMs: number): RunnerView {
+  const report =
+    r.status_json && r.status_json !== '{}' ? (JSON.parse(r.status_json) as RunnerStatusBody) : undefined;
   let status: RunnerView['status'];
   if (r.disabled === 1) status = 'disabled';
-  else if (active > 0) status = 'busy';
   else if (r.last_seen_at === null || now - r.last_seen_at > offlineAfterMs) status = 'offline';
+  else if (report?.draining === true) status = 'draining';
+  else if (active > 0) status = 'busy';
   else status = 'idle';
   return {
     id: r.id,
@@ -89,8 +111,47 @@ export function runnerView(r: RunnerRow, active: number, now: number, offlineAft
     activeTasks: active,
     createdAt: new Date(r.created_at).toISOString(),
     lastSeenAt: iso(r.last_seen_at),
-    ...(r.status_json && r.status_json !== '{}'
-      ? { report: JSON.parse(r.status_json) as RunnerStatusBody }
-      : {}),
+    ...(report ? { report } : {}),
+  };
+}
+
+/** The reason the store records when a runner's report gives none (store/leases.ts, complete). */
+function defaultReason(status: RunStatus): string | null {
+  if (status === 'succeeded') return null;
+  if (status === 'timed_out') return 'timeout';
+  if (status === 'cancelled') return 'cancelled';
+  return 'exit_code';
+}
+
+/**
+ * One attempt on a runner's page. A finished attempt's outcome is the runner's own report (the task's status
+ * may since belong to a retry); only its status, reason and exit code are read from it, never its outputs.
+ */
+export function runnerTask(a: RunnerAttemptRow): RunnerTask {
+  let status: RunStatus = 'running';
+  let reason: string | null = null;
+  let exitCode: number | null = null;
+  if (a.state === 'lost') {
+    status = 'runner_lost';
+    reason = 'runner_lost';
+  } else if (a.state === 'finished') {
+    const report = a.result ? (JSON.parse(a.result) as { report?: CompleteBody }).report : undefined;
+    status = report?.status ?? (a.task_status as RunStatus);
+    reason = report?.reason ?? defaultReason(status);
+    exitCode = report?.exitCode ?? null;
+  }
+  return {
+    runId: a.run_id,
+    runName: a.run_name,
+    task: a.task_name,
+    attempt: a.number,
+    status,
+    reason,
+    exitCode,
+    offeredAt: new Date(a.offered_at).toISOString(),
+    startedAt: iso(a.started_at),
+    finishedAt: iso(a.finished_at),
+    durationMs:
+      a.started_at !== null && a.finished_at !== null ? Math.max(0, a.finished_at - a.started_at) : null,
   };
 }

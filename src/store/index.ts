@@ -11,6 +11,7 @@ import { createLogStore } from './logs.ts';
 import { createCredentialStore } from './credentials.ts';
 import { createArtifactStore } from './artifacts.ts';
 import { createSecretStore } from './secrets.ts';
+import { createRunnerTaskStore } from './runner-tasks.ts';
 import { DEPENDENCIES_SUCCEEDED, type RunPolicy } from './advance.ts';
 
 export interface StoreOptions {
@@ -29,6 +30,7 @@ export interface Store {
   credentials: ReturnType<typeof createCredentialStore>;
   artifacts: ReturnType<typeof createArtifactStore>;
   secrets: ReturnType<typeof createSecretStore>;
+  runnerTasks: ReturnType<typeof createRunnerTaskStore>;
   close(): Promise<void>;
 }
 
@@ -47,6 +49,7 @@ export async function openStore(o: StoreOptions): Promise<Store> {
     leases: createLeaseStore(dialect, o.timings, policy),
     artifacts: createArtifactStore(dialect),
     secrets: createSecretStore(dialect),
+    runnerTasks: createRunnerTaskStore(dialect),
     logs: createLogStore(dialect),
     credentials: createCredentialStore(dialect),
     close: () => dialect.close(),
@@ -67,5 +70,6 @@ function openDialect(database: string): StoreDialect {
 export type { LeaseTimings, ClaimingRunner, Claimed } from './leases.ts';
 export { DEPENDENCIES_SUCCEEDED, type RunPolicy, type Decision, type DependencyFacts } from './advance.ts';
 export type { RunWithTasks } from './runs.ts';
+export type { RunnerAttemptRow } from './runner-tasks.ts';
 export type { RunRow, TaskRow, AttemptRow, RunnerRow, TokenRow, ArtifactRow } from './schema.ts';
 export { sqliteIntegrity } from './sqlite/open.ts';

@@ -1,6 +1,7 @@
 // Runs: create one with its tasks from a plan, read them back, list them, request their cancellation.
 import type { Plan } from '../protocol/plan.ts';
 import type { RunStatus } from '../protocol/status.ts';
+import { sql } from 'kysely';
 import { lockRows, type StoreDialect } from './dialect.ts';
 import type { RunRow, TaskRow } from './schema.ts';
 import { advanceRun, type AdvanceResult, type RunPolicy } from './advance.ts';
@@ -111,7 +112,12 @@ export function createRunStore(d: StoreDialect, policy: RunPolicy) {
       return rows;
     },
 
-    async list(o: { status?: RunStatus; limit: number; before?: string }) {
+    /**
+     * Runs newest first. `name` keeps runs whose name contains it, ignoring case (`lower()` on both sides, so
+     * ASCII only on SQLite); `%`, `_` and `\` in it match themselves. A substring match cannot use an index:
+     * it walks runs newest first (runs_by_created) and stops after `limit` matches.
+     */
+    async list(o: { status?: RunStatus; name?: string; limit: number; before?: string }) {
       let q = db
         .selectFrom('runs')
         .select(['id', 'name', 'status', 'created_at', 'started_at', 'finished_at'])
@@ -127,6 +133,12 @@ export function createRunStore(d: StoreDialect, policy: RunPolicy) {
         .limit(o.limit);
       if (o.status) q = q.where('status', '=', o.status);
       if (o.before) q = q.where('id', '<', o.before);
+      if (o.name) {
+        const pattern = `%${escapeLike(o.name)}%`;
+        q = q.where(
+          sql<boolean>`lower(${sql.ref('runs.name')}) like lower(cast(${pattern} as text)) escape '\\'`,
+        );
+      }
       return q.execute();
     },
 
@@ -197,3 +209,8 @@ export function createRunStore(d: StoreDialect, policy: RunPolicy) {
 }
 
 export type RunStore = ReturnType<typeof createRunStore>;
+
+/** `text` as a LIKE pattern that matches it literally, with `\` as the escape character. */
+export function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}

@@ -459,6 +459,79 @@ function contract(target: Target) {
     expect(await store.runs.list({ limit: 10, status: 'succeeded' })).toEqual([]);
   });
 
+  it('filters runs by a substring of their name, ignoring case, with % _ and \\ matching only themselves', async () => {
+    const named = async (name: string, now: number) =>
+      (
+        await store.runs.create({
+          plan: { ...plan([task('x')]), name },
+          workflow: `name: ${name}`,
+          inputs: {},
+          now,
+        })
+      ).runId;
+    const deploy = await named('Deploy-Prod', T0);
+    const pct = await named('100% done', T0 + 1);
+    const under = await named('a_b', T0 + 2);
+    const axb = await named('axb', T0 + 3);
+    const slash = await named('C:\\tmp', T0 + 4);
+    const deploy2 = await named('deploy-staging', T0 + 5);
+    const names = async (o: {
+      name: string;
+      status?: 'queued' | 'succeeded';
+      before?: string;
+      limit?: number;
+    }) => (await store.runs.list({ limit: 10, ...o })).map((r) => r.id);
+    expect(await names({ name: 'DEPLOY' })).toEqual([deploy2, deploy]);
+    expect(await names({ name: '%' })).toEqual([pct]);
+    expect(await names({ name: '_' })).toEqual([under]);
+    expect(await names({ name: 'a_b' })).toEqual([under]);
+    expect(await names({ name: '\\' })).toEqual([slash]);
+    expect(await names({ name: 'x' })).toEqual([axb]);
+    // Combined with paging and the status filter.
+    expect(await names({ name: 'deploy', limit: 1 })).toEqual([deploy2]);
+    expect(await names({ name: 'deploy', before: deploy2 })).toEqual([deploy]);
+    expect(await names({ name: 'deploy', status: 'queued' })).toEqual([deploy2, deploy]);
+    expect(await names({ name: 'deploy', status: 'succeeded' })).toEqual([]);
+  });
+
+  it('lists the attempts a runner holds and those it ended most recently, without withdrawn offers', async () => {
+    const { runId } = await create(['a', 'b', 'c', 'd', 'e'].map((n) => task(n)));
+    const a = await store.leases.claim(runner('r1'), T0); // offered, not yet confirmed
+    const b = await take(runner('r1'), T0);
+    await take(runner('r2'), T0); // c, on another runner
+    const current = await store.runnerTasks.current('r1');
+    expect(current.map((x) => [x.task_name, x.state, x.number, x.run_id, x.run_name])).toEqual([
+      ['a', 'offered', 1, runId, 'wf'],
+      ['b', 'running', 1, runId, 'wf'],
+    ]);
+    expect(current[0]).toMatchObject({ offered_at: T0, started_at: null, finished_at: null, result: null });
+
+    await store.leases.complete(b.attempt.lease_id, 'r1', done(), T0 + 1);
+    await store.leases.start(a!.attempt.lease_id, 'r1', T0 + 1);
+    await store.leases.complete(a!.attempt.lease_id, 'r1', done('failed'), T0 + 2);
+    const d = await take(runner('r1'), T0 + 3);
+    expect(d.task.name).toBe('d');
+    await store.leases.claim(runner('r1'), T0 + 3); // e: offered, then withdrawn by the sweep
+    expect((await store.runnerTasks.current('r1')).map((x) => x.task_name)).toEqual(['d', 'e']);
+    await store.leases.sweep(T0 + 3 + TIMINGS.leaseTtlMs + 1);
+
+    expect(await store.runnerTasks.current('r1')).toEqual([]);
+    const recent = await store.runnerTasks.recent('r1', 10);
+    expect(recent.map((x) => [x.task_name, x.state, x.task_status])).toEqual([
+      ['d', 'lost', 'runner_lost'],
+      ['a', 'finished', 'failed'],
+      ['b', 'finished', 'succeeded'],
+    ]);
+    expect(recent[2]).toMatchObject({ started_at: T0, finished_at: T0 + 1 });
+    expect(JSON.parse(recent[1]!.result!)).toMatchObject({ report: { status: 'failed', exitCode: 1 } });
+    expect((await store.runnerTasks.recent('r1', 2)).map((x) => x.task_name)).toEqual(['d', 'a']);
+    expect(await store.runnerTasks.recent('r1', 0)).toEqual([]);
+    expect((await store.runnerTasks.recent('r2', 10)).map((x) => [x.task_name, x.state])).toEqual([
+      ['c', 'lost'],
+    ]);
+    expect(await store.runnerTasks.recent('nobody', 10)).toEqual([]);
+  });
+
   it('records artifacts once per attempt and name, and lists those of each task’s final attempt', async () => {
     const { runId } = await create([task('a')]);
     const c = await take();

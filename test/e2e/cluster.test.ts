@@ -98,7 +98,7 @@ tasks:
     expect(await server.client.taskLog(run.id, 'long')).toContain('started');
   });
 
-  it('a runner stopped and restarted mid-queue picks up the remaining tasks', async () => {
+  it('a runner stopped mid-queue shows as draining until its task ends, and picks up the remaining tasks when restarted', async () => {
     const server = await startServerProcess();
     const dir = tempDir();
     const runner = await startRunnerProcess(server, 'phoenix', { dir });
@@ -117,6 +117,11 @@ tasks:
     // First SIGTERM: the runner finishes the running task, takes nothing new, and exits 0.
     runner.proc.child.kill('SIGTERM');
     await waitForOutput(runner.proc, runner.output, /received SIGTERM/, 'the runner to take the signal');
+    // The runner says so at once: the fleet shows it draining while the task (held by the gate) still runs.
+    const phoenix = async () => (await server.client.listRunners()).runners.find((r) => r.name === 'phoenix');
+    await waitFor(async () => (await phoenix())?.status === 'draining', 'the runner to show as draining');
+    expect((await server.client.getRun(run.id)).results['two']?.status).toBe('running');
+    expect(await phoenix()).toMatchObject({ activeTasks: 1, report: { draining: true } });
     writeFileSync(gate, '');
     const exit = await runner.proc.exited;
     expect(exit.code).toBe(0);
@@ -127,6 +132,8 @@ tasks:
     const result = await waitForRun(server.client, run.id);
     expect(result.status).toBe('succeeded');
     expect(await server.client.taskLog(run.id, 'four')).toBe('four\n');
+    // The restarted process reported afresh: no longer draining.
+    expect((await phoenix())?.status).toBe('idle');
     await stopTracked(runner.proc);
   });
 });

@@ -1,6 +1,7 @@
 // The web UI in a real browser (Debian's Chromium driven by playwright-core) against a real `baton server` and a
-// real `baton runner` registered with the command the UI shows: sign in, runners, submit, live logs, DAG,
-// artifacts, cancel, pending explanation, secrets. Screenshots of each page go to test-artifacts/ui/.
+// real `baton runner` registered with the command the UI shows: sign in, runners, a runner's page, submit, live
+// logs, DAG, artifacts, cancel, pending explanation, the runs filters, secrets. Screenshots of each page go to
+// test-artifacts/ui/.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -100,7 +101,7 @@ describe('web UI', () => {
     return new URL(page.url()).pathname.split('/')[2]!;
   }
 
-  it('signs in, registers a runner with the shown command, follows a run live, downloads its artifact, cancels a run, explains a pending task and manages a secret', async () => {
+  it("signs in, registers a runner with the shown command, follows a run live, shows the runner's page, downloads an artifact, drains the runner and cancels a run, explains a pending task, filters runs and manages a secret", async () => {
     const server = await startServerProcess();
     const context = await browser.newContext({
       viewport: { width: 1280, height: 900 },
@@ -165,7 +166,7 @@ describe('web UI', () => {
       let regOut = '';
       reg.child.stderr?.on('data', (d: Buffer) => (regOut += d.toString()));
       expect((await reg.exited).code, regOut).toBe(0);
-      await launchRunner('ui-runner', config);
+      const uiRunner = await launchRunner('ui-runner', config);
       await page.getByRole('button', { name: 'Done' }).click();
       await page.locator('tr[data-runner="ui-runner"] .status-idle').waitFor();
       await shot('runners');
@@ -198,7 +199,25 @@ describe('web UI', () => {
       );
       expect(await log.locator('.a-fg2').first().textContent()).toBe('green line');
       await shot('run-live');
+
+      // ---- the runner's page, from the list: the task it runs now, then the same task under recent ----
+      await page.getByRole('link', { name: 'Runners' }).click();
+      await page.locator('tr[data-runner="ui-runner"]').getByRole('link', { name: 'ui-runner' }).click();
+      await page.waitForURL(/\/runners\/[0-9a-z]{26}$/);
+      await page.getByRole('heading', { name: /ui-runner/ }).waitFor();
+      const current = page.locator('.runner-current tr[data-task="build"]');
+      await current.waitFor();
+      expect(await current.getByRole('link', { name: 'ui-live' }).getAttribute('href')).toBe(
+        `/runs/${liveId}`,
+      );
+      expect(await page.locator('.runner-facts').textContent()).toContain('host — not for untrusted code');
+      expect(await page.locator('h1 .status').textContent()).toBe('busy');
       writeFileSync(gate, '');
+      const recent = page.locator('.runner-recent tr[data-task="build"]');
+      await recent.locator('.status-succeeded').waitFor();
+      await current.waitFor({ state: 'detached' });
+      await recent.getByRole('link', { name: 'build' }).click();
+      await page.waitForURL(new RegExp(`/runs/${liveId}/tasks/build$`));
       await log.locator('.log-line', { hasText: 'tick 2' }).waitFor();
       await runStatus().filter({ hasText: 'succeeded' }).waitFor();
       expect(await page.locator('g.dag-node').count()).toBe(4);
@@ -232,11 +251,25 @@ describe('web UI', () => {
       expect(await log.locator('.log-line').count()).toBeLessThan(200);
       await shot('run-long-log');
 
-      // ---- cancel a running run ----
+      // ---- a runner's page while it drains; cancel a running run ----
       const cancelId = await submit(
         server,
         'name: ui-cancel\ntasks:\n  long:\n    runs_on: [ui]\n    run: sleep 60\n',
       );
+      await runStatus().filter({ hasText: 'running' }).waitFor();
+      // The runner's page while it runs this one and has the four tasks of ui-live behind it.
+      await page.locator('.tasks').getByText('ui-runner').waitFor();
+      await page.goto(`${server.url}/runners`);
+      await page.locator('tr[data-runner="ui-runner"]').getByRole('link', { name: 'ui-runner' }).click();
+      await page.locator('.runner-current tr[data-task="long"]').waitFor();
+      expect(await page.locator('.runner-recent tbody tr').count()).toBe(4);
+      // Stopped once, the runner finishes what it runs and takes nothing new: its page says so at once.
+      process.kill(uiRunner.proc.pid, 'SIGTERM');
+      await page.locator('h1 .status-draining').waitFor();
+      await page.locator('.notice', { hasText: 'Stopping' }).waitFor();
+      expect(await page.locator('.runner-current tr[data-task="long"]').count()).toBe(1);
+      await shot('runner-page');
+      await page.locator('.runner-current').getByRole('link', { name: 'ui-cancel' }).click();
       await runStatus().filter({ hasText: 'running' }).waitFor();
       await page.getByRole('button', { name: 'Cancel run' }).click();
       await runStatus().filter({ hasText: 'cancelled' }).waitFor();
@@ -260,11 +293,33 @@ describe('web UI', () => {
       await page.getByRole('link', { name: 'ui-live' }).waitFor({ state: 'detached' });
       expect(await page.getByRole('link', { name: 'ui-cancel' }).count()).toBe(1);
       await page.getByLabel('Status').selectOption('');
+      // 25 newer runs push the older ones off the first page: the name filter has to ask the server.
+      const rows = page.locator('table.runs tbody tr');
+      for (let i = 0; i < 24; i++)
+        await server.client.submitRun(
+          `name: filler-${i}\ntasks:\n  t:\n    runs_on: [nowhere]\n    run: "true"\n`,
+        );
+      await server.client.submitRun(
+        'name: "100% pass"\ntasks:\n  t:\n    runs_on: [nowhere]\n    run: "true"\n',
+      );
+      await page.getByRole('button', { name: 'Refresh' }).click();
+      await page.getByRole('link', { name: 'ui-live' }).waitFor({ state: 'detached' });
+      await page.getByLabel('Name').fill('LIVE');
+      await page.getByRole('link', { name: 'ui-live' }).waitFor();
+      expect(await rows.count()).toBe(1);
+      // `%` is a character in a name, not a wildcard.
+      await page.getByLabel('Name').fill('%');
+      await page.getByRole('link', { name: '100% pass' }).waitFor();
+      await rows.nth(1).waitFor({ state: 'detached' });
+      expect(await rows.count()).toBe(1);
       await page.getByLabel('Name').fill('pend');
       await page.getByRole('link', { name: 'ui-pending' }).waitFor();
-      expect(await page.locator('table.runs tbody tr').count()).toBe(1);
-      await page.getByLabel('Name').fill('');
+      expect(await rows.count()).toBe(1);
+      await page.getByLabel('Name').fill('ui-');
+      await page.getByRole('link', { name: 'ui-live' }).waitFor();
+      expect(await rows.count()).toBe(3);
       await shot('runs');
+      await page.getByLabel('Name').fill('');
 
       // ---- secrets: set, listed by name only, delete ----
       await page.getByRole('link', { name: 'Secrets' }).click();
@@ -285,6 +340,13 @@ describe('web UI', () => {
       await shot('run-mobile');
       await page.goto(`${server.url}/runs/${cancelId}`);
       await runStatus().waitFor();
+
+      // ---- a runner that does not exist: the page says so ----
+      await page.goto(`${server.url}/runners/01m8235cmq1qf7cvpvtk4z0exp`);
+      await page
+        .getByRole('alert')
+        .filter({ hasText: 'runner 01m8235cmq1qf7cvpvtk4z0exp not found' })
+        .waitFor();
 
       // ---- sign out ----
       await page.setViewportSize({ width: 1280, height: 900 });

@@ -1,7 +1,8 @@
 // The UI's only way to the server: same-origin fetch with the session cookie, errors as ApiError.
-import type { RunResult, RunSummary, RunnerView } from '../../src/protocol/api.ts';
+import type { RunResult, RunSummary, RunnerDetail, RunnerTask, RunnerView } from '../../src/protocol/api.ts';
 
-export type { RunResult, RunSummary, RunnerView };
+export type { RunResult, RunSummary, RunnerDetail, RunnerTask, RunnerView };
+export { RUN_NAME_FILTER_MAX_CHARS } from '../../src/protocol/limits.ts';
 export type TaskResult = RunResult['results'][string];
 
 /** A problem in a submitted workflow, at its line and column (the 422 answer's `issues[]`). */

@@ -8,6 +8,7 @@ import { RunsPage } from './pages/runs.tsx';
 import { SubmitPage } from './pages/submit.tsx';
 import { RunPage } from './pages/run.tsx';
 import { RunnersPage } from './pages/runners.tsx';
+import { RunnerPage } from './pages/runner.tsx';
 import { SecretsPage } from './pages/secrets.tsx';
 import './styles.css';
 
@@ -25,6 +26,8 @@ function Page({ path, session }: { path: string; session: Session }) {
       />
     );
   if (path === '/runners') return <RunnersPage canAdmin={canAdmin} />;
+  if ((m = /^\/runners\/([^/]+)\/?$/.exec(path)))
+    return <RunnerPage key={m[1]} id={decodeURIComponent(m[1]!)} canAdmin={canAdmin} />;
   if (path === '/secrets') return <SecretsPage canAdmin={canAdmin} />;
   return <RunsPage canSubmit={canSubmit} />;
 }

@@ -1,7 +1,16 @@
-// `baton runners list | remove ID | disable ID | enable ID`: the fleet as the server sees it.
+// `baton runners list | show ID|NAME | remove ID | disable ID | enable ID`: the fleet as the server sees it.
 import type { Command } from 'commander';
-import { connect, guarded, withConnection, type ConnectionFlags } from '../common.ts';
-import { createOut, printJson } from '../output.ts';
+import { RUNNER_RECENT_TASKS_MAX, type RunnerDetail, type RunnerTask } from '../../protocol/api.ts';
+import { CliError, connect, guarded, withConnection, type ConnectionFlags } from '../common.ts';
+import {
+  createOut,
+  formatDuration,
+  paint,
+  printJson,
+  statusColour,
+  statusSymbol,
+  type Out,
+} from '../output.ts';
 
 export function registerRunners(program: Command, setExit: (code: number) => void): void {
   const runners = program
@@ -26,6 +35,33 @@ export function registerRunners(program: Command, setExit: (code: number) => voi
         }
       }, flags.json),
   );
+  conn(
+    runners
+      .command('show')
+      .description('one runner: its details, the tasks it runs now and the ones it finished last')
+      .argument('<runner>', 'its id or its name'),
+  )
+    .option('--recent <n>', 'how many finished tasks to list (0–100)', '20')
+    .action((which: string, flags: ConnectionFlags & { json?: boolean; recent: string }) =>
+      guard(async () => {
+        const recent = Number(flags.recent);
+        if (!Number.isInteger(recent) || recent < 0 || recent > RUNNER_RECENT_TASKS_MAX)
+          throw new CliError(`--recent must be 0–${RUNNER_RECENT_TASKS_MAX}, got '${flags.recent}'`);
+        const client = connect(flags);
+        const { runners: all } = await client.listRunners();
+        const byId = all.find((r) => r.id === which);
+        const named = all.filter((r) => r.name === which);
+        if (!byId && named.length > 1)
+          throw new CliError(
+            `${named.length} runners are named '${which}': give one of their ids (${named.map((r) => r.id).join(', ')})`,
+          );
+        const id = byId?.id ?? named[0]?.id;
+        if (!id) throw new CliError(`no runner has the id or name '${which}'; see \`baton runners list\``, 1);
+        const detail = await client.getRunner(id, { recent });
+        if (flags.json) return printJson(out, detail);
+        printRunner(out, detail);
+      }, flags.json),
+    );
   for (const [verb, what] of [
     ['remove', 'remove a runner; its token stops working at once'],
     ['disable', 'stop offering tasks to a runner'],
@@ -42,5 +78,47 @@ export function registerRunners(program: Command, setExit: (code: number) => voi
           out.write(`runner ${id}: ${verb}d\n`);
         }, flags.json),
     );
+  }
+}
+
+function printRunner(out: Out, { runner: r, current, recent }: RunnerDetail): void {
+  const mib = (n: number) => `${Math.round(n / 1048576)} MiB`;
+  const rows: Array<[string, string]> = [
+    ['status', `${r.status}, ${r.activeTasks} of ${r.capacity} task slot(s) in use`],
+    ['labels', r.labels.length > 0 ? r.labels.join(', ') : '—'],
+    ['version', r.version],
+    [
+      'isolation',
+      r.report === undefined
+        ? '—'
+        : r.report.isolation === 'host'
+          ? 'host — not for untrusted code'
+          : r.report.isolation,
+    ],
+    [
+      'free disk',
+      r.report === undefined
+        ? '—'
+        : `${mib(r.report.freeDiskBytes)} (takes no task below ${mib(r.report.minFreeDiskBytes)})`,
+    ],
+    ...(r.report?.refusing !== undefined ? [['refusing', r.report.refusing] as [string, string]] : []),
+    ['last seen', r.lastSeenAt ?? 'never'],
+    ['registered', r.createdAt],
+  ];
+  out.write(`${paint(out, 'bold', `runner ${r.name}`)}  ${r.id}\n`);
+  for (const [k, v] of rows) out.write(`  ${k.padEnd(11)} ${v}\n`);
+  const line = (t: RunnerTask, when: string) =>
+    `  ${paint(out, statusColour(t.status), `${statusSymbol(t.status)} ${t.status.padEnd(11)}`)} ${t.runName.padEnd(20)} ${t.task.padEnd(16)} attempt ${t.attempt}  ${when}  run ${t.runId}\n`;
+  out.write(`\ncurrent tasks${current.length === 0 ? ': none' : ''}\n`);
+  for (const t of current)
+    out.write(line(t, t.startedAt ? `started ${t.startedAt}` : `offered ${t.offeredAt}, not yet confirmed`));
+  out.write(`\nrecent tasks${recent.length === 0 ? ': none' : ''}\n`);
+  for (const t of recent) {
+    const took = t.durationMs === null ? '' : `${formatDuration(t.durationMs)}, `;
+    const why =
+      t.reason && t.status !== 'succeeded'
+        ? ` (${t.reason}${t.exitCode !== null ? ` ${t.exitCode}` : ''})`
+        : '';
+    out.write(line(t, `${took}finished ${t.finishedAt ?? '—'}${why}`));
   }
 }

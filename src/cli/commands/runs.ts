@@ -18,8 +18,9 @@ export function registerRuns(program: Command, setExit: (code: number) => void):
 
   withConnection(runs.command('list').description('recent runs, newest first'))
     .option('--status <status>', `only runs with this status (${RUN_STATUSES.join(', ')})`)
+    .option('--name <text>', 'only runs whose name contains this text (any case)')
     .option('--limit <n>', 'how many', '20')
-    .action((flags: JsonFlags & { status?: string; limit: string }) =>
+    .action((flags: JsonFlags & { status?: string; name?: string; limit: string }) =>
       guard(async () => {
         if (flags.status && !(RUN_STATUSES as readonly string[]).includes(flags.status)) {
           throw new CliError(`--status must be one of ${RUN_STATUSES.join(', ')}; got '${flags.status}'`);
@@ -27,9 +28,14 @@ export function registerRuns(program: Command, setExit: (code: number) => void):
         const limit = Number(flags.limit);
         if (!Number.isInteger(limit) || limit < 1 || limit > 500)
           throw new CliError(`--limit must be 1–500, got '${flags.limit}'`);
-        const res = await connect(flags).listRuns({ status: flags.status as RunStatus | undefined, limit });
+        const res = await connect(flags).listRuns({
+          status: flags.status as RunStatus | undefined,
+          name: flags.name,
+          limit,
+        });
         if (flags.json) return printJson(out, res);
-        if (res.runs.length === 0) return out.write('no runs\n');
+        if (res.runs.length === 0)
+          return out.write(flags.name ? `no runs named like '${flags.name}'\n` : 'no runs\n');
         for (const r of res.runs) {
           out.write(
             `${r.id}  ${paint(out, statusColour(r.status), `${statusSymbol(r.status)} ${r.status.padEnd(11)}`)} ${r.name.padEnd(24)} ${String(r.taskCount).padStart(4)} task(s)  ${r.createdAt}  ${durationBetween(r.startedAt, r.finishedAt)}\n`,

@@ -3,11 +3,18 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { BatonError } from '../../protocol/errors.ts';
-import { CreateTokenBody, CreateTokenResponse, RunnerView } from '../../protocol/api.ts';
+import {
+  CreateTokenBody,
+  CreateTokenResponse,
+  RUNNER_RECENT_TASKS_DEFAULT,
+  RunnerDetail,
+  RunnerDetailQuery,
+  RunnerView,
+} from '../../protocol/api.ts';
 import { authenticateUser, scopeFor } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
 import { generateToken, hashToken } from '../tokens.ts';
-import { iso, runnerView } from '../views.ts';
+import { iso, runnerOfflineAfterMs, runnerTask, runnerView } from '../views.ts';
 
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
@@ -25,10 +32,29 @@ export function adminRoutes(app: FastifyInstance, ctx: ServerContext): void {
     async () => {
       const active = await ctx.store.leases.activeByRunner();
       const now = ctx.now();
-      // A runner long-polls at least every maxLongPollMs; two missed polls and it is offline.
-      const offlineAfter = 2 * ctx.config.maxLongPollMs + ctx.config.heartbeatIntervalMs;
+      const offlineAfter = runnerOfflineAfterMs(ctx.config);
       const runners = await ctx.store.credentials.listRunners();
       return { runners: runners.map((x) => runnerView(x, active.get(x.id) ?? 0, now, offlineAfter)) };
+    },
+  );
+
+  r.get(
+    '/api/v1/runners/:id',
+    { schema: { params: IdParams, querystring: RunnerDetailQuery, response: { 200: RunnerDetail } } },
+    async (req) => {
+      const row = await ctx.store.credentials.runner(req.params.id);
+      if (!row) throw new BatonError('not_found', `runner ${req.params.id} not found`);
+      const [current, recent] = await Promise.all([
+        ctx.store.runnerTasks.current(row.id),
+        ctx.store.runnerTasks.recent(row.id, req.query.recent ?? RUNNER_RECENT_TASKS_DEFAULT),
+      ]);
+      const offlineAfter = runnerOfflineAfterMs(ctx.config);
+      return {
+        // The attempts it holds are exactly what the list counts as its active tasks.
+        runner: runnerView(row, current.length, ctx.now(), offlineAfter),
+        current: current.map(runnerTask),
+        recent: recent.map(runnerTask),
+      };
     },
   );
 

@@ -3,7 +3,13 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { BatonError, toError } from '../../protocol/errors.ts';
-import { ListRunsQuery, ListRunsResponse, RunResult, SubmitRunBody } from '../../protocol/api.ts';
+import {
+  ListRunsQuery,
+  ListRunsResponse,
+  RUN_NAME_FILTER_MAX_CHARS,
+  RunResult,
+  SubmitRunBody,
+} from '../../protocol/api.ts';
 import { isTerminal, type RunStatus } from '../../protocol/status.ts';
 import { compileWorkflow, resolveInputs } from '../../workflow/index.ts';
 import { authenticateUser, scopeFor } from '../auth.ts';
@@ -64,8 +70,16 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
     '/api/v1/runs',
     { schema: { querystring: ListRunsQuery, response: { 200: ListRunsResponse } } },
     async (req) => {
+      const name = req.query.name?.trim();
+      // Checked here rather than by the schema, so the answer says the limit in words.
+      if (name !== undefined && name.length > RUN_NAME_FILTER_MAX_CHARS)
+        throw new BatonError(
+          'bad_request',
+          `the name filter is ${name.length} characters long; the limit is ${RUN_NAME_FILTER_MAX_CHARS}`,
+        );
       const rows = await ctx.store.runs.list({
         status: req.query.status,
+        name: name || undefined,
         limit: req.query.limit ?? 50,
         before: req.query.before,
       });

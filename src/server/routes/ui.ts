@@ -11,7 +11,7 @@ import type { TaskSpec } from '../../protocol/plan.ts';
 import { authenticateUser, SESSION_COOKIE, usableToken } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
 import { hashToken } from '../tokens.ts';
-import { runnerView } from '../views.ts';
+import { runnerOfflineAfterMs, runnerView } from '../views.ts';
 
 /** web/dist beside src/ or dist/: both are two folders below the package root. */
 export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../../web/dist', import.meta.url));
@@ -150,14 +150,14 @@ export function uiRoutes(app: FastifyInstance, ctx: ServerContext, o: UiRoutesOp
 }
 
 export interface PendingReason {
-  code: 'labels_missing' | 'at_capacity' | 'offline' | 'disabled' | 'forwarded' | 'low_disk';
+  code: 'labels_missing' | 'at_capacity' | 'offline' | 'disabled' | 'draining' | 'forwarded' | 'low_disk';
   message: string;
 }
 
 /**
  * Why a task is not running: for a `pending` task, the dependencies it waits for; for a `queued` one, per
  * runner, each reason the claim query (store/leases.ts) would pass it over, and a runner's own report that it
- * takes no tasks (its disk is nearly full).
+ * takes no tasks (its disk is nearly full, or it is stopping).
  */
 export async function explainPending(ctx: ServerContext, runId: string, taskName: string) {
   const loaded = await ctx.store.runs.get(runId);
@@ -173,7 +173,7 @@ export async function explainPending(ctx: ServerContext, runId: string, taskName
 
   const active = await ctx.store.leases.activeByRunner();
   const now = ctx.now();
-  const offlineAfter = 2 * ctx.config.maxLongPollMs + ctx.config.heartbeatIntervalMs;
+  const offlineAfter = runnerOfflineAfterMs(ctx.config);
   const runners = (await ctx.store.credentials.listRunners()).map((row) => {
     const view = runnerView(row, active.get(row.id) ?? 0, now, offlineAfter);
     const reasons: PendingReason[] = [];
@@ -190,6 +190,11 @@ export async function explainPending(ctx: ServerContext, runId: string, taskName
       reasons.push({
         code: 'offline',
         message: view.lastSeenAt ? `not seen since ${view.lastSeenAt}` : 'never connected',
+      });
+    if (view.status === 'draining')
+      reasons.push({
+        code: 'draining',
+        message: 'the runner is stopping: it finishes its running tasks and takes no new ones',
       });
     if (view.report?.refusing !== undefined)
       reasons.push({ code: 'low_disk', message: view.report.refusing });

@@ -159,4 +159,10 @@ ALTER TABLE tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'admin';
     name: '0005-runner-status',
     sql: `ALTER TABLE runners ADD COLUMN status_json TEXT NOT NULL DEFAULT '{}';`,
   },
+  {
+    id: 6,
+    name: '0006-attempts-by-runner-finished',
+    // A runner's page lists its most recently finished attempts: newest first, without sorting all of them.
+    sql: `CREATE INDEX attempts_by_runner_finished ON attempts (runner_id, finished_at DESC, id DESC);`,
+  },
 ];

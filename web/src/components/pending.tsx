@@ -1,6 +1,7 @@
 // "Why is this task pending?": the server's per-runner reasons (GET …/tasks/:task/pending), refreshed with the run.
 import { useEffect, useState } from 'preact/hooks';
 import { api, enc, type PendingExplanation } from '../api.ts';
+import { Link } from '../router.tsx';
 import { StatusBadge } from './status.tsx';
 
 export function PendingExplanationView({ runId, task, tick }: { runId: string; task: string; tick: number }) {
@@ -44,7 +45,9 @@ export function PendingExplanationView({ runId, task, tick }: { runId: string; t
             <tbody>
               {data.runners.map((r) => (
                 <tr key={r.id}>
-                  <td>{r.name}</td>
+                  <td>
+                    <Link href={`/runners/${enc(r.id)}`}>{r.name}</Link>
+                  </td>
                   <td>
                     <StatusBadge status={r.status} />
                   </td>

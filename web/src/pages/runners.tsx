@@ -1,9 +1,11 @@
-// The runner fleet: status, labels, load, version, last seen; add a runner (a registration token and the exact
+// The runner fleet: status, labels, load, version, last seen, each name a link to the runner's page; add a runner (a registration token and the exact
 // command to run on the new machine), disable, enable, remove.
 import { useEffect, useState } from 'preact/hooks';
 import { api, enc, type RunnerView } from '../api.ts';
 import { formatTime } from '../format.ts';
+import { Link } from '../router.tsx';
 import { StatusBadge } from '../components/status.tsx';
+import { FreeDisk, Isolation } from '../components/runner-report.tsx';
 import { registerCommand } from '../register-command.ts';
 
 /** One hour and single use: the token shown on screen is good for exactly this one registration. */
@@ -167,7 +169,9 @@ export function RunnersPage({ canAdmin }: { canAdmin: boolean }) {
           <tbody>
             {(runners ?? []).map((r) => (
               <tr key={r.id} data-runner={r.name}>
-                <td>{r.name}</td>
+                <td>
+                  <Link href={`/runners/${enc(r.id)}`}>{r.name}</Link>
+                </td>
                 <td>
                   <StatusBadge status={r.status} />
                 </td>
@@ -184,23 +188,10 @@ export function RunnersPage({ canAdmin }: { canAdmin: boolean }) {
                   {r.activeTasks} / {r.capacity}
                 </td>
                 <td>
-                  {r.report === undefined ? (
-                    '—'
-                  ) : r.report.isolation === 'host' ? (
-                    <span class="warning" title="Tasks run as the runner's own user on its machine">
-                      host — not for untrusted code
-                    </span>
-                  ) : (
-                    r.report.isolation
-                  )}
+                  <Isolation report={r.report} />
                 </td>
                 <td>
-                  {r.report === undefined ? '—' : `${Math.round(r.report.freeDiskBytes / 1048576)} MiB`}
-                  {r.report?.refusing !== undefined && (
-                    <div class="warning" role="note">
-                      takes no tasks: {r.report.refusing}
-                    </div>
-                  )}
+                  <FreeDisk report={r.report} />
                 </td>
                 <td>{r.version}</td>
                 <td>{formatTime(r.lastSeenAt)}</td>

@@ -1,6 +1,7 @@
-// The runs list: newest first, filtered by status (server) and name (the page shown), paged with `before`.
+// The runs list: newest first, filtered on the server by status and by part of the name (typed, then sent
+// after a short pause), paged with `before`.
 import { useEffect, useState } from 'preact/hooks';
-import { api, type RunSummary } from '../api.ts';
+import { api, RUN_NAME_FILTER_MAX_CHARS, type RunSummary } from '../api.ts';
 import { formatDuration, formatTime, RUN_STATUSES, isTerminal } from '../format.ts';
 import { Link } from '../router.tsx';
 import { StatusBadge } from '../components/status.tsx';
@@ -8,10 +9,13 @@ import { StatusBadge } from '../components/status.tsx';
 const PAGE = 25;
 /** While runs on the page are still going, refresh it this often. */
 const REFRESH_MS = 3_000;
+/** Typing pauses this long before the name filter goes to the server: one request per word, not per key. */
+const NAME_DEBOUNCE_MS = 250;
 
 export function RunsPage({ canSubmit }: { canSubmit: boolean }) {
   const [status, setStatus] = useState('');
   const [name, setName] = useState('');
+  const [nameQuery, setNameQuery] = useState('');
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const [runs, setRuns] = useState<RunSummary[]>();
   const [error, setError] = useState<string>();
@@ -19,16 +23,32 @@ export function RunsPage({ canSubmit }: { canSubmit: boolean }) {
   const before = cursors[cursors.length - 1];
 
   useEffect(() => {
+    const t = setTimeout(() => {
+      if (name.trim() === nameQuery) return;
+      setNameQuery(name.trim());
+      setCursors([undefined]);
+    }, NAME_DEBOUNCE_MS);
+    return () => clearTimeout(t);
+  }, [name, nameQuery]);
+
+  useEffect(() => {
+    let live = true;
     const q = new URLSearchParams({ limit: String(PAGE) });
     if (status) q.set('status', status);
+    if (nameQuery) q.set('name', nameQuery);
     if (before) q.set('before', before);
     api<{ runs: RunSummary[] }>('GET', `/api/v1/runs?${q}`)
       .then((r) => {
+        // An answer to an older filter that arrives late must not replace the current one.
+        if (!live) return;
         setRuns(r.runs);
         setError(undefined);
       })
-      .catch((e: Error) => setError(e.message));
-  }, [status, before, tick]);
+      .catch((e: Error) => live && setError(e.message));
+    return () => {
+      live = false;
+    };
+  }, [status, nameQuery, before, tick]);
 
   useEffect(() => {
     if (!runs?.some((r) => !isTerminal(r.status))) return;
@@ -36,7 +56,6 @@ export function RunsPage({ canSubmit }: { canSubmit: boolean }) {
     return () => clearTimeout(t);
   }, [runs]);
 
-  const shown = (runs ?? []).filter((r) => r.name.toLowerCase().includes(name.trim().toLowerCase()));
   return (
     <main id="main">
       <div class="page-head">
@@ -66,7 +85,14 @@ export function RunsPage({ canSubmit }: { canSubmit: boolean }) {
           </select>
         </label>
         <label>
-          Name <input type="search" value={name} onInput={(e) => setName(e.currentTarget.value)} />
+          Name{' '}
+          <input
+            type="search"
+            value={name}
+            maxLength={RUN_NAME_FILTER_MAX_CHARS}
+            placeholder="part of the name"
+            onInput={(e) => setName(e.currentTarget.value)}
+          />
         </label>
         <button type="button" onClick={() => setTick((n) => n + 1)}>
           Refresh
@@ -90,7 +116,7 @@ export function RunsPage({ canSubmit }: { canSubmit: boolean }) {
             </tr>
           </thead>
           <tbody>
-            {shown.map((r) => (
+            {(runs ?? []).map((r) => (
               <tr key={r.id}>
                 <td>
                   <StatusBadge status={r.status} />
@@ -107,8 +133,14 @@ export function RunsPage({ canSubmit }: { canSubmit: boolean }) {
           </tbody>
         </table>
       </div>
-      {runs && shown.length === 0 && (
-        <p class="empty">{runs.length === 0 ? 'No runs yet.' : 'No run on this page matches that name.'}</p>
+      {runs?.length === 0 && (
+        <p class="empty">
+          {nameQuery || status
+            ? 'No run matches these filters.'
+            : cursors.length > 1
+              ? 'No older runs.'
+              : 'No runs yet.'}
+        </p>
       )}
       <nav class="pager" aria-label="Pages">
         <button type="button" disabled={cursors.length <= 1} onClick={() => setCursors(cursors.slice(0, -1))}>
