@@ -121,6 +121,28 @@ describe('runner protocol', () => {
     expect(late.status).toBe(409);
   });
 
+  it('refuses a log chunk over 1 MiB of UTF-8 with 413 naming the limit, and stores none of its batch', async () => {
+    const t = await createTestApp();
+    const { token } = await t.registerRunner();
+    const sub = await t.submit('tasks: { only: { run: echo hi } }');
+    const lease = (await acquire(t, token))!.lease;
+    await call(t, token, 'POST', `/api/v1/runner/leases/${lease}/start`, {});
+    // 600,000 characters but 1,200,000 bytes: the limit is on bytes.
+    const big = 'é'.repeat(600_000);
+    const res = await call(t, token, 'POST', `/api/v1/runner/leases/${lease}/logs`, {
+      chunks: [
+        { seq: 0, offset: 0, data: 'fine\n' },
+        { seq: 1, offset: 5, data: big },
+      ],
+    });
+    expect(res.status).toBe(413);
+    expect(res.json().error.message).toBe(
+      'log chunk 1 is 1200000 bytes; the limit is 1048576 bytes per chunk',
+    );
+    const log = await call(t, t.adminToken, 'GET', `/api/v1/runs/${sub.body.id as string}/tasks/only/logs`);
+    expect(log.body).toBe('');
+  });
+
   it('an offer not confirmed within the acknowledgement window returns to the queue and the stale lease gets 409', async () => {
     const t = await createTestApp({ ackWindowMs: 5_000 });
     const a = await t.registerRunner('a');

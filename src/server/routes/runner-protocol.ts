@@ -14,6 +14,7 @@ import {
   LeaseResponse,
   LogsBody,
   LogsResponse,
+  MAX_LOG_CHUNK_BYTES,
   RegisterRunnerBody,
   RegisterRunnerResponse,
   RunnerStatusBody,
@@ -185,6 +186,14 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
       '/api/v1/runner/leases/:lease/logs',
       { schema: { params: LeaseParams, body: LogsBody, response: { 200: LogsResponse } } },
       async (req) => {
+        for (const c of req.body.chunks) {
+          const bytes = Buffer.byteLength(c.data);
+          if (bytes > MAX_LOG_CHUNK_BYTES)
+            throw new BatonError(
+              'payload_too_large',
+              `log chunk ${c.seq} is ${bytes} bytes; the limit is ${MAX_LOG_CHUNK_BYTES} bytes per chunk`,
+            );
+        }
         const res = await ctx.store.leases.appendLogs(
           req.params.lease,
           runnerOf(req).id,
