@@ -41,6 +41,31 @@ describe('log shipper', () => {
     expect(spool.unacked()).toEqual([]);
   });
 
+  it('keeps two batches in flight and still stores the log byte-exact, in order', async () => {
+    const live = await startLiveServer();
+    const runner = await live.registerRunner();
+    const offer = await live.offer(runner, 'tasks: { t: { run: "true" } }');
+    let inFlight = 0;
+    let most = 0;
+    const counting = Object.create(runner) as typeof runner;
+    counting.sendLogs = async (...args: Parameters<typeof runner.sendLogs>) => {
+      most = Math.max(most, ++inFlight);
+      try {
+        return await runner.sendLogs(...args);
+      } finally {
+        inFlight--;
+      }
+    };
+    const spool = Spool.create(tempDir(), offer);
+    const { s } = shipper(counting, offer.lease, spool);
+    const lines = Array.from({ length: 40_000 }, (_, i) => `line ${i} ${'y'.repeat(70)}\n`);
+    for (const l of lines) s.write(l);
+    await s.close();
+    expect(most).toBe(2);
+    expect(await live.admin.taskLog(offer.task.runId, 't')).toBe(lines.join(''));
+    expect(spool.unacked()).toEqual([]);
+  });
+
   it('keeps the first and last parts of a log over its limit, with a marker saying what was dropped', async () => {
     const live = await startLiveServer();
     const runner = await live.registerRunner();

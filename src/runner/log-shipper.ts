@@ -1,4 +1,4 @@
-// Ships one attempt's log to the server in ordered chunks (≤ 100 KiB, at least every 200 ms), one request in
+// Ships one attempt's log to the server in ordered chunks (≤ 100 KiB, at least every 200 ms), two requests in
 // flight, retrying with backoff until acknowledged. Every chunk is written to the attempt's spool before it is
 // sent, so memory stays bounded however fast a step prints and nothing is lost while the server is away;
 // (seq, offset) make every retry safe on the server. A log over the size limit keeps its first and last
@@ -16,10 +16,17 @@ import {
 import type { BatonClient } from '../client/index.ts';
 import { createBackoff, delay, isRetryable } from '../client/index.ts';
 import { toError } from '../protocol/errors.ts';
-import type { Spool } from './spool.ts';
+import type { Spool, SpoolEntry } from './spool.ts';
 
 /** At most this many bytes per chunk. */
 export const MAX_CHUNK_BYTES = 100 * 1024;
+/** Chunks per request. */
+const BATCH_CHUNKS = 10;
+/**
+ * Requests in flight at once: while the server stores one batch, the next is on its way (W3 in issue 8: one
+ * at a time left the runner and the server each idle half the time).
+ */
+const MAX_IN_FLIGHT = 2;
 /** Buffered text is sent at least this often. */
 export const FLUSH_INTERVAL_MS = 200;
 /** Stored log size per task (16 MiB): the first and the last half are kept. */
@@ -51,7 +58,11 @@ export class LogShipper {
   #pending: Buffer[] = [];
   #pendingBytes = 0;
   #timer: NodeJS.Timeout | undefined;
-  #sending: Promise<void> | undefined;
+  #senders = new Set<Promise<void>>();
+  /** Seqs carried by a request in flight. */
+  #inFlight = new Set<number>();
+  /** Seqs the server answered for but has not yet acknowledged as contiguous: not sent again. */
+  #stored = new Set<number>();
   #fenced = false;
   #closed = false;
   #headLimit: number;
@@ -90,7 +101,13 @@ export class LogShipper {
     this.#cut();
     while (this.#o.spool.unacked().length > 0 && !this.#fenced) {
       this.#kick();
-      await this.#sending;
+      if (this.#senders.size === 0) {
+        // Everything left was stored but not yet acknowledged as contiguous (two batches committed at once on
+        // PostgreSQL can each miss the other): send it again; the server stores each seq once.
+        this.#stored.clear();
+        this.#kick();
+      }
+      await Promise.all(this.#senders);
     }
   }
 
@@ -172,28 +189,46 @@ export class LogShipper {
     }
   }
 
+  /** Starts senders, up to MAX_IN_FLIGHT, while there are chunks no request carries yet. */
   #kick(): void {
-    if (this.#sending || this.#fenced || this.#o.spool.unacked().length === 0) return;
-    this.#sending = this.#sendLoop().finally(() => {
-      this.#sending = undefined;
-    });
+    while (this.#senders.size < MAX_IN_FLIGHT && !this.#fenced && this.#unsent().length > 0) {
+      const sender: Promise<void> = this.#sendLoop().finally(() => this.#senders.delete(sender));
+      this.#senders.add(sender);
+    }
   }
 
+  /** Unacknowledged chunks that no request in flight carries and the server has not stored. */
+  #unsent(): SpoolEntry[] {
+    return this.#o.spool.unacked().filter((e) => !this.#inFlight.has(e.seq) && !this.#stored.has(e.seq));
+  }
+
+  // Each sender takes the next batch no other request carries (its body runs to the first await before
+  // #kick looks again, so two never take the same chunks). The server stores chunks by seq, idempotently, in
+  // any order, and answers with the highest seq stored contiguously from 0: a later batch stored first is
+  // acknowledged once the earlier one lands, and readers only ever see the contiguous prefix.
   async #sendLoop(): Promise<void> {
     const backoff = createBackoff(100, 5_000);
     const spool = this.#o.spool;
     for (;;) {
-      const batch = spool.unacked().slice(0, 10);
-      if (batch.length === 0 || this.#fenced) return;
+      if (this.#fenced) return;
+      const batch = this.#unsent().slice(0, BATCH_CHUNKS);
+      if (batch.length === 0) return;
+      for (const e of batch) this.#inFlight.add(e.seq);
       try {
         const chunks = batch.map((e) => ({ seq: e.seq, offset: e.offset, data: spool.read(e) }));
         const res = await this.#o.client.sendLogs(this.#o.lease, chunks, this.#o.requestTimeoutMs);
+        for (const e of batch) {
+          this.#inFlight.delete(e.seq);
+          this.#stored.add(e.seq);
+        }
         spool.ack(res.ackedSeq);
+        for (const seq of this.#stored) if (seq <= spool.acked) this.#stored.delete(seq);
         backoff.reset();
         this.#o.onSent?.();
         if (res.cancel) this.#o.onCancel();
       } catch (err) {
         const e = toError(err);
+        for (const c of batch) this.#inFlight.delete(c.seq);
         if (!isRetryable(err)) {
           this.#fenced = true;
           this.#o.onFenced(e);

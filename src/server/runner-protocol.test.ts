@@ -136,7 +136,7 @@ describe('runner protocol', () => {
       ],
     });
     expect(res.status).toBe(413);
-    expect(res.json().error.message).toBe(
+    expect((res.json() as { error: { message: string } }).error.message).toBe(
       'log chunk 1 is 1200000 bytes; the limit is 1048576 bytes per chunk',
     );
     const log = await call(t, t.adminToken, 'GET', `/api/v1/runs/${sub.body.id as string}/tasks/only/logs`);

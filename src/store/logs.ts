@@ -9,9 +9,12 @@ export interface StoredChunk {
 
 export function createLogStore(d: StoreDialect) {
   return {
-    /** Chunks with `seq > afterSeq`, in order; at most `limit` of them. */
+    /**
+     * Chunks with `seq > afterSeq` (at most `limit`), in order, up to the first gap: a runner has two batches in flight, and the
+     * later one can be stored first; readers see the log grow as a prefix, never with a hole they would skip.
+     */
     async chunks(taskId: string, attempt: number, afterSeq = -1, limit = 1000): Promise<StoredChunk[]> {
-      return d.db
+      const rows = await d.db
         .selectFrom('log_chunks')
         .select(['seq', 'offset', 'data'])
         .where('task_id', '=', taskId)
@@ -20,6 +23,8 @@ export function createLogStore(d: StoreDialect) {
         .orderBy('seq')
         .limit(limit)
         .execute();
+      const gap = rows.findIndex((r, i) => r.seq !== afterSeq + 1 + i);
+      return gap < 0 ? rows : rows.slice(0, gap);
     },
   };
 }

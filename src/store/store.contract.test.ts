@@ -279,6 +279,9 @@ function contract(target: Target) {
     expect(r1.ackedSeq).toBe(0);
     const gap = await store.leases.appendLogs(lease, 'r1', [{ seq: 2, offset: 10, data: 'c\u0000d\n' }], T0);
     expect(gap.ackedSeq).toBe(0);
+    // Readers see the contiguous prefix only: chunk 2 waits for chunk 1.
+    expect((await store.logs.chunks(c.task.id, 1)).map((x) => x.seq)).toEqual([0]);
+    expect(await store.logs.chunks(c.task.id, 1, 0)).toEqual([]);
     const fill = await store.leases.appendLogs(
       lease,
       'r1',
