@@ -303,6 +303,9 @@ export async function w3(ctx: Context): Promise<Row[]> {
   const base: number[] = [];
   const baton: number[] = [];
   const fetchMBps: number[] = [];
+  // CPU time of each process per MB while the log streams (includes the 50 ms polls of the run).
+  const serverCpu: number[] = [];
+  const runnerCpu: number[] = [];
   for (let round = 0; round < ctx.sizes.w3Rounds; round++) {
     pause(pids);
     let t = performance.now();
@@ -314,9 +317,12 @@ export async function w3(ctx: Context): Promise<Row[]> {
     base.push(bytes / 1e6 / ((performance.now() - t) / 1000));
     resume(pids);
 
+    const cpu0 = { server: cpuMs(server.pid), runner: cpuMs(runner.pid) };
     const t0 = Date.now();
     const submitted = await server.admin.submitRun(workflow);
     const run = await pollRun(server.admin, submitted.id, 50);
+    serverCpu.push((cpuMs(server.pid) - cpu0.server) / (bytes / 1e6));
+    runnerCpu.push((cpuMs(runner.pid) - cpu0.runner) / (bytes / 1e6));
     assertSucceeded(run, 'W3');
     // finishedAt: stamped by the server when the last task's outcome (sent after its whole log) is stored.
     baton.push(bytes / 1e6 / ((Date.parse(run.finishedAt!) - t0) / 1000));
@@ -354,6 +360,8 @@ export async function w3(ctx: Context): Promise<Row[]> {
       note: `${(bytes / 1e6).toFixed(1)} MB in 100-byte lines as ${tasks} sequential task(s) × ${(perTask / 1e6).toFixed(2)} MB, masking on (one secret), each log checked byte-exact; baseline: the same script's stdout piped to a file from Node`,
     },
     { workload: 'W3 log', metric: 'log download (taskLog)', unit: 'MB/s', baton: fetchMBps },
+    { workload: 'W3 log', metric: 'server CPU per MB streamed', unit: 'ms/MB', baton: serverCpu },
+    { workload: 'W3 log', metric: 'runner CPU per MB streamed', unit: 'ms/MB', baton: runnerCpu },
     {
       workload: 'W3 log',
       metric: '12.5 MB log stored (bytes)',
