@@ -1,4 +1,5 @@
 // The import direction of DESIGN.md, checked on every source file: a module imports only those listed for it.
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -61,5 +62,28 @@ describe('architecture', () => {
           .some((line) => /^(export\s+)?(const|let)\s.*process\.env/.test(line)),
       );
     expect(offenders.map((f) => relative(SRC, f))).toEqual([]);
+  });
+
+  it("a runner's process loads no server, database, schema or YAML code (issue 8: it idles under 80 MiB)", () => {
+    // The CLI as `baton runner start` loads it, plus the runner and engine modules it runs tasks with.
+    const probe = `
+      import module from 'node:module';
+      const loaded = new Set();
+      module.registerHooks({ resolve(s, c, next) { const r = next(s, c); loaded.add(r.url); return r; } });
+      process.argv = [process.argv[0], 'baton', '--version'];
+      await import(${JSON.stringify(join(SRC, 'cli/main.ts'))});
+      await import(${JSON.stringify(join(SRC, 'runner/index.ts'))});
+      const packages = [...loaded].filter((u) => u.includes('/node_modules/'))
+        .map((u) => u.split('/node_modules/').at(-1).split('/').slice(0, 2).join('/'));
+      process.stderr.write(JSON.stringify([...new Set(packages)]));
+    `;
+    const res = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { encoding: 'utf8' });
+    expect(res.status, res.stderr).toBe(0);
+    const packages = JSON.parse(res.stderr) as string[];
+    expect(packages.length).toBeGreaterThan(0);
+    const heavy = packages.filter((p) =>
+      /^(fastify|@fastify\/|kysely|better-sqlite3|pg\/|@sinclair\/typebox|yaml\/|libsodium)/.test(p),
+    );
+    expect(heavy).toEqual([]);
   });
 });

@@ -1,6 +1,8 @@
 // `baton runners list | show ID|NAME | remove ID | disable ID | enable ID`: the fleet as the server sees it.
 import type { Command } from 'commander';
-import { RUNNER_RECENT_TASKS_MAX, type RunnerDetail, type RunnerTask } from '../../protocol/api.ts';
+// Types only from api.ts: its TypeBox schemas would add ~13 MiB to every CLI process, the runner's included.
+import type { RunnerDetail, RunnerTask } from '../../protocol/api.ts';
+import { RUNNER_RECENT_TASKS_MAX } from '../../protocol/limits.ts';
 import { CliError, connect, guarded, withConnection, type ConnectionFlags } from '../common.ts';
 import {
   createOut,
