@@ -165,7 +165,8 @@ export class Spool {
   }
 
   unacked(): SpoolEntry[] {
-    return this.entries.filter((e) => e.seq > this.#acked);
+    // entries[i].seq === i: the unacknowledged ones are the tail (the shipper asks on every write).
+    return this.entries.slice(Math.max(0, this.#acked + 1));
   }
 
   saveResult(body: CompleteBody): void {
