@@ -20,6 +20,11 @@ export interface ContainmentPlan {
   level: ContainmentLevel;
   /** Prepended to the step's argv. */
   prefix: string[];
+  /**
+   * namespace only: the same chain for a shell started before its step (warm-shells.ts), whose inner sh
+   * sources the FIFO given as the last argument instead of exec'ing an argv.
+   */
+  warmPrefix?: string[];
 }
 
 const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -33,6 +38,11 @@ const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
  */
 function shim(sh: string): string {
   return `exec 3>&2 2>/dev/null; '${sh}' -c 'exec 2>&3 3>&-; exec "$@"' baton-step "$@"; exit $?`;
+}
+
+/** The same, for a warm shell: the step's sh sources the launch script the runner writes to the FIFO `$1`. */
+function warmShim(sh: string): string {
+  return `exec 3>&2 2>/dev/null; '${sh}' -c 'exec 2>&3 3>&-; . "$1"' baton-step "$1"; exit $?`;
 }
 
 let detected: Promise<ContainmentPlan> | undefined;
@@ -63,13 +73,11 @@ function buildPlan(level: ContainmentLevel): ContainmentPlan | undefined {
   const unshare = findOnPath('unshare', SYSTEM_PATH);
   const sh = findOnPath('sh', SYSTEM_PATH);
   if (unshare === undefined || sh === undefined) return undefined;
+  const namespace = [...pdeathsig, unshare, '--pid', '--fork', '--kill-child=KILL', '--mount-proc', '--'];
   return {
     level,
-    prefix: [
-      ...pdeathsig,
-      ...[unshare, '--pid', '--fork', '--kill-child=KILL', '--mount-proc', '--'],
-      ...[sh, '-c', shim(sh), 'baton-step-init'],
-    ],
+    prefix: [...namespace, sh, '-c', shim(sh), 'baton-step-init'],
+    warmPrefix: [...namespace, sh, '-c', warmShim(sh), 'baton-step-init'],
   };
 }
 

@@ -5,6 +5,8 @@ export { MIN_MASK_LENGTH, createMasker, type Masker } from './masker.ts';
 export { removeUpload } from './work-dir.ts';
 export { SUPPORTED_SHELLS, resolveShell } from './shell.ts';
 export { CONTAINMENTS } from './types.ts';
+export { containmentPlan } from './containment.ts';
+export { WarmShells } from './warm-shells.ts';
 export type {
   Containment,
   EngineOptions,

@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AssignedTask, StepSpec } from '../protocol/plan.ts';
 import type { ContainmentPlan } from './containment.ts';
+import type { WarmShells } from './warm-shells.ts';
 import { formatDuration } from './format.ts';
 import { resolveShell, scriptExtension } from './shell.ts';
 import { buildStepEnv } from './step-env.ts';
@@ -22,6 +23,8 @@ export interface StepContext {
   taskEnv: Record<string, string>;
   dir: WorkDir;
   containment: ContainmentPlan;
+  /** Contained shells started ahead of their step (namespace containment only). */
+  warm?: WarmShells;
   graceMs: number;
   signal: AbortSignal | undefined;
   /** performance.now() value at which the task's timeout ends, if it has one. */
@@ -107,8 +110,11 @@ export async function runStep(ctx: StepContext, step: Step, index: number): Prom
     });
   }
 
+  // A warm shell was started with this very containment chain; any other plan spawns as usual.
+  const warm = ctx.warm?.plan === ctx.containment ? ctx.warm.take() : undefined;
   const proc = startStepProcess({
     argv,
+    ...(warm === undefined ? {} : { warm: { shell: warm, argv: argv.slice(ctx.containment.prefix.length) } }),
     cwd,
     env,
     graceMs: ctx.graceMs,

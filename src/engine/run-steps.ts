@@ -93,6 +93,7 @@ export async function runSteps(input: StepsInput): Promise<StepsResult> {
           taskEnv: input.taskEnv,
           dir: input.dir,
           containment: input.containment,
+          ...(options.warmShells === undefined ? {} : { warm: options.warmShells }),
           graceMs: input.graceMs,
           // Steps that run after a cancel are the cleanup: the cancel that already happened must not stop them.
           signal: aborted ? undefined : options.signal,

@@ -8,6 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createLogDecoder } from './log-decoder.ts';
 import { describeGroup } from './process-group.ts';
+import type { WarmShell } from './warm-shells.ts';
 
 /**
  * After the main process exits and its group is killed, output pipes close at once unless a process
@@ -24,6 +25,11 @@ export interface StepProcessOptions {
   onStderr: (text: string) => void;
   /** Baton's own notes about the process (what was killed). One line each, no newline. */
   onSystem: (text: string) => void;
+  /**
+   * A contained shell started ahead of the step, and the step's argv without the containment prefix: used
+   * when it takes the step, else `argv` is spawned as usual.
+   */
+  warm?: { shell: WarmShell; argv: string[] };
 }
 
 export interface ProcessExit {
@@ -46,12 +52,16 @@ export function startStepProcess(options: StepProcessOptions): StepProcess {
   const [command = '', ...args] = options.argv;
   let child: ChildProcess;
   try {
-    child = spawn(command, args, {
-      cwd: options.cwd,
-      env: options.env,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const warm = options.warm;
+    child =
+      warm !== undefined && warm.shell.launch(warm.argv, options.cwd, options.env)
+        ? warm.shell.child
+        : spawn(command, args, {
+            cwd: options.cwd,
+            env: options.env,
+            detached: true,
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
   } catch (error) {
     // Node refuses some inputs before calling the kernel (NUL in an env value, for one).
     return {

@@ -3,6 +3,7 @@
 // a bad expression, a missing upload, a hostile artifact); those are TaskOutcomes. It rejects only when
 // the machine itself fails (work root not writable, onLog threw).
 
+import type { WarmShells } from './warm-shells.ts';
 import type { ArtifactRef } from '../protocol/plan.ts';
 import type { Outcome, Reason } from '../protocol/status.ts';
 import type { ArchiveLimits } from './archive-limits.ts';
@@ -33,6 +34,11 @@ export interface EngineOptions {
    * else `pdeathsig` where setpriv is installed, else `none` (process group only).
    */
   containment?: Containment;
+  /**
+   * Contained shells started ahead of their steps (WarmShells.create): a step takes one instead of starting the
+   * containment chain on the dispatch path. Used only when they match the task's containment.
+   */
+  warmShells?: WarmShells;
   /** `runner.name` in expressions. Default: the host name. */
   runnerName?: string;
   /**

@@ -9,7 +9,7 @@ import type { BatonClient } from '../client/index.ts';
 import { createBackoff, delay, isRetryable } from '../client/index.ts';
 import type { AcquireResponse, CompleteBody, RunnerStatusBody } from '../protocol/api.ts';
 import { toError } from '../protocol/errors.ts';
-import { removeUpload, runTask, type TaskOutcome } from '../engine/index.ts';
+import { containmentPlan, removeUpload, runTask, WarmShells, type TaskOutcome } from '../engine/index.ts';
 import { LogShipper } from './log-shipper.ts';
 import { Spool } from './spool.ts';
 import { openSealed, type KeyPair } from '../protocol/sealed.ts';
@@ -63,6 +63,7 @@ export class Agent {
   #status: RunnerStatusBody | undefined;
   #reports: Promise<void> = Promise.resolve();
   #tasksDone = 0;
+  #warm: WarmShells | undefined;
 
   constructor(o: AgentOptions) {
     this.#o = o;
@@ -85,8 +86,15 @@ export class Agent {
     const recovery = this.#recover().catch((err: unknown) =>
       this.#o.log.error(`replaying the spool failed: ${toError(err).message}`),
     );
-    const slots = Array.from({ length: this.#o.maxParallelTasks }, (_, i) => this.#slot(i));
-    await Promise.all([recovery, ...slots]);
+    // One contained shell per slot, started while the slot waits for work (namespace containment only).
+    const plan = await containmentPlan();
+    if (!this.#stopping) this.#warm = WarmShells.create(plan, this.#o.maxParallelTasks);
+    try {
+      const slots = Array.from({ length: this.#o.maxParallelTasks }, (_, i) => this.#slot(i));
+      await Promise.all([recovery, ...slots]);
+    } finally {
+      this.#warm?.close();
+    }
   }
 
   /** First call: stop acquiring and let running tasks finish. Second call: cancel running tasks too. */
@@ -94,6 +102,7 @@ export class Agent {
     if (!this.#stopping) {
       this.#stopping = true;
       this.#acquireAbort.abort();
+      this.#warm?.close(); // idle shells go now; a draining task's next step spawns as usual
       // Tell the server at once, so the fleet list and pending explanations say so. Before the first report
       // (there is none to amend) the disk check in flight sends one, and it carries `draining`.
       if (this.#status) this.#sendStatus({ ...this.#status, draining: true });
@@ -252,6 +261,7 @@ export class Agent {
       outcome = await runTask(offer.task, {
         secrets,
         workRoot: this.#o.workDir,
+        ...(this.#warm === undefined ? {} : { warmShells: this.#warm }),
         baseEnv: { ...this.#o.baseEnv, BATON_RUNNER_NAME: this.#o.name, BATON_RUNNER_HOST: hostname() },
         signal: abort.signal,
         cancelGraceMs: this.#o.cancelGraceMs,
