@@ -9,9 +9,17 @@ async function readyPool(size = 1): Promise<WarmShells> {
   const plan = await containmentPlan('auto');
   const pool = WarmShells.create(plan, size);
   if (pool === undefined) throw new Error(`no warm shells with containment '${plan.level}'`);
-  // A shell is ready once its inner sh waits on the FIFO: give the pool a moment, as a runner's idle time does.
-  await new Promise((r) => setTimeout(r, 300));
+  await waiting(pool, size);
   return pool;
+}
+
+/**
+ * Until `n` shells have their inner sh running: its first command opens the FIFO, where it then waits (the
+ * inner sh's command line ends with the FIFO's path after "baton-step"; the init's says "baton-step-init").
+ */
+async function waiting(pool: WarmShells, n: number): Promise<void> {
+  await waitFor(() => processesWith(`baton-step\0${pool.dir}`).length >= n, `${n} warm shell(s)`);
+  await new Promise((r) => setTimeout(r, 50));
 }
 
 const namespace = (await containmentPlan('auto')).level === 'namespace';
@@ -39,7 +47,7 @@ describe.runIf(namespace)('warm shells: steps started in a contained shell that 
         warmShells: pool,
         baseEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin', KEEP: 'me' },
       });
-      expect(output).toContain('baton-step-init');
+      expect(output).toMatch(/^pid1=.*\. "\$1"' baton-step .*baton-step-init /m); // the warm shell's init
       expect(output).toContain(`${tricky}|\n`);
       expect(output).toMatch(/oldpwd=unset cwd=\/.*\/build-[0-9a-f]{8}\n/);
       expect(output).toContain('stdin empty\n');
@@ -54,15 +62,20 @@ describe.runIf(namespace)('warm shells: steps started in a contained shell that 
     const pool = await readyPool(1);
     try {
       // The ready shell dies while idle (as if killed): the step finds none and spawns.
-      for (const pid of processesWith(pool.dir)) process.kill(pid, 'SIGKILL');
+      for (const pid of processesWith(pool.dir)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone already: killing the chain's first process takes the rest with it
+        }
+      }
       await waitFor(() => processesWith(pool.dir).length === 0, 'the idle shell to die');
       const task = makeTask([{ run: 'echo "one $(cat /proc/1/cmdline | tr "\\0" " ")"' }]);
       const first = await runCollected(task, { workRoot: tempDir(), warmShells: pool });
       expect(first.outcome.status).toBe('succeeded');
       expect(first.output).toMatch(/^one .*exec "\$@"/m);
       // Meanwhile a replacement started; the next step takes it.
-      await waitFor(() => processesWith(pool.dir).length > 0, 'a replacement shell');
-      await new Promise((r) => setTimeout(r, 300));
+      await waiting(pool, 1);
       const second = await runCollected(task, { workRoot: tempDir(), warmShells: pool });
       expect(second.output).toMatch(/^one .*\. "\$1"/m);
     } finally {
@@ -95,7 +108,7 @@ describe.runIf(namespace)('warm shells: steps started in a contained shell that 
     const { outcome } = await running;
     expect(outcome.status).toBe('cancelled');
     await waitFor(() => processesWith(token).length === 0, 'the step to be gone');
-    await new Promise((r) => setTimeout(r, 300)); // the refill
+    await waiting(pool, 1); // the refill
     expect(existsSync(pool.dir)).toBe(true);
     expect(processesWith(pool.dir).length).toBeGreaterThan(0);
     pool.close();
