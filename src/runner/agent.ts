@@ -88,7 +88,12 @@ export class Agent {
     );
     // One contained shell per slot, started while the slot waits for work (namespace containment only).
     const plan = await containmentPlan();
-    if (!this.#stopping) this.#warm = WarmShells.create(plan, this.#o.maxParallelTasks);
+    try {
+      if (!this.#stopping) this.#warm = WarmShells.create(plan, this.#o.maxParallelTasks);
+    } catch (err) {
+      // No private temp dir for the FIFOs (a read-only /tmp): steps start the usual way.
+      this.#o.log.warn(`no warm shells: ${toError(err).message}`);
+    }
     try {
       const slots = Array.from({ length: this.#o.maxParallelTasks }, (_, i) => this.#slot(i));
       await Promise.all([recovery, ...slots]);
