@@ -65,22 +65,28 @@ function failOver(http: HttpOptions, failed: string): void {
   replicaIndex.set(http, ((replicaIndex.get(http) ?? 0) + 1) % all.length);
 }
 
-export async function request(http: HttpOptions, path: string, o: RequestOptions = {}): Promise<Response> {
+/** What every call shares, over fetch or node:http: its timeout, headers, and the replica and URL it goes to. */
+function prepare(http: HttpOptions, path: string, o: RequestOptions) {
   const timeoutMs = o.timeoutMs ?? http.timeoutMs ?? 30_000;
-  const signals = [AbortSignal.timeout(timeoutMs)];
-  if (o.signal) signals.push(o.signal);
   const headers: Record<string, string> = { accept: o.accept ?? 'application/json', ...o.headers };
   const token = o.token ?? http.token;
   if (token) headers.authorization = `Bearer ${token}`;
   if (http.userAgent) headers['user-agent'] = http.userAgent;
+  const base = currentBase(http);
+  const url = new URL(path, base.endsWith('/') ? base : base + '/');
+  return { timeoutMs, headers, base, url };
+}
+
+export async function request(http: HttpOptions, path: string, o: RequestOptions = {}): Promise<Response> {
+  const { timeoutMs, headers, base, url } = prepare(http, path, o);
+  const signals = [AbortSignal.timeout(timeoutMs)];
+  if (o.signal) signals.push(o.signal);
   let body: string | ReadableStream<Uint8Array> | undefined;
   if (o.rawBody !== undefined) body = o.rawBody;
   else if (o.body !== undefined) {
     headers['content-type'] = 'application/json';
     body = JSON.stringify(o.body);
   }
-  const base = currentBase(http);
-  const url = new URL(path, base.endsWith('/') ? base : base + '/');
   let res: Response;
   try {
     const init: RequestInit & { duplex?: 'half' } = {
@@ -155,19 +161,13 @@ function sendJson(
   path: string,
   o: RequestOptions,
 ): Promise<{ status: number; text: string }> {
-  const timeoutMs = o.timeoutMs ?? http.timeoutMs ?? 30_000;
-  const headers: Record<string, string> = { accept: o.accept ?? 'application/json', ...o.headers };
-  const token = o.token ?? http.token;
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (http.userAgent) headers['user-agent'] = http.userAgent;
+  const { timeoutMs, headers, base, url } = prepare(http, path, o);
   // Written as a string: a log batch is a megabyte, and a Buffer copy of it was garbage the runner made per batch.
   const body = o.body === undefined ? undefined : JSON.stringify(o.body);
   if (body !== undefined) {
     headers['content-type'] = 'application/json';
     headers['content-length'] = String(Buffer.byteLength(body));
   }
-  const base = currentBase(http);
-  const url = new URL(path, base.endsWith('/') ? base : base + '/');
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   const agent = url.protocol === 'https:' ? agents['https:'] : agents['http:'];
   if (o.signal?.aborted) return Promise.reject(abortReason(o.signal));

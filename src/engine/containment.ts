@@ -27,7 +27,8 @@ export interface ContainmentPlan {
   warmPrefix?: string[];
 }
 
-const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** Where the containment tools are looked for, whatever PATH a step gets. */
+export const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /**
  * Runs as pid 1 of the step's namespace. Its own stderr goes to /dev/null (so "Terminated" notes of

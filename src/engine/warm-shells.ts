@@ -13,10 +13,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, constants, mkdtempSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ContainmentPlan } from './containment.ts';
+import { SYSTEM_PATH, type ContainmentPlan } from './containment.ts';
 import { findOnPath } from './shell.ts';
-
-const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** Launch scripts longer than this (a huge environment) would not fit the pipe buffer at once: spawn instead. */
 const MAX_LAUNCH_BYTES = 60 * 1024;

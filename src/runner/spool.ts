@@ -118,8 +118,9 @@ export class Spool {
     if (!existsSync(root)) return [];
     return readdirSync(root, { withFileTypes: true })
       .filter((d) => d.isFile() && d.name.endsWith(JOURNAL))
-      .map((d) => join(root, d.name))
-      .sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs);
+      .map((d) => ({ path: join(root, d.name), mtime: statSync(join(root, d.name)).mtimeMs }))
+      .sort((a, b) => a.mtime - b.mtime)
+      .map((j) => j.path);
   }
 
   meta(): SpoolMeta {
