@@ -9,6 +9,14 @@ import { containmentPlan } from './containment.ts';
 import { makeTask, processesWith, runCollected, waitFor } from './test-support.ts';
 
 /**
+ * A grep pattern for `text` that grep's own command line does not match ("[b]aton-…"): a plain one would
+ * find the grep itself and stop waiting before the process it waits for exists.
+ */
+function notItself(text: string): string {
+  return `[${text[0]}]${text.slice(1)}`;
+}
+
+/**
  * Script lines that start two processes escaping the process group (setsid, nohup), each carrying
  * `token` in its command line, wait until both run, make a FIFO `go` and print "ready <workspace>".
  */
@@ -16,7 +24,7 @@ function escapees(token: string): string {
   return [
     `setsid bash -c 'sleep 600; : ${token}-setsid' &`,
     `nohup bash -c 'sleep 600; : ${token}-nohup' > /dev/null 2>&1 &`,
-    `until grep -qs ${token}-setsid /proc/[0-9]*/cmdline && grep -qs ${token}-nohup /proc/[0-9]*/cmdline; do sleep 0.02; done`,
+    `until grep -qs '${notItself(`${token}-setsid`)}' /proc/[0-9]*/cmdline && grep -qs '${notItself(`${token}-nohup`)}' /proc/[0-9]*/cmdline; do sleep 0.02; done`,
     'mkfifo go',
     'echo "ready $PWD"',
   ].join('\n');
@@ -203,7 +211,7 @@ describe('runTask: process containment', () => {
     onTestFinished(() => {
       for (const pid of processesWith(token)) process.kill(pid, 'SIGKILL'); // it escaped, as this level allows
     });
-    const run = `setsid bash -c 'exec -a ${token} sleep 600' &\nuntil grep -qs ${token} /proc/[0-9]*/cmdline; do sleep 0.02; done`;
+    const run = `setsid bash -c 'exec -a ${token} sleep 600' &\nuntil grep -qs '${notItself(token)}' /proc/[0-9]*/cmdline; do sleep 0.02; done`;
     const { outcome, system } = await runCollected(makeTask([{ run }]), {
       workRoot: tempDir(),
       containment: 'none',
