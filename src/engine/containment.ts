@@ -1,49 +1,31 @@
-// Process containment: the argv prefix that makes a step's whole process tree die with its task and
-// with the runner. Node cannot set a parent-death signal itself, so util-linux tools do it.
+// Process containment: how a step is started so that its whole process tree dies with its task, with the
+// runner, and — under `namespace` — when the runner stops renewing its lease, and so that it cannot reach the
+// runner's files or other tasks.
 //
-// namespace: setpriv --pdeathsig KILL -- unshare --pid --fork --kill-child=KILL --mount-proc -- sh -c <shim>
-//   The step runs in its own pid namespace; when its init (the shim) exits, the kernel SIGKILLs every
-//   process left in the namespace, including `setsid`/`nohup`/double-forked ones that left the process
-//   group. The shim exists because a pid namespace's init ignores signals it has no handler for: the
-//   user's script must not be init, or a plain SIGTERM would not stop it.
+// namespace: setpriv --pdeathsig KILL -- unshare --pid --fork --kill-child=KILL --mount-proc -- bash <init>
+//   The step runs in its own pid and mount namespaces under the init of step-init.ts: when the init exits,
+//   the kernel SIGKILLs every process left in the namespace, including `setsid`/`nohup`/double-forked ones.
+//   The environment travels over an inherited pipe, the step confirms its start on another, and a dead-man's
+//   switch inside the namespace enforces the lease (see step-init.ts). Needs root (mounts, namespaces).
 // pdeathsig: setpriv --pdeathsig KILL -- <argv>: the step's main process dies with the runner; the
-//   process group is killed after the step; processes that called setsid can escape.
+//   process group is killed after the step; processes that called setsid can escape. No hiding, no
+//   in-tree dead-man's switch: the runner's own timers fence the attempt.
 // none: process group only.
 
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { findOnPath } from './shell.ts';
+import { STEP_INIT } from './step-init.ts';
+import { SYSTEM_PATH } from './system-path.ts';
 import type { Containment } from './types.ts';
 
 export type ContainmentLevel = Exclude<Containment, 'auto'>;
 
 export interface ContainmentPlan {
   level: ContainmentLevel;
-  /** Prepended to the step's argv. */
+  /** Prepended to the step's argv (pdeathsig), or the chain up to the init's arguments (namespace). */
   prefix: string[];
-  /**
-   * namespace only: the same chain for a shell started before its step (warm-shells.ts), whose inner sh
-   * sources the FIFO given as the last argument instead of exec'ing an argv.
-   */
-  warmPrefix?: string[];
-}
-
-/** Where the containment tools are looked for, whatever PATH a step gets. */
-export const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
-/**
- * Runs as pid 1 of the step's namespace. Its own stderr goes to /dev/null (so "Terminated" notes of
- * the shell do not reach the log); a second sh, which becomes the step (pid 2), gets the original
- * stderr back from fd 3 and execs it. The stderr is not restored by a redirection on the step's
- * command in the shim: dash applies such redirections in the parent, and prints "Terminated" through
- * them when the step is killed. `$0` is a label.
- */
-function shim(sh: string): string {
-  return `exec 3>&2 2>/dev/null; '${sh}' -c 'exec 2>&3 3>&-; exec "$@"' baton-step "$@"; exit $?`;
-}
-
-/** The same, for a warm shell: the step's sh sources the launch script the runner writes to the FIFO `$1`. */
-function warmShim(sh: string): string {
-  return `exec 3>&2 2>/dev/null; '${sh}' -c 'exec 2>&3 3>&-; . "$1"' baton-step "$1"; exit $?`;
 }
 
 let detected: Promise<ContainmentPlan> | undefined;
@@ -72,22 +54,87 @@ function buildPlan(level: ContainmentLevel): ContainmentPlan | undefined {
   const pdeathsig = [setpriv, '--pdeathsig', 'KILL', '--'];
   if (level === 'pdeathsig') return { level, prefix: pdeathsig };
   const unshare = findOnPath('unshare', SYSTEM_PATH);
-  const sh = findOnPath('sh', SYSTEM_PATH);
-  if (unshare === undefined || sh === undefined) return undefined;
-  const namespace = [...pdeathsig, unshare, '--pid', '--fork', '--kill-child=KILL', '--mount-proc', '--'];
+  const bash = findOnPath('bash', SYSTEM_PATH);
+  const mount = findOnPath('mount', SYSTEM_PATH);
+  if (unshare === undefined || bash === undefined || mount === undefined) return undefined;
   return {
     level,
-    prefix: [...namespace, sh, '-c', shim(sh), 'baton-step-init'],
-    warmPrefix: [...namespace, sh, '-c', warmShim(sh), 'baton-step-init'],
+    prefix: [
+      ...pdeathsig,
+      unshare,
+      '--pid',
+      '--fork',
+      '--kill-child=KILL',
+      '--mount-proc',
+      '--',
+      bash,
+      '--noprofile',
+      '--norc',
+      '-p',
+      '-c',
+      STEP_INIT,
+      'baton-step-init',
+    ],
   };
 }
 
-/** Creating namespaces needs root or unprivileged user namespaces; try it rather than guess. */
+/** Creating namespaces and mounting needs root; try the whole chain rather than guess. */
 function probe(plan: ContainmentPlan): Promise<boolean> {
-  const [command = '', ...args] = [...plan.prefix, 'true'];
+  const trueCommand = findOnPath('true', SYSTEM_PATH) ?? '/bin/true';
+  const [command = '', ...args] = [...plan.prefix, '-', '-', '/', '/', '/', trueCommand];
   return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: 'ignore' });
+    const child = spawn(command, args, {
+      stdio: ['pipe', 'ignore', 'ignore', 'ignore', 'ignore'],
+      env: { PATH: SYSTEM_PATH },
+      cwd: '/',
+    });
+    child.stdin?.end('\0');
     child.once('error', () => resolve(false));
     child.once('exit', (code) => resolve(code === 0));
   });
+}
+
+/** What a task must not see from its steps, and what it keeps. */
+export interface TaskView {
+  /** The work root: every other task's dirs live there and are covered. */
+  workRoot: string;
+  workspace: string;
+  internal: string;
+  /** The task's own /tmp (bound over /tmp). */
+  temp: string;
+  /** Directories and files of the runner to cover (state dir, config, token file); missing ones are skipped. */
+  hide: Array<{ path: string; kind: 'dir' | 'file' }>;
+}
+
+/**
+ * Writes the task's mount table for step-init.ts into `controlDir` (a directory no task can open) and
+ * returns its path. Order matters: the runner's paths first, then the private /tmp, then the work root is
+ * covered and the task's own dirs bound back from descriptors opened before the cover.
+ */
+export function writeMountTable(controlDir: string, name: string, view: TaskView): string {
+  const lines = [
+    ...view.hide.map((h) =>
+      h.kind === 'dir'
+        ? entry('baton-hidden', h.path, 'tmpfs', 'size=16k,mode=0500,nosuid,nodev,noexec')
+        : entry('/dev/null', h.path, 'none', 'bind'),
+    ),
+    // /tmp before the work root: when the work root lives under /tmp, its path is made again (X-mount.mkdir)
+    // inside the task's own /tmp, so the task still finds its dirs where the runner said they are.
+    entry(view.temp, '/tmp', 'none', 'bind'),
+    entry('baton-work', view.workRoot, 'tmpfs', 'size=64k,mode=0755,nosuid,nodev,X-mount.mkdir'),
+    entry('/proc/self/fd/7', view.workspace, 'none', 'bind,X-mount.mkdir'),
+    entry('/proc/self/fd/8', view.internal, 'none', 'bind,X-mount.mkdir'),
+  ];
+  const path = join(controlDir, `${name}.fstab`);
+  writeFileSync(path, lines.join('\n') + '\n', { mode: 0o600 });
+  return path;
+}
+
+function entry(source: string, target: string, type: string, options: string): string {
+  return `${fstabField(source)} ${fstabField(target)} ${type} ${options} 0 0`;
+}
+
+/** fstab fields are separated by blanks: libmount reads \ooo octal escapes. */
+export function fstabField(value: string): string {
+  return value.replace(/[\\ \t\n]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
 }

@@ -6,9 +6,9 @@ export { removeUpload } from './work-dir.ts';
 export { SUPPORTED_SHELLS, resolveShell } from './shell.ts';
 export { CONTAINMENTS } from './types.ts';
 export { containmentPlan } from './containment.ts';
-export { WarmShells } from './warm-shells.ts';
 export type {
   Containment,
+  Deadman,
   EngineOptions,
   LogEvent,
   StepEvent,

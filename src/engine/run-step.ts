@@ -5,12 +5,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AssignedTask, StepSpec } from '../protocol/plan.ts';
 import type { ContainmentPlan } from './containment.ts';
-import type { WarmShells } from './warm-shells.ts';
 import { formatDuration } from './format.ts';
 import { resolveShell, scriptExtension } from './shell.ts';
 import { buildStepEnv } from './step-env.ts';
 import { startStepProcess, type ProcessExit } from './step-process.ts';
-import type { OutcomeReason, StepResult, StepStatus } from './types.ts';
+import type { Deadman, OutcomeReason, StepResult, StepStatus } from './types.ts';
 import { errorText, prepareNodeScripts, stepCwd, type WorkDir } from './work-dir.ts';
 
 /** A step with its expressions evaluated. */
@@ -23,8 +22,9 @@ export interface StepContext {
   taskEnv: Record<string, string>;
   dir: WorkDir;
   containment: ContainmentPlan;
-  /** Contained shells started ahead of their step (namespace containment only). */
-  warm?: WarmShells;
+  /** Namespace containment: the task's mount table and the two dirs bound back over the covered work root. */
+  view?: { fstab: string; workspace: string; internal: string };
+  deadman?: Deadman;
   graceMs: number;
   signal: AbortSignal | undefined;
   /** performance.now() value at which the task's timeout ends, if it has one. */
@@ -101,7 +101,7 @@ export async function runStep(ctx: StepContext, step: Step, index: number): Prom
     writeFileSync(script, step.run, { mode: 0o700, flag: 'wx' });
     if (script.endsWith('.js')) prepareNodeScripts(ctx.dir);
     const shell = resolveShell(step.shell, script, env.PATH ?? '');
-    argv = [...ctx.containment.prefix, shell.command, ...shell.args];
+    argv = [shell.command, ...shell.args];
   } catch (error) {
     return end('failed', null, {
       status: 'failed',
@@ -110,11 +110,11 @@ export async function runStep(ctx: StepContext, step: Step, index: number): Prom
     });
   }
 
-  // A warm shell was started with this very containment chain; any other plan spawns as usual.
-  const warm = ctx.warm?.plan === ctx.containment ? ctx.warm.take() : undefined;
   const proc = startStepProcess({
     argv,
-    ...(warm === undefined ? {} : { warm: { shell: warm, argv: argv.slice(ctx.containment.prefix.length) } }),
+    containment: ctx.containment,
+    ...(ctx.view === undefined ? {} : { view: ctx.view }),
+    ...(ctx.deadman === undefined ? {} : { deadman: ctx.deadman }),
     cwd,
     env,
     graceMs: ctx.graceMs,
@@ -143,6 +143,15 @@ export async function runStep(ctx: StepContext, step: Step, index: number): Prom
   ctx.signal?.removeEventListener('abort', onAbort);
 
   if (exit.spawnError !== undefined) return end('failed', null, spawnFailed(label, exit));
+  // The contained shell never confirmed the hand-over: the step did not run, whatever the exit code says.
+  if (exit.launchError !== undefined) {
+    const failure: StepFailure = stopped ?? {
+      status: 'failed',
+      reason: 'spawn_failed',
+      message: `${label} could not start: ${exit.launchError}`,
+    };
+    return end(failure.status, null, failure, exit.escalated);
+  }
   if (stopped !== undefined) return end(stopped.status, exit.exitCode, stopped, exit.escalated);
   if (exit.exitCode === 0) return end('succeeded', 0);
   const how =

@@ -21,6 +21,8 @@ export interface StepsInput {
   options: EngineOptions;
   dir: WorkDir;
   containment: ContainmentPlan;
+  /** Namespace containment: the task's mount table and its two dirs (run-task.ts taskView). */
+  view?: { fstab: string; workspace: string; internal: string };
   graceMs: number;
   /** performance.now() value at which the task's timeout ends, if it has one. */
   taskDeadline: number | undefined;
@@ -93,7 +95,8 @@ export async function runSteps(input: StepsInput): Promise<StepsResult> {
           taskEnv: input.taskEnv,
           dir: input.dir,
           containment: input.containment,
-          ...(options.warmShells === undefined ? {} : { warm: options.warmShells }),
+          ...(input.view === undefined ? {} : { view: input.view }),
+          ...(options.deadman === undefined ? {} : { deadman: options.deadman }),
           graceMs: input.graceMs,
           // Steps that run after a cancel are the cleanup: the cancel that already happened must not stop them.
           signal: aborted ? undefined : options.signal,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -181,8 +181,15 @@ describe('runTask: process containment', () => {
     'runs each step in its own pid namespace when running as root',
     async () => {
       expect((await containmentPlan('auto')).level).toBe('namespace');
-      const { output } = await runCollected(makeTask([{ run: 'echo "pid=$$"' }]), { workRoot: tempDir() });
-      expect(output).toBe('pid=2\n'); // pid 1 is Baton's init shim
+      const { output } = await runCollected(
+        makeTask([{ run: 'readlink /proc/self/ns/pid; ls /proc | grep -c "^[0-9]"' }]),
+        { workRoot: tempDir() },
+      );
+      const [ns, visible] = output.trim().split('\n');
+      expect(ns).toMatch(/^pid:\[\d+\]$/);
+      expect(ns).not.toBe(readlinkSync('/proc/self/ns/pid'));
+      // Only the namespace's own processes: Baton's init, the step and what it ran (the host has hundreds).
+      expect(Number(visible)).toBeLessThan(8);
     },
   );
 

@@ -2,10 +2,13 @@
 // work dir. In order: artifacts extracted, env evaluated, steps (run-steps.ts), uploads zipped.
 // Everything the task logs, and the outcome's message, goes through the masker first.
 
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
 import type { AssignedTask } from '../protocol/plan.ts';
 import { archiveLimits } from './archive-limits.ts';
 import { extractArtifacts } from './artifacts.ts';
-import { containmentPlan } from './containment.ts';
+import { containmentPlan, writeMountTable, type ContainmentPlan } from './containment.ts';
 import { evaluateTaskEnv, runnerContext, type EvalScope } from './expressions.ts';
 import { hashFiles } from './hash-files.ts';
 import { MaskFeed } from './mask-feed.ts';
@@ -80,6 +83,7 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
   const containment = await containmentPlan(options.containment);
   const dir = await createWorkDir(options.workRoot, task.name);
   const files = new StepFiles(dir);
+  const view = taskView(containment, dir, options);
   let failure: StepFailure | undefined;
   let exitCode: number | null = null;
   let upload: Upload | undefined;
@@ -106,6 +110,7 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
         options,
         dir,
         containment,
+        ...(view === undefined ? {} : { view }),
         graceMs: options.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS,
         taskDeadline: task.spec.timeoutMs === undefined ? undefined : t0 + task.spec.timeoutMs,
         files,
@@ -127,11 +132,41 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
     }
   } finally {
     masker.flush();
+    if (view !== undefined) rmSync(view.fstab, { force: true });
     for (const problem of await removeWorkDir(dir, upload !== undefined))
       system(`cleanup failed: ${problem}`);
   }
   if (listenerError !== undefined) throw listenerError;
   return finish(failure, exitCode, files.outputs(), upload);
+}
+
+let ownControlDir: string | undefined;
+
+/**
+ * Under namespace containment, the task's mount table: the other tasks' dirs, the runner's files and the
+ * shared /tmp out of the steps' sight (containment.ts writeMountTable). Written where no task can open it.
+ */
+function taskView(
+  containment: ContainmentPlan,
+  dir: WorkDir,
+  options: EngineOptions,
+): { fstab: string; workspace: string; internal: string } | undefined {
+  if (containment.level !== 'namespace') return undefined;
+  const controlDir = options.controlDir ?? (ownControlDir ??= mkdtempSync(join(tmpdir(), 'baton-control-')));
+  const hide: Array<{ path: string; kind: 'dir' | 'file' }> = [];
+  for (const given of options.hide ?? []) {
+    const path = resolve(given);
+    const stat = statSync(path, { throwIfNoEntry: false });
+    if (stat !== undefined) hide.push({ path, kind: stat.isDirectory() ? 'dir' : 'file' });
+  }
+  const fstab = writeMountTable(controlDir, basename(dir.workspace), {
+    workRoot: resolve(options.workRoot),
+    workspace: dir.workspace,
+    internal: dir.internal,
+    temp: dir.temp,
+    hide,
+  });
+  return { fstab, workspace: dir.workspace, internal: dir.internal };
 }
 
 async function zipUploads(

@@ -1,20 +1,32 @@
-// One step's process: spawn it in its own process group, stream its output, stop it (SIGTERM to the
-// group, SIGKILL after a grace period), and make sure nothing of its group outlives it.
+// One step's process: spawn it in its own process group (inside the containment of containment.ts), stream its
+// output, stop it (SIGTERM to the group, SIGKILL after a grace period), and make sure nothing of its group
+// outlives it.
 //
 // Contract: `done` always resolves (never rejects), once, after the main process exited, the rest of
 // its group was killed, and its output was read to the end (or given up on, see PIPE_DRAIN_MS).
 // `stop` may be called any number of times, before or after exit; only the first call acts.
+// Under namespace containment the step counts as started only when its init confirmed the hand-over on fd 4
+// (mounts applied, the whole environment received); without that confirmation `done` carries `launchError`
+// whatever the exit code was.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import type { ContainmentPlan } from './containment.ts';
 import { createLogDecoder } from './log-decoder.ts';
 import { describeGroup } from './process-group.ts';
-import type { WarmShell } from './warm-shells.ts';
+import { SYSTEM_PATH } from './system-path.ts';
+import type { Deadman } from './types.ts';
 
 /**
  * After the main process exits and its group is killed, output pipes close at once unless a process
  * that left the group (setsid) still holds them; we wait this long for the last bytes, then stop reading.
  */
 const PIPE_DRAIN_MS = 2_000;
+
+/** Linux refuses a single environment string longer than this (MAX_ARG_STRLEN, 32 pages) with E2BIG. */
+const MAX_ENV_STRING_BYTES = 128 * 1024 - 1;
+/** And all of argv and the environment together past a quarter of the default 8 MiB stack. */
+const MAX_ENV_TOTAL_BYTES = 2 * 1024 * 1024;
 
 export interface StepProcessOptions {
   argv: string[];
@@ -25,11 +37,11 @@ export interface StepProcessOptions {
   onStderr: (text: string) => void;
   /** Baton's own notes about the process (what was killed). One line each, no newline. */
   onSystem: (text: string) => void;
-  /**
-   * A contained shell started ahead of the step, and the step's argv without the containment prefix: used
-   * when it takes the step, else `argv` is spawned as usual.
-   */
-  warm?: { shell: WarmShell; argv: string[] };
+  containment: ContainmentPlan;
+  /** Namespace containment: the task's mount table (containment.ts writeMountTable) and its two dirs. */
+  view?: { fstab: string; workspace: string; internal: string };
+  /** Namespace containment: the lease deadline the step's tree enforces on its own. */
+  deadman?: Deadman;
 }
 
 export interface ProcessExit {
@@ -37,6 +49,8 @@ export interface ProcessExit {
   signal: NodeJS.Signals | null;
   /** Set when the process could not be started at all. */
   spawnError?: NodeJS.ErrnoException;
+  /** Set when the contained step never confirmed its start: it did not run, whatever its exit code says. */
+  launchError?: string;
   /** A stop ran out of grace and SIGKILL was sent. */
   escalated?: boolean;
 }
@@ -49,19 +63,22 @@ export interface StepProcess {
 }
 
 export function startStepProcess(options: StepProcessOptions): StepProcess {
-  const [command = '', ...args] = options.argv;
   let child: ChildProcess;
+  let launch: Launch | undefined;
   try {
-    const warm = options.warm;
-    child =
-      warm !== undefined && warm.shell.launch(warm.argv, options.cwd, options.env)
-        ? warm.shell.child
-        : spawn(command, args, {
-            cwd: options.cwd,
-            env: options.env,
-            detached: true,
-            stdio: ['ignore', 'pipe', 'pipe'],
-          });
+    checkEnvironment(options.env);
+    if (options.containment.level === 'namespace') {
+      launch = startContained(options);
+      child = launch.child;
+    } else {
+      const [command = '', ...args] = [...options.containment.prefix, ...options.argv];
+      child = spawn(command, args, {
+        cwd: options.cwd,
+        env: options.env,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    }
   } catch (error) {
     // Node refuses some inputs before calling the kernel (NUL in an env value, for one).
     return {
@@ -103,7 +120,10 @@ export function startStepProcess(options: StepProcessOptions): StepProcess {
       clearTimeout(killTimer);
       stdout.end();
       stderr.end();
-      const result = exit ?? { exitCode: null, signal: null };
+      launch?.close();
+      let result = exit ?? { exitCode: null, signal: null };
+      if (launch !== undefined && !launch.confirmed() && result.spawnError === undefined)
+        result = { ...result, launchError: launch.failure() };
       resolve(escalated ? { ...result, escalated } : result);
     };
     child.once('error', (error: NodeJS.ErrnoException) => {
@@ -158,4 +178,97 @@ function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
 
 function asErrno(error: unknown): NodeJS.ErrnoException {
   return error instanceof Error ? error : new Error(String(error));
+}
+
+interface Launch {
+  child: ChildProcess;
+  /** The init said `ready`: the step is running with everything it was given. */
+  confirmed(): boolean;
+  /** Why the step did not start, from the init's `fail` line or its silence. */
+  failure(): string;
+  /** Stops sending renewals; idempotent. */
+  close(): void;
+}
+
+/**
+ * Spawns the namespace chain with an environment of PATH only: the step's environment goes over fd 0, renewals
+ * of the dead-man's switch over fd 3, and the init's confirmation comes back on fd 4 (step-init.ts).
+ */
+function startContained(options: StepProcessOptions): Launch {
+  const view = options.view ?? { fstab: '-', workspace: options.cwd, internal: options.cwd };
+  const deadman = options.deadman;
+  const leftMs = (deadline: number): string => String(Math.max(1, Math.floor(deadline - performance.now())));
+  const [command = '', ...prefix] = options.containment.prefix;
+  const child = spawn(
+    command,
+    [
+      ...prefix,
+      deadman === undefined ? '-' : leftMs(deadman.deadline()),
+      view.fstab,
+      view.workspace,
+      view.internal,
+      options.cwd,
+      ...options.argv,
+    ],
+    {
+      cwd: options.cwd,
+      env: { PATH: SYSTEM_PATH },
+      detached: true,
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
+    },
+  );
+  const toInit = child.stdio[0] as Writable | null;
+  const renewals = child.stdio[3] as Writable | null;
+  const answers = child.stdio[4] as Readable | null;
+  // The far ends go away with the step; a late write must not take the runner down.
+  for (const s of [toInit, renewals, answers]) s?.on('error', () => {});
+  const entries = Object.entries(options.env).map(([k, v]) => `${k}=${v}\0`);
+  toInit?.end(entries.join('') + '\0');
+  let said = '';
+  answers?.setEncoding('utf8');
+  answers?.on('data', (text: string) => {
+    if (said.length < 4096) said += text;
+  });
+  const unsubscribe = deadman?.onRenew((deadline) => renewals?.write(`${leftMs(deadline)}\n`));
+  let closed = false;
+  return {
+    child,
+    confirmed: () => said.split('\n').includes('ready'),
+    failure: () => {
+      const failed = /^fail (.*)$/m.exec(said)?.[1];
+      return failed ?? 'its contained shell ended before confirming the start';
+    },
+    close: () => {
+      if (closed) return;
+      closed = true;
+      unsubscribe?.();
+      renewals?.end();
+    },
+  };
+}
+
+/** The kernel's limits, checked before spawning so the error can say which variable broke them. */
+function checkEnvironment(env: Record<string, string>): void {
+  let total = 0;
+  for (const [name, value] of Object.entries(env)) {
+    if (name.includes('\0') || value.includes('\0') || name.includes('='))
+      throw Object.assign(
+        new Error(`environment variable '${name.replaceAll('\0', '')}' holds a NUL or '='`),
+        {
+          code: 'ERR_INVALID_ARG_VALUE',
+        },
+      );
+    const bytes = Buffer.byteLength(name) + Buffer.byteLength(value) + 2;
+    total += bytes;
+    if (bytes > MAX_ENV_STRING_BYTES)
+      throw Object.assign(
+        new Error(`environment variable '${name}' is ${bytes} bytes; Linux allows ${MAX_ENV_STRING_BYTES}`),
+        { code: 'E2BIG' },
+      );
+  }
+  if (total > MAX_ENV_TOTAL_BYTES)
+    throw Object.assign(
+      new Error(`the environment is ${total} bytes; Linux allows about ${MAX_ENV_TOTAL_BYTES} in all`),
+      { code: 'E2BIG' },
+    );
 }

@@ -3,7 +3,6 @@
 // a bad expression, a missing upload, a hostile artifact); those are TaskOutcomes. It rejects only when
 // the machine itself fails (work root not writable, onLog threw).
 
-import type { WarmShells } from './warm-shells.ts';
 import type { ArtifactRef } from '../protocol/plan.ts';
 import type { Outcome, Reason } from '../protocol/status.ts';
 import type { ArchiveLimits } from './archive-limits.ts';
@@ -35,10 +34,21 @@ export interface EngineOptions {
    */
   containment?: Containment;
   /**
-   * Contained shells started ahead of their steps (WarmShells.create): a step takes one instead of starting the
-   * containment chain on the dispatch path. Used only when they match the task's containment.
+   * The lease the task runs under, enforced inside each step's own process tree (namespace containment): when
+   * the runner stops renewing — frozen, killed, cut off — the tree kills itself at the deadline without the
+   * runner's help, so a retry elsewhere never overlaps this attempt.
    */
-  warmShells?: WarmShells;
+  deadman?: Deadman;
+  /**
+   * A directory no task can open (mode 0700, outside every work dir) where the engine keeps what it hands to
+   * its own processes (the task's mount table). Default: a private directory made under the OS temp dir.
+   */
+  controlDir?: string;
+  /**
+   * The runner's own files and directories (state dir, config, token file) that steps must not see. Under
+   * namespace containment they are covered in the step's mount namespace; missing paths are skipped.
+   */
+  hide?: string[];
   /** `runner.name` in expressions. Default: the host name. */
   runnerName?: string;
   /**
@@ -48,6 +58,14 @@ export interface EngineOptions {
   fetchArtifact?: (ref: ArtifactRef) => Promise<string>;
   /** Limits for extracted artifacts and the upload archive. Default ARCHIVE_LIMITS. */
   archiveLimits?: Partial<ArchiveLimits>;
+}
+
+/** A lease deadline that moves as the runner renews it (times are performance.now() values). */
+export interface Deadman {
+  /** When the tree must be dead if no renewal arrives before. */
+  deadline(): number;
+  /** Called with the new deadline after each renewal; returns the unsubscribe function. */
+  onRenew(listener: (deadline: number) => void): () => void;
 }
 
 /**

@@ -9,7 +9,7 @@ import type { BatonClient } from '../client/index.ts';
 import { createBackoff, delay, isRetryable } from '../client/index.ts';
 import type { AcquireResponse, CompleteBody, RunnerStatusBody } from '../protocol/api.ts';
 import { toError } from '../protocol/errors.ts';
-import { containmentPlan, removeUpload, runTask, WarmShells, type TaskOutcome } from '../engine/index.ts';
+import { removeUpload, runTask, type TaskOutcome } from '../engine/index.ts';
 import { LogShipper } from './log-shipper.ts';
 import { Spool } from './spool.ts';
 import { openSealed, type KeyPair } from '../protocol/sealed.ts';
@@ -44,6 +44,8 @@ export interface AgentOptions {
   logLimitBytes?: number;
   /** Take no task while the work dir's filesystem has less free space than this (default 256 MiB). */
   minFreeDiskBytes?: number;
+  /** The runner's own files a step must not see besides the state dir (its config, its token file). */
+  hide?: string[];
   /** The runner's key pair: opens the secrets sealed to it. Without it, tasks that name secrets fail. */
   keys?: KeyPair;
   log: RunnerLogger;
@@ -63,7 +65,6 @@ export class Agent {
   #status: RunnerStatusBody | undefined;
   #reports: Promise<void> = Promise.resolve();
   #tasksDone = 0;
-  #warm: WarmShells | undefined;
 
   constructor(o: AgentOptions) {
     this.#o = o;
@@ -71,6 +72,10 @@ export class Agent {
 
   get #spoolRoot(): string {
     return join(this.#o.stateDir, 'spool');
+  }
+
+  get #controlDir(): string {
+    return join(this.#o.stateDir, 'engine');
   }
 
   get tasksDone(): number {
@@ -86,20 +91,11 @@ export class Agent {
     const recovery = this.#recover().catch((err: unknown) =>
       this.#o.log.error(`replaying the spool failed: ${toError(err).message}`),
     );
-    // One contained shell per slot, started while the slot waits for work (namespace containment only).
-    const plan = await containmentPlan();
-    try {
-      if (!this.#stopping) this.#warm = WarmShells.create(plan, this.#o.maxParallelTasks);
-    } catch (err) {
-      // No private temp dir for the FIFOs (a read-only /tmp): steps start the usual way.
-      this.#o.log.warn(`no warm shells: ${toError(err).message}`);
-    }
-    try {
-      const slots = Array.from({ length: this.#o.maxParallelTasks }, (_, i) => this.#slot(i));
-      await Promise.all([recovery, ...slots]);
-    } finally {
-      this.#warm?.close();
-    }
+    // Where the engine keeps what it hands its own processes (mount tables): inside the state dir, which no
+    // step can see, never under a shared /tmp.
+    await mkdir(this.#controlDir, { recursive: true, mode: 0o700 });
+    const slots = Array.from({ length: this.#o.maxParallelTasks }, (_, i) => this.#slot(i));
+    await Promise.all([recovery, ...slots]);
   }
 
   /** First call: stop acquiring and let running tasks finish. Second call: cancel running tasks too. */
@@ -107,7 +103,6 @@ export class Agent {
     if (!this.#stopping) {
       this.#stopping = true;
       this.#acquireAbort.abort();
-      this.#warm?.close(); // idle shells go now; a draining task's next step spawns as usual
       // Tell the server at once, so the fleet list and pending explanations say so. Before the first report
       // (there is none to amend) the disk check in flight sends one, and it carries `draining`.
       if (this.#status) this.#sendStatus({ ...this.#status, draining: true });
@@ -266,7 +261,9 @@ export class Agent {
       outcome = await runTask(offer.task, {
         secrets,
         workRoot: this.#o.workDir,
-        ...(this.#warm === undefined ? {} : { warmShells: this.#warm }),
+        controlDir: this.#controlDir,
+        hide: [this.#o.stateDir, ...(this.#o.hide ?? [])],
+        deadman: keeper.deadman,
         baseEnv: { ...this.#o.baseEnv, BATON_RUNNER_NAME: this.#o.name, BATON_RUNNER_HOST: hostname() },
         signal: abort.signal,
         cancelGraceMs: this.#o.cancelGraceMs,

@@ -38,6 +38,8 @@ export interface RunnerConfig {
   stateDir: string;
   minFreeDiskBytes: number;
   caFile?: string;
+  /** The token file, when the token came from one (steps must not see it). */
+  tokenFile?: string;
   /** Directory holding the config; `.env` there is loaded into every task's environment. */
   baseDir: string;
 }
@@ -82,8 +84,10 @@ export function loadRunnerConfig(path: string): RunnerConfig {
     return f[key] as string;
   };
   let token = f.token;
+  let tokenFile: string | undefined;
   if (!token && f.token_file) {
     const tf = isAbsolute(f.token_file) ? f.token_file : join(baseDir, f.token_file);
+    tokenFile = tf;
     try {
       token = readFileSync(tf, 'utf8').trim();
     } catch (err) {
@@ -121,6 +125,7 @@ export function loadRunnerConfig(path: string): RunnerConfig {
     oneOff: f.one_off === true,
     stateDir: isAbsolute(stateDir) ? stateDir : join(baseDir, stateDir),
     minFreeDiskBytes: minFree * 1024 * 1024,
+    ...(tokenFile === undefined ? {} : { tokenFile }),
     ...(f.ca_file ? { caFile: isAbsolute(f.ca_file) ? f.ca_file : join(baseDir, f.ca_file) } : {}),
     baseDir,
   });

@@ -117,9 +117,10 @@ export function registerRunner(program: Command, setExit: (code: number) => void
           maxParallelTasks: config.maxParallelTasks,
           workDir: config.workDir,
           baseEnv: {
-            ...(process.env as Record<string, string>),
+            ...withoutBatonSettings(process.env),
             ...loadEnvFile(join(config.baseDir, '.env')),
           },
+          hide: [config.configPath, ...(config.tokenFile === undefined ? [] : [config.tokenFile])],
           oneOff: flags.oneOff === true || config.oneOff,
           stateDir: config.stateDir,
           keys: loadIdentity(config.stateDir),
@@ -161,4 +162,15 @@ export function registerRunner(program: Command, setExit: (code: number) => void
         setExit(reportError(err, out));
       }
     });
+}
+
+/**
+ * The runner's own environment minus every BATON_* setting (tokens, the server, key files): steps get the
+ * variables Baton sets for them, never the runner's credentials. `.env` beside the config is for tasks' values.
+ */
+function withoutBatonSettings(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env))
+    if (value !== undefined && !name.startsWith('BATON_')) out[name] = value;
+  return out;
 }
