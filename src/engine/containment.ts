@@ -100,8 +100,6 @@ export interface TaskView {
   workRoot: string;
   workspace: string;
   internal: string;
-  /** The task's own /tmp (bound over /tmp). */
-  temp: string;
   /** Directories and files of the runner to cover (state dir, config, token file); missing ones are skipped. */
   hide: Array<{ path: string; kind: 'dir' | 'file' }>;
 }
@@ -109,7 +107,9 @@ export interface TaskView {
 /**
  * Writes the task's mount table for step-init.ts into `controlDir` (a directory no task can open) and
  * returns its path. Order matters: the runner's paths first, then the private /tmp, then the work root is
- * covered and the task's own dirs bound back from descriptors opened before the cover.
+ * covered and the task's own dirs bound back. Every source of the task's own is a descriptor the init
+ * opened before the first mount (step-init.ts: 7 workspace, 8 Baton's dir, 9 its tmp/), so a hidden path
+ * above them (the embedded server's data dir holds the work root) cannot take them away.
  */
 export function writeMountTable(controlDir: string, name: string, view: TaskView): string {
   const lines = [
@@ -120,7 +120,7 @@ export function writeMountTable(controlDir: string, name: string, view: TaskView
     ),
     // /tmp before the work root: when the work root lives under /tmp, its path is made again (X-mount.mkdir)
     // inside the task's own /tmp, so the task still finds its dirs where the runner said they are.
-    entry(view.temp, '/tmp', 'none', 'bind'),
+    entry('/proc/self/fd/9', '/tmp', 'none', 'bind'),
     entry('baton-work', view.workRoot, 'tmpfs', 'size=64k,mode=0755,nosuid,nodev,X-mount.mkdir'),
     entry('/proc/self/fd/7', view.workspace, 'none', 'bind,X-mount.mkdir'),
     entry('/proc/self/fd/8', view.internal, 'none', 'bind,X-mount.mkdir'),

@@ -79,11 +79,25 @@ describe.runIf(asRoot)('host isolation under namespace containment', () => {
     expect(pwd?.startsWith(`${workRoot}/build-`)).toBe(true);
   });
 
+  it('hides a directory that holds the work root itself (the embedded server data dir)', async () => {
+    const data = tempDir();
+    writeFileSync(join(data, 'baton.db'), 'all the runs');
+    writeFileSync(join(data, 'master.key'), 'the master key');
+    const { outcome, output } = await runCollected(
+      makeTask([{ run: `ls -A ${JSON.stringify(data)}; echo ok > here; cat here; ls -A /tmp | wc -l` }]),
+      { workRoot: join(data, '_work'), hide: [data] },
+    );
+    expect(outcome.status).toBe('succeeded');
+    expect(output.split('\n').slice(0, 2)).toEqual(['_work', 'ok']);
+    expect(output).not.toContain('baton.db');
+  });
+
   it('never counts a step as run when its contained shell could not set the step up', async () => {
     const control = tempDir();
     const fstab = join(control, 'bad.fstab');
     writeFileSync(fstab, 'nonsense /nonexistent/target bogusfs defaults 0 0\n');
     const cwd = tempDir();
+    mkdirSync(join(cwd, 'tmp'));
     const marker = join(cwd, 'ran');
     const proc = startStepProcess({
       argv: ['/bin/sh', '-c', `touch ${marker}; exit 0`],

@@ -163,7 +163,6 @@ function taskView(
     workRoot: resolve(options.workRoot),
     workspace: dir.workspace,
     internal: dir.internal,
-    temp: dir.temp,
     hide,
   });
   return { fstab, workspace: dir.workspace, internal: dir.internal };

@@ -22,20 +22,21 @@
 // to /dev/null (bash's "Killed" notes); the step gets the original stderr back from fd 5.
 //
 // Arguments: $1 dead-man ms or `-`; $2 the fstab to apply or `-`; $3 workspace, $4 Baton's dir of the task
-// (bound back over the covered work root from descriptors 7 and 8); $5 the step's cwd; then the step's argv.
+// (bound back over the covered work root from descriptors 7 and 8; its tmp/ is bound over /tmp from 9); $5 the step's cwd; then the step's argv.
 // Exit: the step's status; 125 (with `fail <why>` on fd 4) when the set-up failed before the step ran.
 
 export const STEP_INIT = String.raw`
 IFS=$' \t\n'
 exec 5>&2 2>/dev/null
-drop=$(type -P setpriv) || drop=
+drop=
+for dir in /usr/bin /bin /usr/sbin /sbin; do [ -x "$dir/setpriv" ] && { drop=$dir/setpriv; break; }; done
 fail() { printf 'fail %s\n' "$*" >&4; exit 125; }
 deadman=$1 fstab=$2 workspace=$3 internal=$4 cwd=$5
 shift 5
 if [ "$fstab" != - ]; then
-  exec 7<"$workspace" 8<"$internal" || fail "cannot open the task's work dir"
+  exec 7<"$workspace" 8<"$internal" 9<"$internal/tmp" || fail "cannot open the task's work dir"
   out=$(mount --all --fstab "$fstab" 2>&1) || fail "cannot hide the runner's files and other tasks from the step: $out"
-  exec 7<&- 8<&-
+  exec 7<&- 8<&- 9<&-
 fi
 if [ "$deadman" != - ]; then
   {

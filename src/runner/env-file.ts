@@ -25,3 +25,14 @@ export function loadEnvFile(path: string): Record<string, string> {
   if (!existsSync(path)) return {};
   return parseEnvFile(readFileSync(path, 'utf8'));
 }
+
+/**
+ * The runner's own environment minus every BATON_* setting (tokens, the server, key files): steps get the
+ * variables Baton sets for them, never the runner's credentials. `.env` beside the config is for tasks' values.
+ */
+export function withoutBatonSettings(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env))
+    if (value !== undefined && !name.startsWith('BATON_')) out[name] = value;
+  return out;
+}

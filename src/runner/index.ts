@@ -8,4 +8,4 @@ export {
   type RunnerConfig,
   type RunnerConfigFile,
 } from './config.ts';
-export { loadEnvFile, parseEnvFile } from './env-file.ts';
+export { loadEnvFile, parseEnvFile, withoutBatonSettings } from './env-file.ts';

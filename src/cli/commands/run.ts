@@ -50,7 +50,7 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
   const dataDir = resolve(flags.dataDir ?? tempDir!);
   // Loaded on use: the other commands' processes (runners above all) stay free of the server's code.
   const { buildServerConfig, generateToken, startServer } = await import('../../server/index.ts');
-  const { Agent, loadEnvFile } = await import('../../runner/index.ts');
+  const { Agent, loadEnvFile, withoutBatonSettings } = await import('../../runner/index.ts');
   const adminToken = generateToken('user');
   const registrationToken = generateToken('registration');
   const config = buildServerConfig({
@@ -114,7 +114,9 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
       workDir: join(dataDir, '_work'),
       stateDir: join(dataDir, 'runner-state'),
       keys,
-      baseEnv: { ...(process.env as Record<string, string>), ...loadEnvFile(resolve('.env')) },
+      baseEnv: { ...withoutBatonSettings(process.env), ...loadEnvFile(resolve('.env')) },
+      // The embedded server's database and master key live in the data dir: steps must not see them.
+      hide: [dataDir],
       log,
     });
     agentDone = agent.run();

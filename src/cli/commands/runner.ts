@@ -9,6 +9,7 @@ import {
   Agent,
   DEFAULT_CONFIG_PATH,
   loadEnvFile,
+  withoutBatonSettings,
   loadRunnerConfig,
   writeRunnerConfig,
   type RunnerLogger,
@@ -162,15 +163,4 @@ export function registerRunner(program: Command, setExit: (code: number) => void
         setExit(reportError(err, out));
       }
     });
-}
-
-/**
- * The runner's own environment minus every BATON_* setting (tokens, the server, key files): steps get the
- * variables Baton sets for them, never the runner's credentials. `.env` beside the config is for tasks' values.
- */
-function withoutBatonSettings(env: NodeJS.ProcessEnv): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(env))
-    if (value !== undefined && !name.startsWith('BATON_')) out[name] = value;
-  return out;
 }
