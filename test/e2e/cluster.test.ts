@@ -11,7 +11,7 @@ import {
   waitForRun,
 } from '../helpers/cluster.ts';
 import { processesWithArg, stopTracked } from '../helpers/processes.ts';
-import { tempDir } from '../helpers/temp.ts';
+import { stepVisibleDir, tempDir } from '../helpers/temp.ts';
 
 const DAG = `
 name: six-task-dag
@@ -102,7 +102,7 @@ tasks:
     const server = await startServerProcess();
     const dir = tempDir();
     const runner = await startRunnerProcess(server, 'phoenix', { dir });
-    const gate = join(dir, 'gate');
+    const gate = join(stepVisibleDir(), 'gate');
     const run = await server.client.submitRun(`
 tasks:
   one: { run: "echo one" }

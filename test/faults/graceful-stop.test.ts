@@ -17,13 +17,13 @@ import {
 } from '../helpers/fault-cluster.ts';
 import { expectInvariants } from '../helpers/invariants.ts';
 import { processesWithArg } from '../helpers/processes.ts';
-import { tempDir } from '../helpers/temp.ts';
+import { stepVisibleDir } from '../helpers/temp.ts';
 
 describe('graceful stop of a busy runner', () => {
   it('one SIGTERM: the running task finishes and is reported, nothing new is taken, the runner exits 0', async () => {
     const server = await startFaultServer();
     const runner = await startRunner(await registerRunner(server, 'calm'));
-    const gate = join(tempDir(), 'gate');
+    const gate = join(stepVisibleDir(), 'gate');
     const run = await server.client.submitRun(`
 tasks:
   busy:

@@ -14,7 +14,7 @@ import {
 } from '../helpers/fault-cluster.ts';
 import { startFaultProxy } from '../helpers/fault-proxy.ts';
 import { expectInvariants, storedAttempts } from '../helpers/invariants.ts';
-import { tempDir } from '../helpers/temp.ts';
+import { stepVisibleDir } from '../helpers/temp.ts';
 
 const ACK_WINDOW_MS = 2_000;
 
@@ -29,7 +29,7 @@ describe('offer lost on the wire', () => {
     const proxy = await startFaultProxy({ target: server.url });
     try {
       const runner = await startRunner(await registerRunner(server, 'deaf', { serverUrl: proxy.url }));
-      const ran = join(tempDir(), 'ran');
+      const ran = join(stepVisibleDir(), 'ran');
       const dropped = proxy.dropNextOffer();
       const run = await server.client.submitRun(`
 tasks:

@@ -18,7 +18,7 @@ import {
 import { startFaultProxy } from '../helpers/fault-proxy.ts';
 import { expectInvariants, storedAttempts, storedLog } from '../helpers/invariants.ts';
 import { processesWithArg } from '../helpers/processes.ts';
-import { tempDir } from '../helpers/temp.ts';
+import { stepVisibleDir } from '../helpers/temp.ts';
 
 const HEARTBEAT_MS = 500;
 
@@ -33,7 +33,7 @@ describe('network partition between runner and server', () => {
     const proxy = await startFaultProxy({ target: server.url });
     try {
       const runner = await startRunner(await registerRunner(server, 'edge', { serverUrl: proxy.url }));
-      const gate = join(tempDir(), 'gate');
+      const gate = join(stepVisibleDir(), 'gate');
       const run = await server.client.submitRun(`
 tasks:
   stream:

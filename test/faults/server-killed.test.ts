@@ -21,7 +21,9 @@ const LINES = 600;
 
 describe('server killed mid-task', () => {
   it('restarted on the same port within the lease: the task succeeds on attempt 1 with every line stored once, in order', async () => {
-    const first = await startFaultServer({ heartbeatMs: 500, leaseTtlMs: 5_000, sweepMs: 1_000 });
+    // A lease long enough that a restart on a loaded machine still falls inside it: the runner's step kills
+    // itself (dead-man switch) once the lease could have run out, which would turn this into another test.
+    const first = await startFaultServer({ heartbeatMs: 500, leaseTtlMs: 15_000, sweepMs: 1_000 });
     const runner = await startRunner(await registerRunner(first, 'steady'));
     const run = await first.client.submitRun(`
 tasks:

@@ -8,7 +8,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchRunner, startServerProcess, type ServerProcess } from '../helpers/cluster.ts';
 import { startTracked } from '../helpers/processes.ts';
-import { tempDir } from '../helpers/temp.ts';
+import { stepVisibleDir, tempDir } from '../helpers/temp.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin/baton.js');
@@ -186,7 +186,7 @@ describe('web UI', () => {
       await shot('submit-issues');
 
       // ---- submit, watch the log arrive live, open the DAG ----
-      const gate = join(tempDir('baton-ui-gate-'), 'go');
+      const gate = join(stepVisibleDir('baton-ui-gate-'), 'go');
       const liveId = await submit(server, LIVE_WORKFLOW, `gate=${gate}`);
       await page.locator('g.dag-node[data-task="build"]').click();
       await page.waitForURL(/\/tasks\/build$/);
