@@ -92,3 +92,12 @@ describe('mask forms', () => {
     );
   });
 });
+
+describe('needles of short lines', () => {
+  it('a line too short to mask is masked in no spelling', () => {
+    const needles = needlesFor('first-line-of-it\n/ \nlast-line-of-it');
+    expect(needles).not.toContain('%2F%20');
+    expect(needles).not.toContain('/ ');
+    expect(needles).toContain('first-line-of-it');
+  });
+});

@@ -40,6 +40,9 @@ export function needlesFor(value: string): string[] {
   if (/[\r\n]/.test(value)) forms.push(...value.split(/\r?\n|\r/));
   const needles = new Set<string>();
   for (const form of forms) {
+    // A line too short to mask is not masked in any spelling either: `%2F%20` for a line "/ " would mask
+    // ordinary text just as the line itself would.
+    if (form.length < MIN_MASK_LENGTH) continue;
     for (const encoded of encodedForms(form)) needles.add(encoded);
     for (const offset of [0, 1, 2] as const) needles.add(base64Needle(form, offset));
   }
