@@ -4,14 +4,17 @@
 // Values become "needles" (`needlesFor`): the value itself and each line of a multi-line value. A needle
 // shorter than MIN_MASK_LENGTH is never masked: `***` in place of every "a" or "42" would wreck the log
 // and hint at the value more than it hides it (DESIGN.md refuses such values as secrets upstream).
-// Encoded forms are needles too: base64 at the three alignments, URL-encoded and JSON-escaped. Not covered
-// (SECURITY.md): hex, double encodings, reversed or otherwise transformed values.
+// Encoded forms are needles too: the percent-encoded and JSON-escaped spellings real encoders write
+// (mask-forms.ts) and base64 at the three alignments. Not covered (SECURITY.md): hex, double encodings,
+// reversed or otherwise transformed values.
 //
 // Streaming: text is emitted as soon as it cannot be the start of a needle. Only a tail that is a proper
 // prefix of some needle is held back (so at most the longest needle's length minus one characters, per
 // stream), until more text decides it or the step ends (`flush`). There is no timer: a timer would emit
 // the first half of a secret that a step writes in two writes far apart, and text that cannot start a
 // needle is never held, so live logs stay live.
+
+import { encodedForms } from './mask-forms.ts';
 
 /** Values shorter than this are not masked (too many false positives, see above). */
 export const MIN_MASK_LENGTH = 4;
@@ -37,9 +40,10 @@ export function needlesFor(value: string): string[] {
   if (/[\r\n]/.test(value)) forms.push(...value.split(/\r?\n|\r/));
   const needles = new Set<string>();
   for (const form of forms) {
-    needles.add(form);
-    needles.add(encodeURIComponent(form));
-    needles.add(JSON.stringify(form).slice(1, -1));
+    // A line too short to mask is not masked in any spelling either: `%2F%20` for a line "/ " would mask
+    // ordinary text just as the line itself would.
+    if (form.length < MIN_MASK_LENGTH) continue;
+    for (const encoded of encodedForms(form)) needles.add(encoded);
     for (const offset of [0, 1, 2] as const) needles.add(base64Needle(form, offset));
   }
   return [...needles].filter((n) => n.length >= MIN_MASK_LENGTH);

@@ -116,19 +116,17 @@ function format(pattern: string, values: ExprValue[]): string {
       const close = pattern.indexOf('}', i);
       const index = close < 0 ? '' : pattern.slice(i + 1, close);
       if (!/^\d+$/.test(index))
-        throw new FunctionError(
-          `format() string '${pattern}' has an invalid placeholder at character ${i + 1}`,
-        );
+        throw new FunctionError(`format() string has an invalid placeholder at character ${i + 1}`);
       const value = values[Number(index)];
       if (value === undefined) {
         throw new FunctionError(
-          `format() string '${pattern}' uses {${index}} but only ${values.length} value${values.length === 1 ? ' was' : 's were'} given`,
+          `format() string uses {${index}} but only ${values.length} value${values.length === 1 ? ' was' : 's were'} given`,
         );
       }
       result += stringify(value);
       i = close;
     } else if (ch === '}') {
-      throw new FunctionError(`format() string '${pattern}' has an unmatched '}' at character ${i + 1}`);
+      throw new FunctionError(`format() string has an unmatched '}' at character ${i + 1}`);
     } else {
       result += ch;
     }
@@ -141,8 +139,13 @@ function fromJSON(text: string): ExprValue {
     // JSON.parse makes '__proto__' an own data property, so parsed objects cannot reach a prototype.
     return JSON.parse(text) as ExprValue;
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    const shown = text.length > 40 ? `${text.slice(0, 40)}…` : text;
-    throw new FunctionError(`fromJSON() got invalid JSON '${shown}': ${reason}`);
+    // The text may hold a secret and the parser's message quotes it ("Unexpected token 'C', "Cx9"…"):
+    // neither is shown, only the length and, when the parser gives it, where the text stops being JSON.
+    const reason = error instanceof Error ? error.message : '';
+    const at = /at position (\d+)/.exec(reason)?.[1];
+    const where = at === undefined ? '' : `, invalid at character ${Number(at) + 1}`;
+    throw new FunctionError(
+      `fromJSON() got a value that is not valid JSON (${[...text].length} characters${where}; not shown, it may hold a secret)`,
+    );
   }
 }

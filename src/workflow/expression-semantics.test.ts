@@ -169,19 +169,33 @@ describe('expression semantics (GitHub Actions)', () => {
   });
 
   it.each([
-    ["format('{1}', 'a')", "format() string '{1}' uses {1} but only 1 value was given at position 1"],
-    ["format('{x}')", "format() string '{x}' has an invalid placeholder at character 1 at position 1"],
-    ["format('a } b')", "format() string 'a } b' has an unmatched '}' at character 3 at position 1"],
-    ["1 == fromJSON('{oops')", 'fromJSON() got invalid JSON'],
+    ["format('{1}', 'a')", 'format() string uses {1} but only 1 value was given at position 1'],
+    ["format('{x}')", 'format() string has an invalid placeholder at character 1 at position 1'],
+    ["format('a } b')", "format() string has an unmatched '}' at character 3 at position 1"],
+    [
+      "1 == fromJSON('{oops')",
+      'fromJSON() got a value that is not valid JSON (5 characters, invalid at character 2',
+    ],
     ['github.sha', "unknown context 'github'"],
   ])('%s fails: %s', (source, message) => {
     expect(errorOf(() => value(source)).message).toContain(message);
   });
 
+  it('never quotes the text fromJSON() or format() got: it may hold a secret', () => {
+    const secret = 'QZ{x}&<>"é/W';
+    for (const source of ['fromJSON(secrets.TOKEN)', 'format(secrets.TOKEN)']) {
+      const withSecret = { ...ctx, secrets: { TOKEN: secret } };
+      const message = errorOf(() => evaluate(parseExpression(source), withSecret, source)).message;
+      const shown = message.slice(0, message.lastIndexOf(' at position '));
+      expect(shown).toMatch(/^(fromJSON|format)\(\)/);
+      for (const ch of secret.replace(/[a-z ]/g, '')) expect(shown, source).not.toContain(ch);
+    }
+  });
+
   it('names the expression and the position of a failing call', () => {
     const error = errorOf(() => evaluateTemplate("echo ${{ inputs.version && fromJSON('x') }}", ctx));
     expect(error.message).toMatch(
-      /^fromJSON\(\) got invalid JSON 'x': .* at position 19 in 'inputs.version && fromJSON\('x'\)'$/,
+      /^fromJSON\(\) got a value that is not valid JSON \(1 characters.*\) at position 19 in 'inputs.version && fromJSON\('x'\)'$/,
     );
     expect(error.expression).toBe(" inputs.version && fromJSON('x') ");
     expect(error.position).toBe(19);
