@@ -36,11 +36,13 @@ export interface Claimed {
   attempt: AttemptRow;
 }
 
-/** The runner a claim is for: its labels and name decide which tasks it may take. */
+/** The runner a claim is for: its labels, name and key decide which tasks it may take. */
 export interface ClaimingRunner {
   id: string;
   name: string;
   labels: string[];
+  /** False for a runner registered without a public key: it is never offered a task that names secrets. */
+  canReceiveSecrets: boolean;
 }
 
 /** What ended an attempt: the runner's report, or the reaper's verdict. */
@@ -193,7 +195,7 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
      * Candidates are read oldest first in growing pages (most claims decide on the first row) without locks;
      * the one chosen is then locked with `SKIP LOCKED` and re-checked as still queued, so concurrent claimers
      * on other connections pass over each other's task instead of waiting, and a task this runner cannot
-     * take (labels, forward_to, a full max_parallel group) is never locked and hidden from one that can.
+     * take (labels, forward_to, secrets without a public key, a full max_parallel group) is never locked and hidden from one that can.
      */
     async claim(runner: ClaimingRunner, now: number): Promise<Claimed | undefined> {
       const runnerId = runner.id;
@@ -206,7 +208,7 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
         scan: while (scanned < CLAIM_SCAN_LIMIT) {
           let q = tx
             .selectFrom('tasks')
-            .select(['id', 'run_id', 'runs_on', 'spec', 'group_name', 'queued_at'])
+            .select(['id', 'run_id', 'runs_on', 'spec', 'group_name', 'queued_at', 'names_secrets'])
             .where('status', '=', 'queued')
             .where('queued_at', '<=', now)
             .orderBy('queued_at')
@@ -224,6 +226,7 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
           const candidates = await q.execute();
           for (const t of candidates) {
             if (!(JSON.parse(t.runs_on) as string[]).every((l) => have.has(l))) continue;
+            if (t.names_secrets === 1 && !runner.canReceiveSecrets) continue;
             const spec = JSON.parse(t.spec) as TaskSpec;
             if (spec.forwardTo !== undefined && spec.forwardTo !== runner.name) continue;
             if (spec.strategy?.maxParallel !== undefined && t.group_name !== null) {

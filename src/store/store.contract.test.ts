@@ -94,7 +94,12 @@ function done(status: CompleteBody['status'] = 'succeeded', extra: Partial<Compl
   };
 }
 
-const runner = (id: string, labels: string[] = [], name = id) => ({ id, name, labels });
+const runner = (id: string, labels: string[] = [], name = id, canReceiveSecrets = true) => ({
+  id,
+  name,
+  labels,
+  canReceiveSecrets,
+});
 
 function contract(target: Target) {
   let store: Store;
@@ -159,6 +164,15 @@ function contract(target: Target) {
     expect(await store.leases.claim(runner('plain'), T0 + 10)).toBeUndefined();
     expect(await store.leases.claim(runner('half', ['gpu']), T0 + 10)).toBeUndefined();
     expect((await store.leases.claim(runner('big', ['linux', 'gpu', 'x']), T0 + 10))!.task.name).toBe('gpu');
+  });
+
+  it('a task that names secrets is offered only to a runner that can receive them, and no attempt is used', async () => {
+    await create([task('deploy', { env: { KEY: '${{ secrets.DEPLOY_KEY }}' } }), task('plain')], T0);
+    const keyless = runner('keyless', [], 'keyless', false);
+    expect((await store.leases.claim(keyless, T0 + 1))!.task.name).toBe('plain');
+    expect(await store.leases.claim(keyless, T0 + 1)).toBeUndefined();
+    const claimed = (await store.leases.claim(runner('keyed'), T0 + 1))!;
+    expect(claimed.task).toMatchObject({ name: 'deploy', attempt: 1 });
   });
 
   it('a task queued for later is not claimed before its time', async () => {
