@@ -271,7 +271,7 @@ export type LogsResponse = Static<typeof LogsResponse>;
 export const StepResult = Type.Object({
   name: Type.String(),
   status: Type.String(),
-  exitCode: Type.Union([Type.Integer(), Type.Null()]),
+  exitCode: Type.Union([Type.Null(), Type.Integer()]), // null first: see CompleteBody
   startedAt: Type.Optional(Iso),
   finishedAt: Type.Optional(Iso),
   durationMs: Type.Optional(Type.Number()),
@@ -282,7 +282,9 @@ export const CompleteBody = Type.Object(
     status: Type.Union(OUTCOMES.map((s) => Type.Literal(s))),
     reason: Type.Optional(Type.Union(REASONS.map((s) => Type.Literal(s)))),
     message: Type.Optional(Type.String({ maxLength: 10_000 })),
-    exitCode: Type.Union([Type.Integer(), Type.Null()]),
+    // Null first: the server validates with type coercion, which turns a null into 0 when the integer branch
+    // is tried first — a step that never started then read as having exited 0 (issue 12, finding 8).
+    exitCode: Type.Union([Type.Null(), Type.Integer()]),
     outputs: StringMap,
     /** Output names whose values are confidential (masked, never shown by the API). */
     confidential: Type.Optional(Type.Array(Type.String(), { maxItems: 1000 })),
