@@ -22,6 +22,7 @@ import type { AttemptRow, Database, TaskRow } from './schema.ts';
 import { advanceRun, type AdvanceResult, type RunPolicy } from './advance.ts';
 import type { TaskSpec } from '../protocol/plan.ts';
 import { newId } from './ids.ts';
+import { checkLogOffsets } from './log-offsets.ts';
 import { randomBytes } from 'node:crypto';
 
 type Tx = Transaction<Database>;
@@ -392,7 +393,10 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
       });
     },
 
-    /** Stores chunks exactly once (duplicates by seq are ignored) and answers the contiguous acknowledged seq. */
+    /**
+     * Stores chunks exactly once (duplicates by seq are ignored) and answers the contiguous acknowledged seq.
+     * Chunks whose offsets contradict each other or the stored ones are refused (`log_offset_conflict`).
+     */
     async appendLogs(
       leaseId: string,
       runnerId: string,
@@ -410,6 +414,7 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
             );
           }
         }
+        await checkLogOffsets(tx, a.task_id, a.number, chunks);
         let end = 0;
         if (chunks.length > 0) {
           const rows = chunks.map((c) => ({

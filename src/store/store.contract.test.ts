@@ -285,6 +285,31 @@ function contract(target: Target) {
     });
   });
 
+  it('refuses a log chunk whose offset contradicts the stored chunks, counting a replaced NUL as one byte', async () => {
+    await create([task('a')]);
+    const c = await take();
+    const lease = c.attempt.lease_id;
+    await store.leases.appendLogs(lease, 'r1', [{ seq: 0, offset: 0, data: 'a\u0000b\n' }], T0);
+    const err = await store.leases
+      .appendLogs(lease, 'r1', [{ seq: 1, offset: 7, data: 'c\n' }], T0)
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: 'log_offset_conflict',
+      details: { seq: 1, offset: 7, storedOffset: 0 },
+    });
+    expect(
+      (await store.leases.appendLogs(lease, 'r1', [{ seq: 1, offset: 4, data: 'c\n' }], T0)).ackedSeq,
+    ).toBe(1);
+    expect(
+      (await store.leases.appendLogs(lease, 'r1', [{ seq: 0, offset: 0, data: 'a\u0000b\n' }], T0)).ackedSeq,
+    ).toBe(1);
+    await expect(
+      store.leases.appendLogs(lease, 'r1', [{ seq: 0, offset: 1, data: 'x' }], T0),
+    ).rejects.toMatchObject({
+      code: 'log_offset_conflict',
+    });
+  });
+
   it('stores log chunks once, acknowledges the contiguous prefix, and replaces NUL', async () => {
     const { runId } = await create([task('a')]);
     const c = await take();
