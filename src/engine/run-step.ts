@@ -17,6 +17,8 @@ export type Step = StepSpec;
 
 export interface StepContext {
   task: AssignedTask;
+  /** The runner's name, for messages about this machine (a shell that is not installed here). */
+  runnerName?: string;
   baseEnv: Record<string, string>;
   /** Workflow env, task env and imports, evaluated. */
   taskEnv: Record<string, string>;
@@ -70,6 +72,7 @@ export async function runStep(ctx: StepContext, step: Step, index: number): Prom
     ...(killed === true ? { killed } : {}),
   });
   const label = `step '${step.name}'`;
+  const onRunner = ctx.runnerName === undefined ? '' : ` on runner '${ctx.runnerName}'`;
 
   const env = buildStepEnv({
     baseEnv: ctx.baseEnv,
@@ -106,7 +109,7 @@ export async function runStep(ctx: StepContext, step: Step, index: number): Prom
     return end('failed', null, {
       status: 'failed',
       reason: 'spawn_failed',
-      message: `${label} could not start: ${errorText(error)}`,
+      message: `${label} could not start${onRunner}: ${errorText(error)}`,
     });
   }
 
@@ -142,7 +145,8 @@ export async function runStep(ctx: StepContext, step: Step, index: number): Prom
   clearTimeout(timer);
   ctx.signal?.removeEventListener('abort', onAbort);
 
-  if (exit.spawnError !== undefined) return end('failed', null, spawnFailed(label, exit));
+  if (exit.spawnError !== undefined)
+    return end('failed', null, spawnFailed(`${label} could not start${onRunner}`, exit));
   // The contained shell never confirmed the hand-over: the step did not run, whatever the exit code says.
   if (exit.launchError !== undefined) {
     const failure: StepFailure = stopped ?? {
@@ -185,11 +189,11 @@ function setupFailed(message: string): StepFailure {
   return { status: 'failed', reason: 'setup_failed', message };
 }
 
-function spawnFailed(label: string, exit: ProcessExit): StepFailure {
+function spawnFailed(what: string, exit: ProcessExit): StepFailure {
   const error = exit.spawnError;
   const why =
     error?.code === 'E2BIG'
       ? 'the environment or arguments are too large for the kernel (E2BIG)'
       : (error?.message ?? 'unknown error');
-  return { status: 'failed', reason: 'spawn_failed', message: `${label} could not start: ${why}` };
+  return { status: 'failed', reason: 'spawn_failed', message: `${what}: ${why}` };
 }

@@ -91,6 +91,7 @@ export async function runSteps(input: StepsInput): Promise<StepsResult> {
       run = await runStep(
         {
           task,
+          ...(options.runnerName === undefined ? {} : { runnerName: options.runnerName }),
           baseEnv: options.baseEnv,
           taskEnv: input.taskEnv,
           dir: input.dir,

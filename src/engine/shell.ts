@@ -30,7 +30,7 @@ export function resolveShell(
       return { command: need('sh', pathEnv), args: ['-e', scriptPath] };
     case 'python': {
       const python = findOnPath('python3', pathEnv) ?? findOnPath('python', pathEnv);
-      if (python === undefined) throw notInstalled('python', 'python3 or python', pathEnv);
+      if (python === undefined) throw notInstalled('python', 'python3 or python');
       return { command: python, args: [scriptPath] };
     }
     case 'node':
@@ -89,12 +89,18 @@ function isExecutable(file: string): boolean {
 
 function need(program: string, pathEnv: string): string {
   const found = findOnPath(program, pathEnv);
-  if (found === undefined) throw notInstalled(program, program, pathEnv);
+  if (found === undefined) throw notInstalled(program, program);
   return found;
 }
 
-function notInstalled(shell: string, looked: string, pathEnv: string): Error {
-  return new Error(
-    `shell '${shell}' is not installed on this runner: ${looked} was not found on PATH (${pathEnv})`,
-  );
+/**
+ * The message names the shell and what was looked for, never the PATH searched: a runner's PATH describes its
+ * machine (home directories, tool versions) to whoever reads the task's result, and is long enough to bury the
+ * point. The caller adds the step and the runner.
+ */
+function notInstalled(shell: string, looked: string): Error {
+  const what = looked.includes('/')
+    ? `${looked} does not exist or is not an executable file`
+    : `no executable ${looked} on the step's PATH`;
+  return new Error(`shell '${shell}' is not installed: ${what}`);
 }

@@ -11,6 +11,12 @@ export const PROTOCOL_VERSION = 1;
 const StringMap = Type.Record(Type.String(), Type.String());
 const Iso = Type.String({ description: 'ISO 8601 timestamp' });
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
+/**
+ * An integer or null in a request body. The server validates with type coercion, and a union coerces in its
+ * first branch: `[Integer, Null]` turned a null exit code (a step that never started) into 0, `[Null, Integer]`
+ * turns 0 into null. One `type` list coerces only a value that matches neither (issue 12, finding 8).
+ */
+const IntegerOrNull = Type.Unsafe<number | null>({ type: ['integer', 'null'] });
 const StatusSchema = Type.Union(RUN_STATUSES.map((s) => Type.Literal(s)));
 
 // ---- runs (user API) ----
@@ -271,7 +277,7 @@ export type LogsResponse = Static<typeof LogsResponse>;
 export const StepResult = Type.Object({
   name: Type.String(),
   status: Type.String(),
-  exitCode: Type.Union([Type.Integer(), Type.Null()]),
+  exitCode: IntegerOrNull,
   startedAt: Type.Optional(Iso),
   finishedAt: Type.Optional(Iso),
   durationMs: Type.Optional(Type.Number()),
@@ -282,7 +288,7 @@ export const CompleteBody = Type.Object(
     status: Type.Union(OUTCOMES.map((s) => Type.Literal(s))),
     reason: Type.Optional(Type.Union(REASONS.map((s) => Type.Literal(s)))),
     message: Type.Optional(Type.String({ maxLength: 10_000 })),
-    exitCode: Type.Union([Type.Integer(), Type.Null()]),
+    exitCode: IntegerOrNull,
     outputs: StringMap,
     /** Output names whose values are confidential (masked, never shown by the API). */
     confidential: Type.Optional(Type.Array(Type.String(), { maxItems: 1000 })),

@@ -10,6 +10,7 @@ export const ERROR_CODES = [
   'invalid_inputs',
   'lease_expired',
   'lease_superseded',
+  'log_offset_conflict',
   'payload_too_large',
   'rate_limited',
   'storage_full',
@@ -39,6 +40,8 @@ export const ERROR_HTTP_STATUS: Record<ErrorCode, number> = {
   invalid_inputs: 422,
   lease_expired: 409,
   lease_superseded: 409,
+  /** A log chunk's byte offset contradicts the chunks stored for its attempt; nothing of the request is stored. */
+  log_offset_conflict: 409,
   payload_too_large: 413,
   rate_limited: 429,
   storage_full: 507,

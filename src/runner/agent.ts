@@ -240,6 +240,7 @@ export class Agent {
       requestTimeoutMs,
       logLimitBytes: this.#o.logLimitBytes,
       onFenced: (e) => fence(e.message),
+      onRefused: (e) => this.#o.log.warn(`task '${offer.task.name}': log shipping stopped: ${e.message}`),
       onCancel: cancel,
       onError: (e, ms) => this.#unreachableNow(e, ms),
       onSent: () => this.#reachable(),

@@ -13,6 +13,7 @@ function shipper(
   logLimitBytes?: number,
 ) {
   const fenced: Error[] = [];
+  const refused: Error[] = [];
   const s = new LogShipper({
     client,
     lease,
@@ -20,12 +21,37 @@ function shipper(
     requestTimeoutMs: 5_000,
     logLimitBytes,
     onFenced: (e) => fenced.push(e),
+    onRefused: (e) => refused.push(e),
     onCancel: () => undefined,
   });
-  return { s, fenced };
+  return { s, fenced, refused };
 }
 
 describe('log shipper', () => {
+  it('stops shipping, without retrying or fencing, when the server refuses a chunk offset as contradicting the log', async () => {
+    const live = await startLiveServer();
+    const runner = await live.registerRunner();
+    const offer = await live.offer(runner, 'tasks: { t: { run: "true" } }');
+    // Another writer on the same lease already stored a chunk 1 that says chunk 0 is 1 byte long.
+    await runner.sendLogs(offer.lease, [{ seq: 1, offset: 1, data: 'y' }]);
+    const spool = Spool.create(tempDir(), offer);
+    const { s, fenced, refused } = shipper(runner, offer.lease, spool);
+    s.write('hello\n');
+    await s.close();
+    s.write('more\n');
+    await s.flush();
+    expect(refused).toHaveLength(1);
+    expect(refused[0]!.message).toMatch(
+      /log chunk 0 at offset 0 ends at 6, but the stored chunk 1 starts at offset 1/,
+    );
+    expect(s.refused).toBe(true);
+    expect(fenced).toEqual([]);
+    expect(s.fenced).toBe(false);
+    // The attempt goes on: its lease is still good.
+    expect((await runner.heartbeat(offer.lease)).cancel).toBe(false);
+    expect(await live.admin.taskLog(offer.task.runId, 't')).toBe('');
+  });
+
   it('stores a log byte-exact, multi-byte characters split across writes intact', async () => {
     const live = await startLiveServer();
     const runner = await live.registerRunner();

@@ -14,7 +14,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import type { BatonClient } from '../client/index.ts';
-import { createBackoff, delay, isRetryable } from '../client/index.ts';
+import { ApiError, createBackoff, delay, isRetryable } from '../client/index.ts';
 import { toError } from '../protocol/errors.ts';
 import type { Spool, SpoolEntry } from './spool.ts';
 
@@ -40,6 +40,12 @@ export interface LogShipperOptions {
   logLimitBytes?: number;
   /** Called when the server refuses the lease (409/404): the attempt must stop. */
   onFenced: (err: Error) => void;
+  /**
+   * Called once when the server refuses a chunk because its offset contradicts the stored log
+   * (`log_offset_conflict`): the log can no longer be appended to consistently, so shipping stops (no retry,
+   * which would be refused for ever) while the task itself goes on and still reports its result.
+   */
+  onRefused?: (err: Error) => void;
   onCancel: () => void;
   onError?: (err: Error, retryInMs: number) => void;
   /** A batch was acknowledged (after errors, the server is reachable again). */
@@ -64,6 +70,8 @@ export class LogShipper {
   /** Seqs the server answered for but has not yet acknowledged as contiguous: not sent again. */
   #stored = new Set<number>();
   #fenced = false;
+  /** The server refused a chunk's offset: nothing more is sent for this attempt. */
+  #refused = false;
   #closed = false;
   #headLimit: number;
   #tailLimit: number;
@@ -82,13 +90,18 @@ export class LogShipper {
     return this.#fenced;
   }
 
+  /** True once the server refused a chunk whose offset contradicted the stored log. */
+  get refused(): boolean {
+    return this.#refused;
+  }
+
   /** True when the log went past its limit and bytes were dropped (the stored log has a marker there). */
   get truncated(): boolean {
     return this.#dropped > 0;
   }
 
   write(text: string): void {
-    if (this.#fenced || this.#closed || text.length === 0) return;
+    if (this.#fenced || this.#refused || this.#closed || text.length === 0) return;
     const bytes = Buffer.from(text, 'utf8');
     this.#pending.push(bytes);
     this.#pendingBytes += bytes.length;
@@ -99,7 +112,7 @@ export class LogShipper {
   /** Sends everything written so far and resolves once the server acknowledged it (or fenced us). */
   async flush(): Promise<void> {
     this.#cut();
-    while (this.#o.spool.unacked().length > 0 && !this.#fenced) {
+    while (this.#o.spool.unacked().length > 0 && !this.#fenced && !this.#refused) {
       this.#kick();
       if (this.#senders.size === 0) {
         // Everything left was stored but not yet acknowledged as contiguous (two batches committed at once on
@@ -191,7 +204,12 @@ export class LogShipper {
 
   /** Starts senders, up to MAX_IN_FLIGHT, while there are chunks no request carries yet. */
   #kick(): void {
-    while (this.#senders.size < MAX_IN_FLIGHT && !this.#fenced && this.#unsent().length > 0) {
+    while (
+      this.#senders.size < MAX_IN_FLIGHT &&
+      !this.#fenced &&
+      !this.#refused &&
+      this.#unsent().length > 0
+    ) {
       const sender: Promise<void> = this.#sendLoop().finally(() => this.#senders.delete(sender));
       this.#senders.add(sender);
     }
@@ -210,7 +228,7 @@ export class LogShipper {
     const backoff = createBackoff(100, 5_000);
     const spool = this.#o.spool;
     for (;;) {
-      if (this.#fenced) return;
+      if (this.#fenced || this.#refused) return;
       const batch = this.#unsent().slice(0, BATCH_CHUNKS);
       if (batch.length === 0) return;
       for (const e of batch) this.#inFlight.add(e.seq);
@@ -229,6 +247,13 @@ export class LogShipper {
       } catch (err) {
         const e = toError(err);
         for (const c of batch) this.#inFlight.delete(c.seq);
+        if (err instanceof ApiError && err.code === 'log_offset_conflict') {
+          if (!this.#refused) {
+            this.#refused = true;
+            this.#o.onRefused?.(e);
+          }
+          return;
+        }
         if (!isRetryable(err)) {
           this.#fenced = true;
           this.#o.onFenced(e);

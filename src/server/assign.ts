@@ -5,18 +5,9 @@ import type { AssignedTask, Plan, TaskSpec } from '../protocol/plan.ts';
 import type { Claimed, RunnerRow, Store } from '../store/index.ts';
 import { BatonError } from '../protocol/errors.ts';
 import { seal } from '../protocol/sealed.ts';
+import { secretNames } from '../protocol/secret-names.ts';
 import type { MasterKey } from './master-key.ts';
 import { tasksContext } from './tasks-context.ts';
-
-/** Names a task's expressions read from the `secrets` context (`secrets.NAME` or `secrets['NAME']`). */
-export function secretNames(...texts: string[]): string[] {
-  const names = new Set<string>();
-  for (const text of texts) {
-    for (const m of text.matchAll(/secrets\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*'([^']+)'\s*\])/g))
-      names.add((m[1] ?? m[2])!);
-  }
-  return [...names];
-}
 
 interface RunFacts {
   id: string;
@@ -97,13 +88,14 @@ export async function assignClaimed(
     },
     artifacts,
   };
+  // The same names the run's store decided `names_secrets` from at submit (a keyless runner is never offered them).
   const wanted = secretNames(JSON.stringify(run.env), claimed.task.spec);
   if (wanted.length > 0) {
     // Only the secrets this task names, only to this runner: sealed to its public key.
     if (!runner.public_key)
       throw new BatonError(
         'forbidden',
-        `runner '${runner.name}' has no public key to receive secrets; register it again`,
+        `runner '${runner.name}' has no public key to receive the secrets task '${claimed.task.name}' names; register it again`,
       );
     const values: Record<string, string> = {};
     for (const row of await store.secrets.get(wanted))

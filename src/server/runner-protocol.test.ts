@@ -78,6 +78,27 @@ describe('runner protocol', () => {
     expect(run.results.second?.attempt).toBe(1);
   });
 
+  it('a complete with exitCode null (a step that never started) is stored as null, not coerced to 0', async () => {
+    const t = await createTestApp();
+    const { token } = await t.registerRunner();
+    const sub = await t.submit(TWO_TASKS);
+    const offer = await acquire(t, token);
+    await call(t, token, 'POST', `/api/v1/runner/leases/${offer!.lease}/start`, {});
+    const now = new Date().toISOString();
+    const res = await call(t, token, 'POST', `/api/v1/runner/leases/${offer!.lease}/complete`, {
+      status: 'failed',
+      reason: 'spawn_failed',
+      exitCode: null,
+      outputs: {},
+      steps: [{ name: 'main', status: 'failed', exitCode: null }],
+      startedAt: now,
+      finishedAt: now,
+    });
+    expect(res.status).toBe(200);
+    const run = await getRun(t, sub.body.id as string);
+    expect(run.results.first).toMatchObject({ status: 'failed', reason: 'spawn_failed', exitCode: null });
+  });
+
   it('a failing task skips its dependents and fails the run', async () => {
     const t = await createTestApp();
     const { token } = await t.registerRunner();

@@ -12,6 +12,7 @@ import type { Transaction } from 'kysely';
 import { lockRows, type StoreDialect } from './dialect.ts';
 import type { Database } from './schema.ts';
 import type { TaskSpec } from '../protocol/plan.ts';
+import { deriveRunStatus, type TaskOutcome } from './run-status.ts';
 import { isTerminal, TERMINAL_STATUSES, type RunStatus } from '../protocol/status.ts';
 
 export interface DependencyFacts {
@@ -184,7 +185,11 @@ async function decidePending(
   }
 }
 
-/** The run's final status once every task is final, else undefined. */
+/**
+ * The run's final status once every task is final, else undefined: `deriveRunStatus` over its tasks. Reads one
+ * count per status, and the specs (for `continue_on_error`) only of failed tasks of a run that has ended, so a
+ * completion in a large run does not parse every task's spec.
+ */
 async function finalStatus(tx: Tx, runId: string, cancelRequested: boolean): Promise<RunStatus | undefined> {
   const counts = await tx
     .selectFrom('tasks')
@@ -193,17 +198,23 @@ async function finalStatus(tx: Tx, runId: string, cancelRequested: boolean): Pro
     .groupBy('status')
     .execute();
   if (!counts.every((c) => TERMINAL.includes(c.status))) return undefined;
-  const present = new Set(counts.map((c) => c.status));
-  if (FAILED.some((f) => present.has(f))) {
+  const outcomes: TaskOutcome[] = counts
+    .filter((c) => !FAILED.includes(c.status))
+    .map((c) => ({ status: c.status, continueOnError: false }));
+  if (counts.some((c) => FAILED.includes(c.status))) {
     const failed = await tx
       .selectFrom('tasks')
-      .select('spec')
+      .select(['status', 'spec'])
       .where('run_id', '=', runId)
       .where('status', 'in', FAILED)
       .execute();
-    if (failed.some((t) => (JSON.parse(t.spec) as TaskSpec).continueOnError !== true)) return 'failed';
+    for (const t of failed)
+      outcomes.push({
+        status: t.status,
+        continueOnError: (JSON.parse(t.spec) as TaskSpec).continueOnError === true,
+      });
   }
-  return cancelRequested && present.has('cancelled') ? 'cancelled' : 'succeeded';
+  return deriveRunStatus(outcomes, cancelRequested);
 }
 
 /** A failed task of a fail-fast matrix group cancels its unfinished siblings. */

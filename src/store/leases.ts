@@ -22,6 +22,7 @@ import type { AttemptRow, Database, TaskRow } from './schema.ts';
 import { advanceRun, type AdvanceResult, type RunPolicy } from './advance.ts';
 import type { TaskSpec } from '../protocol/plan.ts';
 import { newId } from './ids.ts';
+import { checkLogOffsets } from './log-offsets.ts';
 import { randomBytes } from 'node:crypto';
 
 type Tx = Transaction<Database>;
@@ -36,11 +37,13 @@ export interface Claimed {
   attempt: AttemptRow;
 }
 
-/** The runner a claim is for: its labels and name decide which tasks it may take. */
+/** The runner a claim is for: its labels, name and key decide which tasks it may take. */
 export interface ClaimingRunner {
   id: string;
   name: string;
   labels: string[];
+  /** False for a runner registered without a public key: it is never offered a task that names secrets. */
+  canReceiveSecrets: boolean;
 }
 
 /** What ended an attempt: the runner's report, or the reaper's verdict. */
@@ -193,7 +196,7 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
      * Candidates are read oldest first in growing pages (most claims decide on the first row) without locks;
      * the one chosen is then locked with `SKIP LOCKED` and re-checked as still queued, so concurrent claimers
      * on other connections pass over each other's task instead of waiting, and a task this runner cannot
-     * take (labels, forward_to, a full max_parallel group) is never locked and hidden from one that can.
+     * take (labels, forward_to, secrets without a public key, a full max_parallel group) is never locked and hidden from one that can.
      */
     async claim(runner: ClaimingRunner, now: number): Promise<Claimed | undefined> {
       const runnerId = runner.id;
@@ -206,7 +209,7 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
         scan: while (scanned < CLAIM_SCAN_LIMIT) {
           let q = tx
             .selectFrom('tasks')
-            .select(['id', 'run_id', 'runs_on', 'spec', 'group_name', 'queued_at'])
+            .select(['id', 'run_id', 'runs_on', 'spec', 'group_name', 'queued_at', 'names_secrets'])
             .where('status', '=', 'queued')
             .where('queued_at', '<=', now)
             .orderBy('queued_at')
@@ -224,6 +227,7 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
           const candidates = await q.execute();
           for (const t of candidates) {
             if (!(JSON.parse(t.runs_on) as string[]).every((l) => have.has(l))) continue;
+            if (t.names_secrets === 1 && !runner.canReceiveSecrets) continue;
             const spec = JSON.parse(t.spec) as TaskSpec;
             if (spec.forwardTo !== undefined && spec.forwardTo !== runner.name) continue;
             if (spec.strategy?.maxParallel !== undefined && t.group_name !== null) {
@@ -389,7 +393,10 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
       });
     },
 
-    /** Stores chunks exactly once (duplicates by seq are ignored) and answers the contiguous acknowledged seq. */
+    /**
+     * Stores chunks exactly once (duplicates by seq are ignored) and answers the contiguous acknowledged seq.
+     * Chunks whose offsets contradict each other or the stored ones are refused (`log_offset_conflict`).
+     */
     async appendLogs(
       leaseId: string,
       runnerId: string,
@@ -407,6 +414,7 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
             );
           }
         }
+        await checkLogOffsets(tx, a.task_id, a.number, chunks);
         let end = 0;
         if (chunks.length > 0) {
           const rows = chunks.map((c) => ({

@@ -1,6 +1,7 @@
 // Runs: create one with its tasks from a plan, read them back, list them, request their cancellation.
 import type { Plan } from '../protocol/plan.ts';
 import type { RunStatus } from '../protocol/status.ts';
+import { secretNames } from '../protocol/secret-names.ts';
 import { sql } from 'kysely';
 import { lockRows, type StoreDialect } from './dialect.ts';
 import type { RunRow, TaskRow } from './schema.ts';
@@ -50,6 +51,7 @@ export function createRunStore(d: StoreDialect, policy: RunPolicy) {
             finished_at: null,
           })
           .execute();
+        const workflowEnv = JSON.stringify(o.plan.env);
         // Insert in chunks: SQLite caps the number of bound parameters per statement.
         const rows = o.plan.tasks.map((t, position) => ({
           id: newId(o.now),
@@ -66,6 +68,7 @@ export function createRunStore(d: StoreDialect, policy: RunPolicy) {
           log_truncated: 0,
           confidential_outputs: '[]',
           group_name: t.strategy?.group ?? null,
+          names_secrets: secretNames(workflowEnv, JSON.stringify(t)).length > 0 ? 1 : 0,
         }));
         for (let i = 0; i < rows.length; i += 200) {
           await tx

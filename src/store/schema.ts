@@ -41,6 +41,8 @@ export interface TaskRow {
   confidential_outputs: string;
   /** Matrix group (the task name as written) for matrix expansions. */
   group_name: string | null;
+  /** 1 when the task (or its workflow's env) names a secret: offered only to runners with a public key. */
+  names_secrets: number;
 }
 
 export interface ArtifactRow {

@@ -94,7 +94,12 @@ function done(status: CompleteBody['status'] = 'succeeded', extra: Partial<Compl
   };
 }
 
-const runner = (id: string, labels: string[] = [], name = id) => ({ id, name, labels });
+const runner = (id: string, labels: string[] = [], name = id, canReceiveSecrets = true) => ({
+  id,
+  name,
+  labels,
+  canReceiveSecrets,
+});
 
 function contract(target: Target) {
   // Cases about several stores on one database exist only for a target that several processes share; a SQLite
@@ -164,6 +169,15 @@ function contract(target: Target) {
     expect(await store.leases.claim(runner('plain'), T0 + 10)).toBeUndefined();
     expect(await store.leases.claim(runner('half', ['gpu']), T0 + 10)).toBeUndefined();
     expect((await store.leases.claim(runner('big', ['linux', 'gpu', 'x']), T0 + 10))!.task.name).toBe('gpu');
+  });
+
+  it('a task that names secrets is offered only to a runner that can receive them, and no attempt is used', async () => {
+    await create([task('deploy', { env: { KEY: '${{ secrets.DEPLOY_KEY }}' } }), task('plain')], T0);
+    const keyless = runner('keyless', [], 'keyless', false);
+    expect((await store.leases.claim(keyless, T0 + 1))!.task.name).toBe('plain');
+    expect(await store.leases.claim(keyless, T0 + 1)).toBeUndefined();
+    const claimed = (await store.leases.claim(runner('keyed'), T0 + 1))!;
+    expect(claimed.task).toMatchObject({ name: 'deploy', attempt: 1 });
   });
 
   it('a task queued for later is not claimed before its time', async () => {
@@ -270,6 +284,31 @@ function contract(target: Target) {
     const c = (await store.leases.claim(runner('r1'), T0))!;
     await expect(store.leases.start(c.attempt.lease_id, 'r1', T0 + 2_001)).rejects.toMatchObject({
       code: 'lease_superseded',
+    });
+  });
+
+  it('refuses a log chunk whose offset contradicts the stored chunks, counting a replaced NUL as one byte', async () => {
+    await create([task('a')]);
+    const c = await take();
+    const lease = c.attempt.lease_id;
+    await store.leases.appendLogs(lease, 'r1', [{ seq: 0, offset: 0, data: 'a\u0000b\n' }], T0);
+    const err = await store.leases
+      .appendLogs(lease, 'r1', [{ seq: 1, offset: 7, data: 'c\n' }], T0)
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: 'log_offset_conflict',
+      details: { seq: 1, offset: 7, storedOffset: 0 },
+    });
+    expect(
+      (await store.leases.appendLogs(lease, 'r1', [{ seq: 1, offset: 4, data: 'c\n' }], T0)).ackedSeq,
+    ).toBe(1);
+    expect(
+      (await store.leases.appendLogs(lease, 'r1', [{ seq: 0, offset: 0, data: 'a\u0000b\n' }], T0)).ackedSeq,
+    ).toBe(1);
+    await expect(
+      store.leases.appendLogs(lease, 'r1', [{ seq: 0, offset: 1, data: 'x' }], T0),
+    ).rejects.toMatchObject({
+      code: 'log_offset_conflict',
     });
   });
 

@@ -135,7 +135,12 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
         reply.raw.once('close', () => abort.abort());
         const waitMs = Math.min(req.body.waitMs ?? ctx.config.maxLongPollMs, ctx.config.maxLongPollMs);
         const claimed = await ctx.dispatcher.acquire({
-          runner: { id: runner.id, name: runner.name, labels: JSON.parse(runner.labels) as string[] },
+          runner: {
+            id: runner.id,
+            name: runner.name,
+            labels: JSON.parse(runner.labels) as string[],
+            canReceiveSecrets: runner.public_key !== null,
+          },
           waitMs,
           signal: AbortSignal.any([abort.signal, ctx.shutdown]),
           now: ctx.now,

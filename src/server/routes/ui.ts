@@ -150,7 +150,15 @@ export function uiRoutes(app: FastifyInstance, ctx: ServerContext, o: UiRoutesOp
 }
 
 export interface PendingReason {
-  code: 'labels_missing' | 'at_capacity' | 'offline' | 'disabled' | 'draining' | 'forwarded' | 'low_disk';
+  code:
+    | 'labels_missing'
+    | 'at_capacity'
+    | 'offline'
+    | 'disabled'
+    | 'draining'
+    | 'forwarded'
+    | 'low_disk'
+    | 'no_public_key';
   message: string;
 }
 
@@ -182,6 +190,11 @@ export async function explainPending(ctx: ServerContext, runId: string, taskName
       reasons.push({
         code: 'labels_missing',
         message: `lacks label${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`,
+      });
+    if (task.names_secrets === 1 && row.public_key === null)
+      reasons.push({
+        code: 'no_public_key',
+        message: `the task names secrets and runner '${view.name}' was registered without a public key to seal them to; register it again with \`baton runner register\``,
       });
     if (spec.forwardTo !== undefined && spec.forwardTo !== view.name)
       reasons.push({ code: 'forwarded', message: `the task is forwarded to runner '${spec.forwardTo}'` });

@@ -165,4 +165,17 @@ ALTER TABLE tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'admin';
     // A runner's page lists its most recently finished attempts: newest first, without sorting all of them.
     sql: `CREATE INDEX attempts_by_runner_finished ON attempts (runner_id, finished_at DESC, id DESC);`,
   },
+  {
+    id: 7,
+    name: '0007-tasks-name-secrets',
+    // A task that names secrets is offered only to a runner with a public key to seal them to. Tasks queued
+    // before this column existed are marked when their spec or their run's plan mentions secrets at all: a
+    // keyed runner still takes them, and a keyless one is not offered a task it would be refused.
+    sql: `
+ALTER TABLE tasks ADD COLUMN names_secrets INTEGER NOT NULL DEFAULT 0;
+UPDATE tasks SET names_secrets = 1
+  WHERE status IN ('pending', 'queued')
+    AND (spec LIKE '%secrets%' OR run_id IN (SELECT id FROM runs WHERE plan LIKE '%secrets%'));
+`,
+  },
 ];
