@@ -1,5 +1,5 @@
 // The runner's config file (JSON, mode 0600): where the server is, who this runner is, how much it takes on.
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 
 export interface RunnerConfigFile {
@@ -141,4 +141,30 @@ export function loadRunnerConfig(path: string): RunnerConfig {
     ...(f.ca_file ? { caFile: isAbsolute(f.ca_file) ? f.ca_file : join(baseDir, f.ca_file) } : {}),
     baseDir,
   });
+}
+
+/**
+ * The other runner config files in `dir` (JSON objects naming a `runner_id` and a `server`): several runners
+ * may be configured in one directory, and the tasks of one must not read another's token.
+ */
+export function siblingRunnerConfigs(dir: string, self: string): string[] {
+  const found: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return found;
+  }
+  for (const name of names) {
+    if (!name.endsWith('.json')) continue;
+    const path = join(dir, name);
+    if (path === self) continue;
+    try {
+      const f = JSON.parse(readFileSync(path, 'utf8')) as Partial<RunnerConfigFile> | null;
+      if (f && typeof f.runner_id === 'string' && typeof f.server === 'string') found.push(path);
+    } catch {
+      // Not a runner config (unreadable or not JSON).
+    }
+  }
+  return found;
 }

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { launchRunner, startServerProcess, waitForRun, type ServerProcess } from '../helpers/cluster.ts';
 import { startTracked } from '../helpers/processes.ts';
-import { tempDir } from '../helpers/temp.ts';
+import { stepVisibleDir, tempDir } from '../helpers/temp.ts';
 
 const BIN = new URL('../../bin/baton.js', import.meta.url).pathname;
 const SECRET = 'Runner-identity canary 7f3a9c!';
@@ -77,7 +77,8 @@ describe('one identity per runner', () => {
   it('two configs in one directory: the second register keeps the first key, and both runners open secrets', async () => {
     const server = await startServerProcess();
     await server.client.setSecret('IDENTITY_CANARY', SECRET);
-    const dir = tempDir('baton-two-runners-');
+    // Where a step could see it (under the test's /tmp it would be out of sight anyway: steps get a private /tmp).
+    const dir = stepVisibleDir('baton-two-runners-');
     const a = join(dir, 'runner-a.json');
     const b = join(dir, 'runner-b.json');
 
@@ -102,6 +103,20 @@ describe('one identity per runner', () => {
       expect(log).not.toContain(SECRET);
     }
     expect(result.status).toBe('succeeded');
+    // A task of one runner reads nothing of the other's: not its config (its token), not any state dir.
+    const peek = await server.client.submitRun(`
+tasks:
+  peek:
+    runs_on: [alpha]
+    run: |
+      echo "config b: $(grep -c runner_id ${b} 2>/dev/null || true)"
+      echo "state entries: $(ls -A ${join(dir, '.baton-state')} 2>/dev/null | wc -l)"
+`);
+    const peeked = await waitForRun(server.client, peek.id);
+    expect(peeked.status).toBe('succeeded');
+    const seen = await server.client.taskLog(peek.id, 'peek');
+    expect(seen).toMatch(/config b: 0?\n/);
+    expect(seen).toContain('state entries: 0\n');
     // Each key file records the runner it belongs to (runner start checks it).
     expect(JSON.parse(keyABytes.toString())).toMatchObject({ runnerId: readConfig(a).runner_id });
     expect(JSON.parse(readFileSync(keyFile(b), 'utf8'))).toMatchObject({ runnerId: readConfig(b).runner_id });

@@ -17,6 +17,7 @@ import {
   loadEnvFile,
   withoutBatonSettings,
   loadRunnerConfig,
+  siblingRunnerConfigs,
   writeRunnerConfig,
   type RunnerLogger,
 } from '../../runner/index.ts';
@@ -162,6 +163,7 @@ export function registerRunner(program: Command, setExit: (code: number) => void
           // Last: a path hidden after a directory above it would no longer exist in the step's view.
           hide: [
             config.configPath,
+            ...siblingRunnerConfigs(config.baseDir, config.configPath),
             ...(config.tokenFile === undefined ? [] : [config.tokenFile]),
             join(config.baseDir, STATE_ROOT),
           ],
