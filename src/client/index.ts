@@ -23,11 +23,11 @@ import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { request, requestJson, type HttpOptions } from './http.ts';
-import { readSse } from './sse.ts';
+import { readSse, streamEndedError } from './sse.ts';
 
 export { ApiError, NetworkError, type HttpOptions } from './http.ts';
 export { isRetryable, withRetry, createBackoff, delay, type Backoff } from './retry.ts';
-export { readSse, type SseMessage } from './sse.ts';
+export { readSse, streamEndedError, type SseMessage } from './sse.ts';
 export { trustCaFile } from './trust.ts';
 
 export type RunStreamMessage =
@@ -99,6 +99,8 @@ export function createClient(http: HttpOptions) {
       for await (const m of readSse(res)) {
         if (m.event === 'log') yield JSON.parse(m.data) as string;
         if (m.event === 'end') return;
+        // The token was revoked or expired: the server closed the stream for good.
+        if (m.event === 'error') throw streamEndedError(m);
       }
     },
     /** Every status transition and log chunk of a run, from the start, until the run is final. */
@@ -116,6 +118,7 @@ export function createClient(http: HttpOptions) {
           };
         else if (m.event === 'run' || m.event === 'task')
           yield { kind: 'event', event: JSON.parse(m.data) as RunEvent };
+        else if (m.event === 'error') throw streamEndedError(m);
       }
     },
     setSecret(name: string, value: string) {

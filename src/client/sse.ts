@@ -1,4 +1,5 @@
 // Reads a server-sent event stream from a fetch Response as an async iterator of {event, data, id}.
+import { ApiError } from './http.ts';
 
 export interface SseMessage {
   event: string;
@@ -34,4 +35,24 @@ export async function* readSse(res: Response): AsyncGenerator<SseMessage> {
       else if (field === 'id') id = value;
     }
   }
+}
+
+/**
+ * The error a stream's final `error` event stands for: the server ended the stream on purpose (its token was
+ * revoked or expired), so following it again with the same token cannot work. Callers throw it, never reconnect.
+ */
+export function streamEndedError(m: SseMessage): ApiError {
+  let reason = 'stream_error';
+  let message = 'the server ended the stream';
+  try {
+    const body = JSON.parse(m.data) as { reason?: unknown; message?: unknown };
+    if (typeof body.reason === 'string') reason = body.reason;
+    if (typeof body.message === 'string') message = body.message;
+  } catch {
+    // Not JSON: keep the generic sentence.
+  }
+  const auth = reason === 'token_revoked' || reason === 'token_expired';
+  return new ApiError(auth ? 401 : 500, auth ? 'unauthenticated' : 'internal', `${message} [${reason}]`, {
+    reason,
+  });
 }

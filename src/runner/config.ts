@@ -1,5 +1,5 @@
 // The runner's config file (JSON, mode 0600): where the server is, who this runner is, how much it takes on.
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 
 export interface RunnerConfigFile {
@@ -19,7 +19,11 @@ export interface RunnerConfigFile {
   one_off?: boolean;
   /** A PEM file of the certificate authority that signed an HTTPS server's certificate. */
   ca_file?: string;
-  /** Where unacknowledged logs and results are spooled (default `.baton-state` next to the config file). */
+  /**
+   * This runner's own directory for its key pair, spooled logs and results (relative paths are relative to the
+   * config file). `register` writes `.baton-state/<runner id>`; a config without it uses the old shared
+   * `.baton-state` next to the config file (see `sharedStateDir`).
+   */
   state_dir?: string;
   /** Take no task while the work dir has less free disk space than this many MiB (default 256). */
   min_free_disk_mb?: number;
@@ -36,6 +40,8 @@ export interface RunnerConfig {
   workDir: string;
   oneOff: boolean;
   stateDir: string;
+  /** True when the config names no `state_dir` and uses the old layout every config in its dir shared. */
+  sharedStateDir: boolean;
   minFreeDiskBytes: number;
   caFile?: string;
   /** The token file, when the token came from one (steps must not see it). */
@@ -106,6 +112,11 @@ export function loadRunnerConfig(path: string): RunnerConfig {
     );
   }
   const workDir = f.work_dir ?? '_work';
+  if (f.state_dir !== undefined && (typeof f.state_dir !== 'string' || f.state_dir.length === 0))
+    throw new RunnerConfigError(
+      path,
+      `"state_dir" must be a non-empty string, got ${JSON.stringify(f.state_dir)}`,
+    );
   const stateDir = f.state_dir ?? '.baton-state';
   const minFree = f.min_free_disk_mb ?? 256;
   if (typeof minFree !== 'number' || !(minFree >= 0))
@@ -124,9 +135,36 @@ export function loadRunnerConfig(path: string): RunnerConfig {
     workDir: isAbsolute(workDir) ? workDir : join(baseDir, workDir),
     oneOff: f.one_off === true,
     stateDir: isAbsolute(stateDir) ? stateDir : join(baseDir, stateDir),
+    sharedStateDir: f.state_dir === undefined,
     minFreeDiskBytes: minFree * 1024 * 1024,
     ...(tokenFile === undefined ? {} : { tokenFile }),
     ...(f.ca_file ? { caFile: isAbsolute(f.ca_file) ? f.ca_file : join(baseDir, f.ca_file) } : {}),
     baseDir,
   });
+}
+
+/**
+ * The other runner config files in `dir` (JSON objects naming a `runner_id` and a `server`): several runners
+ * may be configured in one directory, and the tasks of one must not read another's token.
+ */
+export function siblingRunnerConfigs(dir: string, self: string): string[] {
+  const found: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return found;
+  }
+  for (const name of names) {
+    if (!name.endsWith('.json')) continue;
+    const path = join(dir, name);
+    if (path === self) continue;
+    try {
+      const f = JSON.parse(readFileSync(path, 'utf8')) as Partial<RunnerConfigFile> | null;
+      if (f && typeof f.runner_id === 'string' && typeof f.server === 'string') found.push(path);
+    } catch {
+      // Not a runner config (unreadable or not JSON).
+    }
+  }
+  return found;
 }

@@ -2,6 +2,7 @@
 export { Agent, type AgentOptions, type RunnerLogger } from './agent.ts';
 export {
   loadRunnerConfig,
+  siblingRunnerConfigs,
   writeRunnerConfig,
   DEFAULT_CONFIG_PATH,
   RunnerConfigError,

@@ -19,6 +19,7 @@ import { artifactRoutes } from './routes/artifacts.ts';
 import { uiRoutes } from './routes/ui.ts';
 import { secretRoutes } from './routes/secrets.ts';
 import { loadMasterKey } from './master-key.ts';
+import { StreamGuard } from './stream-guard.ts';
 import { PROTOCOL_VERSION } from '../protocol/api.ts';
 
 export interface ServerDeps {
@@ -51,12 +52,18 @@ export async function createServer(
   const hub = new Hub();
   const shutdown = new AbortController();
   app.addHook('preClose', async () => shutdown.abort());
+  const now = deps.now ?? Date.now;
+  const streams = new StreamGuard(deps.store, now, (err) =>
+    app.log.warn({ err }, 'could not check the tokens of open streams'),
+  );
+  app.addHook('onClose', async () => streams.stop());
   const ctx: ServerContext = {
     config: deps.config,
     store: deps.store,
     hub,
     dispatcher: createDispatcher(deps.store, hub),
-    now: deps.now ?? Date.now,
+    now,
+    streams,
     shutdown: shutdown.signal,
     blobs: deps.blobs ?? createFsBlobStore(join(deps.config.dataDir, 'blobs')),
     masterKey: loadMasterKey({ value: deps.config.masterKey, path: join(deps.config.dataDir, 'master.key') }),

@@ -65,6 +65,16 @@ export function scopeFor(method: string, changes: 'runs' | 'admin'): Scope {
   return changes === 'runs' ? 'submit' : 'admin';
 }
 
+/** The user token each authenticated request was let in with (streams watch it until they end). */
+const requestTokens = new WeakMap<FastifyRequest, TokenRow>();
+
+/** The token `authenticateUser` accepted for this request (a route behind it always has one). */
+export function userTokenOf(req: FastifyRequest): TokenRow {
+  const row = requestTokens.get(req);
+  if (!row) throw unauthenticated('missing bearer token: send "Authorization: Bearer <user token>"');
+  return row;
+}
+
 export async function authenticateUser(
   store: Store,
   req: FastifyRequest,
@@ -87,6 +97,7 @@ export async function authenticateUser(
       `this token has the '${row.scope}' scope; ${req.method} ${req.url.split('?')[0]} needs '${needs}'`,
     );
   }
+  requestTokens.set(req, row);
   return row;
 }
 

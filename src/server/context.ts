@@ -7,6 +7,7 @@ import type { Hub } from './hub.ts';
 import type { Dispatcher } from './dispatch.ts';
 import type { BlobStore } from './blobs.ts';
 import type { MasterKey } from './master-key.ts';
+import type { StreamGuard } from './stream-guard.ts';
 
 export interface ServerContext {
   config: Readonly<ServerConfig>;
@@ -20,6 +21,8 @@ export interface ServerContext {
   shutdown: AbortSignal;
   blobs: BlobStore;
   masterKey: MasterKey;
+  /** Open SSE streams by the user token that opened them: revocation and expiry close them. */
+  streams: StreamGuard;
 }
 
 /** Tells waiters and subscribers what a store transition changed. */

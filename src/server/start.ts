@@ -60,9 +60,13 @@ export async function startServer(
   const reaper = startReaper(ctx);
   // The first task that names secrets would otherwise wait for libsodium to start while being assigned.
   void warmUpSealing().catch((err: unknown) => ctx.log.warn({ err }, 'could not load libsodium'));
-  // Tasks queued through other replicas sharing the database wake this one's long-polling runners.
+  // Tasks queued through other replicas sharing the database wake this one's long-polling runners; tokens
+  // revoked through them close this one's streams.
   const stopListening = store.dialect.listen
-    ? await store.dialect.listen(() => ctx.hub.tasksQueued(1))
+    ? await store.dialect.listen(
+        () => ctx.hub.tasksQueued(1),
+        (tokenId) => ctx.streams.revoked(tokenId),
+      )
     : undefined;
   return {
     url: `${config.tlsCertFile ? 'https' : 'http'}://${host}:${port}`,

@@ -43,14 +43,24 @@ export function createCredentialStore(d: StoreDialect) {
     async listTokens(): Promise<TokenRow[]> {
       return db.selectFrom('tokens').selectAll().orderBy('created_at').execute();
     },
+    /** The rows of these token ids that still exist (for checking open streams' tokens in one query). */
+    async tokensByIds(ids: readonly string[]): Promise<TokenRow[]> {
+      if (ids.length === 0) return [];
+      return db.selectFrom('tokens').selectAll().where('id', 'in', ids).execute();
+    },
+    /** Revokes a token; other server processes on this database hear of it on commit (their streams close). */
     async revokeToken(id: string, now: number): Promise<boolean> {
-      const r = await db
-        .updateTable('tokens')
-        .set({ revoked_at: now })
-        .where('id', '=', id)
-        .where('revoked_at', 'is', null)
-        .executeTakeFirst();
-      return r.numUpdatedRows > 0n;
+      return d.writeTx(async (tx) => {
+        const r = await tx
+          .updateTable('tokens')
+          .set({ revoked_at: now })
+          .where('id', '=', id)
+          .where('revoked_at', 'is', null)
+          .executeTakeFirst();
+        if (r.numUpdatedRows === 0n) return false;
+        await d.notifyTokenRevoked(tx, id);
+        return true;
+      });
     },
 
     async insertRunner(

@@ -30,8 +30,12 @@ export interface DialectCapabilities {
  * - `notifyQueued(tx)` tells every process listening on this database that tasks were queued. Called inside
  *   the transaction that queued them, so the notice is delivered on commit and never before the rows are
  *   visible. A no-op where one process owns the database.
- * - `listen(onQueued)` calls `onQueued` for each notice (from any process, this one included) until the
- *   returned stop function is called. Notices can be lost (a dropped connection): callers keep a backstop.
+ * - `notifyTokenRevoked(tx, tokenId)` tells every process that a token was revoked (its open streams close at
+ *   once), delivered on commit like `notifyQueued`. A no-op where one process owns the database.
+ * - `listen(onQueued, onTokenRevoked)` calls `onQueued` for each queued notice and `onTokenRevoked` with the
+ *   token id of each revocation notice (from any process, this one included) until the returned stop function
+ *   is called. Notices can be lost (a dropped connection): callers keep a backstop; after a reconnect
+ *   `onTokenRevoked` is called with no id, meaning "check every token again".
  * - `withMigrationLock(fn)` runs `fn` while no other process migrates the same database.
  */
 export interface StoreDialect {
@@ -40,7 +44,11 @@ export interface StoreDialect {
   migrations: Migration[];
   writeTx<T>(fn: (tx: Transaction<Database>) => Promise<T>): Promise<T>;
   notifyQueued(tx: Kysely<Database>): Promise<void>;
-  listen?(onQueued: () => void): Promise<() => Promise<void>>;
+  notifyTokenRevoked(tx: Kysely<Database>, tokenId: string): Promise<void>;
+  listen?(
+    onQueued: () => void,
+    onTokenRevoked?: (tokenId: string | undefined) => void,
+  ): Promise<() => Promise<void>>;
   withMigrationLock<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }

@@ -1,7 +1,13 @@
 // `baton runner register | start | unregister`: set up this machine as a runner and run the agent.
 import { hostname } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { createIdentity, loadIdentity } from '../../runner/identity.ts';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import {
+  STATE_ROOT,
+  assertNoIdentity,
+  loadIdentity,
+  newIdentity,
+  saveIdentity,
+} from '../../runner/identity.ts';
 import { unlinkSync } from 'node:fs';
 import type { Command } from 'commander';
 import { createClient, trustCaFile } from '../../client/index.ts';
@@ -11,6 +17,7 @@ import {
   loadEnvFile,
   withoutBatonSettings,
   loadRunnerConfig,
+  siblingRunnerConfigs,
   writeRunnerConfig,
   type RunnerLogger,
 } from '../../runner/index.ts';
@@ -27,6 +34,7 @@ interface RegisterFlags {
   maxParallelTasks: string;
   workDir: string;
   caFile?: string;
+  stateDir?: string;
 }
 
 function consoleLogger(name: string): RunnerLogger {
@@ -49,6 +57,10 @@ export function registerRunner(program: Command, setExit: (code: number) => void
     .option('--max-parallel-tasks <n>', 'tasks run at once', '1')
     .option('--work-dir <dir>', 'where task work dirs are created', '_work')
     .option('--ca-file <file>', 'trust this CA certificate (PEM) for an HTTPS server; kept in the config')
+    .option(
+      '--state-dir <dir>',
+      `this runner's own directory for its key pair and spool (default ${STATE_ROOT}/<runner id> next to the config); must not hold another runner's key`,
+    )
     .action(async (flags: RegisterFlags) => {
       const out = createOut();
       try {
@@ -67,8 +79,14 @@ export function registerRunner(program: Command, setExit: (code: number) => void
           .filter(Boolean);
         if (flags.caFile) trustCaFile(flags.caFile);
         const client = createClient({ baseUrl: server, userAgent: `baton-runner/${batonVersion()}` });
-        // The key pair lives in the state dir next to the config; only the public half goes to the server.
-        const keys = await createIdentity(join(dirname(resolve(flags.config)), '.baton-state'));
+        // The key pair lives in a state dir of this runner's own (several configs may share a directory);
+        // only the public half goes to the server. A chosen dir is checked before registering.
+        const configDir = dirname(resolve(flags.config));
+        if (flags.stateDir !== undefined && flags.stateDir.trim() === '')
+          throw new CliError('--state-dir must name a directory, got an empty string');
+        const chosenStateDir = flags.stateDir === undefined ? undefined : resolve(flags.stateDir);
+        if (chosenStateDir !== undefined) assertNoIdentity(chosenStateDir);
+        const keys = await newIdentity();
         const reg = await client.register(token, {
           name,
           labels,
@@ -76,9 +94,23 @@ export function registerRunner(program: Command, setExit: (code: number) => void
           version: batonVersion(),
           publicKey: keys.publicKey,
         });
+        const stateDir = chosenStateDir ?? join(configDir, STATE_ROOT, reg.runnerId);
+        try {
+          saveIdentity(stateDir, reg.runnerId, keys);
+        } catch (err) {
+          // Registered, but its key has nowhere to go: take the registration back rather than leave a runner
+          // whose secrets nobody can open.
+          await createClient({ baseUrl: server, token: reg.token })
+            .unregister()
+            .catch(() => {});
+          throw err;
+        }
+        // Kept relative when it sits under the config's directory, so the directory can be moved as a whole.
+        const rel = relative(configDir, stateDir);
         writeRunnerConfig(flags.config, {
           server,
           runner_id: reg.runnerId,
+          state_dir: rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : stateDir,
           name,
           token: reg.token,
           labels,
@@ -87,7 +119,7 @@ export function registerRunner(program: Command, setExit: (code: number) => void
           ...(flags.caFile ? { ca_file: resolve(flags.caFile) } : {}),
         });
         out.err(
-          `registered runner '${name}' (${reg.runnerId}); config written to ${flags.config}\nstart it with: baton runner start --config ${flags.config}\n`,
+          `registered runner '${name}' (${reg.runnerId}); config written to ${flags.config}, key pair and spool in ${stateDir}\nstart it with: baton runner start --config ${flags.config}\n`,
         );
         setExit(0);
       } catch (err) {
@@ -108,6 +140,11 @@ export function registerRunner(program: Command, setExit: (code: number) => void
         const config = loadRunnerConfig(flags.config);
         if (config.caFile) trustCaFile(config.caFile);
         const log = consoleLogger(config.name);
+        const identity = loadIdentity(config.stateDir, config.runnerId);
+        if (config.sharedStateDir && identity)
+          log.warn(
+            `${config.configPath} names no "state_dir": this runner keeps its key pair and spool in ${config.stateDir}, which every runner config in ${config.baseDir} shares — a second runner registered there replaces this key and its secrets stop opening. It keeps working as long as it is the only one; to give it a state dir of its own, register it again (baton runner register --config ${config.configPath}) or move ${config.stateDir} to a directory of its own and set "state_dir" in the config to it`,
+          );
         const agent = new Agent({
           client: createClient({
             baseUrl: config.server,
@@ -121,10 +158,18 @@ export function registerRunner(program: Command, setExit: (code: number) => void
             ...withoutBatonSettings(process.env),
             ...loadEnvFile(join(config.baseDir, '.env')),
           },
-          hide: [config.configPath, ...(config.tokenFile === undefined ? [] : [config.tokenFile])],
+          // The state root of every runner configured next to this one too, not only this runner's own state
+          // dir (which the agent hides): no task reads a sibling runner's key or spool.
+          // Last: a path hidden after a directory above it would no longer exist in the step's view.
+          hide: [
+            config.configPath,
+            ...siblingRunnerConfigs(config.baseDir, config.configPath),
+            ...(config.tokenFile === undefined ? [] : [config.tokenFile]),
+            join(config.baseDir, STATE_ROOT),
+          ],
           oneOff: flags.oneOff === true || config.oneOff,
           stateDir: config.stateDir,
-          keys: loadIdentity(config.stateDir),
+          keys: identity?.keys,
           minFreeDiskBytes: config.minFreeDiskBytes,
           log,
         });

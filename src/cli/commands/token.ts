@@ -71,7 +71,7 @@ export function registerToken(program: Command, setExit: (code: number) => void)
   conn(
     token
       .command('revoke')
-      .description('revoke a token by id; effective on the next request')
+      .description('revoke a token by id; effective at once, its open streams (follows) end too')
       .argument('<id>'),
   ).action((id: string, flags: ConnectionFlags & { json?: boolean }) =>
     guard(async () => {

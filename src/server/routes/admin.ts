@@ -117,6 +117,8 @@ export function adminRoutes(app: FastifyInstance, ctx: ServerContext): void {
     if (!(await ctx.store.credentials.revokeToken(req.params.id, ctx.now()))) {
       throw new BatonError('not_found', `token ${req.params.id} not found or already revoked`);
     }
+    // Streams this server holds for the token end now; other replicas hear of it from the database.
+    ctx.streams.revoked(req.params.id);
     reply.code(204);
   });
 }

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { BatonError } from '../../protocol/errors.ts';
 import { isTerminal } from '../../protocol/status.ts';
-import { authenticateUser, scopeFor } from '../auth.ts';
+import { authenticateUser, scopeFor, userTokenOf } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
 import { openSse } from '../sse.ts';
 import type { StoredChunk } from '../../store/logs.ts';
@@ -62,7 +62,10 @@ export function logRoutes(app: FastifyInstance, ctx: ServerContext): void {
       // Follow: replay from the resume offset, then wake on each stored chunk until the task is final.
       const lastEventId = Number(req.headers['last-event-id'] ?? NaN);
       let sentTo = Number.isInteger(lastEventId) && lastEventId >= 0 ? lastEventId : (req.query.offset ?? 0);
+      const token = userTokenOf(req);
       const sse = openSse(req, reply);
+      // Revoking or expiring the token ends this stream with an `error` event (see stream-guard.ts).
+      ctx.streams.watch(token, sse);
       let wake: () => void = () => {};
       const off = ctx.hub.onRun(req.params.id, (m) => {
         if ((m.kind === 'log' && m.log.taskId === task.id) || m.kind === 'event') wake();

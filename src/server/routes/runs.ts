@@ -12,7 +12,7 @@ import {
 } from '../../protocol/api.ts';
 import { isTerminal, type RunStatus } from '../../protocol/status.ts';
 import { compileWorkflow, resolveInputs } from '../../workflow/index.ts';
-import { authenticateUser, scopeFor } from '../auth.ts';
+import { authenticateUser, scopeFor, userTokenOf } from '../auth.ts';
 import { publishAdvance, type ServerContext } from '../context.ts';
 import { runResult, runSummary } from '../views.ts';
 import { openSse } from '../sse.ts';
@@ -111,7 +111,10 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const runId = req.params.id;
     const first = await ctx.store.runs.get(runId);
     if (!first) throw new BatonError('not_found', `run ${runId} not found`);
+    const token = userTokenOf(req);
     const sse = openSse(req, reply);
+    // Revoking or expiring the token ends this stream with an `error` event (see stream-guard.ts).
+    ctx.streams.watch(token, sse);
     const sentSeq = new Map<string, number>();
     const buffered: Parameters<Parameters<typeof ctx.hub.onRun>[1]>[0][] = [];
     let live = false;

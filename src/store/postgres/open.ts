@@ -22,6 +22,8 @@ import { POSTGRES_MIGRATIONS } from './migrations.ts';
 
 /** The channel every replica listens on; a notice carries no payload, it only says "look again". */
 export const QUEUED_CHANNEL = 'baton_queued';
+/** Revocations: the payload is the revoked token's id, so every replica closes that token's streams. */
+export const TOKEN_REVOKED_CHANNEL = 'baton_token_revoked';
 const POOL_SIZE = 10;
 /** Deadlock, serialization failure: the transaction did nothing and can run again. */
 const RETRYABLE = new Set(['40P01', '40001']);
@@ -70,8 +72,14 @@ export function openPostgres(url: string): StoreDialect {
       // transaction are folded into one by PostgreSQL.
       await sql`select pg_notify(${QUEUED_CHANNEL}, '')`.execute(tx);
     },
-    async listen(onQueued: () => void): Promise<() => Promise<void>> {
-      return listenForQueued(url, onQueued);
+    async notifyTokenRevoked(tx: Kysely<Database>, tokenId: string): Promise<void> {
+      await sql`select pg_notify(${TOKEN_REVOKED_CHANNEL}, ${tokenId})`.execute(tx);
+    },
+    async listen(
+      onQueued: () => void,
+      onTokenRevoked?: (tokenId: string | undefined) => void,
+    ): Promise<() => Promise<void>> {
+      return listenForNotices(url, onQueued, onTokenRevoked ?? (() => {}));
     },
     async withMigrationLock<T>(fn: () => Promise<T>): Promise<T> {
       // A session lock on one pooled connection, held while `fn` migrates through the others.
@@ -99,10 +107,14 @@ function sqlState(err: unknown): string {
 }
 
 /**
- * A dedicated connection doing `LISTEN`. When it drops, it reconnects after a pause and calls `onQueued` once,
- * since a notice may have been missed meanwhile.
+ * A dedicated connection doing `LISTEN` on both channels. When it drops, it reconnects after a pause and calls
+ * `onQueued` and `onTokenRevoked(undefined)` once, since a notice may have been missed meanwhile.
  */
-async function listenForQueued(url: string, onQueued: () => void): Promise<() => Promise<void>> {
+async function listenForNotices(
+  url: string,
+  onQueued: () => void,
+  onTokenRevoked: (tokenId: string | undefined) => void,
+): Promise<() => Promise<void>> {
   let stopped = false;
   let client: pg.Client | undefined;
   let retry: NodeJS.Timeout | undefined;
@@ -122,15 +134,18 @@ async function listenForQueued(url: string, onQueued: () => void): Promise<() =>
     c.on('end', fail);
     c.on('notification', (n) => {
       if (n.channel === QUEUED_CHANNEL) onQueued();
+      else if (n.channel === TOKEN_REVOKED_CHANNEL) onTokenRevoked(n.payload || undefined);
     });
     await c.connect();
     await c.query(`LISTEN ${QUEUED_CHANNEL}`);
+    await c.query(`LISTEN ${TOKEN_REVOKED_CHANNEL}`);
   };
   const reconnect = async () => {
     if (stopped) return;
     try {
       await connect();
       onQueued();
+      onTokenRevoked(undefined);
     } catch {
       if (!stopped) retry = setTimeout(() => void reconnect(), LISTEN_RECONNECT_MS);
     }

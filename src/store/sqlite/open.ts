@@ -46,6 +46,8 @@ export function openSqlite(path: string): StoreDialect {
     },
     // One process owns the file: its in-process hub already hears every queued task.
     async notifyQueued() {},
+    // Likewise: the revoking request runs in the process that holds the streams.
+    async notifyTokenRevoked() {},
     async withMigrationLock<T>(fn: () => Promise<T>): Promise<T> {
       return fn();
     },

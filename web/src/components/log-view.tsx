@@ -78,7 +78,10 @@ export function LogView({ runId, task, attempt, truncated }: LogViewProps) {
       setState('ended');
       redraw();
     });
-    es.addEventListener('error', () => {
+    es.addEventListener('error', (e) => {
+      // A server `error` event (its data says why: the session's token was revoked or expired) ends the follow
+      // for good; a bare error is a dropped connection that EventSource retries by itself.
+      if (e instanceof MessageEvent) es.close();
       if (es.readyState === EventSource.CLOSED) setState('error');
     });
     return () => es.close();
