@@ -27,7 +27,21 @@ async function ensureToken(
 ) {
   const hash = hashToken(token);
   if (await store.credentials.tokenByHash(hash)) return;
-  await store.credentials.insertToken({ kind, name, hash, created_at: now, expires_at: null, single_use: 0 });
+  try {
+    await store.credentials.insertToken({
+      kind,
+      name,
+      hash,
+      created_at: now,
+      expires_at: null,
+      single_use: 0,
+    });
+  } catch (err) {
+    // Replicas starting together with the same configured token race between the check and the insert: the
+    // one that lost finds the token the other stored, which is what it wanted.
+    if (await store.credentials.tokenByHash(hash)) return;
+    throw err;
+  }
 }
 
 export async function startServer(

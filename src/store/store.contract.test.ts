@@ -683,36 +683,33 @@ function contract(target: Target) {
     }
   });
 
-  it.runIf(target.multiProcess)(
-    'a token revoked through one store is announced, by id, to a listener on another',
-    async () => {
-      const other = await reopen();
-      extra.push(other);
-      const row = await store.credentials.insertToken({
-        kind: 'user',
-        name: 'watcher',
-        hash: 'hash-of-watcher',
-        created_at: 1,
-        expires_at: null,
-        single_use: 0,
-      });
-      let resolve!: (id: string | undefined) => void;
-      const heard = new Promise<string | undefined>((r) => (resolve = r));
-      const stop = await other.dialect.listen!(
-        () => {},
-        (id) => resolve(id),
-      );
-      try {
-        expect(await store.credentials.revokeToken(row.id, 2)).toBe(true);
-        expect(await heard).toBe(row.id);
-        // Revoking again changes nothing and says so.
-        expect(await store.credentials.revokeToken(row.id, 3)).toBe(false);
-        expect((await other.credentials.tokensByIds([row.id]))[0]?.revoked_at).toBe(2);
-      } finally {
-        await stop();
-      }
-    },
-  );
+  sharedIt('a token revoked through one store is announced, by id, to a listener on another', async () => {
+    const other = await reopen();
+    extra.push(other);
+    const row = await store.credentials.insertToken({
+      kind: 'user',
+      name: 'watcher',
+      hash: 'hash-of-watcher',
+      created_at: 1,
+      expires_at: null,
+      single_use: 0,
+    });
+    let resolve!: (id: string | undefined) => void;
+    const heard = new Promise<string | undefined>((r) => (resolve = r));
+    const stop = await other.dialect.listen!(
+      () => {},
+      (id) => resolve(id),
+    );
+    try {
+      expect(await store.credentials.revokeToken(row.id, 2)).toBe(true);
+      expect(await heard).toBe(row.id);
+      // Revoking again changes nothing and says so.
+      expect(await store.credentials.revokeToken(row.id, 3)).toBe(false);
+      expect((await other.credentials.tokensByIds([row.id]))[0]?.revoked_at).toBe(2);
+    } finally {
+      await stop();
+    }
+  });
 }
 
 describe('store contract: SQLite', () => contract(sqliteTarget));
