@@ -102,6 +102,10 @@ export interface TaskSpec {
   /** This expansion's matrix values (empty when the task has no matrix). */
   matrix: Record<string, string | number | boolean>;
   strategy?: MatrixStrategy;
+  /** Only a runner with this isolation may take the task (`sandbox`: bubblewrap, see SECURITY.md). */
+  isolation?: 'sandbox';
+  /** `false`: the task's steps get no network but a loopback of their own (needs a sandboxed runner). */
+  network?: boolean;
 }
 
 export interface Plan {
