@@ -106,6 +106,15 @@ export interface TaskSpec {
   isolation?: 'sandbox';
   /** `false`: the task's steps get no network but a loopback of their own (needs a sandboxed runner). */
   network?: boolean;
+  /** Resource limits the runner enforces with cgroups (only runners that report `limits: true` take the task). */
+  limits?: TaskLimits;
+}
+
+export interface TaskLimits {
+  memoryBytes?: number;
+  pids?: number;
+  /** CPUs, fractional (1.5 = one and a half cores' time). */
+  cpu?: number;
 }
 
 export interface Plan {
