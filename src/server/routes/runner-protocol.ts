@@ -23,6 +23,7 @@ import { authenticateRunner, bearerToken, usableToken } from '../auth.ts';
 import { publishAdvance, wakeAt, type ServerContext } from '../context.ts';
 import { generateToken, hashToken } from '../tokens.ts';
 import { assignClaimed } from '../assign.ts';
+import { runnerGives, runnerReport } from '../views.ts';
 import type { RunnerRow } from '../../store/schema.ts';
 
 /** A runner caps a task's log at 16 MiB; the server refuses anything past 17 MiB. */
@@ -140,6 +141,7 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
             name: runner.name,
             labels: JSON.parse(runner.labels) as string[],
             canReceiveSecrets: runner.public_key !== null,
+            gives: runnerGives(runnerReport(runner)),
           },
           waitMs,
           signal: AbortSignal.any([abort.signal, ctx.shutdown]),
