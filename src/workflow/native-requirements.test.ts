@@ -173,3 +173,21 @@ tasks:
     ]);
   });
 });
+
+describe('other dialects', () => {
+  it('a GitHub Actions job that says isolation is pointed to the native format, at its line and column', () => {
+    const found = issues(
+      'on: push\njobs:\n  test:\n    runs-on: linux\n    isolation: sandbox\n    steps:\n      - run: make\n',
+    );
+    expect(found).toEqual([
+      expect.objectContaining({
+        code: 'unknown_key',
+        line: 5,
+        column: 5,
+        message: expect.stringContaining(
+          "GitHub Actions has no 'isolation': write the workflow in Baton's native format",
+        ),
+      }),
+    ]);
+  });
+});
