@@ -126,4 +126,31 @@ describe('tasks that require isolation, a network cut or limits', () => {
     for (const name of ['untrusted', 'offline', 'limited'])
       expect(done.results[name]).toMatchObject({ status: 'succeeded', runner: 'sandboxed', attempt: 1 });
   });
+
+  it('a runner whose sandbox report lands while its long poll is held is offered the sandboxed task in that same hold', async () => {
+    // The runner sends its first status report and its first acquire side by side, so the acquire can reach the
+    // server first; the hold must not keep judging the runner by the report it had when the hold began.
+    const server = await startServerProcess();
+    const run = await server.client.submitRun(
+      'tasks:\n  untrusted:\n    isolation: sandbox\n    run: echo hi\n',
+    );
+    const { token } = await server.client.register(server.registrationToken, {
+      name: 'late-report',
+      labels: [],
+      capacity: 1,
+      version: 'test',
+    });
+    const runner = createClient({ baseUrl: server.url, token });
+    const held = runner.acquire(1, 20_000);
+    await waitFor(async () => {
+      const pending = await whyPending(server, run.id, 'untrusted');
+      // The runner counts as online once its acquire was authenticated: its hold has begun.
+      return pending.runners
+        .find((r) => r.name === 'late-report')
+        ?.reasons.every((x) => x.code === 'needs_sandbox');
+    }, 'the long poll to be held');
+    await runner.reportStatus({ isolation: 'sandbox', freeDiskBytes: 1024 ** 3, minFreeDiskBytes: 0 });
+    const offer = await held;
+    expect(offer?.task).toMatchObject({ runId: run.id, name: 'untrusted', attempt: 1 });
+  });
 });

@@ -24,6 +24,7 @@ import { publishAdvance, wakeAt, type ServerContext } from '../context.ts';
 import { generateToken, hashToken } from '../tokens.ts';
 import { assignClaimed } from '../assign.ts';
 import { runnerGives, runnerReport } from '../views.ts';
+import type { ClaimingRunner, RunnerGives } from '../../store/leases.ts';
 import type { RunnerRow } from '../../store/schema.ts';
 
 /** A runner caps a task's log at 16 MiB; the server refuses anything past 17 MiB. */
@@ -110,9 +111,21 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
       }
     });
     const runnerOf = (req: object) => (req as { runner: RunnerRow }).runner;
+    const claimingRunner = (row: RunnerRow): ClaimingRunner => ({
+      id: row.id,
+      name: row.name,
+      labels: JSON.parse(row.labels) as string[],
+      canReceiveSecrets: row.public_key !== null,
+      gives: runnerGives(runnerReport(row)),
+    });
 
     s.post('/api/v1/runner/status', { schema: { body: RunnerStatusBody } }, async (req, reply) => {
-      await ctx.store.credentials.setRunnerStatus(runnerOf(req).id, JSON.stringify(req.body), ctx.now());
+      const runner = runnerOf(req);
+      await ctx.store.credentials.setRunnerStatus(runner.id, JSON.stringify(req.body), ctx.now());
+      const before = runnerGives(runnerReport(runner));
+      const after = runnerGives(req.body);
+      if (Object.keys(after).some((k) => after[k as keyof RunnerGives] !== before[k as keyof RunnerGives]))
+        ctx.hub.runnerChanged(runner.id);
       reply.code(204);
     });
 
@@ -136,12 +149,10 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
         reply.raw.once('close', () => abort.abort());
         const waitMs = Math.min(req.body.waitMs ?? ctx.config.maxLongPollMs, ctx.config.maxLongPollMs);
         const claimed = await ctx.dispatcher.acquire({
-          runner: {
-            id: runner.id,
-            name: runner.name,
-            labels: JSON.parse(runner.labels) as string[],
-            canReceiveSecrets: runner.public_key !== null,
-            gives: runnerGives(runnerReport(runner)),
+          runner: claimingRunner(runner),
+          reload: async () => {
+            const row = await ctx.store.credentials.runner(runner.id);
+            return row && claimingRunner(row);
           },
           waitMs,
           signal: AbortSignal.any([abort.signal, ctx.shutdown]),
