@@ -1,5 +1,6 @@
 // `isolation`, `network` and `limits` on tasks and at the workflow's top level: plans and line/column issues.
 
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Plan, TaskSpec } from '../protocol/plan.ts';
 import { compileWorkflow } from './index.ts';
@@ -189,5 +190,40 @@ describe('other dialects', () => {
         ),
       }),
     ]);
+  });
+});
+
+describe('limits, property', () => {
+  it('any memory, pids or cpu value either compiles within its range or is one issue at its own line that shows it', () => {
+    const value = fc.oneof(
+      fc.integer({ min: -10, max: 2 ** 53 }),
+      fc.double({ noNaN: true, min: -5, max: 5000 }),
+      fc
+        .tuple(
+          fc.double({ noNaN: true, min: 0, max: 10_000 }),
+          fc.constantFrom('K', 'M', 'G', 'k', 'T', '', 'Mi'),
+        )
+        .map(([n, unit]) => `${n}${unit}`),
+      fc.string({ maxLength: 8 }),
+    );
+    fc.assert(
+      fc.property(fc.constantFrom('memory', 'pids', 'cpu'), value, (key, raw) => {
+        const text = `tasks:\n  t:\n    run: x\n    limits:\n      ${key}: ${JSON.stringify(raw)}\n`;
+        const result = compileWorkflow(text);
+        if (result.ok) {
+          const limits = result.plan.tasks[0]!.limits!;
+          if (key === 'memory') expect(limits.memoryBytes).toBeGreaterThanOrEqual(1024 ** 2);
+          if (key === 'memory') expect(limits.memoryBytes).toBeLessThanOrEqual(4 * 1024 ** 4);
+          if (key === 'pids') expect(Number.isInteger(limits.pids)).toBe(true);
+          if (key === 'cpu') expect(limits.cpu).toBeGreaterThanOrEqual(0.01);
+          if (key === 'cpu') expect(limits.cpu).toBeLessThanOrEqual(1024);
+        } else {
+          expect(result.issues).toHaveLength(1);
+          expect(result.issues[0]).toMatchObject({ line: 5, path: `tasks.t.limits.${key}` });
+          expect(result.issues[0]!.message).toContain(`'${key}' of 'limits' of task 't' is `);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });
