@@ -98,9 +98,13 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.register(async (scope) => {
     const s = scope.withTypeProvider<TypeBoxTypeProvider>();
     s.decorateRequest('runner', null);
+    s.decorateRequest('generation', 0);
     s.addHook('onRequest', async (req) => {
+      // Read before the runner's row: a report stored after the row was read has moved it on (see acquire).
+      const generation = ctx.hub.queueGeneration;
       const runner = await authenticateRunner(ctx.store, req);
-      (req as unknown as { runner: RunnerRow }).runner = runner;
+      (req as unknown as { runner: RunnerRow; generation: number }).runner = runner;
+      (req as unknown as { generation: number }).generation = generation;
       // Last-seen is shown to the second: one write per second per runner, not one per request (a busy
       // runner makes several requests per task, and each write is a transaction of its own).
       const now = ctx.now();
@@ -150,6 +154,7 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
         const waitMs = Math.min(req.body.waitMs ?? ctx.config.maxLongPollMs, ctx.config.maxLongPollMs);
         const claimed = await ctx.dispatcher.acquire({
           runner: claimingRunner(runner),
+          readAtGeneration: (req as unknown as { generation: number }).generation,
           reload: async () => {
             const row = await ctx.store.credentials.runner(runner.id);
             return row && claimingRunner(row);
