@@ -71,7 +71,13 @@ async function measure(store: Store) {
   const claim: number[] = [];
   const baseline: number[] = [];
   const now = T0 + TASKS;
-  const runner = { id: 'bench-runner', name: 'bench-runner', labels: [], canReceiveSecrets: true };
+  const runner = {
+    id: 'bench-runner',
+    name: 'bench-runner',
+    labels: [],
+    canReceiveSecrets: true,
+    gives: { sandbox: false, networkIsolation: false, limits: false },
+  };
   // Interleaved, so both see the same queue depth, cache state and machine load; the first rounds warm up
   // (JIT, prepared statements, pool connections) and are not counted.
   for (let i = -WARMUP; i < CLAIMS; i++) {

@@ -106,14 +106,17 @@ export interface TaskSpec {
   isolation?: 'sandbox';
   /** `false`: the task's steps get no network but a loopback of their own (needs a sandboxed runner). */
   network?: boolean;
-  /** Resource limits the runner enforces with cgroups (only runners that report `limits: true` take the task). */
+  /** Resource limits the runner enforces with cgroups; only a runner that reports it can enforce limits takes the task. */
   limits?: TaskLimits;
 }
 
+/** Per-task resource ceilings (workflow `limits: {memory, pids, cpu}`); each absent field means no limit. */
 export interface TaskLimits {
+  /** Memory the task's processes may use together, in bytes (cgroup `memory.max`). */
   memoryBytes?: number;
+  /** Processes and threads at once (cgroup `pids.max`). */
   pids?: number;
-  /** CPUs, fractional (1.5 = one and a half cores' time). */
+  /** CPUs' worth of time (cgroup `cpu.max`); 1.5 means one and a half CPUs. */
   cpu?: number;
 }
 

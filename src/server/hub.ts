@@ -1,4 +1,4 @@
-// In-process events: tasks queued (wakes long-polling runners), run and task transitions, log chunks stored.
+// In-process events: tasks queued and runners' changed reports (wake long-polling runners), run and task transitions, log chunks stored.
 // Listeners are called synchronously after the store committed; they must not throw.
 import { EventEmitter } from 'node:events';
 import type { RunEvent } from '../protocol/api.ts';
@@ -30,6 +30,20 @@ export class Hub {
     if (count <= 0) return;
     this.#queueGeneration++;
     this.#emitter.emit('queued', count);
+  }
+
+  /**
+   * A runner's status report changed what it can take (a sandbox, a network cut, limits): its own held long poll
+   * claims again with the new report. Counts as a queue generation too, so a claim that raced the report retries.
+   */
+  runnerChanged(runnerId: string): void {
+    this.#queueGeneration++;
+    this.#emitter.emit(`runner:${runnerId}`);
+  }
+
+  onRunnerChanged(runnerId: string, fn: () => void): () => void {
+    this.#emitter.on(`runner:${runnerId}`, fn);
+    return () => this.#emitter.off(`runner:${runnerId}`, fn);
   }
 
   /** Long polls waiting for a task right now. */

@@ -9,6 +9,7 @@ import type {
   TaskResult,
 } from '../protocol/api.ts';
 import type { RunStatus } from '../protocol/status.ts';
+import type { RunnerGives } from '../store/leases.ts';
 import type { RunnerAttemptRow } from '../store/runner-tasks.ts';
 import type { RunRow, RunnerRow, TaskRow } from '../store/schema.ts';
 
@@ -87,14 +88,29 @@ export function runnerOfflineAfterMs(c: { maxLongPollMs: number; heartbeatInterv
   return 2 * c.maxLongPollMs + c.heartbeatIntervalMs;
 }
 
+/** The runner's last status report; undefined until it sent one. */
+export function runnerReport(r: RunnerRow): RunnerStatusBody | undefined {
+  return r.status_json && r.status_json !== '{}'
+    ? (JSON.parse(r.status_json) as RunnerStatusBody)
+    : undefined;
+}
+
+/** What a runner can give a task by its last report; a runner that never reported gives nothing beyond `host`. */
+export function runnerGives(report: RunnerStatusBody | undefined): RunnerGives {
+  return {
+    sandbox: report?.isolation === 'sandbox',
+    networkIsolation: report?.networkIsolation === true,
+    limits: report?.limits === true,
+  };
+}
+
 /**
  * A runner as the API shows it. Its status, first match wins (RUNNER_STATUSES): disabled, offline, draining,
  * busy, idle. Offline comes before draining and busy: a runner that drained and exited keeps `draining` in its
  * last report, and one that went silent with a task still holds its lease until the reaper ends it.
  */
 export function runnerView(r: RunnerRow, active: number, now: number, offlineAfterMs: number): RunnerView {
-  const report =
-    r.status_json && r.status_json !== '{}' ? (JSON.parse(r.status_json) as RunnerStatusBody) : undefined;
+  const report = runnerReport(r);
   let status: RunnerView['status'];
   if (r.disabled === 1) status = 'disabled';
   else if (r.last_seen_at === null || now - r.last_seen_at > offlineAfterMs) status = 'offline';

@@ -67,7 +67,7 @@ function openDialect(database: string): StoreDialect {
   return openSqlite(database);
 }
 
-export type { LeaseTimings, ClaimingRunner, Claimed } from './leases.ts';
+export type { LeaseTimings, ClaimingRunner, Claimed, RunnerGives } from './leases.ts';
 export { DEPENDENCIES_SUCCEEDED, type RunPolicy, type Decision, type DependencyFacts } from './advance.ts';
 export type { RunWithTasks } from './runs.ts';
 export type { RunnerAttemptRow } from './runner-tasks.ts';

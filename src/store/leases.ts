@@ -44,6 +44,20 @@ export interface ClaimingRunner {
   labels: string[];
   /** False for a runner registered without a public key: it is never offered a task that names secrets. */
   canReceiveSecrets: boolean;
+  /**
+   * What the runner's last status report says it can give a task (all false until it reported): a task that
+   * declares `isolation: sandbox`, `network: false` or `limits` is offered only to a runner that gives it.
+   */
+  gives: RunnerGives;
+}
+
+export interface RunnerGives {
+  /** Reported `isolation: 'sandbox'`. */
+  sandbox: boolean;
+  /** Reported `networkIsolation: true`: it can cut a task's network. */
+  networkIsolation: boolean;
+  /** Reported `limits: true`: it can enforce cgroup limits. */
+  limits: boolean;
 }
 
 /** What ended an attempt: the runner's report, or the reaper's verdict. */
@@ -196,7 +210,8 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
      * Candidates are read oldest first in growing pages (most claims decide on the first row) without locks;
      * the one chosen is then locked with `SKIP LOCKED` and re-checked as still queued, so concurrent claimers
      * on other connections pass over each other's task instead of waiting, and a task this runner cannot
-     * take (labels, forward_to, secrets without a public key, a full max_parallel group) is never locked and hidden from one that can.
+     * take (labels, forward_to, secrets without a public key, an isolation, network cut or limits it cannot
+     * give, a full max_parallel group) is never locked and hidden from one that can.
      */
     async claim(runner: ClaimingRunner, now: number): Promise<Claimed | undefined> {
       const runnerId = runner.id;
@@ -209,7 +224,18 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
         scan: while (scanned < CLAIM_SCAN_LIMIT) {
           let q = tx
             .selectFrom('tasks')
-            .select(['id', 'run_id', 'runs_on', 'spec', 'group_name', 'queued_at', 'names_secrets'])
+            .select([
+              'id',
+              'run_id',
+              'runs_on',
+              'spec',
+              'group_name',
+              'queued_at',
+              'names_secrets',
+              'needs_sandbox',
+              'needs_network_off',
+              'needs_limits',
+            ])
             .where('status', '=', 'queued')
             .where('queued_at', '<=', now)
             .orderBy('queued_at')
@@ -228,6 +254,9 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
           for (const t of candidates) {
             if (!(JSON.parse(t.runs_on) as string[]).every((l) => have.has(l))) continue;
             if (t.names_secrets === 1 && !runner.canReceiveSecrets) continue;
+            if (t.needs_sandbox === 1 && !runner.gives.sandbox) continue;
+            if (t.needs_network_off === 1 && !runner.gives.networkIsolation) continue;
+            if (t.needs_limits === 1 && !runner.gives.limits) continue;
             const spec = JSON.parse(t.spec) as TaskSpec;
             if (spec.forwardTo !== undefined && spec.forwardTo !== runner.name) continue;
             if (spec.strategy?.maxParallel !== undefined && t.group_name !== null) {

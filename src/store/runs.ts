@@ -69,6 +69,9 @@ export function createRunStore(d: StoreDialect, policy: RunPolicy) {
           confidential_outputs: '[]',
           group_name: t.strategy?.group ?? null,
           names_secrets: secretNames(workflowEnv, JSON.stringify(t)).length > 0 ? 1 : 0,
+          needs_sandbox: t.isolation === 'sandbox' ? 1 : 0,
+          needs_network_off: t.network === false ? 1 : 0,
+          needs_limits: t.limits !== undefined && Object.keys(t.limits).length > 0 ? 1 : 0,
         }));
         for (let i = 0; i < rows.length; i += 200) {
           await tx

@@ -43,6 +43,12 @@ export interface TaskRow {
   group_name: string | null;
   /** 1 when the task (or its workflow's env) names a secret: offered only to runners with a public key. */
   names_secrets: number;
+  /** 1 when the task declares `isolation: sandbox`: offered only to runners reporting `isolation: 'sandbox'`. */
+  needs_sandbox: number;
+  /** 1 when the task declares `network: false`: offered only to runners reporting `networkIsolation: true`. */
+  needs_network_off: number;
+  /** 1 when the task declares `limits`: offered only to runners reporting `limits: true`. */
+  needs_limits: number;
 }
 
 export interface ArtifactRow {

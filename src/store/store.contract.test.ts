@@ -9,7 +9,7 @@ import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CompleteBody } from '../protocol/api.ts';
 import type { Plan, TaskSpec } from '../protocol/plan.ts';
-import { openStore, type Store } from './index.ts';
+import { openStore, type RunnerGives, type Store } from './index.ts';
 import { SQLITE_MIGRATIONS } from './sqlite/migrations.ts';
 import { POSTGRES_MIGRATIONS } from './postgres/migrations.ts';
 
@@ -94,11 +94,18 @@ function done(status: CompleteBody['status'] = 'succeeded', extra: Partial<Compl
   };
 }
 
-const runner = (id: string, labels: string[] = [], name = id, canReceiveSecrets = true) => ({
+const runner = (
+  id: string,
+  labels: string[] = [],
+  name = id,
+  canReceiveSecrets = true,
+  gives: Partial<RunnerGives> = {},
+) => ({
   id,
   name,
   labels,
   canReceiveSecrets,
+  gives: { sandbox: false, networkIsolation: false, limits: false, ...gives },
 });
 
 function contract(target: Target) {
@@ -178,6 +185,44 @@ function contract(target: Target) {
     expect(await store.leases.claim(keyless, T0 + 1)).toBeUndefined();
     const claimed = (await store.leases.claim(runner('keyed'), T0 + 1))!;
     expect(claimed.task).toMatchObject({ name: 'deploy', attempt: 1 });
+  });
+
+  it('a task that needs a sandbox, a network cut or limits is offered only to a runner that gives it', async () => {
+    await create(
+      [
+        task('sandboxed', { isolation: 'sandbox' }),
+        task('offline', { network: false }),
+        task('limited', { limits: { memoryBytes: 512 * 1024 ** 2 } }),
+        task('plain'),
+      ],
+      T0,
+    );
+    const host = runner('host');
+    expect((await store.leases.claim(host, T0 + 1))!.task.name).toBe('plain');
+    expect(await store.leases.claim(host, T0 + 1)).toBeUndefined();
+    // A sandbox alone is not a network cut or limits: each is its own promise in the runner's report.
+    const sandboxOnly = runner('sandbox-only', [], 'sandbox-only', true, { sandbox: true });
+    expect((await store.leases.claim(sandboxOnly, T0 + 1))!.task).toMatchObject({
+      name: 'sandboxed',
+      attempt: 1,
+    });
+    expect(await store.leases.claim(sandboxOnly, T0 + 1)).toBeUndefined();
+    const netOff = runner('net-off', [], 'net-off', true, { networkIsolation: true });
+    expect((await store.leases.claim(netOff, T0 + 1))!.task).toMatchObject({ name: 'offline', attempt: 1 });
+    const limiter = runner('limiter', [], 'limiter', true, { limits: true });
+    expect((await store.leases.claim(limiter, T0 + 1))!.task).toMatchObject({ name: 'limited', attempt: 1 });
+  });
+
+  it('records what each task needs from its runner when the run is created', async () => {
+    const { runId } = await create([
+      task('all', { isolation: 'sandbox', network: false, limits: { pids: 10 } }),
+      task('none', { network: true, limits: {} }),
+    ]);
+    const rows = (await store.runs.get(runId))!.tasks;
+    expect(rows.map((t) => [t.name, t.needs_sandbox, t.needs_network_off, t.needs_limits])).toEqual([
+      ['all', 1, 1, 1],
+      ['none', 0, 0, 0],
+    ]);
   });
 
   it('a task queued for later is not claimed before its time', async () => {

@@ -39,6 +39,12 @@ const UNSUPPORTED_JOB: Record<string, string> = {
   uses: '; reusable workflows are not supported: copy its jobs into this file',
   with: '; reusable workflows are not supported',
   secrets: '; reusable workflows are not supported; steps read secrets as ${{ secrets.NAME }}',
+  ...Object.fromEntries(
+    ['isolation', 'network', 'limits'].map((key) => [
+      key,
+      `; GitHub Actions has no '${key}': write the workflow in Baton's native format ('tasks:') to require it`,
+    ]),
+  ),
 };
 const STEP_KEYS = [
   'name',

@@ -7,6 +7,7 @@ import type { Pos } from './issues.ts';
 import type { WorkflowLimits } from './limits.ts';
 import { readBool, readCondition, readDuration } from './native-control.ts';
 import { readEnv } from './native-env.ts';
+import type { Requirements } from './native-requirements.ts';
 import type { Field, Located, NodeReader } from './node-reader.ts';
 import { joinWorkDir, shellProblem, STEP_ID } from './static-values.ts';
 
@@ -15,6 +16,8 @@ export interface ReadContext {
   limits: WorkflowLimits;
   /** `defaults.run` of the workflow. */
   defaults: { shell?: string; workingDirectory?: string };
+  /** The workflow's `isolation`, `network` and `limits`: each task's own values win. */
+  requirements?: Requirements;
 }
 
 const STEP_KEYS = [

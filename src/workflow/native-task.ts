@@ -15,6 +15,7 @@ import {
   readUploads,
 } from './native-control.ts';
 import { readEnv } from './native-env.ts';
+import { applyRequirements, readRequirements, REQUIREMENT_KEYS } from './native-requirements.ts';
 import { readShell, readSteps, readWorkDir, type ReadContext } from './native-steps.ts';
 import type { Field, Located, NodeReader } from './node-reader.ts';
 
@@ -43,6 +44,7 @@ const TASK_KEYS = [
   'artifacts',
   'strategy',
   'forward',
+  ...REQUIREMENT_KEYS,
 ] as const;
 const TASK_TYPES = ['exec'] as const;
 const TASK_HINTS: Record<string, string> = {
@@ -98,6 +100,7 @@ export function readTask(
   if (workingDirectory !== undefined) spec.workingDirectory = workingDirectory;
 
   readControlKeys(reader, present, owner, draft);
+  applyRequirements(spec, ctx.requirements ?? {}, readRequirements(reader, present, owner));
 
   const env = present('env');
   if (env) spec.env = readEnv(reader, ctx.limits, env, owner, draft.templates, 'task');

@@ -7,6 +7,7 @@ import type { TaskDraft, WorkflowDraft } from './drafts.ts';
 import type { Pos } from './issues.ts';
 import type { WorkflowLimits } from './limits.ts';
 import { readEnv } from './native-env.ts';
+import { readRequirements, REQUIREMENT_KEYS } from './native-requirements.ts';
 import { readShell, readTask, readWorkDir, type ReadContext } from './native-task.ts';
 import type { Field, Located, NodeReader } from './node-reader.ts';
 import { INPUT_NAME } from './static-values.ts';
@@ -14,7 +15,7 @@ import { checkTaskCount, TaskNames } from './task-names.ts';
 
 export type { WorkflowDraft } from './drafts.ts';
 
-const ROOT_KEYS = ['name', 'env', 'inputs', 'defaults', 'tasks'] as const;
+const ROOT_KEYS = ['name', 'env', 'inputs', 'defaults', 'tasks', ...REQUIREMENT_KEYS] as const;
 const ROOT_HINTS: Record<string, string> = {
   taskGroup: "; a Harness task group is a file of its own, with 'taskGroup' and no 'tasks'",
   jobs: "; a GitHub Actions workflow is a file of its own, with 'jobs' and no 'tasks'",
@@ -54,7 +55,12 @@ export function readWorkflow(
   const inputs = present('inputs');
   if (inputs) draft.inputs = readInputs(reader, inputs, "'inputs'");
 
-  const ctx: ReadContext = { reader, limits, defaults: {} };
+  const ctx: ReadContext = {
+    reader,
+    limits,
+    defaults: {},
+    requirements: readRequirements(reader, present, 'the workflow'),
+  };
   const defaults = present('defaults');
   if (defaults) readDefaults(ctx, defaults);
 

@@ -23,6 +23,8 @@ import { authenticateRunner, bearerToken, usableToken } from '../auth.ts';
 import { publishAdvance, wakeAt, type ServerContext } from '../context.ts';
 import { generateToken, hashToken } from '../tokens.ts';
 import { assignClaimed } from '../assign.ts';
+import { runnerGives, runnerReport } from '../views.ts';
+import type { ClaimingRunner, RunnerGives } from '../../store/leases.ts';
 import type { RunnerRow } from '../../store/schema.ts';
 
 /** A runner caps a task's log at 16 MiB; the server refuses anything past 17 MiB. */
@@ -96,9 +98,13 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.register(async (scope) => {
     const s = scope.withTypeProvider<TypeBoxTypeProvider>();
     s.decorateRequest('runner', null);
+    s.decorateRequest('generation', 0);
     s.addHook('onRequest', async (req) => {
+      // Read before the runner's row: a report stored after the row was read has moved it on (see acquire).
+      const generation = ctx.hub.queueGeneration;
       const runner = await authenticateRunner(ctx.store, req);
-      (req as unknown as { runner: RunnerRow }).runner = runner;
+      (req as unknown as { runner: RunnerRow; generation: number }).runner = runner;
+      (req as unknown as { generation: number }).generation = generation;
       // Last-seen is shown to the second: one write per second per runner, not one per request (a busy
       // runner makes several requests per task, and each write is a transaction of its own).
       const now = ctx.now();
@@ -109,9 +115,21 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
       }
     });
     const runnerOf = (req: object) => (req as { runner: RunnerRow }).runner;
+    const claimingRunner = (row: RunnerRow): ClaimingRunner => ({
+      id: row.id,
+      name: row.name,
+      labels: JSON.parse(row.labels) as string[],
+      canReceiveSecrets: row.public_key !== null,
+      gives: runnerGives(runnerReport(row)),
+    });
 
     s.post('/api/v1/runner/status', { schema: { body: RunnerStatusBody } }, async (req, reply) => {
-      await ctx.store.credentials.setRunnerStatus(runnerOf(req).id, JSON.stringify(req.body), ctx.now());
+      const runner = runnerOf(req);
+      await ctx.store.credentials.setRunnerStatus(runner.id, JSON.stringify(req.body), ctx.now());
+      const before = runnerGives(runnerReport(runner));
+      const after = runnerGives(req.body);
+      if (Object.keys(after).some((k) => after[k as keyof RunnerGives] !== before[k as keyof RunnerGives]))
+        ctx.hub.runnerChanged(runner.id);
       reply.code(204);
     });
 
@@ -135,11 +153,11 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
         reply.raw.once('close', () => abort.abort());
         const waitMs = Math.min(req.body.waitMs ?? ctx.config.maxLongPollMs, ctx.config.maxLongPollMs);
         const claimed = await ctx.dispatcher.acquire({
-          runner: {
-            id: runner.id,
-            name: runner.name,
-            labels: JSON.parse(runner.labels) as string[],
-            canReceiveSecrets: runner.public_key !== null,
+          runner: claimingRunner(runner),
+          readAtGeneration: (req as unknown as { generation: number }).generation,
+          reload: async () => {
+            const row = await ctx.store.credentials.runner(runner.id);
+            return row && claimingRunner(row);
           },
           waitMs,
           signal: AbortSignal.any([abort.signal, ctx.shutdown]),

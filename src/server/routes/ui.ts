@@ -11,7 +11,9 @@ import type { TaskSpec } from '../../protocol/plan.ts';
 import { authenticateUser, SESSION_COOKIE, usableToken } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
 import { hashToken } from '../tokens.ts';
-import { runnerOfflineAfterMs, runnerView } from '../views.ts';
+import type { RunnerGives } from '../../store/leases.ts';
+import type { TaskRow } from '../../store/schema.ts';
+import { runnerGives, runnerOfflineAfterMs, runnerView } from '../views.ts';
 
 /** web/dist beside src/ or dist/: both are two folders below the package root. */
 export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../../web/dist', import.meta.url));
@@ -158,8 +160,32 @@ export interface PendingReason {
     | 'draining'
     | 'forwarded'
     | 'low_disk'
-    | 'no_public_key';
+    | 'no_public_key'
+    | 'needs_sandbox'
+    | 'needs_network_isolation'
+    | 'needs_limits';
   message: string;
+}
+
+/** Each thing the task declares that the runner's last report does not promise (the claim's same three checks). */
+function missingGifts(task: TaskRow, runner: string, gives: RunnerGives): PendingReason[] {
+  const reasons: PendingReason[] = [];
+  if (task.needs_sandbox === 1 && !gives.sandbox)
+    reasons.push({
+      code: 'needs_sandbox',
+      message: `the task requires isolation: sandbox and runner '${runner}' does not report sandbox isolation; start a runner with --isolation sandbox`,
+    });
+  if (task.needs_network_off === 1 && !gives.networkIsolation)
+    reasons.push({
+      code: 'needs_network_isolation',
+      message: `the task declares network: false and runner '${runner}' does not report that it can cut a task's network`,
+    });
+  if (task.needs_limits === 1 && !gives.limits)
+    reasons.push({
+      code: 'needs_limits',
+      message: `the task declares limits and runner '${runner}' does not report that it can enforce them (it needs a writable cgroup v2)`,
+    });
+  return reasons;
 }
 
 /**
@@ -196,6 +222,7 @@ export async function explainPending(ctx: ServerContext, runId: string, taskName
         code: 'no_public_key',
         message: `the task names secrets and runner '${view.name}' was registered without a public key to seal them to; register it again with \`baton runner register\``,
       });
+    reasons.push(...missingGifts(task, view.name, runnerGives(view.report)));
     if (spec.forwardTo !== undefined && spec.forwardTo !== view.name)
       reasons.push({ code: 'forwarded', message: `the task is forwarded to runner '${spec.forwardTo}'` });
     if (view.status === 'disabled') reasons.push({ code: 'disabled', message: 'the runner is disabled' });

@@ -178,4 +178,16 @@ UPDATE tasks SET names_secrets = 1
     AND (spec LIKE '%secrets%' OR run_id IN (SELECT id FROM runs WHERE plan LIKE '%secrets%'));
 `,
   },
+  {
+    id: 8,
+    name: '0008-tasks-runner-requirements',
+    // What a task needs from its runner (workflow `isolation: sandbox`, `network: false`, `limits`), as columns
+    // so the claim passes over a task its runner cannot give without parsing the spec. No task queued before this
+    // migration can hold these keys: the workflow reader refused them until now, so every row stays 0.
+    sql: `
+ALTER TABLE tasks ADD COLUMN needs_sandbox INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tasks ADD COLUMN needs_network_off INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tasks ADD COLUMN needs_limits INTEGER NOT NULL DEFAULT 0;
+`,
+  },
 ];
