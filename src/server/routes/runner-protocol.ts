@@ -87,10 +87,32 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
         token_hash: hashToken(runnerToken),
         public_key: body.publicKey ?? null,
         created_at: now,
+        ephemeral: body.ephemeral === true ? 1 : 0,
       });
-      ctx.log.info({ runnerId: runner.id, name: runner.name }, 'runner registered');
+      ctx.log.info(
+        { runnerId: runner.id, name: runner.name, ephemeral: body.ephemeral === true },
+        'runner registered',
+      );
       return { runnerId: runner.id, token: runnerToken };
     }
+  }
+
+  // Ephemeral runners with an acquire in flight on this server: one runner, one long-poll at a time, so two
+  // concurrent acquires cannot both claim (a pool slot never sends two; this refuses a runner that tries).
+  const ephemeralPolling = new Set<string>();
+
+  /** An ephemeral runner serves one task: once it was offered one, every further acquire is refused. */
+  async function claimOnlyOnce(runner: RunnerRow): Promise<void> {
+    if (ephemeralPolling.has(runner.id))
+      throw new BatonError(
+        'conflict',
+        `ephemeral runner '${runner.name}' already has an acquire in flight; it may poll for one task at a time`,
+      );
+    if (await ctx.store.credentials.runnerHasAttempt(runner.id))
+      throw new BatonError(
+        'conflict',
+        `ephemeral runner '${runner.name}' was already offered its one task; an ephemeral runner serves exactly one task — unregister it and register a new one`,
+      );
   }
 
   app.register(async (scope) => {
@@ -129,22 +151,29 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
           reply.code(204);
           return;
         }
+        if (runner.ephemeral === 1) await claimOnlyOnce(runner);
         const abort = new AbortController();
         // The response's 'close' fires when the client goes away before we answer. The request's own 'close'
         // must not be used: Node emits it as soon as the body has been read, which ended every hold at once.
         reply.raw.once('close', () => abort.abort());
         const waitMs = Math.min(req.body.waitMs ?? ctx.config.maxLongPollMs, ctx.config.maxLongPollMs);
-        const claimed = await ctx.dispatcher.acquire({
-          runner: {
-            id: runner.id,
-            name: runner.name,
-            labels: JSON.parse(runner.labels) as string[],
-            canReceiveSecrets: runner.public_key !== null,
-          },
-          waitMs,
-          signal: AbortSignal.any([abort.signal, ctx.shutdown]),
-          now: ctx.now,
-        });
+        if (runner.ephemeral === 1) ephemeralPolling.add(runner.id);
+        let claimed;
+        try {
+          claimed = await ctx.dispatcher.acquire({
+            runner: {
+              id: runner.id,
+              name: runner.name,
+              labels: JSON.parse(runner.labels) as string[],
+              canReceiveSecrets: runner.public_key !== null,
+            },
+            waitMs,
+            signal: AbortSignal.any([abort.signal, ctx.shutdown]),
+            now: ctx.now,
+          });
+        } finally {
+          ephemeralPolling.delete(runner.id);
+        }
         if (!claimed) {
           reply.code(204);
           return;

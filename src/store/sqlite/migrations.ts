@@ -178,4 +178,11 @@ UPDATE tasks SET names_secrets = 1
     AND (spec LIKE '%secrets%' OR run_id IN (SELECT id FROM runs WHERE plan LIKE '%secrets%'));
 `,
   },
+  {
+    id: 9,
+    name: '0009-ephemeral-runners',
+    // A pool slot's runner serves one task and is then removed (on unregister, or by the reaper when it dies).
+    // Numbered 9: 0008 belongs to a change made in parallel (issue 13's task isolation fields).
+    sql: `ALTER TABLE runners ADD COLUMN ephemeral INTEGER NOT NULL DEFAULT 0;`,
+  },
 ];
