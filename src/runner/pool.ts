@@ -52,6 +52,8 @@ export interface SlotStatus {
   state: SlotState;
   runnerId: string | null;
   runnerName: string | null;
+  /** The pid of the slot's runner process while it has one (to watch it, or to kill it by hand). */
+  pid: number | null;
   /** `<run id>/<task>` while a task runs. */
   task: string | null;
   tasksServed: number;
@@ -117,6 +119,7 @@ export class Pool {
       state: 'starting' as SlotState,
       runnerId: null,
       runnerName: null,
+      pid: null,
       task: null,
       tasksServed: 0,
       startedAt: new Date().toISOString(),
@@ -245,6 +248,7 @@ export class Pool {
         cwd: slotDir,
       });
       this.#children.set(slot.index, { child, secret });
+      slot.pid = child.pid ?? null;
       const exited = new Promise<void>((res) => child.once('exit', () => res()));
       child.once('error', (err) => {
         slot.error = `could not start the slot's runner: ${err.message}`;
@@ -317,6 +321,7 @@ export class Pool {
       rmSync(workDir, { recursive: true, force: true });
       slot.runnerId = null;
       slot.runnerName = null;
+      slot.pid = null;
       slot.task = null;
     }
   }

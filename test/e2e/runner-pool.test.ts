@@ -1,0 +1,103 @@
+// The ephemeral runner pool with real processes: a server, `baton runner pool`, and the slots' runners it
+// starts. Every task runs on a runner identity of its own that is gone from the server afterwards; a slot's
+// lifetime drains it; a slot killed mid-task is replaced and its task ends `runner_lost` (and is retried).
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { storedAttempts } from '../helpers/invariants.ts';
+import { exitWithin, poll, startFaultServer, waitForRunEnd, waitForTask } from '../helpers/fault-cluster.ts';
+import { startPool } from '../helpers/pool.ts';
+import { pidAlive } from '../helpers/processes.ts';
+import { stepVisibleDir } from '../helpers/temp.ts';
+
+describe('baton runner pool', () => {
+  it('3 slots run 9 tasks, each on a different runner identity that no longer exists afterwards', async () => {
+    const server = await startFaultServer();
+    const pool = startPool(server, 3, ['--labels', 'pool']);
+    const tasks = Array.from(
+      { length: 9 },
+      (_, i) => `  t${i}:\n    runs_on: [pool]\n    run: echo "task ${i} on $BATON_RUNNER_NAME"\n`,
+    ).join('');
+    const run = await server.client.submitRun(`tasks:\n${tasks}`);
+    const result = await waitForRunEnd(server.client, run.id, 120_000);
+    expect(result.status).toBe('succeeded');
+    const runners = Object.values(result.results).map((t) => t.runner);
+    expect(runners.every((r) => typeof r === 'string')).toBe(true);
+    expect(new Set(runners).size).toBe(9);
+    // No graveyard: none of those identities is left on the server once its slot moved on.
+    await poll(async () => {
+      const names = new Set((await server.client.listRunners()).runners.map((r) => r.name));
+      return runners.every((r) => !names.has(r!));
+    }, 'the spent pool runners to be gone from the server');
+    // The pool's live identities are flagged ephemeral.
+    const live = (await server.client.listRunners()).runners;
+    expect(live.every((r) => r.ephemeral === true)).toBe(true);
+    expect(pool.status()!.slots.reduce((n, s) => n + s.tasksServed, 0)).toBe(9);
+
+    pool.proc.child.kill('SIGTERM');
+    expect((await exitWithin(pool.proc, 30_000)).code).toBe(0);
+    await poll(
+      async () => (await server.client.listRunners()).runners.length === 0,
+      'every pool runner to be unregistered',
+    );
+  });
+
+  it('--lifetime: each slot drains when its lifetime is reached, and the pool exits 0 by itself', async () => {
+    const server = await startFaultServer();
+    const pool = startPool(server, 2, ['--lifetime', '2s']);
+    const run = await server.client.submitRun(`tasks:\n  one:\n    run: echo served\n`);
+    expect((await waitForRunEnd(server.client, run.id)).status).toBe('succeeded');
+    const exit = await exitWithin(pool.proc, 60_000);
+    expect(exit.code).toBe(0);
+    expect(pool.output()).toMatch(/slot 0 stopped after \d+ task\(s\) \(lifetime reached\)/);
+    expect(pool.output()).toMatch(/slot 1 stopped after \d+ task\(s\) \(lifetime reached\)/);
+    expect(pool.status()!.slots.map((s) => s.state)).toEqual(['stopped', 'stopped']);
+    expect((await server.client.listRunners()).runners).toEqual([]);
+  });
+
+  it('a slot SIGKILLed mid-task is replaced; its task ends runner_lost and is retried on a new identity', async () => {
+    const server = await startFaultServer({ heartbeatMs: 500, leaseTtlMs: 4_000, sweepMs: 500 });
+    const pool = startPool(server, 1);
+    const gate = stepVisibleDir('baton-pool-gate-');
+    const run = await server.client.submitRun(`
+tasks:
+  work:
+    retries: { max: 1, backoff: 1s }
+    run: |
+      if [ "$BATON_ATTEMPT" = 1 ]; then
+        touch ${join(gate, 'attempt1')}
+        sleep 600
+      fi
+      echo "attempt $BATON_ATTEMPT on $BATON_RUNNER_NAME"
+`);
+    const first = await waitForTask(server.client, run.id, 'work', (t) => t.status === 'running', 'to run');
+    await poll(() => existsSync(join(gate, 'attempt1')), 'attempt 1 to start');
+    const slotPid = await poll(() => pool.status()?.slots[0]?.pid ?? undefined, 'the slot runner pid');
+    process.kill(slotPid, 'SIGKILL');
+    const result = await waitForRunEnd(server.client, run.id, 60_000);
+    expect(result.status).toBe('succeeded');
+    expect(result.results.work!.attempt).toBe(2);
+    expect(result.results.work!.runner).not.toBe(first.runner);
+    const attempts = storedAttempts(server.database, first.id);
+    expect(attempts.map((a) => a.state)).toEqual(['lost', 'finished']);
+    expect(pidAlive(slotPid)).toBe(false);
+    expect(pidAlive(pool.proc.pid)).toBe(true);
+
+    // Without retries the task simply ends runner_lost.
+    const run2 = await server.client.submitRun(`
+tasks:
+  once:
+    run: |
+      touch ${join(gate, 'once')}
+      sleep 600
+`);
+    await poll(() => existsSync(join(gate, 'once')), 'the task to start');
+    const pid2 = await poll(() => pool.status()?.slots[0]?.pid ?? undefined, 'the slot runner pid');
+    writeFileSync(join(gate, 'killed'), String(pid2));
+    process.kill(pid2, 'SIGKILL');
+    const r2 = await waitForRunEnd(server.client, run2.id, 60_000);
+    expect(r2.results.once!.status).toBe('runner_lost');
+    pool.proc.child.kill('SIGTERM');
+    expect((await exitWithin(pool.proc, 30_000)).code).toBe(0);
+  });
+});
