@@ -15,8 +15,17 @@ export interface PoolProcess {
   status: () => PoolStatus | undefined;
 }
 
-export function startPool(server: ServerProcess, size: number, extraArgs: string[] = []): PoolProcess {
-  const dir = join(tempDir('baton-pool-'), 'pool');
+/**
+ * `baton runner pool --size <size>`. `parent`: where its dir is made (default a temp dir; steps get a private
+ * /tmp, so pass a step-visible one to prove the pool hides its dir by itself).
+ */
+export function startPool(
+  server: ServerProcess,
+  size: number,
+  extraArgs: string[] = [],
+  parent = tempDir('baton-pool-'),
+): PoolProcess {
+  const dir = join(parent, 'pool');
   const proc = startTracked(
     'runner pool',
     process.execPath,
