@@ -15,7 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { createBackoff, createClient, delay, type BatonClient } from '../client/index.ts';
+import { createBackoff, createClient, delay, isRetryable, type BatonClient } from '../client/index.ts';
 import { toError } from '../protocol/errors.ts';
 import { newIdentity, saveIdentity } from './identity.ts';
 import type { RunnerLogger } from './agent.ts';
@@ -173,12 +173,20 @@ export class Pool {
     let setupFailures = 0;
     const backoff = createBackoff(250, 15_000);
     while (this.#stopping === 0 && performance.now() < deadline) {
+      let retryable = false;
       const ok = await this.#iteration(slot, deadline).catch((err: unknown) => {
         const message = toError(err).message;
-        this.#o.log.error(`slot ${slot.index}: ${message}`);
+        // The server unreachable or restarting: wait for it as long as it takes, like a runner does.
+        retryable = isRetryable(err);
+        this.#o.log.error(`slot ${slot.index}: ${message}${retryable ? '; retrying' : ''}`);
         slot.error = message;
         return false;
       });
+      if (retryable) {
+        this.#writeStatus();
+        await delay(backoff.next(), this.#abort.signal);
+        continue;
+      }
       if (ok) {
         setupFailures = 0;
         backoff.reset();

@@ -1,13 +1,21 @@
 // The ephemeral runner pool with real processes: a server, `baton runner pool`, and the slots' runners it
 // starts. Every task runs on a runner identity of its own that is gone from the server afterwards; a slot's
-// lifetime drains it; a slot killed mid-task is replaced and its task ends `runner_lost` (and is retried).
+// lifetime drains it; a slot killed mid-task is replaced and its task ends `runner_lost` (and is retried);
+// SIGTERM drains, a second cancels; a killed pool leaves nothing running.
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { storedAttempts } from '../helpers/invariants.ts';
-import { exitWithin, poll, startFaultServer, waitForRunEnd, waitForTask } from '../helpers/fault-cluster.ts';
+import {
+  exitWithin,
+  poll,
+  startFaultServer,
+  uniqueMarker,
+  waitForRunEnd,
+  waitForTask,
+} from '../helpers/fault-cluster.ts';
 import { startPool } from '../helpers/pool.ts';
-import { pidAlive } from '../helpers/processes.ts';
+import { pidAlive, processesWithArg } from '../helpers/processes.ts';
 import { stepVisibleDir } from '../helpers/temp.ts';
 
 describe('baton runner pool', () => {
@@ -99,5 +107,72 @@ tasks:
     expect(r2.results.once!.status).toBe('runner_lost');
     pool.proc.child.kill('SIGTERM');
     expect((await exitWithin(pool.proc, 30_000)).code).toBe(0);
+  });
+
+  it('SIGTERM once drains (the running task finishes); twice cancels the running task; the pool exits 0', async () => {
+    const server = await startFaultServer();
+    const gate = stepVisibleDir('baton-pool-stop-');
+    const pool = startPool(server, 2);
+    const run = await server.client.submitRun(`
+tasks:
+  finishes:
+    run: |
+      touch ${join(gate, 'finishes.started')}
+      while [ ! -e ${join(gate, 'finishes.go')} ]; do sleep 0.1; done
+      echo finished
+`);
+    await poll(() => existsSync(join(gate, 'finishes.started')), 'the task to start');
+    pool.proc.child.kill('SIGTERM');
+    await poll(() => pool.status()?.stopping, 'the pool to drain');
+    // Draining: the idle slot stops, the busy one finishes its task.
+    writeFileSync(join(gate, 'finishes.go'), '');
+    expect((await waitForRunEnd(server.client, run.id)).status).toBe('succeeded');
+    expect((await exitWithin(pool.proc, 30_000)).code).toBe(0);
+
+    const pool2 = startPool(server, 1);
+    const run2 = await server.client.submitRun(`
+tasks:
+  cancelled:
+    run: |
+      touch ${join(gate, 'cancelled.started')}
+      sleep 600
+`);
+    await poll(() => existsSync(join(gate, 'cancelled.started')), 'the second task to start');
+    pool2.proc.child.kill('SIGTERM');
+    await poll(() => pool2.status()?.stopping, 'the second pool to drain');
+    pool2.proc.child.kill('SIGTERM');
+    const r2 = await waitForRunEnd(server.client, run2.id);
+    expect(r2.results.cancelled!.status).toBe('cancelled');
+    expect((await exitWithin(pool2.proc, 30_000)).code).toBe(0);
+    await poll(
+      async () => (await server.client.listRunners()).runners.length === 0,
+      'every pool runner to be gone',
+    );
+  });
+
+  it('a pool killed with SIGKILL takes its slots and their tasks with it', async () => {
+    const server = await startFaultServer();
+    const marker = uniqueMarker();
+    const pool = startPool(server, 1);
+    const run = await server.client.submitRun(`tasks:\n  long:\n    run: sleep ${marker}\n`);
+    await poll(() => processesWithArg(marker).length === 1, 'the task to run');
+    const slotPid = pool.status()!.slots[0]!.pid!;
+    process.kill(pool.proc.pid, 'SIGKILL');
+    await pool.proc.exited;
+    await poll(
+      () => !pidAlive(slotPid) && processesWithArg(marker).length === 0,
+      "the slot's runner and its task to be gone",
+    );
+    expect((await waitForRunEnd(server.client, run.id)).results.long!.status).toBe('cancelled');
+  });
+
+  it('an isolation level the slot runner does not support stops the pool with an error naming it', async () => {
+    const server = await startFaultServer();
+    const pool = startPool(server, 1, ['--isolation', 'nonesuch']);
+    expect((await exitWithin(pool.proc, 60_000)).code).toBe(1);
+    expect(pool.output()).toMatch(
+      /--isolation nonesuch is not supported by this runner build \(supported: host/,
+    );
+    expect((await server.client.listRunners()).runners).toEqual([]);
   });
 });
