@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { storedAttempts } from '../helpers/invariants.ts';
 import {
+  BIN,
   exitWithin,
   poll,
   startFaultServer,
@@ -15,7 +16,7 @@ import {
   waitForTask,
 } from '../helpers/fault-cluster.ts';
 import { startPool } from '../helpers/pool.ts';
-import { pidAlive, processesWithArg } from '../helpers/processes.ts';
+import { pidAlive, processesWithArg, startTracked } from '../helpers/processes.ts';
 import { stepVisibleDir } from '../helpers/temp.ts';
 
 describe('baton runner pool', () => {
@@ -41,6 +42,24 @@ describe('baton runner pool', () => {
     const live = (await server.client.listRunners()).runners;
     expect(live.every((r) => r.ephemeral === true)).toBe(true);
     expect(pool.status()!.slots.reduce((n, s) => n + s.tasksServed, 0)).toBe(9);
+    // `baton runner pool status` reads the pool's dir: one line per slot with state, task, served and age.
+    const status = startTracked('pool status', process.execPath, [
+      BIN,
+      'runner',
+      'pool',
+      'status',
+      '--dir',
+      pool.dir,
+    ]);
+    let text = '';
+    status.child.stdout?.on('data', (d: Buffer) => (text += d.toString()));
+    expect((await status.exited).code).toBe(0);
+    const lines = text.trim().split('\n');
+    expect(lines[0]).toMatch(new RegExp(`^pool pid ${pool.proc.pid} \\(running\\)`));
+    expect(lines[1]).toMatch(/^SLOT\s+STATE\s+TASK\s+SERVED\s+AGE\s+RUNNER$/);
+    expect(lines.slice(2)).toHaveLength(3);
+    const served = lines.slice(2).map((l) => Number(l.trim().split(/\s+/)[3]));
+    expect(served.reduce((a, b) => a + b, 0)).toBe(9);
 
     pool.proc.child.kill('SIGTERM');
     expect((await exitWithin(pool.proc, 30_000)).code).toBe(0);

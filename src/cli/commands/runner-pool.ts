@@ -148,15 +148,16 @@ export function registerRunnerPool(runner: Command, setExit: (code: number) => v
   pool
     .command('status')
     .description("show a pool's slots: state, current task, tasks served, age")
-    .option('--dir <dir>', "the pool's directory", DEFAULT_POOL_DIR)
+    .option('--dir <dir>', `the pool's directory (default ${DEFAULT_POOL_DIR})`)
     .option('--json', 'print the status as JSON')
-    .action((flags: { dir: string; json?: boolean }) => {
+    .action((flags: { dir?: string; json?: boolean }) => {
       const out = createOut();
       try {
-        const dir = resolve(flags.dir);
+        // Commander hands `--dir` to `pool` itself when it follows `status` (both define it): take either.
+        const given = flags.dir ?? (pool.opts() as { dir: string }).dir;
+        const dir = resolve(given);
         const status = readStatus(dir);
-        if (!status)
-          throw new CliError(`no pool status in ${dir} (is a pool running with --dir ${flags.dir}?)`);
+        if (!status) throw new CliError(`no pool status in ${dir} (is a pool running with --dir ${given}?)`);
         const running = pidAlive(status.pid);
         if (flags.json) {
           out.write(JSON.stringify({ ...status, running }, null, 2) + '\n');
