@@ -18,7 +18,9 @@ describe.runIf(contained)('a task cannot stop or hijack the runner pool', () => 
   it('kills, guessed control files and /proc/<pool>/environ reach nothing; the pool keeps serving', async () => {
     const server = await startFaultServer();
     // The pool's dir where a step could see it but for the pool hiding it (not under the steps' private /tmp).
-    const pool = startPool(server, 2, [], stepVisibleDir('baton-pool-dir-'));
+    // Its work root outside that dir, where a step could see the other slot's work dir but for the hiding.
+    const work = join(stepVisibleDir('baton-pool-work-'), 'work');
+    const pool = startPool(server, 2, ['--work-dir', work], stepVisibleDir('baton-pool-dir-'));
     const seen = stepVisibleDir('baton-pool-hijack-');
     writeFileSync(join(seen, 'pool.pid'), String(pool.proc.pid));
     await poll(() => pool.status()?.slots.every((s) => s.state === 'idle'), 'both slots to wait for a task');
@@ -28,7 +30,8 @@ describe.runIf(contained)('a task cannot stop or hijack the runner pool', () => 
 tasks:
   hijack:
     run: |
-      S=${q(seen)}; P=${q(pool.dir)}; POOL=$(cat "$S/pool.pid")
+      S=${q(seen)}; P=${q(pool.dir)}; W=${q(work)}; POOL=$(cat "$S/pool.pid")
+      ls -A "$W" > "$S/work-root"; echo "$BATON_RUNNER_NAME" > "$S/runner-name"
       cat /proc/$POOL/environ > "$S/environ" 2> "$S/environ.err" || true
       cat /proc/$POOL/cmdline > "$S/cmdline" 2>/dev/null || true
       cat /proc/*/environ 2>/dev/null | tr '\\0' '\\n' | grep -E '^BATON_(RUNNER_REGISTRATION_TOKEN|ADMIN_TOKEN)=' > "$S/all-environ" || true
@@ -59,10 +62,15 @@ tasks:
       expect(text, name).not.toContain('"slots"');
     }
     expect(readFileSync(join(seen, 'all-environ'), 'utf8')).toBe('');
+    // Of the pool's work root the task sees its own slot's dir only, not the other slot's.
+    const ownSlot = readFileSync(join(seen, 'runner-name'), 'utf8')
+      .trim()
+      .replace(/^.*?-(\d+-[0-9a-f]+)$/, '$1');
+    expect(readFileSync(join(seen, 'work-root'), 'utf8').trim().split('\n')).toEqual([ownSlot]);
     // No slot's key pair (its own or its sibling's) shows in the pool dir as the task sees it.
     expect(readFileSync(join(seen, 'pool-dir'), 'utf8')).not.toContain('runner-key.json');
     // The guessed control files landed nowhere the pool looks: its real dir holds only what it wrote.
-    expect(readdirSync(pool.dir).sort()).toEqual(['slots', 'status.json', 'work']);
+    expect(readdirSync(pool.dir).sort()).toEqual(['slots', 'status.json']);
     expect(JSON.parse(readFileSync(join(pool.dir, 'status.json'), 'utf8'))).toMatchObject({
       pid: pool.proc.pid,
       stopping: false,
