@@ -315,6 +315,8 @@ export class Pool {
       } catch {
         // The group is empty already.
       }
+      // A task that started and never reported (its runner died) was served all the same.
+      if (slot.task !== null) slot.tasksServed++;
       return readied;
     } finally {
       slot.state = 'cleaning';

@@ -67,6 +67,19 @@ describe('ephemeral runners', () => {
     }, 'the silent ephemeral runner to be removed and the plain one kept');
   });
 
+  it('may hold one acquire at a time: a concurrent second one is refused', async () => {
+    const live = await startLiveServer();
+    const runner = await live.registerRunner('slot-4', [], { ephemeral: true });
+    const outcomes = await Promise.allSettled([runner.acquire(1, 1_000), runner.acquire(1, 1_000)]);
+    const refused = outcomes.filter((o) => o.status === 'rejected');
+    expect(outcomes.filter((o) => o.status === 'fulfilled' && o.value === undefined)).toHaveLength(1);
+    expect(refused).toHaveLength(1);
+    expect((refused[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'conflict' });
+    expect(((refused[0] as PromiseRejectedResult).reason as Error).message).toMatch(
+      /ephemeral runner 'slot-4' already has an acquire in flight/,
+    );
+  });
+
   it('is removed when it unregisters', async () => {
     const live = await startLiveServer();
     const runner = await live.registerRunner('slot-3', [], { ephemeral: true });

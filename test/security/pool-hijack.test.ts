@@ -1,13 +1,14 @@
 // A task on an ephemeral pool tries to stop or hijack it: kill its parent, kill the pool by pid and by name,
 // `kill -9 -1`, write the control files an upstream-style pool would obey, read the pool's environment for
-// the registration token. None of it works, and the pool keeps serving on fresh identities.
+// the registration token, leave `nohup`/`setsid` processes behind. None of it works, and the pool keeps serving
+// on fresh identities.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { containmentPlan } from '../../src/engine/containment.ts';
-import { exitWithin, poll, startFaultServer, waitForRunEnd } from '../helpers/fault-cluster.ts';
+import { exitWithin, poll, startFaultServer, uniqueMarker, waitForRunEnd } from '../helpers/fault-cluster.ts';
 import { startPool } from '../helpers/pool.ts';
-import { pidAlive } from '../helpers/processes.ts';
+import { pidAlive, processesWithArg } from '../helpers/processes.ts';
 import { stepVisibleDir } from '../helpers/temp.ts';
 
 // `kill -9 -1` from a task is only harmless where steps get their own pid namespace (root, as in CI); without
@@ -26,6 +27,7 @@ describe.runIf(contained)('a task cannot stop or hijack the runner pool', () => 
     await poll(() => pool.status()?.slots.every((s) => s.state === 'idle'), 'both slots to wait for a task');
     const before = pool.status()!;
     const q = (s: string) => `'${s}'`;
+    const marker = uniqueMarker();
     const run = await server.client.submitRun(`
 tasks:
   hijack:
@@ -43,11 +45,15 @@ tasks:
       kill -TERM $POOL 2> "$S/kill.err" || true
       kill -KILL $POOL 2>> "$S/kill.err" || true
       pkill -KILL -f 'runner pool' 2>> "$S/kill.err" || true
+      nohup sleep ${marker} > /dev/null 2>&1 &
+      setsid sleep ${marker} > /dev/null 2>&1 < /dev/null &
       echo done > "$S/tried"
       kill -KILL $PPID || true
       kill -KILL -1 || true
 `);
     const hijack = await waitForRunEnd(server.client, run.id, 60_000);
+    // Nothing it started outlives it (nohup, setsid): its slot's namespace took them.
+    await poll(() => processesWithArg(marker).length === 0, 'the task’s background processes to be gone');
     expect(existsSync(join(seen, 'tried'))).toBe(true);
     // Whether the task's own shell survives its `kill -9 -1` (pid 1 of its namespace and the caller are
     // spared) does not matter: what it aimed at is checked below.

@@ -101,18 +101,30 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
   // concurrent acquires cannot both claim (a pool slot never sends two; this refuses a runner that tries).
   const ephemeralPolling = new Set<string>();
 
-  /** An ephemeral runner serves one task: once it was offered one, every further acquire is refused. */
-  async function claimOnlyOnce(runner: RunnerRow): Promise<void> {
+  /**
+   * An ephemeral runner serves one task: once it was offered one, every further acquire is refused. Returns
+   * the release of this runner's in-flight mark (taken before the first await, so two concurrent acquires of
+   * one runner cannot both pass).
+   */
+  async function claimOnlyOnce(runner: RunnerRow): Promise<() => void> {
     if (ephemeralPolling.has(runner.id))
       throw new BatonError(
         'conflict',
         `ephemeral runner '${runner.name}' already has an acquire in flight; it may poll for one task at a time`,
       );
-    if (await ctx.store.credentials.runnerHasAttempt(runner.id))
-      throw new BatonError(
-        'conflict',
-        `ephemeral runner '${runner.name}' was already offered its one task; an ephemeral runner serves exactly one task — unregister it and register a new one`,
-      );
+    ephemeralPolling.add(runner.id);
+    const release = () => ephemeralPolling.delete(runner.id);
+    try {
+      if (await ctx.store.credentials.runnerHasAttempt(runner.id))
+        throw new BatonError(
+          'conflict',
+          `ephemeral runner '${runner.name}' was already offered its one task; an ephemeral runner serves exactly one task — unregister it and register a new one`,
+        );
+    } catch (err) {
+      release();
+      throw err;
+    }
+    return release;
   }
 
   app.register(async (scope) => {
@@ -151,13 +163,12 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
           reply.code(204);
           return;
         }
-        if (runner.ephemeral === 1) await claimOnlyOnce(runner);
+        const release = runner.ephemeral === 1 ? await claimOnlyOnce(runner) : undefined;
         const abort = new AbortController();
         // The response's 'close' fires when the client goes away before we answer. The request's own 'close'
         // must not be used: Node emits it as soon as the body has been read, which ended every hold at once.
         reply.raw.once('close', () => abort.abort());
         const waitMs = Math.min(req.body.waitMs ?? ctx.config.maxLongPollMs, ctx.config.maxLongPollMs);
-        if (runner.ephemeral === 1) ephemeralPolling.add(runner.id);
         let claimed;
         try {
           claimed = await ctx.dispatcher.acquire({
@@ -172,7 +183,7 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
             now: ctx.now,
           });
         } finally {
-          ephemeralPolling.delete(runner.id);
+          release?.();
         }
         if (!claimed) {
           reply.code(204);
