@@ -5,7 +5,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { storedAttempts } from '../helpers/invariants.ts';
+import { expectInvariants, storedAttempts } from '../helpers/invariants.ts';
 import {
   BIN,
   exitWithin,
@@ -85,6 +85,7 @@ describe('baton runner pool', () => {
   it('a slot SIGKILLed mid-task is replaced; its task ends runner_lost and is retried on a new identity', async () => {
     const server = await startFaultServer({ heartbeatMs: 500, leaseTtlMs: 4_000, sweepMs: 500 });
     const pool = startPool(server, 1);
+    const marker = uniqueMarker();
     const gate = stepVisibleDir('baton-pool-gate-');
     const run = await server.client.submitRun(`
 tasks:
@@ -93,7 +94,7 @@ tasks:
     run: |
       if [ "$BATON_ATTEMPT" = 1 ]; then
         touch ${join(gate, 'attempt1')}
-        sleep 600
+        sleep ${marker}
       fi
       echo "attempt $BATON_ATTEMPT on $BATON_RUNNER_NAME"
 `);
@@ -116,7 +117,7 @@ tasks:
   once:
     run: |
       touch ${join(gate, 'once')}
-      sleep 600
+      sleep ${marker}
 `);
     await poll(() => existsSync(join(gate, 'once')), 'the task to start');
     const pid2 = await poll(() => pool.status()?.slots[0]?.pid ?? undefined, 'the slot runner pid');
@@ -126,6 +127,12 @@ tasks:
     expect(r2.results.once!.status).toBe('runner_lost');
     pool.proc.child.kill('SIGTERM');
     expect((await exitWithin(pool.proc, 30_000)).code).toBe(0);
+    await expectInvariants({
+      database: server.database,
+      client: server.client,
+      serverOutput: server.output(),
+      markers: [marker],
+    });
   });
 
   it('SIGTERM once drains (the running task finishes); twice cancels the running task; the pool exits 0', async () => {
