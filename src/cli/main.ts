@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { registerRun } from './commands/run.ts';
 import { registerServer } from './commands/server.ts';
 import { registerRunner } from './commands/runner.ts';
+import { registerRunnerPool } from './commands/runner-pool.ts';
 import { registerSubmit } from './commands/submit.ts';
 import { registerRuns } from './commands/runs.ts';
 import { registerToken } from './commands/token.ts';
@@ -28,6 +29,10 @@ export async function main(argv: string[]): Promise<number> {
   registerValidate(program, setExit);
   registerServer(program, setExit);
   registerRunner(program, setExit);
+  registerRunnerPool(
+    program.commands.find((c) => c.name() === 'runner')!,
+    setExit,
+  );
   registerSubmit(program, setExit);
   registerRuns(program, setExit);
   registerRunners(program, setExit);

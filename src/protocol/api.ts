@@ -115,6 +115,11 @@ export const RegisterRunnerBody = Type.Object(
     capacity: Type.Integer({ minimum: 1, maximum: 256 }),
     version: Type.String({ maxLength: 50 }),
     publicKey: Type.Optional(Type.String({ maxLength: 200 })),
+    /**
+     * A one-task runner of an ephemeral pool: the server offers it at most one task and removes it when it
+     * unregisters or dies, so the runner list keeps no dead pool slots.
+     */
+    ephemeral: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
@@ -154,6 +159,8 @@ export const RunnerView = Type.Object({
   activeTasks: Type.Integer(),
   createdAt: Iso,
   lastSeenAt: Nullable(Iso),
+  /** A one-task runner of an ephemeral pool (`baton runner pool`); absent for ordinary runners. */
+  ephemeral: Type.Optional(Type.Boolean()),
   /** The runner's last report; absent until it sent one. */
   report: Type.Optional(RunnerStatusBody),
 });

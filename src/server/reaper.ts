@@ -33,6 +33,13 @@ export function startReaper(ctx: ServerContext): { stop(): Promise<void> } {
           { lost: res.lost.map((l) => l.task) },
           'attempts lost: their runners stopped renewing leases',
         );
+      // Ephemeral (pool) runners leave no graveyard: one whose task ended or was lost, or that has been silent
+      // for longer than a long-poll plus a lease, is removed. A live one is always inside a request or between
+      // two of them, so it is never silent that long.
+      const silentBefore = ctx.now() - (ctx.config.maxLongPollMs + ctx.config.leaseTtlMs);
+      const removed = await ctx.store.credentials.removeSpentEphemeralRunners(silentBefore);
+      if (removed.length > 0)
+        ctx.log.info({ runners: removed }, 'ephemeral runners removed: their task ended or they died');
     } catch (err) {
       ctx.log.error({ err: toError(err) }, 'lease sweep failed; retrying at the next interval');
     }

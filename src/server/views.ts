@@ -127,6 +127,7 @@ export function runnerView(r: RunnerRow, active: number, now: number, offlineAft
     activeTasks: active,
     createdAt: new Date(r.created_at).toISOString(),
     lastSeenAt: iso(r.last_seen_at),
+    ...(r.ephemeral === 1 ? { ephemeral: true } : {}),
     ...(report ? { report } : {}),
   };
 }

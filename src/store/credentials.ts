@@ -64,10 +64,13 @@ export function createCredentialStore(d: StoreDialect) {
     },
 
     async insertRunner(
-      r: Omit<RunnerRow, 'id' | 'disabled' | 'last_seen_at' | 'status_json'>,
+      r: Omit<RunnerRow, 'id' | 'disabled' | 'last_seen_at' | 'status_json' | 'ephemeral'> & {
+        ephemeral?: number;
+      },
     ): Promise<RunnerRow> {
       const row: RunnerRow = {
         ...r,
+        ephemeral: r.ephemeral ?? 0,
         id: newId(r.created_at),
         disabled: 0,
         last_seen_at: r.created_at,
@@ -102,6 +105,70 @@ export function createCredentialStore(d: StoreDialect) {
         .where('id', '=', id)
         .executeTakeFirst();
       return r.numUpdatedRows > 0n;
+    },
+    /** True once the runner has been offered any task (an ephemeral runner is offered exactly one). */
+    async runnerHasAttempt(id: string): Promise<boolean> {
+      const r = await db
+        .selectFrom('attempts')
+        .select('id')
+        .where('runner_id', '=', id)
+        .limit(1)
+        .executeTakeFirst();
+      return r !== undefined;
+    },
+    /**
+     * Removes the ephemeral runners that are done or dead: no live attempt, and either they were offered their
+     * one task already (it finished, was lost, or its offer lapsed) or nothing was heard from them since
+     * `silentBefore`. Returns their ids. A removed runner's token stops working at once.
+     */
+    async removeSpentEphemeralRunners(silentBefore: number): Promise<string[]> {
+      const rows = await db
+        .selectFrom('runners')
+        .select('id')
+        .where('ephemeral', '=', 1)
+        .where((eb) =>
+          eb.and([
+            eb.not(
+              eb.exists(
+                eb
+                  .selectFrom('attempts')
+                  .select('attempts.id')
+                  .whereRef('attempts.runner_id', '=', 'runners.id')
+                  .where('attempts.state', 'in', ['offered', 'running']),
+              ),
+            ),
+            eb.or([
+              eb.exists(
+                eb
+                  .selectFrom('attempts')
+                  .select('attempts.id')
+                  .whereRef('attempts.runner_id', '=', 'runners.id'),
+              ),
+              eb('last_seen_at', '<', silentBefore),
+            ]),
+          ]),
+        )
+        .execute();
+      if (rows.length === 0) return [];
+      const ids = rows.map((r) => r.id);
+      // Conditional again at delete time: a runner that took its offer in between keeps its row.
+      await db
+        .deleteFrom('runners')
+        .where('id', 'in', ids)
+        .where('ephemeral', '=', 1)
+        .where((eb) =>
+          eb.not(
+            eb.exists(
+              eb
+                .selectFrom('attempts')
+                .select('attempts.id')
+                .whereRef('attempts.runner_id', '=', 'runners.id')
+                .where('attempts.state', 'in', ['offered', 'running']),
+            ),
+          ),
+        )
+        .execute();
+      return ids;
     },
     async deleteRunner(id: string): Promise<boolean> {
       const r = await db.deleteFrom('runners').where('id', '=', id).executeTakeFirst();

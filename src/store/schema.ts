@@ -102,6 +102,8 @@ export interface RunnerRow {
   last_seen_at: number | null;
   /** JSON RunnerStatus the runner last reported (isolation, free disk, why it refuses tasks). */
   status_json: string;
+  /** 1 for a pool slot's one-task runner: it takes at most one task and is removed when it ends or dies. */
+  ephemeral: number;
 }
 
 export interface TokenRow {

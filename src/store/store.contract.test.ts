@@ -684,6 +684,33 @@ function contract(target: Target) {
     expect(await store.credentials.getSetting('k')).toBe('v2');
   });
 
+  it('removes ephemeral runners that are spent or silent, never one holding a live attempt nor a plain one', async () => {
+    const add = (name: string, ephemeral: number, at: number) =>
+      store.credentials.insertRunner({
+        name,
+        labels: '[]',
+        capacity: 1,
+        version: '1',
+        token_hash: `h-${name}`,
+        public_key: null,
+        created_at: at,
+        ephemeral,
+      });
+    const busy = await add('busy', 1, T0);
+    const silent = await add('silent', 1, T0);
+    await add('fresh', 1, T0 + 5_000);
+    await add('plain', 0, T0);
+    await create([task('a')]);
+    const c = await take(runner(busy.id), T0);
+    expect(await store.credentials.runnerHasAttempt(busy.id)).toBe(true);
+    expect(await store.credentials.runnerHasAttempt(silent.id)).toBe(false);
+    // `busy` is as silent as `silent`, but holds a live attempt.
+    expect(await store.credentials.removeSpentEphemeralRunners(T0 + 1_000)).toEqual([silent.id]);
+    await store.leases.complete(c.attempt.lease_id, busy.id, done(), T0 + 2);
+    expect(await store.credentials.removeSpentEphemeralRunners(T0 + 1)).toEqual([busy.id]);
+    expect((await store.credentials.listRunners()).map((r) => r.name).sort()).toEqual(['fresh', 'plain']);
+  });
+
   it('stores secrets by name: put creates then updates, list shows names only, remove deletes', async () => {
     expect(await store.secrets.put('TOKEN', 'c1', T0)).toBe('created');
     expect(await store.secrets.put('TOKEN', 'c2', T0 + 1)).toBe('updated');

@@ -15,7 +15,7 @@ import { tempDir } from './temp.ts';
 export interface LiveServer {
   server: StartedServer;
   admin: BatonClient;
-  registerRunner(name?: string, labels?: string[]): Promise<BatonClient>;
+  registerRunner(name?: string, labels?: string[], o?: { ephemeral?: boolean }): Promise<BatonClient>;
   /** Submits a workflow and takes its first task as `runner`, confirmed with start. */
   offer(runner: BatonClient, workflow: string): Promise<AcquireResponse>;
 }
@@ -37,8 +37,14 @@ export async function startLiveServer(overrides: Partial<ServerConfig> = {}): Pr
   return {
     server,
     admin,
-    async registerRunner(name = 'r1', labels: string[] = []) {
-      const reg = await admin.register(registrationToken, { name, labels, capacity: 1, version: 'test' });
+    async registerRunner(name = 'r1', labels: string[] = [], o: { ephemeral?: boolean } = {}) {
+      const reg = await admin.register(registrationToken, {
+        name,
+        labels,
+        capacity: 1,
+        version: 'test',
+        ...(o.ephemeral ? { ephemeral: true } : {}),
+      });
       return createClient({ baseUrl: server.url, token: reg.token });
     },
     async offer(runner, workflow) {

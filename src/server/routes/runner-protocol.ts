@@ -89,10 +89,44 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
         token_hash: hashToken(runnerToken),
         public_key: body.publicKey ?? null,
         created_at: now,
+        ephemeral: body.ephemeral === true ? 1 : 0,
       });
-      ctx.log.info({ runnerId: runner.id, name: runner.name }, 'runner registered');
+      ctx.log.info(
+        { runnerId: runner.id, name: runner.name, ephemeral: body.ephemeral === true },
+        'runner registered',
+      );
       return { runnerId: runner.id, token: runnerToken };
     }
+  }
+
+  // Ephemeral runners with an acquire in flight on this server: one runner, one long-poll at a time, so two
+  // concurrent acquires cannot both claim (a pool slot never sends two; this refuses a runner that tries).
+  const ephemeralPolling = new Set<string>();
+
+  /**
+   * An ephemeral runner serves one task: once it was offered one, every further acquire is refused. Returns
+   * the release of this runner's in-flight mark (taken before the first await, so two concurrent acquires of
+   * one runner cannot both pass).
+   */
+  async function claimOnlyOnce(runner: RunnerRow): Promise<() => void> {
+    if (ephemeralPolling.has(runner.id))
+      throw new BatonError(
+        'conflict',
+        `ephemeral runner '${runner.name}' already has an acquire in flight; it may poll for one task at a time`,
+      );
+    ephemeralPolling.add(runner.id);
+    const release = () => ephemeralPolling.delete(runner.id);
+    try {
+      if (await ctx.store.credentials.runnerHasAttempt(runner.id))
+        throw new BatonError(
+          'conflict',
+          `ephemeral runner '${runner.name}' was already offered its one task; an ephemeral runner serves exactly one task — unregister it and register a new one`,
+        );
+    } catch (err) {
+      release();
+      throw err;
+    }
+    return release;
   }
 
   app.register(async (scope) => {
@@ -147,22 +181,28 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
           reply.code(204);
           return;
         }
+        const release = runner.ephemeral === 1 ? await claimOnlyOnce(runner) : undefined;
         const abort = new AbortController();
         // The response's 'close' fires when the client goes away before we answer. The request's own 'close'
         // must not be used: Node emits it as soon as the body has been read, which ended every hold at once.
         reply.raw.once('close', () => abort.abort());
         const waitMs = Math.min(req.body.waitMs ?? ctx.config.maxLongPollMs, ctx.config.maxLongPollMs);
-        const claimed = await ctx.dispatcher.acquire({
-          runner: claimingRunner(runner),
-          readAtGeneration: (req as unknown as { generation: number }).generation,
-          reload: async () => {
-            const row = await ctx.store.credentials.runner(runner.id);
-            return row && claimingRunner(row);
-          },
-          waitMs,
-          signal: AbortSignal.any([abort.signal, ctx.shutdown]),
-          now: ctx.now,
-        });
+        let claimed;
+        try {
+          claimed = await ctx.dispatcher.acquire({
+            runner: claimingRunner(runner),
+            readAtGeneration: (req as unknown as { generation: number }).generation,
+            reload: async () => {
+              const row = await ctx.store.credentials.runner(runner.id);
+              return row && claimingRunner(row);
+            },
+            waitMs,
+            signal: AbortSignal.any([abort.signal, ctx.shutdown]),
+            now: ctx.now,
+          });
+        } finally {
+          release?.();
+        }
         if (!claimed) {
           reply.code(204);
           return;

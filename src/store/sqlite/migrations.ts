@@ -190,4 +190,10 @@ ALTER TABLE tasks ADD COLUMN needs_network_off INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE tasks ADD COLUMN needs_limits INTEGER NOT NULL DEFAULT 0;
 `,
   },
+  {
+    id: 9,
+    name: '0009-ephemeral-runners',
+    // A pool slot's runner serves one task and is then removed (on unregister, or by the reaper when it dies).
+    sql: `ALTER TABLE runners ADD COLUMN ephemeral INTEGER NOT NULL DEFAULT 0;`,
+  },
 ];

@@ -1,0 +1,232 @@
+// `baton runner pool`: an ephemeral runner pool — every task on a fresh one-task runner identity, destroyed
+// after. `baton runner pool status` shows its slots. (`baton runner pool slot` is the pool's own child.)
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { trustCaFile } from '../../client/index.ts';
+import { withoutBatonSettings, type RunnerLogger } from '../../runner/index.ts';
+import { Pool, STATUS_FILE, type PoolStatus } from '../../runner/pool.ts';
+import { runSlot } from '../../runner/pool-slot.ts';
+import { parseDuration } from '../../workflow/static-values.ts';
+import { CliError, reportError } from '../common.ts';
+import { createOut } from '../output.ts';
+import { batonVersion } from '../version.ts';
+
+interface PoolFlags {
+  server?: string;
+  registrationToken?: string;
+  registrationTokenFile?: string;
+  size: string;
+  lifetime?: string;
+  isolation: string;
+  labels: string;
+  dir: string;
+  workDir?: string;
+  name?: string;
+  caFile?: string;
+}
+
+const DEFAULT_POOL_DIR = '.baton-pool';
+
+function logger(): RunnerLogger {
+  const line = (level: string, m: string) =>
+    process.stderr.write(`${new Date().toISOString()} ${level} [pool] ${m}\n`);
+  return { info: (m) => line('INFO', m), warn: (m) => line('WARN', m), error: (m) => line('ERROR', m) };
+}
+
+function registrationToken(flags: PoolFlags): string {
+  if (flags.registrationTokenFile !== undefined) {
+    try {
+      const t = readFileSync(flags.registrationTokenFile, 'utf8').trim();
+      if (t) return t;
+    } catch (err) {
+      throw new CliError(
+        `--registration-token-file ${flags.registrationTokenFile}: ${(err as Error).message}`,
+      );
+    }
+    throw new CliError(`--registration-token-file ${flags.registrationTokenFile} is empty`);
+  }
+  const t = flags.registrationToken ?? process.env.BATON_RUNNER_REGISTRATION_TOKEN;
+  if (!t)
+    throw new CliError(
+      'pass --registration-token-file FILE, --registration-token T or set BATON_RUNNER_REGISTRATION_TOKEN',
+    );
+  return t;
+}
+
+export function registerRunnerPool(runner: Command, setExit: (code: number) => void): void {
+  const pool = runner
+    .command('pool')
+    .description(
+      'run an ephemeral runner pool: each slot serves one task on a fresh runner identity, then destroys it and starts over (SIGTERM once: drain; twice: cancel)',
+    )
+    .option('--server <url>', 'server URL (BATON_SERVER)')
+    .option(
+      '--registration-token <token>',
+      'registration token (BATON_RUNNER_REGISTRATION_TOKEN); visible in the process list — prefer --registration-token-file',
+    )
+    .option('--registration-token-file <file>', 'read the registration token from this file')
+    .option('--size <n>', 'slots: tasks run at once, each on its own runner', '1')
+    .option('--lifetime <duration>', 'per-slot lifetime (e.g. 8h): a slot past it drains and stops')
+    .option('--isolation <level>', 'isolation of the slots’ tasks, passed to each slot’s runner', 'host')
+    .option('--labels <a,b>', 'labels that workflows can require with runs_on', '')
+    .option('--dir <dir>', "the pool's private directory (mode 0700, hidden from tasks)", DEFAULT_POOL_DIR)
+    .option('--work-dir <dir>', 'where slots make their work dirs (default <dir>/work)')
+    .option('--name <prefix>', 'runner name prefix (default: host name)')
+    .option('--ca-file <file>', 'trust this CA certificate (PEM) for an HTTPS server')
+    .action(async (flags: PoolFlags) => {
+      const out = createOut();
+      try {
+        const server = flags.server ?? process.env.BATON_SERVER;
+        if (!server) throw new CliError('pass --server URL (or set BATON_SERVER)');
+        const token = registrationToken(flags);
+        const size = Number(flags.size);
+        if (!Number.isInteger(size) || size < 1 || size > 256)
+          throw new CliError(`--size must be an integer from 1 to 256, got '${flags.size}'`);
+        let lifetimeMs: number | undefined;
+        if (flags.lifetime !== undefined) {
+          const d = parseDuration(flags.lifetime);
+          if ('reason' in d) throw new CliError(`--lifetime '${flags.lifetime}' ${d.reason}`);
+          lifetimeMs = d.ms;
+        }
+        const labels = flags.labels
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
+        const prefix = (flags.name ?? hostname()).replace(/[^A-Za-z0-9_.@-]/g, '-').slice(0, 60);
+        if (flags.caFile) trustCaFile(flags.caFile);
+        const dir = resolve(flags.dir);
+        const live = readStatus(dir);
+        if (live && pidAlive(live.pid))
+          throw new CliError(
+            `${dir} belongs to a running pool (pid ${live.pid}); give this pool its own --dir`,
+          );
+        const log = logger();
+        const p = new Pool({
+          server,
+          registrationToken: token,
+          size,
+          lifetimeMs,
+          isolation: flags.isolation,
+          labels,
+          dir,
+          workDir: resolve(flags.workDir ?? join(dir, 'work')),
+          namePrefix: prefix,
+          version: batonVersion(),
+          ...(flags.caFile ? { caFile: resolve(flags.caFile) } : {}),
+          slotCommand: [
+            process.execPath,
+            ...process.execArgv,
+            process.argv[1] ?? '',
+            'runner',
+            'pool',
+            'slot',
+          ],
+          slotEnv: withoutBatonSettings(process.env),
+          log,
+        });
+        const onSignal = (sig: string) => {
+          log.info(`received ${sig}`);
+          p.stop();
+        };
+        process.on('SIGTERM', onSignal);
+        process.on('SIGINT', onSignal);
+        log.info(
+          `pool started: ${size} slot(s), server ${server}, isolation ${flags.isolation}, labels [${labels.join(', ')}]${lifetimeMs === undefined ? '' : `, lifetime ${flags.lifetime}`}, dir ${dir}`,
+        );
+        await p.run();
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+        log.info('pool stopped: every slot has ended');
+        setExit(p.failed ? 1 : 0);
+      } catch (err) {
+        setExit(reportError(err, out));
+      }
+    });
+
+  pool
+    .command('status')
+    .description("show a pool's slots: state, current task, tasks served, age")
+    .option('--dir <dir>', `the pool's directory (default ${DEFAULT_POOL_DIR})`)
+    .option('--json', 'print the status as JSON')
+    .action((flags: { dir?: string; json?: boolean }) => {
+      const out = createOut();
+      try {
+        // Commander hands `--dir` to `pool` itself when it follows `status` (both define it): take either.
+        const given = flags.dir ?? (pool.opts() as { dir: string }).dir;
+        const dir = resolve(given);
+        const status = readStatus(dir);
+        if (!status) throw new CliError(`no pool status in ${dir} (is a pool running with --dir ${given}?)`);
+        const running = pidAlive(status.pid);
+        if (flags.json) {
+          out.write(JSON.stringify({ ...status, running }, null, 2) + '\n');
+          setExit(0);
+          return;
+        }
+        const now = Date.now();
+        out.write(
+          `pool pid ${status.pid} (${running ? (status.stopping ? 'stopping' : 'running') : 'not running'}), server ${status.server}\n`,
+        );
+        const rows = [['SLOT', 'STATE', 'TASK', 'SERVED', 'AGE', 'RUNNER']];
+        for (const s of status.slots)
+          rows.push([
+            String(s.index),
+            s.state,
+            s.task ?? '-',
+            String(s.tasksServed),
+            age(now - Date.parse(s.startedAt)),
+            s.runnerName ?? '-',
+          ]);
+        const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+        for (const r of rows)
+          out.write(
+            r
+              .map((c, i) => c.padEnd(widths[i]!))
+              .join('  ')
+              .trimEnd() + '\n',
+          );
+        setExit(0);
+      } catch (err) {
+        setExit(reportError(err, out));
+      }
+    });
+
+  pool
+    .command('slot', { hidden: true })
+    .description("a pool slot's runner; started by `baton runner pool` only")
+    .action(async () => {
+      const out = createOut();
+      try {
+        setExit(await runSlot());
+      } catch (err) {
+        setExit(reportError(err, out));
+      }
+    });
+}
+
+function readStatus(dir: string): PoolStatus | undefined {
+  const path = join(dir, STATUS_FILE);
+  if (!existsSync(path)) return undefined;
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as PoolStatus;
+  } catch {
+    return undefined;
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function age(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${s % 60}s`;
+  return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
+}
