@@ -134,6 +134,11 @@ export const RunnerStatusBody = Type.Object(
     refusing: Type.Optional(Type.String({ maxLength: 500 })),
     /** The runner was told to stop: it finishes its running tasks and takes no new ones; absent otherwise. */
     draining: Type.Optional(Type.Boolean()),
+    /**
+     * Whether the runner can run a task declaring `network: false` (only a loopback of its own): true for a
+     * sandbox whose bubblewrap can make a network namespace; absent or false otherwise.
+     */
+    networkIsolation: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
