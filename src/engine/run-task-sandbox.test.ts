@@ -2,13 +2,15 @@
 // of its environment, network: false, and a cancel's SIGTERM reaching a step in a session of its own.
 // Runs only where bwrap can start a sandbox (the real probe the runner uses); CI installs it.
 
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { tempDir } from '../../test/helpers/temp.ts';
 import { sandboxPlan } from './sandbox.ts';
-import { makeTask, runCollected, waitFor } from './test-support.ts';
+import { makeTask, processesWith, runCollected, waitFor } from './test-support.ts';
+import type { Deadman } from './types.ts';
 
 const canRunBwrap = !('error' in (await sandboxPlan()));
 
@@ -116,5 +118,66 @@ describe.runIf(canRunBwrap)('sandbox containment (bwrap)', () => {
     expect(outcome.status).toBe('cancelled');
     expect(output).toContain('got TERM');
     expect(outcome.steps[0]?.exitCode).toBe(3);
+  });
+
+  it('the dead-man switch kills the whole sandboxed tree when the lease is not renewed (bwrap)', async () => {
+    const marker = `dm${randomBytes(6).toString('hex')}`;
+    // A runner that never renews: the listener is taken and never called.
+    const deadman: Deadman = { deadline: () => performance.now() + 1_000, onRenew: () => () => {} };
+    const { outcome, output } = await runCollected(
+      makeTask([
+        {
+          run: `setsid sh -c 'sleep 600; : ${marker}' >/dev/null 2>&1 < /dev/null &\nwhile :; do sleep 0.1; done`,
+        },
+      ]),
+      { workRoot: tempDir(), containment: 'sandbox', deadman, cancelGraceMs: 60_000 },
+    );
+    expect(outcome.status).toBe('failed');
+    expect(output).toContain('the lease was not renewed in time');
+    await waitFor(() => processesWith(marker).length === 0, 'the setsid child to be gone');
+  });
+
+  it('keeps a sandboxed step alive past its first deadline while the renewals arrive (bwrap)', async () => {
+    let deadline = performance.now() + 600;
+    const listeners = new Set<(d: number) => void>();
+    const deadman: Deadman = {
+      deadline: () => deadline,
+      onRenew: (l) => (listeners.add(l), () => listeners.delete(l)),
+    };
+    const renew = setInterval(() => {
+      deadline = performance.now() + 600;
+      for (const l of listeners) l(deadline);
+    }, 100);
+    try {
+      const { outcome, output } = await runCollected(makeTask([{ run: 'sleep 2; echo done' }]), {
+        workRoot: tempDir(),
+        containment: 'sandbox',
+        deadman,
+      });
+      expect(outcome.status, output).toBe('succeeded');
+      expect(output).not.toContain('lease');
+    } finally {
+      clearInterval(renew);
+    }
+  });
+
+  it('a task that asks for more isolation than the runner gives fails before any step runs', async () => {
+    const workRoot = tempDir();
+    const cut = await runCollected(makeTask([{ run: 'echo ran' }], { network: false }), {
+      workRoot,
+      containment: 'none',
+    });
+    expect(cut.outcome.status).toBe('failed');
+    expect(cut.outcome.reason).toBe('setup_failed');
+    expect(cut.outcome.message).toMatch(/network: false.*isolation is 'host'/);
+    expect(cut.output).not.toContain('ran');
+    const boxed = await runCollected(makeTask([{ run: 'echo ran' }], { isolation: 'sandbox' }), {
+      workRoot,
+      containment: 'none',
+    });
+    expect(boxed.outcome.message).toMatch(
+      /requires isolation 'sandbox' but this runner's isolation is 'host'/,
+    );
+    expect(boxed.output).not.toContain('ran');
   });
 });
