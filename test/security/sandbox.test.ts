@@ -3,18 +3,19 @@
 // writes nowhere else, leaves no process behind, and cannot push keystrokes into a terminal (TIOCSTI).
 // And a runner asked for a sandbox it cannot make refuses to start, naming the package to install.
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sandboxPlan } from '../../src/engine/sandbox.ts';
 import { processesWith } from '../../src/engine/test-support.ts';
 import { startRunnerProcess, startServerProcess, waitFor, waitForRun } from '../helpers/cluster.ts';
-import { startTracked } from '../helpers/processes.ts';
+import { processesWithArg, startTracked } from '../helpers/processes.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 const canRunBwrap = !('error' in (await sandboxPlan()));
 const hasGcc = existsSync('/usr/bin/gcc');
+const SCRIPT = '/usr/bin/script';
 const BIN = new URL('../../bin/baton.js', import.meta.url).pathname;
 
 /** Indents a block for a YAML `run: |` literal. */
@@ -123,10 +124,46 @@ tasks:
     expect(processesWith(marker)).toEqual([]);
   });
 
-  it.runIf(hasGcc)('ioctl(TIOCSTI) from a sandboxed step injects nothing (bwrap)', async () => {
-    const server = await startServerProcess();
-    await startRunnerProcess(server, 'boxed', { extraArgs: ['--isolation', 'sandbox'] });
-    const source = String.raw`
+  it.runIf(hasGcc)(
+    "ioctl(TIOCSTI) from a sandboxed step injects nothing into the runner's terminal (bwrap)",
+    async () => {
+      const server = await startServerProcess();
+      // The runner runs in a real terminal (script(1) gives it a pty as its controlling terminal), where a step
+      // of its session could push a command line into whatever reads that terminal (CVE-2017-5226).
+      const dir = tempDir('baton-runner-tty-');
+      const registered = await startRunnerProcess(server, 'boxed', { dir });
+      registered.proc.child.kill('SIGTERM');
+      await registered.proc.exited;
+      const command = [
+        process.execPath,
+        BIN,
+        'runner',
+        'start',
+        '--config',
+        join(dir, 'runner.json'),
+        '--isolation',
+        'sandbox',
+      ]
+        .map((a) => `'${a.replaceAll("'", "'\\''")}'`)
+        .join(' ');
+      const terminal = startTracked(
+        'runner in a terminal',
+        SCRIPT,
+        ['-qfec', command, '/dev/null'],
+        {},
+        true,
+      );
+      let screen = '';
+      terminal.child.stdout?.on('data', (d: Buffer) => (screen += d.toString()));
+      await waitFor(() => /runner '.*' started/.test(screen), 'the runner in its terminal to start');
+      // The runner's terminal, by path: a step that could open it could push keystrokes even without sharing
+      // its session. (The runner starts each step detached, so /dev/tty is no way in either.)
+      const runnerPid = processesWithArg(join(dir, 'runner.json')).find((pid) =>
+        readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith(`${process.execPath}\0`),
+      );
+      const runnerTty = runnerPid === undefined ? '' : readlinkSync(`/proc/${runnerPid}/fd/1`);
+      expect(runnerTty).toMatch(/^\/dev\/pts\/\d+$/);
+      const source = String.raw`
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -140,16 +177,21 @@ static int push(int fd, const char *where) {
   printf("%s: INJECTED\n", where);
   return 1;
 }
-int main(void) {
+int main(int argc, char **argv) {
   int injected = 0;
   injected += push(0, "fd0"); injected += push(1, "fd1"); injected += push(2, "fd2");
   int tty = open("/dev/tty", O_RDWR);
   if (tty < 0) printf("/dev/tty: cannot open (%s)\n", strerror(errno));
   else injected += push(tty, "/dev/tty");
+  for (int i = 1; i < argc; i++) {
+    int fd = open(argv[i], O_RDWR | O_NOCTTY);
+    if (fd < 0) printf("%s: cannot open (%s)\n", argv[i], strerror(errno));
+    else injected += push(fd, argv[i]);
+  }
   printf("injected %d\n", injected);
   return 0;
 }`;
-    const run = await server.client.submitRun(`
+      const run = await server.client.submitRun(`
 name: tiocsti
 tasks:
   tiocsti:
@@ -159,14 +201,37 @@ tasks:
 ${block(source)}
           C
           gcc -o tiocsti tiocsti.c
-          ./tiocsti
+          ./tiocsti ${JSON.stringify(runnerTty)} /dev/pts/0 /dev/pts/1
 `);
-    const done = await waitForRun(server.client, run.id);
-    const log = await server.client.taskLog(run.id, 'tiocsti');
-    expect(done.status, log).toBe('succeeded');
-    expect(log).toContain('injected 0');
-    expect(log).not.toContain('INJECTED');
-    expect(log).toMatch(/^\/dev\/tty: cannot open/m);
+      const done = await waitForRun(server.client, run.id);
+      const log = await server.client.taskLog(run.id, 'tiocsti');
+      expect(done.status, log).toBe('succeeded');
+      expect(log).toContain('injected 0');
+      expect(log).not.toContain('INJECTED');
+      expect(log).toMatch(/^\/dev\/tty: cannot open/m);
+      expect(log).toContain(`${runnerTty}: cannot open`);
+      expect(screen).not.toContain('touch /tmp/tiocsti-pwned');
+    },
+  );
+
+  it('a SIGKILLed sandboxed runner leaves no process of its task behind (bwrap)', async () => {
+    const server = await startServerProcess();
+    const runner = await startRunnerProcess(server, 'boxed', { extraArgs: ['--isolation', 'sandbox'] });
+    const marker = `k${randomBytes(8).toString('hex')}`;
+    await server.client.submitRun(`
+name: orphan
+tasks:
+  orphan:
+    steps:
+      - run: |
+          setsid sh -c 'sleep 600; : ${marker}-setsid' >/dev/null 2>&1 < /dev/null &
+          sh -c 'sleep 600; : ${marker}-main'
+`);
+    await waitFor(() => processesWith(marker).length >= 2, 'the task to start its processes', 60_000);
+    process.kill(runner.proc.pid, 'SIGKILL');
+    await runner.proc.exited;
+    await waitFor(() => processesWith(marker).length === 0, "the task's processes to die with the runner");
+    expect(processesWith(marker)).toEqual([]);
   });
 });
 
