@@ -150,7 +150,7 @@ export interface Runner {
 /** `baton runner register` then `baton runner start`, as an operator would; resolves once it long-polls. */
 export async function startRunner(
   server: Server,
-  o: { name: string; slots: number; cpuProfDir?: string },
+  o: { name: string; slots: number; cpuProfDir?: string; isolation?: 'host' | 'sandbox' },
 ): Promise<Runner> {
   const dir = tempDir(`runner-${o.name}`);
   const config = join(dir, 'runner.json');
@@ -184,7 +184,15 @@ export async function startRunner(
   const child = track(
     spawn(
       process.execPath,
-      [...nodeArgs(o.cpuProfDir, `runner-${o.name}`), BIN, 'runner', 'start', '--config', config],
+      [
+        ...nodeArgs(o.cpuProfDir, `runner-${o.name}`),
+        BIN,
+        'runner',
+        'start',
+        '--config',
+        config,
+        ...(o.isolation === undefined ? [] : ['--isolation', o.isolation]),
+      ],
       {
         env: { ...process.env, LC_ALL: 'C' },
         stdio: ['ignore', 'ignore', 'pipe'],

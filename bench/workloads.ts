@@ -117,9 +117,19 @@ const STAMP = 'BATON_BENCH_T0';
 // `$EPOCHREALTIME` is a bash builtin (no fork): CLOCK_REALTIME in µs, read as the script's first command.
 const W1_SCRIPT = `echo "${STAMP} $EPOCHREALTIME"`;
 
-export async function w1(ctx: Context): Promise<Row[]> {
+export function w1(ctx: Context): Promise<Row[]> {
+  return dispatch(ctx, 'host');
+}
+
+/** W1 for a runner started with `--isolation sandbox` (every step in bubblewrap): the sandbox's cost. */
+export function w1s(ctx: Context): Promise<Row[]> {
+  return dispatch(ctx, 'sandbox');
+}
+
+async function dispatch(ctx: Context, isolation: 'host' | 'sandbox'): Promise<Row[]> {
   const server = await startServer({ cpuProfDir: ctx.cpuProfDir });
-  const runner = await startRunner(server, { name: 'w1', slots: 1, cpuProfDir: ctx.cpuProfDir });
+  const name = isolation === 'host' ? 'w1' : 'w1s';
+  const runner = await startRunner(server, { name, slots: 1, cpuProfDir: ctx.cpuProfDir, isolation });
   const dir = tempDir('w1');
   const file = scriptFile(dir, W1_SCRIPT);
   const workflow = `name: w1\ntasks:\n  t:\n    run: ${yaml(W1_SCRIPT)}\n`;
@@ -149,18 +159,27 @@ export async function w1(ctx: Context): Promise<Row[]> {
   await runner.stop();
   await stop(server.child);
   const p95 = (xs: number[]) => percentile(xs, 95);
+  const workload = isolation === 'host' ? 'W1 dispatch' : 'W1s dispatch (sandbox)';
   return [
     {
-      workload: 'W1 dispatch',
+      workload,
       metric: 'submit → step start p50',
       unit: 'ms',
       baton,
       baseline: base,
-      target: { text: 'p50 ≤ 1.75× spawn', pass: (_b, r) => r !== undefined && r <= 1.75 },
-      note: `${ctx.sizes.w1Submits} sequential submits, 1 runner × 1 slot`,
+      // The target is the host runner's; the sandbox's cost is measured against it, not held to it.
+      ...(isolation === 'host'
+        ? {
+            target: {
+              text: 'p50 ≤ 1.75× spawn',
+              pass: (_b: number, r?: number) => r !== undefined && r <= 1.75,
+            },
+          }
+        : {}),
+      note: `${ctx.sizes.w1Submits} sequential submits, 1 runner × 1 slot, isolation ${isolation}`,
     },
     {
-      workload: 'W1 dispatch',
+      workload,
       metric: 'submit → step start p95',
       unit: 'ms',
       baton,
@@ -656,5 +675,5 @@ export async function s3(ctx: Context): Promise<Row[]> {
   ];
 }
 
-export const WORKLOADS = { w1, w2, w3, s3, s1, s2 } as const;
+export const WORKLOADS = { w1, w1s, w2, w3, s3, s1, s2 } as const;
 export { median, min, max };

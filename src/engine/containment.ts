@@ -11,11 +11,14 @@
 //   process group is killed after the step; processes that called setsid can escape. No hiding, no
 //   in-tree dead-man's switch: the runner's own timers fence the attempt.
 // none: process group only.
+// sandbox: bubblewrap (sandbox.ts) around the same init: the step sees only /usr, a few /etc files and its own
+//   task's dirs; never picked by `auto`.
 
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findOnPath } from './shell.ts';
+import { sandboxPlan, type SandboxPlan } from './sandbox.ts';
 import { STEP_INIT } from './step-init.ts';
 import { SYSTEM_PATH } from './system-path.ts';
 import type { Containment } from './types.ts';
@@ -26,6 +29,8 @@ export interface ContainmentPlan {
   level: ContainmentLevel;
   /** Prepended to the step's argv (pdeathsig), or the chain up to the init's arguments (namespace). */
   prefix: string[];
+  /** Sandbox: the bwrap found and proven to work (its argv is built per task, sandbox.ts sandboxPrefix). */
+  sandbox?: SandboxPlan;
 }
 
 let detected: Promise<ContainmentPlan> | undefined;
@@ -35,6 +40,11 @@ export async function containmentPlan(wanted: Containment = 'auto'): Promise<Con
   if (wanted === 'auto') {
     detected ??= detect();
     return detected;
+  }
+  if (wanted === 'sandbox') {
+    const sandbox = await sandboxPlan();
+    if ('error' in sandbox) throw new Error(`isolation 'sandbox' is not available: ${sandbox.error}`);
+    return { level: 'sandbox', prefix: [sandbox.bwrap], sandbox };
   }
   const plan = buildPlan(wanted);
   if (plan === undefined) throw new Error(`process containment '${wanted}' is not available on this machine`);
@@ -47,7 +57,7 @@ async function detect(): Promise<ContainmentPlan> {
   return buildPlan('pdeathsig') ?? { level: 'none', prefix: [] };
 }
 
-function buildPlan(level: ContainmentLevel): ContainmentPlan | undefined {
+function buildPlan(level: Exclude<ContainmentLevel, 'sandbox'>): ContainmentPlan | undefined {
   if (level === 'none') return { level, prefix: [] };
   const setpriv = findOnPath('setpriv', SYSTEM_PATH);
   if (setpriv === undefined) return undefined;

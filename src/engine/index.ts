@@ -6,6 +6,7 @@ export { removeUpload } from './work-dir.ts';
 export { SUPPORTED_SHELLS, resolveShell } from './shell.ts';
 export { CONTAINMENTS } from './types.ts';
 export { containmentPlan } from './containment.ts';
+export { sandboxPlan, type SandboxPlan } from './sandbox.ts';
 export type {
   Containment,
   Deadman,

@@ -8,7 +8,7 @@ import type { ContainmentPlan } from './containment.ts';
 import { formatDuration } from './format.ts';
 import { resolveShell, scriptExtension } from './shell.ts';
 import { buildStepEnv } from './step-env.ts';
-import { startStepProcess, type ProcessExit } from './step-process.ts';
+import { startStepProcess, type ProcessExit, type StepView } from './step-process.ts';
 import type { Deadman, OutcomeReason, StepResult, StepStatus } from './types.ts';
 import { errorText, prepareNodeScripts, stepCwd, type WorkDir } from './work-dir.ts';
 
@@ -25,7 +25,7 @@ export interface StepContext {
   dir: WorkDir;
   containment: ContainmentPlan;
   /** Namespace containment: the task's mount table and the two dirs bound back over the covered work root. */
-  view?: { fstab: string; workspace: string; internal: string };
+  view?: StepView;
   deadman?: Deadman;
   graceMs: number;
   signal: AbortSignal | undefined;

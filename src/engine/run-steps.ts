@@ -13,6 +13,7 @@ import type { MaskFeed } from './mask-feed.ts';
 import type { Masker } from './masker.ts';
 import { runStep, type StepFailure } from './run-step.ts';
 import type { StepFiles } from './step-files.ts';
+import type { StepView } from './step-process.ts';
 import type { EngineOptions, StepResult, StepStatus } from './types.ts';
 import type { WorkDir } from './work-dir.ts';
 
@@ -22,7 +23,7 @@ export interface StepsInput {
   dir: WorkDir;
   containment: ContainmentPlan;
   /** Namespace containment: the task's mount table and its two dirs (run-task.ts taskView). */
-  view?: { fstab: string; workspace: string; internal: string };
+  view?: StepView;
   graceMs: number;
   /** performance.now() value at which the task's timeout ends, if it has one. */
   taskDeadline: number | undefined;

@@ -2,7 +2,7 @@
 // work dir. In order: artifacts extracted, env evaluated, steps (run-steps.ts), uploads zipped.
 // Everything the task logs, and the outcome's message, goes through the masker first.
 
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import type { AssignedTask } from '../protocol/plan.ts';
@@ -13,6 +13,8 @@ import { evaluateTaskEnv, runnerContext, type EvalScope } from './expressions.ts
 import { hashFiles } from './hash-files.ts';
 import { MaskFeed } from './mask-feed.ts';
 import { createMasker } from './masker.ts';
+import { sandboxBaseEnv, sandboxPrefix } from './sandbox.ts';
+import type { StepView } from './step-process.ts';
 import type { StepFailure } from './run-step.ts';
 import { isAborted, runSteps } from './run-steps.ts';
 import { StepFiles } from './step-files.ts';
@@ -81,9 +83,14 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
     return finish({ status: 'cancelled', reason: 'cancelled', message }, null, {});
   }
   const containment = await containmentPlan(options.containment);
+  const refused = unmetIsolation(task, containment);
+  if (refused !== undefined) {
+    system(refused);
+    return finish({ status: 'failed', reason: 'setup_failed', message: refused }, null, {});
+  }
   const dir = await createWorkDir(options.workRoot, task.name);
   const files = new StepFiles(dir);
-  const view = taskView(containment, dir, options);
+  const view = taskView(containment, dir, options, task);
   let failure: StepFailure | undefined;
   let exitCode: number | null = null;
   let upload: Upload | undefined;
@@ -107,7 +114,10 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
     } else {
       const ran = await runSteps({
         task,
-        options,
+        options:
+          containment.sandbox === undefined
+            ? options
+            : { ...options, baseEnv: sandboxBaseEnv(options.baseEnv) },
         dir,
         containment,
         ...(view === undefined ? {} : { view }),
@@ -132,7 +142,7 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
     }
   } finally {
     masker.flush();
-    if (view !== undefined) rmSync(view.fstab, { force: true });
+    if (view !== undefined && view.fstab !== '-') rmSync(view.fstab, { force: true });
     for (const problem of await removeWorkDir(dir, upload !== undefined))
       system(`cleanup failed: ${problem}`);
   }
@@ -142,6 +152,18 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
 
 let ownControlDir: string | undefined;
 
+/** A task that asks for more isolation than this runner gives fails before anything of it runs. */
+function unmetIsolation(task: AssignedTask, containment: ContainmentPlan): string | undefined {
+  const here = containment.level === 'sandbox' ? 'sandbox' : 'host';
+  if (task.spec.isolation === 'sandbox' && here !== 'sandbox')
+    return `task '${task.name}' requires isolation 'sandbox' but this runner's isolation is '${here}'`;
+  if (task.spec.network === false && containment.sandbox?.networkIsolation !== true)
+    return here === 'sandbox'
+      ? `task '${task.name}' asks for network: false but bubblewrap cannot make a network namespace on this runner`
+      : `task '${task.name}' asks for network: false but this runner's isolation is 'host', which cannot cut a task's network (start it with --isolation sandbox)`;
+  return undefined;
+}
+
 /**
  * Under namespace containment, the task's mount table: the other tasks' dirs, the runner's files and the
  * shared /tmp out of the steps' sight (containment.ts writeMountTable). Written where no task can open it.
@@ -150,7 +172,22 @@ function taskView(
   containment: ContainmentPlan,
   dir: WorkDir,
   options: EngineOptions,
-): { fstab: string; workspace: string; internal: string } | undefined {
+  task: AssignedTask,
+): StepView | undefined {
+  if (containment.sandbox !== undefined) {
+    // Nothing to hide: the sandbox shows only what it binds. HOME is the task's own, kept across its steps.
+    const home = join(dir.internal, 'home');
+    mkdirSync(home, { mode: 0o700 });
+    const prefix = sandboxPrefix(containment.sandbox, {
+      workspace: dir.workspace,
+      internal: dir.internal,
+      temp: dir.temp,
+      home,
+      commandFiles: [dir.outputFile, dir.envFile, dir.pathFile, dir.maskFile],
+      network: task.spec.network !== false,
+    });
+    return { fstab: '-', workspace: dir.workspace, internal: dir.internal, sandbox: { prefix, home } };
+  }
   if (containment.level !== 'namespace') return undefined;
   const controlDir = options.controlDir ?? (ownControlDir ??= mkdtempSync(join(tmpdir(), 'baton-control-')));
   const hide: Array<{ path: string; kind: 'dir' | 'file' }> = [];

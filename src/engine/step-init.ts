@@ -9,10 +9,12 @@
 //    NUL-terminated NAME=VALUE entries ended by an empty entry, never through argv or a file. Only when the
 //    mounts are in place and the whole environment arrived does the step's shell say `ready` on fd 4, an
 //    inherited pipe back to the runner; a step that never said it never ran and cannot report success.
-// 3. The lease. With a dead-man's switch (`$1` ms, else `-`), a watchdog inside the namespace waits on fd 3
-//    for renewals: each line is the time left in ms. If none arrives in time, or fd 3 ends (the runner is
-//    gone), it kills every process of the namespace, without the runner's help: a frozen runner cannot
-//    overlap its own retry.
+// 3. The lease. With a dead-man's switch (`$1` ms, `inf` for none but a control channel, else `-`), a
+//    watchdog inside the namespace waits on fd 3 for renewals: each line is the time left in ms (or `inf`).
+//    If none arrives in time, or fd 3 ends (the runner is gone), it kills every process of the namespace,
+//    without the runner's help: a frozen runner cannot overlap its own retry. A line `term <left>` sends
+//    SIGTERM to the step's process group: in a sandbox the step has a session of its own (no TIOCSTI), so
+//    the runner's group signal cannot reach it and the cancel's first, polite signal travels this way.
 //
 // 4. The step's powers. Under a mount table the step is exec'd through `setpriv --bounding-set` without
 //    CAP_SYS_ADMIN, CAP_SYS_MODULE and CAP_SYS_RAWIO, so a root step cannot unmount what hides the runner.
@@ -21,7 +23,7 @@
 // or SHELLOPTS from the environment), so nothing of the task's can change what it does. Its own stderr goes
 // to /dev/null (bash's "Killed" notes); the step gets the original stderr back from fd 5.
 //
-// Arguments: $1 dead-man ms or `-`; $2 the fstab to apply or `-`; $3 workspace, $4 Baton's dir of the task
+// Arguments: $1 dead-man ms, `inf` or `-`; $2 the fstab to apply or `-`; $3 workspace, $4 Baton's dir of the task
 // (bound back over the covered work root from descriptors 7 and 8; its tmp/ is bound over /tmp from 9); $5 the step's cwd; then the step's argv.
 // Exit: the step's status; 125 (with `fail <why>` on fd 4) when the set-up failed before the step ran.
 
@@ -42,14 +44,24 @@ if [ "$deadman" != - ]; then
   {
     trap '' TERM INT HUP QUIT
     left=$deadman
-    while printf -v secs '%d.%03d' $((left / 1000)) $((left % 1000)); IFS= read -r -t "$secs" -u 3 left; do
-      case $left in '' | *[!0-9]*) break ;; esac
+    while
+      if [ "$left" = inf ]; then IFS= read -r -u 3 line
+      else printf -v secs '%d.%03d' $((left / 1000)) $((left % 1000)); IFS= read -r -t "$secs" -u 3 line; fi
+    do
+      case $line in
+        'term '*) left=${'$'}{line#term }; kill -TERM 0 ;;
+        *) left=$line ;;
+      esac
+      case $left in inf) ;; '' | *[!0-9]*) break ;; esac
     done
     printf '[baton] the lease was not renewed in time: the dead-man switch kills the step\n' >&5
     kill -KILL -1
   } 4>&- &
 fi
 exec 3<&-
+# The step's group gets SIGTERM from the watchdog ("term", sandbox) or the runner; the init outlives it to
+# report the step's status. A handler, not an ignore: the step itself starts with SIGTERM's default.
+trap : TERM
 (
   export -n PATH PWD OLDPWD SHLVL
   unset PATH OLDPWD

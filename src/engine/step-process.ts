@@ -18,6 +18,17 @@ import { SYSTEM_PATH } from './system-path.ts';
 import type { Deadman } from './types.ts';
 
 /**
+ * How a contained step sees the machine. Namespace: the task's mount table (containment.ts writeMountTable)
+ * and its two dirs. Sandbox: bwrap's argv for the task (sandbox.ts sandboxPrefix) and the step's HOME.
+ */
+export interface StepView {
+  fstab: string;
+  workspace: string;
+  internal: string;
+  sandbox?: { prefix: string[]; home: string };
+}
+
+/**
  * After the main process exits and its group is killed, output pipes close at once unless a process
  * that left the group (setsid) still holds them; we wait this long for the last bytes, then stop reading.
  */
@@ -38,8 +49,8 @@ export interface StepProcessOptions {
   /** Baton's own notes about the process (what was killed). One line each, no newline. */
   onSystem: (text: string) => void;
   containment: ContainmentPlan;
-  /** Namespace containment: the task's mount table (containment.ts writeMountTable) and its two dirs. */
-  view?: { fstab: string; workspace: string; internal: string };
+  /** Namespace or sandbox containment: the task's view of the machine (run-task.ts taskView). */
+  view?: StepView;
   /** Namespace containment: the lease deadline the step's tree enforces on its own. */
   deadman?: Deadman;
 }
@@ -67,7 +78,7 @@ export function startStepProcess(options: StepProcessOptions): StepProcess {
   let launch: Launch | undefined;
   try {
     checkEnvironment(options.env);
-    if (options.containment.level === 'namespace') {
+    if (options.containment.level === 'namespace' || options.containment.level === 'sandbox') {
       launch = startContained(options);
       child = launch.child;
     } else {
@@ -94,8 +105,15 @@ export function startStepProcess(options: StepProcessOptions): StepProcess {
 
   const stop = (why: string): void => {
     if (exited || killTimer !== undefined || pid === undefined) return;
-    options.onSystem(`${why}: sending SIGTERM to process group ${pid} (${describeGroup(pid)})`);
-    signalGroup(pid, 'SIGTERM');
+    if (launch?.sandboxed === true) {
+      // The step has a session of its own in the sandbox: SIGTERM to bwrap would kill it at once, so the
+      // polite signal goes through the init's control channel, and SIGKILL (bwrap's tree dies with it) after.
+      options.onSystem(`${why}: sending SIGTERM to the step's processes in its sandbox`);
+      launch.terminate();
+    } else {
+      options.onSystem(`${why}: sending SIGTERM to process group ${pid} (${describeGroup(pid)})`);
+      signalGroup(pid, 'SIGTERM');
+    }
     killTimer = setTimeout(() => {
       options.onSystem(
         `process group ${pid} still running ${options.graceMs} ms after SIGTERM: sending SIGKILL (${describeGroup(pid)})`,
@@ -188,6 +206,10 @@ interface Launch {
   failure(): string;
   /** Stops sending renewals; idempotent. */
   close(): void;
+  /** Started in a sandbox (bwrap): the runner's group signals do not reach the step. */
+  sandboxed: boolean;
+  /** Asks the init to SIGTERM the step's process group (sandbox). */
+  terminate(): void;
 }
 
 /**
@@ -195,21 +217,19 @@ interface Launch {
  * of the dead-man's switch over fd 3, and the init's confirmation comes back on fd 4 (step-init.ts).
  */
 function startContained(options: StepProcessOptions): Launch {
-  const view = options.view ?? { fstab: '-', workspace: options.cwd, internal: options.cwd };
+  const view: StepView = options.view ?? { fstab: '-', workspace: options.cwd, internal: options.cwd };
+  const sandbox = view.sandbox;
+  if (options.containment.level === 'sandbox' && sandbox === undefined)
+    throw new Error("a sandboxed step needs its task's sandbox (run-task.ts taskView)");
   const deadman = options.deadman;
   const leftMs = (deadline: number): string => String(Math.max(1, Math.floor(deadline - performance.now())));
-  const [command = '', ...prefix] = options.containment.prefix;
+  // In a sandbox the watchdog always runs: it is the way the cancel's SIGTERM reaches the step.
+  const left = (): string =>
+    deadman === undefined ? (sandbox === undefined ? '-' : 'inf') : leftMs(deadman.deadline());
+  const [command = '', ...prefix] = sandbox?.prefix ?? options.containment.prefix;
   const child = spawn(
     command,
-    [
-      ...prefix,
-      deadman === undefined ? '-' : leftMs(deadman.deadline()),
-      view.fstab,
-      view.workspace,
-      view.internal,
-      options.cwd,
-      ...options.argv,
-    ],
+    [...prefix, left(), view.fstab, view.workspace, view.internal, options.cwd, ...options.argv],
     {
       cwd: options.cwd,
       env: { PATH: SYSTEM_PATH },
@@ -222,7 +242,8 @@ function startContained(options: StepProcessOptions): Launch {
   const answers = child.stdio[4] as Readable | null;
   // The far ends go away with the step; a late write must not take the runner down.
   for (const s of [toInit, renewals, answers]) s?.on('error', () => {});
-  const entries = Object.entries(options.env).map(([k, v]) => `${k}=${v}\0`);
+  const env = sandbox === undefined ? options.env : { ...options.env, HOME: sandbox.home };
+  const entries = Object.entries(env).map(([k, v]) => `${k}=${v}\0`);
   toInit?.end(entries.join('') + '\0');
   let said = '';
   answers?.setEncoding('utf8');
@@ -243,6 +264,10 @@ function startContained(options: StepProcessOptions): Launch {
       closed = true;
       unsubscribe?.();
       renewals?.end();
+    },
+    sandboxed: sandbox !== undefined,
+    terminate: () => {
+      if (!closed) renewals?.write(`term ${left()}\n`);
     },
   };
 }

@@ -7,8 +7,11 @@ import type { ArtifactRef } from '../protocol/plan.ts';
 import type { Outcome, Reason } from '../protocol/status.ts';
 import type { ArchiveLimits } from './archive-limits.ts';
 
-/** How step processes are kept from outliving their task. `auto` picks the strongest one available. */
-export const CONTAINMENTS = ['auto', 'namespace', 'pdeathsig', 'none'] as const;
+/**
+ * How step processes are kept from outliving their task. `auto` picks the strongest one available of
+ * `namespace`, `pdeathsig`, `none` (host isolation); `sandbox` (bubblewrap, sandbox.ts) only when asked for.
+ */
+export const CONTAINMENTS = ['auto', 'sandbox', 'namespace', 'pdeathsig', 'none'] as const;
 export type Containment = (typeof CONTAINMENTS)[number];
 
 export interface EngineOptions {
@@ -30,7 +33,8 @@ export interface EngineOptions {
   onStep?: (e: StepEvent) => void;
   /**
    * Process containment. Default `auto`: `namespace` where it works (root or user namespaces),
-   * else `pdeathsig` where setpriv is installed, else `none` (process group only).
+   * else `pdeathsig` where setpriv is installed, else `none` (process group only). `sandbox`: every step in
+   * bubblewrap (sandbox.ts); runTask rejects when bwrap cannot run here.
    */
   containment?: Containment;
   /**

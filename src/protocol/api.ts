@@ -139,7 +139,10 @@ export const RunnerStatusBody = Type.Object(
     refusing: Type.Optional(Type.String({ maxLength: 500 })),
     /** The runner was told to stop: it finishes its running tasks and takes no new ones; absent otherwise. */
     draining: Type.Optional(Type.Boolean()),
-    /** The runner can cut a task's network (`network: false` in a workflow); absent means it cannot. */
+    /**
+     * Whether the runner can run a task declaring `network: false` (only a loopback of its own): true for a
+     * sandbox whose bubblewrap can make a network namespace; absent or false otherwise.
+     */
     networkIsolation: Type.Optional(Type.Boolean()),
     /** The runner can enforce cgroup limits (`limits:` in a workflow); absent means it cannot. */
     limits: Type.Optional(Type.Boolean()),

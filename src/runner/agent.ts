@@ -9,7 +9,7 @@ import type { BatonClient } from '../client/index.ts';
 import { createBackoff, delay, isRetryable } from '../client/index.ts';
 import type { AcquireResponse, CompleteBody, RunnerStatusBody } from '../protocol/api.ts';
 import { toError } from '../protocol/errors.ts';
-import { removeUpload, runTask, type TaskOutcome } from '../engine/index.ts';
+import { removeUpload, runTask, type Containment, type TaskOutcome } from '../engine/index.ts';
 import { LogShipper } from './log-shipper.ts';
 import { Spool } from './spool.ts';
 import { openSealed, type KeyPair } from '../protocol/sealed.ts';
@@ -48,6 +48,11 @@ export interface AgentOptions {
   hide?: string[];
   /** The runner's key pair: opens the secrets sealed to it. Without it, tasks that name secrets fail. */
   keys?: KeyPair;
+  /**
+   * `sandbox`: every step in bubblewrap (the caller checked it works: see sandboxPlan), reported as such with
+   * `networkIsolation`. Default `host`.
+   */
+  isolation?: { level: 'host' } | { level: 'sandbox'; networkIsolation: boolean };
   log: RunnerLogger;
   onTaskStarted?: (offer: AcquireResponse) => void;
   onTaskFinished?: (offer: AcquireResponse, outcome: TaskOutcome) => void;
@@ -76,6 +81,10 @@ export class Agent {
 
   get #controlDir(): string {
     return join(this.#o.stateDir, 'engine');
+  }
+
+  get #containment(): Containment | undefined {
+    return this.#o.isolation?.level === 'sandbox' ? 'sandbox' : undefined;
   }
 
   get tasksDone(): number {
@@ -169,8 +178,10 @@ export class Agent {
     const now = performance.now();
     if (!changed && now - this.#reportedAt < STATUS_REPORT_MS) return;
     this.#reportedAt = now;
+    const isolation = this.#o.isolation ?? { level: 'host' };
     this.#sendStatus({
-      isolation: 'host' as const,
+      isolation: isolation.level,
+      ...(isolation.level === 'sandbox' ? { networkIsolation: isolation.networkIsolation } : {}),
       freeDiskBytes,
       minFreeDiskBytes,
       ...(refusing ? { refusing } : {}),
@@ -265,6 +276,7 @@ export class Agent {
         controlDir: this.#controlDir,
         hide: [this.#o.stateDir, ...(this.#o.hide ?? [])],
         deadman: keeper.deadman,
+        ...(this.#containment === undefined ? {} : { containment: this.#containment }),
         baseEnv: { ...this.#o.baseEnv, BATON_RUNNER_NAME: this.#o.name, BATON_RUNNER_HOST: hostname() },
         signal: abort.signal,
         cancelGraceMs: this.#o.cancelGraceMs,

@@ -27,6 +27,21 @@ export interface RunnerConfigFile {
   state_dir?: string;
   /** Take no task while the work dir has less free disk space than this many MiB (default 256). */
   min_free_disk_mb?: number;
+  /**
+   * `host` (default: steps run as the runner's user, in their own pid and mount namespaces where it can) or
+   * `sandbox` (each step in bubblewrap; the runner refuses to start without a working `bwrap`).
+   */
+  isolation?: Isolation;
+}
+
+export const ISOLATIONS = ['host', 'sandbox'] as const;
+export type Isolation = (typeof ISOLATIONS)[number];
+
+/** The error for a bad isolation value, naming the place (a flag or a config key) and the choices. */
+export function parseIsolation(value: unknown, where: string): Isolation {
+  if (typeof value === 'string' && (ISOLATIONS as readonly string[]).includes(value))
+    return value as Isolation;
+  throw new Error(`${where} must be one of ${ISOLATIONS.join(', ')}, got ${JSON.stringify(value)}`);
 }
 
 export interface RunnerConfig {
@@ -43,6 +58,7 @@ export interface RunnerConfig {
   /** True when the config names no `state_dir` and uses the old layout every config in its dir shared. */
   sharedStateDir: boolean;
   minFreeDiskBytes: number;
+  isolation: Isolation;
   caFile?: string;
   /** The token file, when the token came from one (steps must not see it). */
   tokenFile?: string;
@@ -124,8 +140,15 @@ export function loadRunnerConfig(path: string): RunnerConfig {
       path,
       `"min_free_disk_mb" must be a number of MiB ≥ 0, got ${JSON.stringify(minFree)}`,
     );
+  let isolation: Isolation;
+  try {
+    isolation = f.isolation === undefined ? 'host' : parseIsolation(f.isolation, '"isolation"');
+  } catch (err) {
+    throw new RunnerConfigError(path, (err as Error).message);
+  }
   return Object.freeze({
     configPath,
+    isolation,
     server: need('server'),
     runnerId: need('runner_id'),
     name: need('name'),

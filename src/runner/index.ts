@@ -6,6 +6,9 @@ export {
   writeRunnerConfig,
   DEFAULT_CONFIG_PATH,
   RunnerConfigError,
+  ISOLATIONS,
+  parseIsolation,
+  type Isolation,
   type RunnerConfig,
   type RunnerConfigFile,
 } from './config.ts';

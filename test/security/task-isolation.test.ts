@@ -3,11 +3,13 @@
 // reach — /tmp and the other shared temp dirs, every /proc/*/environ, cmdline and fd, the runner's state dir,
 // config and work root — for the victim's secret, and writes into every pipe it finds. It must find nothing
 // and reach nothing, and the victim's steps must run, each of them, with what they were given.
-// Real server and runner processes; the runner runs as root with namespace containment (as CI does).
+// Real server and runner processes; the runner runs as root with namespace containment (as CI does), and
+// again with --isolation sandbox (bubblewrap), where the same attack must find as little.
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { sandboxPlan } from '../../src/engine/sandbox.ts';
 import { startRunnerProcess, startServerProcess, waitFor, waitForRun } from '../helpers/cluster.ts';
 import { tempDir } from '../helpers/temp.ts';
 
@@ -87,16 +89,25 @@ for p in fifos:
 print('SCANNED', scanned)
 `;
 
-describe('a task reaches nothing but itself', () => {
-  it("an attacker task on the same runner finds the victim's secret nowhere and cannot touch its steps", async () => {
-    const server = await startServerProcess();
-    const dir = tempDir('baton-runner-shared-');
-    const runner = await startRunnerProcess(server, 'shared', { dir, parallel: 2 });
-    const secret = `VSEC${randomBytes(16).toString('hex')}`;
-    await server.client.setSecret('VICTIM_KEY', secret);
-    const workRoot = join(dir, '_work');
+const canRunBwrap = !('error' in (await sandboxPlan()));
 
-    const victim = await server.client.submitRun(`
+const ISOLATIONS = [
+  { isolation: 'host', args: [], runs: true, title: '' },
+  { isolation: 'sandbox', args: ['--isolation', 'sandbox'], runs: canRunBwrap, title: ' (bwrap)' },
+];
+
+describe.each(ISOLATIONS)('a task reaches nothing but itself: $isolation', ({ args, runs, title }) => {
+  it.runIf(runs)(
+    `an attacker task on the same runner finds the victim's secret nowhere and cannot touch its steps${title}`,
+    async () => {
+      const server = await startServerProcess();
+      const dir = tempDir('baton-runner-shared-');
+      const runner = await startRunnerProcess(server, 'shared', { dir, parallel: 2, extraArgs: args });
+      const secret = `VSEC${randomBytes(16).toString('hex')}`;
+      await server.client.setSecret('VICTIM_KEY', secret);
+      const workRoot = join(dir, '_work');
+
+      const victim = await server.client.submitRun(`
 name: victim
 tasks:
   victim:
@@ -115,18 +126,18 @@ tasks:
           echo "second step ran with a key of \${#KEY} characters"
           echo "ran=yes" >> "$BATON_OUTPUT"
 `);
-    // The victim holds its secret in every place before the attacker starts.
-    const victimDir = await waitFor(
-      () => {
-        const d = readdirSync(workRoot).find((n) => n.startsWith('victim-') && !n.endsWith('.baton'));
-        return d !== undefined && existsSync(join(workRoot, d, 'holding')) ? join(workRoot, d) : undefined;
-      },
-      "the victim's first step to hold its secret",
-      60_000,
-    );
+      // The victim holds its secret in every place before the attacker starts.
+      const victimDir = await waitFor(
+        () => {
+          const d = readdirSync(workRoot).find((n) => n.startsWith('victim-') && !n.endsWith('.baton'));
+          return d !== undefined && existsSync(join(workRoot, d, 'holding')) ? join(workRoot, d) : undefined;
+        },
+        "the victim's first step to hold its secret",
+        60_000,
+      );
 
-    const marker = randomBytes(6).toString('hex');
-    const attacker = await server.client.submitRun(`
+      const marker = randomBytes(6).toString('hex');
+      const attacker = await server.client.submitRun(`
 name: attacker
 tasks:
   attacker:
@@ -139,31 +150,32 @@ ${SCANNER.split('\n')
   .join('\n')}
           PY
 `);
-    const attacked = await waitForRun(server.client, attacker.id);
-    const attackLog = await server.client.taskLog(attacker.id, 'attacker');
-    expect(attacked.status, attackLog).toBe('succeeded');
-    writeFileSync(join(victimDir, 'release'), '');
-    const victimResult = await waitForRun(server.client, victim.id);
+      const attacked = await waitForRun(server.client, attacker.id);
+      const attackLog = await server.client.taskLog(attacker.id, 'attacker');
+      expect(attacked.status, attackLog).toBe('succeeded');
+      writeFileSync(join(victimDir, 'release'), '');
+      const victimResult = await waitForRun(server.client, victim.id);
 
-    // The scanner worked: it found its own canary and read many files.
-    expect(attackLog).toMatch(/^FOUND \/tmp\/own-canary VSEC0{32}$/m);
-    expect(Number(/^SCANNED (\d+)$/m.exec(attackLog)?.[1])).toBeGreaterThan(5);
-    // And found nothing else: not the secret, and no pipe of anyone else's to read or write.
-    // (Its canary shows up twice: at /tmp, and through its own work dir, where its private /tmp lives.)
-    const foundLines = attackLog
-      .split('\n')
-      .filter(
-        (l) => (l.startsWith('FOUND ') && !l.endsWith(' VSEC' + '0'.repeat(32))) || l.startsWith('FIFO '),
-      );
-    expect(foundLines).toEqual([]);
-    expect(attackLog).not.toContain(secret);
-    expect(existsSync(`/tmp/INJECTED-${marker}`)).toBe(false);
+      // The scanner worked: it found its own canary and read many files.
+      expect(attackLog).toMatch(/^FOUND \/tmp\/own-canary VSEC0{32}$/m);
+      expect(Number(/^SCANNED (\d+)$/m.exec(attackLog)?.[1])).toBeGreaterThan(5);
+      // And found nothing else: not the secret, and no pipe of anyone else's to read or write.
+      // (Its canary shows up twice: at /tmp, and through its own work dir, where its private /tmp lives.)
+      const foundLines = attackLog
+        .split('\n')
+        .filter(
+          (l) => (l.startsWith('FOUND ') && !l.endsWith(' VSEC' + '0'.repeat(32))) || l.startsWith('FIFO '),
+        );
+      expect(foundLines).toEqual([]);
+      expect(attackLog).not.toContain(secret);
+      expect(existsSync(`/tmp/INJECTED-${marker}`)).toBe(false);
 
-    // The victim ran both its steps, with its secret, and says so honestly.
-    const victimLog = await server.client.taskLog(victim.id, 'victim');
-    expect(victimResult.status, victimLog).toBe('succeeded');
-    expect(victimLog).toContain(`second step ran with a key of ${secret.length} characters`);
-    expect(victimResult.results['victim']?.outputs).toMatchObject({ ran: 'yes' });
-    expect(runner.output()).not.toContain(secret);
-  });
+      // The victim ran both its steps, with its secret, and says so honestly.
+      const victimLog = await server.client.taskLog(victim.id, 'victim');
+      expect(victimResult.status, victimLog).toBe('succeeded');
+      expect(victimLog).toContain(`second step ran with a key of ${secret.length} characters`);
+      expect(victimResult.results['victim']?.outputs).toMatchObject({ ran: 'yes' });
+      expect(runner.output()).not.toContain(secret);
+    },
+  );
 });

@@ -11,10 +11,13 @@ import {
 import { unlinkSync } from 'node:fs';
 import type { Command } from 'commander';
 import { createClient, trustCaFile } from '../../client/index.ts';
+import { sandboxPlan } from '../../engine/index.ts';
 import {
   Agent,
   DEFAULT_CONFIG_PATH,
+  ISOLATIONS,
   loadEnvFile,
+  parseIsolation,
   withoutBatonSettings,
   loadRunnerConfig,
   siblingRunnerConfigs,
@@ -134,10 +137,29 @@ export function registerRunner(program: Command, setExit: (code: number) => void
     )
     .option('--config <file>', 'runner config file', DEFAULT_CONFIG_PATH)
     .option('--one-off', 'exit after one task')
-    .action(async (flags: { config: string; oneOff?: boolean }) => {
+    .option(
+      '--isolation <level>',
+      `${ISOLATIONS.join(' | ')}: sandbox runs each step in bubblewrap (needs the Debian package bubblewrap); default: the config's "isolation", else host`,
+    )
+    .action(async (flags: { config: string; oneOff?: boolean; isolation?: string }) => {
       const out = createOut();
       try {
         const config = loadRunnerConfig(flags.config);
+        let level = config.isolation;
+        try {
+          if (flags.isolation !== undefined) level = parseIsolation(flags.isolation, '--isolation');
+        } catch (err) {
+          throw new CliError((err as Error).message);
+        }
+        // A sandbox that cannot start would fail every task: refuse here, with what to install.
+        let isolation: { level: 'host' } | { level: 'sandbox'; networkIsolation: boolean } = {
+          level: 'host',
+        };
+        if (level === 'sandbox') {
+          const plan = await sandboxPlan();
+          if ('error' in plan) throw new CliError(`cannot start with isolation 'sandbox': ${plan.error}`);
+          isolation = { level, networkIsolation: plan.networkIsolation };
+        }
         if (config.caFile) trustCaFile(config.caFile);
         const log = consoleLogger(config.name);
         const identity = loadIdentity(config.stateDir, config.runnerId);
@@ -171,6 +193,7 @@ export function registerRunner(program: Command, setExit: (code: number) => void
           stateDir: config.stateDir,
           keys: identity?.keys,
           minFreeDiskBytes: config.minFreeDiskBytes,
+          isolation,
           log,
         });
         const onSignal = (sig: string) => {
@@ -180,7 +203,7 @@ export function registerRunner(program: Command, setExit: (code: number) => void
         process.on('SIGTERM', onSignal);
         process.on('SIGINT', onSignal);
         log.info(
-          `runner '${config.name}' started: server ${config.server}, ${config.maxParallelTasks} slot(s), labels [${config.labels.join(', ')}], work dir ${config.workDir}`,
+          `runner '${config.name}' started: server ${config.server}, ${config.maxParallelTasks} slot(s), labels [${config.labels.join(', ')}], work dir ${config.workDir}, isolation ${isolation.level}`,
         );
         await agent.run();
         log.info(`runner stopped after ${agent.tasksDone} task(s)`);

@@ -32,7 +32,7 @@ export function registerRunners(program: Command, setExit: (code: number) => voi
           );
         for (const r of res.runners) {
           out.write(
-            `${r.id}  ${r.name.padEnd(20)} ${r.status.padEnd(9)} ${r.activeTasks}/${r.capacity}  [${r.labels.join(', ')}]  v${r.version}\n`,
+            `${r.id}  ${r.name.padEnd(20)} ${r.status.padEnd(9)} ${r.activeTasks}/${r.capacity}  ${(r.report?.isolation ?? '—').padEnd(7)}  [${r.labels.join(', ')}]  v${r.version}\n`,
           );
         }
       }, flags.json),
@@ -95,7 +95,7 @@ function printRunner(out: Out, { runner: r, current, recent }: RunnerDetail): vo
         ? '—'
         : r.report.isolation === 'host'
           ? 'host — not for untrusted code'
-          : r.report.isolation,
+          : `${r.report.isolation}${r.report.networkIsolation === true ? ' (can run network: false tasks)' : ''}`,
     ],
     [
       'free disk',
