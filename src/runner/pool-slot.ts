@@ -4,13 +4,15 @@
 import { hostname } from 'node:os';
 import { createClient, trustCaFile } from '../client/index.ts';
 import { toError } from '../protocol/errors.ts';
-import { Agent, type RunnerLogger } from './agent.ts';
+import { Agent, type AgentOptions, type RunnerLogger } from './agent.ts';
+import { ISOLATIONS } from './config.ts';
+import { sandboxPlan } from '../engine/index.ts';
 import { withoutBatonSettings } from './env-file.ts';
 import { loadIdentity } from './identity.ts';
 import type { PoolToSlot, SlotHandover, SlotToPool } from './pool.ts';
 
 /** Isolation levels this build's agent can apply to a slot's tasks. */
-export const SLOT_ISOLATIONS = ['host'] as const;
+export const SLOT_ISOLATIONS = ISOLATIONS;
 
 function send(m: SlotToPool): void {
   if (process.connected) process.send?.(m);
@@ -58,6 +60,12 @@ export async function runSlot(): Promise<number> {
     return fail(
       `--isolation ${h.isolation} is not supported by this runner build (supported: ${SLOT_ISOLATIONS.join(', ')})`,
     );
+  let isolation: AgentOptions['isolation'] = { level: 'host' };
+  if (h.isolation === 'sandbox') {
+    const plan = await sandboxPlan();
+    if ('error' in plan) return fail(`cannot run tasks with isolation 'sandbox': ${plan.error}`);
+    isolation = { level: 'sandbox', networkIsolation: plan.networkIsolation };
+  }
   try {
     if (h.caFile) trustCaFile(h.caFile);
     const identity = loadIdentity(h.stateDir, h.runnerId);
@@ -74,6 +82,7 @@ export async function runSlot(): Promise<number> {
       oneOff: true,
       stateDir: h.stateDir,
       hide: h.hide,
+      isolation,
       keys: identity?.keys,
       log,
       onTaskStarted: (offer) =>

@@ -2,11 +2,11 @@
 // task. A real server and a real host runner (started through the CLI) run the plain task and pass over the others;
 // "why pending" names what the host runner lacks; a runner whose status report promises the requirement takes it.
 //
-// The runner that promises a sandbox, a network cut and limits is the test speaking the runner protocol over HTTP
-// with its own runner token, reporting its status as a sandboxed runner would: the real `--isolation sandbox`
-// runner is built in parallel (issue 13's sandbox part), and the integrator switches this to a real one after the
-// merge. What is under test here is the server's choice of runner, which sees only that status report.
+// The first two cases speak the runner protocol over HTTP with a runner token, reporting each promise in turn: the
+// server's choice sees only that report. The last case runs the same requirements on a real `--isolation
+// sandbox` runner process (bubblewrap), where `network: false` really refuses a connection to the server.
 import { describe, expect, it } from 'vitest';
+import { sandboxPlan } from '../../src/engine/index.ts';
 import type { CompleteBody, RunnerStatusBody } from '../../src/protocol/api.ts';
 import { createClient } from '../../src/client/index.ts';
 import {
@@ -16,6 +16,9 @@ import {
   waitForRun,
   type ServerProcess,
 } from '../helpers/cluster.ts';
+
+const sandbox = await sandboxPlan();
+const canCutNetwork = !('error' in sandbox) && sandbox.networkIsolation;
 
 interface PendingAnswer {
   status: string;
@@ -153,4 +156,33 @@ describe('tasks that require isolation, a network cut or limits', () => {
     const offer = await held;
     expect(offer?.task).toMatchObject({ runId: run.id, name: 'untrusted', attempt: 1 });
   });
+
+  it.runIf(canCutNetwork)(
+    'a real sandboxed runner (bwrap) takes the sandboxed and offline tasks; offline, the server port is refused',
+    async () => {
+      const server = await startServerProcess();
+      const port = new URL(server.url).port;
+      // bash's /dev/tcp: a plain connect() to the server that started the task, from inside the step.
+      const probe = `if (exec 3<>/dev/tcp/127.0.0.1/${port}) 2>/dev/null; then echo reached; else echo refused; fi`;
+      const run = await server.client.submitRun(`
+name: real-sandbox
+tasks:
+  untrusted:
+    isolation: sandbox
+    run: ${probe}
+  offline:
+    network: false
+    run: ${probe}
+`);
+      await startRunnerProcess(server, 'host-runner');
+      await startRunnerProcess(server, 'boxed', { extraArgs: ['--isolation', 'sandbox'] });
+      const done = await waitForRun(server.client, run.id);
+      expect(done.status).toBe('succeeded');
+      expect(done.results['untrusted']).toMatchObject({ status: 'succeeded', runner: 'boxed' });
+      expect(done.results['offline']).toMatchObject({ status: 'succeeded', runner: 'boxed' });
+      // With the network (the default) the sandbox reaches the server; with network: false it cannot.
+      expect(await server.client.taskLog(run.id, 'untrusted')).toBe('reached\n');
+      expect(await server.client.taskLog(run.id, 'offline')).toBe('refused\n');
+    },
+  );
 });

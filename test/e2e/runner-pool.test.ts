@@ -18,6 +18,9 @@ import {
 import { startPool } from '../helpers/pool.ts';
 import { pidAlive, processesWithArg, startTracked } from '../helpers/processes.ts';
 import { stepVisibleDir } from '../helpers/temp.ts';
+import { sandboxPlan } from '../../src/engine/index.ts';
+
+const canRunBwrap = !('error' in (await sandboxPlan()));
 
 describe('baton runner pool', () => {
   it('3 slots run 9 tasks, each on a different runner identity that no longer exists afterwards', async () => {
@@ -192,13 +195,38 @@ tasks:
     expect((await waitForRunEnd(server.client, run.id)).results.long!.status).toBe('cancelled');
   });
 
-  it('an isolation level the slot runner does not support stops the pool with an error naming it', async () => {
+  it('an unknown isolation level is refused before any slot starts, naming the value and the choices', async () => {
     const server = await startFaultServer();
     const pool = startPool(server, 1, ['--isolation', 'nonesuch']);
-    expect((await exitWithin(pool.proc, 60_000)).code).toBe(1);
-    expect(pool.output()).toMatch(
-      /--isolation nonesuch is not supported by this runner build \(supported: host/,
-    );
+    expect((await exitWithin(pool.proc, 60_000)).code).toBe(2);
+    expect(pool.output()).toMatch(/--isolation must be one of host, sandbox, got "nonesuch"/);
     expect((await server.client.listRunners()).runners).toEqual([]);
   });
+
+  it.runIf(canRunBwrap)(
+    'a sandboxed pool (bwrap) takes tasks that require a sandbox and runs them in it, one identity each',
+    async () => {
+      const server = await startFaultServer();
+      const pool = startPool(server, 2, ['--isolation', 'sandbox', '--labels', 'untrusted']);
+      const tasks = Array.from(
+        { length: 3 },
+        (_, i) =>
+          `  t${i}:\n    runs_on: [untrusted]\n    run: |\n      if touch /usr/baton-escape-${i} 2>/dev/null; then echo "wrote /usr"; exit 1; fi\n      echo "sandboxed ${i}"\n`,
+      ).join('');
+      const run = await server.client.submitRun(`isolation: sandbox\ntasks:\n${tasks}`);
+      const result = await waitForRunEnd(server.client, run.id, 120_000);
+      expect(result.status).toBe('succeeded');
+      const runners = Object.values(result.results).map((t) => t.runner);
+      expect(new Set(runners).size).toBe(3);
+      for (let i = 0; i < 3; i++) {
+        expect(await server.client.taskLog(run.id, `t${i}`)).toBe(`sandboxed ${i}\n`);
+        expect(existsSync(`/usr/baton-escape-${i}`)).toBe(false);
+      }
+      // The server offered the tasks only because the slots' runners report a sandbox: the fresh slots do too.
+      await poll(async () => {
+        const live = (await server.client.listRunners()).runners;
+        return live.length === 2 && live.every((r) => r.report?.isolation === 'sandbox');
+      }, 'the fresh slot runners to report a sandbox');
+    },
+  );
 });

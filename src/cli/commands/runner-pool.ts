@@ -5,7 +5,15 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { trustCaFile } from '../../client/index.ts';
-import { withoutBatonSettings, type RunnerLogger } from '../../runner/index.ts';
+import { sandboxPlan } from '../../engine/index.ts';
+import { toError } from '../../protocol/errors.ts';
+import {
+  ISOLATIONS,
+  parseIsolation,
+  withoutBatonSettings,
+  type Isolation,
+  type RunnerLogger,
+} from '../../runner/index.ts';
 import { Pool, STATUS_FILE, type PoolStatus } from '../../runner/pool.ts';
 import { runSlot } from '../../runner/pool-slot.ts';
 import { parseDuration } from '../../workflow/static-values.ts';
@@ -69,7 +77,11 @@ export function registerRunnerPool(runner: Command, setExit: (code: number) => v
     .option('--registration-token-file <file>', 'read the registration token from this file')
     .option('--size <n>', 'slots: tasks run at once, each on its own runner', '1')
     .option('--lifetime <duration>', 'per-slot lifetime (e.g. 8h): a slot past it drains and stops')
-    .option('--isolation <level>', 'isolation of the slots’ tasks, passed to each slot’s runner', 'host')
+    .option(
+      '--isolation <level>',
+      `${ISOLATIONS.join(' | ')}: isolation of the slots’ tasks (sandbox: bubblewrap, needs the Debian package bubblewrap)`,
+      'host',
+    )
     .option('--labels <a,b>', 'labels that workflows can require with runs_on', '')
     .option('--dir <dir>', "the pool's private directory (mode 0700, hidden from tasks)", DEFAULT_POOL_DIR)
     .option('--work-dir <dir>', 'where slots make their work dirs (default <dir>/work)')
@@ -90,6 +102,17 @@ export function registerRunnerPool(runner: Command, setExit: (code: number) => v
           if ('reason' in d) throw new CliError(`--lifetime '${flags.lifetime}' ${d.reason}`);
           lifetimeMs = d.ms;
         }
+        let isolation: Isolation;
+        try {
+          isolation = parseIsolation(flags.isolation, '--isolation');
+        } catch (err) {
+          throw new CliError(toError(err).message);
+        }
+        // Every slot would fail its tasks in a sandbox that cannot start: refuse here, with what to install.
+        if (isolation === 'sandbox') {
+          const plan = await sandboxPlan();
+          if ('error' in plan) throw new CliError(`cannot start with isolation 'sandbox': ${plan.error}`, 1);
+        }
         const labels = flags.labels
           .split(',')
           .map((s) => s.trim())
@@ -108,7 +131,7 @@ export function registerRunnerPool(runner: Command, setExit: (code: number) => v
           registrationToken: token,
           size,
           lifetimeMs,
-          isolation: flags.isolation,
+          isolation,
           labels,
           dir,
           workDir: resolve(flags.workDir ?? join(dir, 'work')),
