@@ -11,6 +11,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
+import { cgroupGate } from './cgroups.ts';
 import type { ContainmentPlan } from './containment.ts';
 import { createLogDecoder } from './log-decoder.ts';
 import { describeGroup } from './process-group.ts';
@@ -42,6 +43,8 @@ export interface StepProcessOptions {
   view?: { fstab: string; workspace: string; internal: string };
   /** Namespace containment: the lease deadline the step's tree enforces on its own. */
   deadman?: Deadman;
+  /** Namespace containment: the task's cgroup (cgroups.ts); the chain waits behind a gate until it is inside. */
+  cgroup?: { add(pid: number): void };
 }
 
 export interface ProcessExit {
@@ -198,7 +201,8 @@ function startContained(options: StepProcessOptions): Launch {
   const view = options.view ?? { fstab: '-', workspace: options.cwd, internal: options.cwd };
   const deadman = options.deadman;
   const leftMs = (deadline: number): string => String(Math.max(1, Math.floor(deadline - performance.now())));
-  const [command = '', ...prefix] = options.containment.prefix;
+  const gate = options.cgroup === undefined ? [] : cgroupGate();
+  const [command = '', ...prefix] = [...gate, ...options.containment.prefix];
   const child = spawn(
     command,
     [
@@ -214,9 +218,10 @@ function startContained(options: StepProcessOptions): Launch {
       cwd: options.cwd,
       env: { PATH: SYSTEM_PATH },
       detached: true,
-      stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe', ...(gate.length > 0 ? (['pipe'] as const) : [])],
     },
   );
+  const gateError = openCgroupGate(child, options.cgroup);
   const toInit = child.stdio[0] as Writable | null;
   const renewals = child.stdio[3] as Writable | null;
   const answers = child.stdio[4] as Readable | null;
@@ -236,7 +241,7 @@ function startContained(options: StepProcessOptions): Launch {
     confirmed: () => said.split('\n').includes('ready'),
     failure: () => {
       const failed = /^fail (.*)$/m.exec(said)?.[1];
-      return failed ?? 'its contained shell ended before confirming the start';
+      return failed ?? gateError ?? 'its contained shell ended before confirming the start';
     },
     close: () => {
       if (closed) return;
@@ -245,6 +250,25 @@ function startContained(options: StepProcessOptions): Launch {
       renewals?.end();
     },
   };
+}
+
+/**
+ * Puts the gate (cgroups.ts cgroupGate), which has not forked yet, into the task's cgroup and only then lets it
+ * exec the chain; on failure the gate gets no `go` and exits unstarted. Returns why it failed.
+ */
+function openCgroupGate(child: ChildProcess, cgroup: StepProcessOptions['cgroup']): string | undefined {
+  if (cgroup === undefined) return undefined;
+  const gate = (child.stdio as unknown[])[5] as Writable | null | undefined;
+  gate?.on('error', () => {});
+  try {
+    if (child.pid === undefined) return 'it could not be spawned';
+    cgroup.add(child.pid);
+    gate?.end('go\n');
+    return undefined;
+  } catch (error) {
+    gate?.end();
+    return `cannot put it into the task's cgroup: ${asErrno(error).message}`;
+  }
 }
 
 /** The kernel's limits, checked before spawning so the error can say which variable broke them. */

@@ -134,6 +134,8 @@ export const RunnerStatusBody = Type.Object(
     refusing: Type.Optional(Type.String({ maxLength: 500 })),
     /** The runner was told to stop: it finishes its running tasks and takes no new ones; absent otherwise. */
     draining: Type.Optional(Type.Boolean()),
+    /** The runner enforces a task's resource limits (cgroups); a task with limits is offered only to such runners. */
+    limits: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
