@@ -6,6 +6,15 @@ export { removeUpload } from './work-dir.ts';
 export { SUPPORTED_SHELLS, resolveShell } from './shell.ts';
 export { CONTAINMENTS } from './types.ts';
 export { containmentPlan } from './containment.ts';
+export {
+  describeLimits,
+  limitsSupport,
+  parseCpuLimit,
+  parseMemoryLimit,
+  parsePidsLimit,
+  removeRunnerCgroups,
+  type LimitsSupport,
+} from './cgroups.ts';
 export type {
   Containment,
   Deadman,

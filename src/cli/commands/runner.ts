@@ -12,6 +12,14 @@ import { unlinkSync } from 'node:fs';
 import type { Command } from 'commander';
 import { createClient, trustCaFile } from '../../client/index.ts';
 import {
+  describeLimits,
+  limitsSupport,
+  parseCpuLimit,
+  parseMemoryLimit,
+  parsePidsLimit,
+} from '../../engine/index.ts';
+import type { TaskLimits } from '../../protocol/plan.ts';
+import {
   Agent,
   DEFAULT_CONFIG_PATH,
   loadEnvFile,
@@ -24,6 +32,45 @@ import {
 import { CliError, reportError } from '../common.ts';
 import { createOut } from '../output.ts';
 import { batonVersion } from '../version.ts';
+
+interface StartFlags {
+  config: string;
+  oneOff?: boolean;
+  limitMemory?: string;
+  limitPids?: string;
+  limitCpu?: string;
+}
+
+/**
+ * The runner's default resource limits: the config's, each flag overriding its own. A runner given defaults it
+ * cannot enforce refuses to start rather than run tasks without them.
+ */
+async function startLimits(
+  name: string,
+  fromConfig: TaskLimits | undefined,
+  flags: StartFlags,
+): Promise<TaskLimits | undefined> {
+  let limits: TaskLimits;
+  try {
+    limits = {
+      ...fromConfig,
+      ...(flags.limitMemory === undefined
+        ? {}
+        : { memoryBytes: parseMemoryLimit(flags.limitMemory, '--limit-memory') }),
+      ...(flags.limitPids === undefined ? {} : { pids: parsePidsLimit(flags.limitPids, '--limit-pids') }),
+      ...(flags.limitCpu === undefined ? {} : { cpu: parseCpuLimit(flags.limitCpu, '--limit-cpu') }),
+    };
+  } catch (error) {
+    throw new CliError((error as Error).message);
+  }
+  if (Object.keys(limits).length === 0) return undefined;
+  const support = await limitsSupport();
+  if (!support.ok)
+    throw new CliError(
+      `runner '${name}' cannot enforce its default resource limits (${describeLimits(limits)}): ${support.why}`,
+    );
+  return limits;
+}
 
 interface RegisterFlags {
   server?: string;
@@ -134,10 +181,20 @@ export function registerRunner(program: Command, setExit: (code: number) => void
     )
     .option('--config <file>', 'runner config file', DEFAULT_CONFIG_PATH)
     .option('--one-off', 'exit after one task')
-    .action(async (flags: { config: string; oneOff?: boolean }) => {
+    .option(
+      '--limit-memory <size>',
+      "memory limit for tasks that set none (e.g. 512M); overrides the config's limits.memory",
+    )
+    .option('--limit-pids <n>', "process limit for tasks that set none; overrides the config's limits.pids")
+    .option(
+      '--limit-cpu <cpus>',
+      "CPU limit for tasks that set none (e.g. 1.5); overrides the config's limits.cpu",
+    )
+    .action(async (flags: StartFlags) => {
       const out = createOut();
       try {
         const config = loadRunnerConfig(flags.config);
+        const defaultLimits = await startLimits(config.name, config.limits, flags);
         if (config.caFile) trustCaFile(config.caFile);
         const log = consoleLogger(config.name);
         const identity = loadIdentity(config.stateDir, config.runnerId);
@@ -171,6 +228,7 @@ export function registerRunner(program: Command, setExit: (code: number) => void
           stateDir: config.stateDir,
           keys: identity?.keys,
           minFreeDiskBytes: config.minFreeDiskBytes,
+          ...(defaultLimits === undefined ? {} : { defaultLimits }),
           log,
         });
         const onSignal = (sig: string) => {
