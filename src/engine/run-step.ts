@@ -3,8 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AssignedTask, StepSpec } from '../protocol/plan.ts';
-import type { TaskLimits } from '../protocol/plan.ts';
+import type { AssignedTask, StepSpec, TaskLimits } from '../protocol/plan.ts';
 import { formatBytes, type TaskCgroup } from './cgroups.ts';
 import type { ContainmentPlan } from './containment.ts';
 import { formatDuration } from './format.ts';
@@ -122,6 +121,8 @@ export async function runStep(ctx: StepContext, step: Step, index: number): Prom
     });
   }
 
+  // Counted before the step starts: its kills are the ones past this (the cgroup is the task's, steps run in turn).
+  const oomBefore = ctx.cgroup?.cgroup.oomKills() ?? 0;
   const proc = startStepProcess({
     argv,
     containment: ctx.containment,
@@ -136,7 +137,6 @@ export async function runStep(ctx: StepContext, step: Step, index: number): Prom
     onSystem: ctx.system,
   });
   ctx.onStarted(proc.pid);
-  const oomBefore = ctx.cgroup?.cgroup.oomKills() ?? 0;
 
   let stopped: StepFailure | undefined;
   const stopFor = (failure: StepFailure): void => {
