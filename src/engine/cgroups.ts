@@ -13,7 +13,7 @@
 // (containment.ts writeMountTable) and the step has no CAP_SYS_ADMIN to undo it (step-init.ts).
 
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TaskLimits } from '../protocol/plan.ts';
 import { containmentPlan } from './containment.ts';
@@ -169,6 +169,8 @@ async function probe(containment: Containment): Promise<LimitsSupport> {
     });
     const problems = await cgroup.remove();
     if (problems.length > 0) return { ok: false, why: problems.join('; ') };
+    removeRunnerCgroups(backend);
+    sweepStale(backend);
   } catch (error) {
     if (cgroup !== undefined) await cgroup.remove();
     return { ok: false, why: `cannot make a cgroup for a task: ${(error as Error).message}` };
@@ -180,7 +182,10 @@ function runnerParent(own: string): string {
   return join(own, `baton-${process.pid}`);
 }
 
-/** Removes this process's (empty) parent cgroups; best effort, for a runner that stops. */
+/**
+ * Removes this process's parent cgroups when empty (after the probe, when a runner stops); best effort. The next
+ * task makes its parent again.
+ */
 export function removeRunnerCgroups(backend: CgroupBackend): void {
   for (const own of new Set(Object.values(backend.own))) {
     try {
@@ -188,6 +193,42 @@ export function removeRunnerCgroups(backend: CgroupBackend): void {
     } catch {
       // Still in use or already gone.
     }
+  }
+}
+
+/**
+ * Removes the empty cgroups left by runners of this machine that died without removing theirs (baton-<pid> of
+ * a pid that is gone). Only rmdir: a cgroup that still holds a process or a child cgroup stays.
+ */
+function sweepStale(backend: CgroupBackend): void {
+  for (const own of new Set(Object.values(backend.own))) {
+    let names: string[];
+    try {
+      names = readdirSync(own);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const pid = /^baton-(\d+)$/.exec(name)?.[1];
+      if (pid === undefined || isAlive(Number(pid))) continue;
+      const parent = join(own, name);
+      try {
+        for (const child of readdirSync(parent, { withFileTypes: true }))
+          if (child.isDirectory()) rmdirQuiet(join(parent, child.name));
+      } catch {
+        continue;
+      }
+      rmdirQuiet(parent);
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
   }
 }
 
