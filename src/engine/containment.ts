@@ -112,6 +112,8 @@ export interface TaskView {
   internal: string;
   /** Directories and files of the runner to cover (state dir, config, token file); missing ones are skipped. */
   hide: Array<{ path: string; kind: 'dir' | 'file' }>;
+  /** Mount points made read-only in the step's view (the cgroup filesystems: a step cannot raise its limits). */
+  readOnly?: string[];
 }
 
 /**
@@ -123,6 +125,8 @@ export interface TaskView {
  */
 export function writeMountTable(controlDir: string, name: string, view: TaskView): string {
   const lines = [
+    // Source `none`, not the path: `mount --all` skips an entry whose source and target are already mounted.
+    ...(view.readOnly ?? []).map((path) => entry('none', path, 'none', 'remount,bind,ro')),
     ...view.hide.map((h) =>
       h.kind === 'dir'
         ? entry('baton-hidden', h.path, 'tmpfs', 'size=16k,mode=0500,nosuid,nodev,noexec')

@@ -7,6 +7,15 @@ export { SUPPORTED_SHELLS, resolveShell } from './shell.ts';
 export { CONTAINMENTS } from './types.ts';
 export { containmentPlan } from './containment.ts';
 export { sandboxPlan, type SandboxPlan } from './sandbox.ts';
+export {
+  describeLimits,
+  limitsSupport,
+  parseCpuLimit,
+  parseMemoryLimit,
+  parsePidsLimit,
+  removeRunnerCgroups,
+  type LimitsSupport,
+} from './cgroups.ts';
 export type {
   Containment,
   Deadman,

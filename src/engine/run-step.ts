@@ -3,7 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AssignedTask, StepSpec } from '../protocol/plan.ts';
+import type { AssignedTask, StepSpec, TaskLimits } from '../protocol/plan.ts';
+import { formatBytes, type TaskCgroup } from './cgroups.ts';
 import type { ContainmentPlan } from './containment.ts';
 import { formatDuration } from './format.ts';
 import { resolveShell, scriptExtension } from './shell.ts';
@@ -27,6 +28,7 @@ export interface StepContext {
   /** Namespace containment: the task's mount table and the two dirs bound back over the covered work root. */
   view?: StepView;
   deadman?: Deadman;
+  cgroup?: StepCgroup;
   graceMs: number;
   signal: AbortSignal | undefined;
   /** performance.now() value at which the task's timeout ends, if it has one. */
@@ -36,6 +38,12 @@ export interface StepContext {
   log: (stream: 'stdout' | 'stderr', text: string) => void;
   system: (text: string) => void;
   onStarted: (pid: number | undefined) => void;
+}
+
+/** The task's cgroup (cgroups.ts TaskCgroup) and its limits, for the out-of-memory verdict. */
+export interface StepCgroup {
+  cgroup: TaskCgroup;
+  limits: TaskLimits;
 }
 
 export interface StepFailure {
@@ -113,11 +121,14 @@ export async function runStep(ctx: StepContext, step: Step, index: number): Prom
     });
   }
 
+  // Counted before the step starts: its kills are the ones past this (the cgroup is the task's, steps run in turn).
+  const oomBefore = ctx.cgroup?.cgroup.oomKills() ?? 0;
   const proc = startStepProcess({
     argv,
     containment: ctx.containment,
     ...(ctx.view === undefined ? {} : { view: ctx.view }),
     ...(ctx.deadman === undefined ? {} : { deadman: ctx.deadman }),
+    ...(ctx.cgroup === undefined ? {} : { cgroup: ctx.cgroup.cgroup }),
     cwd,
     env,
     graceMs: ctx.graceMs,
@@ -157,6 +168,18 @@ export async function runStep(ctx: StepContext, step: Step, index: number): Prom
     return end(failure.status, null, failure, exit.escalated);
   }
   if (stopped !== undefined) return end(stopped.status, exit.exitCode, stopped, exit.escalated);
+  const oomKilled = ctx.cgroup === undefined ? 0 : ctx.cgroup.cgroup.oomKills() - oomBefore;
+  if (oomKilled > 0) {
+    const limit = ctx.cgroup?.limits.memoryBytes;
+    const note = `the kernel killed ${oomKilled} process(es) of ${label} at the task's memory limit${limit === undefined ? '' : ` of ${formatBytes(limit)}`}`;
+    if (exit.exitCode !== 0)
+      return end('failed', exit.exitCode, {
+        status: 'failed',
+        reason: 'out_of_memory',
+        message: `${label} ran out of memory: ${note}`,
+      });
+    ctx.system(note);
+  }
   if (exit.exitCode === 0) return end('succeeded', 0);
   const how =
     exit.exitCode === null

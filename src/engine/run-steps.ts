@@ -11,7 +11,7 @@ import type { ContainmentPlan } from './containment.ts';
 import { evaluateStep, type EvalScope, type StepConclusion, type StepRecord } from './expressions.ts';
 import type { MaskFeed } from './mask-feed.ts';
 import type { Masker } from './masker.ts';
-import { runStep, type StepFailure } from './run-step.ts';
+import { runStep, type StepCgroup, type StepFailure } from './run-step.ts';
 import type { StepFiles } from './step-files.ts';
 import type { StepView } from './step-process.ts';
 import type { EngineOptions, StepResult, StepStatus } from './types.ts';
@@ -24,6 +24,8 @@ export interface StepsInput {
   containment: ContainmentPlan;
   /** Namespace containment: the task's mount table and its two dirs (run-task.ts taskView). */
   view?: StepView;
+  /** The task's cgroup and the limits it enforces (cgroups.ts), when the task has limits. */
+  cgroup?: StepCgroup;
   graceMs: number;
   /** performance.now() value at which the task's timeout ends, if it has one. */
   taskDeadline: number | undefined;
@@ -98,6 +100,7 @@ export async function runSteps(input: StepsInput): Promise<StepsResult> {
           dir: input.dir,
           containment: input.containment,
           ...(input.view === undefined ? {} : { view: input.view }),
+          ...(input.cgroup === undefined ? {} : { cgroup: input.cgroup }),
           ...(options.deadman === undefined ? {} : { deadman: options.deadman }),
           graceMs: input.graceMs,
           // Steps that run after a cancel are the cleanup: the cancel that already happened must not stop them.

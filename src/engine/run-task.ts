@@ -8,6 +8,7 @@ import { basename, join, resolve } from 'node:path';
 import type { AssignedTask } from '../protocol/plan.ts';
 import { archiveLimits } from './archive-limits.ts';
 import { extractArtifacts } from './artifacts.ts';
+import { cgroupMounts, describeLimits, effectiveLimits, limitsSupport, TaskCgroup } from './cgroups.ts';
 import { containmentPlan, writeMountTable, type ContainmentPlan } from './containment.ts';
 import { evaluateTaskEnv, runnerContext, type EvalScope } from './expressions.ts';
 import { hashFiles } from './hash-files.ts';
@@ -15,7 +16,7 @@ import { MaskFeed } from './mask-feed.ts';
 import { createMasker } from './masker.ts';
 import { sandboxBaseEnv, sandboxPrefix } from './sandbox.ts';
 import type { StepView } from './step-process.ts';
-import type { StepFailure } from './run-step.ts';
+import type { StepCgroup, StepFailure } from './run-step.ts';
 import { isAborted, runSteps } from './run-steps.ts';
 import { StepFiles } from './step-files.ts';
 import type { EngineOptions, LogEvent, StepResult, TaskOutcome } from './types.ts';
@@ -92,6 +93,7 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
   const files = new StepFiles(dir);
   const view = taskView(containment, dir, options, task);
   let failure: StepFailure | undefined;
+  let cgroup: StepCgroup | undefined;
   let exitCode: number | null = null;
   let upload: Upload | undefined;
   try {
@@ -107,7 +109,14 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
       workspace: dir.workspace,
       limits,
     });
-    const taskEnv = setup.error === undefined ? evaluateTaskEnv(scope) : { error: setup.error };
+    const limited = setup.error === undefined ? await taskCgroup(task, options, basename(dir.workspace)) : {};
+    if ('cgroup' in limited) cgroup = limited.cgroup;
+    const taskEnv =
+      setup.error !== undefined
+        ? { error: setup.error }
+        : 'error' in limited
+          ? { error: limited.error }
+          : evaluateTaskEnv(scope);
     if ('error' in taskEnv) {
       failure = { status: 'failed', reason: 'setup_failed', message: taskEnv.error };
       system(failure.message);
@@ -121,6 +130,7 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
         dir,
         containment,
         ...(view === undefined ? {} : { view }),
+        ...(cgroup === undefined ? {} : { cgroup }),
         graceMs: options.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS,
         taskDeadline: task.spec.timeoutMs === undefined ? undefined : t0 + task.spec.timeoutMs,
         files,
@@ -143,11 +153,33 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
   } finally {
     masker.flush();
     if (view !== undefined && view.fstab !== '-') rmSync(view.fstab, { force: true });
+    for (const problem of (await cgroup?.cgroup.remove()) ?? []) system(`cleanup failed: ${problem}`);
     for (const problem of await removeWorkDir(dir, upload !== undefined))
       system(`cleanup failed: ${problem}`);
   }
   if (listenerError !== undefined) throw listenerError;
   return finish(failure, exitCode, files.outputs(), upload);
+}
+
+/**
+ * The task's cgroup with its limits (its own, each missing one from the runner's defaults), or why this runner
+ * cannot enforce them; nothing when the task has no limits.
+ */
+async function taskCgroup(
+  task: AssignedTask,
+  options: EngineOptions,
+  name: string,
+): Promise<{ cgroup: StepCgroup } | { error: string } | Record<string, never>> {
+  const limits = effectiveLimits(task.spec.limits, options.defaultLimits);
+  if (limits === undefined) return {};
+  const cannot = `runner${options.runnerName === undefined ? '' : ` '${options.runnerName}'`} cannot enforce task '${task.name}'s resource limits (${describeLimits(limits)})`;
+  const support = await limitsSupport(options.containment);
+  if (!support.ok) return { error: `${cannot}: ${support.why}` };
+  try {
+    return { cgroup: { cgroup: TaskCgroup.create(support.backend, `task-${name}`, limits), limits } };
+  } catch (error) {
+    return { error: `${cannot}: ${(error as Error).message}` };
+  }
 }
 
 let ownControlDir: string | undefined;
@@ -201,6 +233,7 @@ function taskView(
     workspace: dir.workspace,
     internal: dir.internal,
     hide,
+    readOnly: cgroupMounts(),
   });
   return { fstab, workspace: dir.workspace, internal: dir.internal };
 }

@@ -11,6 +11,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
+import { cgroupGate } from './cgroups.ts';
 import type { ContainmentPlan } from './containment.ts';
 import { createLogDecoder } from './log-decoder.ts';
 import { describeGroup } from './process-group.ts';
@@ -53,6 +54,8 @@ export interface StepProcessOptions {
   view?: StepView;
   /** Namespace containment: the lease deadline the step's tree enforces on its own. */
   deadman?: Deadman;
+  /** Namespace containment: the task's cgroup (cgroups.ts); the chain waits behind a gate until it is inside. */
+  cgroup?: { add(pid: number): void };
 }
 
 export interface ProcessExit {
@@ -226,7 +229,8 @@ function startContained(options: StepProcessOptions): Launch {
   // In a sandbox the watchdog always runs: it is the way the cancel's SIGTERM reaches the step.
   const left = (): string =>
     deadman === undefined ? (sandbox === undefined ? '-' : 'inf') : leftMs(deadman.deadline());
-  const [command = '', ...prefix] = sandbox?.prefix ?? options.containment.prefix;
+  const gate = options.cgroup === undefined ? [] : cgroupGate();
+  const [command = '', ...prefix] = [...gate, ...(sandbox?.prefix ?? options.containment.prefix)];
   const child = spawn(
     command,
     [...prefix, left(), view.fstab, view.workspace, view.internal, options.cwd, ...options.argv],
@@ -234,9 +238,10 @@ function startContained(options: StepProcessOptions): Launch {
       cwd: options.cwd,
       env: { PATH: SYSTEM_PATH },
       detached: true,
-      stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe', ...(gate.length > 0 ? (['pipe'] as const) : [])],
     },
   );
+  const gateError = openCgroupGate(child, options.cgroup);
   const toInit = child.stdio[0] as Writable | null;
   const renewals = child.stdio[3] as Writable | null;
   const answers = child.stdio[4] as Readable | null;
@@ -257,7 +262,7 @@ function startContained(options: StepProcessOptions): Launch {
     confirmed: () => said.split('\n').includes('ready'),
     failure: () => {
       const failed = /^fail (.*)$/m.exec(said)?.[1];
-      return failed ?? 'its contained shell ended before confirming the start';
+      return failed ?? gateError ?? 'its contained shell ended before confirming the start';
     },
     close: () => {
       if (closed) return;
@@ -270,6 +275,25 @@ function startContained(options: StepProcessOptions): Launch {
       if (!closed) renewals?.write(`term ${left()}\n`);
     },
   };
+}
+
+/**
+ * Puts the gate (cgroups.ts cgroupGate), which has not forked yet, into the task's cgroup and only then lets it
+ * exec the chain; on failure the gate gets no `go` and exits unstarted. Returns why it failed.
+ */
+function openCgroupGate(child: ChildProcess, cgroup: StepProcessOptions['cgroup']): string | undefined {
+  if (cgroup === undefined) return undefined;
+  const gate = (child.stdio as unknown[])[5] as Writable | null | undefined;
+  gate?.on('error', () => {});
+  try {
+    if (child.pid === undefined) return 'it could not be spawned';
+    cgroup.add(child.pid);
+    gate?.end('go\n');
+    return undefined;
+  } catch (error) {
+    gate?.end();
+    return `cannot put it into the task's cgroup: ${asErrno(error).message}`;
+  }
 }
 
 /** The kernel's limits, checked before spawning so the error can say which variable broke them. */

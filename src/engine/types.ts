@@ -3,7 +3,7 @@
 // a bad expression, a missing upload, a hostile artifact); those are TaskOutcomes. It rejects only when
 // the machine itself fails (work root not writable, onLog threw).
 
-import type { ArtifactRef } from '../protocol/plan.ts';
+import type { ArtifactRef, TaskLimits } from '../protocol/plan.ts';
 import type { Outcome, Reason } from '../protocol/status.ts';
 import type { ArchiveLimits } from './archive-limits.ts';
 
@@ -60,6 +60,12 @@ export interface EngineOptions {
    * and deletes it). Required when the task has artifacts; a rejection fails the task (`setup_failed`).
    */
   fetchArtifact?: (ref: ArtifactRef) => Promise<string>;
+  /**
+   * The runner's default resource limits: each one the task does not set itself applies to it. Enforced with a
+   * cgroup per task (cgroups.ts) only where limitsSupport() holds; elsewhere a task with limits fails
+   * `setup_failed`.
+   */
+  defaultLimits?: TaskLimits;
   /** Limits for extracted artifacts and the upload archive. Default ARCHIVE_LIMITS. */
   archiveLimits?: Partial<ArchiveLimits>;
 }
@@ -105,7 +111,13 @@ export interface StepResult {
 
 export type OutcomeReason = Extract<
   Reason,
-  'exit_code' | 'timeout' | 'cancelled' | 'spawn_failed' | 'setup_failed' | 'invalid_output_file'
+  | 'exit_code'
+  | 'timeout'
+  | 'cancelled'
+  | 'spawn_failed'
+  | 'setup_failed'
+  | 'invalid_output_file'
+  | 'out_of_memory'
 >;
 
 export interface TaskOutcome {

@@ -144,7 +144,7 @@ export const RunnerStatusBody = Type.Object(
      * sandbox whose bubblewrap can make a network namespace; absent or false otherwise.
      */
     networkIsolation: Type.Optional(Type.Boolean()),
-    /** The runner can enforce cgroup limits (`limits:` in a workflow); absent means it cannot. */
+    /** The runner enforces a task's resource limits (cgroups); a task with limits is offered only to such runners. */
     limits: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },

@@ -46,6 +46,7 @@ export const REASONS = [
   'setup_failed',
   'invalid_output_file',
   'offer_expired',
+  'out_of_memory',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 

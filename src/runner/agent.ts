@@ -9,7 +9,15 @@ import type { BatonClient } from '../client/index.ts';
 import { createBackoff, delay, isRetryable } from '../client/index.ts';
 import type { AcquireResponse, CompleteBody, RunnerStatusBody } from '../protocol/api.ts';
 import { toError } from '../protocol/errors.ts';
-import { removeUpload, runTask, type Containment, type TaskOutcome } from '../engine/index.ts';
+import {
+  limitsSupport,
+  removeRunnerCgroups,
+  removeUpload,
+  runTask,
+  type Containment,
+  type TaskOutcome,
+} from '../engine/index.ts';
+import type { TaskLimits } from '../protocol/plan.ts';
 import { LogShipper } from './log-shipper.ts';
 import { Spool } from './spool.ts';
 import { openSealed, type KeyPair } from '../protocol/sealed.ts';
@@ -46,6 +54,8 @@ export interface AgentOptions {
   minFreeDiskBytes?: number;
   /** The runner's own files a step must not see besides the state dir (its config, its token file). */
   hide?: string[];
+  /** Resource limits for every task that does not set them itself (enforced with cgroups, engine/cgroups.ts). */
+  defaultLimits?: TaskLimits;
   /** The runner's key pair: opens the secrets sealed to it. Without it, tasks that name secrets fail. */
   keys?: KeyPair;
   /**
@@ -70,6 +80,8 @@ export class Agent {
   #status: RunnerStatusBody | undefined;
   #reports: Promise<void> = Promise.resolve();
   #tasksDone = 0;
+  /** Whether this runner enforces resource limits (probed at start); reported in its status. */
+  #limits = false;
 
   constructor(o: AgentOptions) {
     this.#o = o;
@@ -103,8 +115,16 @@ export class Agent {
     // Where the engine keeps what it hands its own processes (mount tables): inside the state dir, which no
     // step can see, never under a shared /tmp.
     await mkdir(this.#controlDir, { recursive: true, mode: 0o700 });
+    const support = await limitsSupport(this.#containment ?? 'auto');
+    this.#limits = support.ok;
+    if (support.ok) this.#o.log.info(`resource limits: enforced with cgroup v${support.backend.version}`);
+    else
+      this.#o.log.warn(
+        `resource limits: not enforced, tasks that declare limits are not offered here: ${support.why}`,
+      );
     const slots = Array.from({ length: this.#o.maxParallelTasks }, (_, i) => this.#slot(i));
     await Promise.all([recovery, ...slots]);
+    if (support.ok) removeRunnerCgroups(support.backend);
   }
 
   /** First call: stop acquiring and let running tasks finish. Second call: cancel running tasks too. */
@@ -186,6 +206,7 @@ export class Agent {
       minFreeDiskBytes,
       ...(refusing ? { refusing } : {}),
       ...(this.#stopping ? { draining: true } : {}),
+      limits: this.#limits,
     });
   }
 
@@ -280,6 +301,7 @@ export class Agent {
         baseEnv: { ...this.#o.baseEnv, BATON_RUNNER_NAME: this.#o.name, BATON_RUNNER_HOST: hostname() },
         signal: abort.signal,
         cancelGraceMs: this.#o.cancelGraceMs,
+        ...(this.#o.defaultLimits === undefined ? {} : { defaultLimits: this.#o.defaultLimits }),
         runnerName: this.#o.name,
         fetchArtifact: async (ref) => {
           await mkdir(downloads, { recursive: true });

@@ -1,6 +1,8 @@
 // The runner's config file (JSON, mode 0600): where the server is, who this runner is, how much it takes on.
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { parseCpuLimit, parseMemoryLimit, parsePidsLimit } from '../engine/index.ts';
+import type { TaskLimits } from '../protocol/plan.ts';
 
 export interface RunnerConfigFile {
   server: string;
@@ -27,6 +29,11 @@ export interface RunnerConfigFile {
   state_dir?: string;
   /** Take no task while the work dir has less free disk space than this many MiB (default 256). */
   min_free_disk_mb?: number;
+  /**
+   * Resource limits for every task that does not set them itself: `memory` as bytes or a size such as "512M",
+   * `pids` a process count, `cpu` a number of CPUs (1.5). Enforced with cgroups; see docs/runner-limits.md.
+   */
+  limits?: { memory?: string | number; pids?: number; cpu?: number };
   /**
    * `host` (default: steps run as the runner's user, in their own pid and mount namespaces where it can) or
    * `sandbox` (each step in bubblewrap; the runner refuses to start without a working `bwrap`).
@@ -59,6 +66,8 @@ export interface RunnerConfig {
   sharedStateDir: boolean;
   minFreeDiskBytes: number;
   isolation: Isolation;
+  /** The runner's default resource limits (config key `limits`), absent when it sets none. */
+  limits?: TaskLimits;
   caFile?: string;
   /** The token file, when the token came from one (steps must not see it). */
   tokenFile?: string;
@@ -146,6 +155,7 @@ export function loadRunnerConfig(path: string): RunnerConfig {
   } catch (err) {
     throw new RunnerConfigError(path, (err as Error).message);
   }
+  const limits = parseLimits(path, f.limits);
   return Object.freeze({
     configPath,
     isolation,
@@ -160,10 +170,39 @@ export function loadRunnerConfig(path: string): RunnerConfig {
     stateDir: isAbsolute(stateDir) ? stateDir : join(baseDir, stateDir),
     sharedStateDir: f.state_dir === undefined,
     minFreeDiskBytes: minFree * 1024 * 1024,
+    ...(limits === undefined ? {} : { limits }),
     ...(tokenFile === undefined ? {} : { tokenFile }),
     ...(f.ca_file ? { caFile: isAbsolute(f.ca_file) ? f.ca_file : join(baseDir, f.ca_file) } : {}),
     baseDir,
   });
+}
+
+const LIMIT_KEYS = ['memory', 'pids', 'cpu'];
+
+function parseLimits(path: string, given: unknown): TaskLimits | undefined {
+  if (given === undefined) return undefined;
+  if (typeof given !== 'object' || given === null || Array.isArray(given))
+    throw new RunnerConfigError(
+      path,
+      `"limits" must be an object such as {"memory": "512M", "pids": 256, "cpu": 1.5}, got ${JSON.stringify(given)}`,
+    );
+  const g = given as Record<string, unknown>;
+  const unknown = Object.keys(g).filter((k) => !LIMIT_KEYS.includes(k));
+  if (unknown.length > 0)
+    throw new RunnerConfigError(
+      path,
+      `"limits" has unknown key(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')}; it takes memory, pids and cpu`,
+    );
+  try {
+    const limits: TaskLimits = {
+      ...(g.memory === undefined ? {} : { memoryBytes: parseMemoryLimit(g.memory, '"limits.memory"') }),
+      ...(g.pids === undefined ? {} : { pids: parsePidsLimit(g.pids, '"limits.pids"') }),
+      ...(g.cpu === undefined ? {} : { cpu: parseCpuLimit(g.cpu, '"limits.cpu"') }),
+    };
+    return Object.keys(limits).length === 0 ? undefined : limits;
+  } catch (error) {
+    throw new RunnerConfigError(path, (error as Error).message);
+  }
 }
 
 /**

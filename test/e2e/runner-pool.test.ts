@@ -227,6 +227,10 @@ tasks:
         const live = (await server.client.listRunners()).runners;
         return live.length === 2 && live.every((r) => r.report?.isolation === 'sandbox');
       }, 'the fresh slot runners to report a sandbox');
+      await poll(
+        () => pool.status()?.slots.reduce((n, s) => n + s.tasksServed, 0) === 3,
+        'the pool to count the three tasks served',
+      );
     },
   );
 });

@@ -13,6 +13,14 @@ import type { Command } from 'commander';
 import { createClient, trustCaFile } from '../../client/index.ts';
 import { sandboxPlan } from '../../engine/index.ts';
 import {
+  describeLimits,
+  limitsSupport,
+  parseCpuLimit,
+  parseMemoryLimit,
+  parsePidsLimit,
+} from '../../engine/index.ts';
+import type { TaskLimits } from '../../protocol/plan.ts';
+import {
   Agent,
   DEFAULT_CONFIG_PATH,
   ISOLATIONS,
@@ -27,6 +35,47 @@ import {
 import { CliError, reportError } from '../common.ts';
 import { createOut } from '../output.ts';
 import { batonVersion } from '../version.ts';
+
+interface StartFlags {
+  config: string;
+  oneOff?: boolean;
+  isolation?: string;
+  limitMemory?: string;
+  limitPids?: string;
+  limitCpu?: string;
+}
+
+/**
+ * The runner's default resource limits: the config's, each flag overriding its own. A runner given defaults it
+ * cannot enforce refuses to start rather than run tasks without them.
+ */
+async function startLimits(
+  name: string,
+  fromConfig: TaskLimits | undefined,
+  flags: StartFlags,
+  isolation: 'host' | 'sandbox',
+): Promise<TaskLimits | undefined> {
+  let limits: TaskLimits;
+  try {
+    limits = {
+      ...fromConfig,
+      ...(flags.limitMemory === undefined
+        ? {}
+        : { memoryBytes: parseMemoryLimit(flags.limitMemory, '--limit-memory') }),
+      ...(flags.limitPids === undefined ? {} : { pids: parsePidsLimit(flags.limitPids, '--limit-pids') }),
+      ...(flags.limitCpu === undefined ? {} : { cpu: parseCpuLimit(flags.limitCpu, '--limit-cpu') }),
+    };
+  } catch (error) {
+    throw new CliError((error as Error).message);
+  }
+  if (Object.keys(limits).length === 0) return undefined;
+  const support = await limitsSupport(isolation === 'sandbox' ? 'sandbox' : 'auto');
+  if (!support.ok)
+    throw new CliError(
+      `runner '${name}' cannot enforce its default resource limits (${describeLimits(limits)}): ${support.why}`,
+    );
+  return limits;
+}
 
 interface RegisterFlags {
   server?: string;
@@ -141,7 +190,16 @@ export function registerRunner(program: Command, setExit: (code: number) => void
       '--isolation <level>',
       `${ISOLATIONS.join(' | ')}: sandbox runs each step in bubblewrap (needs the Debian package bubblewrap); default: the config's "isolation", else host`,
     )
-    .action(async (flags: { config: string; oneOff?: boolean; isolation?: string }) => {
+    .option(
+      '--limit-memory <size>',
+      "memory limit for tasks that set none (e.g. 512M); overrides the config's limits.memory",
+    )
+    .option('--limit-pids <n>', "process limit for tasks that set none; overrides the config's limits.pids")
+    .option(
+      '--limit-cpu <cpus>',
+      "CPU limit for tasks that set none (e.g. 1.5); overrides the config's limits.cpu",
+    )
+    .action(async (flags: StartFlags) => {
       const out = createOut();
       try {
         const config = loadRunnerConfig(flags.config);
@@ -160,6 +218,7 @@ export function registerRunner(program: Command, setExit: (code: number) => void
           if ('error' in plan) throw new CliError(`cannot start with isolation 'sandbox': ${plan.error}`);
           isolation = { level, networkIsolation: plan.networkIsolation };
         }
+        const defaultLimits = await startLimits(config.name, config.limits, flags, isolation.level);
         if (config.caFile) trustCaFile(config.caFile);
         const log = consoleLogger(config.name);
         const identity = loadIdentity(config.stateDir, config.runnerId);
@@ -194,6 +253,7 @@ export function registerRunner(program: Command, setExit: (code: number) => void
           keys: identity?.keys,
           minFreeDiskBytes: config.minFreeDiskBytes,
           isolation,
+          ...(defaultLimits === undefined ? {} : { defaultLimits }),
           log,
         });
         const onSignal = (sig: string) => {
