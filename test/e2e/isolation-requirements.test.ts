@@ -6,7 +6,7 @@
 // server's choice sees only that report. The last case runs the same requirements on a real `--isolation
 // sandbox` runner process (bubblewrap), where `network: false` really refuses a connection to the server.
 import { describe, expect, it } from 'vitest';
-import { sandboxPlan } from '../../src/engine/index.ts';
+import { limitsSupport, sandboxPlan } from '../../src/engine/index.ts';
 import type { CompleteBody, RunnerStatusBody } from '../../src/protocol/api.ts';
 import { createClient } from '../../src/client/index.ts';
 import {
@@ -19,6 +19,13 @@ import {
 
 const sandbox = await sandboxPlan();
 const canCutNetwork = !('error' in sandbox) && sandbox.networkIsolation;
+const canLimit = (await limitsSupport()).ok;
+/** Only where cgroups are writable: elsewhere no runner would ever take it. */
+const SANDBOXED_HOG = `  hog:
+    isolation: sandbox
+    limits: { memory: 64M }
+    run: python3 -c "b = bytearray(512 << 20); print(len(b))"
+`;
 
 interface PendingAnswer {
   status: string;
@@ -43,9 +50,6 @@ tasks:
   offline:
     network: false
     run: echo offline
-  limited:
-    limits: { memory: 256M, pids: 64, cpu: 0.5 }
-    run: echo limited
   plain:
     run: echo plain
 `;
@@ -67,13 +71,12 @@ describe('tasks that require isolation, a network cut or limits', () => {
     );
     expect(await server.client.taskLog(run.id, 'plain')).toBe('plain\n');
     const results = (await server.client.getRun(run.id)).results;
-    for (const name of ['untrusted', 'offline', 'limited'])
+    for (const name of ['untrusted', 'offline'])
       expect(results[name]).toMatchObject({ status: 'queued', attempt: 0 });
 
     const expected: Record<string, { code: string; text: RegExp }> = {
       untrusted: { code: 'needs_sandbox', text: /isolation: sandbox.*'host-runner'/ },
       offline: { code: 'needs_network_isolation', text: /network: false.*'host-runner'.*cut/ },
-      limited: { code: 'needs_limits', text: /limits.*'host-runner'.*enforce/ },
     };
     for (const [task, want] of Object.entries(expected)) {
       const pending = await whyPending(server, run.id, task);
@@ -115,20 +118,77 @@ describe('tasks that require isolation, a network cut or limits', () => {
     expect(offline.summary).toMatch(/1 runner\(s\) can take it/);
     await takeOne('offline');
 
-    // Limits are a promise of their own: the runner takes the limited task only once it reports it enforces them.
-    const limited = await whyPending(server, run.id, 'limited');
-    expect(limited.runners.find((r) => r.name === 'sandboxed')?.reasons).toEqual([
-      expect.objectContaining({ code: 'needs_limits', message: expect.stringContaining("'sandboxed'") }),
-    ]);
-    await sandboxed.reportStatus({ ...status, networkIsolation: true, limits: true });
-    await takeOne('limited');
-
     const done = await waitForRun(server.client, run.id);
     expect(done.status).toBe('succeeded');
     expect(done.results['plain']).toMatchObject({ runner: 'host-runner', attempt: 1 });
-    for (const name of ['untrusted', 'offline', 'limited'])
+    for (const name of ['untrusted', 'offline'])
       expect(done.results[name]).toMatchObject({ status: 'succeeded', runner: 'sandboxed', attempt: 1 });
   });
+
+  it('a task that declares limits waits, with the reason, for a runner that reports it enforces them', async () => {
+    const server = await startServerProcess();
+    const run = await server.client.submitRun(`
+tasks:
+  limited:
+    limits: { memory: 256M, pids: 64, cpu: 0.5 }
+    run: echo limited
+`);
+    const { token } = await server.client.register(server.registrationToken, {
+      name: 'unlimited',
+      labels: [],
+      capacity: 1,
+      version: 'test',
+    });
+    const runner = createClient({ baseUrl: server.url, token });
+    const status: RunnerStatusBody = { isolation: 'host', freeDiskBytes: 1024 ** 3, minFreeDiskBytes: 0 };
+    await runner.reportStatus(status);
+    expect(await runner.acquire(1, 200)).toBeUndefined();
+    const pending = await whyPending(server, run.id, 'limited');
+    expect(pending.runners.find((r) => r.name === 'unlimited')).toMatchObject({
+      eligible: false,
+      reasons: [
+        expect.objectContaining({
+          code: 'needs_limits',
+          message: expect.stringMatching(/limits.*'unlimited'.*enforce/),
+        }),
+      ],
+    });
+    // Limits are a promise of their own: the runner takes the task once it reports it enforces them.
+    await runner.reportStatus({ ...status, limits: true });
+    const offer = await runner.acquire(1, 2_000);
+    expect(offer?.task).toMatchObject({ runId: run.id, name: 'limited', attempt: 1 });
+    expect(offer?.task.spec.limits).toEqual({ memoryBytes: 256 * 1024 * 1024, pids: 64, cpu: 0.5 });
+    await runner.start(offer!.lease);
+    await runner.complete(offer!.lease, succeeded());
+    expect((await waitForRun(server.client, run.id)).status).toBe('succeeded');
+  });
+
+  it.runIf(canLimit)(
+    "a workflow's limits are enforced by a real runner (writable cgroups): over its memory limit a task ends out_of_memory",
+    async () => {
+      const server = await startServerProcess();
+      const run = await server.client.submitRun(`
+tasks:
+  hog:
+    limits: { memory: 64M, pids: 64 }
+    run: python3 -c "b = bytearray(512 << 20); print(len(b))"
+  modest:
+    limits: { memory: 256M, pids: 64, cpu: 0.5 }
+    run: echo modest
+`);
+      await startRunnerProcess(server, 'limiter');
+      const done = await waitForRun(server.client, run.id);
+      expect(done.status).toBe('failed');
+      expect(done.results['hog']).toMatchObject({
+        status: 'failed',
+        reason: 'out_of_memory',
+        runner: 'limiter',
+      });
+      expect(done.results['hog']!.message).toMatch(/64 MiB/);
+      expect(done.results['modest']).toMatchObject({ status: 'succeeded', runner: 'limiter' });
+      expect(await server.client.taskLog(run.id, 'modest')).toBe('modest\n');
+    },
+  );
 
   it('a runner whose sandbox report lands while its long poll is held is offered the sandboxed task in that same hold', async () => {
     // The runner sends its first status report and its first acquire side by side, so the acquire can reach the
@@ -173,11 +233,18 @@ tasks:
   offline:
     network: false
     run: ${probe}
-`);
+${canLimit ? SANDBOXED_HOG : ''}`);
       await startRunnerProcess(server, 'host-runner');
       await startRunnerProcess(server, 'boxed', { extraArgs: ['--isolation', 'sandbox'] });
       const done = await waitForRun(server.client, run.id);
-      expect(done.status).toBe('succeeded');
+      expect(done.status).toBe(canLimit ? 'failed' : 'succeeded');
+      // Limits hold inside the sandbox too, where writable cgroups exist.
+      if (canLimit)
+        expect(done.results['hog']).toMatchObject({
+          status: 'failed',
+          reason: 'out_of_memory',
+          runner: 'boxed',
+        });
       expect(done.results['untrusted']).toMatchObject({ status: 'succeeded', runner: 'boxed' });
       expect(done.results['offline']).toMatchObject({ status: 'succeeded', runner: 'boxed' });
       // With the network (the default) the sandbox reaches the server; with network: false it cannot.
