@@ -54,6 +54,8 @@ export interface AgentOptions {
   minFreeDiskBytes?: number;
   /** The runner's own files a step must not see besides the state dir (its config, its token file). */
   hide?: string[];
+  /** `none`: every task runs without network, whatever it says (sandbox isolation only; see the CLI's check). */
+  network?: 'host' | 'none';
   /** Resource limits for every task that does not set them itself (enforced with cgroups, engine/cgroups.ts). */
   defaultLimits?: TaskLimits;
   /** The runner's key pair: opens the secrets sealed to it. Without it, tasks that name secrets fail. */
@@ -291,7 +293,10 @@ export class Agent {
     let outcome: TaskOutcome;
     try {
       const secrets = await this.#openSecrets(offer);
-      outcome = await runTask(offer.task, {
+      // A runner that gives no network gives none to any task: as if each said `network: false`.
+      const task =
+        this.#o.network === 'none' ? { ...offer.task, spec: { ...offer.task.spec, network: false } } : offer.task;
+      outcome = await runTask(task, {
         secrets,
         workRoot: this.#o.workDir,
         controlDir: this.#controlDir,

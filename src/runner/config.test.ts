@@ -1,8 +1,8 @@
-// The runner config's `isolation` key: host by default, sandbox when set, anything else refused by name.
+// The runner config's `isolation` and `network` keys: defaults, the values they take, anything else refused by name.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/helpers/temp.ts';
-import { loadRunnerConfig, writeRunnerConfig, type RunnerConfigFile } from './config.ts';
+import { loadRunnerConfig, networkProblem, writeRunnerConfig, type RunnerConfigFile } from './config.ts';
 
 function configWith(extra: Record<string, unknown>): string {
   const path = join(tempDir(), 'runner.json');
@@ -30,5 +30,24 @@ describe('runner config isolation', () => {
     expect(() => loadRunnerConfig(path)).toThrow(
       `${path}: "isolation" must be one of host, sandbox, got "vm"`,
     );
+  });
+});
+
+describe('runner config network', () => {
+  it('is host unless the config says none', () => {
+    expect(loadRunnerConfig(configWith({})).network).toBe('host');
+    expect(loadRunnerConfig(configWith({ isolation: 'sandbox', network: 'none' })).network).toBe('none');
+  });
+
+  it('refuses another value, naming the key, the value and the choices', () => {
+    const path = configWith({ network: 'off' });
+    expect(() => loadRunnerConfig(path)).toThrow(`${path}: "network" must be one of host, none, got "off"`);
+  });
+
+  it('none needs a sandbox that can cut the network, and says so', () => {
+    expect(networkProblem('none', 'host', false)).toMatch(/needs isolation 'sandbox'/);
+    expect(networkProblem('none', 'sandbox', false)).toMatch(/--unshare-net/);
+    expect(networkProblem('none', 'sandbox', true)).toBeUndefined();
+    expect(networkProblem('host', 'host', false)).toBeUndefined();
   });
 });

@@ -39,6 +39,34 @@ export interface RunnerConfigFile {
    * `sandbox` (each step in bubblewrap; the runner refuses to start without a working `bwrap`).
    */
   isolation?: Isolation;
+  /**
+   * `none`: every task on this runner runs without network, as if it said `network: false` (needs
+   * `isolation: sandbox`); `host` (default): tasks have the runner's network unless they say `network: false`.
+   */
+  network?: RunnerNetwork;
+}
+
+export const NETWORKS = ['host', 'none'] as const;
+export type RunnerNetwork = (typeof NETWORKS)[number];
+
+/** The error for a bad network value, naming the place (a flag or a config key) and the choices. */
+export function parseNetwork(value: unknown, where: string): RunnerNetwork {
+  if (typeof value === 'string' && (NETWORKS as readonly string[]).includes(value)) return value as RunnerNetwork;
+  throw new Error(`${where} must be one of ${NETWORKS.join(', ')}, got ${JSON.stringify(value)}`);
+}
+
+/** Why a runner cannot give every task no network, or undefined when it can. */
+export function networkProblem(
+  network: RunnerNetwork,
+  isolation: Isolation,
+  networkIsolation: boolean,
+): string | undefined {
+  if (network !== 'none') return undefined;
+  if (isolation !== 'sandbox')
+    return "network 'none' needs isolation 'sandbox': a host runner cannot cut its tasks' network";
+  if (!networkIsolation)
+    return "network 'none' needs a bubblewrap that can make a network namespace (--unshare-net), and this one cannot";
+  return undefined;
 }
 
 export const ISOLATIONS = ['host', 'sandbox'] as const;
@@ -66,6 +94,7 @@ export interface RunnerConfig {
   sharedStateDir: boolean;
   minFreeDiskBytes: number;
   isolation: Isolation;
+  network: RunnerNetwork;
   /** The runner's default resource limits (config key `limits`), absent when it sets none. */
   limits?: TaskLimits;
   caFile?: string;
@@ -155,10 +184,17 @@ export function loadRunnerConfig(path: string): RunnerConfig {
   } catch (err) {
     throw new RunnerConfigError(path, (err as Error).message);
   }
+  let network: RunnerNetwork;
+  try {
+    network = f.network === undefined ? 'host' : parseNetwork(f.network, '"network"');
+  } catch (err) {
+    throw new RunnerConfigError(path, (err as Error).message);
+  }
   const limits = parseLimits(path, f.limits);
   return Object.freeze({
     configPath,
     isolation,
+    network,
     server: need('server'),
     runnerId: need('runner_id'),
     name: need('name'),

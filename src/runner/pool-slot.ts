@@ -83,6 +83,7 @@ export async function runSlot(): Promise<number> {
       stateDir: h.stateDir,
       hide: h.hide,
       isolation,
+      network: h.network === 'none' ? 'none' : 'host',
       keys: identity?.keys,
       log,
       onTaskStarted: (offer) =>

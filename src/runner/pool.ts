@@ -33,6 +33,8 @@ export interface SlotHandover {
   /** The pool's own directories: no step of the slot may see them. */
   hide: string[];
   isolation: string;
+  /** `none`: the slot's runner gives no task a network. */
+  network: 'host' | 'none';
   caFile?: string;
 }
 
@@ -77,6 +79,7 @@ export interface PoolOptions {
   /** Per-slot lifetime: a slot that reached it drains and stops; undefined for no limit. */
   lifetimeMs?: number;
   isolation: string;
+  network: 'host' | 'none';
   labels: string[];
   /** The pool's private directory (mode 0700): slot state, status file. Hidden from every step. */
   dir: string;
@@ -288,6 +291,7 @@ export class Pool {
         stateDir,
         hide: this.#hidden,
         isolation: o.isolation,
+        network: o.network,
         ...(o.caFile ? { caFile: o.caFile } : {}),
       };
       this.#send(child, handover);

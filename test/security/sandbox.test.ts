@@ -260,6 +260,46 @@ describe('sandbox isolation needs bubblewrap', () => {
     expect(said).not.toMatch(/runner '.*' started/);
   });
 
+  it('--network none (bwrap): no task gets a network, whatever it says; a host runner refuses the flag', async () => {
+    const server = await startServerProcess();
+    const port = new URL(server.url).port;
+    const probe = `if (exec 3<>/dev/tcp/127.0.0.1/${port}) 2>/dev/null; then echo reached; else echo refused; fi`;
+    await startRunnerProcess(server, 'offline-box', {
+      extraArgs: ['--isolation', 'sandbox', '--network', 'none'],
+    });
+    const run = await server.client.submitRun(`
+tasks:
+  quiet:
+    run: ${probe}
+  asks:
+    network: true
+    run: ${probe}
+`);
+    const done = await waitForRun(server.client, run.id);
+    expect(done.status).toBe('succeeded');
+    expect(await server.client.taskLog(run.id, 'quiet')).toBe('refused\n');
+    expect(await server.client.taskLog(run.id, 'asks')).toBe('refused\n');
+
+    const dir = tempDir('baton-runner-hostnet-');
+    const registered = await startRunnerProcess(server, 'hostnet', { dir });
+    registered.proc.child.kill('SIGTERM');
+    await registered.proc.exited;
+    const proc = startTracked(
+      'runner hostnet',
+      process.execPath,
+      [BIN, 'runner', 'start', '--config', join(dir, 'runner.json'), '--network', 'none'],
+      {},
+      true,
+    );
+    let said = '';
+    proc.child.stderr?.on('data', (d: Buffer) => (said += d.toString()));
+    proc.child.stdout?.on('data', (d: Buffer) => (said += d.toString()));
+    const exit = await proc.exited;
+    expect(exit.code, said).not.toBe(0);
+    expect(said).toContain("network 'none' needs isolation 'sandbox'");
+    expect(said).not.toMatch(/runner '.*' started/);
+  });
+
   it('a bad isolation value is refused naming the flag and the choices', async () => {
     const server = await startServerProcess();
     const dir = tempDir('baton-runner-badiso-');

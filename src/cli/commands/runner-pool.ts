@@ -9,7 +9,10 @@ import { sandboxPlan } from '../../engine/index.ts';
 import { toError } from '../../protocol/errors.ts';
 import {
   ISOLATIONS,
+  NETWORKS,
+  networkProblem,
   parseIsolation,
+  parseNetwork,
   withoutBatonSettings,
   type Isolation,
   type RunnerLogger,
@@ -28,6 +31,7 @@ interface PoolFlags {
   size: string;
   lifetime?: string;
   isolation: string;
+  network: string;
   labels: string;
   dir: string;
   workDir?: string;
@@ -82,6 +86,11 @@ export function registerRunnerPool(runner: Command, setExit: (code: number) => v
       `${ISOLATIONS.join(' | ')}: isolation of the slots’ tasks (sandbox: bubblewrap, needs the Debian package bubblewrap)`,
       'host',
     )
+    .option(
+      '--network <mode>',
+      `${NETWORKS.join(' | ')}: none runs every task without network (needs --isolation sandbox)`,
+      'host',
+    )
     .option('--labels <a,b>', 'labels that workflows can require with runs_on', '')
     .option('--dir <dir>', "the pool's private directory (mode 0700, hidden from tasks)", DEFAULT_POOL_DIR)
     .option('--work-dir <dir>', 'where slots make their work dirs (default <dir>/work)')
@@ -109,10 +118,20 @@ export function registerRunnerPool(runner: Command, setExit: (code: number) => v
           throw new CliError(toError(err).message);
         }
         // Every slot would fail its tasks in a sandbox that cannot start: refuse here, with what to install.
+        let network: 'host' | 'none';
+        try {
+          network = parseNetwork(flags.network, '--network');
+        } catch (err) {
+          throw new CliError(toError(err).message);
+        }
+        let networkIsolation = false;
         if (isolation === 'sandbox') {
           const plan = await sandboxPlan();
           if ('error' in plan) throw new CliError(`cannot start with isolation 'sandbox': ${plan.error}`, 1);
+          networkIsolation = plan.networkIsolation;
         }
+        const noNetwork = networkProblem(network, isolation, networkIsolation);
+        if (noNetwork !== undefined) throw new CliError(`cannot start: ${noNetwork}`);
         const labels = flags.labels
           .split(',')
           .map((s) => s.trim())
@@ -132,6 +151,7 @@ export function registerRunnerPool(runner: Command, setExit: (code: number) => v
           size,
           lifetimeMs,
           isolation,
+          network,
           labels,
           dir,
           workDir: resolve(flags.workDir ?? join(dir, 'work')),
@@ -156,7 +176,7 @@ export function registerRunnerPool(runner: Command, setExit: (code: number) => v
         process.on('SIGTERM', onSignal);
         process.on('SIGINT', onSignal);
         log.info(
-          `pool started: ${size} slot(s), server ${server}, isolation ${flags.isolation}, labels [${labels.join(', ')}]${lifetimeMs === undefined ? '' : `, lifetime ${flags.lifetime}`}, dir ${dir}`,
+          `pool started: ${size} slot(s), server ${server}, isolation ${flags.isolation}${network === 'none' ? ', no network' : ''}, labels [${labels.join(', ')}]${lifetimeMs === undefined ? '' : `, lifetime ${flags.lifetime}`}, dir ${dir}`,
         );
         await p.run();
         process.off('SIGTERM', onSignal);

@@ -24,8 +24,11 @@ import {
   Agent,
   DEFAULT_CONFIG_PATH,
   ISOLATIONS,
+  NETWORKS,
   loadEnvFile,
+  networkProblem,
   parseIsolation,
+  parseNetwork,
   withoutBatonSettings,
   loadRunnerConfig,
   siblingRunnerConfigs,
@@ -40,6 +43,7 @@ interface StartFlags {
   config: string;
   oneOff?: boolean;
   isolation?: string;
+  network?: string;
   limitMemory?: string;
   limitPids?: string;
   limitCpu?: string;
@@ -191,6 +195,10 @@ export function registerRunner(program: Command, setExit: (code: number) => void
       `${ISOLATIONS.join(' | ')}: sandbox runs each step in bubblewrap (needs the Debian package bubblewrap); default: the config's "isolation", else host`,
     )
     .option(
+      '--network <mode>',
+      `${NETWORKS.join(' | ')}: none runs every task without network (needs --isolation sandbox); default: the config's "network", else host`,
+    )
+    .option(
       '--limit-memory <size>',
       "memory limit for tasks that set none (e.g. 512M); overrides the config's limits.memory",
     )
@@ -218,6 +226,18 @@ export function registerRunner(program: Command, setExit: (code: number) => void
           if ('error' in plan) throw new CliError(`cannot start with isolation 'sandbox': ${plan.error}`);
           isolation = { level, networkIsolation: plan.networkIsolation };
         }
+        let network = config.network;
+        try {
+          if (flags.network !== undefined) network = parseNetwork(flags.network, '--network');
+        } catch (err) {
+          throw new CliError((err as Error).message);
+        }
+        const noNetwork = networkProblem(
+          network,
+          isolation.level,
+          isolation.level === 'sandbox' && isolation.networkIsolation,
+        );
+        if (noNetwork !== undefined) throw new CliError(`cannot start: ${noNetwork}`);
         const defaultLimits = await startLimits(config.name, config.limits, flags, isolation.level);
         if (config.caFile) trustCaFile(config.caFile);
         const log = consoleLogger(config.name);
@@ -253,6 +273,7 @@ export function registerRunner(program: Command, setExit: (code: number) => void
           keys: identity?.keys,
           minFreeDiskBytes: config.minFreeDiskBytes,
           isolation,
+          network,
           ...(defaultLimits === undefined ? {} : { defaultLimits }),
           log,
         });
@@ -263,7 +284,7 @@ export function registerRunner(program: Command, setExit: (code: number) => void
         process.on('SIGTERM', onSignal);
         process.on('SIGINT', onSignal);
         log.info(
-          `runner '${config.name}' started: server ${config.server}, ${config.maxParallelTasks} slot(s), labels [${config.labels.join(', ')}], work dir ${config.workDir}, isolation ${isolation.level}`,
+          `runner '${config.name}' started: server ${config.server}, ${config.maxParallelTasks} slot(s), labels [${config.labels.join(', ')}], work dir ${config.workDir}, isolation ${isolation.level}${network === 'none' ? ', no network' : ''}`,
         );
         await agent.run();
         log.info(`runner stopped after ${agent.tasksDone} task(s)`);
