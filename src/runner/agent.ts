@@ -295,7 +295,9 @@ export class Agent {
       const secrets = await this.#openSecrets(offer);
       // A runner that gives no network gives none to any task: as if each said `network: false`.
       const task =
-        this.#o.network === 'none' ? { ...offer.task, spec: { ...offer.task.spec, network: false } } : offer.task;
+        this.#o.network === 'none'
+          ? { ...offer.task, spec: { ...offer.task.spec, network: false } }
+          : offer.task;
       outcome = await runTask(task, {
         secrets,
         workRoot: this.#o.workDir,

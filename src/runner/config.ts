@@ -51,7 +51,8 @@ export type RunnerNetwork = (typeof NETWORKS)[number];
 
 /** The error for a bad network value, naming the place (a flag or a config key) and the choices. */
 export function parseNetwork(value: unknown, where: string): RunnerNetwork {
-  if (typeof value === 'string' && (NETWORKS as readonly string[]).includes(value)) return value as RunnerNetwork;
+  if (typeof value === 'string' && (NETWORKS as readonly string[]).includes(value))
+    return value as RunnerNetwork;
   throw new Error(`${where} must be one of ${NETWORKS.join(', ')}, got ${JSON.stringify(value)}`);
 }
 
