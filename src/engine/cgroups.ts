@@ -132,7 +132,8 @@ function readWords(path: string): string[] {
   }
 }
 
-let probed: Promise<LimitsSupport> | undefined;
+/** One probe per containment level and process: a runner runs every task at one level. */
+const probed = new Map<Containment, Promise<LimitsSupport>>();
 
 /**
  * Whether this runner can enforce resource limits, probed once per process: namespace containment (so a step
@@ -140,9 +141,12 @@ let probed: Promise<LimitsSupport> | undefined;
  * child cgroup made under the runner's own, given limits and removed.
  */
 export function limitsSupport(containment: Containment = 'auto'): Promise<LimitsSupport> {
-  if (containment !== 'auto') return probe(containment);
-  probed ??= probe('auto');
-  return probed;
+  let found = probed.get(containment);
+  if (found === undefined) {
+    found = probe(containment);
+    probed.set(containment, found);
+  }
+  return found;
 }
 
 async function probe(containment: Containment): Promise<LimitsSupport> {
