@@ -41,9 +41,17 @@ describe('baton runner pool', () => {
       const names = new Set((await server.client.listRunners()).runners.map((r) => r.name));
       return runners.every((r) => !names.has(r!));
     }, 'the spent pool runners to be gone from the server');
-    // The pool's live identities are flagged ephemeral.
+    // The pool's live identities are flagged ephemeral, and `baton runners list` says so.
     const live = (await server.client.listRunners()).runners;
+    expect(live.length).toBeGreaterThan(0);
     expect(live.every((r) => r.ephemeral === true)).toBe(true);
+    const list = startTracked('runners list', process.execPath, [BIN, 'runners', 'list'], {
+      env: { ...process.env, BATON_SERVER: server.url, BATON_TOKEN: server.adminToken },
+    });
+    let listed = '';
+    list.child.stdout?.on('data', (d: Buffer) => (listed += d.toString()));
+    expect((await list.exited).code).toBe(0);
+    for (const r of live) expect(listed).toMatch(new RegExp(`${r.id}\\s+${r.name}.*ephemeral`));
     expect(pool.status()!.slots.reduce((n, s) => n + s.tasksServed, 0)).toBe(9);
     // `baton runner pool status` reads the pool's dir: one line per slot with state, task, served and age.
     const status = startTracked('pool status', process.execPath, [

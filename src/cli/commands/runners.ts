@@ -32,7 +32,7 @@ export function registerRunners(program: Command, setExit: (code: number) => voi
           );
         for (const r of res.runners) {
           out.write(
-            `${r.id}  ${r.name.padEnd(20)} ${r.status.padEnd(9)} ${r.activeTasks}/${r.capacity}  ${(r.report?.isolation ?? '—').padEnd(7)}  [${r.labels.join(', ')}]  v${r.version}\n`,
+            `${r.id}  ${r.name.padEnd(20)} ${r.status.padEnd(9)} ${r.activeTasks}/${r.capacity}  ${(r.report?.isolation ?? '—').padEnd(7)}  [${r.labels.join(', ')}]  v${r.version}${r.ephemeral === true ? '  ephemeral' : ''}\n`,
           );
         }
       }, flags.json),
@@ -89,6 +89,10 @@ function printRunner(out: Out, { runner: r, current, recent }: RunnerDetail): vo
     ['status', `${r.status}, ${r.activeTasks} of ${r.capacity} task slot(s) in use`],
     ['labels', r.labels.length > 0 ? r.labels.join(', ') : '—'],
     ['version', r.version],
+    ...(r.ephemeral === true
+      ? [['ephemeral', 'yes — one task, then removed (a pool slot)'] as [string, string]]
+      : []),
+    ...(r.report?.limits === true ? [['limits', 'enforces task resource limits'] as [string, string]] : []),
     [
       'isolation',
       r.report === undefined
