@@ -205,7 +205,7 @@ export function RunnerPage({ id, canAdmin }: { id: string; canAdmin: boolean }) 
         <div>
           <dt>Isolation</dt>
           <dd>
-            <Isolation report={r.report} />
+            <Isolation report={r.report} ephemeral={r.ephemeral} />
           </dd>
         </div>
         <div>

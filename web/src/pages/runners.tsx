@@ -188,7 +188,7 @@ export function RunnersPage({ canAdmin }: { canAdmin: boolean }) {
                   {r.activeTasks} / {r.capacity}
                 </td>
                 <td>
-                  <Isolation report={r.report} />
+                  <Isolation report={r.report} ephemeral={r.ephemeral} />
                 </td>
                 <td>
                   <FreeDisk report={r.report} />
