@@ -279,6 +279,7 @@ export class Agent {
       onError: (e, ms) => this.#unreachableNow(e, ms),
       onSent: () => this.#reachable(),
     });
+    let storageFull = false;
     const keeper = startLeaseKeeper({
       client,
       lease: offer.lease,
@@ -287,7 +288,16 @@ export class Agent {
       onCancel: cancel,
       onLost: fence,
       onError: (e) => this.#unreachableNow(e, offer.heartbeatIntervalMs),
-      onRenewed: () => this.#reachable(),
+      onRenewed: () => {
+        this.#reachable();
+        if (storageFull) log.info(`${label}: the server stores data again; replaying the spooled log`);
+        storageFull = false;
+      },
+      onStorageFull: (e) => {
+        if (!storageFull)
+          log.warn(`${label}: ${e.message}; keeping the task running and spooling its log until it recovers`);
+        storageFull = true;
+      },
     });
     let diskFull = false;
     let outcome: TaskOutcome;
