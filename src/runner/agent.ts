@@ -21,7 +21,7 @@ import type { TaskLimits } from '../protocol/plan.ts';
 import { LogShipper } from './log-shipper.ts';
 import { Spool } from './spool.ts';
 import { openSealed, type KeyPair } from '../protocol/sealed.ts';
-import { startLeaseKeeper } from './lease-keeper.ts';
+import { isStorageFullAnswer, startLeaseKeeper } from './lease-keeper.ts';
 
 /** 256 MiB: below this much free space in the work dir the runner takes no new task. */
 export const DEFAULT_MIN_FREE_DISK_BYTES = 256 * 1024 * 1024;
@@ -76,6 +76,8 @@ export class Agent {
   #acquireAbort = new AbortController();
   #running = new Map<string, AbortController>();
   #unreachable = false;
+  /** The server answered `507 storage_full` since its last success. */
+  #serverStorageFull = false;
   #lowDisk = false;
   #reportedAt = -Infinity;
   /** The status last reported, and the chain of reports: sent one after another, so they arrive in order. */
@@ -222,6 +224,8 @@ export class Agent {
   }
 
   #reachable(): void {
+    if (this.#serverStorageFull) this.#o.log.info("the server's storage accepts writes again");
+    this.#serverStorageFull = false;
     if (!this.#unreachable) return;
     this.#unreachable = false;
     this.#o.log.info('connection restored');
@@ -229,6 +233,12 @@ export class Agent {
 
   #unreachableNow(err: unknown, retryMs: number): void {
     const e = toError(err);
+    // The server answered: it is reachable, only its storage refuses writes (docs/adr/0010).
+    if (isStorageFullAnswer(err)) {
+      if (!this.#serverStorageFull) this.#o.log.warn(`the server's storage is full; retrying: ${e.message}`);
+      this.#serverStorageFull = true;
+      return;
+    }
     if (!isRetryable(err)) {
       this.#o.log.error(`acquire failed: ${e.message}; retrying in ${retryMs} ms`);
       return;
@@ -279,6 +289,7 @@ export class Agent {
       onError: (e, ms) => this.#unreachableNow(e, ms),
       onSent: () => this.#reachable(),
     });
+    let storageFull = false;
     const keeper = startLeaseKeeper({
       client,
       lease: offer.lease,
@@ -287,7 +298,16 @@ export class Agent {
       onCancel: cancel,
       onLost: fence,
       onError: (e) => this.#unreachableNow(e, offer.heartbeatIntervalMs),
-      onRenewed: () => this.#reachable(),
+      onRenewed: () => {
+        this.#reachable();
+        if (storageFull) log.info(`${label}: the server stores data again; replaying the spooled log`);
+        storageFull = false;
+      },
+      onStorageFull: (e) => {
+        if (!storageFull)
+          log.warn(`${label}: ${e.message}; keeping the task running and spooling its log until it recovers`);
+        storageFull = true;
+      },
     });
     let diskFull = false;
     let outcome: TaskOutcome;

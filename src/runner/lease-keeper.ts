@@ -1,7 +1,9 @@
 // Keeps one attempt's lease alive: heartbeats every interval, relays cancellation, and fences itself —
 // when the server refuses the lease, or no renewal succeeded for the TTL less a margin (monotonic clock).
+// A `507 storage_full` answer counts as a renewal: the server is alive and, its storage refusing writes, it
+// can neither claim the task for anyone else nor expire the lease until it has extended it (docs/adr/0010).
 import type { BatonClient } from '../client/index.ts';
-import { isRetryable } from '../client/index.ts';
+import { ApiError, isRetryable } from '../client/index.ts';
 import { toError } from '../protocol/errors.ts';
 import type { Deadman } from '../engine/index.ts';
 
@@ -16,6 +18,13 @@ export interface LeaseKeeperOptions {
   onError?: (err: Error) => void;
   /** A renewal went through (after errors, the server is reachable again). */
   onRenewed?: () => void;
+  /** The server answered `507 storage_full`: the lease holds, the log waits in the spool. */
+  onStorageFull?: (err: Error) => void;
+}
+
+/** The server's own storage refused the renewal: proof that it is alive and holds the lease (ADR 0010). */
+export function isStorageFullAnswer(err: unknown): boolean {
+  return err instanceof ApiError && err.status === 507 && err.code === 'storage_full';
 }
 
 export interface LeaseKeeper {
@@ -43,6 +52,10 @@ export function startLeaseKeeper(o: LeaseKeeperOptions): LeaseKeeper {
   };
   let stopped = false;
   let inFlight = false;
+  const renewed = (sent: number) => {
+    lastRenewal = sent;
+    for (const listener of listeners) listener(deadman.deadline());
+  };
   const beat = async () => {
     if (stopped) return;
     if (performance.now() - lastRenewal > selfFenceAfter) {
@@ -55,9 +68,20 @@ export function startLeaseKeeper(o: LeaseKeeperOptions): LeaseKeeper {
     try {
       const sent = performance.now();
       // Every call must end before the next beat: a link that went silent shows up as a timeout, not a hang.
-      const res = await o.client.heartbeat(o.lease, Math.max(500, o.heartbeatIntervalMs - 100));
-      lastRenewal = sent;
-      for (const listener of listeners) listener(deadman.deadline());
+      let res;
+      try {
+        res = await o.client.heartbeat(o.lease, Math.max(500, o.heartbeatIntervalMs - 100));
+      } catch (err) {
+        // Answered within the request timeout, so before the lease could have run out on the server; from
+        // then the server expires nothing until it has extended every live lease from a later moment.
+        if (!stopped && isStorageFullAnswer(err)) {
+          renewed(sent);
+          o.onStorageFull?.(toError(err));
+          return;
+        }
+        throw err;
+      }
+      renewed(sent);
       o.onRenewed?.();
       if (res.cancel) o.onCancel();
     } catch (err) {

@@ -20,6 +20,8 @@ import { uiRoutes } from './routes/ui.ts';
 import { secretRoutes } from './routes/secrets.ts';
 import { loadMasterKey } from './master-key.ts';
 import { StreamGuard } from './stream-guard.ts';
+import { StorageHealth } from './storage-health.ts';
+import { BatonError } from '../protocol/errors.ts';
 import { PROTOCOL_VERSION } from '../protocol/api.ts';
 
 export interface ServerDeps {
@@ -57,6 +59,19 @@ export async function createServer(
     app.log.warn({ err }, 'could not check the tokens of open streams'),
   );
   app.addHook('onClose', async () => streams.stop());
+  const storage = new StorageHealth({
+    extendLiveLeases: () => deps.store.leases.extendLiveLeases(now()),
+    onTrouble: (err) =>
+      app.log.error(
+        { err },
+        'storage full: writes are refused with 507 storage_full; no lease expires until they succeed again',
+      ),
+    onRecovered: (extended, troubledForMs) =>
+      app.log.warn(
+        { extended, troubledForMs: Math.round(troubledForMs) },
+        'storage writable again: extended the leases of every live attempt',
+      ),
+  });
   const ctx: ServerContext = {
     config: deps.config,
     store: deps.store,
@@ -68,13 +83,24 @@ export async function createServer(
     blobs: deps.blobs ?? createFsBlobStore(join(deps.config.dataDir, 'blobs')),
     masterKey: loadMasterKey({ value: deps.config.masterKey, path: join(deps.config.dataDir, 'master.key') }),
     log: app.log,
+    storage,
   };
   // The router table, for the route-by-route security tests and anything else that must cover every route.
   const routes: Array<{ method: string; url: string }> = [];
   app.addHook('onRoute', (r) => {
     for (const method of [r.method].flat()) if (method !== 'HEAD') routes.push({ method, url: r.url });
   });
-  installErrorHandler(app);
+  installErrorHandler(app, (err) => storage.refused(err));
+  // After the disk was full, the first write is the lease extension: no renewal, log chunk or result is judged
+  // against a lease that ran out while this server could not record its renewals.
+  app.addHook('preHandler', async (req) => {
+    if (!storage.troubled || req.method === 'GET' || req.method === 'HEAD') return;
+    if (!(await storage.recover()))
+      throw new BatonError(
+        'storage_full',
+        'the server cannot store data: its disk is full; nothing was written',
+      );
+  });
   await app.register(swagger, {
     openapi: {
       info: { title: 'Baton API', version: `v${PROTOCOL_VERSION}` },

@@ -8,6 +8,7 @@ import type { Dispatcher } from './dispatch.ts';
 import type { BlobStore } from './blobs.ts';
 import type { MasterKey } from './master-key.ts';
 import type { StreamGuard } from './stream-guard.ts';
+import type { StorageHealth } from './storage-health.ts';
 
 export interface ServerContext {
   config: Readonly<ServerConfig>;
@@ -23,6 +24,8 @@ export interface ServerContext {
   masterKey: MasterKey;
   /** Open SSE streams by the user token that opened them: revocation and expiry close them. */
   streams: StreamGuard;
+  /** Whether writes are refused for lack of space; while they are, no lease expires (docs/adr/0010). */
+  storage: StorageHealth;
 }
 
 /** Tells waiters and subscribers what a store transition changed. */

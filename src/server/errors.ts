@@ -1,17 +1,13 @@
 // The one place where a thrown error becomes an HTTP answer in the error envelope.
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { BatonError, toError, type ErrorEnvelope } from '../protocol/errors.ts';
+import { isStorageFull } from './storage-health.ts';
 
-/** SQLite and PostgreSQL ways of saying the disk is full. */
-function isStorageFull(err: Error & { code?: unknown }): boolean {
-  return (
-    err.code === 'SQLITE_FULL' ||
-    err.code === '53100' ||
-    /database or disk is full|No space left/i.test(err.message)
-  );
-}
-
-export function installErrorHandler(app: FastifyInstance): void {
+/** `onStorageFull`: a write was refused because the server's disk is full (see StorageHealth). */
+export function installErrorHandler(
+  app: FastifyInstance,
+  onStorageFull: (err: Error) => void = (err) => app.log.error({ err }, 'storage full'),
+): void {
   app.setErrorHandler((raw: unknown, req, reply) => {
     const err = toError(raw) as FastifyError & { code?: unknown };
     let envelope: ErrorEnvelope;
@@ -33,6 +29,7 @@ export function installErrorHandler(app: FastifyInstance): void {
         },
       };
     } else if (isStorageFull(err)) {
+      onStorageFull(err);
       status = 507;
       envelope = {
         error: {
@@ -40,7 +37,7 @@ export function installErrorHandler(app: FastifyInstance): void {
           message: 'the server cannot store data: its disk is full; nothing was written',
         },
       };
-      req.log.error({ err }, 'storage full');
+      // Logged once when the trouble starts (StorageHealth), not at every request while it lasts.
     } else if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
       status = err.statusCode;
       envelope = { error: { code: 'bad_request', message: err.message } };

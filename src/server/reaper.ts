@@ -2,13 +2,20 @@
 // It never dies of one error: it logs it and tries again next time.
 import { toError } from '../protocol/errors.ts';
 import { publishAdvance, wakeAt, type ServerContext } from './context.ts';
+import { isStorageFull } from './storage-health.ts';
 
 export function startReaper(ctx: ServerContext): { stop(): Promise<void> } {
   let running: Promise<void> = Promise.resolve();
   let stopped = false;
   const sweep = async () => {
     try {
-      const res = await ctx.store.leases.sweep(ctx.now());
+      // Read the clock before looking at the storage: a renewal refused after this look was sent while its
+      // lease was live, so its lease cannot have run out by `now` (docs/adr/0010).
+      const now = ctx.now();
+      // While writes are refused for lack of space, renewals may have been refused by this server rather than
+      // missed by runners: expire nothing until every live lease has been extended.
+      if (ctx.storage.troubled && !(await ctx.storage.recover())) return;
+      const res = await ctx.store.leases.sweep(now);
       for (const r of res.requeued)
         ctx.hub.runEvent({
           type: 'task',
@@ -41,7 +48,9 @@ export function startReaper(ctx: ServerContext): { stop(): Promise<void> } {
       if (removed.length > 0)
         ctx.log.info({ runners: removed }, 'ephemeral runners removed: their task ended or they died');
     } catch (err) {
-      ctx.log.error({ err: toError(err) }, 'lease sweep failed; retrying at the next interval');
+      const e = toError(err);
+      if (isStorageFull(e)) ctx.storage.refused(e);
+      ctx.log.error({ err: e }, 'lease sweep failed; retrying at the next interval');
     }
   };
   const timer = setInterval(() => {

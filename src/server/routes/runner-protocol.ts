@@ -21,6 +21,7 @@ import {
 } from '../../protocol/api.ts';
 import { authenticateRunner, bearerToken, usableToken } from '../auth.ts';
 import { publishAdvance, wakeAt, type ServerContext } from '../context.ts';
+import { isStorageFull } from '../storage-health.ts';
 import { generateToken, hashToken } from '../tokens.ts';
 import { assignClaimed } from '../assign.ts';
 import { runnerGives, runnerReport } from '../views.ts';
@@ -144,7 +145,10 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const now = ctx.now();
       if (now - (runner.last_seen_at ?? 0) >= LAST_SEEN_RESOLUTION_MS) {
         void ctx.store.credentials.touchRunner(runner.id, now).catch((err: unknown) => {
-          ctx.log.warn({ err: toError(err) }, 'could not record runner last-seen time');
+          const e = toError(err);
+          // A full disk is logged once, by the storage health, not at every request while it lasts.
+          if (isStorageFull(e)) return ctx.storage.refused(e);
+          ctx.log.warn({ err: e }, 'could not record runner last-seen time');
         });
       }
     });
