@@ -44,7 +44,7 @@ async function post(url: string, token: string, body: Buffer) {
 }
 
 describe('invalid UTF-8 in a workflow is refused with its place', () => {
-  it('baton validate on a file with a 0xff byte exits 2 naming line, column and byte offset', async () => {
+  it('baton validate and baton run on a file with a 0xff byte exit 2 naming line, column and byte offset', async () => {
     const file = join(tempDir(), 'bad.yml');
     writeFileSync(file, BAD);
     const { code, out } = await baton(['validate', file]);
@@ -53,6 +53,10 @@ describe('invalid UTF-8 in a workflow is refused with its place', () => {
       `${file}:4:22: workflow is not valid UTF-8: byte 0xff at line 4, column 22 (byte offset 44)`,
     );
     expect(out).not.toContain('ok');
+    // baton run reads the file the same way, before it starts its embedded server and runner.
+    const run = await baton(['run', file]);
+    expect(run.code).toBe(2);
+    expect(run.out).toContain('byte 0xff at line 4, column 22 (byte offset 44)');
   });
 
   it('baton submit refuses the file before sending it, and nothing is stored', async () => {
