@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { ApiError, createClient, type BatonClient } from '../client/index.ts';
 import { toError } from '../protocol/errors.ts';
+import { readSource } from '../workflow/source.ts';
 import type { Command } from 'commander';
 import type { Out } from './output.ts';
 
@@ -42,12 +43,21 @@ export function collectInput(value: string, previous: Record<string, string> = {
   return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
 }
 
+/**
+ * The workflow file as text. Read as bytes and decoded strictly: invalid UTF-8 is refused here
+ * (exit 2, with line, column and byte offset) rather than turned into U+FFFD and sent or run changed.
+ */
 export function readWorkflowFile(path: string): { text: string; fileName: string } {
+  let bytes: Buffer;
   try {
-    return { text: readFileSync(path, 'utf8'), fileName: basename(path) };
+    bytes = readFileSync(path);
   } catch (err) {
     throw new CliError(`cannot read workflow ${path}: ${toError(err).message}`);
   }
+  const source = readSource(bytes, Number.POSITIVE_INFINITY);
+  if (!source.ok)
+    throw new CliError(`${path}:${source.issue.line}:${source.issue.column}: ${source.issue.message}`);
+  return { text: source.text, fileName: basename(path) };
 }
 
 interface IssueLike {

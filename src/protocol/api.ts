@@ -3,6 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { RUN_STATUSES, OUTCOMES, REASONS, RUNNER_STATUSES } from './status.ts';
 import type { AssignedTask } from './plan.ts';
 import { RUN_NAME_FILTER_MAX_CHARS, RUNNER_RECENT_TASKS_DEFAULT, RUNNER_RECENT_TASKS_MAX } from './limits.ts';
+import { RUNNER_LABEL_MAX_CHARS, RUNNER_LABEL_PATTERN, RUNNER_LABELS_MAX } from './labels.ts';
 
 export { RUN_NAME_FILTER_MAX_CHARS, RUNNER_RECENT_TASKS_DEFAULT, RUNNER_RECENT_TASKS_MAX };
 
@@ -107,10 +108,8 @@ export const RegisterRunnerBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_][A-Za-z0-9_.@-]*$' }),
     labels: Type.Array(
-      Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_][A-Za-z0-9_.:/-]*$' }),
-      {
-        maxItems: 50,
-      },
+      Type.String({ minLength: 1, maxLength: RUNNER_LABEL_MAX_CHARS, pattern: RUNNER_LABEL_PATTERN }),
+      { maxItems: RUNNER_LABELS_MAX },
     ),
     capacity: Type.Integer({ minimum: 1, maximum: 256 }),
     version: Type.String({ maxLength: 50 }),

@@ -85,8 +85,11 @@ function readDialect(reader: NodeReader, root: Located, limits: WorkflowLimits, 
   return readWorkflow(reader, root, limits, name);
 }
 
-/** At most this many issues are returned: a 1 MiB file can hold 100,000 mistakes, and nobody reads past the first few. */
-export const MAX_ISSUES = 1000;
+/**
+ * At most this many issues are returned, then one "and N more": a 1 MiB file can hold 100,000
+ * mistakes, nobody reads past the first few, and the 422 body must stay small (about 30 KB).
+ */
+export const MAX_ISSUES = 100;
 
 /** Drops exact repeats (one bad template reused many times) and keeps the first MAX_ISSUES. */
 function capIssues(issues: WorkflowIssue[]): WorkflowIssue[] {
@@ -101,7 +104,7 @@ function capIssues(issues: WorkflowIssue[]): WorkflowIssue[] {
   const last = unique[MAX_ISSUES - 1]!;
   const more = makeIssue(
     'limit_exceeded',
-    `${unique.length - MAX_ISSUES} more issues are not shown; the limit is ${MAX_ISSUES} issues per workflow`,
+    `and ${unique.length - MAX_ISSUES} more issues not shown; at most ${MAX_ISSUES} issues are reported per workflow (fix these and validate again)`,
     last,
     '',
   );

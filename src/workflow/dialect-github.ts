@@ -150,6 +150,7 @@ function readJob(ctx: ReadContext, job: Field, fields: Field[]): TaskDraft {
     for (const label of (runsOn && reader.stringList(runsOn, `'runs-on' of ${owner}`)) ?? []) {
       addTemplate(draft.templates, label.value, label, `'runs-on' of ${owner}`, 'compile');
       if (!spec.runsOn.includes(label.value)) spec.runsOn.push(label.value);
+      draft.labels.push(label);
     }
   const condition = present('if');
   const source = condition && readCondition(reader, condition, owner, draft.templates, 'task-if');

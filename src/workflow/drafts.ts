@@ -53,6 +53,8 @@ export interface TaskDraft {
   templates: TemplateRef[];
   imports: Array<Located<ImportSpec>>;
   artifacts: Array<Located<string>>;
+  /** Where each `runs_on` label was written (checked against the runner label grammar once expanded). */
+  labels: Array<Located<string>>;
   /** True when the task lists `exports` (then imports and reads of its outputs must name one). */
   declaresExports: boolean;
   matrix?: MatrixDraft;
@@ -98,6 +100,7 @@ export function emptyTaskDraft(name: string, at: Pos, path: string): TaskDraft {
     templates: [],
     imports: [],
     artifacts: [],
+    labels: [],
     declaresExports: false,
   };
 }

@@ -1,6 +1,7 @@
 // Checked task drafts to the plan's tasks: matrix tasks become one task per combination, named
 // `group (v1, v2)`; dependencies on a group mean all its tasks; the task limit counts the result.
 
+import { labelProblem, RUNNER_LABELS_MAX } from '../protocol/labels.ts';
 import type { TaskSpec } from '../protocol/plan.ts';
 import type { TaskDraft } from './drafts.ts';
 import { conditionSource } from './condition.ts';
@@ -48,6 +49,27 @@ export function expandTasks(
   }
   const expand = (names: string[]) => names.flatMap((name) => groups.get(name) ?? [name]);
 
+  // A label that no runner could carry (grammar and length of `baton runner register`), reported
+  // once per written label and value however many expansions share it.
+  const reported = new Set<string>();
+  const badLabel = (draft: TaskDraft, label: string, value: string, name: string): boolean => {
+    const problem = labelProblem(value);
+    if (problem === undefined) return false;
+    const key = `${draft.spec.name}\0${label}\0${value}`;
+    if (reported.has(key)) return true;
+    reported.add(key);
+    const where = draft.labels.find((written) => written.value === label);
+    const shown = value.length > 60 ? `${value.slice(0, 60)}…` : value;
+    const message = `runs_on label '${shown}' of task '${name}' ${problem}`;
+    issues.push(makeIssue('invalid_value', message, where?.at ?? draft.at, where?.path ?? draft.path));
+    return true;
+  };
+  const tooManyLabels = (spec: TaskSpec, draft: TaskDraft) => {
+    if (spec.runsOn.length <= RUNNER_LABELS_MAX) return;
+    const message = `task '${spec.name}' requires ${spec.runsOn.length} runs_on labels; a runner carries at most ${RUNNER_LABELS_MAX}, so none could take it`;
+    issues.push(makeIssue('limit_exceeded', message, draft.at, draft.path));
+  };
+
   const tasks: TaskSpec[] = [];
   for (const draft of drafts) {
     const base: TaskSpec = {
@@ -57,6 +79,11 @@ export function expandTasks(
     };
     const matrix = draft.matrix;
     if (matrix === undefined) {
+      // A template here is reported by the expression checks; only literal labels are checked.
+      base.runsOn = base.runsOn.filter(
+        (label) => label.includes('${{') || !badLabel(draft, label, label, base.name),
+      );
+      tooManyLabels(base, draft);
       tasks.push(base);
       continue;
     }
@@ -82,6 +109,7 @@ export function expandTasks(
       spec.runsOn = [];
       for (const label of base.runsOn) {
         const value = labelFor(label, combination);
+        if (typeof value === 'string' && value !== '' && badLabel(draft, label, value, name)) continue;
         if (typeof value === 'string' && value !== '') {
           if (!spec.runsOn.includes(value)) spec.runsOn.push(value);
         } else {
@@ -90,6 +118,7 @@ export function expandTasks(
           issues.push(makeIssue('invalid_value', message, draft.at, draft.path));
         }
       }
+      tooManyLabels(spec, draft);
       tasks.push(spec);
     });
   }

@@ -334,7 +334,8 @@ describe('compileWorkflow on invalid workflows', () => {
     expect(issues(bytes)).toEqual([
       {
         code: 'yaml_syntax',
-        message: 'workflow is not valid UTF-8: byte 0xc3 at offset 22; save the file as UTF-8',
+        message:
+          'workflow is not valid UTF-8: byte 0xc3 at line 2, column 16 (byte offset 22); save the file as UTF-8',
         line: 2,
         column: 16,
         path: '',

@@ -111,6 +111,7 @@ export function readTask(
   for (const label of (runsOn && reader.stringList(runsOn, `'runs_on' of ${owner}`)) ?? []) {
     addTemplate(draft.templates, label.value, label, `'runs_on' of ${owner}`, 'compile');
     if (!spec.runsOn.includes(label.value)) spec.runsOn.push(label.value);
+    draft.labels.push(label);
   }
 
   const strategy = present('strategy');

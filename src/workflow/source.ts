@@ -23,7 +23,7 @@ export function readSource(input: string | Uint8Array, maxBytes: number): Source
     const line = before.reduce((count, byte) => count + (byte === 0x0a ? 1 : 0), 1);
     const column = new TextDecoder('utf-8').decode(before.subarray(lineStart)).length + 1;
     const byte = (input[offset] ?? 0).toString(16).padStart(2, '0');
-    const message = `workflow is not valid UTF-8: byte 0x${byte} at offset ${offset}; save the file as UTF-8`;
+    const message = `workflow is not valid UTF-8: byte 0x${byte} at line ${line}, column ${column} (byte offset ${offset}); save the file as UTF-8`;
     return { ok: false, issue: makeIssue('yaml_syntax', message, { line, column }, '') };
   }
 }
@@ -33,7 +33,7 @@ export function readSource(input: string | Uint8Array, maxBytes: number): Source
  * prefix that ends mid-character, so validity of prefixes is monotonic: binary search finds the
  * shortest invalid prefix in O(n log n).
  */
-function firstInvalidByte(bytes: Uint8Array): number {
+export function firstInvalidByte(bytes: Uint8Array): number {
   const validPrefix = (length: number): boolean => {
     try {
       new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, length), { stream: true });

@@ -63,7 +63,37 @@ export function loadYaml(text: string, maxDepth: number): LoadResult {
     seen.add(key);
   }
   if (issues.length > 0) return { ok: false, issues };
-  return { ok: true, doc, lineCounter, issues: findDuplicateKeys(doc.contents, at) };
+  return {
+    ok: true,
+    doc,
+    lineCounter,
+    issues: [...findForeignTags(doc.contents, at), ...findDuplicateKeys(doc.contents, at)],
+  };
+}
+
+const CORE_TAGS = new Set(
+  ['str', 'int', 'float', 'bool', 'null', 'seq', 'map'].map((t) => `tag:yaml.org,2002:${t}`),
+);
+
+/**
+ * Explicit tags outside the YAML core schema (`!!js/function`, `!!binary`, `!custom`): refused, not
+ * read as a string or bytes. The non-specific `!` (a plain string) is core YAML and allowed.
+ */
+function findForeignTags(root: unknown, at: (offset: number) => Pos): WorkflowIssue[] {
+  const issues: WorkflowIssue[] = [];
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (isSeq(node)) stack.push(...node.items);
+    else if (isMap(node)) for (const pair of node.items) stack.push(pair.key, pair.value);
+    if (!(isScalar(node) || isSeq(node) || isMap(node))) continue;
+    const tag = node.tag;
+    if (tag === undefined || tag === null || tag === '!' || CORE_TAGS.has(tag)) continue;
+    const shown = tag.startsWith('tag:yaml.org,2002:') ? `!!${tag.slice('tag:yaml.org,2002:'.length)}` : tag;
+    const message = `YAML tag '${shown}' is not allowed; only the core schema's tags (!!str, !!int, !!float, !!bool, !!null, !!seq, !!map) may be used: remove the tag`;
+    issues.push(makeIssue('invalid_value', message, at(node.range?.[0] ?? 0), ''));
+  }
+  return issues;
 }
 
 /** Keys repeated within one map (rejected, not last-wins), found with an explicit stack. */

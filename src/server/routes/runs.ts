@@ -11,10 +11,12 @@ import {
   SubmitRunBody,
 } from '../../protocol/api.ts';
 import { isTerminal, type RunStatus } from '../../protocol/status.ts';
-import { compileWorkflow, resolveInputs } from '../../workflow/index.ts';
+import { resolveInputs } from '../../workflow/index.ts';
 import { authenticateUser, scopeFor, userTokenOf } from '../auth.ts';
 import { publishAdvance, type ServerContext } from '../context.ts';
 import { runResult, runSummary } from '../views.ts';
+import { CompilePool } from '../compile-pool.ts';
+import { decodeJsonBody } from '../utf8-body.ts';
 import { openSse } from '../sse.ts';
 
 const RunParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
@@ -28,6 +30,22 @@ export async function loadRunResult(ctx: ServerContext, runId: string) {
 
 export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  // Workflows compile in a worker thread (docs/adr/0009-compile-in-a-worker.md).
+  const compiler = new CompilePool();
+  app.addHook('onClose', async () => compiler.close());
+  // Invalid UTF-8 is refused before JSON.parse could turn it into U+FFFD.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    let text: string;
+    try {
+      text = decodeJsonBody(body as Buffer);
+    } catch (error) {
+      done(toError(error), undefined);
+      return;
+    }
+    parseJson(req, text, done);
+  });
   r.addHook('onRequest', async (req) => {
     await authenticateUser(ctx.store, req, ctx.now(), scopeFor(req.method, 'runs'));
   });
@@ -36,7 +54,7 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
     '/api/v1/runs',
     { schema: { body: SubmitRunBody, response: { 201: RunResult } } },
     async (req, reply) => {
-      const compiled = compileWorkflow(req.body.workflow, { fileName: req.body.fileName });
+      const compiled = await compiler.compile(req.body.workflow, { fileName: req.body.fileName });
       if (!compiled.ok) {
         const n = compiled.issues.length;
         throw new BatonError(

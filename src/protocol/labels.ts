@@ -1,0 +1,20 @@
+// The runner label grammar, shared by `baton runner register` (the register body's schema) and
+// the workflow compiler (`runs_on` / `runs-on`), so a workflow cannot require a label that no
+// runner could ever carry.
+
+/** Letters, digits, `_ . : / -`, not starting with a punctuation mark. */
+export const RUNNER_LABEL_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9_.:/-]*$';
+export const RUNNER_LABEL_MAX_CHARS = 100;
+/** Labels one runner may carry, hence the most one task can require. */
+export const RUNNER_LABELS_MAX = 50;
+
+const LABEL = new RegExp(RUNNER_LABEL_PATTERN);
+
+/** Why `label` could never be a runner's label, or undefined when it could. */
+export function labelProblem(label: string): string | undefined {
+  if (label.length > RUNNER_LABEL_MAX_CHARS)
+    return `is ${label.length} characters long; the limit is ${RUNNER_LABEL_MAX_CHARS} characters per label`;
+  if (!LABEL.test(label))
+    return 'is not a valid runner label: use letters, digits and _ . : / - (not first), as at baton runner register';
+  return undefined;
+}

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { compileWorkflow, type WorkflowIssue } from './index.ts';
+
+function issues(text: string): WorkflowIssue[] {
+  const result = compileWorkflow(text);
+  return result.ok ? [] : result.issues;
+}
+
+describe('runs_on labels follow the runner label grammar', () => {
+  it('refuses a 100,000-character label naming its length, the limit and its place', () => {
+    const found = issues(
+      `tasks:\n  a:\n    runs_on: [linux, ${'x'.repeat(100_000)}]\n    steps:\n      - run: echo\n`,
+    );
+    expect(found).toEqual([
+      expect.objectContaining({
+        code: 'invalid_value',
+        line: 3,
+        column: 22,
+        path: 'tasks.a.runs_on[1]',
+        message: expect.stringMatching(/is 100000 characters long; the limit is 100 characters per label/),
+      }),
+    ]);
+    expect(found[0]!.message.length).toBeLessThan(300);
+  });
+
+  it('refuses a label with shell syntax', () => {
+    const found = issues(`tasks:\n  a:\n    runs_on: '$(reboot)'\n    steps:\n      - run: echo\n`);
+    expect(found).toEqual([
+      expect.objectContaining({
+        line: 3,
+        message: expect.stringContaining("runs_on label '$(reboot)' of task 'a' is not a valid runner label"),
+      }),
+    ]);
+  });
+
+  it('checks runs-on of GitHub Actions jobs and labels made by a matrix', () => {
+    expect(issues('jobs:\n  a:\n    runs-on: "bad label"\n    steps:\n      - run: echo\n')).toEqual([
+      expect.objectContaining({ line: 3, message: expect.stringContaining("'bad label'") }),
+    ]);
+    const matrix = issues(
+      'tasks:\n  a:\n    strategy: { matrix: { os: [linux, "b a d"] } }\n    runs_on: ["${{ matrix.os }}"]\n    steps:\n      - run: echo\n',
+    );
+    expect(matrix).toEqual([
+      expect.objectContaining({
+        line: 4,
+        message: expect.stringContaining("runs_on label 'b a d' of task 'a (b a d)'"),
+      }),
+    ]);
+  });
+
+  it('refuses more labels than one runner may carry', () => {
+    const labels = Array.from({ length: 51 }, (_, i) => `l${i}`).join(', ');
+    expect(issues(`tasks:\n  a:\n    runs_on: [${labels}]\n    steps:\n      - run: echo\n`)).toEqual([
+      expect.objectContaining({ code: 'limit_exceeded', message: expect.stringContaining('at most 50') }),
+    ]);
+  });
+
+  it('accepts labels a runner can register with', () => {
+    const result = compileWorkflow(
+      'tasks:\n  a:\n    runs_on: [linux, gpu:a100, region/eu-1, x_86.64]\n    steps:\n      - run: echo\n',
+    );
+    expect(result.ok ? result.plan.tasks[0]!.runsOn : result.issues).toEqual([
+      'linux',
+      'gpu:a100',
+      'region/eu-1',
+      'x_86.64',
+    ]);
+  });
+});
