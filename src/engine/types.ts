@@ -118,6 +118,8 @@ export type OutcomeReason = Extract<
   | 'setup_failed'
   | 'invalid_output_file'
   | 'out_of_memory'
+  // The work dir's disk filled while the uploads were zipped.
+  | 'disk_full'
 >;
 
 export interface TaskOutcome {
