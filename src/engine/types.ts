@@ -120,6 +120,8 @@ export type OutcomeReason = Extract<
   | 'out_of_memory'
   // The work dir's disk filled while the uploads were zipped.
   | 'disk_full'
+  // Set by the runner when the server refuses the uploads' zip (protocol/archive-rules.ts).
+  | 'unsafe_archive'
 >;
 
 export interface TaskOutcome {
