@@ -1,14 +1,16 @@
 // Checks an uploaded artifact zip before the blob store keeps it: every entry against the archive rules
 // (protocol/archive-rules.ts, the very ones the engine applies when a task unpacks it), so an unsafe archive
 // is refused from the runner that made it, not from the task that would have unpacked it later.
-import { getFileNameLowLevel, openPromise } from 'yauzl';
-import { checkArchiveEntry, type ArchiveLimits } from '../protocol/archive-rules.ts';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { getFileNameLowLevel, openPromise, type Entry } from 'yauzl';
+import { checkArchiveEntry, printableEntryName, type ArchiveLimits } from '../protocol/archive-rules.ts';
 import { BatonError, toError } from '../protocol/errors.ts';
 
 /**
  * Resolves when the zip at `path` is safe; otherwise rejects with `unsafe_archive` (422) naming the artifact
- * and the first bad entry (`entry` in the details). Reads the central directory only: declared sizes are
- * what the count, total and ratio limits see; the engine checks real sizes again while extracting.
+ * and the first bad entry (`entry` in the details). The count, total and ratio limits see the declared sizes
+ * of the central directory; then every file is read through once and must hold exactly what it declares.
  */
 export async function checkUploadedArchive(
   path: string,
@@ -30,6 +32,7 @@ export async function checkUploadedArchive(
   }
   try {
     const tally = { entries: 0, bytes: 0, names: new Set<string>() };
+    const files: Array<{ entry: Entry; name: string }> = [];
     for await (const entry of zip.eachEntry()) {
       const rawName = getFileNameLowLevel(
         entry.generalPurposeBitFlag,
@@ -50,6 +53,24 @@ export async function checkUploadedArchive(
         limits,
       );
       if (!verdict.ok) refuse(`is unsafe: entry '${verdict.entry}' ${verdict.why}`, { entry: verdict.entry });
+      else if (!verdict.directory) files.push({ entry, name: printableEntryName(rawName) });
+    }
+    // The limits above saw declared sizes: read every file once to hold it to them (yauzl stops a stream one
+    // byte past its declared size), so a header that lies about a bomb is refused too. Bounded by the limits.
+    for (const { entry, name } of files) {
+      try {
+        await pipeline(
+          await zip.openReadStreamPromise(entry),
+          new Writable({ write: (_c, _e, done) => done() }),
+        );
+      } catch (error) {
+        refuse(
+          `is unsafe: entry '${name}' does not hold what its header declares: ${toError(error).message}`,
+          {
+            entry: name,
+          },
+        );
+      }
     }
   } catch (error) {
     if (error instanceof BatonError) throw error;

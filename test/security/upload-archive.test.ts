@@ -109,6 +109,16 @@ const CASES: Array<[string, RawEntry[], string, RegExp]> = [
     'bomb.bin',
     new RegExp(`expands \\d+:1, over the limit of ${ARCHIVE_LIMITS.maxRatio}:1`),
   ],
+  [
+    // 8 MiB of zeros whose headers claim 4 KiB: the declared ratio passes, the bytes do not.
+    'a zip bomb whose headers lie about its size',
+    [
+      file('ok.txt'),
+      { name: 'liar.bin', data: Buffer.alloc(8 * 1024 * 1024), method: 8, declaredSize: 4096 },
+    ],
+    'liar.bin',
+    /does not hold what its header declares: too many bytes in the stream/,
+  ],
 ];
 
 describe('upload archives are checked when uploaded', () => {
