@@ -14,6 +14,7 @@ import { dirname, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { getFileNameLowLevel, openPromise, type Entry, type ZipFile } from 'yauzl';
 import type { ArtifactRef } from '../protocol/plan.ts';
+import { checkArchiveEntry } from '../protocol/archive-rules.ts';
 import type { ArchiveLimits } from './archive-limits.ts';
 import { errorText, inside } from './work-dir.ts';
 
@@ -30,12 +31,6 @@ interface Checked {
   directory: boolean;
   executable: boolean;
 }
-
-/** Unix file types in the high 16 bits of the external attributes (made by host 3 = Unix). */
-const S_IFMT = 0o170000;
-const S_IFREG = 0o100000;
-const S_IFDIR = 0o040000;
-const UNIX_HOST = 3;
 
 class UnsafeArchive extends Error {}
 
@@ -95,51 +90,34 @@ async function checkAll(
       `has ${zip.entryCount} entries; with earlier artifacts that is over the limit of ${limits.maxEntries}`,
     );
   }
-  const seen = new Set<string>();
+  // Names must be unique within one archive; counts and sizes add up over all of the task's archives.
+  const tally = { entries: totals.entries, bytes: totals.bytes, names: new Set<string>() };
   const checked: Checked[] = [];
   for await (const entry of zip.eachEntry()) {
-    const raw = getFileNameLowLevel(entry.generalPurposeBitFlag, entry.fileNameRaw, entry.extraFields, true);
-    const item = checkEntry(entry, raw);
-    const refuse = (why: string): never => {
-      throw new UnsafeArchive(`is unsafe: entry '${printable(raw)}' ${why}`);
-    };
-    if (seen.has(item.name)) refuse('appears twice');
-    seen.add(item.name);
-    totals.entries++;
-    totals.bytes += entry.uncompressedSize;
-    if (totals.bytes > limits.maxBytes)
-      refuse(`takes the uncompressed size over the limit of ${limits.maxBytes} bytes`);
-    const ratio = entry.uncompressedSize / Math.max(entry.compressedSize, 1);
-    if (entry.uncompressedSize > limits.ratioMinBytes && ratio > limits.maxRatio) {
-      refuse(`expands ${Math.round(ratio)}:1, over the limit of ${limits.maxRatio}:1 (a zip bomb?)`);
-    }
-    checked.push(item);
+    const rawName = getFileNameLowLevel(
+      entry.generalPurposeBitFlag,
+      entry.fileNameRaw,
+      entry.extraFields,
+      true,
+    );
+    const verdict = checkArchiveEntry(
+      {
+        rawName,
+        versionMadeBy: entry.versionMadeBy,
+        externalFileAttributes: entry.externalFileAttributes,
+        encrypted: entry.isEncrypted(),
+        compressedSize: entry.compressedSize,
+        uncompressedSize: entry.uncompressedSize,
+      },
+      tally,
+      limits,
+    );
+    if (!verdict.ok) throw new UnsafeArchive(`is unsafe: entry '${verdict.entry}' ${verdict.why}`);
+    checked.push({ entry, name: verdict.name, directory: verdict.directory, executable: verdict.executable });
   }
+  totals.entries = tally.entries;
+  totals.bytes = tally.bytes;
   return checked;
-}
-
-function checkEntry(entry: Entry, raw: string): Checked {
-  const refuse = (why: string): never => {
-    throw new UnsafeArchive(`is unsafe: entry '${printable(raw)}' ${why}`);
-  };
-  if (raw === '') refuse('has an empty name');
-  if (raw.includes('\0')) refuse('has a NUL character in its name');
-  if (raw.includes('\\')) refuse('has a backslash in its name');
-  if (raw.startsWith('/')) refuse('has an absolute path');
-  if (/^[A-Za-z]:/.test(raw)) refuse('starts with a drive letter');
-  const segments = raw.split('/');
-  if (segments.includes('..')) refuse("has a '..' segment");
-  const parts = segments.filter((s) => s !== '' && s !== '.');
-  if (parts.length === 0) refuse('names no file');
-  if (entry.isEncrypted()) refuse('is encrypted');
-  const host = entry.versionMadeBy >> 8;
-  const mode = host === UNIX_HOST ? (entry.externalFileAttributes >>> 16) & 0o177777 : 0;
-  const type = mode & S_IFMT;
-  const directory = raw.endsWith('/') || type === S_IFDIR;
-  if (type !== 0 && type !== S_IFREG && type !== S_IFDIR) {
-    refuse(type === 0o120000 ? 'is a symlink' : 'is not a regular file or directory');
-  }
-  return { entry, name: parts.join('/'), directory, executable: (mode & 0o111) !== 0 };
 }
 
 async function write(zip: ZipFile, item: Checked, workspace: string): Promise<void> {
@@ -156,10 +134,4 @@ async function write(zip: ZipFile, item: Checked, workspace: string): Promise<vo
   // A later artifact may replace a file of an earlier one, as download-artifact's merge does; the
   // workspace holds no symlinks yet (no step has run, and none are extracted), so `w` cannot be redirected.
   await pipeline(data, createWriteStream(target, { flags: 'w', mode: item.executable ? 0o755 : 0o644 }));
-}
-
-/** Names are shown in messages: control characters (NUL included) are escaped. */
-function printable(name: string): string {
-  // eslint-disable-next-line no-control-regex
-  return name.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

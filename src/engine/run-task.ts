@@ -255,8 +255,10 @@ async function zipUploads(
     limits,
     warn: system,
   });
-  if ('error' in zipped)
-    return { failure: { status: 'failed', reason: 'setup_failed', message: zipped.error } };
+  if ('error' in zipped) {
+    const reason = zipped.diskFull ? 'disk_full' : 'setup_failed';
+    return { failure: { status: 'failed', reason, message: zipped.error } };
+  }
   system(`uploads: ${zipped.value.entries} entries, ${zipped.value.bytes} bytes zipped`);
   return { upload: zipped.value };
 }

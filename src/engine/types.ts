@@ -118,6 +118,10 @@ export type OutcomeReason = Extract<
   | 'setup_failed'
   | 'invalid_output_file'
   | 'out_of_memory'
+  // The work dir's disk filled while the uploads were zipped.
+  | 'disk_full'
+  // Set by the runner when the server refuses the uploads' zip (protocol/archive-rules.ts).
+  | 'unsafe_archive'
 >;
 
 export interface TaskOutcome {

@@ -7,8 +7,8 @@
 // inside one is skipped with a warning, never followed; so are FIFOs, sockets and devices (reading a FIFO
 // would block). Entry names are relative to the work dir, with `/`.
 
-import { createWriteStream } from 'node:fs';
-import { glob, lstat, readdir, realpath, stat } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { glob, lstat, readdir, realpath, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -43,15 +43,28 @@ interface Entry {
 
 class UploadError extends Error {}
 
+/** `diskFull`: the zip could not be written for lack of space (ENOSPC), which the task reports as `disk_full`. */
 export async function writeUploads(
   patterns: readonly string[],
   options: UploadOptions,
-): Promise<Evaluated<UploadResult>> {
+): Promise<Evaluated<UploadResult> & { diskFull?: boolean }> {
+  let entries: Map<string, Entry>;
   try {
-    const entries = await collectEntries(patterns, options);
-    return { value: await writeZip(entries, options) };
+    entries = await collectEntries(patterns, options);
   } catch (error) {
     if (error instanceof UploadError) return { error: error.message };
+    return { error: `could not collect the uploads: ${errorText(error)}` };
+  }
+  try {
+    return { value: await writeZip(entries, options) };
+  } catch (error) {
+    if (isNoSpace(error)) {
+      await rm(options.target, { force: true }).catch(() => undefined);
+      return {
+        error: `no space left on device while zipping the uploads into ${options.target} (the runner's work dir); free space there or upload less`,
+        diskFull: true,
+      };
+    }
     return { error: `could not zip the uploads: ${errorText(error)}` };
   }
 }
@@ -120,14 +133,31 @@ async function collectEntries(
 async function writeZip(entries: Map<string, Entry>, options: UploadOptions): Promise<UploadResult> {
   const zip = new ZipFile();
   const output = zip.outputStream as Readable;
+  // Files are opened here, not by yazl's addFile: when the zip cannot be written (a full disk), yazl leaves
+  // its read streams open, and an open descriptor to a deleted upload keeps the disk full until the runner exits.
+  const opened = new Set<Readable>();
   // yazl reports a file that vanished or failed to read on the ZipFile, not on its stream.
   zip.on('error', (error: Error) => output.destroy(error));
   for (const [name, entry] of [...entries].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    if (entry.source === undefined) zip.addEmptyDirectory(name, { mtime: entry.mtime, mode: entry.mode });
-    else zip.addFile(entry.source, name, { mtime: entry.mtime, mode: entry.mode });
+    const source = entry.source;
+    if (source === undefined) {
+      zip.addEmptyDirectory(name, { mtime: entry.mtime, mode: entry.mode });
+      continue;
+    }
+    zip.addReadStreamLazy(name, { mtime: entry.mtime, mode: entry.mode }, (give) => {
+      const stream = createReadStream(source);
+      opened.add(stream);
+      stream.once('close', () => opened.delete(stream));
+      stream.on('error', (error: Error) => output.destroy(error));
+      give(null, stream);
+    });
   }
   zip.end();
-  await pipeline(output, createWriteStream(options.target, { flags: 'wx', mode: 0o600 }));
+  try {
+    await pipeline(output, createWriteStream(options.target, { flags: 'wx', mode: 0o600 }));
+  } finally {
+    for (const stream of opened) stream.destroy();
+  }
   return { path: options.target, entries: entries.size, bytes: (await stat(options.target)).size };
 }
 
@@ -135,6 +165,10 @@ async function globbed(pattern: string, cwd: string): Promise<string[]> {
   const found: string[] = [];
   for await (const match of glob(pattern, { cwd })) found.push(match);
   return found;
+}
+
+function isNoSpace(error: unknown): boolean {
+  return error instanceof Error && 'code' in error && (error.code === 'ENOSPC' || error.code === 'EDQUOT');
 }
 
 function isNotFound(error: unknown): boolean {

@@ -12,6 +12,7 @@ export const ERROR_CODES = [
   'lease_superseded',
   'log_offset_conflict',
   'payload_too_large',
+  'unsafe_archive',
   'rate_limited',
   'storage_full',
   'unavailable',
@@ -43,6 +44,8 @@ export const ERROR_HTTP_STATUS: Record<ErrorCode, number> = {
   /** A log chunk's byte offset contradicts the chunks stored for its attempt; nothing of the request is stored. */
   log_offset_conflict: 409,
   payload_too_large: 413,
+  /** An uploaded zip breaks the archive rules (protocol/archive-rules.ts); `entry` names the first bad entry; nothing is stored. */
+  unsafe_archive: 422,
   rate_limited: 429,
   storage_full: 507,
   unavailable: 503,

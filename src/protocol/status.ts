@@ -47,6 +47,7 @@ export const REASONS = [
   'invalid_output_file',
   'offer_expired',
   'out_of_memory',
+  'unsafe_archive',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 

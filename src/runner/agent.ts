@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { BatonClient } from '../client/index.ts';
 import { createBackoff, delay, isRetryable } from '../client/index.ts';
 import type { AcquireResponse, CompleteBody, RunnerStatusBody } from '../protocol/api.ts';
-import { toError } from '../protocol/errors.ts';
+import { BatonError, toError } from '../protocol/errors.ts';
 import {
   limitsSupport,
   removeRunnerCgroups,
@@ -381,7 +381,7 @@ export class Agent {
       ...(outcome.message ? { message: outcome.message } : {}),
     };
     // A step that failed while the work dir's disk was full failed because of it: say so.
-    if (body.status === 'failed' && diskFull) {
+    if (body.status === 'failed' && diskFull && body.reason !== 'unsafe_archive') {
       body.reason = 'disk_full';
       body.message = `${body.message ?? 'the task failed'} (no space left on device in the work dir)`;
     }
@@ -475,7 +475,10 @@ export class Agent {
     } catch (err) {
       const message = `uploading the task's files failed: ${toError(err).message}`;
       shipper.write(`[baton] ${message}\n`);
-      return { ...outcome, status: 'failed', reason: 'setup_failed', message };
+      // The server refused the zip's content (it names the entry): say so, not a generic setup failure.
+      const reason =
+        err instanceof BatonError && err.code === 'unsafe_archive' ? 'unsafe_archive' : 'setup_failed';
+      return { ...outcome, status: 'failed', reason, message };
     } finally {
       await removeUpload(upload.path).catch((err: unknown) =>
         this.#o.log.warn(`could not remove ${upload.path}: ${toError(err).message}`),

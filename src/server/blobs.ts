@@ -15,13 +15,16 @@ export interface StoredBlob {
   sha256: string;
 }
 
+/** Inspects a complete body (at a local path) before it is stored; throwing stores nothing. */
+export type BlobCheck = (path: string) => Promise<void>;
+
 /**
  * Contract: `put` streams the body and either stores all of it under a new key or nothing (a body over
- * `maxBytes` rejects with `payload_too_large`); `open` streams a stored blob; keys are opaque and never
+ * `maxBytes` rejects with `payload_too_large`; a `check` that throws rejects with its error); `open` streams a stored blob; keys are opaque and never
  * derived from user input.
  */
 export interface BlobStore {
-  put(body: Readable, maxBytes: number): Promise<StoredBlob>;
+  put(body: Readable, maxBytes: number, check?: BlobCheck): Promise<StoredBlob>;
   open(key: string): Promise<{ stream: Readable; sizeBytes: number }>;
   delete(key: string): Promise<void>;
 }
@@ -32,7 +35,7 @@ export function createFsBlobStore(root: string): BlobStore {
     return join(root, key.slice(0, 2), key);
   };
   return {
-    async put(body, maxBytes) {
+    async put(body, maxBytes, check) {
       const key = randomBytes(16).toString('hex');
       const final = pathOf(key);
       await mkdir(join(root, key.slice(0, 2)), { recursive: true });
@@ -57,6 +60,7 @@ export function createFsBlobStore(root: string): BlobStore {
       });
       try {
         await pipeline(body, meter, createWriteStream(temp, { mode: 0o600 }));
+        await check?.(temp);
         await rename(temp, final);
       } catch (err) {
         await rm(temp, { force: true });

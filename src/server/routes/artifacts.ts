@@ -1,17 +1,20 @@
 // Artifacts: runners stream a task's zipped uploads in and fetch their dependencies' out; users list and
-// download a run's artifacts. Bytes go to the blob store under server-generated keys; names are allow-listed.
+// download a run's artifacts. Bytes go to the blob store under server-generated keys; names are allow-listed;
+// an uploaded zip is checked against the archive rules before it is kept (`unsafe_archive`).
 import type { Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { ARCHIVE_LIMITS } from '../../protocol/archive-rules.ts';
 import { BatonError } from '../../protocol/errors.ts';
 import type { TaskSpec } from '../../protocol/plan.ts';
+import { checkUploadedArchive } from '../archive-check.ts';
 import { authenticateRunner, authenticateUser, scopeFor } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
 import { iso } from '../views.ts';
 
 /** 1 GiB: the same limit the runner applies when it zips uploads. */
-export const MAX_ARTIFACT_BYTES = 1024 * 1024 * 1024;
+export const MAX_ARTIFACT_BYTES = ARCHIVE_LIMITS.maxBytes;
 const NAME = '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$';
 const Id = Type.String({ pattern: '^[0-9a-z]{26}$' });
 
@@ -45,7 +48,11 @@ export function artifactRoutes(app: FastifyInstance, ctx: ServerContext): void {
             'send the zip as the request body with content-type application/zip',
           );
         }
-        const blob = await ctx.blobs.put(body, MAX_ARTIFACT_BYTES);
+        // Checked whole before it is kept: an unsafe archive is refused here, naming its first bad entry.
+        const name = req.params.name;
+        const blob = await ctx.blobs.put(body, MAX_ARTIFACT_BYTES, (path) =>
+          checkUploadedArchive(path, name, ARCHIVE_LIMITS),
+        );
         try {
           const rec = await ctx.store.leases.recordArtifact(
             req.params.lease,
