@@ -118,6 +118,7 @@ export type OutcomeReason = Extract<
   | 'setup_failed'
   | 'invalid_output_file'
   | 'out_of_memory'
+  | 'env_too_large'
 >;
 
 export interface TaskOutcome {

@@ -47,6 +47,7 @@ export const REASONS = [
   'invalid_output_file',
   'offer_expired',
   'out_of_memory',
+  'env_too_large',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 
