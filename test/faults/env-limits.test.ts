@@ -97,6 +97,12 @@ tasks:
     env:
       BIG: \${{ format('${copies}', imports.seed) }}
     run: echo never-grow
+  explode:
+    depends_on: [make]
+    imports: [{ from: make, variable: seed }]
+    env:
+      HUGE: \${{ format('${Array.from({ length: 300 }, () => '{0}').join('')}', imports.seed) }}
+    run: echo never-explode
   direct:
     run: printf 'huge=%s\\n' "$(head -c 3200000 /dev/zero | tr '\\0' y)" >> "$BATON_OUTPUT"
     exports: [huge]
@@ -109,6 +115,15 @@ tasks:
       exitCode: null,
       message: `step 'grow' cannot start: env 'BIG' (from the workflow or task env) is ${COPIES * SEED_BYTES} bytes; the limit is 65536 bytes (64 KiB) per value`,
     });
+    // 300 × 60,000 characters: the expression stops at its own bound before the runner holds 18 MB per copy.
+    expect(result.results['explode']).toMatchObject({
+      status: 'failed',
+      reason: 'setup_failed',
+      exitCode: null,
+    });
+    expect(result.results['explode']?.message).toContain(
+      'format() would make a string of more than 16777216 characters; the limit is 16777216 (16 Mi) characters',
+    );
     expect(result.results['direct']).toMatchObject({
       status: 'failed',
       reason: 'invalid_output_file',
