@@ -143,9 +143,10 @@ function checkEnvTotals(draft: WorkflowDraft, limits: WorkflowLimits): WorkflowI
       ...Object.keys(draft.env),
       ...Object.keys(task.spec.env),
       ...task.spec.steps.flatMap((step) => Object.keys(step.env)),
+      ...task.spec.imports.map((spec) => spec.as),
     ]);
     if (names.size > limits.maxEnvVars) {
-      const message = `env of task '${task.spec.name}' sets ${names.size} variables (workflow, task and step env together); the limit is ${limits.maxEnvVars} per task`;
+      const message = `env of task '${task.spec.name}' sets ${names.size} variables (workflow, task and step env and imports together); the limit is ${limits.maxEnvVars} per task`;
       issues.push(makeIssue('limit_exceeded', message, task.at, task.path));
     }
   }

@@ -117,7 +117,7 @@ describe('workflow limits', () => {
       {
         code: 'limit_exceeded',
         message:
-          "env of task 't' sets 1001 variables (workflow, task and step env together); the limit is 1000 per task",
+          "env of task 't' sets 1001 variables (workflow, task and step env and imports together); the limit is 1000 per task",
         line: 3,
         column: 3,
         path: 'tasks.t',
@@ -125,9 +125,14 @@ describe('workflow limits', () => {
     ]);
     const text = 'env: { A: a }\ntasks:\n  t:\n    env: { B: b }\n    steps: [{ run: x, env: { A: c } }]\n';
     expect(issues(text, { maxEnvVars: 1 })[0]?.message).toBe(
-      "env of task 't' sets 2 variables (workflow, task and step env together); the limit is 1 per task",
+      "env of task 't' sets 2 variables (workflow, task and step env and imports together); the limit is 1 per task",
     );
     expect(compileWorkflow(text, { limits: { maxEnvVars: 2 } }).ok).toBe(true);
+    const imports =
+      'tasks:\n  a: { run: x, exports: [v] }\n  t:\n    depends_on: [a]\n    env: { B: b }\n    imports: [{ from: a, variable: v }]\n    run: x\n';
+    expect(issues(imports, { maxEnvVars: 1 })[0]?.message).toBe(
+      "env of task 't' sets 2 variables (workflow, task and step env and imports together); the limit is 1 per task",
+    );
   });
 
   it('refuses more alias uses than maxAliases', () => {

@@ -36,7 +36,7 @@ describe('environment limits', () => {
       {
         code: 'limit_exceeded',
         message:
-          "env of task 'wide' sets 20000 variables (workflow, task and step env together); the limit is 1000 per task",
+          "env of task 'wide' sets 20000 variables (workflow, task and step env and imports together); the limit is 1000 per task",
         line: 2,
         column: 3,
         path: 'tasks.wide',
