@@ -45,7 +45,7 @@ describe('envLimitProblem', () => {
 });
 
 describe('runTask: environment limits at run time', () => {
-  it('fails a step whose format() value outgrows the limit before it starts: env_too_large, exit code null', async () => {
+  it('fails a step whose format() value outgrows the limit as it is evaluated, before it starts: env_too_large, exit code null', async () => {
     const task = makeTask(
       [
         { name: 'first', run: 'echo first-ran' },
@@ -57,7 +57,7 @@ describe('runTask: environment limits at run time', () => {
     const { outcome, output } = await runCollected(task, { workRoot: tempDir() });
     expect(outcome).toMatchObject({ status: 'failed', reason: 'env_too_large', exitCode: null });
     expect(outcome.message).toBe(
-      "step 'big' cannot start: env 'BIG' (from the step env) is 80000 bytes; the limit is 65536 bytes (64 KiB) per value",
+      "step 'big' env 'BIG' is 80000 bytes; the limit is 65536 bytes (64 KiB) per value",
     );
     expect(outcome.steps.map((s) => s.status)).toEqual(['succeeded', 'failed', 'skipped']);
     expect(output).toContain('first-ran');

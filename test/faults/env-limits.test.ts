@@ -103,6 +103,12 @@ tasks:
     env:
       HUGE: \${{ format('${Array.from({ length: 300 }, () => '{0}').join('')}', imports.seed) }}
     run: echo never-explode
+  many:
+    steps:
+      - name: export
+        run: for i in $(seq 1 1001); do echo "V$i=x" >> "$BATON_ENV"; done
+      - name: second
+        run: echo never-second
   direct:
     run: printf 'huge=%s\\n' "$(head -c 3200000 /dev/zero | tr '\\0' y)" >> "$BATON_OUTPUT"
     exports: [huge]
@@ -113,7 +119,7 @@ tasks:
       status: 'failed',
       reason: 'env_too_large',
       exitCode: null,
-      message: `step 'grow' cannot start: env 'BIG' (from the workflow or task env) is ${COPIES * SEED_BYTES} bytes; the limit is 65536 bytes (64 KiB) per value`,
+      message: `task 'grow' env 'BIG' is ${COPIES * SEED_BYTES} bytes; the limit is 65536 bytes (64 KiB) per value`,
     });
     // 300 × 60,000 characters: the expression stops at its own bound before the runner holds 18 MB per copy.
     expect(result.results['explode']).toMatchObject({
@@ -124,6 +130,13 @@ tasks:
     expect(result.results['explode']?.message).toContain(
       'format() would make a string of more than 16777216 characters; the limit is 16777216 (16 Mi) characters',
     );
+    expect(result.results['many']).toMatchObject({
+      status: 'failed',
+      reason: 'env_too_large',
+      exitCode: null,
+      message:
+        "step 'second' cannot start: the task sets 1001 environment variables; the limit is 1000 per task",
+    });
     expect(result.results['direct']).toMatchObject({
       status: 'failed',
       reason: 'invalid_output_file',
@@ -131,6 +144,7 @@ tasks:
         "step 'direct' wrote 'huge' of 3200000 bytes to BATON_OUTPUT; the limit is 65536 bytes (64 KiB) per value (values become environment variables)",
     });
     expect(await server.client.taskLog(run.id, 'grow')).not.toContain('never-grow');
+    expect(await server.client.taskLog(run.id, 'many')).not.toContain('never-second');
 
     const next = await server.client.submitRun('tasks:\n  next:\n    run: echo next-ran\n');
     const after = await waitForRun(server.client, next.id);
