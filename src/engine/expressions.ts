@@ -15,6 +15,7 @@ import {
   type RuntimeFunctions,
   type StatusContext,
 } from '../workflow/runtime.ts';
+import { DEFAULT_WORKFLOW_LIMITS, formatBytes } from '../workflow/limits.ts';
 import { HashFilesError } from './hash-files.ts';
 
 /** GitHub's words for a step's result, as `steps.<name>.outcome` and `.conclusion` hold them. */
@@ -37,7 +38,8 @@ export interface EvalScope {
   secrets: Record<string, string>;
 }
 
-export type Evaluated<T> = { value: T } | { error: string };
+/** `reason` env_too_large: a value passed the per-value limit as it was evaluated (otherwise setup_failed). */
+export type Evaluated<T> = { value: T } | { error: string; reason?: 'env_too_large' };
 
 /** `runner` context: GitHub's names for the OS and architecture, as workflows compare against them. */
 export function runnerContext(name: string | undefined, temp: string): Record<string, string> {
@@ -135,6 +137,13 @@ function evaluateEnv(
       }),
     );
     if ('error' in value) return value;
+    // Checked as each value is born, so a thousand values of a few megabytes are never held together.
+    const bytes = Buffer.byteLength(value.value, 'utf8');
+    if (bytes > DEFAULT_WORKFLOW_LIMITS.maxEnvValueBytes)
+      return {
+        error: `${where} '${name}' is ${bytes} bytes; the limit is ${formatBytes(DEFAULT_WORKFLOW_LIMITS.maxEnvValueBytes)} per value`,
+        reason: 'env_too_large',
+      };
     out[name] = value.value;
   }
   return { value: out };

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { AssignedTask, StepSpec, TaskLimits } from '../protocol/plan.ts';
 import { formatBytes, type TaskCgroup } from './cgroups.ts';
 import type { ContainmentPlan } from './containment.ts';
+import { envLimitProblem } from './env-limits.ts';
 import { formatDuration } from './format.ts';
 import { resolveShell, scriptExtension } from './shell.ts';
 import { buildStepEnv } from './step-env.ts';
@@ -97,6 +98,18 @@ export async function runStep(ctx: StepContext, step: Step, index: number): Prom
       stepName: step.name,
     },
   });
+  const tooLarge = envLimitProblem({
+    taskEnv: ctx.taskEnv,
+    imports: ctx.task.context.imports,
+    exported: ctx.exported,
+    stepEnv: step.env,
+  });
+  if (tooLarge !== undefined)
+    return end('failed', null, {
+      status: 'failed',
+      reason: 'env_too_large',
+      message: `${label} cannot start: ${tooLarge}`,
+    });
   let cwd: string;
   let argv: string[];
   try {

@@ -77,7 +77,7 @@ export async function runSteps(input: StepsInput): Promise<StepsResult> {
       // A broken expression is the workflow's fault, not the step's: continueOnError does not cover it.
       results[index] = { name: step.name, status: 'failed', exitCode: null };
       records[step.name] = record({}, 'failure', false);
-      failure ??= { status: 'failed', reason: 'setup_failed', message: evaluated.error };
+      failure ??= { status: 'failed', reason: evaluated.reason ?? 'setup_failed', message: evaluated.error };
       system(evaluated.error);
       continue;
     }

@@ -116,18 +116,19 @@ describe.runIf(asRoot)('host isolation under namespace containment', () => {
   });
 
   it('hands the whole environment over the pipe, odd names and large values included', async () => {
-    const big = 'x'.repeat(100_000);
+    // Two values near the per-value limit (64 KiB): together more than a pipe's 64 KiB buffer.
+    const big = 'x'.repeat(60_000);
     const { outcome, output } = await runCollected(
       makeTask([
         {
-          run: 'printf "%s|%s|%s\\n" "${#BIG}" "$PLAIN" "$(env | grep -c "^odd.name=")"',
-          env: { BIG: big, PLAIN: 'a b\nc', 'odd.name': 'v' },
+          run: 'printf "%s|%s|%s\\n" "$(( ${#BIG} + ${#BIG2} ))" "$PLAIN" "$(env | grep -c "^odd.name=")"',
+          env: { BIG: big, BIG2: big, PLAIN: 'a b\nc', 'odd.name': 'v' },
         },
       ]),
       { workRoot: tempDir() },
     );
     expect(outcome.status).toBe('succeeded');
-    expect(output).toBe('100000|a b\nc|1\n');
+    expect(output).toBe('120000|a b\nc|1\n');
   });
 
   it('kills the whole step tree when the lease is not renewed, without the runner acting', async () => {

@@ -118,7 +118,8 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
           ? { error: limited.error }
           : evaluateTaskEnv(scope);
     if ('error' in taskEnv) {
-      failure = { status: 'failed', reason: 'setup_failed', message: taskEnv.error };
+      const reason = 'reason' in taskEnv ? (taskEnv.reason ?? 'setup_failed') : 'setup_failed';
+      failure = { status: 'failed', reason, message: taskEnv.error };
       system(failure.message);
     } else {
       const ran = await runSteps({

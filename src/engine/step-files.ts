@@ -3,6 +3,7 @@
 
 import { AppendedReader, parseAssignments, parsePathLines } from './command-files.ts';
 import { errorText, type WorkDir } from './work-dir.ts';
+import { DEFAULT_WORKFLOW_LIMITS, formatBytes } from '../workflow/limits.ts';
 
 export class StepFiles {
   readonly exported = new Map<string, string>();
@@ -13,7 +14,11 @@ export class StepFiles {
   #env: AppendedReader;
   #path: AppendedReader;
 
-  constructor(dir: WorkDir) {
+  /** Bytes of one output or BATON_ENV value: each may become a variable of a step or of an importing task. */
+  readonly maxValueBytes: number;
+
+  constructor(dir: WorkDir, maxValueBytes = DEFAULT_WORKFLOW_LIMITS.maxEnvValueBytes) {
+    this.maxValueBytes = maxValueBytes;
     this.#output = new AppendedReader(dir.outputFile);
     this.#env = new AppendedReader(dir.envFile);
     this.#path = new AppendedReader(dir.pathFile);
@@ -60,6 +65,9 @@ export class StepFiles {
     const { text, firstLine } = await reader.next();
     const parsed = parseAssignments(text, firstLine);
     for (const [name, value] of parsed.values) {
+      const bytes = Buffer.byteLength(value, 'utf8');
+      if (bytes > this.maxValueBytes)
+        return `step '${stepName}' wrote '${name}' of ${bytes} bytes to ${variable}; the limit is ${formatBytes(this.maxValueBytes)} per value (values become environment variables)`;
       into.set(name, value);
       also?.set(name, value);
     }

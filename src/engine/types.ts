@@ -122,6 +122,8 @@ export type OutcomeReason = Extract<
   | 'disk_full'
   // Set by the runner when the server refuses the uploads' zip (protocol/archive-rules.ts).
   | 'unsafe_archive'
+  // A variable born at run time passed an environment limit (engine/env-limits.ts).
+  | 'env_too_large'
 >;
 
 export interface TaskOutcome {

@@ -48,6 +48,7 @@ export const REASONS = [
   'offer_expired',
   'out_of_memory',
   'unsafe_archive',
+  'env_too_large',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 

@@ -129,7 +129,7 @@ function checkExpressions(draft: WorkflowDraft): WorkflowIssue[] {
   return issues;
 }
 
-/** Per task: workflow env + task env + every step's env, as the process of its largest step could see (the same for every matrix expansion). */
+/** Per task: bytes and names of workflow env + task env + every step's env, as the process of its largest step could see (the same for every matrix expansion). */
 function checkEnvTotals(draft: WorkflowDraft, limits: WorkflowLimits): WorkflowIssue[] {
   const issues: WorkflowIssue[] = [];
   const workflowBytes = envBytes(draft.env);
@@ -140,6 +140,16 @@ function checkEnvTotals(draft: WorkflowDraft, limits: WorkflowLimits): WorkflowI
       task.spec.steps.reduce((sum, step) => sum + envBytes(step.env), 0);
     if (total > limits.maxEnvTotalBytes) {
       const message = `env of task '${task.spec.name}' is ${total} bytes (workflow, task and step env together); the limit is ${formatBytes(limits.maxEnvTotalBytes)} per task`;
+      issues.push(makeIssue('limit_exceeded', message, task.at, task.path));
+    }
+    const names = new Set([
+      ...Object.keys(draft.env),
+      ...Object.keys(task.spec.env),
+      ...task.spec.steps.flatMap((step) => Object.keys(step.env)),
+      ...task.spec.imports.map((spec) => spec.as),
+    ]);
+    if (names.size > limits.maxEnvVars) {
+      const message = `env of task '${task.spec.name}' sets ${names.size} variables (workflow, task and step env and imports together); the limit is ${limits.maxEnvVars} per task`;
       issues.push(makeIssue('limit_exceeded', message, task.at, task.path));
     }
   }

@@ -21,6 +21,21 @@ export interface CallOptions {
   functions?: RuntimeFunctions;
 }
 
+/**
+ * Characters one string function (format, join, toJSON) or one `${{ }}` template may produce. A 1 MiB workflow
+ * repeating `{0}` over a 64 KiB value would otherwise ask the runner for gigabytes; 16 Mi characters is far
+ * past every environment limit and still cheap to hold.
+ */
+export const MAX_EXPRESSION_STRING = 16 * 1024 * 1024;
+
+/** Throws when `length` characters would pass MAX_EXPRESSION_STRING, naming what made them. */
+export function checkStringLength(length: number, what: string): void {
+  if (length > MAX_EXPRESSION_STRING)
+    throw new FunctionError(
+      `${what} would make a string of more than ${MAX_EXPRESSION_STRING} characters; the limit is ${MAX_EXPRESSION_STRING} (16 Mi) characters`,
+    );
+}
+
 /** Thrown by a function; the evaluator turns it into an ExpressionError at the call's position. */
 export class FunctionError extends Error {}
 
@@ -58,12 +73,18 @@ const SPECS: FunctionSpec[] = [
     name: 'join',
     minArgs: 1,
     maxArgs: 2,
-    call: ([items, separator]) =>
-      Array.isArray(items)
-        ? items.map(stringify).join(separator === undefined ? ',' : stringify(separator))
-        : stringify(items!),
+    call: ([items, separator]) => join(items!, separator === undefined ? ',' : stringify(separator)),
   },
-  { name: 'toJSON', minArgs: 1, maxArgs: 1, call: ([value]) => JSON.stringify(value, null, 2) },
+  {
+    name: 'toJSON',
+    minArgs: 1,
+    maxArgs: 1,
+    call: ([value]) => {
+      const text = JSON.stringify(value, null, 2);
+      checkStringLength(text.length, 'toJSON()');
+      return text;
+    },
+  },
   { name: 'fromJSON', minArgs: 1, maxArgs: 1, call: ([value]) => fromJSON(stringify(value!)) },
   {
     name: 'hashFiles',
@@ -101,6 +122,18 @@ function contains(search: ExprValue, item: ExprValue): boolean {
   return lower(search).includes(lower(item));
 }
 
+function join(items: ExprValue, separator: string): string {
+  if (!Array.isArray(items)) return stringify(items);
+  let length = 0;
+  const parts = items.map((item, i) => {
+    const text = stringify(item);
+    length += text.length + (i === 0 ? 0 : separator.length);
+    checkStringLength(length, 'join()');
+    return text;
+  });
+  return parts.join(separator);
+}
+
 /** `{0}` takes the first value; `{{` and `}}` are literal braces. Anything else with a brace is an error. */
 function format(pattern: string, values: ExprValue[]): string {
   let result = '';
@@ -123,7 +156,9 @@ function format(pattern: string, values: ExprValue[]): string {
           `format() string uses {${index}} but only ${values.length} value${values.length === 1 ? ' was' : 's were'} given`,
         );
       }
-      result += stringify(value);
+      const text = stringify(value);
+      checkStringLength(result.length + text.length, 'format()');
+      result += text;
       i = close;
     } else if (ch === '}') {
       throw new FunctionError(`format() string has an unmatched '}' at character ${i + 1}`);

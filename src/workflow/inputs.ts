@@ -2,13 +2,16 @@
 
 import type { Plan } from '../protocol/plan.ts';
 import { didYouMean, makeIssue, type WorkflowIssue } from './issues.ts';
+import { formatBytes, resolveLimits, type WorkflowLimits } from './limits.ts';
 
 const NOWHERE = { line: 0, column: 0 };
 
 export function resolveInputs(
   plan: Plan,
   given: Record<string, string>,
+  limits: Partial<WorkflowLimits> = {},
 ): { ok: true; inputs: Record<string, string> } | { ok: false; issues: WorkflowIssue[] } {
+  const { maxInputValueBytes, maxInputsTotalBytes } = resolveLimits(limits);
   const declared = Object.keys(plan.inputs);
   const issues: WorkflowIssue[] = [];
   for (const name of Object.keys(given)) {
@@ -40,5 +43,28 @@ export function resolveInputs(
       );
     else entries.push([name, '']); // optional without default reads as '' (as in GitHub Actions)
   }
+  let total = 0;
+  for (const [name, value] of entries) {
+    const bytes = Buffer.byteLength(value, 'utf8');
+    total += Buffer.byteLength(name, 'utf8') + bytes;
+    if (bytes > maxInputValueBytes)
+      issues.push(
+        makeIssue(
+          'limit_exceeded',
+          `input '${name}' is ${bytes} bytes; the limit is ${formatBytes(maxInputValueBytes)} per input value`,
+          NOWHERE,
+          `inputs.${name}`,
+        ),
+      );
+  }
+  if (total > maxInputsTotalBytes)
+    issues.push(
+      makeIssue(
+        'limit_exceeded',
+        `the inputs are ${total} bytes together (names and values); the limit is ${formatBytes(maxInputsTotalBytes)} per run`,
+        NOWHERE,
+        'inputs',
+      ),
+    );
   return issues.length > 0 ? { ok: false, issues } : { ok: true, inputs: Object.fromEntries(entries) };
 }

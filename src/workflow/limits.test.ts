@@ -23,8 +23,11 @@ describe('workflow limits', () => {
       maxTasks: 1000,
       maxMatrixSize: 256,
       maxStepsPerTask: 100,
-      maxEnvValueBytes: 131_072,
+      maxEnvVars: 1000,
+      maxEnvValueBytes: 65_536,
       maxEnvTotalBytes: 1_048_576,
+      maxInputValueBytes: 65_536,
+      maxInputsTotalBytes: 1_048_576,
     });
   });
 
@@ -81,11 +84,11 @@ describe('workflow limits', () => {
   });
 
   it('refuses an env value over maxEnvValueBytes', () => {
-    const big = 'v'.repeat(131_073);
+    const big = 'v'.repeat(65_537);
     expect(issues(`tasks:\n  a:\n    run: x\n    env: { BIG: ${big} }\n`)).toEqual([
       {
         code: 'limit_exceeded',
-        message: "env 'BIG' of task 'a' is 131073 bytes; the limit is 131072 bytes (128 KiB) per value",
+        message: "env 'BIG' of task 'a' is 65537 bytes; the limit is 65536 bytes (64 KiB) per value",
         line: 4,
         column: 17,
         path: 'tasks.a.env.BIG',
@@ -106,6 +109,30 @@ describe('workflow limits', () => {
         path: 'tasks.t',
       },
     ]);
+  });
+
+  it('refuses a task that sets more variables than maxEnvVars, counting each name once, at the task', () => {
+    const many = Array.from({ length: 1001 }, (_, i) => `      V${i}: x\n`).join('');
+    expect(issues(`env: { V0: w }\ntasks:\n  t:\n    run: x\n    env:\n${many}`)).toEqual([
+      {
+        code: 'limit_exceeded',
+        message:
+          "env of task 't' sets 1001 variables (workflow, task and step env and imports together); the limit is 1000 per task",
+        line: 3,
+        column: 3,
+        path: 'tasks.t',
+      },
+    ]);
+    const text = 'env: { A: a }\ntasks:\n  t:\n    env: { B: b }\n    steps: [{ run: x, env: { A: c } }]\n';
+    expect(issues(text, { maxEnvVars: 1 })[0]?.message).toBe(
+      "env of task 't' sets 2 variables (workflow, task and step env and imports together); the limit is 1 per task",
+    );
+    expect(compileWorkflow(text, { limits: { maxEnvVars: 2 } }).ok).toBe(true);
+    const imports =
+      'tasks:\n  a: { run: x, exports: [v] }\n  t:\n    depends_on: [a]\n    env: { B: b }\n    imports: [{ from: a, variable: v }]\n    run: x\n';
+    expect(issues(imports, { maxEnvVars: 1 })[0]?.message).toBe(
+      "env of task 't' sets 2 variables (workflow, task and step env and imports together); the limit is 1 per task",
+    );
   });
 
   it('refuses more alias uses than maxAliases', () => {

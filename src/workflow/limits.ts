@@ -13,10 +13,26 @@ export interface WorkflowLimits {
   maxMatrixSize: number;
   /** Steps per task. Default 100. */
   maxStepsPerTask: number;
-  /** Bytes of one env value. Default 128 KiB (Linux refuses single arguments/env strings past 128 KiB). */
+  /**
+   * Variables one task sets (workflow, task and step env, imports, BATON_ENV). Default 1000: bash imports its
+   * environment in time quadratic in the count (measured in docs/workflows.md "Limits": 0.1 s more at 1,000,
+   * 2 s at 5,000, 35 s at 20,000).
+   */
+  maxEnvVars: number;
+  /**
+   * Bytes of one env value, and of one output or BATON_ENV value (outputs become variables of the tasks that
+   * import them). Default 64 KiB: Linux refuses one `NAME=value` string past 128 KiB (MAX_ARG_STRLEN).
+   */
   maxEnvValueBytes: number;
-  /** Bytes of all env names and values one task sees, workflow env and step env included. Default 1 MiB. */
+  /**
+   * Bytes of all env names and values one task sets, workflow env and step env included. Default 1 MiB: Linux
+   * allows about 2 MiB of argv and environment together, and the runner's own environment needs room too.
+   */
   maxEnvTotalBytes: number;
+  /** Bytes of one run input's value (inputs become env through expressions). Default 64 KiB. */
+  maxInputValueBytes: number;
+  /** Bytes of all of a run's input names and values together. Default 1 MiB. */
+  maxInputsTotalBytes: number;
 }
 
 export const DEFAULT_WORKFLOW_LIMITS: WorkflowLimits = Object.freeze({
@@ -26,8 +42,11 @@ export const DEFAULT_WORKFLOW_LIMITS: WorkflowLimits = Object.freeze({
   maxTasks: 1000,
   maxMatrixSize: 256,
   maxStepsPerTask: 100,
-  maxEnvValueBytes: 128 * 1024,
+  maxEnvVars: 1000,
+  maxEnvValueBytes: 64 * 1024,
   maxEnvTotalBytes: 1024 * 1024,
+  maxInputValueBytes: 64 * 1024,
+  maxInputsTotalBytes: 1024 * 1024,
 });
 
 export function resolveLimits(given: Partial<WorkflowLimits> | undefined): WorkflowLimits {

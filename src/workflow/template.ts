@@ -3,7 +3,7 @@
 
 import { ExpressionError } from './expression-error.ts';
 import { evaluate, stringify, type ExpressionContext } from './expression-eval.ts';
-import type { RuntimeFunctions, StatusContext } from './expression-functions.ts';
+import { MAX_EXPRESSION_STRING, type RuntimeFunctions, type StatusContext } from './expression-functions.ts';
 import { parseExpression, type Expr } from './expression-parser.ts';
 
 export type TemplatePart =
@@ -70,10 +70,15 @@ export function evaluateTemplate(
   if (!hasExpressions(template)) return template;
   let result = '';
   for (const part of splitTemplate(template)) {
-    result +=
+    const text =
       part.kind === 'text'
         ? part.text
         : stringify(evaluate(parseExpression(part.source), ctx, part.source, o));
+    if (result.length + text.length > MAX_EXPRESSION_STRING) {
+      const reason = `the template would make a string of more than ${MAX_EXPRESSION_STRING} characters; the limit is ${MAX_EXPRESSION_STRING} (16 Mi) characters`;
+      throw new ExpressionError(reason, part.kind === 'text' ? part.text.slice(0, 40) : part.source, 0);
+    }
+    result += text;
   }
   return result;
 }
