@@ -12,6 +12,7 @@ import { createCredentialStore } from './credentials.ts';
 import { createArtifactStore } from './artifacts.ts';
 import { createSecretStore } from './secrets.ts';
 import { createRunnerTaskStore } from './runner-tasks.ts';
+import { createPushRunnerStore } from './push-runners.ts';
 import { DEPENDENCIES_SUCCEEDED, type RunPolicy } from './advance.ts';
 
 export interface StoreOptions {
@@ -31,6 +32,7 @@ export interface Store {
   artifacts: ReturnType<typeof createArtifactStore>;
   secrets: ReturnType<typeof createSecretStore>;
   runnerTasks: ReturnType<typeof createRunnerTaskStore>;
+  pushRunners: ReturnType<typeof createPushRunnerStore>;
   close(): Promise<void>;
 }
 
@@ -50,6 +52,7 @@ export async function openStore(o: StoreOptions): Promise<Store> {
     artifacts: createArtifactStore(dialect),
     secrets: createSecretStore(dialect),
     runnerTasks: createRunnerTaskStore(dialect),
+    pushRunners: createPushRunnerStore(dialect),
     logs: createLogStore(dialect),
     credentials: createCredentialStore(dialect),
     close: () => dialect.close(),
@@ -71,5 +74,13 @@ export type { LeaseTimings, ClaimingRunner, Claimed, RunnerGives } from './lease
 export { DEPENDENCIES_SUCCEEDED, type RunPolicy, type Decision, type DependencyFacts } from './advance.ts';
 export type { RunWithTasks } from './runs.ts';
 export type { RunnerAttemptRow } from './runner-tasks.ts';
-export type { RunRow, TaskRow, AttemptRow, RunnerRow, TokenRow, ArtifactRow } from './schema.ts';
+export type {
+  RunRow,
+  TaskRow,
+  AttemptRow,
+  RunnerRow,
+  TokenRow,
+  ArtifactRow,
+  PushRunnerRow,
+} from './schema.ts';
 export { sqliteIntegrity } from './sqlite/open.ts';

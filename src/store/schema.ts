@@ -139,6 +139,26 @@ export interface SettingRow {
   value: string;
 }
 
+export interface PushRunnerRow {
+  id: string;
+  name: string;
+  /** `scrypt$<salt>$<hash>` of the secret (base64url); the secret itself is never stored. */
+  secret_hash: string;
+  /** JSON string array: the labels a task's `runs_on` can select it by (besides its name). */
+  labels: string;
+  status_message: string | null;
+  /** The URL the runner last registered (its `/api/run`); null until it registers, and after a rotation. */
+  endpoint: string | null;
+  max_concurrency: number | null;
+  timeout_ms: number | null;
+  /** JSON of what it advertised: version, minimumHostVersion, os, platform, arch, uptime, runtimes. */
+  info_json: string;
+  last_seen_at: number | null;
+  disabled_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Database {
   runs: RunRow;
   tasks: TaskRow;
@@ -150,5 +170,6 @@ export interface Database {
   settings: SettingRow;
   artifacts: ArtifactRow;
   secrets: SecretRow;
+  push_runners: PushRunnerRow;
   _unused?: { id: Generated<number> };
 }

@@ -782,6 +782,61 @@ function contract(target: Target) {
       await stop();
     }
   });
+
+  it('push runners: unique id and name, registration, disable/enable, rotation drops the endpoint, removal', async () => {
+    const r1 = await store.pushRunners.create({ id: 'r1', name: 'one', secretHash: 'h1', now: T0 });
+    expect(r1).toMatchObject({
+      id: 'r1',
+      name: 'one',
+      endpoint: null,
+      last_seen_at: null,
+      disabled_at: null,
+    });
+    // Neither the id nor the name may be taken twice; nothing is written then.
+    expect(await store.pushRunners.create({ id: 'r1', name: 'other', secretHash: 'h', now: T0 })).toBe(
+      'exists',
+    );
+    expect(await store.pushRunners.create({ id: 'r9', name: 'one', secretHash: 'h', now: T0 })).toBe(
+      'exists',
+    );
+    expect((await store.pushRunners.list()).map((r) => r.id)).toEqual(['r1']);
+
+    const reg = await store.pushRunners.registered(
+      'r1',
+      {
+        endpoint: 'http://127.0.0.1:1/api/run',
+        statusMessage: 'hb',
+        maxConcurrency: 2,
+        timeoutMs: 30_000,
+        infoJson: '{"version":"0.2.16"}',
+      },
+      T0 + 5,
+    );
+    expect(reg).toMatchObject({
+      endpoint: 'http://127.0.0.1:1/api/run',
+      max_concurrency: 2,
+      timeout_ms: 30_000,
+    });
+    expect(reg!.last_seen_at).toBe(T0 + 5);
+
+    expect((await store.pushRunners.setDisabled('r1', T0 + 6, 'off', T0 + 6))!.disabled_at).toBe(T0 + 6);
+    expect((await store.pushRunners.setDisabled('r1', null, 'on', T0 + 7))!.disabled_at).toBeNull();
+    expect(await store.pushRunners.setDisabled('nope', null, 'on', T0)).toBeUndefined();
+
+    const rotated = await store.pushRunners.rotateSecret('r1', 'h2', T0 + 8);
+    expect(rotated).toMatchObject({
+      secret_hash: 'h2',
+      endpoint: null,
+      last_seen_at: null,
+      updated_at: T0 + 8,
+    });
+    // What it advertised stays until it registers again.
+    expect(rotated!.info_json).toBe('{"version":"0.2.16"}');
+
+    expect(await store.pushRunners.remove('r1')).toBe(true);
+    expect(await store.pushRunners.remove('r1')).toBe(false);
+    expect(await store.pushRunners.get('r1')).toBeUndefined();
+  });
 }
 
 describe('store contract: SQLite', () => contract(sqliteTarget));

@@ -196,4 +196,27 @@ ALTER TABLE tasks ADD COLUMN needs_limits INTEGER NOT NULL DEFAULT 0;
     // A pool slot's runner serves one task and is then removed (on unregister, or by the reaper when it dies).
     sql: `ALTER TABLE runners ADD COLUMN ephemeral INTEGER NOT NULL DEFAULT 0;`,
   },
+  {
+    id: 10,
+    name: '0010-push-runners',
+    // Push runners (Automn-compatible): the server POSTs tasks to them. Only a salted hash of each secret is kept;
+    // what the runner advertises at registration (version, os, runtimes…) is kept whole in info_json.
+    sql: `
+CREATE TABLE push_runners (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  secret_hash TEXT NOT NULL,
+  labels TEXT NOT NULL DEFAULT '[]',
+  status_message TEXT,
+  endpoint TEXT,
+  max_concurrency INTEGER,
+  timeout_ms INTEGER,
+  info_json TEXT NOT NULL DEFAULT '{}',
+  last_seen_at INTEGER,
+  disabled_at INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+`,
+  },
 ];
