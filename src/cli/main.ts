@@ -9,6 +9,7 @@ import { registerRuns } from './commands/runs.ts';
 import { registerToken } from './commands/token.ts';
 import { registerSecrets } from './commands/secrets.ts';
 import { registerRunners } from './commands/runners.ts';
+import { registerPushRunners } from './commands/push-runners.ts';
 import { registerValidate } from './commands/validate.ts';
 import { batonVersion } from './version.ts';
 import { trustCaFile } from '../client/index.ts';
@@ -36,6 +37,7 @@ export async function main(argv: string[]): Promise<number> {
   registerSubmit(program, setExit);
   registerRuns(program, setExit);
   registerRunners(program, setExit);
+  registerPushRunners(program, setExit);
   registerToken(program, setExit);
   registerSecrets(program, setExit);
   try {

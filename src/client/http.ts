@@ -128,6 +128,21 @@ function apiErrorFrom(status: number, text: string): ApiError {
       const { code, message, ...details } = env.error;
       return new ApiError(status, code, message, details);
     }
+    // Automn-compatible routes (push runners) answer in Automn's shape: `{"error": "…", "code"?: "…"}`.
+    const automn = env as unknown as { error?: unknown };
+    if (typeof automn.error === 'string') {
+      const byStatus: Record<number, ErrorCode> = {
+        401: 'unauthenticated',
+        403: 'forbidden',
+        404: 'not_found',
+        409: 'conflict',
+      };
+      return new ApiError(
+        status,
+        byStatus[status] ?? (status >= 500 ? 'internal' : 'bad_request'),
+        automn.error,
+      );
+    }
   } catch {
     // Not JSON: a proxy or a crashed server answered; fall through to a generic error.
   }

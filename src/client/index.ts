@@ -36,6 +36,36 @@ export type RunStreamMessage =
 
 const enc = encodeURIComponent;
 
+/** A push runner (Automn-compatible) as the server shows it: Automn's `runnerHost` fields. */
+export interface PushRunnerHost {
+  id: string;
+  name: string;
+  status: 'pending' | 'healthy' | 'offline' | 'disabled';
+  statusMessage: string | null;
+  endpoint: string | null;
+  lastSeenAt: string | null;
+  maxConcurrency: number | null;
+  timeoutMs: number | null;
+  runnerVersion: string | null;
+  runnerOs: string | null;
+  runnerPlatform: string | null;
+  runnerArch: string | null;
+  runnerUptime: number | null;
+  runnerRuntimes: Record<string, string>;
+  minimumHostVersion: string | null;
+  hostVersion: string;
+  minimumRunnerVersion: string;
+  adminOnly: boolean;
+  createdAt: string;
+  updatedAt: string;
+  disabledAt: string | null;
+  isHealthy: boolean;
+  isStale: boolean;
+  isCompatible: boolean;
+  runnerOutdated: boolean;
+  hostOutdatedForRunner: boolean;
+}
+
 export interface ArtifactView {
   id: string;
   task: string;
@@ -147,6 +177,36 @@ export function createClient(http: HttpOptions) {
     },
     removeRunner(id: string) {
       return requestJson<void>(http, `api/v1/runners/${enc(id)}`, { method: 'DELETE' });
+    },
+    listPushRunners() {
+      return requestJson<{ runnerHosts: PushRunnerHost[]; heartbeatWindowMs: number }>(
+        http,
+        'api/settings/runner-hosts',
+      );
+    },
+    /** The secret is in the answer only now: the server keeps a hash. */
+    createPushRunner(body: { id?: string; name: string; secret?: string }) {
+      return requestJson<{ runnerHost: PushRunnerHost; secret: string }>(http, 'api/settings/runner-hosts', {
+        method: 'POST',
+        body,
+      });
+    },
+    rotatePushRunnerSecret(id: string, secret?: string) {
+      return requestJson<{ runnerHost: PushRunnerHost; secret: string }>(
+        http,
+        `api/settings/runner-hosts/${enc(id)}/rotate-secret`,
+        { method: 'POST', body: secret === undefined ? {} : { secret } },
+      );
+    },
+    setPushRunnerDisabled(id: string, disabled: boolean, reason?: string) {
+      return requestJson<{ runnerHost: PushRunnerHost }>(
+        http,
+        `api/settings/runner-hosts/${enc(id)}/${disabled ? 'disable' : 'enable'}`,
+        { method: 'POST', body: disabled && reason !== undefined ? { reason } : {} },
+      );
+    },
+    removePushRunner(id: string) {
+      return requestJson<void>(http, `api/settings/runner-hosts/${enc(id)}`, { method: 'DELETE' });
     },
     setRunnerDisabled(id: string, disabled: boolean) {
       return requestJson<unknown>(http, `api/v1/runners/${enc(id)}/${disabled ? 'disable' : 'enable'}`, {

@@ -18,6 +18,7 @@ import { healthRoutes } from './routes/health.ts';
 import { artifactRoutes } from './routes/artifacts.ts';
 import { uiRoutes } from './routes/ui.ts';
 import { secretRoutes } from './routes/secrets.ts';
+import { pushRunnerAdminRoutes, pushRunnerRegisterRoutes } from './routes/push-runners.ts';
 import { loadMasterKey } from './master-key.ts';
 import { StreamGuard } from './stream-guard.ts';
 import { StorageHealth } from './storage-health.ts';
@@ -115,6 +116,8 @@ export async function createServer(
   await app.register(async (s) => adminRoutes(s, ctx));
   await app.register(async (s) => artifactRoutes(s, ctx));
   await app.register(async (s) => secretRoutes(s, ctx));
+  await app.register(async (s) => pushRunnerAdminRoutes(s, ctx));
+  await app.register(async (s) => pushRunnerRegisterRoutes(s, ctx));
   runnerRoutes(app, ctx);
   await app.register(async (s) => uiRoutes(s, ctx));
   return { app, ctx, routes };
