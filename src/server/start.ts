@@ -5,6 +5,7 @@ import { openStore, type Store } from '../store/index.ts';
 import type { ServerConfig } from './config.ts';
 import { createServer, type ServerDeps } from './app.ts';
 import { startReaper } from './reaper.ts';
+import { startPushDispatcher } from './push/dispatcher.ts';
 import { WORKFLOW_POLICY } from './policy.ts';
 import { generateToken, hashToken } from './tokens.ts';
 import type { ServerContext } from './context.ts';
@@ -72,6 +73,7 @@ export async function startServer(
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const reaper = startReaper(ctx);
+  const pushDispatcher = startPushDispatcher(ctx);
   // The first task that names secrets would otherwise wait for libsodium to start while being assigned.
   void warmUpSealing().catch((err: unknown) => ctx.log.warn({ err }, 'could not load libsodium'));
   // Tasks queued through other replicas sharing the database wake this one's long-polling runners; tokens
@@ -89,6 +91,7 @@ export async function startServer(
     generatedAdminToken,
     async close() {
       await reaper.stop();
+      await pushDispatcher.stop();
       await stopListening?.();
       await app.close();
       await store.close();

@@ -49,6 +49,11 @@ export interface ClaimingRunner {
    * declares `isolation: sandbox`, `network: false` or `limits` is offered only to a runner that gives it.
    */
   gives: RunnerGives;
+  /**
+   * A push runner takes only the tasks that ask for it: a task with no `runs_on` is left to the pull runners
+   * (otherwise every push runner, labelled or not, would take any task).
+   */
+  requireRunsOn?: boolean;
 }
 
 export interface RunnerGives {
@@ -252,7 +257,9 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
           }
           const candidates = await q.execute();
           for (const t of candidates) {
-            if (!(JSON.parse(t.runs_on) as string[]).every((l) => have.has(l))) continue;
+            const runsOn = JSON.parse(t.runs_on) as string[];
+            if (runner.requireRunsOn === true && runsOn.length === 0) continue;
+            if (!runsOn.every((l) => have.has(l))) continue;
             if (t.names_secrets === 1 && !runner.canReceiveSecrets) continue;
             if (t.needs_sandbox === 1 && !runner.gives.sandbox) continue;
             if (t.needs_network_off === 1 && !runner.gives.networkIsolation) continue;
@@ -540,6 +547,35 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
           .where('id', '=', a.id)
           .execute();
         return { ...end, recorded: true };
+      });
+    },
+
+    /**
+     * Ends a live attempt as `runner_lost` at once (retried only if the task declares retries on it): the server's
+     * push dispatcher holds the lease itself and knows when its runner is gone, without waiting for the lease.
+     */
+    async lose(leaseId: string, runnerId: string, message: string, now: number) {
+      return d.writeTx(async (tx) => {
+        const a = await liveAttempt(tx, leaseId, runnerId, now);
+        await tx
+          .updateTable('attempts')
+          .set({ state: 'lost', finished_at: now })
+          .where('id', '=', a.id)
+          .where('state', 'in', ['offered', 'running'])
+          .execute();
+        return endAttempt(
+          tx,
+          a,
+          {
+            status: 'runner_lost',
+            reason: 'runner_lost',
+            message,
+            exitCode: null,
+            outputs: {},
+            confidential: [],
+          },
+          now,
+        );
       });
     },
 

@@ -137,11 +137,13 @@ export function pushRunnerAdminRoutes(app: FastifyInstance, ctx: ServerContext):
     if ('error' in chosen) return fail(reply, 400, chosen.error);
     const now = ctx.now();
     const row = await store.rotateSecret(req.params.id, await hashPushSecret(chosen.secret), now);
+    ctx.pushSecrets.delete(req.params.id);
     return row ? { runnerHost: pushRunnerView(row, now), secret: chosen.secret } : notFound(reply);
   });
 
   app.delete<{ Params: { id: string } }>(`${BASE}/:id`, async (req, reply) => {
     if (!(await store.remove(req.params.id))) return notFound(reply);
+    ctx.pushSecrets.delete(req.params.id);
     return reply.code(204).send();
   });
 }
@@ -222,6 +224,7 @@ export function pushRunnerRegisterRoutes(app: FastifyInstance, ctx: ServerContex
         now,
       );
       if (!updated) return fail(reply, 404, 'Runner host not found');
+      ctx.pushSecrets.set(id, secret);
       return {
         runnerHost: pushRunnerView(updated, now),
         registered: true,

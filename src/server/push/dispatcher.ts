@@ -1,0 +1,446 @@
+// The push dispatcher (DESIGN.md's Remote Dispatcher): beside the long-poll pull, the server itself claims the
+// tasks whose `runs_on` selects a push runner (by its name or labels), holds each lease as a pull runner would
+// (start, heartbeat, logs, complete through the same store calls), POSTs the task as an Automn `/api/run`
+// request, stores the streamed `log` frames as the task's log and maps the `result` frame to the outcome.
+// A stream that ends without a result, a runner that goes silent or refuses, or the total deadline ends the
+// attempt `runner_lost` (retried only if the task declares it); cancelling the task closes the stream.
+import { randomUUID } from 'node:crypto';
+import { MAX_LOG_CHUNK_BYTES, type CompleteBody } from '../../protocol/api.ts';
+import type { Plan, TaskSpec } from '../../protocol/plan.ts';
+import { toError } from '../../protocol/errors.ts';
+import type { Claimed, ClaimingRunner, PushRunnerRow } from '../../store/index.ts';
+import { publishAdvance, wakeAt, type ServerContext } from '../context.ts';
+import { SERVER_LOG_LIMIT_BYTES } from '../routes/runner-protocol.ts';
+import { pushScript, type PushScript } from './script.ts';
+import { pushRunnerHealthy } from './view.ts';
+
+/** Attempts of push runners are held under this runner id, so they never mix with a pull runner's. */
+export const pushRunnerLeaseId = (id: string) => `push:${id}`;
+/** Past the script's own timeout, how long the runner has to send its result before it counts as lost. */
+const DEADLINE_GRACE_MS = 30_000;
+/** How often the dispatcher looks for work besides the queue events (a runner became healthy, a retry is due). */
+const RESCAN_MS = 1_000;
+/** The largest returnData kept as the task's `returnData` output. */
+const RETURN_DATA_MAX_BYTES = 1_048_576;
+
+class Lost extends Error {}
+
+export function startPushDispatcher(ctx: ServerContext): { stop(): Promise<void> } {
+  const active = new Map<string, number>();
+  const inFlight = new Set<Promise<void>>();
+  const stopping = new AbortController();
+  let scanning: Promise<void> | undefined;
+  let again = false;
+
+  const scan = async () => {
+    const now = ctx.now();
+    for (const row of await ctx.store.pushRunners.list()) {
+      if (stopping.signal.aborted) return;
+      if (!pushRunnerHealthy(row, now) || !row.endpoint) continue;
+      const secret = ctx.pushSecrets.get(row.id);
+      if (secret === undefined) continue; // it has not registered with this server process since it started
+      const capacity = row.max_concurrency ?? 1;
+      while ((active.get(row.id) ?? 0) < capacity) {
+        const claimed = await ctx.store.leases.claim(claiming(row), ctx.now());
+        if (!claimed) break;
+        active.set(row.id, (active.get(row.id) ?? 0) + 1);
+        const p = run(row, secret, claimed)
+          .catch((err: unknown) =>
+            ctx.log.error({ err: toError(err), runner: row.id }, 'push dispatch failed'),
+          )
+          .finally(() => {
+            active.set(row.id, (active.get(row.id) ?? 1) - 1);
+            inFlight.delete(p);
+            kick(); // a slot is free
+          });
+        inFlight.add(p);
+      }
+    }
+  };
+  const kick = () => {
+    if (stopping.signal.aborted) return;
+    if (scanning) {
+      again = true;
+      return;
+    }
+    scanning = scan()
+      .catch((err: unknown) => ctx.log.error({ err: toError(err) }, 'push dispatcher scan failed; retrying'))
+      .finally(() => {
+        scanning = undefined;
+        if (again) {
+          again = false;
+          kick();
+        }
+      });
+  };
+
+  function claiming(row: PushRunnerRow): ClaimingRunner {
+    return {
+      id: pushRunnerLeaseId(row.id),
+      name: row.name,
+      labels: [row.name, ...(JSON.parse(row.labels) as string[])],
+      // An Automn runner has no key to seal secrets to, and reports no sandbox, network isolation or limits.
+      canReceiveSecrets: false,
+      gives: { sandbox: false, networkIsolation: false, limits: false },
+      requireRunsOn: true,
+    };
+  }
+
+  async function run(row: PushRunnerRow, secret: string, claimed: Claimed): Promise<void> {
+    const runnerId = pushRunnerLeaseId(row.id);
+    const lease = claimed.attempt.lease_id;
+    const task = claimed.task;
+    const spec = JSON.parse(task.spec) as TaskSpec;
+    const startedAt = new Date(ctx.now()).toISOString();
+    await ctx.store.leases.start(lease, runnerId, ctx.now());
+    ctx.hub.runEvent({
+      type: 'task',
+      runId: task.run_id,
+      task: task.name,
+      status: 'running',
+      attempt: claimed.attempt.number,
+      runner: row.name,
+    });
+    const runRow = await ctx.store.runs.runRow(task.run_id);
+    const plan = JSON.parse(runRow!.plan) as Plan;
+    const built = pushScript(spec, plan.env);
+    if ('unsupported' in built) {
+      return finish(claimed, {
+        status: 'failed',
+        reason: 'spawn_failed',
+        message: `push runner '${row.name}' cannot run task '${task.name}': ${built.unsupported}`,
+        exitCode: null,
+        outputs: {},
+        steps: [],
+        startedAt,
+        finishedAt: new Date(ctx.now()).toISOString(),
+      });
+    }
+    const inputs = JSON.parse(runRow!.inputs) as Record<string, string>;
+    const abort = new AbortController();
+    let why: 'cancel' | 'lost' | undefined;
+    let lostMessage = '';
+    const lose = (message: string) => {
+      if (why) return;
+      why = 'lost';
+      lostMessage = message;
+      abort.abort(new Lost(message));
+    };
+    const deadlineMs = built.script.timeoutSeconds * 1000 + DEADLINE_GRACE_MS;
+    const deadline = setTimeout(
+      () => lose(`push runner '${row.name}' sent no result within ${Math.round(deadlineMs / 1000)}s`),
+      deadlineMs,
+    );
+    const onShutdown = () => abort.abort(new Lost('the server is shutting down'));
+    stopping.signal.addEventListener('abort', onShutdown);
+    // The lease is renewed while the stream is open; a cancel, a lost lease or a runner that stopped
+    // heartbeating ends the stream (closing it is what stops the script on the runner).
+    const heartbeat = setInterval(() => {
+      void (async () => {
+        try {
+          const hb = await ctx.store.leases.heartbeat(lease, runnerId, ctx.now());
+          if (hb.cancel && !why) {
+            why = 'cancel';
+            abort.abort(new Lost('cancelled'));
+          }
+          const now = await ctx.store.pushRunners.get(row.id);
+          if (!now || !pushRunnerHealthy(now, ctx.now()))
+            lose(`push runner '${row.name}' stopped sending heartbeats (or was disabled or removed)`);
+        } catch (err) {
+          lose(`the lease could not be renewed: ${toError(err).message}`);
+        }
+      })();
+    }, ctx.config.heartbeatIntervalMs);
+    const log = new LogWriter(ctx, {
+      lease,
+      runnerId,
+      runId: task.run_id,
+      task: task.name,
+      taskId: task.id,
+      attempt: claimed.attempt.number,
+    });
+    let result: AutomnResult | undefined;
+    try {
+      result = await post(row, secret, built.script, claimed, inputs, abort.signal, log);
+      if (!result && !why) lose(`push runner '${row.name}' ended the stream without a result`);
+    } catch (err) {
+      if (!why) lose(`push runner '${row.name}': ${toError(err).message}`);
+    } finally {
+      clearTimeout(deadline);
+      clearInterval(heartbeat);
+      stopping.signal.removeEventListener('abort', onShutdown);
+    }
+    await log.flushed();
+    if (stopping.signal.aborted && !result) return; // the reaper of the next start ends it
+    const finishedAt = new Date(ctx.now()).toISOString();
+    if (why === 'cancel') {
+      return finish(claimed, {
+        status: 'cancelled',
+        reason: 'cancelled',
+        exitCode: null,
+        outputs: {},
+        steps: [],
+        startedAt,
+        finishedAt,
+        ...(log.truncated ? { logTruncated: true } : {}),
+      });
+    }
+    if (why === 'lost' || !result) {
+      const res = await ctx.store.leases.lose(lease, runnerId, lostMessage, ctx.now());
+      ctx.hub.runEvent({
+        type: 'task',
+        runId: res.runId,
+        task: res.taskName,
+        status: res.status,
+        message: lostMessage,
+      });
+      publishAdvance(ctx, res.runId, res.advance);
+      if (res.retryAt !== undefined) wakeAt(ctx, res.retryAt);
+      return;
+    }
+    return finish(claimed, outcome(result, startedAt, finishedAt, log.truncated));
+  }
+
+  async function finish(claimed: Claimed, body: CompleteBody): Promise<void> {
+    const res = await ctx.store.leases.complete(
+      claimed.attempt.lease_id,
+      claimed.attempt.runner_id,
+      body,
+      ctx.now(),
+    );
+    if (!res.recorded) return;
+    ctx.hub.runEvent({
+      type: 'task',
+      runId: res.runId,
+      task: res.taskName,
+      status: res.status,
+      message: body.message,
+    });
+    publishAdvance(ctx, res.runId, res.advance);
+    if (res.retryAt !== undefined) wakeAt(ctx, res.retryAt);
+  }
+
+  async function post(
+    row: PushRunnerRow,
+    secret: string,
+    script: PushScript,
+    claimed: Claimed,
+    inputs: Record<string, string>,
+    signal: AbortSignal,
+    log: LogWriter,
+  ): Promise<AutomnResult | undefined> {
+    const runId = randomUUID();
+    const task = claimed.task;
+    // Automn's request: headers naming the runner and its secret, the run id, the script and the caller's input
+    // (here the run's inputs, which the script reads as AUTOMN_INPUT_JSON).
+    const body = {
+      runId,
+      script: {
+        id: task.id,
+        name: task.name,
+        endpoint: task.name,
+        language: script.language,
+        code: script.code,
+        timeout: script.timeoutSeconds,
+        runner_host_id: row.id,
+        script_runner_name: row.name,
+        preassignedRunId: runId,
+        skipQueue: true,
+        triggeredBy: 'baton',
+        variables: script.variables,
+        jobContext: {
+          scriptName: task.name,
+          targetRunnerId: row.id,
+          targetRunnerName: row.name,
+          batonRunId: task.run_id,
+          batonAttempt: claimed.attempt.number,
+        },
+      },
+      reqBody: inputs,
+    };
+    const res = await fetch(row.endpoint!, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json',
+        'x-automn-runner-id': row.id,
+        'x-automn-runner-name': row.name,
+        'x-automn-runner-secret': secret,
+      },
+      body: JSON.stringify(body),
+      signal,
+    });
+    if (res.status !== 200 || !res.body) {
+      const text = (await res.text().catch(() => '')).slice(0, 300);
+      throw new Error(`its /api/run answered ${res.status}${text ? `: ${text}` : ''}`);
+    }
+    const decoder = new TextDecoder();
+    let pending = '';
+    let result: AutomnResult | undefined;
+    const reader = res.body.getReader();
+    const onLine = (line: string) => {
+      if (line.trim() === '') return;
+      let frame: { type?: unknown; line?: unknown; data?: unknown };
+      try {
+        frame = JSON.parse(line) as typeof frame;
+      } catch {
+        throw new Error(`it sent a line that is not JSON: ${JSON.stringify(line.slice(0, 100))}`);
+      }
+      if (result !== undefined) throw new Error('it sent a frame after its result');
+      if (frame.type === 'log' && typeof frame.line === 'string') log.write(frame.line);
+      else if (frame.type === 'result' && frame.data && typeof frame.data === 'object')
+        result = frame.data as AutomnResult;
+    };
+    for (;;) {
+      const { done, value } = await reader.read();
+      pending += decoder.decode(value, { stream: !done });
+      let nl: number;
+      while ((nl = pending.indexOf('\n')) >= 0) {
+        onLine(pending.slice(0, nl));
+        pending = pending.slice(nl + 1);
+      }
+      if (done) break;
+    }
+    onLine(pending);
+    return result;
+  }
+
+  const offQueued = ctx.hub.onQueued(() => kick());
+  const timer = setInterval(kick, RESCAN_MS);
+  timer.unref();
+  kick();
+  return {
+    async stop() {
+      clearInterval(timer);
+      offQueued();
+      stopping.abort();
+      await scanning;
+      await Promise.all([...inFlight]);
+    },
+  };
+}
+
+interface AutomnResult {
+  code?: unknown;
+  stderr?: unknown;
+  returnData?: unknown;
+}
+
+function outcome(r: AutomnResult, startedAt: string, finishedAt: string, truncated: boolean): CompleteBody {
+  const code = typeof r.code === 'number' && Number.isInteger(r.code) ? r.code : 1;
+  const stderr = typeof r.stderr === 'string' ? r.stderr : '';
+  const outputs: Record<string, string> = {};
+  let message: string | undefined;
+  if (r.returnData !== undefined && r.returnData !== null) {
+    const json = JSON.stringify(r.returnData);
+    if (Buffer.byteLength(json) <= RETURN_DATA_MAX_BYTES) outputs.returnData = json;
+    else
+      message = `returnData is ${Buffer.byteLength(json)} bytes; over the limit of ${RETURN_DATA_MAX_BYTES} it is not kept`;
+  }
+  // Upstream reports its own timeout as exit code 1 with this at the end of stderr.
+  const timedOut = code === 1 && stderr.endsWith('Timeout exceeded.');
+  const base = {
+    exitCode: code,
+    outputs,
+    steps: [],
+    startedAt,
+    finishedAt,
+    ...(truncated ? { logTruncated: true } : {}),
+  };
+  if (code === 0) return { status: 'succeeded', ...base, ...(message ? { message } : {}) };
+  if (timedOut)
+    return {
+      status: 'timed_out',
+      reason: 'timeout',
+      ...base,
+      message: 'the push runner timed the script out',
+    };
+  return { status: 'failed', reason: 'exit_code', ...base, message: message ?? `exit code ${code}` };
+}
+
+/**
+ * Stores log frames in order, each exactly once: chunk `seq` starts where chunk `seq - 1` ended, as a pull
+ * runner's chunks do. Writes go one after another in the background so reading the stream is not held up.
+ */
+interface LogPlace {
+  lease: string;
+  runnerId: string;
+  runId: string;
+  task: string;
+  taskId: string;
+  attempt: number;
+}
+
+class LogWriter {
+  private seq = 0;
+  private offset = 0;
+  private chain: Promise<void> = Promise.resolve();
+  truncated = false;
+
+  private readonly ctx: ServerContext;
+  private readonly at: LogPlace;
+
+  constructor(ctx: ServerContext, at: LogPlace) {
+    this.ctx = ctx;
+    this.at = at;
+  }
+
+  write(text: string): void {
+    for (const piece of splitUtf8(text, MAX_LOG_CHUNK_BYTES)) {
+      const bytes = Buffer.byteLength(piece);
+      if (this.offset + bytes > SERVER_LOG_LIMIT_BYTES) {
+        this.truncated = true;
+        return;
+      }
+      const chunk = { seq: this.seq++, offset: this.offset, data: piece };
+      this.offset += bytes;
+      this.chain = this.chain.then(async () => {
+        try {
+          await this.ctx.store.leases.appendLogs(
+            this.at.lease,
+            this.at.runnerId,
+            [chunk],
+            this.ctx.now(),
+            SERVER_LOG_LIMIT_BYTES,
+          );
+          this.ctx.hub.log({
+            runId: this.at.runId,
+            task: this.at.task,
+            taskId: this.at.taskId,
+            attempt: this.at.attempt,
+            ...chunk,
+          });
+        } catch (err) {
+          this.ctx.log.warn(
+            { err: toError(err), task: this.at.task },
+            'could not store a push runner log chunk',
+          );
+        }
+      });
+    }
+  }
+
+  flushed(): Promise<void> {
+    return this.chain;
+  }
+}
+
+/** `text` in pieces of at most `max` UTF-8 bytes, never splitting a character. */
+function splitUtf8(text: string, max: number): string[] {
+  if (Buffer.byteLength(text) <= max) return [text];
+  const out: string[] = [];
+  let cur = '';
+  let curBytes = 0;
+  for (const ch of text) {
+    const b = Buffer.byteLength(ch);
+    if (curBytes + b > max) {
+      out.push(cur);
+      cur = '';
+      curBytes = 0;
+    }
+    cur += ch;
+    curBytes += b;
+  }
+  if (cur) out.push(cur);
+  return out;
+}
