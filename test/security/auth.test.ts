@@ -16,6 +16,9 @@ const PUBLIC = [
   /^POST \/api\/v1\/session$/,
   /^DELETE \/api\/v1\/session$/,
   /^GET \/(?!api\/)/,
+  // A push runner's registration and heartbeat (Automn's route): authenticated by the runner's own secret, not
+  // by a token (test/security/push-runner-register.test.ts replays every refusal).
+  /^POST \/api\/settings\/runner-hosts\/:id\/register$/,
 ];
 
 function concrete(url: string): string {
