@@ -26,6 +26,12 @@ function frames(file: string): Frame[] {
     .response.frames;
 }
 
+interface Answer {
+  frames: Frame[];
+  /** true: end the stream; false: hold it open; 'die': cut the connection after the frames. */
+  end: boolean | 'die';
+}
+
 interface Received {
   headers: IncomingMessage['headers'];
   body: {
@@ -43,7 +49,7 @@ interface Received {
 }
 
 /** A stand-in push runner: each /api/run gets the next answer in `answers` (frames to send, and whether to end). */
-async function standIn(answers: Array<{ frames: Frame[]; end: boolean }>) {
+async function standIn(answers: Answer[]) {
   const received: Received[] = [];
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let text = '';
@@ -54,7 +60,9 @@ async function standIn(answers: Array<{ frames: Frame[]; end: boolean }>) {
       const answer = answers.shift() ?? { frames: frames('runner-run-minimal.json'), end: true };
       res.writeHead(200, { 'content-type': 'application/jsonl; charset=utf-8' });
       for (const f of answer.frames) res.write(`${JSON.stringify(f)}\n`);
-      if (answer.end) res.end();
+      // A runner that dies mid-run: its connection is cut, no end of the chunked body.
+      if (answer.end === 'die') setImmediate(() => res.socket?.destroy());
+      else if (answer.end) res.end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -76,7 +84,7 @@ afterEach(async () => {
   stand = undefined;
 });
 
-async function setUp(answers: Array<{ frames: Frame[]; end: boolean }>) {
+async function setUp(answers: Answer[]) {
   baton = await startServerProcess();
   stand = await standIn(answers);
   const api = (path: string, body: unknown, auth = true) =>
@@ -102,7 +110,7 @@ async function setUp(answers: Array<{ frames: Frame[]; end: boolean }>) {
     false,
   );
   expect(reg.status).toBe(200);
-  return { server: baton, stand };
+  return { server: baton, stand, api };
 }
 
 describe('push dispatch to an Automn-compatible runner', () => {
@@ -272,5 +280,58 @@ tasks:
     expect(stand.received.map((r) => r.body.script.name)).toEqual(['pushed']);
     expect((await server.client.getRun(run.id)).results.free!.status).toBe('queued');
     await server.client.cancelRun(run.id);
+  });
+
+  it('a runner that dies mid-run (connection cut) is runner_lost at once and the retry goes to it again', async () => {
+    const cut = frames('runner-run-timeout.json').slice(0, 2);
+    const { server, stand } = await setUp([
+      { frames: cut, end: 'die' },
+      { frames: frames('runner-run-minimal.json'), end: true },
+    ]);
+    const run = await server.client.submitRun(`
+tasks:
+  work:
+    runs_on: [push-one]
+    retries: { max: 1, backoff: 1s, on: [runner_lost] }
+    run: echo work
+`);
+    const end = await waitForRunEnd(server.client, run.id);
+    expect(end.results.work).toMatchObject({ status: 'succeeded', attempt: 2 });
+    expect(stand.received).toHaveLength(2);
+    expect(await server.client.taskLog(run.id, 'work', 1)).toBe('tick-1\ntick-2\n');
+  });
+
+  it('after a secret rotation nothing is sent until the runner registers with the new secret, which is then sent', async () => {
+    const { server, stand, api } = await setUp([{ frames: frames('runner-run-minimal.json'), end: true }]);
+    const rotated = await api('/api/settings/runner-hosts/p1/rotate-secret', {
+      secret: 'push-rotated-secret-02',
+    });
+    expect(rotated.status).toBe(200);
+    const run = await server.client.submitRun(`
+tasks:
+  after:
+    runs_on: [push-one]
+    run: echo after
+`);
+    // The rotation dropped the endpoint: the task waits, queued, for the runner to come back.
+    await waitForTask(server.client, run.id, 'after', (t) => t.status === 'queued', 'to be queued');
+    expect(stand.received).toHaveLength(0);
+    const old = await api(
+      '/api/settings/runner-hosts/p1/register',
+      { secret: SECRET, endpoint: stand.endpoint },
+      false,
+    );
+    expect(old.status).toBe(401);
+    const again = await api(
+      '/api/settings/runner-hosts/p1/register',
+      { secret: 'push-rotated-secret-02', endpoint: stand.endpoint },
+      false,
+    );
+    expect(again.status).toBe(200);
+    const end = await waitForRunEnd(server.client, run.id);
+    expect(end.results.after!.status).toBe('succeeded');
+    expect(stand.received.map((r) => r.headers['x-automn-runner-secret'])).toEqual([
+      'push-rotated-secret-02',
+    ]);
   });
 });
