@@ -30,6 +30,16 @@ export class Hub {
     if (count <= 0) return;
     this.#queueGeneration++;
     this.#emitter.emit('queued', count);
+    this.#emitter.emit('queued-for-dispatcher', count);
+  }
+
+  /**
+   * Tasks were queued, for the server's own push dispatcher: a listener of its own, so `waitingAcquires`
+   * still counts only the runners' held acquires.
+   */
+  onQueuedForDispatcher(fn: (count: number) => void): () => void {
+    this.#emitter.on('queued-for-dispatcher', fn);
+    return () => this.#emitter.off('queued-for-dispatcher', fn);
   }
 
   /**

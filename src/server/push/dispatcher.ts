@@ -305,7 +305,7 @@ export function startPushDispatcher(ctx: ServerContext): { stop(): Promise<void>
     return result;
   }
 
-  const offQueued = ctx.hub.onQueued(() => kick());
+  const offQueued = ctx.hub.onQueuedForDispatcher(() => kick());
   const timer = setInterval(kick, RESCAN_MS);
   timer.unref();
   kick();
