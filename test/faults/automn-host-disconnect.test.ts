@@ -38,3 +38,25 @@ it('a host disconnect mid-run kills the script and its grandchildren', async () 
   // The runner is still serving after the cancelled run.
   expect((await fetch(`${r.url}/status`)).status).toBe(200);
 });
+
+it('a killed `baton runner serve` takes its running scripts with it (the dead-man switch sees it gone)', async () => {
+  const r = await startServeRunner({ AUTOMN_RUNNER_SECRET: SECRET });
+  const marker = `automn-runner-killed-${randomUUID()}`;
+  const res = await fetch(`${r.url}/api/run`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-automn-runner-secret': SECRET },
+    body: JSON.stringify({
+      script: {
+        language: 'shell',
+        timeout: 600,
+        code: `(exec -a ${marker} sleep 600) &\nexec -a ${marker}-main sleep 600`,
+      },
+    }),
+  });
+  expect(res.status).toBe(200);
+  // The response stays open (unread): closing it would cancel the run as a host disconnect.
+  await until(() => processesWithArg(marker).length >= 2, 'the script and its grandchild run', 20_000);
+  r.proc.child.kill('SIGKILL');
+  await r.proc.exited;
+  await until(() => processesWithArg(marker).length === 0, 'the process tree is gone', 10_000);
+});

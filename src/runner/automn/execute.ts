@@ -3,7 +3,7 @@
 // grace) and cancel on abort. Output is streamed as whole lines; the result has upstream's field names.
 
 import { makeAssignedTask } from './task.ts';
-import { runTask, type Containment } from '../../engine/index.ts';
+import { runTask, type Containment, type Deadman } from '../../engine/index.ts';
 import { AUTOMN_LANGUAGES, scriptFor } from './helpers.ts';
 import { collectApi } from './script-api.ts';
 
@@ -33,6 +33,34 @@ export interface ExecuteOptions {
   graceMs: number;
   signal: AbortSignal;
   onLine: (line: string) => void;
+}
+
+/** How long a run's tree outlives a runner that stopped renewing (frozen); a dead runner's tree dies at once. */
+const DEADMAN_MS = 60_000;
+const RENEW_MS = 15_000;
+
+/**
+ * The dead-man's switch of one run: renewed while this process lives. When the runner is killed, the step's
+ * watchdog sees its renewal pipe end and kills the tree; when it freezes, the tree dies at the deadline.
+ */
+function liveDeadman(): { deadman: Deadman; stop: () => void } {
+  let deadline = performance.now() + DEADMAN_MS;
+  const listeners = new Set<(d: number) => void>();
+  const timer = setInterval(() => {
+    deadline = performance.now() + DEADMAN_MS;
+    for (const l of listeners) l(deadline);
+  }, RENEW_MS);
+  timer.unref();
+  return {
+    deadman: {
+      deadline: () => deadline,
+      onRenew: (l) => {
+        listeners.add(l);
+        return () => listeners.delete(l);
+      },
+    },
+    stop: () => clearInterval(timer),
+  };
 }
 
 /** Whole lines of one stream; the rest is kept until the next chunk or flush(). */
@@ -108,7 +136,9 @@ export async function executeScript(o: ExecuteOptions): Promise<AutomnResult> {
     mask: o.mask,
   });
   const t0 = performance.now();
+  const live = liveDeadman();
   const outcome = await runTask(task, {
+    deadman: live.deadman,
     workRoot: o.workRoot,
     baseEnv: { ...o.baseEnv, ...inputEnv(o.runId, o.input, o.script) },
     signal: o.signal,
@@ -119,7 +149,7 @@ export async function executeScript(o: ExecuteOptions): Promise<AutomnResult> {
       if (e.stream === 'stdout') out.push(e.text);
       else if (e.stream === 'stderr') err.push(e.text);
     },
-  });
+  }).finally(live.stop);
   out.flush();
   err.flush();
   const duration = Math.round(performance.now() - t0);
