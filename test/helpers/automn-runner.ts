@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitForOutput } from './cluster.ts';
 import { startTracked, stopTracked, type TrackedChild } from './processes.ts';
-import { tempDir } from './temp.ts';
+import { stepVisibleDir, tempDir } from './temp.ts';
 import { onTestFinished } from 'vitest';
 
 const BIN = new URL('../../bin/baton.js', import.meta.url).pathname;
@@ -32,8 +32,15 @@ export interface ServeRunner {
   output: () => string;
 }
 
-export async function startServeRunner(env: Record<string, string>): Promise<ServeRunner> {
-  const dataDir = tempDir('baton-serve-');
+/**
+ * `stepVisible`: the runner's data dir under /var/tmp, where a step could see it were it not hidden (steps get a
+ * private /tmp, so a data dir under /tmp proves nothing about hiding).
+ */
+export async function startServeRunner(
+  env: Record<string, string>,
+  o: { stepVisible?: boolean } = {},
+): Promise<ServeRunner> {
+  const dataDir = o.stepVisible === true ? stepVisibleDir('baton-serve-') : tempDir('baton-serve-');
   let output = '';
   const proc = startTracked(
     'runner serve',

@@ -1,5 +1,7 @@
 // `baton runner serve` never hands its own credentials to a script (upstream leaks its secret and reset token
 // into every script's environment) and runs each script in a fresh work dir, not the runner's cwd.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { frames, PLACEHOLDERS, startServeRunner } from '../helpers/automn-runner.ts';
 
@@ -50,4 +52,29 @@ it('the secret, the reset token and every BATON_*/AUTOMN_* setting stay out of t
   const status = await (await fetch(`${r.url}/status`)).text();
   expect(status).not.toContain(SECRET);
   expect(status).not.toContain(TOKEN);
+});
+
+it('a secret typed into the form stays out of reach: runner-state.json is hidden from scripts', async () => {
+  const r = await startServeRunner({}, { stepVisible: true });
+  const typed = 'typed-secret-0123456789';
+  const form = await fetch(`${r.url}/ui/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ secret: typed }).toString(),
+  });
+  expect(form.status).toBe(200);
+  const stateFile = join(r.dataDir, 'data', 'state', 'runner-state.json');
+  expect(readFileSync(stateFile, 'utf8')).toContain(typed);
+  const res = await fetch(`${r.url}/api/run`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-automn-runner-secret': typed },
+    body: JSON.stringify({
+      script: {
+        language: 'shell',
+        code: `if grep -rqF -- "${typed.slice(0, 6)}""${typed.slice(6)}" ${r.dataDir} 2>/dev/null; then echo LEAK; else echo hidden; fi`,
+      },
+    }),
+  });
+  const result = frames(await res.text()).at(-1)!.data!;
+  expect(result.stdout).toBe('hidden');
 });
