@@ -215,6 +215,23 @@ describe('baton runner serve replays the Automn runner fixtures', () => {
     expect([result.stdout, result.code, result.returnData]).toEqual(['after', 0, { n: 1 }]);
   });
 
+  it('passes ${{ … }} in a script through as text (never a Baton expression), in node and python', async () => {
+    const r = await startServeRunner({ AUTOMN_RUNNER_SECRET: SECRET });
+    for (const [language, code] of [
+      ['node', 'console.log("${{ secrets.X }}")'],
+      ['python', 'print("${{ secrets.X }}")'],
+    ]) {
+      const res = await send(r.url, {
+        method: 'POST',
+        path: '/api/run',
+        headers: { 'x-automn-runner-secret': SECRET },
+        body: { script: { language, code } },
+      });
+      const result = frames(await res.text()).at(-1)!.data!;
+      expect([language, result.stdout, result.code]).toEqual([language, '${{ secrets.X }}', 0]);
+    }
+  });
+
   it('GET /status has the fixture field names and types, and never a secret', async () => {
     const f = fixture('runner-status.json') as unknown as { snapshots: Exchange[] };
     const fromEnv = await startServeRunner({ AUTOMN_RUNNER_SECRET: SECRET });
