@@ -232,6 +232,36 @@ describe('baton runner serve replays the Automn runner fixtures', () => {
     }
   });
 
+  it('reads upstream stdout markers only behind the switch, at line starts, and never after ::stop-commands::', async () => {
+    const code = [
+      `echo '__SCRIPTRETURN__{"a":1}'`,
+      `echo 'x __SCRIPTLOG__{"message":"mid-line"}'`,
+      `echo '__SCRIPTLOG__{"message":"m","level":"warning"}'`,
+      `echo '::stop-commands::tok'`,
+      `echo '__SCRIPTNOTIFY__{"message":"forged"}'`,
+    ].join('\n');
+    const request = {
+      method: 'POST',
+      path: '/api/run',
+      headers: { 'x-automn-runner-secret': SECRET },
+      body: { script: { language: 'shell', code } },
+    };
+    const off = await startServeRunner({ AUTOMN_RUNNER_SECRET: SECRET });
+    const plain = frames(await (await send(off.url, request)).text()).at(-1)!.data!;
+    expect([plain.returnData, plain.automnLogs, plain.automnNotifications]).toEqual([null, [], []]);
+    expect(String(plain.stdout).split('\n')).toHaveLength(5);
+    const on = await startServeRunner({ AUTOMN_RUNNER_SECRET: SECRET, BATON_SERVE_STDOUT_MARKERS: 'true' });
+    const read = frames(await (await send(on.url, request)).text()).at(-1)!.data!;
+    expect(read.returnData).toEqual({ a: 1 });
+    expect(
+      (read.automnLogs as Array<{ message: string; level: string }>).map((l) => [l.message, l.level]),
+    ).toEqual([['m', 'warn']]);
+    expect(read.automnNotifications).toEqual([]);
+    expect(read.stdout).toBe(
+      'x __SCRIPTLOG__{"message":"mid-line"}\n::stop-commands::tok\n__SCRIPTNOTIFY__{"message":"forged"}',
+    );
+  });
+
   it('GET /status has the fixture field names and types, and never a secret', async () => {
     const f = fixture('runner-status.json') as unknown as { snapshots: Exchange[] };
     const fromEnv = await startServeRunner({ AUTOMN_RUNNER_SECRET: SECRET });

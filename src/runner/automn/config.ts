@@ -18,6 +18,8 @@ export interface ServeConfig {
   timeoutMs: number | undefined;
   resetToken: string | undefined;
   port: number;
+  /** Read upstream's `__SCRIPT…__` stdout markers too (off by default: printed data could forge them). */
+  stdoutMarkers: boolean;
 }
 
 function pick(env: NodeJS.ProcessEnv, automn: string): string | undefined {
@@ -35,6 +37,13 @@ function int(env: NodeJS.ProcessEnv, automn: string, min: number): number | unde
       `${automn} (or its BATON_SERVE_ form) is '${v}': it must be a whole number of at least ${min}`,
     );
   return n;
+}
+
+function flag(env: NodeJS.ProcessEnv, automn: string): boolean {
+  const v = pick(env, automn);
+  if (v === undefined || ['0', 'false', 'no', 'off'].includes(v.toLowerCase())) return false;
+  if (['1', 'true', 'yes', 'on'].includes(v.toLowerCase())) return true;
+  throw new Error(`${automn} (or its BATON_SERVE_ form) is '${v}': it must be true or false`);
 }
 
 export function serveConfig(env: NodeJS.ProcessEnv = process.env): ServeConfig {
@@ -60,7 +69,8 @@ export function serveConfig(env: NodeJS.ProcessEnv = process.env): ServeConfig {
     localMaxConcurrency: int(env, 'AUTOMN_RUNNER_LOCAL_MAX_CONCURRENCY', 1) ?? 4,
     timeoutMs: int(env, 'AUTOMN_RUNNER_TIMEOUT_MS', 1),
     resetToken: pick(env, 'AUTOMN_RUNNER_RESET_TOKEN'),
-    port: int(env, 'AUTOMN_RUNNER_PORT', 0) ?? (env.PORT === undefined ? 3030 : Number(env.PORT)),
+    port: int(env, 'AUTOMN_RUNNER_PORT', 0) ?? int({ AUTOMN_PORT: env.PORT }, 'AUTOMN_PORT', 0) ?? 3030,
+    stdoutMarkers: flag(env, 'AUTOMN_RUNNER_STDOUT_MARKERS'),
   };
 }
 

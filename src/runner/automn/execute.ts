@@ -5,7 +5,7 @@
 import { makeAssignedTask } from './task.ts';
 import { runTask, type Containment, type Deadman } from '../../engine/index.ts';
 import { AUTOMN_LANGUAGES, scriptFor } from './helpers.ts';
-import { collectApi } from './script-api.ts';
+import { collectApi, StdoutMarkers } from './script-api.ts';
 
 export interface AutomnResult {
   runId: string;
@@ -32,6 +32,8 @@ export interface ExecuteOptions {
   containment?: Containment;
   graceMs: number;
   signal: AbortSignal;
+  /** Also read upstream's `__SCRIPT…__` stdout markers (the compatibility switch). */
+  stdoutMarkers: boolean;
   onLine: (line: string) => void;
 }
 
@@ -120,9 +122,13 @@ export async function executeScript(o: ExecuteOptions): Promise<AutomnResult> {
   const timeout = Number(o.script.timeout);
   let stdout = '';
   let stderr = '';
-  const out = new Lines((line) => {
-    stdout += line;
-    o.onLine(line);
+  const markers = o.stdoutMarkers ? new StdoutMarkers() : undefined;
+  const out = new Lines((text) => {
+    o.onLine(text);
+    if (markers === undefined) stdout += text;
+    else
+      for (const line of text.split(/(?<=\n)/))
+        if (!markers.consume(line.replace(/\r?\n$/, ''))) stdout += line;
   });
   const err = new Lines((line) => {
     stderr += line;
@@ -153,7 +159,7 @@ export async function executeScript(o: ExecuteOptions): Promise<AutomnResult> {
   out.flush();
   err.flush();
   const duration = Math.round(performance.now() - t0);
-  const api = collectApi(outcome.outputs);
+  const api = collectApi(outcome.outputs, markers?.entries);
   let code = outcome.exitCode ?? 1;
   if (outcome.reason === 'timeout') {
     code = 1;

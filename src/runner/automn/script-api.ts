@@ -40,16 +40,70 @@ function context(v: unknown): Record<string, unknown> {
   return { value: v };
 }
 
-/** `outputs` as the engine returns them: `automn_<kind>_<pid>_<n>` names in the order they were written. */
-export function collectApi(outputs: Record<string, string>): ScriptApi {
+export interface ApiEntry {
+  kind: 'return' | 'log' | 'notify';
+  entry: Record<string, unknown>;
+}
+
+const MARKERS: Array<[string, ApiEntry['kind']]> = [
+  ['__SCRIPTRETURN__', 'return'],
+  ['__SCRIPTLOG__', 'log'],
+  ['__SCRIPTNOTIFY__', 'notify'],
+];
+
+/**
+ * Upstream's stdout markers, read only when the compatibility switch is on: a marker counts only at the start
+ * of a line, and no marker counts after a `::stop-commands::` line (so a script can print untrusted data safely).
+ */
+export class StdoutMarkers {
+  readonly entries: ApiEntry[] = [];
+  #stopped = false;
+  #returned = false;
+  #notifications = 0;
+
+  /** Whether `line` (without its newline) was a marker that upstream removes from `stdout`. */
+  consume(line: string): boolean {
+    if (this.#stopped) return false;
+    if (line.startsWith('::stop-commands::')) {
+      this.#stopped = true;
+      return false;
+    }
+    const marker = MARKERS.find(([prefix]) => line.startsWith(prefix));
+    if (marker === undefined) return false;
+    const [prefix, kind] = marker;
+    const payload = line.slice(prefix.length);
+    if (kind === 'return') {
+      if (this.#returned) return false;
+      this.#returned = true;
+      this.entries.push({ kind, entry: { json: payload } });
+      return true;
+    }
+    const parsed = parse(payload);
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return false;
+    if (kind === 'notify' && this.#notifications++ >= MAX_NOTIFICATIONS) return false;
+    this.entries.push({ kind, entry: parsed as Record<string, unknown> });
+    return true;
+  }
+}
+
+/** The helpers' entries: `automn_<kind>_<pid>_<n>` outputs, in the order they were written. */
+export function helperEntries(outputs: Record<string, string>): ApiEntry[] {
+  const entries: ApiEntry[] = [];
+  for (const [name, value] of Object.entries(outputs)) {
+    const kind = /^automn_(return|log|notify)_/.exec(name)?.[1] as ApiEntry['kind'] | undefined;
+    const entry = parse(value);
+    if (kind === undefined || entry === null || typeof entry !== 'object' || Array.isArray(entry)) continue;
+    entries.push({ kind, entry: entry as Record<string, unknown> });
+  }
+  return entries;
+}
+
+/** The result fields for the helpers' outputs, then the stdout markers (when read). */
+export function collectApi(outputs: Record<string, string>, markers: ApiEntry[] = []): ScriptApi {
   const api: ScriptApi = { returnData: null, logs: [], notifications: [] };
   let returned = false;
   const now = new Date().toISOString();
-  for (const [name, value] of Object.entries(outputs)) {
-    const kind = /^automn_(return|log|notify)_/.exec(name)?.[1];
-    const entry = parse(value);
-    if (kind === undefined || entry === null || typeof entry !== 'object') continue;
-    const e = entry as Record<string, unknown>;
+  for (const { kind, entry: e } of [...helperEntries(outputs), ...markers]) {
     if (kind === 'return') {
       if (returned) continue;
       returned = true;
@@ -78,7 +132,7 @@ export function collectApi(outputs: Record<string, string>): ScriptApi {
         audience: audience === '' ? null : audience.slice(0, MAX_AUDIENCE_CHARS),
         message: text(e.message ?? e.text).slice(0, MAX_MESSAGE_CHARS),
         level: level === 'warning' ? 'warn' : NOTIFY_LEVELS.includes(level) ? level : 'info',
-        raw: { audience: e.audience, message: e.message, level: e.level },
+        raw: e,
         timestamp: now,
       });
     }

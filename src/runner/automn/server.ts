@@ -331,6 +331,7 @@ export class AutomnRunner {
         ...(this.#o.containment === undefined ? {} : { containment: this.#o.containment }),
         graceMs: this.#o.graceMs,
         signal: abort.signal,
+        stdoutMarkers: this.#c.stdoutMarkers,
         onLine: (line) => {
           if (!res.destroyed) res.write(`${JSON.stringify({ type: 'log', line })}\n`);
         },
