@@ -365,6 +365,17 @@ describe('baton runner serve replays the Automn runner fixtures', () => {
       body: { token: TOKEN, secret: rotated },
     });
     const resetBody = (await reset.json()) as Record<string, unknown>;
+    // The rotated secret is the one /api/run accepts from now on.
+    const runWith = (secret: string) =>
+      send(r.url, {
+        method: 'POST',
+        path: '/api/run',
+        headers: { 'x-automn-runner-secret': secret },
+        body: { script: { language: 'sh', code: 'echo rotated' } },
+      });
+    expect((await runWith(PLACEHOLDERS['{{RUNNER_SECRET_R2}}']!)).status).toBe(401);
+    const fresh = await runWith(rotated);
+    expect(frames(await fresh.text()).at(-1)!.data!.stdout).toBe('rotated');
     expect(Object.keys(resetBody)).toEqual(['reset', 'secretUpdated', 'registration', 'registrationResult']);
     while (!bodies.some((b) => String(b.statusMessage).endsWith('(heartbeat)')))
       await new Promise((done) => setTimeout(done, 100));
@@ -383,5 +394,74 @@ describe('baton runner serve replays the Automn runner fixtures', () => {
     const status = await (await fetch(`${r.url}/status`)).text();
     expect(status).not.toContain(rotated);
     expect((JSON.parse(status) as { runner: { locked: boolean } }).runner.locked).toBe(true);
+  });
+
+  it('replays the operator pages of runner-ui.json: statuses, headings and alert texts', async () => {
+    interface UiExchange extends Exchange {
+      response: Exchange['response'] & {
+        html: { title: string; headings: string[]; alerts: Array<{ text: string }> };
+      };
+    }
+    const f = fixture('runner-ui.json') as unknown as { exchanges?: UiExchange[] };
+    const all: UiExchange[] = [];
+    const walk = (v: unknown): void => {
+      if (Array.isArray(v)) v.forEach(walk);
+      else if (v !== null && typeof v === 'object') {
+        if ('request' in v && 'response' in v) all.push(v as UiExchange);
+        else Object.values(v).forEach(walk);
+      }
+    };
+    walk(f);
+    expect(all).toHaveLength(8);
+    const ok = (fixture('runner-registration.json') as unknown as { requests: Exchange[] }).requests.find(
+      (q) => q.response.status === 200,
+    )!;
+    let created = false;
+    const host = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(created ? 200 : 404, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(created ? ok.response.body : { error: 'Runner host not found' }));
+      });
+    });
+    await new Promise<void>((done) => host.listen(0, '127.0.0.1', done));
+    onTestFinished(() => new Promise<void>((done) => host.close(() => done())));
+    const hostUrl = `http://127.0.0.1:${(host.address() as { port: number }).port}`;
+    const page = async (res: Response) => {
+      const html = (await res.text()).replace(/&#(\d+);/g, (_m, c: string) => String.fromCharCode(Number(c)));
+      return {
+        status: res.status,
+        title: /<title>(.*?)<\/title>/.exec(html)?.[1],
+        heading: /<h1>(.*?)<\/h1>/.exec(html)?.[1],
+        alerts: [...html.matchAll(/<div class="alert[^"]*">(.*?)<\/div>/g)].map((m) => m[1]),
+      };
+    };
+    const expected = (e: UiExchange) => ({
+      status: e.response.status,
+      title: e.response.html.title,
+      heading: e.response.html.headings[0],
+      alerts: e.response.html.alerts.map((a) => a.text.replace('http://127.0.0.1:18090', hostUrl)),
+    });
+    const a = await startServeRunner({
+      AUTOMN_HOST_URL: hostUrl,
+      AUTOMN_RUNNER_ID: 'r1',
+      AUTOMN_RUNNER_SECRET: SECRET,
+      AUTOMN_RUNNER_PUBLIC_URL: 'http://127.0.0.1:13030',
+    });
+    while (
+      (JSON.parse(await (await fetch(`${a.url}/status`)).text()) as { runner: Record<string, unknown> })
+        .runner.lastRegistrationStatus !== 'error'
+    )
+      await new Promise((done) => setTimeout(done, 50));
+    const b = await startServeRunner({
+      AUTOMN_HOST_URL: hostUrl,
+      AUTOMN_RUNNER_ID: 'r2',
+      AUTOMN_RUNNER_PUBLIC_URL: 'http://127.0.0.1:13031',
+    });
+    for (const e of all) {
+      if (e.name?.includes('after r1 was created')) created = true;
+      const r = e.name?.startsWith('A:') === true ? a : b;
+      expect([e.name, await page(await send(r.url, e.request))]).toEqual([e.name, expected(e)]);
+    }
   });
 });
