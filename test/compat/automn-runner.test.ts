@@ -169,6 +169,37 @@ describe('baton runner serve replays the Automn runner fixtures', () => {
     expect(rest).toContain('"code":0');
   });
 
+  it("Baton's own limits: 413 over 1 MB, 400 for a runId over 256 characters, 409 for a runId already running", async () => {
+    const r = await startServeRunner({ AUTOMN_RUNNER_SECRET: SECRET });
+    const run = (body: unknown) =>
+      send(r.url, { method: 'POST', path: '/api/run', headers: { 'x-automn-runner-secret': SECRET }, body });
+    const big = await send(r.url, {
+      method: 'POST',
+      path: '/api/run',
+      headers: { 'x-automn-runner-secret': SECRET },
+      bodyText: JSON.stringify({ script: { language: 'sh', code: 'x'.repeat(1024 * 1024) } }),
+    });
+    expect([big.status, await big.text()]).toEqual([
+      413,
+      expect.stringMatching(/^\{"error":"request body of \d+ bytes is over the limit of 1048576 bytes"\}$/),
+    ]);
+    const long = await run({ runId: 'r'.repeat(257), script: { language: 'sh', code: 'true' } });
+    expect([long.status, await long.text()]).toEqual([
+      400,
+      '{"error":"runId is 257 characters; the limit is 256"}',
+    ]);
+    const gate = join(stepVisibleDir(), 'gate');
+    const first = await run({
+      runId: 'same',
+      script: { language: 'sh', code: `while [ ! -e ${gate} ]; do sleep 0.05; done` },
+    });
+    expect(first.status).toBe(200);
+    const second = await run({ runId: 'same', script: { language: 'sh', code: 'true' } });
+    expect([second.status, await second.text()]).toEqual([409, '{"error":"Run same is already running"}']);
+    writeFileSync(gate, '');
+    expect(frames(await first.text()).at(-1)!.data!.code).toBe(0);
+  });
+
   it('shell helpers write valid JSON (upstream defect fixed): logs, notifications and the first return', async () => {
     const r = await startServeRunner({ AUTOMN_RUNNER_SECRET: SECRET });
     const f = fixture('runner-run-shell-helpers.json') as unknown as Exchange;

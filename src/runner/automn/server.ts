@@ -10,7 +10,9 @@ import { scriptBaseEnv, type ServeConfig } from './config.ts';
 import { executeScript } from './execute.ts';
 import { register, type RegistrationReason, type RegistrationResult } from './registration.ts';
 
+/** Upstream's JSON body limit (Express `1mb`). */
 const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_RUN_ID_CHARS = 256;
 
 /** Constant-time equality of two secrets of any lengths (both hashed first). */
 export function sameSecret(given: string, expected: string): boolean {
@@ -45,6 +47,7 @@ export class AutomnRunner {
   readonly #o: ServeOptions;
   #state: State = {};
   #running = 0;
+  readonly #runIds = new Set<string>();
   #heartbeat: NodeJS.Timeout | undefined;
   #resetFailures: number[] = [];
   readonly server: Server;
@@ -60,8 +63,9 @@ export class AutomnRunner {
       this.#state = {};
     }
     this.server = createServer((req, res) => {
-      this.#route(req, res).catch(() => {
-        if (!res.headersSent) json(res, 500, { error: 'Runner internal error' });
+      this.#route(req, res).catch((error: unknown) => {
+        if (!res.headersSent && error instanceof BodyTooLarge) json(res, 413, { error: error.message });
+        else if (!res.headersSent) json(res, 500, { error: 'Runner internal error' });
         else res.end();
       });
     });
@@ -305,21 +309,29 @@ export class AutomnRunner {
     if (script === null || typeof script !== 'object' || Array.isArray(script))
       return json(res, 400, { error: 'Script payload is required' });
     const runId = typeof body.runId === 'string' && body.runId !== '' ? body.runId : randomUUID();
+    // Unlike upstream, a run id is bounded and unique among the runs in flight (it names the run's log lines
+    // on the host and is the script's AUTOMN_RUN_ID).
+    if (runId.length > MAX_RUN_ID_CHARS)
+      return json(res, 400, {
+        error: `runId is ${runId.length} characters; the limit is ${MAX_RUN_ID_CHARS}`,
+      });
+    if (this.#runIds.has(runId)) return json(res, 409, { error: `Run ${runId} is already running` });
+    this.#runIds.add(runId);
     const input = body.reqBody === undefined || body.reqBody === null ? {} : structuredClone(body.reqBody);
     this.#running++;
-    const abort = new AbortController();
-    // The host hanging up mid-run cancels the run: the engine signals the whole process group.
-    res.on('close', () => {
-      if (!res.writableFinished) abort.abort();
-    });
-    res.writeHead(200, {
-      'content-type': 'application/jsonl; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      'x-content-type-options': 'nosniff',
-      connection: 'keep-alive',
-    });
-    res.flushHeaders();
     try {
+      const abort = new AbortController();
+      // The host hanging up mid-run cancels the run: the engine signals the whole process group.
+      res.on('close', () => {
+        if (!res.writableFinished) abort.abort();
+      });
+      res.writeHead(200, {
+        'content-type': 'application/jsonl; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        'x-content-type-options': 'nosniff',
+        connection: 'keep-alive',
+      });
+      res.flushHeaders();
       const result = await executeScript({
         runId,
         script: script as Record<string, unknown>,
@@ -335,10 +347,22 @@ export class AutomnRunner {
         onLine: (line) => {
           if (!res.destroyed) res.write(`${JSON.stringify({ type: 'log', line })}\n`);
         },
-      });
+      }).catch((error: unknown) => ({
+        // The machine failed (e.g. the work dir is not writable): still exactly one result, naming why.
+        runId,
+        stdout: '',
+        stderr: `Baton runner failed: ${(error as Error).message}`,
+        code: 1,
+        duration: 0,
+        returnData: null,
+        automnLogs: [],
+        automnNotifications: [],
+        input,
+      }));
       if (!res.destroyed) res.end(`${JSON.stringify({ type: 'result', data: result })}\n`);
     } finally {
       this.#running--;
+      this.#runIds.delete(runId);
     }
   }
 
@@ -374,18 +398,22 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
+/** A request body over MAX_BODY_BYTES: answered 413 once the whole body has arrived. */
+class BodyTooLarge extends Error {}
+
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((done, fail) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        req.destroy();
-        fail(new Error(`request body over ${MAX_BODY_BYTES} bytes`));
-      } else chunks.push(c);
+      if (size <= MAX_BODY_BYTES) chunks.push(c);
     });
-    req.on('end', () => done(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => {
+      if (size > MAX_BODY_BYTES)
+        fail(new BodyTooLarge(`request body of ${size} bytes is over the limit of ${MAX_BODY_BYTES} bytes`));
+      else done(Buffer.concat(chunks).toString('utf8'));
+    });
     req.on('error', fail);
   });
 }
