@@ -29,13 +29,14 @@ function pick(env: NodeJS.ProcessEnv, automn: string): string | undefined {
 }
 
 function int(env: NodeJS.ProcessEnv, automn: string, min: number): number | undefined {
-  const v = pick(env, automn);
-  if (v === undefined) return undefined;
+  return whole(pick(env, automn), `${automn} (or its BATON_SERVE_ form)`, min);
+}
+
+function whole(v: string | undefined, what: string, min: number): number | undefined {
+  if (v === undefined || v.trim() === '') return undefined;
   const n = Number(v);
   if (!Number.isInteger(n) || n < min)
-    throw new Error(
-      `${automn} (or its BATON_SERVE_ form) is '${v}': it must be a whole number of at least ${min}`,
-    );
+    throw new Error(`${what} is '${v}': it must be a whole number of at least ${min}`);
   return n;
 }
 
@@ -69,7 +70,7 @@ export function serveConfig(env: NodeJS.ProcessEnv = process.env): ServeConfig {
     localMaxConcurrency: int(env, 'AUTOMN_RUNNER_LOCAL_MAX_CONCURRENCY', 1) ?? 4,
     timeoutMs: int(env, 'AUTOMN_RUNNER_TIMEOUT_MS', 1),
     resetToken: pick(env, 'AUTOMN_RUNNER_RESET_TOKEN'),
-    port: int(env, 'AUTOMN_RUNNER_PORT', 0) ?? int({ AUTOMN_PORT: env.PORT }, 'AUTOMN_PORT', 0) ?? 3030,
+    port: int(env, 'AUTOMN_RUNNER_PORT', 0) ?? whole(env.PORT, 'PORT', 0) ?? 3030,
     stdoutMarkers: flag(env, 'AUTOMN_RUNNER_STDOUT_MARKERS'),
   };
 }
