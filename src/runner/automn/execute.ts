@@ -165,11 +165,10 @@ export async function executeScript(o: ExecuteOptions): Promise<AutomnResult> {
     code = 1;
     o.onLine('Timeout exceeded.\n');
     stderr += '\nTimeout exceeded.';
-  } else if (
-    outcome.reason !== undefined &&
-    outcome.reason !== 'exit_code' &&
-    outcome.reason !== 'cancelled'
-  ) {
+  } else if (outcome.reason === 'cancelled') {
+    code = 1;
+    stderr += '\nRun cancelled.';
+  } else if (outcome.reason !== undefined && outcome.reason !== 'exit_code') {
     code = 1;
     if (outcome.exitCode === null)
       stderr += (stderr === '' ? '' : '\n') + (outcome.message ?? outcome.reason);

@@ -48,6 +48,7 @@ export class AutomnRunner {
   #state: State = {};
   #running = 0;
   readonly #runIds = new Set<string>();
+  readonly #aborts = new Set<AbortController>();
   #heartbeat: NodeJS.Timeout | undefined;
   #resetFailures: number[] = [];
   readonly server: Server;
@@ -168,9 +169,11 @@ export class AutomnRunner {
     this.#heartbeat.unref();
   }
 
+  /** Stops heartbeats and new runs; runs in flight are cancelled and still end with their result frame. */
   stop(): void {
     clearInterval(this.#heartbeat);
     this.server.close();
+    for (const abort of this.#aborts) abort.abort();
   }
 
   async #uiRegister(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -319,8 +322,9 @@ export class AutomnRunner {
     this.#runIds.add(runId);
     const input = body.reqBody === undefined || body.reqBody === null ? {} : structuredClone(body.reqBody);
     this.#running++;
+    const abort = new AbortController();
+    this.#aborts.add(abort);
     try {
-      const abort = new AbortController();
       // The host hanging up mid-run cancels the run: the engine signals the whole process group.
       res.on('close', () => {
         if (!res.writableFinished) abort.abort();
@@ -363,6 +367,7 @@ export class AutomnRunner {
     } finally {
       this.#running--;
       this.#runIds.delete(runId);
+      this.#aborts.delete(abort);
     }
   }
 
