@@ -4,6 +4,7 @@ import { registerRun } from './commands/run.ts';
 import { registerServer } from './commands/server.ts';
 import { registerRunner } from './commands/runner.ts';
 import { registerRunnerPool } from './commands/runner-pool.ts';
+import { registerRunnerServe } from './commands/runner-serve.ts';
 import { registerSubmit } from './commands/submit.ts';
 import { registerRuns } from './commands/runs.ts';
 import { registerToken } from './commands/token.ts';
@@ -31,6 +32,10 @@ export async function main(argv: string[]): Promise<number> {
   registerServer(program, setExit);
   registerRunner(program, setExit);
   registerRunnerPool(
+    program.commands.find((c) => c.name() === 'runner')!,
+    setExit,
+  );
+  registerRunnerServe(
     program.commands.find((c) => c.name() === 'runner')!,
     setExit,
   );
