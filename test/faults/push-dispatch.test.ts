@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startServerProcess, type ServerProcess } from '../helpers/cluster.ts';
 import { poll, waitForRunEnd, waitForTask } from '../helpers/fault-cluster.ts';
 
-const FIXTURES = '/work/shared/fixtures/automn';
+const FIXTURES = new URL('../../../shared/fixtures/automn', import.meta.url).pathname;
 const SECRET = 'push-dispatch-secret-0001';
 
 interface Frame {

@@ -12,7 +12,7 @@ import { tempDir } from '../helpers/temp.ts';
 
 const BIN = new URL('../../bin/baton.js', import.meta.url).pathname;
 
-const FIXTURES = '/work/shared/fixtures/automn';
+const FIXTURES = new URL('../../../shared/fixtures/automn', import.meta.url).pathname;
 const SECRETS: Record<string, string> = {
   '{{RUNNER_SECRET}}': 'fixture-runner-secret-r1',
   '{{RUNNER_SECRET_R2}}': 'fixture-runner-secret-r2',
