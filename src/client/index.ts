@@ -185,7 +185,7 @@ export function createClient(http: HttpOptions) {
       );
     },
     /** The secret is in the answer only now: the server keeps a hash. */
-    createPushRunner(body: { id?: string; name: string; secret?: string }) {
+    createPushRunner(body: { id?: string; name: string; secret?: string; labels?: string[] }) {
       return requestJson<{ runnerHost: PushRunnerHost; secret: string }>(http, 'api/settings/runner-hosts', {
         method: 'POST',
         body,

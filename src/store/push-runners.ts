@@ -18,13 +18,15 @@ export function createPushRunnerStore(d: StoreDialect) {
       id: string;
       name: string;
       secretHash: string;
+      /** Labels besides its name that a task's `runs_on` may select it by. */
+      labels?: string[];
       now: number;
     }): Promise<PushRunnerRow | 'exists'> {
       const row: PushRunnerRow = {
         id: r.id,
         name: r.name,
         secret_hash: r.secretHash,
-        labels: '[]',
+        labels: JSON.stringify(r.labels ?? []),
         status_message: null,
         endpoint: null,
         max_concurrency: null,

@@ -1,11 +1,14 @@
 // Issue 15 end to end: a Baton server is the Automn host of two real `baton runner serve` processes. Each
 // registers and heartbeats with the server; the server pushes the tasks whose `runs_on` names a push runner to
 // it, stores the streamed log and maps the result. Both halves are Baton's own: this is where they meet.
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { startServerProcess, type ServerProcess } from '../helpers/cluster.ts';
-import { poll, waitForRunEnd } from '../helpers/fault-cluster.ts';
+import { poll, waitForRunEnd, waitForTask } from '../helpers/fault-cluster.ts';
+import { stepVisibleDir } from '../helpers/temp.ts';
 import { startServeRunner } from '../helpers/automn-runner.ts';
 
 /** A loopback port nothing listens on now: the runner must know its own URL before it starts. */
@@ -85,5 +88,63 @@ tasks:
       expect(log).not.toContain(secrets.a);
       expect(log).not.toContain(secrets.b);
     }
+  });
+
+  it('a push runner killed mid-task: the task ends runner_lost and its retry runs on the other runner with the same label', async () => {
+    const server = await startServerProcess();
+    const secrets = { a: `push-secret-la-${process.pid}-xyz`, b: `push-secret-lb-${process.pid}-xyz` };
+    for (const [id, secret] of [
+      ['la', secrets.a],
+      ['lb', secrets.b],
+    ] as const)
+      expect(
+        (
+          await admin(server, '/api/settings/runner-hosts', {
+            id,
+            name: `push-${id}`,
+            secret,
+            labels: ['automn'],
+          })
+        ).status,
+      ).toBe(201);
+    const runners = {
+      la: await servePushRunner(server, 'la', secrets.a),
+      lb: await servePushRunner(server, 'lb', secrets.b),
+    };
+    await poll(async () => {
+      const list = (await (await admin(server, '/api/settings/runner-hosts')).json()) as {
+        runnerHosts: Array<{ isHealthy: boolean }>;
+      };
+      return list.runnerHosts.filter((r) => r.isHealthy).length === 2;
+    }, 'both push runners to register with the server');
+    // Bad labels are refused by name.
+    const bad = await admin(server, '/api/settings/runner-hosts', { name: 'bad', labels: ['$(x)'] });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain('$(x)');
+
+    const gate = join(stepVisibleDir(), 'attempt-1-started');
+    const run = await server.client.submitRun(`
+tasks:
+  long:
+    runs_on: [automn]
+    retries: { max: 1, backoff: 1s }
+    run: |
+      if [ ! -e ${gate} ]; then touch ${gate}; sleep 600; fi
+      echo "done on attempt $AUTOMN_RUN_ID"
+`);
+    await poll(() => existsSync(gate), 'attempt 1 to start on one of the push runners');
+    const first = await waitForTask(server.client, run.id, 'long', (t) => t.status === 'running', 'to run');
+    // A push attempt's runner is `push:<id>`.
+    const victim = first.runner === 'push:la' ? runners.la : runners.lb;
+    victim.proc.child.kill('SIGKILL');
+    const end = await waitForRunEnd(server.client, run.id);
+    expect(end.results['long'], JSON.stringify(end.results['long'])).toMatchObject({
+      status: 'succeeded',
+      attempt: 2,
+    });
+    expect(end.results['long']!.runner).not.toBe(first.runner);
+    expect(end.results['long']!.runner).toMatch(/^push:l[ab]$/);
+    const attempts = (await server.client.getRun(run.id)).results['long']!;
+    expect(attempts.attempt).toBe(2);
   });
 });

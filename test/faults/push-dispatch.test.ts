@@ -110,7 +110,18 @@ async function setUp(answers: Answer[]) {
     false,
   );
   expect(reg.status).toBe(200);
-  return { server: baton, stand, api };
+  // A runner heartbeats by registering again; after a lost dispatch the server waits for one before it sends it more.
+  const heartbeat = async () =>
+    expect(
+      (
+        await api(
+          '/api/settings/runner-hosts/p1/register',
+          { secret: SECRET, endpoint: stand!.endpoint, statusMessage: 'Runner heartbeat', maxConcurrency: 2 },
+          false,
+        )
+      ).status,
+    ).toBe(200);
+  return { server: baton, stand, api, heartbeat };
 }
 
 describe('push dispatch to an Automn-compatible runner', () => {
@@ -196,9 +207,9 @@ tasks:
     expect(await server.client.taskLog(run.id, 'slow')).toBe('tick-1\ntick-2\ntick-3\nTimeout exceeded.\n');
   });
 
-  it('a stream that ends without a result is runner_lost, and the declared retry runs again', async () => {
+  it('a stream that ends without a result is runner_lost, and the declared retry runs again after the runner heartbeats again', async () => {
     const cut = frames('runner-run-shell.json').filter((f) => f.type === 'log');
-    const { server, stand } = await setUp([
+    const { server, stand, heartbeat } = await setUp([
       { frames: cut, end: true },
       { frames: frames('runner-run-shell.json'), end: true },
     ]);
@@ -209,6 +220,14 @@ tasks:
     retries: { max: 1, backoff: 1s, on: [runner_lost] }
     run: echo work
 `);
+    // Lost: the runner gets nothing more until it heartbeats again (a dead one would not).
+    await poll(
+      async () =>
+        stand.received.length === 1 && (await server.client.getRun(run.id)).results.work?.status === 'queued',
+      'attempt 1 to be lost',
+    );
+    expect(stand.received).toHaveLength(1);
+    await heartbeat();
     const end = await waitForRunEnd(server.client, run.id);
     expect(end.results.work).toMatchObject({ status: 'succeeded', attempt: 2 });
     expect(stand.received).toHaveLength(2);
@@ -282,9 +301,9 @@ tasks:
     await server.client.cancelRun(run.id);
   });
 
-  it('a runner that dies mid-run (connection cut) is runner_lost at once and the retry goes to it again', async () => {
+  it('a runner that dies mid-run (connection cut) is runner_lost at once and the retry goes to it once it heartbeats again', async () => {
     const cut = frames('runner-run-timeout.json').slice(0, 2);
-    const { server, stand } = await setUp([
+    const { server, stand, heartbeat } = await setUp([
       { frames: cut, end: 'die' },
       { frames: frames('runner-run-minimal.json'), end: true },
     ]);
@@ -295,6 +314,14 @@ tasks:
     retries: { max: 1, backoff: 1s, on: [runner_lost] }
     run: echo work
 `);
+    // Lost: the runner gets nothing more until it heartbeats again (a dead one would not).
+    await poll(
+      async () =>
+        stand.received.length === 1 && (await server.client.getRun(run.id)).results.work?.status === 'queued',
+      'attempt 1 to be lost',
+    );
+    expect(stand.received).toHaveLength(1);
+    await heartbeat();
     const end = await waitForRunEnd(server.client, run.id);
     expect(end.results.work).toMatchObject({ status: 'succeeded', attempt: 2 });
     expect(stand.received).toHaveLength(2);

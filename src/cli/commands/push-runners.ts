@@ -57,16 +57,25 @@ export function registerPushRunners(program: Command, setExit: (code: number) =>
       .description('add a push runner; prints its secret once')
       .requiredOption('--name <name>', 'its name (unique)')
       .option('--id <id>', 'its id (default: a generated UUID)')
+      .option('--labels <a,b>', "labels a task's runs_on may select it by, besides its name")
       .option(
         '--secret-file <path>',
         'read its secret (12+ characters) from a file, or - for stdin; default: generated',
       ),
-  ).action((flags: Flags & { name: string; id?: string; secretFile?: string }) =>
+  ).action((flags: Flags & { name: string; id?: string; secretFile?: string; labels?: string }) =>
     guard(async () => {
       const secret = readSecretFile(flags.secretFile);
       const res = await connect(flags).createPushRunner({
         name: flags.name,
         ...(flags.id !== undefined ? { id: flags.id } : {}),
+        ...(flags.labels !== undefined
+          ? {
+              labels: flags.labels
+                .split(',')
+                .map((l) => l.trim())
+                .filter(Boolean),
+            }
+          : {}),
         ...(secret !== undefined ? { secret } : {}),
       });
       if (flags.json) return printJson(out, res);

@@ -27,6 +27,12 @@ class Lost extends Error {}
 
 export function startPushDispatcher(ctx: ServerContext): { stop(): Promise<void> } {
   const active = new Map<string, number>();
+  /**
+   * Push runners whose last dispatch was lost (a refused connection, a cut stream): when, so that no task (a
+   * retry included) is sent there again until the runner heartbeats after it — a dead runner still looks healthy
+   * for up to 120 s of its last heartbeat.
+   */
+  const suspended = new Map<string, number>();
   const inFlight = new Set<Promise<void>>();
   const stopping = new AbortController();
   let scanning: Promise<void> | undefined;
@@ -37,6 +43,11 @@ export function startPushDispatcher(ctx: ServerContext): { stop(): Promise<void>
     for (const row of await ctx.store.pushRunners.list()) {
       if (stopping.signal.aborted) return;
       if (!pushRunnerHealthy(row, now) || !row.endpoint) continue;
+      const lostAt = suspended.get(row.id);
+      if (lostAt !== undefined) {
+        if ((row.last_seen_at ?? 0) <= lostAt) continue;
+        suspended.delete(row.id);
+      }
       const secret = ctx.pushSecrets.get(row.id);
       if (secret === undefined) continue; // it has not registered with this server process since it started
       const capacity = row.max_concurrency ?? 1;
@@ -186,6 +197,7 @@ export function startPushDispatcher(ctx: ServerContext): { stop(): Promise<void>
       });
     }
     if (why === 'lost' || !result) {
+      suspended.set(row.id, ctx.now());
       const res = await ctx.store.leases.lose(lease, runnerId, lostMessage, ctx.now());
       ctx.hub.runEvent({
         type: 'task',

@@ -1,6 +1,7 @@
 // Push runners (Automn-compatible), at Automn's own paths and in its answer shapes so that real Automn runners
 // and tools work unchanged: the admin API (Baton's user tokens, admin scope) and the runner's
 // registration/heartbeat, which the runner authenticates with its secret alone.
+import { labelProblem, RUNNER_LABELS_MAX } from '../../protocol/labels.ts';
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ServerContext } from '../context.ts';
@@ -100,9 +101,21 @@ export function pushRunnerAdminRoutes(app: FastifyInstance, ctx: ServerContext):
     }
     const chosen = chooseSecret(body.secret);
     if ('error' in chosen) return fail(reply, 400, chosen.error);
+    // A Baton extension (upstream selects runners by id only): labels a task's `runs_on` may select it by.
+    const labels = body.labels === undefined || body.labels === null ? [] : body.labels;
+    if (!Array.isArray(labels) || labels.some((l) => typeof l !== 'string'))
+      return fail(reply, 400, 'Runner labels must be an array of strings');
+    if (labels.length > RUNNER_LABELS_MAX)
+      return fail(reply, 400, `Runner labels: ${labels.length} given; the limit is ${RUNNER_LABELS_MAX}`);
+    for (const label of labels as string[]) {
+      const problem = labelProblem(label);
+      if (problem !== undefined)
+        return fail(reply, 400, `Runner label ${JSON.stringify(label.slice(0, 60))} ${problem}`);
+    }
     const row = await store.create({
       id,
       name,
+      labels: labels as string[],
       secretHash: await hashPushSecret(chosen.secret),
       now: ctx.now(),
     });
