@@ -12,9 +12,9 @@ import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { getFileNameLowLevel, openPromise, type Entry, type ZipFile } from 'yauzl';
+import { openPromise, type Entry, type ZipFile } from 'yauzl';
 import type { ArtifactRef } from '../protocol/plan.ts';
-import { checkArchiveEntry } from '../protocol/archive-rules.ts';
+import { checkArchiveEntry, zipEntryFields } from '../protocol/archive-rules.ts';
 import type { ArchiveLimits } from './archive-limits.ts';
 import { errorText, inside } from './work-dir.ts';
 
@@ -94,24 +94,7 @@ async function checkAll(
   const tally = { entries: totals.entries, bytes: totals.bytes, names: new Set<string>() };
   const checked: Checked[] = [];
   for await (const entry of zip.eachEntry()) {
-    const rawName = getFileNameLowLevel(
-      entry.generalPurposeBitFlag,
-      entry.fileNameRaw,
-      entry.extraFields,
-      true,
-    );
-    const verdict = checkArchiveEntry(
-      {
-        rawName,
-        versionMadeBy: entry.versionMadeBy,
-        externalFileAttributes: entry.externalFileAttributes,
-        encrypted: entry.isEncrypted(),
-        compressedSize: entry.compressedSize,
-        uncompressedSize: entry.uncompressedSize,
-      },
-      tally,
-      limits,
-    );
+    const verdict = checkArchiveEntry(zipEntryFields(entry), tally, limits);
     if (!verdict.ok) throw new UnsafeArchive(`is unsafe: entry '${verdict.entry}' ${verdict.why}`);
     checked.push({ entry, name: verdict.name, directory: verdict.directory, executable: verdict.executable });
   }

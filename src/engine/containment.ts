@@ -19,7 +19,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findOnPath } from './shell.ts';
 import { sandboxPlan, type SandboxPlan } from './sandbox.ts';
-import { STEP_INIT } from './step-init.ts';
+import { initCommand } from './step-init.ts';
 import { SYSTEM_PATH } from './system-path.ts';
 import type { Containment } from './types.ts';
 
@@ -77,13 +77,7 @@ function buildPlan(level: Exclude<ContainmentLevel, 'sandbox'>): ContainmentPlan
       '--kill-child=KILL',
       '--mount-proc',
       '--',
-      bash,
-      '--noprofile',
-      '--norc',
-      '-p',
-      '-c',
-      STEP_INIT,
-      'baton-step-init',
+      ...initCommand(bash),
     ],
   };
 }

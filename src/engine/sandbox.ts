@@ -21,7 +21,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, readlinkSync } from 'node:fs';
 import { findOnPath } from './shell.ts';
-import { STEP_INIT } from './step-init.ts';
+import { initCommand } from './step-init.ts';
 import { SYSTEM_PATH } from './system-path.ts';
 
 /** Where the runner looks for bwrap; `BATON_BWRAP` names another binary (or a missing one, to test refusal). */
@@ -207,12 +207,6 @@ export function sandboxPrefix(plan: SandboxPlan, task: SandboxedTask): string[] 
     '--remount-ro',
     '/',
     '--',
-    bash,
-    '--noprofile',
-    '--norc',
-    '-p',
-    '-c',
-    STEP_INIT,
-    'baton-step-init',
+    ...initCommand(bash),
   ];
 }

@@ -89,3 +89,8 @@ trap : TERM
 )
 exit $?
 `;
+
+/** The command that runs the init, the last part of every chain that starts a step under it (host or sandbox). */
+export function initCommand(bash: string): string[] {
+  return [bash, '--noprofile', '--norc', '-p', '-c', STEP_INIT, 'baton-step-init'];
+}

@@ -8,6 +8,8 @@
 // uncompressed total over the limits; an entry over `ratioMinBytes` whose uncompressed:compressed ratio is
 // above `maxRatio` (a zip bomb).
 
+import { getFileNameLowLevel, type Entry } from 'yauzl';
+
 export interface ArchiveLimits {
   /** Most entries (files and directories) in one task's archives. */
   maxEntries: number;
@@ -40,6 +42,18 @@ export interface ArchiveEntryFields {
   encrypted: boolean;
   compressedSize: number;
   uncompressedSize: number;
+}
+
+/** The fields the rules read, from an entry yauzl listed (its name decoded but not normalised). */
+export function zipEntryFields(entry: Entry): ArchiveEntryFields {
+  return {
+    rawName: getFileNameLowLevel(entry.generalPurposeBitFlag, entry.fileNameRaw, entry.extraFields, true),
+    versionMadeBy: entry.versionMadeBy,
+    externalFileAttributes: entry.externalFileAttributes,
+    encrypted: entry.isEncrypted(),
+    compressedSize: entry.compressedSize,
+    uncompressedSize: entry.uncompressedSize,
+  };
 }
 
 /** Running totals over the archives checked together (one task's), and the names of the current one. */

@@ -49,11 +49,14 @@ export interface RunnerConfigFile {
 export const NETWORKS = ['host', 'none'] as const;
 export type RunnerNetwork = (typeof NETWORKS)[number];
 
-/** The error for a bad network value, naming the place (a flag or a config key) and the choices. */
+/** One of `choices`, or an error naming the place (a flag or a config key), the value and the choices. */
+function parseChoice<T extends string>(choices: readonly T[], value: unknown, where: string): T {
+  if (typeof value === 'string' && (choices as readonly string[]).includes(value)) return value as T;
+  throw new Error(`${where} must be one of ${choices.join(', ')}, got ${JSON.stringify(value)}`);
+}
+
 export function parseNetwork(value: unknown, where: string): RunnerNetwork {
-  if (typeof value === 'string' && (NETWORKS as readonly string[]).includes(value))
-    return value as RunnerNetwork;
-  throw new Error(`${where} must be one of ${NETWORKS.join(', ')}, got ${JSON.stringify(value)}`);
+  return parseChoice(NETWORKS, value, where);
 }
 
 /** Why a runner cannot give every task no network, or undefined when it can. */
@@ -73,11 +76,8 @@ export function networkProblem(
 export const ISOLATIONS = ['host', 'sandbox'] as const;
 export type Isolation = (typeof ISOLATIONS)[number];
 
-/** The error for a bad isolation value, naming the place (a flag or a config key) and the choices. */
 export function parseIsolation(value: unknown, where: string): Isolation {
-  if (typeof value === 'string' && (ISOLATIONS as readonly string[]).includes(value))
-    return value as Isolation;
-  throw new Error(`${where} must be one of ${ISOLATIONS.join(', ')}, got ${JSON.stringify(value)}`);
+  return parseChoice(ISOLATIONS, value, where);
 }
 
 export interface RunnerConfig {

@@ -17,3 +17,4 @@ export {
   type RunnerConfigFile,
 } from './config.ts';
 export { loadEnvFile, parseEnvFile, withoutBatonSettings } from './env-file.ts';
+export { proveIsolation, type RunnerIsolation } from './isolation.ts';

@@ -4,9 +4,9 @@
 import { hostname } from 'node:os';
 import { createClient, trustCaFile } from '../client/index.ts';
 import { toError } from '../protocol/errors.ts';
-import { Agent, type AgentOptions, type RunnerLogger } from './agent.ts';
-import { ISOLATIONS } from './config.ts';
-import { sandboxPlan } from '../engine/index.ts';
+import { Agent, type RunnerLogger } from './agent.ts';
+import { ISOLATIONS, type Isolation } from './config.ts';
+import { proveIsolation } from './isolation.ts';
 import { withoutBatonSettings } from './env-file.ts';
 import { loadIdentity } from './identity.ts';
 import type { PoolToSlot, SlotHandover, SlotToPool } from './pool.ts';
@@ -60,12 +60,10 @@ export async function runSlot(): Promise<number> {
     return fail(
       `--isolation ${h.isolation} is not supported by this runner build (supported: ${SLOT_ISOLATIONS.join(', ')})`,
     );
-  let isolation: AgentOptions['isolation'] = { level: 'host' };
-  if (h.isolation === 'sandbox') {
-    const plan = await sandboxPlan();
-    if ('error' in plan) return fail(`cannot run tasks with isolation 'sandbox': ${plan.error}`);
-    isolation = { level: 'sandbox', networkIsolation: plan.networkIsolation };
-  }
+  const network = h.network === 'none' ? 'none' : 'host';
+  const proven = await proveIsolation(h.isolation as Isolation, network);
+  if ('error' in proven) return fail(proven.error);
+  const isolation = proven.isolation;
   try {
     if (h.caFile) trustCaFile(h.caFile);
     const identity = loadIdentity(h.stateDir, h.runnerId);
@@ -83,7 +81,7 @@ export async function runSlot(): Promise<number> {
       stateDir: h.stateDir,
       hide: h.hide,
       isolation,
-      network: h.network === 'none' ? 'none' : 'host',
+      network,
       keys: identity?.keys,
       log,
       onTaskStarted: (offer) =>

@@ -3,8 +3,13 @@
 // is refused from the runner that made it, not from the task that would have unpacked it later.
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { getFileNameLowLevel, openPromise, type Entry } from 'yauzl';
-import { checkArchiveEntry, printableEntryName, type ArchiveLimits } from '../protocol/archive-rules.ts';
+import { openPromise, type Entry } from 'yauzl';
+import {
+  checkArchiveEntry,
+  printableEntryName,
+  zipEntryFields,
+  type ArchiveLimits,
+} from '../protocol/archive-rules.ts';
 import { BatonError, toError } from '../protocol/errors.ts';
 
 /**
@@ -34,26 +39,10 @@ export async function checkUploadedArchive(
     const tally = { entries: 0, bytes: 0, names: new Set<string>() };
     const files: Array<{ entry: Entry; name: string }> = [];
     for await (const entry of zip.eachEntry()) {
-      const rawName = getFileNameLowLevel(
-        entry.generalPurposeBitFlag,
-        entry.fileNameRaw,
-        entry.extraFields,
-        true,
-      );
-      const verdict = checkArchiveEntry(
-        {
-          rawName,
-          versionMadeBy: entry.versionMadeBy,
-          externalFileAttributes: entry.externalFileAttributes,
-          encrypted: entry.isEncrypted(),
-          compressedSize: entry.compressedSize,
-          uncompressedSize: entry.uncompressedSize,
-        },
-        tally,
-        limits,
-      );
+      const fields = zipEntryFields(entry);
+      const verdict = checkArchiveEntry(fields, tally, limits);
       if (!verdict.ok) refuse(`is unsafe: entry '${verdict.entry}' ${verdict.why}`, { entry: verdict.entry });
-      else if (!verdict.directory) files.push({ entry, name: printableEntryName(rawName) });
+      else if (!verdict.directory) files.push({ entry, name: printableEntryName(fields.rawName) });
     }
     // The limits above saw declared sizes: read every file once to hold it to them (yauzl stops a stream one
     // byte past its declared size), so a header that lies about a bomb is refused too. Bounded by the limits.

@@ -5,14 +5,13 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { trustCaFile } from '../../client/index.ts';
-import { sandboxPlan } from '../../engine/index.ts';
 import { toError } from '../../protocol/errors.ts';
 import {
   ISOLATIONS,
   NETWORKS,
-  networkProblem,
   parseIsolation,
   parseNetwork,
+  proveIsolation,
   withoutBatonSettings,
   type Isolation,
   type RunnerLogger,
@@ -124,14 +123,8 @@ export function registerRunnerPool(runner: Command, setExit: (code: number) => v
         } catch (err) {
           throw new CliError(toError(err).message);
         }
-        let networkIsolation = false;
-        if (isolation === 'sandbox') {
-          const plan = await sandboxPlan();
-          if ('error' in plan) throw new CliError(`cannot start with isolation 'sandbox': ${plan.error}`, 1);
-          networkIsolation = plan.networkIsolation;
-        }
-        const noNetwork = networkProblem(network, isolation, networkIsolation);
-        if (noNetwork !== undefined) throw new CliError(`cannot start: ${noNetwork}`);
+        const proven = await proveIsolation(isolation, network);
+        if ('error' in proven) throw new CliError(proven.error, proven.missing ? 1 : undefined);
         const labels = flags.labels
           .split(',')
           .map((s) => s.trim())

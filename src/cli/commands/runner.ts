@@ -11,7 +11,6 @@ import {
 import { unlinkSync } from 'node:fs';
 import type { Command } from 'commander';
 import { createClient, trustCaFile } from '../../client/index.ts';
-import { sandboxPlan } from '../../engine/index.ts';
 import {
   describeLimits,
   limitsSupport,
@@ -26,9 +25,9 @@ import {
   ISOLATIONS,
   NETWORKS,
   loadEnvFile,
-  networkProblem,
   parseIsolation,
   parseNetwork,
+  proveIsolation,
   withoutBatonSettings,
   loadRunnerConfig,
   siblingRunnerConfigs,
@@ -217,27 +216,15 @@ export function registerRunner(program: Command, setExit: (code: number) => void
         } catch (err) {
           throw new CliError((err as Error).message);
         }
-        // A sandbox that cannot start would fail every task: refuse here, with what to install.
-        let isolation: { level: 'host' } | { level: 'sandbox'; networkIsolation: boolean } = {
-          level: 'host',
-        };
-        if (level === 'sandbox') {
-          const plan = await sandboxPlan();
-          if ('error' in plan) throw new CliError(`cannot start with isolation 'sandbox': ${plan.error}`);
-          isolation = { level, networkIsolation: plan.networkIsolation };
-        }
         let network = config.network;
         try {
           if (flags.network !== undefined) network = parseNetwork(flags.network, '--network');
         } catch (err) {
           throw new CliError((err as Error).message);
         }
-        const noNetwork = networkProblem(
-          network,
-          isolation.level,
-          isolation.level === 'sandbox' && isolation.networkIsolation,
-        );
-        if (noNetwork !== undefined) throw new CliError(`cannot start: ${noNetwork}`);
+        const proven = await proveIsolation(level, network);
+        if ('error' in proven) throw new CliError(proven.error);
+        const isolation = proven.isolation;
         const defaultLimits = await startLimits(config.name, config.limits, flags, isolation.level);
         if (config.caFile) trustCaFile(config.caFile);
         const log = consoleLogger(config.name);

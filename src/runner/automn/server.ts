@@ -208,13 +208,8 @@ export class AutomnRunner {
     this.#resetFailures = this.#resetFailures.filter((t) => now - t < RESET_WINDOW_MS);
     if (this.#resetFailures.length >= RESET_FAILURES_PER_WINDOW)
       return json(res, 429, { error: 'Too many failed reset attempts; try again later' });
-    let body: Record<string, unknown>;
-    try {
-      const parsed = JSON.parse(raw === '' ? '{}' : raw) as unknown;
-      body = parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : {};
-    } catch {
-      return json(res, 500, { error: 'Runner internal error' });
-    }
+    const body = jsonObject(raw);
+    if (body === undefined) return json(res, 500, { error: 'Runner internal error' });
     if (typeof body.token !== 'string' || !sameSecret(body.token, token)) {
       this.#resetFailures.push(now);
       return json(res, 403, { error: 'Invalid reset token' });
@@ -301,13 +296,8 @@ export class AutomnRunner {
       return json(res, 401, { error: 'Invalid runner secret' });
     if (this.#running >= this.#c.localMaxConcurrency)
       return json(res, 429, { error: 'Runner is at capacity' });
-    let body: Record<string, unknown>;
-    try {
-      const parsed = JSON.parse(raw === '' ? '{}' : raw) as unknown;
-      body = parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : {};
-    } catch {
-      return json(res, 500, { error: 'Runner internal error' });
-    }
+    const body = jsonObject(raw);
+    if (body === undefined) return json(res, 500, { error: 'Runner internal error' });
     const script = body.script;
     if (script === null || typeof script !== 'object' || Array.isArray(script))
       return json(res, 400, { error: 'Script payload is required' });
@@ -392,6 +382,16 @@ function scrub(value: unknown, secrets: Array<string | undefined>): unknown {
   for (const s of secrets)
     if (s !== undefined && s !== '') text = text.split(JSON.stringify(s).slice(1, -1)).join('***');
   return JSON.parse(text) as unknown;
+}
+
+/** A request body as upstream reads it: empty is `{}`, a non-object is `{}`, malformed JSON is undefined (its 500). */
+function jsonObject(raw: string): Record<string, unknown> | undefined {
+  try {
+    const parsed = JSON.parse(raw === '' ? '{}' : raw) as unknown;
+    return parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : {};
+  } catch {
+    return undefined;
+  }
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
