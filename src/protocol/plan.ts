@@ -75,8 +75,13 @@ export interface MatrixStrategy {
 export interface TaskSpec {
   /** Unique within the run. Matrix expansions are named `group (v1, v2)`. */
   name: string;
-  /** Task type; only `exec` exists in v1. */
-  type: 'exec';
+  /**
+   * `exec` runs `steps`. Any other type is run on the runner by a driver of that name — built in (`expression`,
+   * `secret`) or a runner's custom (CGI) driver — with `driverSpec` as its input; such a task has no steps.
+   */
+  type: string;
+  /** A typed task's `spec` (its expressions and templates are evaluated on the runner, as a step's are). */
+  driverSpec?: Record<string, unknown>;
   steps: StepSpec[];
   env: Record<string, string>;
   dependsOn: string[];
