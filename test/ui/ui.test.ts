@@ -1,14 +1,17 @@
 // The web UI in a real browser (Debian's Chromium driven by playwright-core) against a real `baton server` and a
 // real `baton runner` registered with the command the UI shows: sign in, runners, a runner's page, submit, live
-// logs, DAG, artifacts, cancel, pending explanation, the runs filters, secrets. Screenshots of each page go to
+// logs, DAG, artifacts, cancel, pending explanation, the runs filters, secrets; and the Push runners tab with a
+// real `baton runner serve` registered with the secret it showed once. Screenshots of each page go to
 // test-artifacts/ui/.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchRunner, startServerProcess, type ServerProcess } from '../helpers/cluster.ts';
 import { startTracked } from '../helpers/processes.ts';
 import { stepVisibleDir, tempDir } from '../helpers/temp.ts';
+import { startServeRunner } from '../helpers/automn-runner.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin/baton.js');
@@ -65,6 +68,15 @@ tasks:
     depends_on: [test, lint]
     run: echo "packaged"
 `;
+
+/** A loopback port nothing listens on now: a push runner must know its own URL before it starts. */
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
 
 describe('web UI', () => {
   let browser: Browser;
@@ -142,7 +154,7 @@ describe('web UI', () => {
       });
 
       // ---- add a runner and register it with the command the page shows ----
-      await page.getByRole('link', { name: 'Runners' }).click();
+      await page.getByRole('link', { name: 'Runners', exact: true }).click();
       await page.getByRole('button', { name: 'Add runner' }).click();
       await page.getByLabel('Name').fill('ui-runner');
       await page.getByLabel('Labels, comma-separated').fill('linux,ui');
@@ -201,7 +213,7 @@ describe('web UI', () => {
       await shot('run-live');
 
       // ---- the runner's page, from the list: the task it runs now, then the same task under recent ----
-      await page.getByRole('link', { name: 'Runners' }).click();
+      await page.getByRole('link', { name: 'Runners', exact: true }).click();
       await page.locator('tr[data-runner="ui-runner"]').getByRole('link', { name: 'ui-runner' }).click();
       await page.waitForURL(/\/runners\/[0-9a-z]{26}$/);
       await page.getByRole('heading', { name: /ui-runner/ }).waitFor();
@@ -357,6 +369,155 @@ describe('web UI', () => {
       expect(external, 'requests to anything but the Baton server').toEqual([]);
       // Script errors and CSP violations; answers like the 401 of a wrong token or the 422 of a bad workflow are expected.
       expect(consoleErrors.filter((e) => !e.startsWith('Failed to load resource'))).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 180_000);
+
+  it("push runners: creates one through the form (a short secret and a taken name show the server's error), registers a real baton runner serve with the secret shown once, rotates, disables, enables and removes it; a read-only user sees the list without actions", async () => {
+    const server = await startServerProcess();
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    page = await context.newPage();
+    const errors: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    const row = () => page.locator('tr[data-push-runner="edge-1"]');
+    try {
+      await page.goto(server.url);
+      await page.getByLabel('User token').fill(server.adminToken);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('link', { name: 'Runners', exact: true }).click();
+      await page.getByRole('link', { name: 'Push runners' }).click();
+      await page.waitForURL(/\/runners\/push$/);
+      await page.locator('.empty', { hasText: 'No push runner yet' }).waitFor();
+
+      // ---- a secret under 12 characters: the server's message beside the form, nothing typed is lost ----
+      await page.getByRole('button', { name: 'Add push runner' }).click();
+      await page.getByLabel('Name', { exact: true }).fill('edge-1');
+      await page.getByLabel('ID (optional)').fill('edge-1');
+      await page.getByLabel('Labels, comma-separated').fill('automn, edge');
+      await page.getByLabel('Secret (optional)').fill('too-short');
+      await page.getByRole('button', { name: 'Create push runner' }).click();
+      await page
+        .getByRole('alert')
+        .filter({ hasText: 'Secret must be at least 12 characters long' })
+        .waitFor();
+      expect(await page.getByLabel('Name', { exact: true }).inputValue()).toBe('edge-1');
+      expect(await page.getByLabel('Labels, comma-separated').inputValue()).toBe('automn, edge');
+      expect(await page.getByLabel('Secret (optional)').inputValue()).toBe('too-short');
+      expect(await row().count()).toBe(0);
+      await shot('push-runners-error');
+
+      // ---- created with a generated secret, shown once with the command to start the runner ----
+      await page.getByLabel('Secret (optional)').fill('');
+      await page.getByRole('button', { name: 'Create push runner' }).click();
+      const secret = (await page.locator('#push-secret').textContent())!;
+      expect(secret.length).toBeGreaterThanOrEqual(12);
+      expect(await page.locator('.card').textContent()).toContain('not shown again');
+      const serve = (await page.locator('#serve-command').textContent())!;
+      expect(serve).toContain(`AUTOMN_HOST_URL=${server.url} \\`);
+      expect(serve).toContain('AUTOMN_RUNNER_ID=edge-1 \\');
+      expect(serve).toMatch(/baton runner serve$/);
+      expect(serve).not.toContain(secret);
+      await row().locator('.status-pending', { hasText: 'never registered' }).waitFor();
+      await shot('push-runners-secret-shown-once');
+      await page.getByRole('button', { name: 'Done' }).click();
+      await page.locator('#push-secret').waitFor({ state: 'detached' });
+      expect(await page.locator('main').textContent()).not.toContain(secret);
+      expect(await row().locator('.label').allTextContents()).toEqual(['automn', 'edge']);
+
+      // ---- a taken name: 409, its message beside the form ----
+      await page.getByRole('button', { name: 'Add push runner' }).click();
+      await page.getByLabel('Name', { exact: true }).fill('edge-1');
+      await page.getByRole('button', { name: 'Create push runner' }).click();
+      await page.getByRole('alert').filter({ hasText: 'Runner name or id already exists' }).waitFor();
+      await page.getByRole('button', { name: 'Close' }).click();
+
+      // ---- a real runner: the secret typed into its own / page, then healthy here ----
+      const port = await freePort();
+      const resetToken = `ui-reset-token-${process.pid}`;
+      const runner = await startServeRunner({
+        AUTOMN_HOST_URL: server.url,
+        AUTOMN_RUNNER_ID: 'edge-1',
+        AUTOMN_RUNNER_PORT: String(port),
+        AUTOMN_RUNNER_PUBLIC_URL: `http://127.0.0.1:${port}`,
+        AUTOMN_RUNNER_HEARTBEAT_MS: '1000',
+        AUTOMN_RUNNER_MAX_CONCURRENCY: '2',
+        AUTOMN_RUNNER_RESET_TOKEN: resetToken,
+      });
+      const runnerPage = await context.newPage();
+      await runnerPage.goto(runner.url);
+      await runnerPage.getByLabel('Runner secret').fill(secret);
+      await runnerPage.getByRole('button', { name: 'Register' }).click();
+      await runnerPage.close();
+      await row().locator('.status-healthy').waitFor();
+      expect(await row().locator('td.endpoint').textContent()).toBe(`http://127.0.0.1:${port}/api/run`);
+      await row().locator('time').waitFor();
+      expect(await row().textContent()).toMatch(/0\.2\.\d+/);
+      expect(await row().locator('td').nth(7).textContent()).toBe('2');
+      await shot('push-runners-list');
+
+      // ---- rotate: confirmed, the new secret shown once with the runner's /internal/reset call ----
+      page.once('dialog', (d) => void d.accept());
+      await page.getByRole('button', { name: 'Rotate secret of edge-1' }).click();
+      const rotated = (await page.locator('#push-secret').textContent())!;
+      expect(rotated).not.toBe(secret);
+      expect(rotated.length).toBeGreaterThanOrEqual(12);
+      const reset = (await page.locator('#reset-command').textContent())!;
+      expect(reset).toContain(`http://127.0.0.1:${port}/internal/reset`);
+      expect(reset).toContain(JSON.stringify(rotated));
+      await row().locator('.status-pending', { hasText: 'awaiting registration' }).waitFor();
+      await shot('push-runners-rotated');
+      // What the page says to run, done here with fetch: the runner stores the secret and registers again.
+      const res = await fetch(`http://127.0.0.1:${port}/internal/reset`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token: resetToken, secret: rotated }),
+      });
+      expect(res.status, await res.text()).toBe(200);
+      await row().locator('.status-healthy').waitFor();
+      await page.getByRole('button', { name: 'Done' }).click();
+
+      // ---- disable with a reason, then enable ----
+      await page.getByRole('button', { name: 'Disable edge-1' }).click();
+      await page.getByLabel('Reason').fill('maintenance window');
+      await page.getByRole('button', { name: 'Disable runner' }).click();
+      await row().locator('.status-disabled').waitFor();
+      expect(await row().locator('.status-message').textContent()).toBe('maintenance window');
+      await page.getByRole('button', { name: 'Enable edge-1' }).click();
+      await row().locator('.status-healthy').waitFor();
+      await row()
+        .locator('.status-message', { hasText: /Re-enabled|Runner heartbeat/ })
+        .waitFor();
+
+      // ---- a read-only user: the list, no actions ----
+      const viewer = await server.client.createToken({ kind: 'user', name: 'viewer', scope: 'read' });
+      const readContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const readPage = await readContext.newPage();
+      try {
+        await readPage.goto(`${server.url}/runners/push`);
+        await readPage.getByLabel('User token').fill(viewer.token);
+        await readPage.getByRole('button', { name: 'Sign in' }).click();
+        await readPage.locator('tr[data-push-runner="edge-1"] .status-healthy').waitFor();
+        expect(await readPage.getByRole('button', { name: 'Add push runner' }).count()).toBe(0);
+        expect(await readPage.locator('tr[data-push-runner="edge-1"] button').count()).toBe(0);
+        expect(await readPage.getByRole('columnheader', { name: 'Actions' }).count()).toBe(0);
+      } finally {
+        await readContext.close();
+      }
+
+      // ---- remove: the confirmation names the runner ----
+      let asked = '';
+      page.once('dialog', (d) => {
+        asked = d.message();
+        void d.accept();
+      });
+      await page.getByRole('button', { name: 'Remove edge-1' }).click();
+      await row().waitFor({ state: 'detached' });
+      expect(asked).toContain('edge-1');
+      expect((await server.client.listPushRunners()).runnerHosts).toEqual([]);
+      expect(errors.filter((e) => !e.startsWith('Failed to load resource'))).toEqual([]);
     } finally {
       await context.close();
     }

@@ -7,6 +7,14 @@ import { layoutDag } from '../../web/src/dag-layout.ts';
 import { LogBuffer } from '../../web/src/log-buffer.ts';
 import { parseInputs } from '../../web/src/inputs.ts';
 import { registerCommand, shellWord } from '../../web/src/register-command.ts';
+import {
+  parseLabels,
+  resetCommand,
+  RUNNER_PLACEHOLDER,
+  runnerBaseUrl,
+  serveCommand,
+} from '../../web/src/push-setup.ts';
+import { formatAgo } from '../../web/src/format.ts';
 
 describe('ANSI parser', () => {
   it('turns SGR colours and bold into styles and keeps the text', () => {
@@ -155,5 +163,50 @@ describe('page helpers', () => {
       'baton runner register --server http://h:1 --registration-token baton_reg_x --name r1 --labels a,b',
     );
     expect(shellWord("it's; rm -rf /")).toBe(`'it'\\''s; rm -rf /'`);
+  });
+
+  it("builds the push runner's serve command without its secret, and the reset call with the secret on stdin", () => {
+    expect(serveCommand('http://baton:8480', "r'1")).toBe(
+      [
+        'AUTOMN_HOST_URL=http://baton:8480 \\',
+        `AUTOMN_RUNNER_ID='r'\\''1' \\`,
+        `AUTOMN_RUNNER_PUBLIC_URL=${RUNNER_PLACEHOLDER} \\`,
+        'AUTOMN_RUNNER_DATA_DIR=/var/lib/baton-serve \\',
+        'baton runner serve',
+      ].join('\n'),
+    );
+    const reset = resetCommand('http://10.0.0.5:3030', 'se"cret\nJSON');
+    const lines = reset.split('\n');
+    expect(lines[0]).toBe('curl -fsS -X POST http://10.0.0.5:3030/internal/reset \\');
+    // The body is one JSON line whatever the secret holds: it cannot end the heredoc early.
+    expect(lines).toHaveLength(4);
+    expect(lines[3]).toBe('JSON');
+    expect(JSON.parse(lines[2]!.replace('"<AUTOMN_RUNNER_RESET_TOKEN>"', '"t"'))).toEqual({
+      token: 't',
+      secret: 'se"cret\nJSON',
+    });
+  });
+
+  it("finds a push runner's own URL from the endpoint it registered", () => {
+    expect(runnerBaseUrl('http://127.0.0.1:3030/api/run')).toBe('http://127.0.0.1:3030');
+    expect(runnerBaseUrl('https://edge.example/runner/api/run')).toBe('https://edge.example/runner');
+    expect(runnerBaseUrl('http://h:1/custom')).toBe('http://h:1/custom');
+    expect(runnerBaseUrl(null)).toBe(RUNNER_PLACEHOLDER);
+    expect(runnerBaseUrl('not a url')).toBe(RUNNER_PLACEHOLDER);
+    expect(parseLabels(' a, ,b,, c ')).toEqual(['a', 'b', 'c']);
+  });
+
+  it('says how long ago in the largest whole unit', () => {
+    const now = Date.parse('2026-01-02T00:00:00Z');
+    const ago = (s: number) => formatAgo(new Date(now - s * 1000).toISOString(), now);
+    expect([ago(-3), ago(2), ago(42), ago(300), ago(7200), ago(3 * 86400)]).toEqual([
+      'just now',
+      'just now',
+      '42 s ago',
+      '5 min ago',
+      '2 h ago',
+      '3 d ago',
+    ]);
+    expect(formatAgo(null)).toBe('—');
   });
 });

@@ -44,10 +44,19 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
     let message = `${method} ${path} failed with HTTP ${res.status}`;
     let issues: Issue[] = [];
     try {
-      const env = (await res.json()) as { error?: { code?: string; message?: string; issues?: Issue[] } };
-      code = env.error?.code ?? code;
-      message = env.error?.message ?? message;
-      issues = env.error?.issues ?? [];
+      const env = (await res.json()) as {
+        error?: string | { code?: string; message?: string; issues?: Issue[] };
+        code?: string;
+      };
+      if (typeof env.error === 'string') {
+        // The Automn-compatible routes (/api/settings/runner-hosts) answer upstream's `{error, code?}`.
+        message = env.error;
+        code = env.code ?? code;
+      } else {
+        code = env.error?.code ?? code;
+        message = env.error?.message ?? message;
+        issues = env.error?.issues ?? [];
+      }
     } catch {
       // Not the JSON envelope (a proxy's page, say): keep the HTTP status as the message.
     }
@@ -94,4 +103,31 @@ export interface PendingExplanation {
   waitingFor: { task: string; status: string }[];
   summary: string;
   runners: PendingRunner[];
+}
+
+/** A push runner (Automn-compatible) as `GET /api/settings/runner-hosts` shows it: upstream's field names. */
+export interface PushRunnerHost {
+  id: string;
+  name: string;
+  status: 'pending' | 'healthy' | 'offline' | 'disabled';
+  statusMessage: string | null;
+  endpoint: string | null;
+  lastSeenAt: string | null;
+  maxConcurrency: number | null;
+  timeoutMs: number | null;
+  runnerVersion: string | null;
+  runnerOs: string | null;
+  runnerPlatform: string | null;
+  runnerArch: string | null;
+  isCompatible: boolean;
+  runnerOutdated: boolean;
+  hostOutdatedForRunner: boolean;
+  minimumRunnerVersion: string;
+}
+
+export interface PushRunnerList {
+  runnerHosts: PushRunnerHost[];
+  heartbeatWindowMs: number;
+  /** Baton's extension: each entry's labels, by id. */
+  labels?: Record<string, string[]>;
 }

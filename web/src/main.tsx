@@ -9,6 +9,7 @@ import { SubmitPage } from './pages/submit.tsx';
 import { RunPage } from './pages/run.tsx';
 import { RunnersPage } from './pages/runners.tsx';
 import { RunnerPage } from './pages/runner.tsx';
+import { PushRunnersPage } from './pages/push-runners.tsx';
 import { SecretsPage } from './pages/secrets.tsx';
 import './styles.css';
 
@@ -26,6 +27,8 @@ function Page({ path, session }: { path: string; session: Session }) {
       />
     );
   if (path === '/runners') return <RunnersPage canAdmin={canAdmin} />;
+  // Before a runner's page: a pull runner's id is a 26-character ULID, never `push`.
+  if (path === '/runners/push' || path === '/runners/push/') return <PushRunnersPage canAdmin={canAdmin} />;
   if ((m = /^\/runners\/([^/]+)\/?$/.exec(path)))
     return <RunnerPage key={m[1]} id={decodeURIComponent(m[1]!)} canAdmin={canAdmin} />;
   if (path === '/secrets') return <SecretsPage canAdmin={canAdmin} />;

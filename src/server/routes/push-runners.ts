@@ -68,6 +68,8 @@ export function pushRunnerAdminRoutes(app: FastifyInstance, ctx: ServerContext):
     return {
       runnerHosts: rows.map((r) => pushRunnerView(r, now)),
       heartbeatWindowMs: PUSH_HEARTBEAT_WINDOW_MS,
+      // A Baton extension beside upstream's list (each runnerHost keeps upstream's exact fields): each entry's labels by id.
+      labels: Object.fromEntries(rows.map((r) => [r.id, JSON.parse(r.labels) as string[]])),
     };
   });
 

@@ -7,6 +7,8 @@ import { Link } from '../router.tsx';
 import { StatusBadge } from '../components/status.tsx';
 import { FreeDisk, Isolation } from '../components/runner-report.tsx';
 import { registerCommand } from '../register-command.ts';
+import { CopyButton } from '../components/copy-button.tsx';
+import { RunnerTabs } from '../components/runner-tabs.tsx';
 
 /** One hour and single use: the token shown on screen is good for exactly this one registration. */
 const REGISTRATION_TTL_S = 3600;
@@ -15,7 +17,6 @@ function AddRunner({ onClose }: { onClose: () => void }) {
   const [name, setName] = useState('');
   const [labels, setLabels] = useState('');
   const [command, setCommand] = useState<string>();
-  const [copied, setCopied] = useState(false);
   const [error, setError] = useState<string>();
   return (
     <section class="card" aria-labelledby="add-h">
@@ -76,24 +77,7 @@ function AddRunner({ onClose }: { onClose: () => void }) {
             <code id="register-command">{command}</code>
           </pre>
           <div class="actions">
-            <button
-              type="button"
-              class="primary"
-              onClick={async () => {
-                try {
-                  await navigator.clipboard.writeText(command);
-                  setCopied(true);
-                } catch {
-                  // No clipboard (plain HTTP on another host): select the text for the user to copy.
-                  const range = document.createRange();
-                  range.selectNodeContents(document.getElementById('register-command')!);
-                  getSelection()?.removeAllRanges();
-                  getSelection()?.addRange(range);
-                }
-              }}
-            >
-              {copied ? 'Copied' : 'Copy'}
-            </button>
+            <CopyButton text={command} target="register-command" />
             <button type="button" onClick={onClose}>
               Done
             </button>
@@ -138,6 +122,7 @@ export function RunnersPage({ canAdmin }: { canAdmin: boolean }) {
           </button>
         )}
       </div>
+      <RunnerTabs current="pull" />
       {adding && (
         <AddRunner
           onClose={() => {
