@@ -4,7 +4,7 @@
 
 import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { AssignedTask } from '../protocol/plan.ts';
 import { archiveLimits } from './archive-limits.ts';
 import { extractArtifacts } from './artifacts.ts';
@@ -89,7 +89,9 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
     system(refused);
     return finish({ status: 'failed', reason: 'setup_failed', message: refused }, null, {});
   }
-  const dir = await createWorkDir(options.workRoot, task.name);
+  const dir = await createWorkDir(options.workRoot, task.name, {
+    harnessOutputFile: task.spec.outputFile === true,
+  });
   const files = new StepFiles(dir);
   const view = taskView(containment, dir, options, task);
   let failure: StepFailure | undefined;
@@ -217,6 +219,7 @@ function taskView(
       temp: dir.temp,
       home,
       commandFiles: [dir.outputFile, dir.envFile, dir.pathFile, dir.maskFile],
+      ...(dir.harnessOutputFile === undefined ? {} : { writableDirs: [dirname(dir.harnessOutputFile)] }),
       network: task.spec.network !== false,
     });
     return { fstab: '-', workspace: dir.workspace, internal: dir.internal, sandbox: { prefix, home } };

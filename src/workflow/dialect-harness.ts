@@ -135,6 +135,7 @@ function readHarnessTask(
   const to = forward && readForward(reader, forward, owner);
   if (to !== undefined) draft.spec.forwardTo = to;
 
+  draft.spec.outputFile = true;
   const spec = present('spec');
   if (spec === undefined)
     reader.report('missing_field', `${owner} needs 'spec' with a 'command'`, nameAt.at, item.path);
@@ -195,15 +196,15 @@ function scriptStep(
 
 /**
  * Harness scripts often just `export password=...`. For each declared export, when a shell
- * variable of that name is set and the script did not write the output itself, its value is
- * appended to $BATON_OUTPUT in the heredoc form, with a delimiter drawn at run time so that no
- * value can end it early.
+ * variable of that name is set and the script did not write the output itself (to $BATON_OUTPUT or an
+ * OUTPUT_FILE file), its value is appended to $BATON_OUTPUT in the heredoc form, with a delimiter drawn
+ * at run time so that no value can end it early.
  */
 export function exportLines(names: string[]): string {
   const lines = ['# Added by Baton: exported shell variables become task outputs (Harness compatibility).'];
   for (const name of names) {
     lines.push(
-      `if [ -n "\${${name}+set}" ] && ! grep -qE '^${name}(=|<<)' "$BATON_OUTPUT" 2>/dev/null; then`,
+      `if [ -n "\${${name}+set}" ] && ! grep -qsE '^${name}(=|<<)' "$BATON_OUTPUT" "\${OUTPUT_FILE:-/dev/null}" "\${OUTPUT_FILE:-/dev/null}"_* 2>/dev/null; then`,
       `  __baton_eof="BATON_EOF_$(od -An -N16 -tx1 /dev/urandom | tr -d ' \\n')"`,
       `  printf '%s<<%s\\n%s\\n%s\\n' '${name}' "$__baton_eof" "$${name}" "$__baton_eof" >> "$BATON_OUTPUT"`,
       'fi',

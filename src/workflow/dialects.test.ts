@@ -77,6 +77,9 @@ describe('Harness task group', () => {
       env: { key: 'value' },
     });
     expect(task(p, 'bar').steps[0]?.env).toEqual({ HARNESS_ARG_1: '${{ tasks.foo.outputs.password }}' });
+    // Every Harness task gets OUTPUT_FILE; a native task does not.
+    expect(p.tasks.map((t) => t.outputFile)).toEqual([true, true]);
+    expect(plan('tasks:\n  a: { steps: [{ run: echo }] }\n').tasks[0]?.outputFile).toBeUndefined();
   });
 
   it('runs an argv command as exactly its words, whatever the template value holds', () => {
