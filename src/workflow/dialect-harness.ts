@@ -26,6 +26,13 @@ const SH_FAMILY = ['bash', 'sh'];
 /** `{{ .task.variable }}`; the task name may hold dots, so the variable is the last segment. */
 const HARNESS_TEMPLATE = /\{\{\s*\.([A-Za-z0-9_][A-Za-z0-9_.-]*)\.([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}/g;
 const SIMPLE_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+/** A well-formed template at the cursor (sticky). */
+const TEMPLATE_HERE = new RegExp(HARNESS_TEMPLATE.source, 'y');
+/**
+ * What a `{{` is followed by when it means a Harness template: `.task.variable` (the dot may be missing).
+ * `{{ json . }}` or `{{range .Items}}` (Go templates a script hands to another tool) are not read as ours.
+ */
+const LOOKS_LIKE_REF = /\s*\.?([A-Za-z0-9_][A-Za-z0-9_.-]*)\.([A-Za-z_][A-Za-z0-9_-]*)/y;
 
 interface HarnessRef {
   task: string;
@@ -187,7 +194,7 @@ function scriptStep(
   const script = reader.string(loc, `'command' of ${owner}`);
   if (script === undefined) return undefined;
   addTemplate(draft.templates, script, loc, `'command' of ${owner}`, 'step', []);
-  let run = translate(script, loc, refs);
+  let run = translate(reader, script, loc, `'command' of ${owner}`, refs);
   const exported = draft.spec.exports.map((spec) => spec.name).filter((name) => ENV_NAME.test(name));
   if (SH_FAMILY.includes(shell) && exported.length > 0)
     run = `${run.endsWith('\n') ? run : `${run}\n`}${exportLines(exported)}`;
@@ -242,7 +249,7 @@ function argvStep(
     if (word === undefined) return undefined;
     addTemplate(draft.templates, word, item, `'command' of ${owner}`, 'step', []);
     let quoted = '';
-    for (const part of splitSafely(translate(word, item, refs))) {
+    for (const part of splitSafely(translate(reader, word, item, `'command' of ${owner}`, refs))) {
       if (part.kind === 'text') quoted += shellQuote(part.text);
       else {
         const variable = `HARNESS_ARG_${Object.keys(env).length + 1}`;
@@ -290,19 +297,49 @@ function readEnvs(
       const value = reader.string(field, `env '${field.key}' of ${owner}`, { convert: true });
       if (value === undefined) continue;
       addTemplate(draft.templates, value, field, `env '${field.key}' of ${owner}`, 'task');
-      entries.push([field.key, translate(value, field, refs)]);
+      entries.push([field.key, translate(reader, value, field, `env '${field.key}' of ${owner}`, refs)]);
     }
   }
   return Object.fromEntries(entries);
 }
 
-/** `{{ .foo.password }}` to `${{ tasks.foo.outputs.password }}`, remembering each for the checks. */
-function translate(text: string, at: Located, refs: HarnessRef[]): string {
+/**
+ * `{{ .foo.password }}` to `${{ tasks.foo.outputs.password }}`, remembering each for the checks. A `{{` that
+ * starts a reference but does not end as one (`{{ .foo.password )}`) is reported at its line:column with the
+ * template it most likely meant, instead of passing through as literal text.
+ */
+function translate(reader: NodeReader, text: string, at: Located, what: string, refs: HarnessRef[]): string {
+  checkTypos(reader, text, at, what);
   return text.replace(HARNESS_TEMPLATE, (whole: string, task: string, variable: string) => {
     refs.push({ task, variable, text: whole, at });
     const taskPart = SIMPLE_NAME.test(task) ? `.${task}` : `['${task}']`;
     return `\${{ tasks${taskPart}.outputs.${variable} }}`;
   });
+}
+
+function checkTypos(reader: NodeReader, text: string, at: Located, what: string): void {
+  let nth = 0;
+  for (let open = text.indexOf('{{'); open >= 0; open = text.indexOf('{{', open + 2), nth++) {
+    if (text[open - 1] === '$') continue; // `${{ }}`: checked as an expression
+    TEMPLATE_HERE.lastIndex = open;
+    if (TEMPLATE_HERE.test(text)) continue;
+    LOOKS_LIKE_REF.lastIndex = open + 2;
+    const ref = LOOKS_LIKE_REF.exec(text);
+    if (ref === null) continue;
+    // What was written: up to the first `}` (or `}}`) after the reference, else to the end of its line.
+    const lineEnd = text.indexOf('\n', open);
+    let end = lineEnd < 0 ? text.length : lineEnd;
+    const close = text.indexOf('}', LOOKS_LIKE_REF.lastIndex);
+    if (close >= 0 && close < end) end = text[close + 1] === '}' ? close + 2 : close + 1;
+    const written = text.slice(open, Math.min(end, open + 80));
+    const meant = `{{ .${ref[1]}.${ref[2]} }}`;
+    reader.report(
+      'invalid_expression',
+      `${what} has a malformed template '${written}'; a template is '{{ .task.variable }}': did you mean '${meant}'?`,
+      reader.positionOf(at, '{{', nth),
+      at.path,
+    );
+  }
 }
 
 /** Each `{{ .task.variable }}` names a dependency, and a variable it exports when it declares exports. */
