@@ -64,6 +64,44 @@ export const RunResult = Type.Object({
 });
 export type RunResult = Static<typeof RunResult>;
 
+/** `?shape=` of `GET /api/v1/runs/:id`: `run` (the default, RunResult) or `task-group` (TaskGroupResult). */
+export const RUN_SHAPES = ['run', 'task-group'] as const;
+export type RunShape = (typeof RUN_SHAPES)[number];
+
+/**
+ * A task's status in the Harness design's words: `success`, `failed` (also cancelled, timed out and runner
+ * lost), `skipped`; a task not finished yet is `pending` (pending, queued) or `running`.
+ */
+export const TASK_GROUP_STATUSES = ['success', 'failed', 'skipped', 'pending', 'running'] as const;
+export type TaskGroupStatus = (typeof TASK_GROUP_STATUSES)[number];
+
+/**
+ * The run as the Harness design's "Task Group Result": each task's id, name, status and its `global` exports
+ * only (a confidential one is `***`).
+ */
+export const TaskGroupResult = Type.Object({
+  id: Type.String(),
+  results: Type.Record(
+    Type.String(),
+    Type.Object({
+      name: Type.String(),
+      id: Type.String(),
+      status: Type.Union(TASK_GROUP_STATUSES.map((s) => Type.Literal(s))),
+      outputs: StringMap,
+    }),
+  ),
+});
+export type TaskGroupResult = Static<typeof TaskGroupResult>;
+
+export const RunShowQuery = Type.Object({
+  shape: Type.Optional(
+    Type.String({
+      maxLength: 64,
+      description: `${RUN_SHAPES.join(' or ')}: \`run\` (default) is the run result, \`task-group\` the Harness task-group result`,
+    }),
+  ),
+});
+
 export const RunSummary = Type.Object({
   id: Type.String(),
   name: Type.String(),
