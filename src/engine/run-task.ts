@@ -10,6 +10,7 @@ import { archiveLimits } from './archive-limits.ts';
 import { extractArtifacts } from './artifacts.ts';
 import { cgroupMounts, describeLimits, effectiveLimits, limitsSupport, TaskCgroup } from './cgroups.ts';
 import { containmentPlan, writeMountTable, type ContainmentPlan } from './containment.ts';
+import { EXPRESSION_TYPE, runExpression } from './expression-task.ts';
 import { evaluateTaskEnv, runnerContext, type EvalScope } from './expressions.ts';
 import { hashFiles } from './hash-files.ts';
 import { MaskFeed } from './mask-feed.ts';
@@ -82,6 +83,11 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
     const message = `task '${task.name}' was cancelled before it started`;
     system(message);
     return finish({ status: 'cancelled', reason: 'cancelled', message }, null, {});
+  }
+  if (task.spec.type === EXPRESSION_TYPE) {
+    const outcome = expressionOutcome(task, options, system, finish, confidential);
+    if (listenerError !== undefined) throw listenerError;
+    return outcome;
   }
   const containment = await containmentPlan(options.containment);
   const refused = unmetIsolation(task, containment);
@@ -162,6 +168,41 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
   }
   if (listenerError !== undefined) throw listenerError;
   return finish(failure, exitCode, files.outputs(), upload);
+}
+
+/**
+ * An `expression` task: evaluated here, without a work dir or a process. A confidential result is never
+ * printed, even masked (a value too short to mask safely would show); any other is, in the task's log.
+ */
+function expressionOutcome(
+  task: AssignedTask,
+  options: EngineOptions,
+  system: (text: string) => void,
+  finish: (
+    failure: StepFailure | undefined,
+    exitCode: number | null,
+    outputs: Record<string, string>,
+  ) => TaskOutcome,
+  confidential: string[],
+): TaskOutcome {
+  const ran = runExpression(task, options.secrets ?? {}, options.runnerName);
+  if (!ran.ok) {
+    system(ran.message);
+    return finish({ status: 'failed', reason: ran.reason, message: ran.message }, null, {});
+  }
+  system(
+    ran.confidential
+      ? `expression evaluated: 'result' is confidential (it read a secret or a confidential value); ${ran.result.length} characters, masked in every later log`
+      : `expression evaluated: result = ${ran.result}`,
+  );
+  // Not through finish(): a confidential result holding a secret stays whole (it is masked and redacted as a
+  // confidential output), where an ordinary output holding one is masked in place.
+  const done = finish(undefined, null, {});
+  return {
+    ...done,
+    outputs: { result: ran.result },
+    confidential: ran.confidential ? [...new Set([...confidential, 'result'])] : confidential,
+  };
 }
 
 /**

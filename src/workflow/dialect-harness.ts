@@ -14,12 +14,16 @@ import { readForward } from './native-task.ts';
 import type { Field, Located, NodeReader } from './node-reader.ts';
 import { ENV_NAME } from './static-values.ts';
 import { checkTaskCount, TaskNames } from './task-names.ts';
+import { expressionSource } from './expression-task.ts';
 import { splitTemplate } from './template.ts';
 
 const ROOT_KEYS = ['name', 'taskGroup', 'forward'] as const;
 const TASK_KEYS = ['name', 'type', 'spec', 'imports', 'exports', 'depends_on', 'forward'] as const;
 const SPEC_KEYS = ['command', 'envs', 'shell'] as const;
-const TASK_TYPES = ['os_exec'] as const;
+const TASK_TYPES = ['os_exec', 'expression', 'expression_evalation'] as const;
+/** `expression_evalation` is the upstream design's spelling; both compile to Baton's `expression` type. */
+const EXPRESSION_TYPES = ['expression', 'expression_evalation'];
+const EXPRESSION_SPEC_KEYS = ['expression'] as const;
 /** Shells whose scripts get the lines that copy exported shell variables to $BATON_OUTPUT. */
 const SH_FAMILY = ['bash', 'sh'];
 
@@ -142,12 +146,73 @@ function readHarnessTask(
   const to = forward && readForward(reader, forward, owner);
   if (to !== undefined) draft.spec.forwardTo = to;
 
-  draft.spec.outputFile = true;
   const spec = present('spec');
+  if (typeName !== undefined && EXPRESSION_TYPES.includes(typeName)) {
+    draft.spec.type = 'expression';
+    checkExpressionExports(reader, draft, owner, exports);
+    if (spec === undefined)
+      reader.report('missing_field', `${owner} needs 'spec' with an 'expression'`, nameAt.at, item.path);
+    else readExpressionSpec(reader, spec, owner, draft);
+    return draft;
+  }
+  draft.spec.outputFile = true;
   if (spec === undefined)
     reader.report('missing_field', `${owner} needs 'spec' with a 'command'`, nameAt.at, item.path);
   else readSpec(reader, spec, owner, draft, refs);
   return draft;
+}
+
+/**
+ * `spec: {expression}` of an `expression` task: one expression, bare or wrapped in `${{ }}`, evaluated on the
+ * runner (docs/adr/0002) with the contexts of a task's env; checked here like any task field's expression.
+ */
+function readExpressionSpec(reader: NodeReader, loc: Located, owner: string, draft: TaskDraft): void {
+  const what = `'spec' of ${owner}`;
+  const known = new Map(
+    reader
+      .checkKeys(reader.map(loc, what) ?? [], EXPRESSION_SPEC_KEYS, what)
+      .map((field) => [field.key, field]),
+  );
+  const field = known.get('expression');
+  if (field === undefined || field.node === null) {
+    reader.report('missing_field', `${what} needs 'expression'`, loc.at, loc.path);
+    return;
+  }
+  const text = reader.string(field, `'expression' of ${owner}`, { convert: true });
+  if (text === undefined) return;
+  let source: string;
+  try {
+    source = expressionSource(text);
+  } catch (error) {
+    if (!(error instanceof ExpressionError)) throw error;
+    reader.report(
+      'invalid_expression',
+      `invalid expression in 'expression' of ${owner}: ${error.message}`,
+      field.at,
+      field.path,
+    );
+    return;
+  }
+  draft.spec.driverSpec = { expression: text };
+  // The same checks as a task env value's `${{ }}`: syntax, contexts, tasks depended on, exports, secrets.
+  addTemplate(draft.templates, `\${{ ${source} }}`, field, `'expression' of ${owner}`, 'task');
+}
+
+/** An expression task's one output is `result`: a declared export of another name could never be set. */
+function checkExpressionExports(
+  reader: NodeReader,
+  draft: TaskDraft,
+  owner: string,
+  exports: Field | undefined,
+): void {
+  for (const spec of draft.spec.exports)
+    if (spec.name !== 'result')
+      reader.report(
+        'invalid_value',
+        `${owner} exports '${spec.name}', but an expression task's only output is 'result'`,
+        exports?.at ?? draft.at,
+        exports?.path ?? draft.path,
+      );
 }
 
 function readSpec(

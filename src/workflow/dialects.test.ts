@@ -82,6 +82,28 @@ describe('Harness task group', () => {
     expect(plan('tasks:\n  a: { steps: [{ run: echo }] }\n').tasks[0]?.outputFile).toBeUndefined();
   });
 
+  it('compiles an expression task (and its upstream spelling) to a typed task with no steps', () => {
+    const p = plan(
+      `
+taskGroup:
+  - { name: foo, type: os_exec, spec: { command: x }, exports: [user] }
+  - name: a
+    type: expression
+    depends_on: [foo]
+    spec: { expression: "format('{0}!', tasks.foo.outputs.user)" }
+    exports: [{ name: result, scope: global }]
+  - { name: b, type: expression_evalation, spec: { expression: '\${{ run.name }}' } }
+`,
+    );
+    expect(task(p, 'a')).toMatchObject({
+      type: 'expression',
+      steps: [],
+      driverSpec: { expression: "format('{0}!', tasks.foo.outputs.user)" },
+    });
+    expect(task(p, 'a').outputFile).toBeUndefined();
+    expect(task(p, 'b')).toMatchObject({ type: 'expression', driverSpec: { expression: '${{ run.name }}' } });
+  });
+
   it('runs an argv command as exactly its words, whatever the template value holds', () => {
     const p = plan(`
 taskGroup:
