@@ -260,9 +260,13 @@ function scriptStep(
   if (script === undefined) return undefined;
   addTemplate(draft.templates, script, loc, `'command' of ${owner}`, 'step', []);
   let run = translate(reader, script, loc, `'command' of ${owner}`, refs);
+  if (!SH_FAMILY.includes(shell)) return { name: draft.spec.name, run, shell, env: {} };
+  // As upstream runs a command (`sh -c`): a failing line does not stop the script, and its status is the last
+  // command's. On the first line, so the script's own line numbers stay as written.
+  run = `${shell === 'bash' ? 'set +e +o pipefail' : 'set +e'}; ${run}`;
   const exported = draft.spec.exports.map((spec) => spec.name).filter((name) => ENV_NAME.test(name));
-  if (SH_FAMILY.includes(shell) && exported.length > 0)
-    run = `${run.endsWith('\n') ? run : `${run}\n`}${exportLines(exported)}`;
+  if (exported.length > 0)
+    run = `${run.endsWith('\n') ? run : `${run}\n`}__baton_status=$?\n${exportLines(exported)}exit "$__baton_status"\n`;
   return { name: draft.spec.name, run, shell, env: {} };
 }
 
