@@ -192,7 +192,7 @@ function expressionOutcome(
   }
   system(
     ran.confidential
-      ? `expression evaluated: 'result' is confidential (it read a secret or a confidential value); ${ran.result.length} characters, masked in every later log`
+      ? `expression evaluated: 'result' is confidential (it read a secret or a confidential value): masked in every later log`
       : `expression evaluated: result = ${ran.result}`,
   );
   // Not through finish(): a confidential result holding a secret stays whole (it is masked and redacted as a

@@ -1,6 +1,6 @@
 // Request and response schemas of API v1 (TypeBox: JSON Schema that is also the TypeScript type).
 import { Type, type Static } from '@sinclair/typebox';
-import { RUN_STATUSES, OUTCOMES, REASONS, RUNNER_STATUSES } from './status.ts';
+import { RUN_SHAPES, RUN_STATUSES, OUTCOMES, REASONS, RUNNER_STATUSES, type RunShape } from './status.ts';
 import type { AssignedTask } from './plan.ts';
 import { RUN_NAME_FILTER_MAX_CHARS, RUNNER_RECENT_TASKS_DEFAULT, RUNNER_RECENT_TASKS_MAX } from './limits.ts';
 import { RUNNER_LABEL_MAX_CHARS, RUNNER_LABEL_PATTERN, RUNNER_LABELS_MAX } from './labels.ts';
@@ -64,9 +64,7 @@ export const RunResult = Type.Object({
 });
 export type RunResult = Static<typeof RunResult>;
 
-/** `?shape=` of `GET /api/v1/runs/:id`: `run` (the default, RunResult) or `task-group` (TaskGroupResult). */
-export const RUN_SHAPES = ['run', 'task-group'] as const;
-export type RunShape = (typeof RUN_SHAPES)[number];
+export { RUN_SHAPES, type RunShape };
 
 /**
  * A task's status in the Harness design's words: `success`, `failed` (also cancelled, timed out and runner

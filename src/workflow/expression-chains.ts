@@ -67,4 +67,3 @@ function staticChain(expr: Expr, pending: Expr[]): Chain {
     }
   }
 }
-

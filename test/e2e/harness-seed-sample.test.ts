@@ -9,7 +9,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { startRunnerProcess, startServerProcess, waitForRun } from '../helpers/cluster.ts';
@@ -142,5 +142,31 @@ describe("seed 001's sample", () => {
     expect(live.code).toBe(0);
     expect(live.stdout + live.stderr).not.toContain(password);
     expect(live.stdout).toMatch(/\*\*\*/);
+  });
+
+  it('runs the expression example through a server: a zero-step task, its confidential result masked downstream', async () => {
+    const server = await startServerProcess();
+    await startRunnerProcess(server, 'expr');
+    const example = readFileSync(new URL('../../examples/harness-expression.yml', import.meta.url), 'utf8');
+    const run = await server.client.submitRun(example);
+    const result = await waitForRun(server.client, run.id);
+    expect(result.status).toBe('succeeded');
+    const group = await server.client.getTaskGroupResult(run.id);
+    expect(group.results.header).toMatchObject({ status: 'success', outputs: { result: '***' } });
+    expect(group.results.greeting).toMatchObject({ status: 'success', outputs: { result: 'hello, deploy' } });
+    const callLog = await server.client.taskLog(run.id, 'call');
+    expect(callLog).toContain('hello, deploy');
+    expect(callLog).toContain('would send the header: ***');
+    expect(callLog).not.toMatch(/tok-[0-9a-f]{16}/);
+    expect(await server.client.taskLog(run.id, 'header')).toContain("'result' is confidential");
+
+    // An expression that fails at run time fails its task with the message; its dependent is skipped.
+    const failing = await server.client.submitRun(
+      'taskGroup:\n  - { name: e, type: expression, spec: { expression: "fromJSON(\'{oops\')" } }\n  - { name: after, type: os_exec, depends_on: [e], spec: { command: echo no } }\n',
+    );
+    const failed = await waitForRun(server.client, failing.id);
+    expect(failed.results.e).toMatchObject({ status: 'failed', reason: 'setup_failed' });
+    expect(failed.results.e?.message).toContain('cannot evaluate its expression');
+    expect(failed.results.after?.status).toBe('skipped');
   });
 });

@@ -10,7 +10,7 @@ import type { Agent, RunnerLogger } from '../../runner/index.ts';
 import { collectInput, readWorkflowFile, reportError } from '../common.ts';
 import { exitCodeFor, followRun, printSummary } from '../follow.ts';
 import { createOut, printJson } from '../output.ts';
-import { RUN_SHAPES } from '../../protocol/api.ts';
+import { RUN_SHAPES } from '../../protocol/status.ts';
 import { batonVersion } from '../version.ts';
 
 interface RunFlags {

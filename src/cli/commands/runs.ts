@@ -2,8 +2,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { RUN_SHAPES, type RunShape } from '../../protocol/api.ts';
-import { RUN_STATUSES, type RunStatus } from '../../protocol/status.ts';
+import { RUN_SHAPES, RUN_STATUSES, type RunShape, type RunStatus } from '../../protocol/status.ts';
 import { CliError, connect, guarded, withConnection, type ConnectionFlags } from '../common.ts';
 import { exitCodeFor, followRun, printSummary } from '../follow.ts';
 import { createOut, durationBetween, paint, printJson, statusColour, statusSymbol } from '../output.ts';
