@@ -13,6 +13,7 @@ import type {
   RegisterRunnerResponse,
   RunEvent,
   RunResult,
+  TaskGroupResult,
   RunnerDetail,
   RunnerStatusBody,
   RunnerView,
@@ -94,6 +95,10 @@ export function createClient(http: HttpOptions) {
     },
     getRun(id: string) {
       return requestJson<RunResult>(http, `api/v1/runs/${enc(id)}`);
+    },
+    /** The run in the Harness design's task-group shape (`?shape=task-group`). */
+    getTaskGroupResult(id: string) {
+      return requestJson<TaskGroupResult>(http, `api/v1/runs/${enc(id)}?shape=task-group`);
     },
     listRuns(o: { status?: RunStatus; name?: string; limit?: number; before?: string } = {}) {
       const q = new URLSearchParams();

@@ -1,5 +1,6 @@
 // Values that become masked while a task runs: lines a step appends to its BATON_MASK file, and the
-// values of the task's confidential outputs as a step writes them to BATON_OUTPUT.
+// values of the task's confidential outputs as a step writes them to BATON_OUTPUT (or, in a Harness-dialect
+// task, to its OUTPUT_FILE files: harness-outputs.ts).
 //
 // A file cannot announce a write, so both files are read before each piece of the step's output is masked
 // (a value written before it is printed is then always known in time: program order), polled every
@@ -7,6 +8,7 @@
 // process writes concurrently with printing it can slip through.
 
 import { parseAssignments, AppendedReader } from './command-files.ts';
+import { readHarnessOutputs } from './harness-outputs.ts';
 import type { Masker } from './masker.ts';
 import { errorText, type WorkDir } from './work-dir.ts';
 
@@ -21,6 +23,7 @@ export class MaskFeed {
   #confidential: ReadonlySet<string>;
   #maskReader: AppendedReader;
   #outputReader: AppendedReader;
+  #harnessOutputFile: string | undefined;
   /** An incomplete last line of the mask file, kept until its newline (or the step's end). */
   #partial = '';
   /** What the running step appended to BATON_OUTPUT so far. */
@@ -35,6 +38,7 @@ export class MaskFeed {
     this.#confidential = new Set(confidential);
     this.#maskReader = new AppendedReader(dir.maskFile);
     this.#outputReader = new AppendedReader(dir.outputFile);
+    this.#harnessOutputFile = dir.harnessOutputFile;
     this.#warn = warn;
   }
 
@@ -75,6 +79,12 @@ export class MaskFeed {
       this.#partial = final ? '' : (lines.pop() ?? '');
       for (const line of lines) this.#masker.add(line.endsWith('\r') ? line.slice(0, -1) : line);
       if (this.#confidential.size === 0) return;
+      if (this.#harnessOutputFile !== undefined) {
+        // Read whole each time (the sample rewrites them with `>`); a half-written last line is not a value yet.
+        const read = readHarnessOutputs(this.#harnessOutputFile);
+        for (const [name, { value }] of read.values)
+          if (this.#confidential.has(name) && (final || value !== '')) this.#masker.add(value);
+      }
       const appended = this.#outputReader.nextSync().text;
       if (this.#stepOutput.length > MAX_LIVE_OUTPUT_CHARS) return;
       this.#stepOutput += appended;

@@ -4,12 +4,13 @@
 
 import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { AssignedTask } from '../protocol/plan.ts';
 import { archiveLimits } from './archive-limits.ts';
 import { extractArtifacts } from './artifacts.ts';
 import { cgroupMounts, describeLimits, effectiveLimits, limitsSupport, TaskCgroup } from './cgroups.ts';
 import { containmentPlan, writeMountTable, type ContainmentPlan } from './containment.ts';
+import { EXPRESSION_TYPE, runExpression } from './expression-task.ts';
 import { evaluateTaskEnv, runnerContext, type EvalScope } from './expressions.ts';
 import { hashFiles } from './hash-files.ts';
 import { MaskFeed } from './mask-feed.ts';
@@ -83,13 +84,20 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
     system(message);
     return finish({ status: 'cancelled', reason: 'cancelled', message }, null, {});
   }
+  if (task.spec.type === EXPRESSION_TYPE) {
+    const outcome = expressionOutcome(task, options, system, finish, confidential);
+    if (listenerError !== undefined) throw listenerError;
+    return outcome;
+  }
   const containment = await containmentPlan(options.containment);
   const refused = unmetIsolation(task, containment);
   if (refused !== undefined) {
     system(refused);
     return finish({ status: 'failed', reason: 'setup_failed', message: refused }, null, {});
   }
-  const dir = await createWorkDir(options.workRoot, task.name);
+  const dir = await createWorkDir(options.workRoot, task.name, {
+    harnessOutputFile: task.spec.outputFile === true,
+  });
   const files = new StepFiles(dir);
   const view = taskView(containment, dir, options, task);
   let failure: StepFailure | undefined;
@@ -163,6 +171,41 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
 }
 
 /**
+ * An `expression` task: evaluated here, without a work dir or a process. A confidential result is never
+ * printed, even masked (a value too short to mask safely would show); any other is, in the task's log.
+ */
+function expressionOutcome(
+  task: AssignedTask,
+  options: EngineOptions,
+  system: (text: string) => void,
+  finish: (
+    failure: StepFailure | undefined,
+    exitCode: number | null,
+    outputs: Record<string, string>,
+  ) => TaskOutcome,
+  confidential: string[],
+): TaskOutcome {
+  const ran = runExpression(task, options.secrets ?? {}, options.runnerName);
+  if (!ran.ok) {
+    system(ran.message);
+    return finish({ status: 'failed', reason: ran.reason, message: ran.message }, null, {});
+  }
+  system(
+    ran.confidential
+      ? `expression evaluated: 'result' is confidential (it read a secret or a confidential value): masked in every later log`
+      : `expression evaluated: result = ${ran.result}`,
+  );
+  // Not through finish(): a confidential result holding a secret stays whole (it is masked and redacted as a
+  // confidential output), where an ordinary output holding one is masked in place.
+  const done = finish(undefined, null, {});
+  return {
+    ...done,
+    outputs: { result: ran.result },
+    confidential: ran.confidential ? [...new Set([...confidential, 'result'])] : confidential,
+  };
+}
+
+/**
  * The task's cgroup with its limits (its own, each missing one from the runner's defaults), or why this runner
  * cannot enforce them; nothing when the task has no limits.
  */
@@ -217,6 +260,7 @@ function taskView(
       temp: dir.temp,
       home,
       commandFiles: [dir.outputFile, dir.envFile, dir.pathFile, dir.maskFile],
+      ...(dir.harnessOutputFile === undefined ? {} : { writableDirs: [dirname(dir.harnessOutputFile)] }),
       network: task.spec.network !== false,
     });
     return { fstab: '-', workspace: dir.workspace, internal: dir.internal, sandbox: { prefix, home } };

@@ -161,6 +161,8 @@ export interface SandboxedTask {
   home: string;
   /** Writable files in the read-only `internal`. */
   commandFiles: string[];
+  /** Writable directories in the read-only `internal` (a Harness task's OUTPUT_FILE directory). */
+  writableDirs?: string[];
   /** `false`: no network but a loopback of the sandbox's own. */
   network: boolean;
 }
@@ -202,6 +204,7 @@ export function sandboxPrefix(plan: SandboxPlan, task: SandboxedTask): string[] 
     ...writable(task.temp),
     ...writable(task.home),
     ...task.commandFiles.flatMap(writable),
+    ...(task.writableDirs ?? []).flatMap(writable),
     // The sandbox's own root (where bwrap made the mount points) read-only too: no path outside the work
     // dir takes a write, not even one that would vanish with the sandbox.
     '--remount-ro',

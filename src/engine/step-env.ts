@@ -47,5 +47,6 @@ export function buildStepEnv(input: StepEnvInput): Record<string, string> {
     GITHUB_OUTPUT: dir.outputFile,
     GITHUB_ENV: dir.envFile,
     GITHUB_PATH: dir.pathFile,
+    ...(dir.harnessOutputFile === undefined ? {} : { OUTPUT_FILE: dir.harnessOutputFile }),
   };
 }

@@ -1,7 +1,10 @@
 // What steps hand to each other and to the task result through files: outputs (BATON_OUTPUT),
 // exported env (BATON_ENV) and PATH additions (BATON_PATH), read after each step. (BATON_MASK: mask-feed.ts.)
+// A Harness-dialect task's OUTPUT_FILE files (harness-outputs.ts) are read after BATON_OUTPUT and give outputs
+// the same way; a name both give with different values is an error.
 
 import { AppendedReader, parseAssignments, parsePathLines } from './command-files.ts';
+import { readHarnessOutputs } from './harness-outputs.ts';
 import { errorText, type WorkDir } from './work-dir.ts';
 import { DEFAULT_WORKFLOW_LIMITS, formatBytes } from '../workflow/limits.ts';
 
@@ -13,6 +16,7 @@ export class StepFiles {
   #output: AppendedReader;
   #env: AppendedReader;
   #path: AppendedReader;
+  #harnessOutputFile: string | undefined;
 
   /** Bytes of one output or BATON_ENV value: each may become a variable of a step or of an importing task. */
   readonly maxValueBytes: number;
@@ -22,6 +26,7 @@ export class StepFiles {
     this.#output = new AppendedReader(dir.outputFile);
     this.#env = new AppendedReader(dir.envFile);
     this.#path = new AppendedReader(dir.pathFile);
+    this.#harnessOutputFile = dir.harnessOutputFile;
   }
 
   /**
@@ -37,7 +42,8 @@ export class StepFiles {
     try {
       const problem =
         (await this.#assignments(this.#output, 'BATON_OUTPUT', stepName, this.#outputs, stepOutputs)) ??
-        (await this.#assignments(this.#env, 'BATON_ENV', stepName, this.exported));
+        (await this.#assignments(this.#env, 'BATON_ENV', stepName, this.exported)) ??
+        this.#harness(stepName, stepOutputs);
       const added = parsePathLines((await this.#path.next()).text);
       for (const dir of added) {
         const existing = this.paths.indexOf(dir);
@@ -53,6 +59,23 @@ export class StepFiles {
 
   outputs(): Record<string, string> {
     return Object.fromEntries(this.#outputs);
+  }
+
+  /** The OUTPUT_FILE files, read whole (a task may rewrite them with `>`), into this step's outputs. */
+  #harness(stepName: string, stepOutputs: Map<string, string>): string | undefined {
+    if (this.#harnessOutputFile === undefined) return undefined;
+    const read = readHarnessOutputs(this.#harnessOutputFile);
+    for (const [name, { value, file }] of read.values) {
+      const given = stepOutputs.get(name);
+      if (given !== undefined && given !== value)
+        return `step '${stepName}' wrote output '${name}' with different values to BATON_OUTPUT and ${file}; write each output once`;
+      const bytes = Buffer.byteLength(value, 'utf8');
+      if (bytes > this.maxValueBytes)
+        return `step '${stepName}' wrote '${name}' of ${bytes} bytes to ${file}; the limit is ${formatBytes(this.maxValueBytes)} per value (values become environment variables)`;
+      this.#outputs.set(name, value);
+      stepOutputs.set(name, value);
+    }
+    return read.problem === undefined ? undefined : `step '${stepName}': ${read.problem}`;
   }
 
   async #assignments(

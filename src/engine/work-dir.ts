@@ -3,7 +3,9 @@
 // Layout under workRoot, for task "build" with random suffix 1a2b3c4d:
 //   build-1a2b3c4d/        the workspace (BATON_WORKSPACE, cwd of steps): empty when the first step starts
 //   build-1a2b3c4d.baton/  Baton's files: step scripts, output/env/path/mask files, tmp/ (runner.temp),
-//                          upload.zip (the only thing left after the task when it has uploads)
+//                          upload.zip (the only thing left after the task when it has uploads),
+//                          outputs/ (Harness-dialect tasks only: OUTPUT_FILE is outputs/output, and the task may
+//                          create outputs/output_<suffix> beside it; harness-outputs.ts reads them)
 // Baton's files sit beside the workspace, not in it, so `git clone <url> .` works in a fresh workspace
 // and an upload of `.` never carries the output file (which may hold confidential values).
 
@@ -26,6 +28,11 @@ export interface WorkDir {
   temp: string;
   /** Where the upload archive is written; removeWorkDir leaves it for the runner. */
   uploadFile: string;
+  /**
+   * Harness-dialect tasks (TaskSpec.outputFile): OUTPUT_FILE, in a directory of its own that the task may
+   * add `${OUTPUT_FILE}_<suffix>` files to.
+   */
+  harnessOutputFile?: string;
 }
 
 /** Task names are already `[A-Za-z0-9_.-]` in plans; this keeps any other name a safe path element. */
@@ -36,7 +43,11 @@ export function sanitiseName(name: string): string {
 
 // The setup on the dispatch path uses synchronous calls: each takes microseconds, where the promise versions
 // cost a thread-pool round trip apiece (2.7 ms for a work dir, measured in W1: issue 8).
-export async function createWorkDir(workRoot: string, taskName: string): Promise<WorkDir> {
+export async function createWorkDir(
+  workRoot: string,
+  taskName: string,
+  o: { harnessOutputFile?: boolean } = {},
+): Promise<WorkDir> {
   const root = resolve(workRoot);
   mkdirSync(root, { recursive: true });
   const base = join(root, `${sanitiseName(taskName)}-${randomBytes(4).toString('hex')}`);
@@ -57,6 +68,12 @@ export async function createWorkDir(workRoot: string, taskName: string): Promise
   mkdirSync(dir.temp, { mode: 0o700 });
   for (const f of [dir.outputFile, dir.envFile, dir.pathFile, dir.maskFile])
     writeFileSync(f, '', { mode: 0o600 });
+  if (o.harnessOutputFile === true) {
+    const outputs = join(internal, 'outputs');
+    mkdirSync(outputs, { mode: 0o700 });
+    dir.harnessOutputFile = join(outputs, 'output');
+    writeFileSync(dir.harnessOutputFile, '', { mode: 0o600 });
+  }
   return dir;
 }
 

@@ -1,6 +1,6 @@
 // Request and response schemas of API v1 (TypeBox: JSON Schema that is also the TypeScript type).
 import { Type, type Static } from '@sinclair/typebox';
-import { RUN_STATUSES, OUTCOMES, REASONS, RUNNER_STATUSES } from './status.ts';
+import { RUN_SHAPES, RUN_STATUSES, OUTCOMES, REASONS, RUNNER_STATUSES, type RunShape } from './status.ts';
 import type { AssignedTask } from './plan.ts';
 import { RUN_NAME_FILTER_MAX_CHARS, RUNNER_RECENT_TASKS_DEFAULT, RUNNER_RECENT_TASKS_MAX } from './limits.ts';
 import { RUNNER_LABEL_MAX_CHARS, RUNNER_LABEL_PATTERN, RUNNER_LABELS_MAX } from './labels.ts';
@@ -63,6 +63,42 @@ export const RunResult = Type.Object({
   results: Type.Record(Type.String(), TaskResult),
 });
 export type RunResult = Static<typeof RunResult>;
+
+export { RUN_SHAPES, type RunShape };
+
+/**
+ * A task's status in the Harness design's words: `success`, `failed` (also cancelled, timed out and runner
+ * lost), `skipped`; a task not finished yet is `pending` (pending, queued) or `running`.
+ */
+export const TASK_GROUP_STATUSES = ['success', 'failed', 'skipped', 'pending', 'running'] as const;
+export type TaskGroupStatus = (typeof TASK_GROUP_STATUSES)[number];
+
+/**
+ * The run as the Harness design's "Task Group Result": each task's id, name, status and its `global` exports
+ * only (a confidential one is `***`).
+ */
+export const TaskGroupResult = Type.Object({
+  id: Type.String(),
+  results: Type.Record(
+    Type.String(),
+    Type.Object({
+      name: Type.String(),
+      id: Type.String(),
+      status: Type.Union(TASK_GROUP_STATUSES.map((s) => Type.Literal(s))),
+      outputs: StringMap,
+    }),
+  ),
+});
+export type TaskGroupResult = Static<typeof TaskGroupResult>;
+
+export const RunShowQuery = Type.Object({
+  shape: Type.Optional(
+    Type.String({
+      maxLength: 64,
+      description: `${RUN_SHAPES.join(' or ')}: \`run\` (default) is the run result, \`task-group\` the Harness task-group result`,
+    }),
+  ),
+});
 
 export const RunSummary = Type.Object({
   id: Type.String(),

@@ -85,6 +85,11 @@ export interface TaskSpec {
   steps: StepSpec[];
   env: Record<string, string>;
   dependsOn: string[];
+  /**
+   * The task's steps get `OUTPUT_FILE` (Harness dialect): outputs are also read from it and from the files the
+   * task creates beside it named `${OUTPUT_FILE}_<suffix>`.
+   */
+  outputFile?: boolean;
   /** Labels a runner must all carry to take this task. */
   runsOn: string[];
   /** Only the runner with this name may take the task (Harness `forward.to`). */

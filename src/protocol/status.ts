@@ -59,3 +59,10 @@ export type Reason = (typeof REASONS)[number];
  */
 export const RUNNER_STATUSES = ['idle', 'busy', 'draining', 'offline', 'disabled'] as const;
 export type RunnerStatus = (typeof RUNNER_STATUSES)[number];
+
+/**
+ * `?shape=` of `GET /api/v1/runs/:id`: `run` (the default, RunResult) or `task-group` (TaskGroupResult, the
+ * Harness design's task-group result). Here, not in api.ts, so the CLI's commands load no schema library.
+ */
+export const RUN_SHAPES = ['run', 'task-group'] as const;
+export type RunShape = (typeof RUN_SHAPES)[number];

@@ -6,8 +6,11 @@ import type {
   RunnerStatusBody,
   RunnerTask,
   RunnerView,
+  TaskGroupResult,
+  TaskGroupStatus,
   TaskResult,
 } from '../protocol/api.ts';
+import type { TaskSpec } from '../protocol/plan.ts';
 import type { RunStatus } from '../protocol/status.ts';
 import type { RunnerGives } from '../store/leases.ts';
 import type { RunnerAttemptRow } from '../store/runner-tasks.ts';
@@ -65,6 +68,39 @@ export function runResult(run: RunRow, tasks: TaskRow[], runnerNames: Map<string
     outputs: redact(JSON.parse(run.outputs) as Record<string, string>, confidential),
     results,
   };
+}
+
+const GROUP_STATUS: Record<RunStatus, TaskGroupStatus> = {
+  pending: 'pending',
+  queued: 'pending',
+  running: 'running',
+  succeeded: 'success',
+  failed: 'failed',
+  cancelled: 'failed',
+  timed_out: 'failed',
+  runner_lost: 'failed',
+  skipped: 'skipped',
+};
+
+/**
+ * The Harness "Task Group Result": per task its id, name, status in the design's words and its `global` exports
+ * only — those it declared and wrote, a confidential one as `***` (its value never leaves the server in plain).
+ */
+export function taskGroupResult(run: RunRow, tasks: TaskRow[]): TaskGroupResult {
+  const results: TaskGroupResult['results'] = {};
+  for (const t of tasks) {
+    const spec = JSON.parse(t.spec) as TaskSpec;
+    const written = JSON.parse(t.outputs) as Record<string, string>;
+    const confidential = new Set(JSON.parse(t.confidential_outputs) as string[]);
+    const outputs: Record<string, string> = {};
+    for (const e of spec.exports) {
+      const value = written[e.name];
+      if (e.scope !== 'global' || value === undefined) continue;
+      outputs[e.name] = e.confidential || confidential.has(e.name) ? REDACTED : value;
+    }
+    results[t.name] = { name: t.name, id: t.id, status: GROUP_STATUS[t.status as RunStatus], outputs };
+  }
+  return { id: run.id, results };
 }
 
 export function runSummary(

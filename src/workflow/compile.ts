@@ -35,7 +35,7 @@ export function compileWorkflow(text: string | Uint8Array, options: CompileOptio
   const loaded = loadYaml(source.text, limits.maxDepth);
   if (!loaded.ok) return { ok: false, issues: sortIssues(loaded.issues) };
 
-  const reader = new NodeReader(loaded.doc, loaded.lineCounter, limits.maxAliases);
+  const reader = new NodeReader(loaded.doc, loaded.lineCounter, limits.maxAliases, source.text);
   const root = reader.root(loaded.doc);
   const draft = readDialect(reader, root, limits, defaultName(options.fileName));
   if (reader.aliasLimitExceeded) {

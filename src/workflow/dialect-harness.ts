@@ -14,18 +14,29 @@ import { readForward } from './native-task.ts';
 import type { Field, Located, NodeReader } from './node-reader.ts';
 import { ENV_NAME } from './static-values.ts';
 import { checkTaskCount, TaskNames } from './task-names.ts';
+import { expressionSource } from './expression-task.ts';
 import { splitTemplate } from './template.ts';
 
 const ROOT_KEYS = ['name', 'taskGroup', 'forward'] as const;
 const TASK_KEYS = ['name', 'type', 'spec', 'imports', 'exports', 'depends_on', 'forward'] as const;
 const SPEC_KEYS = ['command', 'envs', 'shell'] as const;
-const TASK_TYPES = ['os_exec'] as const;
+const TASK_TYPES = ['os_exec', 'expression', 'expression_evalation'] as const;
+/** `expression_evalation` is the upstream design's spelling; both compile to Baton's `expression` type. */
+const EXPRESSION_TYPES = ['expression', 'expression_evalation'];
+const EXPRESSION_SPEC_KEYS = ['expression'] as const;
 /** Shells whose scripts get the lines that copy exported shell variables to $BATON_OUTPUT. */
 const SH_FAMILY = ['bash', 'sh'];
 
 /** `{{ .task.variable }}`; the task name may hold dots, so the variable is the last segment. */
 const HARNESS_TEMPLATE = /\{\{\s*\.([A-Za-z0-9_][A-Za-z0-9_.-]*)\.([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}/g;
 const SIMPLE_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+/** A well-formed template at the cursor (sticky). */
+const TEMPLATE_HERE = new RegExp(HARNESS_TEMPLATE.source, 'y');
+/**
+ * What a `{{` is followed by when it means a Harness template: `.task.variable` (the dot may be missing).
+ * `{{ json . }}` or `{{range .Items}}` (Go templates a script hands to another tool) are not read as ours.
+ */
+const LOOKS_LIKE_REF = /\s*\.?([A-Za-z0-9_][A-Za-z0-9_.-]*)\.([A-Za-z_][A-Za-z0-9_-]*)/y;
 
 interface HarnessRef {
   task: string;
@@ -136,10 +147,72 @@ function readHarnessTask(
   if (to !== undefined) draft.spec.forwardTo = to;
 
   const spec = present('spec');
+  if (typeName !== undefined && EXPRESSION_TYPES.includes(typeName)) {
+    draft.spec.type = 'expression';
+    checkExpressionExports(reader, draft, owner, exports);
+    if (spec === undefined)
+      reader.report('missing_field', `${owner} needs 'spec' with an 'expression'`, nameAt.at, item.path);
+    else readExpressionSpec(reader, spec, owner, draft);
+    return draft;
+  }
+  draft.spec.outputFile = true;
   if (spec === undefined)
     reader.report('missing_field', `${owner} needs 'spec' with a 'command'`, nameAt.at, item.path);
   else readSpec(reader, spec, owner, draft, refs);
   return draft;
+}
+
+/**
+ * `spec: {expression}` of an `expression` task: one expression, bare or wrapped in `${{ }}`, evaluated on the
+ * runner (docs/adr/0002) with the contexts of a task's env; checked here like any task field's expression.
+ */
+function readExpressionSpec(reader: NodeReader, loc: Located, owner: string, draft: TaskDraft): void {
+  const what = `'spec' of ${owner}`;
+  const known = new Map(
+    reader
+      .checkKeys(reader.map(loc, what) ?? [], EXPRESSION_SPEC_KEYS, what)
+      .map((field) => [field.key, field]),
+  );
+  const field = known.get('expression');
+  if (field === undefined || field.node === null) {
+    reader.report('missing_field', `${what} needs 'expression'`, loc.at, loc.path);
+    return;
+  }
+  const text = reader.string(field, `'expression' of ${owner}`, { convert: true });
+  if (text === undefined) return;
+  let source: string;
+  try {
+    source = expressionSource(text);
+  } catch (error) {
+    if (!(error instanceof ExpressionError)) throw error;
+    reader.report(
+      'invalid_expression',
+      `invalid expression in 'expression' of ${owner}: ${error.message}`,
+      field.at,
+      field.path,
+    );
+    return;
+  }
+  draft.spec.driverSpec = { expression: text };
+  // The same checks as a task env value's `${{ }}`: syntax, contexts, tasks depended on, exports, secrets.
+  addTemplate(draft.templates, `\${{ ${source} }}`, field, `'expression' of ${owner}`, 'task');
+}
+
+/** An expression task's one output is `result`: a declared export of another name could never be set. */
+function checkExpressionExports(
+  reader: NodeReader,
+  draft: TaskDraft,
+  owner: string,
+  exports: Field | undefined,
+): void {
+  for (const spec of draft.spec.exports)
+    if (spec.name !== 'result')
+      reader.report(
+        'invalid_value',
+        `${owner} exports '${spec.name}', but an expression task's only output is 'result'`,
+        exports?.at ?? draft.at,
+        exports?.path ?? draft.path,
+      );
 }
 
 function readSpec(
@@ -186,24 +259,28 @@ function scriptStep(
   const script = reader.string(loc, `'command' of ${owner}`);
   if (script === undefined) return undefined;
   addTemplate(draft.templates, script, loc, `'command' of ${owner}`, 'step', []);
-  let run = translate(script, loc, refs);
+  let run = translate(reader, script, loc, `'command' of ${owner}`, refs);
+  if (!SH_FAMILY.includes(shell)) return { name: draft.spec.name, run, shell, env: {} };
+  // As upstream runs a command (`sh -c`): a failing line does not stop the script, and its status is the last
+  // command's. On the first line, so the script's own line numbers stay as written.
+  run = `${shell === 'bash' ? 'set +e +o pipefail' : 'set +e'}; ${run}`;
   const exported = draft.spec.exports.map((spec) => spec.name).filter((name) => ENV_NAME.test(name));
-  if (SH_FAMILY.includes(shell) && exported.length > 0)
-    run = `${run.endsWith('\n') ? run : `${run}\n`}${exportLines(exported)}`;
+  if (exported.length > 0)
+    run = `${run.endsWith('\n') ? run : `${run}\n`}__baton_status=$?\n${exportLines(exported)}exit "$__baton_status"\n`;
   return { name: draft.spec.name, run, shell, env: {} };
 }
 
 /**
  * Harness scripts often just `export password=...`. For each declared export, when a shell
- * variable of that name is set and the script did not write the output itself, its value is
- * appended to $BATON_OUTPUT in the heredoc form, with a delimiter drawn at run time so that no
- * value can end it early.
+ * variable of that name is set and the script did not write the output itself (to $BATON_OUTPUT or an
+ * OUTPUT_FILE file), its value is appended to $BATON_OUTPUT in the heredoc form, with a delimiter drawn
+ * at run time so that no value can end it early.
  */
 export function exportLines(names: string[]): string {
   const lines = ['# Added by Baton: exported shell variables become task outputs (Harness compatibility).'];
   for (const name of names) {
     lines.push(
-      `if [ -n "\${${name}+set}" ] && ! grep -qE '^${name}(=|<<)' "$BATON_OUTPUT" 2>/dev/null; then`,
+      `if [ -n "\${${name}+set}" ] && ! grep -qsE '^${name}(=|<<)' "$BATON_OUTPUT" "\${OUTPUT_FILE:-/dev/null}" "\${OUTPUT_FILE:-/dev/null}"_* 2>/dev/null; then`,
       `  __baton_eof="BATON_EOF_$(od -An -N16 -tx1 /dev/urandom | tr -d ' \\n')"`,
       `  printf '%s<<%s\\n%s\\n%s\\n' '${name}' "$__baton_eof" "$${name}" "$__baton_eof" >> "$BATON_OUTPUT"`,
       'fi',
@@ -241,7 +318,7 @@ function argvStep(
     if (word === undefined) return undefined;
     addTemplate(draft.templates, word, item, `'command' of ${owner}`, 'step', []);
     let quoted = '';
-    for (const part of splitSafely(translate(word, item, refs))) {
+    for (const part of splitSafely(translate(reader, word, item, `'command' of ${owner}`, refs))) {
       if (part.kind === 'text') quoted += shellQuote(part.text);
       else {
         const variable = `HARNESS_ARG_${Object.keys(env).length + 1}`;
@@ -289,19 +366,49 @@ function readEnvs(
       const value = reader.string(field, `env '${field.key}' of ${owner}`, { convert: true });
       if (value === undefined) continue;
       addTemplate(draft.templates, value, field, `env '${field.key}' of ${owner}`, 'task');
-      entries.push([field.key, translate(value, field, refs)]);
+      entries.push([field.key, translate(reader, value, field, `env '${field.key}' of ${owner}`, refs)]);
     }
   }
   return Object.fromEntries(entries);
 }
 
-/** `{{ .foo.password }}` to `${{ tasks.foo.outputs.password }}`, remembering each for the checks. */
-function translate(text: string, at: Located, refs: HarnessRef[]): string {
+/**
+ * `{{ .foo.password }}` to `${{ tasks.foo.outputs.password }}`, remembering each for the checks. A `{{` that
+ * starts a reference but does not end as one (`{{ .foo.password )}`) is reported at its line:column with the
+ * template it most likely meant, instead of passing through as literal text.
+ */
+function translate(reader: NodeReader, text: string, at: Located, what: string, refs: HarnessRef[]): string {
+  checkTypos(reader, text, at, what);
   return text.replace(HARNESS_TEMPLATE, (whole: string, task: string, variable: string) => {
     refs.push({ task, variable, text: whole, at });
     const taskPart = SIMPLE_NAME.test(task) ? `.${task}` : `['${task}']`;
     return `\${{ tasks${taskPart}.outputs.${variable} }}`;
   });
+}
+
+function checkTypos(reader: NodeReader, text: string, at: Located, what: string): void {
+  let nth = 0;
+  for (let open = text.indexOf('{{'); open >= 0; open = text.indexOf('{{', open + 2), nth++) {
+    if (text[open - 1] === '$') continue; // `${{ }}`: checked as an expression
+    TEMPLATE_HERE.lastIndex = open;
+    if (TEMPLATE_HERE.test(text)) continue;
+    LOOKS_LIKE_REF.lastIndex = open + 2;
+    const ref = LOOKS_LIKE_REF.exec(text);
+    if (ref === null) continue;
+    // What was written: up to the first `}` (or `}}`) after the reference, else to the end of its line.
+    const lineEnd = text.indexOf('\n', open);
+    let end = lineEnd < 0 ? text.length : lineEnd;
+    const close = text.indexOf('}', LOOKS_LIKE_REF.lastIndex);
+    if (close >= 0 && close < end) end = text[close + 1] === '}' ? close + 2 : close + 1;
+    const written = text.slice(open, Math.min(end, open + 80));
+    const meant = `{{ .${ref[1]}.${ref[2]} }}`;
+    reader.report(
+      'invalid_expression',
+      `${what} has a malformed template '${written}'; a template is '{{ .task.variable }}': did you mean '${meant}'?`,
+      reader.positionOf(at, '{{', nth),
+      at.path,
+    );
+  }
 }
 
 /** Each `{{ .task.variable }}` names a dependency, and a variable it exports when it declares exports. */

@@ -1,7 +1,7 @@
 // The Harness, BountyHub and GitHub Actions dialects compile to the same plans as the native
 // format; the scripts the compiler generates are run with real shells.
 
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +29,10 @@ afterEach(() => {
 });
 
 /** Runs a generated step with a real shell in a fresh directory; returns stdout and the output file. */
-function runStep(step: StepSpec, env: Record<string, string> = {}): { stdout: string; outputFile: string } {
+function runStep(
+  step: StepSpec,
+  env: Record<string, string> = {},
+): { stdout: string; outputFile: string; status: number | null } {
   const dir = mkdtempSync(join(tmpdir(), 'baton-dialect-'));
   dirs.push(dir);
   const script = join(dir, 'script');
@@ -40,12 +43,12 @@ function runStep(step: StepSpec, env: Record<string, string> = {}): { stdout: st
     step.shell === 'bash'
       ? ['bash', '--noprofile', '--norc', '-eo', 'pipefail', script]
       : ['sh', '-e', script];
-  const stdout = execFileSync(argv[0]!, argv.slice(1), {
+  const ran = spawnSync(argv[0]!, argv.slice(1), {
     cwd: dir,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', BATON_OUTPUT: outputFile, ...env },
     encoding: 'utf8',
   });
-  return { stdout, outputFile: readFileSync(outputFile, 'utf8') };
+  return { stdout: ran.stdout, outputFile: readFileSync(outputFile, 'utf8'), status: ran.status };
 }
 
 /** The BATON_OUTPUT file format: name=value lines and name<<DELIMITER blocks. */
@@ -77,6 +80,51 @@ describe('Harness task group', () => {
       env: { key: 'value' },
     });
     expect(task(p, 'bar').steps[0]?.env).toEqual({ HARNESS_ARG_1: '${{ tasks.foo.outputs.password }}' });
+    // Every Harness task gets OUTPUT_FILE; a native task does not.
+    expect(p.tasks.map((t) => t.outputFile)).toEqual([true, true]);
+    expect(plan('tasks:\n  a: { steps: [{ run: echo }] }\n').tasks[0]?.outputFile).toBeUndefined();
+  });
+
+  it('compiles an expression task (and its upstream spelling) to a typed task with no steps', () => {
+    const p = plan(
+      `
+taskGroup:
+  - { name: foo, type: os_exec, spec: { command: x }, exports: [user] }
+  - name: a
+    type: expression
+    depends_on: [foo]
+    spec: { expression: "format('{0}!', tasks.foo.outputs.user)" }
+    exports: [{ name: result, scope: global }]
+  - { name: b, type: expression_evalation, spec: { expression: '\${{ run.name }}' } }
+`,
+    );
+    expect(task(p, 'a')).toMatchObject({
+      type: 'expression',
+      steps: [],
+      driverSpec: { expression: "format('{0}!', tasks.foo.outputs.user)" },
+    });
+    expect(task(p, 'a').outputFile).toBeUndefined();
+    expect(task(p, 'b')).toMatchObject({ type: 'expression', driverSpec: { expression: '${{ run.name }}' } });
+  });
+
+  it("runs a script as upstream does (sh -c): past a failing line, with the last command's status", () => {
+    const p = plan(`
+taskGroup:
+  - name: foo
+    type: os_exec
+    spec:
+      command: |
+        secret=curl https://vault.invalid/v1/secret;
+        echo "after: [\${secret-unset}]"
+        false
+    exports: [secret]
+  - { name: ok, type: os_exec, spec: { command: "false; echo fine" } }
+`);
+    const failing = runStep(task(p, 'foo').steps[0]!, {});
+    expect(failing.stdout).toBe('after: [unset]\n');
+    expect(failing.status).toBe(1);
+    const ok = runStep(task(p, 'ok').steps[0]!, {});
+    expect(ok).toMatchObject({ stdout: 'fine\n', status: 0 });
   });
 
   it('runs an argv command as exactly its words, whatever the template value holds', () => {
@@ -139,7 +187,7 @@ taskGroup:
     expect(task(p, 'foo').forwardTo).toBe('edge-runner');
     expect(task(p, 'bar').forwardTo).toBe('vault-runner');
     expect(task(p, 'bar').steps[0]?.run).toBe(
-      'curl -H "Authorization: ${{ tasks.foo.outputs.token }}" https://example.com',
+      'set +e +o pipefail; curl -H "Authorization: ${{ tasks.foo.outputs.token }}" https://example.com',
     );
     expect(task(p, 'bar').env).toEqual({ TOKEN: '${{ tasks.foo.outputs.token }}' });
   });

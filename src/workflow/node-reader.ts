@@ -23,6 +23,7 @@ export class NodeReader {
   readonly #lineCounter: LineCounter;
   readonly #anchors = new Map<string, Array<{ offset: number; node: Node }>>();
   readonly #maxAliases: number;
+  readonly #text: string | undefined;
   #aliasUses = 0;
 
   /** True once aliases were used past the limit; what was read after that is incomplete. */
@@ -30,9 +31,11 @@ export class NodeReader {
     return this.#aliasUses > this.#maxAliases;
   }
 
-  constructor(doc: Document.Parsed, lineCounter: LineCounter, maxAliases: number) {
+  /** `text` is the document's source, for positions inside a scalar (positionOf). */
+  constructor(doc: Document.Parsed, lineCounter: LineCounter, maxAliases: number, text?: string) {
     this.#lineCounter = lineCounter;
     this.#maxAliases = maxAliases;
+    this.#text = text;
     this.#collectAnchors(doc.contents);
   }
 
@@ -49,6 +52,23 @@ export class NodeReader {
     const offset = node?.range?.[0];
     if (offset === undefined) return fallback;
     const { line, col } = this.#lineCounter.linePos(offset);
+    return { line, column: col };
+  }
+
+  /**
+   * Where the `nth` (0-based) occurrence of `needle` in a scalar's value stands in the source: found by
+   * counting the same text in the node's source (escapes in a quoted scalar never make `{{` or `}}`). Falls
+   * back to the node's own position when the source does not hold it as many times.
+   */
+  positionOf(loc: Located, needle: string, nth: number): Pos {
+    const range = loc.node?.range;
+    if (this.#text === undefined || range === undefined || range === null) return loc.at;
+    let at = range[0] - 1;
+    for (let i = 0; i <= nth; i++) {
+      at = this.#text.indexOf(needle, at + 1);
+      if (at < 0 || at >= range[1]) return loc.at;
+    }
+    const { line, col } = this.#lineCounter.linePos(at);
     return { line, column: col };
   }
 

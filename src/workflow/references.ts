@@ -5,6 +5,7 @@
 import { ExpressionError } from './expression-error.ts';
 import { CONTEXT_NAMES, type ContextName } from './expression-eval.ts';
 import { STATUS_FUNCTIONS } from './expression-functions.ts';
+import { chains, type Chain } from './expression-chains.ts';
 import { parseExpression, walkExpression, type Expr } from './expression-parser.ts';
 import type { TaskDraft, TemplateRef, TemplateWhere } from './drafts.ts';
 import { didYouMean, makeIssue, type WorkflowIssue } from './issues.ts';
@@ -91,70 +92,6 @@ function checkCalls(expr: Expr, ref: TemplateRef): string | undefined {
       problem = `${ref.what} calls hashFiles(), which is only available on the runner (in steps and env)`;
   });
   return problem;
-}
-
-/** A reference with its statically known names: `tasks['a'].result` is ['tasks', 'a', 'result']; `*` ends it. */
-type Chain = string[];
-
-/** The longest static chains in an expression; expressions inside dynamic indexes are walked too. */
-function chains(root: Expr): Chain[] {
-  const found: Chain[] = [];
-  const pending: Expr[] = [root];
-  while (pending.length > 0) {
-    const expr = pending.pop()!;
-    switch (expr.kind) {
-      case 'context':
-      case 'property':
-      case 'index':
-      case 'filter':
-        found.push(staticChain(expr, pending));
-        break;
-      case 'not':
-        pending.push(expr.operand);
-        break;
-      case 'compare':
-        pending.push(expr.left, expr.right);
-        break;
-      case 'logical':
-        for (const operand of expr.operands) pending.push(operand);
-        break;
-      case 'call':
-        for (const arg of expr.args) pending.push(arg);
-        break;
-      case 'literal':
-        break;
-    }
-  }
-  return found;
-}
-
-/** Names from the context down to the first dynamic index or `*`; everything after it is not checked. */
-function staticChain(expr: Expr, pending: Expr[]): Chain {
-  const names: string[] = [];
-  let current = expr;
-  for (;;) {
-    if (current.kind === 'property') {
-      names.unshift(current.name);
-      current = current.object;
-    } else if (current.kind === 'filter') {
-      names.length = 0;
-      current = current.object;
-    } else if (current.kind === 'index') {
-      const index = current.index;
-      if (index.kind === 'literal' && (typeof index.value === 'string' || typeof index.value === 'number'))
-        names.unshift(String(index.value));
-      else {
-        pending.push(index);
-        names.length = 0; // a dynamic step: only the part before it is static
-      }
-      current = current.object;
-    } else if (current.kind === 'context') {
-      return [current.name, ...names];
-    } else {
-      pending.push(current); // e.g. fromJSON(x).a or ('a' || 'b').c — not a context reference
-      return [];
-    }
-  }
 }
 
 function checkChain(

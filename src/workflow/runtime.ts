@@ -7,3 +7,4 @@ export { ExpressionError } from './expression-error.ts';
 export { type ExpressionContext } from './expression-eval.ts';
 export { type RuntimeFunctions, type StatusContext } from './expression-functions.ts';
 export { evaluateTemplate } from './template.ts';
+export { evaluateExpressionTask, expressionSource } from './expression-task.ts';

@@ -10,11 +10,13 @@ import type { Agent, RunnerLogger } from '../../runner/index.ts';
 import { collectInput, readWorkflowFile, reportError } from '../common.ts';
 import { exitCodeFor, followRun, printSummary } from '../follow.ts';
 import { createOut, printJson } from '../output.ts';
+import { RUN_SHAPES } from '../../protocol/status.ts';
 import { batonVersion } from '../version.ts';
 
 interface RunFlags {
   input: Record<string, string>;
   json?: boolean;
+  shape?: string;
   dataDir?: string;
   labels?: string;
   parallel: string;
@@ -30,6 +32,7 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
     .argument('<workflow>', 'workflow file (YAML or JSON)')
     .option('-i, --input <name=value>', 'a workflow input (repeatable)', collectInput, {})
     .option('--json', 'print the run result as JSON instead of progress')
+    .option('--shape <shape>', 'with --json: run (default), or task-group (the Harness task-group result)')
     .option('--data-dir <dir>', 'keep the database here instead of a temporary directory')
     .option('--labels <a,b>', 'labels of the local runner', '')
     .option('--parallel <n>', 'tasks the local runner runs at once', '2')
@@ -41,6 +44,14 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
   const out = createOut();
   const wf = readWorkflowFileOrReport(file, out);
   if (typeof wf === 'number') return wf;
+  if (
+    flags.shape !== undefined &&
+    (flags.json !== true || !(RUN_SHAPES as readonly string[]).includes(flags.shape))
+  ) {
+    out.err(`baton: --shape needs --json and one of ${RUN_SHAPES.join(', ')}; got '${flags.shape}'\n`);
+    return 2;
+  }
+  const shape = flags.shape ?? 'run';
   const parallel = Number(flags.parallel);
   if (!Number.isInteger(parallel) || parallel < 1 || parallel > 64) {
     out.err(`baton: --parallel must be an integer from 1 to 64, got '${flags.parallel}'\n`);
@@ -126,7 +137,7 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
     if (flags.json) {
       for await (const m of client.runStream(runId, { signal: interrupt.signal })) void m;
       result = await client.getRun(runId);
-      printJson(out, result);
+      printJson(out, shape === 'task-group' ? await client.getTaskGroupResult(runId) : result);
     } else {
       out.write(`run ${runId} (${submitted.name}): ${Object.keys(submitted.results).length} task(s)\n`);
       result = await followRun(client, runId, out, { signal: interrupt.signal });

@@ -2,13 +2,21 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { RUN_STATUSES, type RunStatus } from '../../protocol/status.ts';
+import { RUN_SHAPES, RUN_STATUSES, type RunShape, type RunStatus } from '../../protocol/status.ts';
 import { CliError, connect, guarded, withConnection, type ConnectionFlags } from '../common.ts';
 import { exitCodeFor, followRun, printSummary } from '../follow.ts';
 import { createOut, durationBetween, paint, printJson, statusColour, statusSymbol } from '../output.ts';
 
 interface JsonFlags extends ConnectionFlags {
   json?: boolean;
+}
+
+/** `--shape`: one of RUN_SHAPES, else a usage error naming them. */
+export function checkShape(shape: string | undefined): RunShape {
+  if (shape === undefined) return 'run';
+  if (!(RUN_SHAPES as readonly string[]).includes(shape))
+    throw new CliError(`--shape must be one of ${RUN_SHAPES.join(', ')}; got '${shape}'`);
+  return shape as RunShape;
 }
 
 export function registerRuns(program: Command, setExit: (code: number) => void): void {
@@ -44,14 +52,23 @@ export function registerRuns(program: Command, setExit: (code: number) => void):
       }, flags.json),
     );
 
-  withConnection(runs.command('show').description('a run and its tasks').argument('<id>')).action(
-    (id: string, flags: JsonFlags) =>
-      guard(async () => {
-        const run = await connect(flags).getRun(id);
-        if (flags.json) return printJson(out, run);
-        printSummary(run, out);
-      }, flags.json),
-  );
+  withConnection(runs.command('show').description('a run and its tasks').argument('<id>'))
+    .option(
+      '--shape <shape>',
+      `run (default), or task-group: the Harness task-group result {id, results}, printed as JSON`,
+    )
+    .action((id: string, flags: JsonFlags & { shape?: string }) =>
+      guard(
+        async () => {
+          if (checkShape(flags.shape) === 'task-group')
+            return printJson(out, await connect(flags).getTaskGroupResult(id));
+          const run = await connect(flags).getRun(id);
+          if (flags.json) return printJson(out, run);
+          printSummary(run, out);
+        },
+        flags.json || flags.shape !== undefined,
+      ),
+    );
 
   withConnection(
     runs

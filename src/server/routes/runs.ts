@@ -7,14 +7,17 @@ import {
   ListRunsQuery,
   ListRunsResponse,
   RUN_NAME_FILTER_MAX_CHARS,
+  RUN_SHAPES,
   RunResult,
+  RunShowQuery,
   SubmitRunBody,
+  TaskGroupResult,
 } from '../../protocol/api.ts';
 import { isTerminal, type RunStatus } from '../../protocol/status.ts';
 import { resolveInputs } from '../../workflow/index.ts';
 import { authenticateUser, scopeFor, userTokenOf } from '../auth.ts';
 import { publishAdvance, type ServerContext } from '../context.ts';
-import { runResult, runSummary } from '../views.ts';
+import { runResult, runSummary, taskGroupResult } from '../views.ts';
 import { CompilePool } from '../compile-pool.ts';
 import { decodeJsonBody } from '../utf8-body.ts';
 import { openSse } from '../sse.ts';
@@ -105,8 +108,27 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
     },
   );
 
-  r.get('/api/v1/runs/:id', { schema: { params: RunParams, response: { 200: RunResult } } }, async (req) =>
-    loadRunResult(ctx, req.params.id),
+  r.get(
+    '/api/v1/runs/:id',
+    {
+      schema: {
+        params: RunParams,
+        querystring: RunShowQuery,
+        response: { 200: Type.Union([RunResult, TaskGroupResult]) },
+      },
+    },
+    async (req) => {
+      const shape = req.query.shape ?? 'run';
+      if (!(RUN_SHAPES as readonly string[]).includes(shape))
+        throw new BatonError(
+          'bad_request',
+          `unknown shape '${shape.slice(0, 64)}'; the shapes are ${RUN_SHAPES.join(', ')}`,
+        );
+      if (shape === 'run') return loadRunResult(ctx, req.params.id);
+      const loaded = await ctx.store.runs.get(req.params.id);
+      if (!loaded) throw new BatonError('not_found', `run ${req.params.id} not found`);
+      return taskGroupResult(loaded.run, loaded.tasks);
+    },
   );
 
   r.post(
