@@ -247,7 +247,7 @@ export function startPushDispatcher(ctx: ServerContext): { stop(): Promise<void>
     }
     if (busy) {
       busyUntil.set(row.id, ctx.now() + PUSH_BUSY_BACKOFF_MS);
-      ctx.log.info(
+      ctx.log.warn(
         { runner: row.id, task: task.name },
         'push runner is at capacity (429); the task goes back to the queue',
       );
