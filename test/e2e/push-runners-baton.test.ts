@@ -224,6 +224,23 @@ tasks:
     expect(old.status).toBe(401);
   });
 
+  it('a registration whose batonPublicKey is not a public key is refused naming it, and nothing is stored', async () => {
+    const server = await startServerProcess();
+    const secret = `push-secret-badkey-${process.pid}`;
+    await createHost(server, 'pk', secret);
+    const res = await fetch(`${server.url}/api/settings/runner-hosts/pk/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ secret, endpoint: 'http://127.0.0.1:9/api/run', batonPublicKey: 'not-a-key' }),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toBe(
+      'batonPublicKey "not-a-key" is not an X25519 public key (32 bytes, base64)',
+    );
+    const [host] = await hosts(server);
+    expect(host).toMatchObject({ id: 'pk', hasKey: false, isHealthy: false });
+  });
+
   it('after a server restart a task dispatches to an already-registered push runner before its next heartbeat', async () => {
     const dataDir = tempDir('baton-server-');
     const port = await freePort();
