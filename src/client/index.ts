@@ -60,6 +60,9 @@ export interface PushRunnerHost {
   createdAt: string;
   updatedAt: string;
   disabledAt: string | null;
+  /** It registered a public key (`baton runner serve`): it runs Baton tasks themselves, secrets included. */
+  hasKey: boolean;
+  canReceiveSecrets: boolean;
   isHealthy: boolean;
   isStale: boolean;
   isCompatible: boolean;

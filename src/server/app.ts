@@ -85,7 +85,6 @@ export async function createServer(
     masterKey: loadMasterKey({ value: deps.config.masterKey, path: join(deps.config.dataDir, 'master.key') }),
     log: app.log,
     storage,
-    pushSecrets: new Map(),
   };
   // The router table, for the route-by-route security tests and anything else that must cover every route.
   const routes: Array<{ method: string; url: string }> = [];

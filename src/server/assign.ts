@@ -2,7 +2,7 @@
 // expressions are evaluated against on the runner — inputs, direct dependencies' outputs and results,
 // imported values, matrix values — plus the values the runner must mask and the artifacts to extract.
 import type { AssignedTask, Plan, TaskSpec } from '../protocol/plan.ts';
-import type { Claimed, RunnerRow, Store } from '../store/index.ts';
+import type { Claimed, Store } from '../store/index.ts';
 import { BatonError } from '../protocol/errors.ts';
 import { seal } from '../protocol/sealed.ts';
 import { secretNames } from '../protocol/secret-names.ts';
@@ -46,10 +46,17 @@ export interface AssignDeps {
   masterKey: MasterKey;
 }
 
+/** What assignment needs of the runner: a pull runner's row or a push runner's entry. */
+export interface AssignedTo {
+  name: string;
+  /** Its X25519 public key; a runner without one cannot be given a task that names secrets. */
+  publicKey: string | null;
+}
+
 export async function assignClaimed(
   { store, masterKey }: AssignDeps,
   claimed: Claimed,
-  runner: RunnerRow,
+  runner: AssignedTo,
 ): Promise<AssignedTask> {
   const run = await runFacts(store, claimed.task.run_id);
   const spec = JSON.parse(claimed.task.spec) as TaskSpec;
@@ -92,7 +99,7 @@ export async function assignClaimed(
   const wanted = secretNames(JSON.stringify(run.env), claimed.task.spec);
   if (wanted.length > 0) {
     // Only the secrets this task names, only to this runner: sealed to its public key.
-    if (!runner.public_key)
+    if (!runner.publicKey)
       throw new BatonError(
         'forbidden',
         `runner '${runner.name}' has no public key to receive the secrets task '${claimed.task.name}' names; register it again`,
@@ -100,7 +107,7 @@ export async function assignClaimed(
     const values: Record<string, string> = {};
     for (const row of await store.secrets.get(wanted))
       values[row.name] = masterKey.decrypt(row.name, row.ciphertext);
-    assigned.sealedSecrets = await seal(JSON.stringify(values), runner.public_key);
+    assigned.sealedSecrets = await seal(JSON.stringify(values), runner.publicKey);
   }
   return assigned;
 }

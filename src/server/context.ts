@@ -26,11 +26,6 @@ export interface ServerContext {
   streams: StreamGuard;
   /** Whether writes are refused for lack of space; while they are, no lease expires (docs/adr/0010). */
   storage: StorageHealth;
-  /**
-   * Each push runner's secret as it last registered with this server process (the store keeps only a hash): the
-   * push dispatcher sends it back with each task, as an Automn host does. Dropped on rotation and removal.
-   */
-  pushSecrets: Map<string, string>;
 }
 
 /** Tells waiters and subscribers what a store transition changed. */

@@ -130,6 +130,31 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
   }
 
   /**
+   * Returns an unconfirmed offer to the queue. The sweep (`refund` false) keeps the attempt as `expired`: the
+   * runner may have received it. A runner that answered it never started the task (a push runner at capacity,
+   * `refund` true) did no work: the attempt is removed and the task's count goes back, so no attempt is spent.
+   */
+  async function requeueOffer(tx: Tx, a: AttemptRow, now: number, refund: boolean): Promise<void> {
+    if (refund)
+      await tx.deleteFrom('attempts').where('id', '=', a.id).where('state', '=', 'offered').execute();
+    else
+      await tx
+        .updateTable('attempts')
+        .set({ state: 'expired', finished_at: now })
+        .where('id', '=', a.id)
+        .where('state', '=', 'offered')
+        .execute();
+    await tx
+      .updateTable('tasks')
+      .set({ status: 'queued', runner_id: null, ...(refund ? { attempt: a.number - 1 } : {}) })
+      .where('id', '=', a.task_id)
+      .where('status', '=', 'running')
+      .where('attempt', '=', a.number)
+      .execute();
+    await d.notifyQueued(tx);
+  }
+
+  /**
    * Records how an attempt ended: either the task is queued again for a retry (its policy allows one for this
    * outcome) or it takes the outcome as its final status, its global exports join the run's outputs, and the
    * run moves on.
@@ -386,6 +411,25 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
       });
     },
 
+    /**
+     * Withdraws an offer its runner refused before starting it (a push runner answered 429 at capacity): the
+     * task is queued again as the sweep does with an unconfirmed offer, without spending an attempt. False when
+     * the attempt is no longer an offer of this runner (it was started, swept or cancelled meanwhile).
+     */
+    async withdraw(leaseId: string, runnerId: string, now: number): Promise<boolean> {
+      return d.writeTx(async (tx) => {
+        const a = await tx
+          .selectFrom('attempts')
+          .selectAll()
+          .where('lease_id', '=', leaseId)
+          .$call(lockRows(d.capabilities))
+          .executeTakeFirst();
+        if (!a || a.runner_id !== runnerId || a.state !== 'offered') return false;
+        await requeueOffer(tx, a, now, true);
+        return true;
+      });
+    },
+
     /** Confirms an offer. Idempotent: a second start on a running attempt just renews the lease. */
     async start(leaseId: string, runnerId: string, now: number) {
       return d.writeTx(async (tx) => {
@@ -606,21 +650,8 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
             .where('id', '=', a.task_id)
             .executeTakeFirstOrThrow();
           if (a.state === 'offered') {
-            await tx
-              .updateTable('attempts')
-              .set({ state: 'expired', finished_at: now })
-              .where('id', '=', a.id)
-              .where('state', '=', 'offered')
-              .execute();
-            await tx
-              .updateTable('tasks')
-              .set({ status: 'queued', runner_id: null })
-              .where('id', '=', a.task_id)
-              .where('status', '=', 'running')
-              .where('attempt', '=', a.number)
-              .execute();
+            await requeueOffer(tx, a, now, false);
             requeued.push({ runId: task.run_id, task: task.name });
-            await d.notifyQueued(tx);
             continue;
           }
           const silentS = Math.round((now - (a.lease_expires_at - timings.leaseTtlMs)) / 1000);

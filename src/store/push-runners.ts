@@ -8,6 +8,10 @@ export interface PushRunnerRegistration {
   maxConcurrency: number | null;
   timeoutMs: number | null;
   infoJson: string;
+  /** The runner's public key (null: it sent none, a real Automn runner). */
+  publicKey: string | null;
+  /** The secret it registered with, encrypted with the master key; undefined leaves the stored one. */
+  sealedSecret?: string;
 }
 
 export function createPushRunnerStore(d: StoreDialect) {
@@ -36,6 +40,8 @@ export function createPushRunnerStore(d: StoreDialect) {
         disabled_at: null,
         created_at: r.now,
         updated_at: r.now,
+        public_key: null,
+        sealed_secret: null,
       };
       return d.writeTx(async (tx) => {
         const taken = await tx
@@ -64,6 +70,8 @@ export function createPushRunnerStore(d: StoreDialect) {
           max_concurrency: r.maxConcurrency,
           timeout_ms: r.timeoutMs,
           info_json: r.infoJson,
+          public_key: r.publicKey,
+          ...(r.sealedSecret === undefined ? {} : { sealed_secret: r.sealedSecret }),
           last_seen_at: now,
           updated_at: now,
         })
@@ -85,12 +93,16 @@ export function createPushRunnerStore(d: StoreDialect) {
         .execute();
       return this.get(id);
     },
-    /** A new secret: the runner must register again with it, so the old endpoint and last sighting are dropped. */
+    /**
+     * A new secret: the runner must register again with it, so the old endpoint, last sighting and the sealed
+     * old secret are dropped.
+     */
     async rotateSecret(id: string, secretHash: string, now: number): Promise<PushRunnerRow | undefined> {
       await db
         .updateTable('push_runners')
         .set({
           secret_hash: secretHash,
+          sealed_secret: null,
           endpoint: null,
           last_seen_at: null,
           status_message: 'Runner secret rotated by administrator',

@@ -157,6 +157,13 @@ export interface PushRunnerRow {
   disabled_at: number | null;
   created_at: number;
   updated_at: number;
+  /** The X25519 public key a `baton runner serve` registered with (null for a real Automn runner). */
+  public_key: string | null;
+  /**
+   * The secret the runner last registered with, encrypted with the server's master key (server/master-key.ts):
+   * what the dispatcher presents to its `/api/run`. Null until it registers, and again after a rotation.
+   */
+  sealed_secret: string | null;
 }
 
 export interface Database {

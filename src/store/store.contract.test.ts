@@ -809,6 +809,8 @@ function contract(target: Target) {
         maxConcurrency: 2,
         timeoutMs: 30_000,
         infoJson: '{"version":"0.2.16"}',
+        publicKey: 'pk1',
+        sealedSecret: 'v1:sealed',
       },
       T0 + 5,
     );
@@ -816,7 +818,23 @@ function contract(target: Target) {
       endpoint: 'http://127.0.0.1:1/api/run',
       max_concurrency: 2,
       timeout_ms: 30_000,
+      public_key: 'pk1',
+      sealed_secret: 'v1:sealed',
     });
+    // A heartbeat without a new sealed secret keeps the stored one.
+    const hb = await store.pushRunners.registered(
+      'r1',
+      {
+        endpoint: 'http://127.0.0.1:1/api/run',
+        statusMessage: 'hb',
+        maxConcurrency: 2,
+        timeoutMs: 30_000,
+        infoJson: '{"version":"0.2.16"}',
+        publicKey: 'pk1',
+      },
+      T0 + 5,
+    );
+    expect(hb!.sealed_secret).toBe('v1:sealed');
     expect(reg!.last_seen_at).toBe(T0 + 5);
 
     expect((await store.pushRunners.setDisabled('r1', T0 + 6, 'off', T0 + 6))!.disabled_at).toBe(T0 + 6);
@@ -829,6 +847,7 @@ function contract(target: Target) {
       endpoint: null,
       last_seen_at: null,
       updated_at: T0 + 8,
+      sealed_secret: null,
     });
     // What it advertised stays until it registers again.
     expect(rotated!.info_json).toBe('{"version":"0.2.16"}');

@@ -418,8 +418,11 @@ describe('baton runner serve replays the Automn runner fixtures', () => {
     expect(heartbeat.path).toBe('/api/settings/runner-hosts/r2/register');
     // Runner B's recorded body shape (no maxConcurrency/timeoutMs when unset).
     const recordedB = recorded.find((b) => !('maxConcurrency' in b))!;
-    const { path: _p, ...sent } = heartbeat;
+    const { path: _p, batonPublicKey, ...sent } = heartbeat;
     expect(Object.keys(sent)).toEqual(Object.keys(recordedB));
+    // The one field beyond upstream's body (docs/automn.md, docs/adr/0013): the runner's X25519 public key, last.
+    expect(Object.keys(heartbeat).at(-1)).toBe('batonPublicKey');
+    expect(batonPublicKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
     for (const k of Object.keys(recordedB)) expect(typeof sent[k]).toBe(typeof recordedB[k]);
     expect(existsSync(join(r.dataDir, 'data', 'state', 'runner-state.json'))).toBe(true);
     const status = await (await fetch(`${r.url}/status`)).text();

@@ -42,7 +42,14 @@ export function registerRunnerServe(runner: Command, setExit: (code: number) => 
         containment: flags.containment as Containment,
         graceMs: grace,
       });
-      const port = await runner.listen(config.port, flags.listen);
+      let port: number;
+      try {
+        port = await runner.listen(config.port, flags.listen);
+      } catch (error) {
+        process.stderr.write(`error: ${(error as Error).message}\n`);
+        setExit(2);
+        return;
+      }
       process.stdout.write(`automn runner listening on ${flags.listen}:${port}\n`);
       runner.startHeartbeat();
       await new Promise<void>((done) => {

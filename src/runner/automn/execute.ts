@@ -45,7 +45,7 @@ const RENEW_MS = 15_000;
  * The dead-man's switch of one run: renewed while this process lives. When the runner is killed, the step's
  * watchdog sees its renewal pipe end and kills the tree; when it freezes, the tree dies at the deadline.
  */
-function liveDeadman(): { deadman: Deadman; stop: () => void } {
+export function liveDeadman(): { deadman: Deadman; stop: () => void } {
   let deadline = performance.now() + DEADMAN_MS;
   const listeners = new Set<(d: number) => void>();
   const timer = setInterval(() => {
@@ -66,7 +66,7 @@ function liveDeadman(): { deadman: Deadman; stop: () => void } {
 }
 
 /** Whole lines of one stream; the rest is kept until the next chunk or flush(). */
-class Lines {
+export class Lines {
   #rest = '';
   readonly #emit: (line: string) => void;
   constructor(emit: (line: string) => void) {

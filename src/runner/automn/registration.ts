@@ -45,6 +45,7 @@ export function registrationBody(
   c: ServeConfig,
   secret: string,
   reason: RegistrationReason,
+  publicKey?: string,
 ): Record<string, unknown> {
   return {
     secret,
@@ -59,6 +60,8 @@ export function registrationBody(
     arch: machine(),
     uptime: Math.round(uptime()),
     runtimes: runtimeVersions(),
+    // A Baton extension (docs/adr/0013): the key a Baton host seals a task's secrets to. Upstream's host ignores it.
+    ...(publicKey === undefined ? {} : { batonPublicKey: publicKey }),
   };
 }
 
@@ -66,13 +69,14 @@ export async function register(
   c: ServeConfig,
   secret: string,
   reason: RegistrationReason,
+  publicKey?: string,
 ): Promise<RegistrationResult> {
   const url = `${c.hostUrl}/api/settings/runner-hosts/${encodeURIComponent(c.runnerId)}/register`;
   try {
     const res = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify(registrationBody(c, secret, reason)),
+      body: JSON.stringify(registrationBody(c, secret, reason, publicKey)),
       signal: AbortSignal.timeout(c.timeoutMs ?? 30_000),
     });
     const text = await res.text();

@@ -9,6 +9,10 @@ import type { Containment } from '../../engine/index.ts';
 import { scriptBaseEnv, type ServeConfig } from './config.ts';
 import { executeScript } from './execute.ts';
 import { register, type RegistrationReason, type RegistrationResult } from './registration.ts';
+import type { KeyPair } from '../../protocol/sealed.ts';
+import type { AssignedTask } from '../../protocol/plan.ts';
+import { loadIdentity, newIdentity, saveIdentity } from '../identity.ts';
+import { batonTaskOf, controlDirOf, runBatonTask } from './baton-task.ts';
 
 /** Upstream's JSON body limit (Express `1mb`). */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -51,6 +55,7 @@ export class AutomnRunner {
   readonly #aborts = new Set<AbortController>();
   #heartbeat: NodeJS.Timeout | undefined;
   #resetFailures: number[] = [];
+  #keys: KeyPair | undefined;
   readonly server: Server;
 
   constructor(o: ServeOptions) {
@@ -78,6 +83,24 @@ export class AutomnRunner {
 
   #saveState(): void {
     writeFileSync(this.#statePath(), JSON.stringify(this.#state, null, 2), { mode: 0o600 });
+  }
+
+  /**
+   * The runner's X25519 key pair (runner/identity.ts): made in the state dir (mode 0600, hidden from scripts) on
+   * first start, read on every later one. Its public half goes to the host in every registration; a Baton host
+   * seals a task's secrets to it.
+   */
+  async loadKeys(): Promise<KeyPair> {
+    if (this.#keys) return this.#keys;
+    const owner = this.#c.runnerId === '' ? 'automn-runner' : this.#c.runnerId;
+    const loaded = loadIdentity(this.#c.stateDir, owner);
+    if (loaded) this.#keys = loaded.keys;
+    else {
+      const keys = await newIdentity();
+      saveIdentity(this.#c.stateDir, owner, keys);
+      this.#keys = keys;
+    }
+    return this.#keys;
   }
 
   get secret(): string | undefined {
@@ -146,7 +169,7 @@ export class AutomnRunner {
     const secret = this.secret;
     if (!this.#canRegister() || secret === undefined) return undefined;
     this.#state.lastRegistrationAttempt = new Date().toISOString();
-    const result = await register(this.#c, secret, reason);
+    const result = await register(this.#c, secret, reason, (await this.loadKeys()).publicKey);
     // A host that echoes the secret back must not put it into /status.
     const response = scrub(result.response, [secret, this.#c.resetToken]);
     this.#state.lastRegistrationResponse = response;
@@ -309,6 +332,15 @@ export class AutomnRunner {
         error: `runId is ${runId.length} characters; the limit is ${MAX_RUN_ID_CHARS}`,
       });
     if (this.#runIds.has(runId)) return json(res, 409, { error: `Run ${runId} is already running` });
+    // A Baton host's extension (docs/adr/0013): the task itself, run as a pull runner runs it.
+    let baton: { task: AssignedTask } | undefined;
+    if (body.baton !== undefined) {
+      const parsed = batonTaskOf(body.baton);
+      if ('error' in parsed) return json(res, 400, { error: parsed.error });
+      baton = parsed;
+    }
+    const keys = this.#keys;
+    if (keys === undefined) return json(res, 503, { error: 'Runner is starting' });
     this.#runIds.add(runId);
     const input = body.reqBody === undefined || body.reqBody === null ? {} : structuredClone(body.reqBody);
     this.#running++;
@@ -326,22 +358,42 @@ export class AutomnRunner {
         connection: 'keep-alive',
       });
       res.flushHeaders();
-      const result = await executeScript({
-        runId,
-        script: script as Record<string, unknown>,
-        input,
-        workRoot: this.#c.workDir,
-        baseEnv: scriptBaseEnv(this.#o.env, [secret, this.#c.resetToken]),
-        mask: [secret, this.#c.resetToken ?? ''],
-        hide: [this.#c.stateDir, this.#c.scriptsDir],
-        ...(this.#o.containment === undefined ? {} : { containment: this.#o.containment }),
-        graceMs: this.#o.graceMs,
-        signal: abort.signal,
-        stdoutMarkers: this.#c.stdoutMarkers,
-        onLine: (line) => {
-          if (!res.destroyed) res.write(`${JSON.stringify({ type: 'log', line })}\n`);
-        },
-      }).catch((error: unknown) => ({
+      const onLine = (line: string) => {
+        if (!res.destroyed) res.write(`${JSON.stringify({ type: 'log', line })}\n`);
+      };
+      const run =
+        baton === undefined
+          ? executeScript({
+              runId,
+              script: script as Record<string, unknown>,
+              input,
+              workRoot: this.#c.workDir,
+              baseEnv: scriptBaseEnv(this.#o.env, [secret, this.#c.resetToken]),
+              mask: [secret, this.#c.resetToken ?? ''],
+              hide: [this.#c.stateDir, this.#c.scriptsDir],
+              ...(this.#o.containment === undefined ? {} : { containment: this.#o.containment }),
+              graceMs: this.#o.graceMs,
+              signal: abort.signal,
+              stdoutMarkers: this.#c.stdoutMarkers,
+              onLine,
+            })
+          : runBatonTask({
+              runId,
+              task: baton.task,
+              input,
+              keys,
+              runnerName: this.#c.runnerId,
+              workRoot: this.#c.workDir,
+              controlDir: controlDirOf(this.#c.stateDir),
+              baseEnv: scriptBaseEnv(this.#o.env, [secret, this.#c.resetToken]),
+              mask: [secret, this.#c.resetToken ?? ''],
+              hide: [this.#c.stateDir, this.#c.scriptsDir],
+              ...(this.#o.containment === undefined ? {} : { containment: this.#o.containment }),
+              graceMs: this.#o.graceMs,
+              signal: abort.signal,
+              onLine,
+            });
+      const result = await run.catch((error: unknown) => ({
         // The machine failed (e.g. the work dir is not writable): still exactly one result, naming why.
         runId,
         stdout: '',
@@ -361,7 +413,9 @@ export class AutomnRunner {
     }
   }
 
-  listen(port: number, host = '0.0.0.0'): Promise<number> {
+  /** Reads (or makes, on first start) the key pair, then listens. */
+  async listen(port: number, host = '0.0.0.0'): Promise<number> {
+    await this.loadKeys();
     return new Promise((done, fail) => {
       this.server.once('error', fail);
       this.server.listen(port, host, () => {

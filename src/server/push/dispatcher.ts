@@ -4,14 +4,24 @@
 // request, stores the streamed `log` frames as the task's log and maps the `result` frame to the outcome.
 // A stream that ends without a result, a runner that goes silent or refuses, or the total deadline ends the
 // attempt `runner_lost` (retried only if the task declares it); cancelling the task closes the stream.
+//
+// A push runner that registered a public key (`baton runner serve`) gets the Baton task itself (docs/adr/0013):
+// the AssignedTask a pull runner would get, secrets sealed to its key, as `baton: {version: 1, task}` beside the
+// Automn fields; its result frame carries the CompleteBody as `baton`, checked here before it is recorded. A
+// runner without a key (a real Automn runner) gets the task as one Automn script (script.ts). A runner at
+// capacity (429) gets the offer withdrawn without spending an attempt and is not asked again for a few seconds.
 import { randomUUID } from 'node:crypto';
-import { MAX_LOG_CHUNK_BYTES, type CompleteBody } from '../../protocol/api.ts';
-import type { Plan, TaskSpec } from '../../protocol/plan.ts';
+import { Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { CompleteBody, MAX_LOG_CHUNK_BYTES, StepResult } from '../../protocol/api.ts';
+import type { AssignedTask, Plan, TaskSpec } from '../../protocol/plan.ts';
 import { toError } from '../../protocol/errors.ts';
 import type { Claimed, ClaimingRunner, PushRunnerRow } from '../../store/index.ts';
 import { publishAdvance, wakeAt, type ServerContext } from '../context.ts';
 import { SERVER_LOG_LIMIT_BYTES } from '../routes/runner-protocol.ts';
-import { pushScript, type PushScript } from './script.ts';
+import { assignClaimed } from '../assign.ts';
+import { PUSH_DEFAULT_TIMEOUT_S, pushScript, type PushScript } from './script.ts';
+import { openPushSecret } from './secret.ts';
 import { pushRunnerHealthy } from './view.ts';
 
 /** Attempts of push runners are held under this runner id, so they never mix with a pull runner's. */
@@ -22,6 +32,10 @@ const DEADLINE_GRACE_MS = 30_000;
 const RESCAN_MS = 1_000;
 /** The largest returnData kept as the task's `returnData` output. */
 const RETURN_DATA_MAX_BYTES = 1_048_576;
+/** After a runner answered 429 (at capacity), it is not asked again until one of its tasks ends or this passes. */
+export const PUSH_BUSY_BACKOFF_MS = 3_000;
+/** The version of the `baton` extension of `/api/run` (docs/adr/0013). */
+const BATON_EXTENSION_VERSION = 1;
 
 class Lost extends Error {}
 
@@ -33,7 +47,11 @@ export function startPushDispatcher(ctx: ServerContext): { stop(): Promise<void>
    * for up to 120 s of its last heartbeat.
    */
   const suspended = new Map<string, number>();
+  /** Push runners that answered 429: not asked again before this time (or until one of their tasks ends). */
+  const busyUntil = new Map<string, number>();
   const inFlight = new Set<Promise<void>>();
+  /** Dispatches that ended in a 429: their end frees no slot of the runner. */
+  const refused = new WeakSet<Promise<void>>();
   const stopping = new AbortController();
   let scanning: Promise<void> | undefined;
   let again = false;
@@ -48,19 +66,27 @@ export function startPushDispatcher(ctx: ServerContext): { stop(): Promise<void>
         if ((row.last_seen_at ?? 0) <= lostAt) continue;
         suspended.delete(row.id);
       }
-      const secret = ctx.pushSecrets.get(row.id);
-      if (secret === undefined) continue; // it has not registered with this server process since it started
+      if ((busyUntil.get(row.id) ?? 0) > now) continue;
+      busyUntil.delete(row.id);
+      // Kept sealed with the master key once it registered: any replica, and a restarted server, can dispatch.
+      const secret = openPushSecret(ctx.masterKey, row.id, row.sealed_secret);
+      if (secret === undefined) continue; // it has not registered with its current secret yet
       const capacity = row.max_concurrency ?? 1;
       while ((active.get(row.id) ?? 0) < capacity) {
         const claimed = await ctx.store.leases.claim(claiming(row), ctx.now());
         if (!claimed) break;
         active.set(row.id, (active.get(row.id) ?? 0) + 1);
-        const p = run(row, secret, claimed)
+        const p: Promise<void> = run(row, secret, claimed)
+          .then((outcome) => {
+            if (outcome === 'busy') refused.add(p);
+          })
           .catch((err: unknown) =>
             ctx.log.error({ err: toError(err), runner: row.id }, 'push dispatch failed'),
           )
           .finally(() => {
             active.set(row.id, (active.get(row.id) ?? 1) - 1);
+            if (!refused.has(p)) busyUntil.delete(row.id); // a slot of it is free again
+            refused.delete(p);
             inFlight.delete(p);
             kick(); // a slot is free
           });
@@ -90,44 +116,59 @@ export function startPushDispatcher(ctx: ServerContext): { stop(): Promise<void>
       id: pushRunnerLeaseId(row.id),
       name: row.name,
       labels: [row.name, ...(JSON.parse(row.labels) as string[])],
-      // An Automn runner has no key to seal secrets to, and reports no sandbox, network isolation or limits.
-      canReceiveSecrets: false,
+      // A real Automn runner has no key to seal secrets to; `baton runner serve` registers one. Neither reports
+      // a sandbox, network isolation or limits.
+      canReceiveSecrets: row.public_key !== null,
       gives: { sandbox: false, networkIsolation: false, limits: false },
       requireRunsOn: true,
     };
   }
 
-  async function run(row: PushRunnerRow, secret: string, claimed: Claimed): Promise<void> {
+  async function run(row: PushRunnerRow, secret: string, claimed: Claimed): Promise<'busy' | undefined> {
     const runnerId = pushRunnerLeaseId(row.id);
     const lease = claimed.attempt.lease_id;
     const task = claimed.task;
     const spec = JSON.parse(task.spec) as TaskSpec;
     const startedAt = new Date(ctx.now()).toISOString();
-    await ctx.store.leases.start(lease, runnerId, ctx.now());
-    ctx.hub.runEvent({
-      type: 'task',
-      runId: task.run_id,
-      task: task.name,
-      status: 'running',
-      attempt: claimed.attempt.number,
-      runner: row.name,
-    });
     const runRow = await ctx.store.runs.runRow(task.run_id);
     const plan = JSON.parse(runRow!.plan) as Plan;
-    const built = pushScript(spec, plan.env);
-    if ('unsupported' in built) {
+    const inputs = JSON.parse(runRow!.inputs) as Record<string, string>;
+    // What to send: the Baton task itself to a runner with a key, else one Automn script.
+    let request: { script: PushScript; baton?: AssignedTask } | { unsupported: string };
+    if (row.public_key !== null) {
+      if (spec.uploads.length > 0)
+        request = {
+          unsupported: 'uploads need a pull runner (a push runner has no token to send them with)',
+        };
+      else if (spec.artifactsFrom.length > 0)
+        request = {
+          unsupported: 'artifacts_from needs a pull runner (a push runner has no token to fetch them with)',
+        };
+      else {
+        try {
+          const assigned = await assignClaimed(ctx, claimed, { name: row.name, publicKey: row.public_key });
+          request = { script: batonScript(spec), baton: assigned };
+        } catch (err) {
+          request = { unsupported: toError(err).message };
+        }
+      }
+    } else {
+      const built = pushScript(spec, plan.env);
+      request = 'unsupported' in built ? built : { script: built.script };
+    }
+    if ('unsupported' in request) {
+      await ctx.store.leases.start(lease, runnerId, ctx.now());
       return finish(claimed, {
         status: 'failed',
         reason: 'spawn_failed',
-        message: `push runner '${row.name}' cannot run task '${task.name}': ${built.unsupported}`,
+        message: `push runner '${row.name}' cannot run task '${task.name}': ${request.unsupported}`,
         exitCode: null,
         outputs: {},
         steps: [],
         startedAt,
         finishedAt: new Date(ctx.now()).toISOString(),
-      });
+      }).then(() => undefined);
     }
-    const inputs = JSON.parse(runRow!.inputs) as Record<string, string>;
     const abort = new AbortController();
     let why: 'cancel' | 'lost' | undefined;
     let lostMessage = '';
@@ -137,7 +178,7 @@ export function startPushDispatcher(ctx: ServerContext): { stop(): Promise<void>
       lostMessage = message;
       abort.abort(new Lost(message));
     };
-    const deadlineMs = built.script.timeoutSeconds * 1000 + DEADLINE_GRACE_MS;
+    const deadlineMs = request.script.timeoutSeconds * 1000 + DEADLINE_GRACE_MS;
     const deadline = setTimeout(
       () => lose(`push runner '${row.name}' sent no result within ${Math.round(deadlineMs / 1000)}s`),
       deadlineMs,
@@ -171,15 +212,50 @@ export function startPushDispatcher(ctx: ServerContext): { stop(): Promise<void>
       attempt: claimed.attempt.number,
     });
     let result: AutomnResult | undefined;
+    let busy = false;
     try {
-      result = await post(row, secret, built.script, claimed, inputs, abort.signal, log);
-      if (!result && !why) lose(`push runner '${row.name}' ended the stream without a result`);
+      const res = await open(row, secret, request.script, request.baton, claimed, inputs, abort.signal);
+      if (res.status === 429) {
+        // At capacity: the offer was never started there, so it goes back to the queue as an unconfirmed
+        // offer does, without spending an attempt; the runner is left alone for a while.
+        busy = true;
+        await res.body?.cancel().catch(() => undefined);
+      } else {
+        // The runner took it: confirm the offer, as a pull runner does with `start`.
+        const started = await ctx.store.leases.start(lease, runnerId, ctx.now());
+        if (started.cancel && !why) {
+          why = 'cancel';
+          abort.abort(new Lost('cancelled'));
+        }
+        ctx.hub.runEvent({
+          type: 'task',
+          runId: task.run_id,
+          task: task.name,
+          status: 'running',
+          attempt: claimed.attempt.number,
+          runner: row.name,
+        });
+        result = await read(res, log);
+        if (!result && !why) lose(`push runner '${row.name}' ended the stream without a result`);
+      }
     } catch (err) {
       if (!why) lose(`push runner '${row.name}': ${toError(err).message}`);
     } finally {
       clearTimeout(deadline);
       clearInterval(heartbeat);
       stopping.signal.removeEventListener('abort', onShutdown);
+    }
+    if (busy) {
+      busyUntil.set(row.id, ctx.now() + PUSH_BUSY_BACKOFF_MS);
+      ctx.log.warn(
+        { runner: row.id, task: task.name },
+        'push runner is at capacity (429); the task goes back to the queue',
+      );
+      if (await ctx.store.leases.withdraw(lease, runnerId, ctx.now())) {
+        ctx.hub.runEvent({ type: 'task', runId: task.run_id, task: task.name, status: 'queued' });
+        setTimeout(kick, PUSH_BUSY_BACKOFF_MS).unref();
+      }
+      return 'busy';
     }
     await log.flushed();
     if (stopping.signal.aborted && !result) return; // the reaper of the next start ends it
@@ -194,7 +270,7 @@ export function startPushDispatcher(ctx: ServerContext): { stop(): Promise<void>
         startedAt,
         finishedAt,
         ...(log.truncated ? { logTruncated: true } : {}),
-      });
+      }).then(() => undefined);
     }
     if (why === 'lost' || !result) {
       suspended.set(row.id, ctx.now());
@@ -210,7 +286,11 @@ export function startPushDispatcher(ctx: ServerContext): { stop(): Promise<void>
       if (res.retryAt !== undefined) wakeAt(ctx, res.retryAt);
       return;
     }
-    return finish(claimed, outcome(result, startedAt, finishedAt, log.truncated));
+    const body =
+      request.baton === undefined
+        ? outcome(result, startedAt, finishedAt, log.truncated)
+        : batonOutcome(row.name, result, startedAt, finishedAt, log.truncated);
+    return finish(claimed, body).then(() => undefined);
   }
 
   async function finish(claimed: Claimed, body: CompleteBody): Promise<void> {
@@ -232,15 +312,16 @@ export function startPushDispatcher(ctx: ServerContext): { stop(): Promise<void>
     if (res.retryAt !== undefined) wakeAt(ctx, res.retryAt);
   }
 
-  async function post(
+  /** POSTs the `/api/run` request; resolves with the response once its headers arrived. */
+  async function open(
     row: PushRunnerRow,
     secret: string,
     script: PushScript,
+    baton: AssignedTask | undefined,
     claimed: Claimed,
     inputs: Record<string, string>,
     signal: AbortSignal,
-    log: LogWriter,
-  ): Promise<AutomnResult | undefined> {
+  ): Promise<Response> {
     const runId = randomUUID();
     const task = claimed.task;
     // Automn's request: headers naming the runner and its secret, the run id, the script and the caller's input
@@ -269,6 +350,7 @@ export function startPushDispatcher(ctx: ServerContext): { stop(): Promise<void>
         },
       },
       reqBody: inputs,
+      ...(baton === undefined ? {} : { baton: { version: BATON_EXTENSION_VERSION, task: baton } }),
     };
     const res = await fetch(row.endpoint!, {
       method: 'POST',
@@ -282,14 +364,19 @@ export function startPushDispatcher(ctx: ServerContext): { stop(): Promise<void>
       body: JSON.stringify(body),
       signal,
     });
-    if (res.status !== 200 || !res.body) {
+    if ((res.status !== 200 && res.status !== 429) || (res.status === 200 && !res.body)) {
       const text = (await res.text().catch(() => '')).slice(0, 300);
       throw new Error(`its /api/run answered ${res.status}${text ? `: ${text}` : ''}`);
     }
+    return res;
+  }
+
+  /** Stores the `log` frames of the stream as they arrive; resolves with its `result` frame's data. */
+  async function read(res: Response, log: LogWriter): Promise<AutomnResult | undefined> {
     const decoder = new TextDecoder();
     let pending = '';
     let result: AutomnResult | undefined;
-    const reader = res.body.getReader();
+    const reader = res.body!.getReader();
     const onLine = (line: string) => {
       if (line.trim() === '') return;
       let frame: { type?: unknown; line?: unknown; data?: unknown };
@@ -336,6 +423,66 @@ interface AutomnResult {
   code?: unknown;
   stderr?: unknown;
   returnData?: unknown;
+  /** The Baton extension: the CompleteBody of a Baton task (docs/adr/0013). */
+  baton?: unknown;
+}
+
+/**
+ * CompleteBody as TypeBox's Value.Check can read it: the wire schema's `exitCode` is one `type` list for Ajv's
+ * coercion (protocol/api.ts), which Value.Check does not know; here it is the same set of values as a union.
+ */
+const CheckedExitCode = Type.Union([Type.Integer(), Type.Null()]);
+const PushedCompleteBody = Type.Object(
+  {
+    ...CompleteBody.properties,
+    exitCode: CheckedExitCode,
+    steps: Type.Array(Type.Object({ ...StepResult.properties, exitCode: CheckedExitCode }), {
+      maxItems: 1000,
+    }),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * The Automn fields sent beside a Baton task: a runner that does not read the `baton` extension runs this and
+ * fails saying why, instead of doing something else.
+ */
+function batonScript(spec: TaskSpec): PushScript {
+  return {
+    language: 'shell',
+    code: `echo "this is a Baton task: the runner must read the request's baton field (baton runner serve)" >&2\nexit 1\n`,
+    variables: [],
+    timeoutSeconds:
+      spec.timeoutMs === undefined ? PUSH_DEFAULT_TIMEOUT_S : Math.max(1, Math.ceil(spec.timeoutMs / 1000)),
+  };
+}
+
+/** The Baton outcome in the result frame, checked against CompleteBody; a bad one fails the attempt naming why. */
+function batonOutcome(
+  runner: string,
+  r: AutomnResult,
+  startedAt: string,
+  finishedAt: string,
+  truncated: boolean,
+): CompleteBody {
+  if (Value.Check(PushedCompleteBody, r.baton))
+    return { ...(r.baton as CompleteBody), ...(truncated ? { logTruncated: true } : {}) };
+  const first = r.baton === undefined ? undefined : Value.Errors(PushedCompleteBody, r.baton).First();
+  const why =
+    first === undefined
+      ? 'it has no baton field'
+      : `its baton field is not a Baton result: ${first.path || '/'} ${first.message}`;
+  return {
+    status: 'failed',
+    reason: 'setup_failed',
+    message: `push runner '${runner}' sent a result the server cannot record (${why})`,
+    exitCode: null,
+    outputs: {},
+    steps: [],
+    startedAt,
+    finishedAt,
+    ...(truncated ? { logTruncated: true } : {}),
+  };
 }
 
 function outcome(r: AutomnResult, startedAt: string, finishedAt: string, truncated: boolean): CompleteBody {

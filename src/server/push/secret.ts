@@ -1,7 +1,10 @@
-// Push-runner secrets: generated or chosen (at least 12 characters), kept only as a salted scrypt hash, and
-// checked in constant time. A runner heartbeats with its secret every few seconds, so the last secret that
-// verified is remembered (as a sha256, in memory) to spare a scrypt per heartbeat.
+// Push-runner secrets: generated or chosen (at least 12 characters), checked against a salted scrypt hash in
+// constant time. A runner heartbeats with its secret every few seconds, so the last secret that verified is
+// remembered (as a sha256, in memory) to spare a scrypt per heartbeat. The dispatcher must present the secret
+// to the runner's `/api/run`, so once a runner registered with it, it is also kept encrypted with the master
+// key (never in plain text): any replica, and the server after a restart, can dispatch to it at once.
 import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import type { MasterKey } from '../master-key.ts';
 
 export const PUSH_SECRET_MIN_LENGTH = 12;
 export const PUSH_SECRET_MAX_LENGTH = 512;
@@ -40,5 +43,26 @@ export class PushSecretVerifier {
     if (this.verified.size >= 10_000) this.verified.clear();
     this.verified.set(stored, sha256(secret));
     return true;
+  }
+}
+
+/** The associated data of a push runner's sealed secret: a ciphertext cannot be moved to another runner or a secret. */
+const sealedName = (runnerId: string) => `push-runner:${runnerId}`;
+
+export function sealPushSecret(masterKey: MasterKey, runnerId: string, secret: string): string {
+  return masterKey.encrypt(sealedName(runnerId), secret);
+}
+
+/** The secret runner `runnerId` registered with, or undefined when none is kept (or it does not open). */
+export function openPushSecret(
+  masterKey: MasterKey,
+  runnerId: string,
+  sealed: string | null,
+): string | undefined {
+  if (sealed === null) return undefined;
+  try {
+    return masterKey.decrypt(sealedName(runnerId), sealed);
+  } catch {
+    return undefined;
   }
 }

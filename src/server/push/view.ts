@@ -81,6 +81,10 @@ export function pushRunnerView(row: PushRunnerRow, now: number) {
     createdAt: sqlTime(row.created_at),
     updatedAt: sqlTime(row.updated_at),
     disabledAt: sqlTime(row.disabled_at),
+    // Baton extensions: whether it registered a public key (`baton runner serve`), so that it runs Baton tasks
+    // themselves and may be given tasks that name secrets (sealed to that key). The secret is never shown.
+    hasKey: row.public_key !== null,
+    canReceiveSecrets: row.public_key !== null,
     isHealthy: healthy,
     isStale: !healthy,
     isCompatible: !runnerOutdated && !hostOutdatedForRunner,

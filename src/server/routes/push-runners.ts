@@ -13,7 +13,10 @@ import {
   PushSecretVerifier,
   generatePushSecret,
   hashPushSecret,
+  openPushSecret,
+  sealPushSecret,
 } from '../push/secret.ts';
+import { isPublicKey } from '../../protocol/sealed.ts';
 import {
   AUTOMN_HOST_VERSION,
   AUTOMN_MINIMUM_RUNNER_VERSION,
@@ -152,13 +155,11 @@ export function pushRunnerAdminRoutes(app: FastifyInstance, ctx: ServerContext):
     if ('error' in chosen) return fail(reply, 400, chosen.error);
     const now = ctx.now();
     const row = await store.rotateSecret(req.params.id, await hashPushSecret(chosen.secret), now);
-    ctx.pushSecrets.delete(req.params.id);
     return row ? { runnerHost: pushRunnerView(row, now), secret: chosen.secret } : notFound(reply);
   });
 
   app.delete<{ Params: { id: string } }>(`${BASE}/:id`, async (req, reply) => {
     if (!(await store.remove(req.params.id))) return notFound(reply);
-    ctx.pushSecrets.delete(req.params.id);
     return reply.code(204).send();
   });
 }
@@ -215,6 +216,14 @@ export function pushRunnerRegisterRoutes(app: FastifyInstance, ctx: ServerContex
       }
       if (endpoint.protocol !== 'http:' && endpoint.protocol !== 'https:')
         return fail(reply, 400, 'Runner endpoint must be a valid http(s) URL');
+      // A Baton extension (docs/adr/0013): `baton runner serve` sends the key its tasks' secrets are sealed to.
+      const publicKey = body.batonPublicKey;
+      if (publicKey !== undefined && (typeof publicKey !== 'string' || !(await isPublicKey(publicKey))))
+        return fail(
+          reply,
+          400,
+          `batonPublicKey ${JSON.stringify(typeof publicKey === 'string' ? publicKey.slice(0, 60) : publicKey)} is not an X25519 public key (32 bytes, base64)`,
+        );
       limiter.check(req.ip, ctx.now());
       const row = await ctx.store.pushRunners.get(id);
       if (!row) {
@@ -235,11 +244,15 @@ export function pushRunnerRegisterRoutes(app: FastifyInstance, ctx: ServerContex
           maxConcurrency: positiveInt(body.maxConcurrency),
           timeoutMs: positiveInt(body.timeoutMs),
           infoJson: JSON.stringify(infoOf(body)),
+          publicKey: typeof publicKey === 'string' ? publicKey : null,
+          // Sealed again only when it changed: a heartbeat with the same secret writes nothing new.
+          ...(openPushSecret(ctx.masterKey, id, row.sealed_secret) === secret
+            ? {}
+            : { sealedSecret: sealPushSecret(ctx.masterKey, id, secret) }),
         },
         now,
       );
       if (!updated) return fail(reply, 404, 'Runner host not found');
-      ctx.pushSecrets.set(id, secret);
       return {
         runnerHost: pushRunnerView(updated, now),
         registered: true,

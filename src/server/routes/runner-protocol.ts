@@ -211,7 +211,10 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
           reply.code(204);
           return;
         }
-        const task = await assignClaimed(ctx, claimed, runner);
+        const task = await assignClaimed(ctx, claimed, {
+          name: runner.name,
+          publicKey: runner.public_key,
+        });
         ctx.hub.runEvent({
           type: 'task',
           runId: claimed.task.run_id,

@@ -216,4 +216,15 @@ CREATE TABLE push_runners (
 );
 `,
   },
+  {
+    id: 11,
+    name: '0011-push-runner-keys',
+    // A push runner that is `baton runner serve` sends its public key (tasks' secrets are sealed to it), and the
+    // runner's secret is kept sealed under the master key once it registered with it, so every replica (and the
+    // server after a restart) can dispatch to it; a rotation clears it until the runner registers again.
+    sql: `
+ALTER TABLE push_runners ADD COLUMN public_key TEXT;
+ALTER TABLE push_runners ADD COLUMN sealed_secret TEXT;
+`,
+  },
 ];
