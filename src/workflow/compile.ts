@@ -63,6 +63,7 @@ export function compileWorkflow(text: string | Uint8Array, options: CompileOptio
     env: draft.env,
     inputs: draft.inputs,
     tasks: expanded.tasks,
+    ...(draft.drivers === undefined || draft.drivers.length === 0 ? {} : { drivers: draft.drivers }),
   };
   return { ok: true, plan: deepFreeze(plan) };
 }

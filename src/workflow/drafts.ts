@@ -73,6 +73,8 @@ export interface WorkflowDraft {
   templates: TemplateRef[];
   inputs: Record<string, InputSpec>;
   tasks: TaskDraft[];
+  /** Top-level `drivers:` (driver-spec.ts readDrivers). */
+  drivers?: string[];
 }
 
 export function emptyTask(name: string): TaskSpec {
