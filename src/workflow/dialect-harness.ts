@@ -140,7 +140,9 @@ function readHarnessTask(
   if (custom !== undefined) {
     draft.spec.type = custom;
     const input =
-      spec === undefined ? {} : readDriverSpec(reader, spec, owner, draft, (text, at) => translate(text, at, refs));
+      spec === undefined
+        ? {}
+        : readDriverSpec(reader, spec, owner, draft, (text, at) => translate(text, at, refs));
     if (input !== undefined) draft.spec.driverSpec = input;
   } else if (spec === undefined)
     reader.report('missing_field', `${owner} needs 'spec' with a 'command'`, nameAt.at, item.path);

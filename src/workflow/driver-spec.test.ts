@@ -46,7 +46,9 @@ describe('custom task types', () => {
   });
 
   it('a native task of a custom type takes spec, not run', () => {
-    const result = compileWorkflow('inputs: {host: x}\ntasks:\n  lookup:\n    type: dns\n    spec: {name: "${{ inputs.host }}"}\n');
+    const result = compileWorkflow(
+      'inputs: {host: x}\ntasks:\n  lookup:\n    type: dns\n    spec: {name: "${{ inputs.host }}"}\n',
+    );
     if (!result.ok) throw new Error(JSON.stringify(result.issues));
     expect(result.plan.tasks[0]).toMatchObject({ type: 'dns', driverSpec: { name: '${{ inputs.host }}' } });
     expect(result.plan.drivers).toBeUndefined();
@@ -59,7 +61,9 @@ describe('custom task types', () => {
     expect(issues('tasks:\n  a:\n    type: Bad/Name\n    spec: {}\n')[0]).toMatch(
       /^3:11 task 'a' has type 'Bad\/Name', which is not a valid driver name/,
     );
-    expect(issues(`tasks:\n  a:\n    type: ${'x'.repeat(65)}\n`)[0]).toMatch(/is 65 characters; the limit is 64/);
+    expect(issues(`tasks:\n  a:\n    type: ${'x'.repeat(65)}\n`)[0]).toMatch(
+      /is 65 characters; the limit is 64/,
+    );
     expect(issues('tasks:\n  a:\n    type: dns\n    spec: [1]\n')[0]).toMatch(
       /^4:11 'spec' of task 'a' must be a map/,
     );

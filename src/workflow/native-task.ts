@@ -141,7 +141,11 @@ export function readTask(
         extra.keyAt,
         extra.path,
       );
-  } else if (typeName !== undefined && custom === undefined && !(TASK_TYPES as readonly string[]).includes(typeName)) {
+  } else if (
+    typeName !== undefined &&
+    custom === undefined &&
+    !(TASK_TYPES as readonly string[]).includes(typeName)
+  ) {
     // The type was refused above; its missing run/steps would only be noise.
   } else if (run && steps) {
     reader.report(
