@@ -15,6 +15,7 @@ import {
   removeUpload,
   runTask,
   type Containment,
+  type Driver,
   type TaskOutcome,
 } from '../engine/index.ts';
 import type { TaskLimits } from '../protocol/plan.ts';
@@ -65,6 +66,11 @@ export interface AgentOptions {
    * `networkIsolation`. Default `host`.
    */
   isolation?: { level: 'host' } | { level: 'sandbox'; networkIsolation: boolean };
+  /**
+   * The custom task types this runner has a CGI driver for (its drivers directory, engine/drivers.ts): advertised
+   * in its status with each driver's version, so the server offers it tasks of those types.
+   */
+  drivers?: ReadonlyMap<string, Driver>;
   log: RunnerLogger;
   onTaskStarted?: (offer: AcquireResponse) => void;
   onTaskFinished?: (offer: AcquireResponse, outcome: TaskOutcome) => void;
@@ -211,6 +217,9 @@ export class Agent {
       ...(refusing ? { refusing } : {}),
       ...(this.#stopping ? { draining: true } : {}),
       limits: this.#limits,
+      ...(this.#o.drivers === undefined || this.#o.drivers.size === 0
+        ? {}
+        : { drivers: [...this.#o.drivers.values()].map(({ type, version }) => ({ type, version })) }),
     });
   }
 
@@ -329,6 +338,7 @@ export class Agent {
         signal: abort.signal,
         cancelGraceMs: this.#o.cancelGraceMs,
         ...(this.#o.defaultLimits === undefined ? {} : { defaultLimits: this.#o.defaultLimits }),
+        ...(this.#o.drivers === undefined ? {} : { drivers: this.#o.drivers }),
         runnerName: this.#o.name,
         fetchArtifact: async (ref) => {
           await mkdir(downloads, { recursive: true });

@@ -137,8 +137,9 @@ function readHarnessTask(
   if (to !== undefined) draft.spec.forwardTo = to;
 
   const spec = present('spec');
-  if (custom !== undefined) {
+  if (custom !== undefined && type !== undefined) {
     draft.spec.type = custom;
+    draft.typeAt = { value: custom, at: type.at, path: type.path };
     const input =
       spec === undefined
         ? {}

@@ -57,6 +57,8 @@ export interface TaskDraft {
   labels: Array<Located<string>>;
   /** True when the task lists `exports` (then imports and reads of its outputs must name one). */
   declaresExports: boolean;
+  /** A custom type (run by a runner's driver) and where it is written. */
+  typeAt?: Located<string>;
   matrix?: MatrixDraft;
   /**
    * `continue-on-error: ${{ matrix.experimental }}` (GitHub): decided per matrix combination when

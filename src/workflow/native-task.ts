@@ -131,6 +131,7 @@ export function readTask(
   const steps = known.get('steps');
   if (custom !== undefined) {
     spec.type = custom;
+    draft.typeAt = { value: custom, at: type!.at, path: type!.path };
     const input = specField === undefined ? {} : readDriverSpec(reader, specField, owner, draft);
     if (input !== undefined) spec.driverSpec = input;
     const extra = run ?? steps;

@@ -92,7 +92,7 @@ export function startPushDispatcher(ctx: ServerContext): { stop(): Promise<void>
       labels: [row.name, ...(JSON.parse(row.labels) as string[])],
       // An Automn runner has no key to seal secrets to, and reports no sandbox, network isolation or limits.
       canReceiveSecrets: false,
-      gives: { sandbox: false, networkIsolation: false, limits: false },
+      gives: { sandbox: false, networkIsolation: false, limits: false, drivers: [] },
       requireRunsOn: true,
     };
   }

@@ -166,8 +166,7 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
       await ctx.store.credentials.setRunnerStatus(runner.id, JSON.stringify(req.body), ctx.now());
       const before = runnerGives(runnerReport(runner));
       const after = runnerGives(req.body);
-      if (Object.keys(after).some((k) => after[k as keyof RunnerGives] !== before[k as keyof RunnerGives]))
-        ctx.hub.runnerChanged(runner.id);
+      if (JSON.stringify(after) !== JSON.stringify(before)) ctx.hub.runnerChanged(runner.id);
       reply.code(204);
     });
 
