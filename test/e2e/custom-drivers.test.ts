@@ -2,7 +2,9 @@
 // through the CLI): a runner without the driver never gets the task and "why pending" names the missing type; a
 // runner started with --drivers takes it, the driver's outputs reach a dependent task, and its secret is masked in
 // that task's log; a type no runner has is refused at submit unless the workflow declares it.
+import { execFile } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../src/client/http.ts';
@@ -14,6 +16,9 @@ import {
   type ServerProcess,
 } from '../helpers/cluster.ts';
 import { stepVisibleDir } from '../helpers/temp.ts';
+
+const BIN = new URL('../../bin/baton.js', import.meta.url).pathname;
+const execFileAsync = promisify(execFile);
 
 interface PendingAnswer {
   summary: string;
@@ -81,6 +86,11 @@ describe('custom task types run by CGI drivers', () => {
       status: 'queued',
       attempt: 0,
     });
+    // The CLI says the same.
+    const cli = await execFileAsync(process.execPath, [BIN, 'runs', 'pending', run.id, 'hello'], {
+      env: { ...process.env, BATON_SERVER: server.url, BATON_TOKEN: server.adminToken },
+    });
+    expect(cli.stdout).toContain("plain-runner (idle): cannot take it\n    - the task has type 'greeter'");
 
     const drivers = join(stepVisibleDir(), 'drivers');
     mkdirSync(drivers);
