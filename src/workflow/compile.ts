@@ -29,8 +29,7 @@ export interface CustomTypeSite {
 }
 
 export type CompileResult =
-  | { ok: true; plan: Plan; customTypes?: CustomTypeSite[] }
-  | { ok: false; issues: WorkflowIssue[] };
+  { ok: true; plan: Plan; customTypes?: CustomTypeSite[] } | { ok: false; issues: WorkflowIssue[] };
 
 export interface CompileOptions {
   /** Names the workflow when it has no `name` (without its extension). Default: "workflow". */

@@ -3,7 +3,7 @@
 // runner started with --drivers takes it, the driver's outputs reach a dependent task, and its secret is masked in
 // that task's log; a type no runner has is refused at submit unless the workflow declares it.
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -133,5 +133,17 @@ describe('custom task types run by CGI drivers', () => {
     expect((await server.client.listRuns()).runs).toEqual([]);
     const declared = await server.client.submitRun(`drivers: [nowhere]\n${undeclared}`);
     expect((await server.client.getRun(declared.id)).results['a']).toMatchObject({ status: 'queued' });
+  });
+
+  it('the example task group runs with the example driver', async () => {
+    const server = await startServerProcess();
+    const drivers = new URL('../../examples/drivers', import.meta.url).pathname;
+    await startRunnerProcess(server, 'example-runner', { extraArgs: ['--drivers', drivers] });
+    const workflow = readFileSync(new URL('../../examples/custom-driver.yml', import.meta.url), 'utf8');
+    const done = await waitForRun(server.client, (await server.client.submitRun(workflow)).id);
+    expect(done.status).toBe('succeeded');
+    expect(done.outputs).toEqual({ greeting: 'hello world' });
+    const log = await server.client.taskLog(done.id, 'show');
+    expect(log).toMatch(/^hello world\nticket: \*\*\*\n$/);
   });
 });

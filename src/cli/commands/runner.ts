@@ -228,7 +228,7 @@ export function registerRunner(program: Command, setExit: (code: number) => void
     )
     .option(
       '--drivers <dir>',
-      "directory of CGI programs: each executable <type> or <type>.cgi runs tasks of that custom type (docs/drivers.md); overrides the config's \"drivers\"",
+      'directory of CGI programs: each executable <type> or <type>.cgi runs tasks of that custom type (docs/drivers.md); overrides the config\'s "drivers"',
     )
     .action(async (flags: StartFlags) => {
       const out = createOut();

@@ -25,7 +25,7 @@ import { isStorageFull } from '../storage-health.ts';
 import { generateToken, hashToken } from '../tokens.ts';
 import { assignClaimed } from '../assign.ts';
 import { runnerGives, runnerReport } from '../views.ts';
-import type { ClaimingRunner, RunnerGives } from '../../store/leases.ts';
+import type { ClaimingRunner } from '../../store/leases.ts';
 import type { RunnerRow } from '../../store/schema.ts';
 
 /** A runner caps a task's log at 16 MiB; the server refuses anything past 17 MiB. */
