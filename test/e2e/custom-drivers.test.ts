@@ -15,6 +15,7 @@ import {
   waitForRun,
   type ServerProcess,
 } from '../helpers/cluster.ts';
+import { startPool } from '../helpers/pool.ts';
 import { stepVisibleDir } from '../helpers/temp.ts';
 
 const BIN = new URL('../../bin/baton.js', import.meta.url).pathname;
@@ -145,5 +146,18 @@ describe('custom task types run by CGI drivers', () => {
     expect(done.outputs).toEqual({ greeting: 'hello world' });
     const log = await server.client.taskLog(done.id, 'show');
     expect(log).toMatch(/^hello world\nticket: \*\*\*\n$/);
+  });
+
+  it('a pool started with --drivers gives them to every slot', async () => {
+    const server = await startServerProcess();
+    const drivers = new URL('../../examples/drivers', import.meta.url).pathname;
+    startPool(server, 1, ['--drivers', drivers]);
+    // Declared: the slot may not have registered yet when the run is submitted.
+    const run = await server.client.submitRun(
+      'drivers: [greeter]\ntasks:\n  greet:\n    type: greeter\n    spec: {who: pool}\n    exports: [{name: greeting, scope: global}]\n',
+    );
+    const done = await waitForRun(server.client, run.id);
+    expect(done.status).toBe('succeeded');
+    expect(done.outputs).toEqual({ greeting: 'hello pool' });
   });
 });
