@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { stepVisibleDir, tempDir } from '../../test/helpers/temp.ts';
 import { CGI_BODY_MAX_BYTES } from './cgi-response.ts';
 import { findDrivers } from './drivers.ts';
+import { sandboxPlan } from './sandbox.ts';
 import { makeTask, processesWith, runCollected, waitFor } from './test-support.ts';
 
 /**
@@ -40,6 +41,8 @@ async function runTyped(
     ...options,
   });
 }
+
+const canRunBwrap = !('error' in (await sandboxPlan()));
 
 const ECHO_REQUEST = `#!/bin/bash
 body=$(head -c "$CONTENT_LENGTH")
@@ -226,4 +229,22 @@ printf 'Content-Type: application/json\\r\\n\\r\\n{"secrets":{"pw":"s3cret-value
     expect(raw.outcome.status).toBe('failed');
     expect(raw.outcome.reason).toBe('driver_failed');
   });
+
+  it.runIf(canRunBwrap)(
+    'under sandbox isolation the driver runs in bubblewrap with its directory shown read-only',
+    async () => {
+      const dir = driversDir({
+        probe: `#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\nif touch "$(dirname "$0")/written" 2>/dev/null; then echo WRITABLE=yes; else echo WRITABLE=no; fi\necho HOME_IS=$HOME\n`,
+      });
+      const { drivers } = findDrivers(dir);
+      const result = await runCollected(makeTask([], { type: 'probe', driverSpec: {} }), {
+        workRoot: tempDir(),
+        drivers,
+        containment: 'sandbox',
+      });
+      expect(result.outcome.message).toBeUndefined();
+      expect(result.outcome.outputs.WRITABLE).toBe('no');
+      expect(result.outcome.outputs.HOME_IS).not.toBe(process.env.HOME);
+    },
+  );
 });
