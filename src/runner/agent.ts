@@ -89,6 +89,7 @@ export class Agent {
   /** The status last reported, and the chain of reports: sent one after another, so they arrive in order. */
   #status: RunnerStatusBody | undefined;
   #reports: Promise<void> = Promise.resolve();
+  #firstReport = Promise.withResolvers<void>();
   #tasksDone = 0;
   /** Whether this runner enforces resource limits (probed at start); reported in its status. */
   #limits = false;
@@ -107,6 +108,14 @@ export class Agent {
 
   get #containment(): Containment | undefined {
     return this.#o.isolation?.level === 'sandbox' ? 'sandbox' : undefined;
+  }
+
+  /**
+   * Settles once the first status report was answered (or failed): after it the server knows this runner's
+   * drivers, so `baton run` submits a workflow of custom types only then.
+   */
+  get firstReport(): Promise<void> {
+    return this.#firstReport.promise;
   }
 
   get tasksDone(): number {
@@ -225,11 +234,13 @@ export class Agent {
 
   #sendStatus(status: RunnerStatusBody): void {
     this.#status = status;
-    this.#reports = this.#reports.then(() =>
-      this.#o.client
-        .reportStatus(status)
-        .catch((err: unknown) => this.#o.log.warn(`could not report status: ${toError(err).message}`)),
-    );
+    this.#reports = this.#reports
+      .then(() =>
+        this.#o.client
+          .reportStatus(status)
+          .catch((err: unknown) => this.#o.log.warn(`could not report status: ${toError(err).message}`)),
+      )
+      .finally(() => this.#firstReport.resolve());
   }
 
   #reachable(): void {

@@ -16,7 +16,7 @@ import {
   type ServerProcess,
 } from '../helpers/cluster.ts';
 import { startPool } from '../helpers/pool.ts';
-import { stepVisibleDir } from '../helpers/temp.ts';
+import { stepVisibleDir, tempDir } from '../helpers/temp.ts';
 
 const BIN = new URL('../../bin/baton.js', import.meta.url).pathname;
 const execFileAsync = promisify(execFile);
@@ -159,5 +159,25 @@ describe('custom task types run by CGI drivers', () => {
     const done = await waitForRun(server.client, run.id);
     expect(done.status).toBe('succeeded');
     expect(done.outputs).toEqual({ greeting: 'hello pool' });
+  });
+
+  it('baton run --drivers runs the example with its embedded runner', async () => {
+    const drivers = new URL('../../examples/drivers', import.meta.url).pathname;
+    // Without its `drivers:` line: the local runner's report must reach the server before the submit checks it.
+    const workflow = join(tempDir(), 'undeclared.yml');
+    const example = readFileSync(new URL('../../examples/custom-driver.yml', import.meta.url), 'utf8');
+    expect(example).toContain('drivers: [greeter]\n');
+    writeFileSync(workflow, example.replace('drivers: [greeter]\n', ''));
+    const { stdout } = await execFileAsync(process.execPath, [
+      BIN,
+      'run',
+      workflow,
+      '--drivers',
+      drivers,
+      '--json',
+    ]);
+    const result = JSON.parse(stdout) as { status: string; outputs: Record<string, string> };
+    expect(result.status).toBe('succeeded');
+    expect(result.outputs).toEqual({ greeting: 'hello world' });
   });
 });
