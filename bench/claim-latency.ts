@@ -76,7 +76,7 @@ async function measure(store: Store) {
     name: 'bench-runner',
     labels: [],
     canReceiveSecrets: true,
-    gives: { sandbox: false, networkIsolation: false, limits: false },
+    gives: { sandbox: false, networkIsolation: false, limits: false, drivers: [] },
   };
   // Interleaved, so both see the same queue depth, cache state and machine load; the first rounds warm up
   // (JIT, prepared statements, pool connections) and are not counted.

@@ -103,6 +103,10 @@ export function createClient(http: HttpOptions) {
     getTaskGroupResult(id: string) {
       return requestJson<TaskGroupResult>(http, `api/v1/runs/${enc(id)}?shape=task-group`);
     },
+    /** Why a task is not running: per runner, each reason it cannot take it (GET …/tasks/:task/pending). */
+    whyPending(runId: string, task: string) {
+      return requestJson<PendingExplanation>(http, `api/v1/runs/${enc(runId)}/tasks/${enc(task)}/pending`);
+    },
     listRuns(o: { status?: RunStatus; name?: string; limit?: number; before?: string } = {}) {
       const q = new URLSearchParams();
       if (o.status) q.set('status', o.status);
@@ -317,3 +321,22 @@ export function createClient(http: HttpOptions) {
 }
 
 export type BatonClient = ReturnType<typeof createClient>;
+
+/** The answer of GET /api/v1/runs/:id/tasks/:task/pending (server/routes/ui.ts explainPending). */
+export interface PendingExplanation {
+  task: string;
+  status: string;
+  runsOn: string[];
+  forwardTo: string | null;
+  queuedAt: string | null;
+  waitingFor: Array<{ task: string; status: string }>;
+  summary: string;
+  runners: Array<{
+    id: string;
+    name: string;
+    status: string;
+    labels: string[];
+    eligible: boolean;
+    reasons: Array<{ code: string; message: string }>;
+  }>;
+}

@@ -149,6 +149,27 @@ function evaluateEnv(
   return { value: out };
 }
 
+/**
+ * A custom type's `spec` (plain JSON) with every string's templates evaluated against the task's contexts and
+ * its evaluated env; numbers, booleans and null are kept.
+ */
+export function evaluateDriverSpec(
+  scope: EvalScope,
+  spec: Record<string, unknown>,
+  env: Record<string, string>,
+): Evaluated<Record<string, unknown>> {
+  const ctx = context(scope, env);
+  const walk = (value: unknown): unknown => {
+    if (typeof value === 'string')
+      return value.includes('${{') ? evaluateTemplate(value, ctx, { functions: scope.functions }) : value;
+    if (Array.isArray(value)) return value.map(walk);
+    if (typeof value === 'object' && value !== null)
+      return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, walk(item)]));
+    return value;
+  };
+  return attempt(`'spec' of task '${scope.task.name}'`, () => walk(spec) as Record<string, unknown>);
+}
+
 function attempt<T>(where: string, evaluate: () => T): Evaluated<T> {
   try {
     return { value: evaluate() };

@@ -5,6 +5,7 @@ export { MIN_MASK_LENGTH, createMasker, type Masker } from './masker.ts';
 export { removeUpload } from './work-dir.ts';
 export { SUPPORTED_SHELLS, resolveShell } from './shell.ts';
 export { CONTAINMENTS } from './types.ts';
+export { findDrivers, type FoundDrivers } from './drivers.ts';
 export { containmentPlan } from './containment.ts';
 export { sandboxPlan, type SandboxPlan } from './sandbox.ts';
 export {
@@ -19,6 +20,7 @@ export {
 export type {
   Containment,
   Deadman,
+  Driver,
   EngineOptions,
   LogEvent,
   StepEvent,

@@ -19,6 +19,8 @@ import { sandboxBaseEnv, sandboxPrefix } from './sandbox.ts';
 import type { StepView } from './step-process.ts';
 import type { StepCgroup, StepFailure } from './run-step.ts';
 import { isAborted, runSteps } from './run-steps.ts';
+import { runDriver } from './run-driver.ts';
+import { isCustomTaskType } from '../protocol/task-types.ts';
 import { StepFiles } from './step-files.ts';
 import type { EngineOptions, LogEvent, StepResult, TaskOutcome } from './types.ts';
 import { writeUploads } from './uploads.ts';
@@ -104,6 +106,8 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
   let cgroup: StepCgroup | undefined;
   let exitCode: number | null = null;
   let upload: Upload | undefined;
+  /** A custom type's outputs, from its driver's response (run-driver.ts) rather than the output file. */
+  let driven: Record<string, string> | undefined;
   try {
     const scope: EvalScope = {
       task,
@@ -129,6 +133,29 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
       const reason = 'reason' in taskEnv ? (taskEnv.reason ?? 'setup_failed') : 'setup_failed';
       failure = { status: 'failed', reason, message: taskEnv.error };
       system(failure.message);
+    } else if (isCustomTaskType(task.spec.type)) {
+      const ran = await runDriver({
+        task,
+        options:
+          containment.sandbox === undefined
+            ? options
+            : { ...options, baseEnv: sandboxBaseEnv(options.baseEnv) },
+        dir,
+        containment,
+        ...(view === undefined ? {} : { view }),
+        ...(cgroup === undefined ? {} : { cgroup }),
+        graceMs: options.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS,
+        taskDeadline: task.spec.timeoutMs === undefined ? undefined : t0 + task.spec.timeoutMs,
+        masker,
+        scope,
+        taskEnv: taskEnv.value,
+        system,
+      });
+      failure = ran.failure;
+      exitCode = ran.exitCode;
+      driven = ran.result.outputs;
+      for (const name of ran.result.secrets) if (!confidential.includes(name)) confidential.push(name);
+      if (failure !== undefined) system(failure.message);
     } else {
       const ran = await runSteps({
         task,
@@ -167,7 +194,7 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
       system(`cleanup failed: ${problem}`);
   }
   if (listenerError !== undefined) throw listenerError;
-  return finish(failure, exitCode, files.outputs(), upload);
+  return finish(failure, exitCode, driven ?? files.outputs(), upload);
 }
 
 /**
@@ -262,6 +289,7 @@ function taskView(
       commandFiles: [dir.outputFile, dir.envFile, dir.pathFile, dir.maskFile],
       ...(dir.harnessOutputFile === undefined ? {} : { writableDirs: [dirname(dir.harnessOutputFile)] }),
       network: task.spec.network !== false,
+      readOnly: driverDirs(task, options),
     });
     return { fstab: '-', workspace: dir.workspace, internal: dir.internal, sandbox: { prefix, home } };
   }
@@ -281,6 +309,12 @@ function taskView(
     readOnly: cgroupMounts(),
   });
   return { fstab, workspace: dir.workspace, internal: dir.internal };
+}
+
+/** A custom type's driver lives outside the sandbox's view: its directory is shown read-only. */
+function driverDirs(task: AssignedTask, options: EngineOptions): string[] {
+  const driver = isCustomTaskType(task.spec.type) ? options.drivers?.get(task.spec.type) : undefined;
+  return driver === undefined ? [] : [dirname(driver.path)];
 }
 
 async function zipUploads(

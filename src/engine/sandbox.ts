@@ -165,6 +165,8 @@ export interface SandboxedTask {
   writableDirs?: string[];
   /** `false`: no network but a loopback of the sandbox's own. */
   network: boolean;
+  /** Shown read-only at the same path (a custom type's drivers directory, run-driver.ts). */
+  readOnly?: string[];
 }
 
 /** Baton's variables that describe the runner, not a credential: kept for a sandboxed step. */
@@ -205,6 +207,7 @@ export function sandboxPrefix(plan: SandboxPlan, task: SandboxedTask): string[] 
     ...writable(task.home),
     ...task.commandFiles.flatMap(writable),
     ...(task.writableDirs ?? []).flatMap(writable),
+    ...(task.readOnly ?? []).flatMap((path) => ['--ro-bind', path, path]),
     // The sandbox's own root (where bwrap made the mount points) read-only too: no path outside the work
     // dir takes a write, not even one that would vanish with the sandbox.
     '--remount-ro',

@@ -46,6 +46,8 @@ export interface StepProcessOptions {
   env: Record<string, string>;
   graceMs: number;
   onStdout: (text: string) => void;
+  /** The raw bytes of stdout, instead of `onStdout` (a CGI driver's response is data, not log). */
+  onStdoutBytes?: (bytes: Buffer) => void;
   onStderr: (text: string) => void;
   /** Baton's own notes about the process (what was killed). One line each, no newline. */
   onSystem: (text: string) => void;
@@ -129,7 +131,8 @@ export function startStepProcess(options: StepProcessOptions): StepProcess {
   const done = new Promise<ProcessExit>((resolve) => {
     const stdout = createLogDecoder(options.onStdout);
     const stderr = createLogDecoder(options.onStderr);
-    child.stdout?.on('data', (b: Buffer) => stdout.write(b));
+    const raw = options.onStdoutBytes;
+    child.stdout?.on('data', raw ?? ((b: Buffer) => stdout.write(b)));
     child.stderr?.on('data', (b: Buffer) => stderr.write(b));
     let exit: ProcessExit | undefined;
     let drainTimer: NodeJS.Timeout | undefined;

@@ -68,6 +68,18 @@ export interface EngineOptions {
   defaultLimits?: TaskLimits;
   /** Limits for extracted artifacts and the upload archive. Default ARCHIVE_LIMITS. */
   archiveLimits?: Partial<ArchiveLimits>;
+  /**
+   * The custom task types this runner has a CGI driver for (drivers.ts findDrivers); a task of a custom type
+   * missing here fails `setup_failed` (the server offers such tasks only to runners that advertise the type).
+   */
+  drivers?: ReadonlyMap<string, Driver>;
+}
+
+/** One custom type's driver: the executable (resolved path) and its version, a hash of its bytes. */
+export interface Driver {
+  type: string;
+  path: string;
+  version: string;
 }
 
 /** A lease deadline that moves as the runner renews it (times are performance.now() values). */
@@ -124,6 +136,8 @@ export type OutcomeReason = Extract<
   | 'unsafe_archive'
   // A variable born at run time passed an environment limit (engine/env-limits.ts).
   | 'env_too_large'
+  // A custom type's driver failed or gave a bad response (engine/run-driver.ts).
+  | 'driver_failed'
 >;
 
 export interface TaskOutcome {

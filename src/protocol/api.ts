@@ -4,6 +4,12 @@ import { RUN_SHAPES, RUN_STATUSES, OUTCOMES, REASONS, RUNNER_STATUSES, type RunS
 import type { AssignedTask } from './plan.ts';
 import { RUN_NAME_FILTER_MAX_CHARS, RUNNER_RECENT_TASKS_DEFAULT, RUNNER_RECENT_TASKS_MAX } from './limits.ts';
 import { RUNNER_LABEL_MAX_CHARS, RUNNER_LABEL_PATTERN, RUNNER_LABELS_MAX } from './labels.ts';
+import {
+  CUSTOM_TASK_TYPE_MAX_CHARS,
+  CUSTOM_TASK_TYPE_PATTERN,
+  DRIVER_VERSION_MAX_CHARS,
+  DRIVERS_MAX,
+} from './task-types.ts';
 
 export { RUN_NAME_FILTER_MAX_CHARS, RUNNER_RECENT_TASKS_DEFAULT, RUNNER_RECENT_TASKS_MAX };
 
@@ -181,6 +187,26 @@ export const RunnerStatusBody = Type.Object(
     networkIsolation: Type.Optional(Type.Boolean()),
     /** The runner enforces a task's resource limits (cgroups); a task with limits is offered only to such runners. */
     limits: Type.Optional(Type.Boolean()),
+    /**
+     * The custom task types this runner has a driver for (its drivers directory, docs/drivers.md), each with the
+     * driver's version (a hash of the executable); a task of a custom type is offered only to a runner listing it.
+     */
+    drivers: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            type: Type.String({
+              minLength: 1,
+              maxLength: CUSTOM_TASK_TYPE_MAX_CHARS,
+              pattern: CUSTOM_TASK_TYPE_PATTERN,
+            }),
+            version: Type.String({ maxLength: DRIVER_VERSION_MAX_CHARS }),
+          },
+          { additionalProperties: false },
+        ),
+        { maxItems: DRIVERS_MAX },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

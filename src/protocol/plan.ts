@@ -139,6 +139,11 @@ export interface Plan {
   inputs: Record<string, InputSpec>;
   /** In the order they appear in the workflow file; the DAG is acyclic. */
   tasks: TaskSpec[];
+  /**
+   * Custom task types the workflow declares it needs (`drivers:`): accepted at submit even when no registered
+   * runner has a driver of that name yet (its tasks wait for one). Absent when it declares none.
+   */
+  drivers?: string[];
 }
 
 /** The values a task's expressions may read, sent with the task to the runner. */

@@ -49,6 +49,8 @@ export const REASONS = [
   'out_of_memory',
   'unsafe_archive',
   'env_too_large',
+  // A custom type's CGI driver answered a status above 299, or a response Baton could not read (docs/drivers.md).
+  'driver_failed',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 

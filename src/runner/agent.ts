@@ -15,6 +15,7 @@ import {
   removeUpload,
   runTask,
   type Containment,
+  type Driver,
   type TaskOutcome,
 } from '../engine/index.ts';
 import type { TaskLimits } from '../protocol/plan.ts';
@@ -65,6 +66,11 @@ export interface AgentOptions {
    * `networkIsolation`. Default `host`.
    */
   isolation?: { level: 'host' } | { level: 'sandbox'; networkIsolation: boolean };
+  /**
+   * The custom task types this runner has a CGI driver for (its drivers directory, engine/drivers.ts): advertised
+   * in its status with each driver's version, so the server offers it tasks of those types.
+   */
+  drivers?: ReadonlyMap<string, Driver>;
   log: RunnerLogger;
   onTaskStarted?: (offer: AcquireResponse) => void;
   onTaskFinished?: (offer: AcquireResponse, outcome: TaskOutcome) => void;
@@ -83,6 +89,7 @@ export class Agent {
   /** The status last reported, and the chain of reports: sent one after another, so they arrive in order. */
   #status: RunnerStatusBody | undefined;
   #reports: Promise<void> = Promise.resolve();
+  #firstReport = Promise.withResolvers<void>();
   #tasksDone = 0;
   /** Whether this runner enforces resource limits (probed at start); reported in its status. */
   #limits = false;
@@ -101,6 +108,14 @@ export class Agent {
 
   get #containment(): Containment | undefined {
     return this.#o.isolation?.level === 'sandbox' ? 'sandbox' : undefined;
+  }
+
+  /**
+   * Settles once the first status report was answered (or failed): after it the server knows this runner's
+   * drivers, so `baton run` submits a workflow of custom types only then.
+   */
+  get firstReport(): Promise<void> {
+    return this.#firstReport.promise;
   }
 
   get tasksDone(): number {
@@ -211,16 +226,21 @@ export class Agent {
       ...(refusing ? { refusing } : {}),
       ...(this.#stopping ? { draining: true } : {}),
       limits: this.#limits,
+      ...(this.#o.drivers === undefined || this.#o.drivers.size === 0
+        ? {}
+        : { drivers: [...this.#o.drivers.values()].map(({ type, version }) => ({ type, version })) }),
     });
   }
 
   #sendStatus(status: RunnerStatusBody): void {
     this.#status = status;
-    this.#reports = this.#reports.then(() =>
-      this.#o.client
-        .reportStatus(status)
-        .catch((err: unknown) => this.#o.log.warn(`could not report status: ${toError(err).message}`)),
-    );
+    this.#reports = this.#reports
+      .then(() =>
+        this.#o.client
+          .reportStatus(status)
+          .catch((err: unknown) => this.#o.log.warn(`could not report status: ${toError(err).message}`)),
+      )
+      .finally(() => this.#firstReport.resolve());
   }
 
   #reachable(): void {
@@ -329,6 +349,7 @@ export class Agent {
         signal: abort.signal,
         cancelGraceMs: this.#o.cancelGraceMs,
         ...(this.#o.defaultLimits === undefined ? {} : { defaultLimits: this.#o.defaultLimits }),
+        ...(this.#o.drivers === undefined ? {} : { drivers: this.#o.drivers }),
         runnerName: this.#o.name,
         fetchArtifact: async (ref) => {
           await mkdir(downloads, { recursive: true });

@@ -44,6 +44,11 @@ export interface RunnerConfigFile {
    * `isolation: sandbox`); `host` (default): tasks have the runner's network unless they say `network: false`.
    */
   network?: RunnerNetwork;
+  /**
+   * A directory of CGI programs: each executable `<type>` or `<type>.cgi` runs tasks of that custom type
+   * (docs/drivers.md). Relative paths are relative to the config file. Default: none.
+   */
+  drivers?: string;
 }
 
 export const NETWORKS = ['host', 'none'] as const;
@@ -98,6 +103,8 @@ export interface RunnerConfig {
   network: RunnerNetwork;
   /** The runner's default resource limits (config key `limits`), absent when it sets none. */
   limits?: TaskLimits;
+  /** The drivers directory (config key `drivers`), absolute; absent when it names none. */
+  driversDir?: string;
   caFile?: string;
   /** The token file, when the token came from one (steps must not see it). */
   tokenFile?: string;
@@ -192,6 +199,11 @@ export function loadRunnerConfig(path: string): RunnerConfig {
     throw new RunnerConfigError(path, (err as Error).message);
   }
   const limits = parseLimits(path, f.limits);
+  if (f.drivers !== undefined && (typeof f.drivers !== 'string' || f.drivers.length === 0))
+    throw new RunnerConfigError(
+      path,
+      `"drivers" must name a directory of CGI driver programs, got ${JSON.stringify(f.drivers)}`,
+    );
   return Object.freeze({
     configPath,
     isolation,
@@ -208,6 +220,9 @@ export function loadRunnerConfig(path: string): RunnerConfig {
     sharedStateDir: f.state_dir === undefined,
     minFreeDiskBytes: minFree * 1024 * 1024,
     ...(limits === undefined ? {} : { limits }),
+    ...(f.drivers === undefined
+      ? {}
+      : { driversDir: isAbsolute(f.drivers) ? f.drivers : join(baseDir, f.drivers) }),
     ...(tokenFile === undefined ? {} : { tokenFile }),
     ...(f.ca_file ? { caFile: isAbsolute(f.ca_file) ? f.ca_file : join(baseDir, f.ca_file) } : {}),
     baseDir,

@@ -2,6 +2,7 @@
 // pool over IPC, runs one task as a one-off agent, unregisters and exits. It obeys only messages that carry
 // its slot's secret, and when the pool goes away it cancels its task and exits: nothing outlives the pool.
 import { hostname } from 'node:os';
+import { findDrivers } from '../engine/index.ts';
 import { createClient, trustCaFile } from '../client/index.ts';
 import { toError } from '../protocol/errors.ts';
 import { Agent, type RunnerLogger } from './agent.ts';
@@ -68,6 +69,7 @@ export async function runSlot(): Promise<number> {
     if (h.caFile) trustCaFile(h.caFile);
     const identity = loadIdentity(h.stateDir, h.runnerId);
     const client = createClient({ baseUrl: h.server, token: h.token, userAgent: `baton-runner-pool-slot` });
+    const drivers = h.drivers === undefined ? undefined : findDrivers(h.drivers).drivers;
     const env = withoutBatonSettings(process.env);
     delete env.NODE_CHANNEL_FD;
     delete env.NODE_CHANNEL_SERIALIZATION_MODE;
@@ -82,6 +84,7 @@ export async function runSlot(): Promise<number> {
       hide: h.hide,
       isolation,
       network,
+      ...(drivers === undefined ? {} : { drivers }),
       keys: identity?.keys,
       log,
       onTaskStarted: (offer) =>

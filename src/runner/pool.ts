@@ -35,6 +35,8 @@ export interface SlotHandover {
   isolation: string;
   /** `none`: the slot's runner gives no task a network. */
   network: 'host' | 'none';
+  /** The drivers directory (absolute) the slot's runner reads at its start (engine/drivers.ts). */
+  drivers?: string;
   caFile?: string;
 }
 
@@ -80,6 +82,8 @@ export interface PoolOptions {
   lifetimeMs?: number;
   isolation: string;
   network: 'host' | 'none';
+  /** A directory of CGI drivers for custom task types, given to every slot (docs/drivers.md). */
+  drivers?: string;
   labels: string[];
   /** The pool's private directory (mode 0700): slot state, status file. Hidden from every step. */
   dir: string;
@@ -292,6 +296,7 @@ export class Pool {
         hide: this.#hidden,
         isolation: o.isolation,
         network: o.network,
+        ...(o.drivers === undefined ? {} : { drivers: o.drivers }),
         ...(o.caFile ? { caFile: o.caFile } : {}),
       };
       this.#send(child, handover);

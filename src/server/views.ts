@@ -137,6 +137,7 @@ export function runnerGives(report: RunnerStatusBody | undefined): RunnerGives {
     sandbox: report?.isolation === 'sandbox',
     networkIsolation: report?.networkIsolation === true,
     limits: report?.limits === true,
+    drivers: (report?.drivers ?? []).map((d) => d.type),
   };
 }
 

@@ -13,6 +13,7 @@
 // a runner's writes, the reaper and a replayed `complete` on one attempt happen one after the other; a claim
 // locks only the task it takes (`SKIP LOCKED`), and a sweep only the attempts no one else is handling.
 import type { Transaction } from 'kysely';
+import { isCustomTaskType } from '../protocol/task-types.ts';
 import { greatest, lockRows, lockRowsSkipLocked, withoutNul } from './dialect.ts';
 import { BatonError } from '../protocol/errors.ts';
 import type { CompleteBody, LogChunk } from '../protocol/api.ts';
@@ -63,6 +64,8 @@ export interface RunnerGives {
   networkIsolation: boolean;
   /** Reported `limits: true`: it can enforce cgroup limits. */
   limits: boolean;
+  /** Reported `drivers`: the custom task types it has a driver for (a task of another custom type passes it by). */
+  drivers: string[];
 }
 
 /** What ended an attempt: the runner's report, or the reaper's verdict. */
@@ -291,6 +294,7 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
             if (t.needs_limits === 1 && !runner.gives.limits) continue;
             const spec = JSON.parse(t.spec) as TaskSpec;
             if (spec.forwardTo !== undefined && spec.forwardTo !== runner.name) continue;
+            if (isCustomTaskType(spec.type) && !runner.gives.drivers.includes(spec.type)) continue;
             if (spec.strategy?.maxParallel !== undefined && t.group_name !== null) {
               // The run's row lock makes concurrent claims in one group count one after the other.
               await tx

@@ -105,7 +105,7 @@ const runner = (
   name,
   labels,
   canReceiveSecrets,
-  gives: { sandbox: false, networkIsolation: false, limits: false, ...gives },
+  gives: { sandbox: false, networkIsolation: false, limits: false, drivers: [], ...gives },
 });
 
 function contract(target: Target) {

@@ -19,7 +19,17 @@ import { readSource } from './source.ts';
 import { checkVariables } from './variables.ts';
 import { loadYaml } from './yaml-load.ts';
 
-export type CompileResult = { ok: true; plan: Plan } | { ok: false; issues: WorkflowIssue[] };
+/** Where a task of a custom type names it: the server checks at submit that some runner has its driver. */
+export interface CustomTypeSite {
+  type: string;
+  task: string;
+  line: number;
+  column: number;
+  path: string;
+}
+
+export type CompileResult =
+  { ok: true; plan: Plan; customTypes?: CustomTypeSite[] } | { ok: false; issues: WorkflowIssue[] };
 
 export interface CompileOptions {
   /** Names the workflow when it has no `name` (without its extension). Default: "workflow". */
@@ -63,8 +73,14 @@ export function compileWorkflow(text: string | Uint8Array, options: CompileOptio
     env: draft.env,
     inputs: draft.inputs,
     tasks: expanded.tasks,
+    ...(draft.drivers === undefined || draft.drivers.length === 0 ? {} : { drivers: draft.drivers }),
   };
-  return { ok: true, plan: deepFreeze(plan) };
+  const customTypes = draft.tasks.flatMap((task) =>
+    task.typeAt === undefined
+      ? []
+      : [{ type: task.typeAt.value, task: task.spec.name, ...task.typeAt.at, path: task.typeAt.path }],
+  );
+  return { ok: true, plan: deepFreeze(plan), ...(customTypes.length === 0 ? {} : { customTypes }) };
 }
 
 /**

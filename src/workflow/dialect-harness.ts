@@ -5,6 +5,7 @@
 import { isSeq } from 'yaml';
 import type { StepSpec } from '../protocol/plan.ts';
 import { addTemplate, emptyTaskDraft, type TaskDraft, type WorkflowDraft } from './drafts.ts';
+import { readCustomType, readDrivers, readDriverSpec } from './driver-spec.ts';
 import { ExpressionError } from './expression-error.ts';
 import { didYouMean, makeIssue, type WorkflowIssue } from './issues.ts';
 import type { WorkflowLimits } from './limits.ts';
@@ -17,7 +18,7 @@ import { checkTaskCount, TaskNames } from './task-names.ts';
 import { expressionSource } from './expression-task.ts';
 import { splitTemplate } from './template.ts';
 
-const ROOT_KEYS = ['name', 'taskGroup', 'forward'] as const;
+const ROOT_KEYS = ['name', 'taskGroup', 'forward', 'drivers'] as const;
 const TASK_KEYS = ['name', 'type', 'spec', 'imports', 'exports', 'depends_on', 'forward'] as const;
 const SPEC_KEYS = ['command', 'envs', 'shell'] as const;
 const TASK_TYPES = ['os_exec', 'expression', 'expression_evalation'] as const;
@@ -60,6 +61,8 @@ export function readHarness(
   const given =
     nameField && nameField.node !== null ? reader.string(nameField, "the task group's 'name'") : undefined;
   if (given !== undefined) draft.name = given;
+  const driversField = known.get('drivers');
+  if (driversField && driversField.node !== null) draft.drivers = readDrivers(reader, driversField);
   const forwardField = known.get('forward');
   const forwardTo =
     forwardField && forwardField.node !== null
@@ -115,17 +118,15 @@ function readHarnessTask(
   if (type === undefined)
     reader.report(
       'missing_field',
-      `${owner} needs 'type'; supported types: ${TASK_TYPES.join(', ')}`,
+      `${owner} needs 'type'; supported types: ${TASK_TYPES.join(', ')}, or a custom driver's name`,
       nameAt.at,
       item.path,
     );
-  else if (typeName !== undefined && !(TASK_TYPES as readonly string[]).includes(typeName))
-    reader.report(
-      'invalid_value',
-      `${owner} has type '${typeName}'; supported types: ${TASK_TYPES.join(', ')}`,
-      type.at,
-      type.path,
-    );
+  // Any other name is a custom type, run by a runner's driver of that name (docs/drivers.md).
+  const custom =
+    type !== undefined && typeName !== undefined && !(TASK_TYPES as readonly string[]).includes(typeName)
+      ? readCustomType(reader, typeName, type, owner, TASK_TYPES)
+      : undefined;
 
   const exports = present('exports');
   if (exports) {
@@ -155,10 +156,23 @@ function readHarnessTask(
     else readExpressionSpec(reader, spec, owner, draft);
     return draft;
   }
+  if (custom !== undefined && type !== undefined) {
+    draft.spec.type = custom;
+    draft.typeAt = { value: custom, at: type.at, path: type.path };
+    const input =
+      spec === undefined
+        ? {}
+        : readDriverSpec(reader, spec, owner, draft, (text, at) =>
+            translate(reader, text, at, `'spec' of ${owner}`, refs),
+          );
+    if (input !== undefined) draft.spec.driverSpec = input;
+    return draft;
+  }
   draft.spec.outputFile = true;
   if (spec === undefined)
     reader.report('missing_field', `${owner} needs 'spec' with a 'command'`, nameAt.at, item.path);
-  else readSpec(reader, spec, owner, draft, refs);
+  else if (type === undefined || (TASK_TYPES as readonly string[]).includes(typeName ?? ''))
+    readSpec(reader, spec, owner, draft, refs);
   return draft;
 }
 

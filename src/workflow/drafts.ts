@@ -57,6 +57,8 @@ export interface TaskDraft {
   labels: Array<Located<string>>;
   /** True when the task lists `exports` (then imports and reads of its outputs must name one). */
   declaresExports: boolean;
+  /** A custom type (run by a runner's driver) and where it is written. */
+  typeAt?: Located<string>;
   matrix?: MatrixDraft;
   /**
    * `continue-on-error: ${{ matrix.experimental }}` (GitHub): decided per matrix combination when
@@ -73,6 +75,8 @@ export interface WorkflowDraft {
   templates: TemplateRef[];
   inputs: Record<string, InputSpec>;
   tasks: TaskDraft[];
+  /** Top-level `drivers:` (driver-spec.ts readDrivers). */
+  drivers?: string[];
 }
 
 export function emptyTask(name: string): TaskSpec {

@@ -2,7 +2,7 @@
 // Actions) to plans, resolve inputs, evaluate `${{ }}` templates and `if` conditions, and decide
 // whether a task runs once its dependencies are final.
 
-export { compileWorkflow, type CompileOptions, type CompileResult } from './compile.ts';
+export { compileWorkflow, type CompileOptions, type CompileResult, type CustomTypeSite } from './compile.ts';
 export { conditionUsesStatus, evaluateCondition } from './condition.ts';
 export { decideTask, taskStatus, type DependencyState } from './decide-task.ts';
 export { ExpressionError } from './expression-error.ts';

@@ -2,6 +2,7 @@
 // env, dependencies, labels, control keys, variables between tasks, uploads and the matrix.
 
 import { addTemplate, emptyTaskDraft, type TaskDraft } from './drafts.ts';
+import { readCustomType, readDriverSpec } from './driver-spec.ts';
 import type { Pos } from './issues.ts';
 import { readStrategy } from './matrix.ts';
 import {
@@ -25,6 +26,7 @@ export { readShell, readWorkDir } from './native-steps.ts';
 
 const TASK_KEYS = [
   'type',
+  'spec',
   'run',
   'steps',
   'shell',
@@ -80,14 +82,19 @@ export function readTask(
 
   const type = present('type');
   const typeName = type && reader.string(type, `'type' of ${owner}`);
-  if (typeName !== undefined && !(TASK_TYPES as readonly string[]).includes(typeName)) {
+  // Any other name is a custom type, run by a runner's driver of that name with `spec` as its input.
+  const custom =
+    typeName !== undefined && !(TASK_TYPES as readonly string[]).includes(typeName)
+      ? readCustomType(reader, typeName, type!, owner, TASK_TYPES)
+      : undefined;
+  const specField = present('spec');
+  if (specField !== undefined && custom === undefined && typeName === undefined)
     reader.report(
       'invalid_value',
-      `${owner} has type '${typeName}'; supported types: ${TASK_TYPES.join(', ')}`,
-      type!.at,
-      type!.path,
+      `${owner} has 'spec' but no 'type'; 'spec' is the input of a custom type's driver (type: <driver name>)`,
+      specField.keyAt,
+      specField.path,
     );
-  }
 
   const shellField = present('shell');
   const shell =
@@ -122,7 +129,26 @@ export function readTask(
 
   const run = known.get('run');
   const steps = known.get('steps');
-  if (run && steps) {
+  if (custom !== undefined) {
+    spec.type = custom;
+    draft.typeAt = { value: custom, at: type!.at, path: type!.path };
+    const input = specField === undefined ? {} : readDriverSpec(reader, specField, owner, draft);
+    if (input !== undefined) spec.driverSpec = input;
+    const extra = run ?? steps;
+    if (extra !== undefined)
+      reader.report(
+        'invalid_value',
+        `${owner} has type '${custom}', run by its driver: it takes 'spec', not '${extra.key}'`,
+        extra.keyAt,
+        extra.path,
+      );
+  } else if (
+    typeName !== undefined &&
+    custom === undefined &&
+    !(TASK_TYPES as readonly string[]).includes(typeName)
+  ) {
+    // The type was refused above; its missing run/steps would only be noise.
+  } else if (run && steps) {
     reader.report(
       'invalid_value',
       `${owner} has both 'run' and 'steps'; use 'run' for one script or 'steps' for several`,

@@ -6,6 +6,7 @@ import { isMap, isSeq } from 'yaml';
 import type { TaskDraft, WorkflowDraft } from './drafts.ts';
 import type { Pos } from './issues.ts';
 import type { WorkflowLimits } from './limits.ts';
+import { readDrivers } from './driver-spec.ts';
 import { readEnv } from './native-env.ts';
 import { readRequirements, REQUIREMENT_KEYS } from './native-requirements.ts';
 import { readShell, readTask, readWorkDir, type ReadContext } from './native-task.ts';
@@ -15,7 +16,7 @@ import { checkTaskCount, TaskNames } from './task-names.ts';
 
 export type { WorkflowDraft } from './drafts.ts';
 
-const ROOT_KEYS = ['name', 'env', 'inputs', 'defaults', 'tasks', ...REQUIREMENT_KEYS] as const;
+const ROOT_KEYS = ['name', 'env', 'inputs', 'defaults', 'tasks', 'drivers', ...REQUIREMENT_KEYS] as const;
 const ROOT_HINTS: Record<string, string> = {
   taskGroup: "; a Harness task group is a file of its own, with 'taskGroup' and no 'tasks'",
   jobs: "; a GitHub Actions workflow is a file of its own, with 'jobs' and no 'tasks'",
@@ -54,6 +55,8 @@ export function readWorkflow(
   if (env) draft.env = readEnv(reader, limits, env, 'the workflow', draft.templates, 'workflow');
   const inputs = present('inputs');
   if (inputs) draft.inputs = readInputs(reader, inputs, "'inputs'");
+  const drivers = present('drivers');
+  if (drivers) draft.drivers = readDrivers(reader, drivers);
 
   const ctx: ReadContext = {
     reader,

@@ -1,6 +1,7 @@
 // `baton run WORKFLOW`: an embedded server (SQLite in a temp dir) and a local runner in this process, talking
 // over real HTTP on loopback — the same path as production — with live progress and a summary.
 import { mkdtempSync, rmSync } from 'node:fs';
+import { findDrivers, type Driver } from '../../engine/index.ts';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -21,6 +22,7 @@ interface RunFlags {
   labels?: string;
   parallel: string;
   verbose?: boolean;
+  drivers?: string;
 }
 
 export function registerRun(program: Command, setExit: (code: number) => void): void {
@@ -37,6 +39,10 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
     .option('--labels <a,b>', 'labels of the local runner', '')
     .option('--parallel <n>', 'tasks the local runner runs at once', '2')
     .option('--verbose', "print the embedded runner's own log")
+    .option(
+      '--drivers <dir>',
+      'directory of CGI programs for custom task types, given to the local runner (docs/drivers.md)',
+    )
     .action(async (file: string, flags: RunFlags) => setExit(await runCommand(file, flags)));
 }
 
@@ -55,6 +61,13 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
   const parallel = Number(flags.parallel);
   if (!Number.isInteger(parallel) || parallel < 1 || parallel > 64) {
     out.err(`baton: --parallel must be an integer from 1 to 64, got '${flags.parallel}'\n`);
+    return 2;
+  }
+  let drivers: Map<string, Driver> | undefined;
+  try {
+    drivers = flags.drivers === undefined ? undefined : findDrivers(flags.drivers).drivers;
+  } catch (error) {
+    out.err(`baton: cannot read the drivers directory ${flags.drivers}: ${(error as Error).message}\n`);
     return 2;
   }
   const tempDir = flags.dataDir ? undefined : mkdtempSync(join(tmpdir(), 'baton-run-'));
@@ -128,9 +141,12 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
       baseEnv: { ...withoutBatonSettings(process.env), ...loadEnvFile(resolve('.env')) },
       // The embedded server's database and master key live in the data dir: steps must not see them.
       hide: [dataDir],
+      ...(drivers === undefined ? {} : { drivers }),
       log,
     });
     agentDone = agent.run();
+    // The server checks a custom type against the runners' reported drivers at submit.
+    if (drivers !== undefined) await agent.firstReport;
     const submitted = await client.submitRun(wf.text, { inputs: flags.input, fileName: wf.fileName });
     runId = submitted.id;
     let result;

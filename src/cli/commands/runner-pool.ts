@@ -1,6 +1,7 @@
 // `baton runner pool`: an ephemeral runner pool — every task on a fresh one-task runner identity, destroyed
 // after. `baton runner pool status` shows its slots. (`baton runner pool slot` is the pool's own child.)
 import { existsSync, readFileSync } from 'node:fs';
+import { findDrivers } from '../../engine/index.ts';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -36,6 +37,7 @@ interface PoolFlags {
   workDir?: string;
   name?: string;
   caFile?: string;
+  drivers?: string;
 }
 
 const DEFAULT_POOL_DIR = '.baton-pool';
@@ -95,6 +97,10 @@ export function registerRunnerPool(runner: Command, setExit: (code: number) => v
     .option('--work-dir <dir>', 'where slots make their work dirs (default <dir>/work)')
     .option('--name <prefix>', 'runner name prefix (default: host name)')
     .option('--ca-file <file>', 'trust this CA certificate (PEM) for an HTTPS server')
+    .option(
+      '--drivers <dir>',
+      'directory of CGI programs for custom task types, given to every slot (docs/drivers.md)',
+    )
     .action(async (flags: PoolFlags) => {
       const out = createOut();
       try {
@@ -138,6 +144,16 @@ export function registerRunnerPool(runner: Command, setExit: (code: number) => v
             `${dir} belongs to a running pool (pid ${live.pid}); give this pool its own --dir`,
           );
         const log = logger();
+        // Read once here too, so a mistyped directory stops the pool rather than every slot.
+        const drivers = flags.drivers === undefined ? undefined : resolve(flags.drivers);
+        if (drivers !== undefined) {
+          try {
+            const found = findDrivers(drivers);
+            log.info(`drivers: ${[...found.drivers.keys()].join(', ') || 'none'} (from ${drivers})`);
+          } catch (err) {
+            throw new CliError(`cannot read the drivers directory ${drivers}: ${toError(err).message}`);
+          }
+        }
         const p = new Pool({
           server,
           registrationToken: token,
@@ -145,6 +161,7 @@ export function registerRunnerPool(runner: Command, setExit: (code: number) => v
           lifetimeMs,
           isolation,
           network,
+          ...(drivers === undefined ? {} : { drivers }),
           labels,
           dir,
           workDir: resolve(flags.workDir ?? join(dir, 'work')),

@@ -13,10 +13,13 @@ import type { Command } from 'commander';
 import { createClient, trustCaFile } from '../../client/index.ts';
 import {
   describeLimits,
+  findDrivers,
   limitsSupport,
   parseCpuLimit,
   parseMemoryLimit,
   parsePidsLimit,
+  type Driver,
+  type FoundDrivers,
 } from '../../engine/index.ts';
 import type { TaskLimits } from '../../protocol/plan.ts';
 import {
@@ -46,6 +49,23 @@ interface StartFlags {
   limitMemory?: string;
   limitPids?: string;
   limitCpu?: string;
+  drivers?: string;
+}
+
+/** The drivers directory read once at start; a directory that cannot be read stops the runner. */
+function loadDrivers(dir: string | undefined, log: RunnerLogger): Map<string, Driver> | undefined {
+  if (dir === undefined) return undefined;
+  let found: FoundDrivers;
+  try {
+    found = findDrivers(dir);
+  } catch (error) {
+    throw new CliError(`cannot read the drivers directory ${dir}: ${(error as Error).message}`);
+  }
+  for (const skipped of found.skipped) log.warn(`drivers directory ${dir}: skipped ${skipped}`);
+  log.info(
+    `drivers: ${found.drivers.size === 0 ? 'none' : [...found.drivers.keys()].join(', ')} (from ${resolve(dir)})`,
+  );
+  return found.drivers;
 }
 
 /**
@@ -206,6 +226,10 @@ export function registerRunner(program: Command, setExit: (code: number) => void
       '--limit-cpu <cpus>',
       "CPU limit for tasks that set none (e.g. 1.5); overrides the config's limits.cpu",
     )
+    .option(
+      '--drivers <dir>',
+      'directory of CGI programs: each executable <type> or <type>.cgi runs tasks of that custom type (docs/drivers.md); overrides the config\'s "drivers"',
+    )
     .action(async (flags: StartFlags) => {
       const out = createOut();
       try {
@@ -228,6 +252,7 @@ export function registerRunner(program: Command, setExit: (code: number) => void
         const defaultLimits = await startLimits(config.name, config.limits, flags, isolation.level);
         if (config.caFile) trustCaFile(config.caFile);
         const log = consoleLogger(config.name);
+        const drivers = loadDrivers(flags.drivers ?? config.driversDir, log);
         const identity = loadIdentity(config.stateDir, config.runnerId);
         if (config.sharedStateDir && identity)
           log.warn(
@@ -262,6 +287,7 @@ export function registerRunner(program: Command, setExit: (code: number) => void
           isolation,
           network,
           ...(defaultLimits === undefined ? {} : { defaultLimits }),
+          ...(drivers === undefined ? {} : { drivers }),
           log,
         });
         const onSignal = (sig: string) => {

@@ -1,4 +1,4 @@
-// `baton runs list | show ID | logs ID [TASK] | cancel ID`: look at and steer runs on a server.
+// `baton runs list | show ID | pending ID TASK | logs ID [TASK] | cancel ID`: look at and steer runs on a server.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -69,6 +69,26 @@ export function registerRuns(program: Command, setExit: (code: number) => void):
         flags.json || flags.shape !== undefined,
       ),
     );
+
+  withConnection(
+    runs
+      .command('pending')
+      .description('why a task is not running: what each runner lacks (labels, a driver for its type, …)')
+      .argument('<id>')
+      .argument('<task>'),
+  ).action((id: string, task: string, flags: JsonFlags) =>
+    guard(async () => {
+      const answer = await connect(flags).whyPending(id, task);
+      if (flags.json) return printJson(out, answer);
+      out.write(`${answer.task} (${answer.status}): ${answer.summary}\n`);
+      for (const runner of answer.runners) {
+        out.write(
+          `  ${runner.name} (${runner.status}): ${runner.eligible ? 'can take it' : 'cannot take it'}\n`,
+        );
+        for (const reason of runner.reasons) out.write(`    - ${reason.message}\n`);
+      }
+    }, flags.json),
+  );
 
   withConnection(
     runs

@@ -119,7 +119,7 @@ export function startPushDispatcher(ctx: ServerContext): { stop(): Promise<void>
       // A real Automn runner has no key to seal secrets to; `baton runner serve` registers one. Neither reports
       // a sandbox, network isolation or limits.
       canReceiveSecrets: row.public_key !== null,
-      gives: { sandbox: false, networkIsolation: false, limits: false },
+      gives: { sandbox: false, networkIsolation: false, limits: false, drivers: [] },
       requireRunsOn: true,
     };
   }

@@ -25,7 +25,7 @@ import { isStorageFull } from '../storage-health.ts';
 import { generateToken, hashToken } from '../tokens.ts';
 import { assignClaimed } from '../assign.ts';
 import { runnerGives, runnerReport } from '../views.ts';
-import type { ClaimingRunner, RunnerGives } from '../../store/leases.ts';
+import type { ClaimingRunner } from '../../store/leases.ts';
 import type { RunnerRow } from '../../store/schema.ts';
 
 /** A runner caps a task's log at 16 MiB; the server refuses anything past 17 MiB. */
@@ -166,8 +166,7 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
       await ctx.store.credentials.setRunnerStatus(runner.id, JSON.stringify(req.body), ctx.now());
       const before = runnerGives(runnerReport(runner));
       const after = runnerGives(req.body);
-      if (Object.keys(after).some((k) => after[k as keyof RunnerGives] !== before[k as keyof RunnerGives]))
-        ctx.hub.runnerChanged(runner.id);
+      if (JSON.stringify(after) !== JSON.stringify(before)) ctx.hub.runnerChanged(runner.id);
       reply.code(204);
     });
 

@@ -14,10 +14,11 @@ import {
   TaskGroupResult,
 } from '../../protocol/api.ts';
 import { isTerminal, type RunStatus } from '../../protocol/status.ts';
-import { resolveInputs } from '../../workflow/index.ts';
+import type { Plan } from '../../protocol/plan.ts';
+import { resolveInputs, type CustomTypeSite } from '../../workflow/index.ts';
 import { authenticateUser, scopeFor, userTokenOf } from '../auth.ts';
 import { publishAdvance, type ServerContext } from '../context.ts';
-import { runResult, runSummary, taskGroupResult } from '../views.ts';
+import { runnerGives, runnerReport, runResult, runSummary, taskGroupResult } from '../views.ts';
 import { CompilePool } from '../compile-pool.ts';
 import { decodeJsonBody } from '../utf8-body.ts';
 import { openSse } from '../sse.ts';
@@ -68,6 +69,7 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
           },
         );
       }
+      await refuseUnknownTypes(ctx, compiled.plan, compiled.customTypes ?? []);
       const inputs = resolveInputs(compiled.plan, req.body.inputs ?? {});
       if (!inputs.ok) {
         throw new BatonError('invalid_inputs', inputs.issues.map((i) => i.message).join('; '), {
@@ -239,4 +241,31 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
       off();
     }
   });
+}
+
+/**
+ * A task of a custom type that no registered runner advertises a driver for, in a workflow that does not declare
+ * it under `drivers:`, is a typo far more often than a runner yet to come: refused with its place and the hint.
+ */
+async function refuseUnknownTypes(ctx: ServerContext, plan: Plan, sites: CustomTypeSite[]): Promise<void> {
+  if (sites.length === 0) return;
+  const declared = new Set(plan.drivers ?? []);
+  const advertised = new Set<string>();
+  for (const row of await ctx.store.credentials.listRunners())
+    for (const type of runnerGives(runnerReport(row)).drivers) advertised.add(type);
+  const unknown = sites.filter((site) => !declared.has(site.type) && !advertised.has(site.type));
+  if (unknown.length === 0) return;
+  const known = [...advertised].sort();
+  const issues = unknown.map((site) => ({
+    code: 'invalid_value',
+    message: `task '${site.task}' has type '${site.type}', which no registered runner has a driver for (${known.length === 0 ? 'no runner advertises any' : `runners advertise: ${known.join(', ')}`}); declare it with 'drivers: [${site.type}]' at the top of the workflow to queue it for a runner yet to come`,
+    line: site.line,
+    column: site.column,
+    path: site.path,
+  }));
+  throw new BatonError(
+    'invalid_workflow',
+    `the workflow has ${issues.length} problem${issues.length === 1 ? '' : 's'}; nothing was stored`,
+    { issues },
+  );
 }

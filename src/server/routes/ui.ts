@@ -1,6 +1,7 @@
 // The web UI's side of the server: the built UI (web/dist) as static files with strict security headers, the
 // browser session (a user token in an HttpOnly cookie), and the few read endpoints only the UI needs.
 import { createReadStream, existsSync, statSync } from 'node:fs';
+import { isCustomTaskType } from '../../protocol/task-types.ts';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Type } from '@sinclair/typebox';
@@ -163,7 +164,8 @@ export interface PendingReason {
     | 'no_public_key'
     | 'needs_sandbox'
     | 'needs_network_isolation'
-    | 'needs_limits';
+    | 'needs_limits'
+    | 'driver_missing';
   message: string;
 }
 
@@ -222,7 +224,13 @@ export async function explainPending(ctx: ServerContext, runId: string, taskName
         code: 'no_public_key',
         message: `the task names secrets and runner '${view.name}' was registered without a public key to seal them to; register it again with \`baton runner register\``,
       });
-    reasons.push(...missingGifts(task, view.name, runnerGives(view.report)));
+    const gives = runnerGives(view.report);
+    reasons.push(...missingGifts(task, view.name, gives));
+    if (isCustomTaskType(spec.type) && !gives.drivers.includes(spec.type))
+      reasons.push({
+        code: 'driver_missing',
+        message: `the task has type '${spec.type}' and runner '${view.name}' has no driver for it; start a runner with --drivers DIR holding an executable '${spec.type}' (docs/drivers.md)`,
+      });
     if (spec.forwardTo !== undefined && spec.forwardTo !== view.name)
       reasons.push({ code: 'forwarded', message: `the task is forwarded to runner '${spec.forwardTo}'` });
     if (view.status === 'disabled') reasons.push({ code: 'disabled', message: 'the runner is disabled' });
