@@ -73,7 +73,7 @@ export function composeDispatchers(
   kinds: readonly string[],
   options: DispatchOptions = {},
 ): Dispatcher[] {
-  checkDispatchers(kinds, 'dispatchers');
+  checkDispatchers(kinds, 'the dispatchers setting (--dispatchers, BATON_DISPATCHERS)');
   return kinds.map((kind) => modules.get(kind)!.create(ctx, options));
 }
 
