@@ -8,17 +8,15 @@ import { Hub } from './hub.ts';
 import { createFsBlobStore, type BlobStore } from './blobs.ts';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { createDispatcher } from './dispatch.ts';
+import { composeDispatchers, type DispatchOptions } from './dispatchers/index.ts';
 import { installErrorHandler } from './errors.ts';
 import { runRoutes } from './routes/runs.ts';
 import { logRoutes } from './routes/logs.ts';
-import { runnerRoutes } from './routes/runner-protocol.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { healthRoutes } from './routes/health.ts';
 import { artifactRoutes } from './routes/artifacts.ts';
 import { uiRoutes } from './routes/ui.ts';
 import { secretRoutes } from './routes/secrets.ts';
-import { pushRunnerAdminRoutes, pushRunnerRegisterRoutes } from './routes/push-runners.ts';
 import { loadMasterKey } from './master-key.ts';
 import { StreamGuard } from './stream-guard.ts';
 import { StorageHealth } from './storage-health.ts';
@@ -33,6 +31,8 @@ export interface ServerDeps {
   now?: () => number;
   /** pino options or false; defaults to JSON logs at config.logLevel on stderr. */
   logger?: boolean | { level: string; stream?: NodeJS.WritableStream };
+  /** What this program hands its dispatchers (`baton run`: the embedded runner of `local`). */
+  dispatch?: DispatchOptions;
 }
 
 export async function createServer(
@@ -77,7 +77,7 @@ export async function createServer(
     config: deps.config,
     store: deps.store,
     hub,
-    dispatcher: createDispatcher(deps.store, hub),
+    dispatchers: [],
     now,
     streams,
     shutdown: shutdown.signal,
@@ -86,6 +86,7 @@ export async function createServer(
     log: app.log,
     storage,
   };
+  ctx.dispatchers.push(...composeDispatchers(ctx, deps.config.dispatchers, deps.dispatch));
   // The router table, for the route-by-route security tests and anything else that must cover every route.
   const routes: Array<{ method: string; url: string }> = [];
   app.addHook('onRoute', (r) => {
@@ -116,9 +117,8 @@ export async function createServer(
   await app.register(async (s) => adminRoutes(s, ctx));
   await app.register(async (s) => artifactRoutes(s, ctx));
   await app.register(async (s) => secretRoutes(s, ctx));
-  await app.register(async (s) => pushRunnerAdminRoutes(s, ctx));
-  await app.register(async (s) => pushRunnerRegisterRoutes(s, ctx));
-  runnerRoutes(app, ctx);
+  // Each way to execute brings its own HTTP face: the runner protocol (pull), push runner hosts (push).
+  for (const d of ctx.dispatchers) await d.routes?.(app);
   await app.register(async (s) => uiRoutes(s, ctx));
   return { app, ctx, routes };
 }

@@ -33,6 +33,11 @@ export interface ServerConfig {
   /** Serve HTTPS with this certificate and key (PEM files); plain HTTP when absent. */
   tlsCertFile?: string;
   tlsKeyFile?: string;
+  /**
+   * The ways tasks reach executors, by kind from the dispatcher registry (docs/dispatchers.md): default
+   * `pull,push`; `--dispatchers` / BATON_DISPATCHERS. Checked against the registry when the server is built.
+   */
+  dispatchers: readonly string[];
 }
 
 export interface ServerOptions extends Partial<ServerConfig> {
@@ -49,7 +54,18 @@ export const SERVER_DEFAULTS = {
   maxLongPollMs: 25_000,
   bodyLimitBytes: 8 * 1024 * 1024,
   logLevel: 'info',
+  dispatchers: ['pull', 'push'],
 } as const;
+
+/** A comma-separated list setting, trimmed, empty entries dropped. */
+function envList(env: NodeJS.ProcessEnv, name: string): string[] | undefined {
+  const v = env[name];
+  if (v === undefined || v.trim() === '') return undefined;
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
 
 /** Every secret setting can also be read from a file named by `<NAME>_FILE`. */
 function readSecretFile(path: string | undefined): string | undefined {
@@ -92,6 +108,7 @@ export function buildServerConfig(o: ServerOptions = {}): Readonly<ServerConfig>
     minSecretLength: o.minSecretLength ?? envInt(env, 'BATON_MIN_SECRET_LENGTH') ?? 8,
     tlsCertFile: o.tlsCertFile ?? env.BATON_TLS_CERT,
     tlsKeyFile: o.tlsKeyFile ?? env.BATON_TLS_KEY,
+    dispatchers: o.dispatchers ?? envList(env, 'BATON_DISPATCHERS') ?? SERVER_DEFAULTS.dispatchers,
   };
   if ((config.tlsCertFile === undefined) !== (config.tlsKeyFile === undefined)) {
     throw new Error('TLS needs both a certificate and a key: pass --tls-cert and --tls-key together');

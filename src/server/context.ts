@@ -4,7 +4,7 @@ import type { ServerConfig } from './config.ts';
 import type { Store } from '../store/index.ts';
 import type { AdvanceResult } from '../store/advance.ts';
 import type { Hub } from './hub.ts';
-import type { Dispatcher } from './dispatch.ts';
+import type { Dispatcher } from './dispatchers/types.ts';
 import type { BlobStore } from './blobs.ts';
 import type { MasterKey } from './master-key.ts';
 import type { StreamGuard } from './stream-guard.ts';
@@ -14,7 +14,8 @@ export interface ServerContext {
   config: Readonly<ServerConfig>;
   store: Store;
   hub: Hub;
-  dispatcher: Dispatcher;
+  /** The configured ways tasks reach executors (dispatchers/index.ts composes them), in start order. */
+  dispatchers: Dispatcher[];
   /** Wall clock in ms (injectable for tests). */
   now: () => number;
   log: FastifyBaseLogger;

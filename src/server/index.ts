@@ -4,3 +4,15 @@ export { createServer, type ServerDeps } from './app.ts';
 export { startServer, type StartedServer } from './start.ts';
 export { generateToken, hashToken, TOKEN_PREFIX } from './tokens.ts';
 export { WORKFLOW_POLICY } from './policy.ts';
+export {
+  checkDispatchers,
+  DEFAULT_DISPATCHERS,
+  dispatcherKinds,
+  EMBEDDED_DISPATCHERS,
+  registerDispatcher,
+  type DispatcherModule,
+  type Dispatcher,
+  type DispatchOptions,
+  type EmbeddedExecutor,
+  type RunningExecutor,
+} from './dispatchers/index.ts';

@@ -5,7 +5,6 @@ import { openStore, type Store } from '../store/index.ts';
 import type { ServerConfig } from './config.ts';
 import { createServer, type ServerDeps } from './app.ts';
 import { startReaper } from './reaper.ts';
-import { startPushDispatcher } from './push/dispatcher.ts';
 import { WORKFLOW_POLICY } from './policy.ts';
 import { generateToken, hashToken } from './tokens.ts';
 import type { ServerContext } from './context.ts';
@@ -47,7 +46,7 @@ async function ensureToken(
 
 export async function startServer(
   config: Readonly<ServerConfig>,
-  options: Pick<ServerDeps, 'logger' | 'now'> = {},
+  options: Pick<ServerDeps, 'logger' | 'now' | 'dispatch'> = {},
 ): Promise<StartedServer> {
   const store = await openStore({
     database: config.database,
@@ -65,7 +64,14 @@ export async function startServer(
     await ensureToken(store, 'registration', config.registrationToken, 'configured', now());
 
   const extended = await store.leases.extendLiveLeases(now());
-  const { app, ctx } = await createServer({ config, store, ...options });
+  let built;
+  try {
+    built = await createServer({ config, store, ...options });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const { app, ctx } = built;
   if (extended > 0)
     ctx.log.info({ extended }, 'extended the leases of attempts that were running while the server was down');
   await app.listen({ host: config.host, port: config.port });
@@ -73,7 +79,6 @@ export async function startServer(
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const reaper = startReaper(ctx);
-  const pushDispatcher = startPushDispatcher(ctx);
   // The first task that names secrets would otherwise wait for libsodium to start while being assigned.
   void warmUpSealing().catch((err: unknown) => ctx.log.warn({ err }, 'could not load libsodium'));
   // Tasks queued through other replicas sharing the database wake this one's long-polling runners; tokens
@@ -84,14 +89,34 @@ export async function startServer(
         (tokenId) => ctx.streams.revoked(tokenId),
       )
     : undefined;
+  const url = `${config.tlsCertFile ? 'https' : 'http'}://${host}:${port}`;
+  // The configured ways to execute, in order; stopped in reverse before anything they use goes away.
+  const started: typeof ctx.dispatchers = [];
+  const stopDispatchers = async () => {
+    for (const d of started.reverse()) await d.stop?.();
+    started.length = 0;
+  };
+  try {
+    for (const d of ctx.dispatchers) {
+      started.push(d);
+      await d.start?.({ url });
+    }
+  } catch (err) {
+    await stopDispatchers().catch(() => undefined);
+    await reaper.stop();
+    await stopListening?.();
+    await app.close();
+    await store.close();
+    throw err;
+  }
   return {
-    url: `${config.tlsCertFile ? 'https' : 'http'}://${host}:${port}`,
+    url,
     port,
     ctx,
     generatedAdminToken,
     async close() {
       await reaper.stop();
-      await pushDispatcher.stop();
+      await stopDispatchers();
       await stopListening?.();
       await app.close();
       await store.close();

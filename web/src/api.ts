@@ -90,6 +90,8 @@ export interface PendingRunner {
   name: string;
   status: string;
   labels: string[];
+  /** The dispatcher that reaches it: `pull` (a registered runner), `push` (a push runner), or another kind. */
+  dispatcher: string;
   eligible: boolean;
   reasons: { code: string; message: string }[];
 }

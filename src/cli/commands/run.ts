@@ -1,5 +1,6 @@
 // `baton run WORKFLOW`: an embedded server (SQLite in a temp dir) and a local runner in this process, talking
-// over real HTTP on loopback — the same path as production — with live progress and a summary.
+// over real HTTP on loopback — the same path as production — with live progress and a summary. The server's
+// `local` dispatcher owns the runner's lifecycle (docs/dispatchers.md): this command only says how to build it.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { findDrivers, type Driver } from '../../engine/index.ts';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,7 @@ import type { Command } from 'commander';
 import { createClient } from '../../client/index.ts';
 import { generateKeyPair } from '../../protocol/sealed.ts';
 import type { Agent, RunnerLogger } from '../../runner/index.ts';
+import type { EmbeddedExecutor } from '../../server/index.ts';
 import { collectInput, readWorkflowFile, reportError } from '../common.ts';
 import { exitCodeFor, followRun, printSummary } from '../follow.ts';
 import { createOut, printJson } from '../output.ts';
@@ -73,32 +75,70 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
   const tempDir = flags.dataDir ? undefined : mkdtempSync(join(tmpdir(), 'baton-run-'));
   const dataDir = resolve(flags.dataDir ?? tempDir!);
   // Loaded on use: the other commands' processes (runners above all) stay free of the server's code.
-  const { buildServerConfig, generateToken, startServer } = await import('../../server/index.ts');
+  const { buildServerConfig, EMBEDDED_DISPATCHERS, generateToken, startServer } =
+    await import('../../server/index.ts');
   const { Agent, loadEnvFile, withoutBatonSettings } = await import('../../runner/index.ts');
   const adminToken = generateToken('user');
-  const registrationToken = generateToken('registration');
   const config = buildServerConfig({
     host: '127.0.0.1',
     port: 0,
     dataDir,
     adminToken,
-    registrationToken,
     logLevel: 'warn',
+    dispatchers: EMBEDDED_DISPATCHERS,
     env: {},
-  });
-  const server = await startServer(config, { logger: flags.verbose ? { level: 'info' } : false });
-  const client = createClient({
-    baseUrl: server.url,
-    token: adminToken,
-    userAgent: `baton-run/${batonVersion()}`,
   });
   const log: RunnerLogger = {
     info: (m) => flags.verbose && out.err(`runner: ${m}\n`),
     warn: (m) => flags.verbose && out.err(`runner: ${m}\n`),
     error: (m) => out.err(`runner: ${m}\n`),
   };
+  const labels = (flags.labels ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   let agent: Agent | undefined;
-  let agentDone: Promise<void> = Promise.resolve();
+  // The embedded runner: the `local` dispatcher registers it with a one-use token once the server listens, and
+  // stops it (and waits for it) when the server closes.
+  const embedded: EmbeddedExecutor = {
+    async launch({ url, registrationToken }) {
+      const keys = await generateKeyPair();
+      const reg = await createClient({ baseUrl: url, userAgent: `baton-runner/${batonVersion()}` }).register(
+        registrationToken,
+        { publicKey: keys.publicKey, name: 'local', labels, capacity: parallel, version: batonVersion() },
+      );
+      const a = new Agent({
+        client: createClient({ baseUrl: url, token: reg.token, userAgent: `baton-runner/${batonVersion()}` }),
+        name: 'local',
+        maxParallelTasks: parallel,
+        workDir: join(dataDir, '_work'),
+        stateDir: join(dataDir, 'runner-state'),
+        keys,
+        baseEnv: { ...withoutBatonSettings(process.env), ...loadEnvFile(resolve('.env')) },
+        // The embedded server's database and master key live in the data dir: steps must not see them.
+        hide: [dataDir],
+        ...(drivers === undefined ? {} : { drivers }),
+        log,
+      });
+      agent = a;
+      return { stop: () => a.stop(), done: a.run() };
+    },
+  };
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer(config, {
+      logger: flags.verbose ? { level: 'info' } : false,
+      dispatch: { embedded },
+    });
+  } catch (err) {
+    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+    return reportError(err, out, { file, json: flags.json });
+  }
+  const client = createClient({
+    baseUrl: server.url,
+    token: adminToken,
+    userAgent: `baton-run/${batonVersion()}`,
+  });
   const interrupt = new AbortController();
   let runId: string | undefined;
   let interrupts = 0;
@@ -115,38 +155,8 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
   };
   process.on('SIGINT', onSigint);
   try {
-    const labels = (flags.labels ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
-    const keys = await generateKeyPair();
-    const reg = await client.register(registrationToken, {
-      publicKey: keys.publicKey,
-      name: 'local',
-      labels,
-      capacity: parallel,
-      version: batonVersion(),
-    });
-    agent = new Agent({
-      client: createClient({
-        baseUrl: server.url,
-        token: reg.token,
-        userAgent: `baton-runner/${batonVersion()}`,
-      }),
-      name: 'local',
-      maxParallelTasks: parallel,
-      workDir: join(dataDir, '_work'),
-      stateDir: join(dataDir, 'runner-state'),
-      keys,
-      baseEnv: { ...withoutBatonSettings(process.env), ...loadEnvFile(resolve('.env')) },
-      // The embedded server's database and master key live in the data dir: steps must not see them.
-      hide: [dataDir],
-      ...(drivers === undefined ? {} : { drivers }),
-      log,
-    });
-    agentDone = agent.run();
     // The server checks a custom type against the runners' reported drivers at submit.
-    if (drivers !== undefined) await agent.firstReport;
+    if (drivers !== undefined) await agent?.firstReport;
     const submitted = await client.submitRun(wf.text, { inputs: flags.input, fileName: wf.fileName });
     runId = submitted.id;
     let result;
@@ -164,8 +174,7 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
     return reportError(err, out, { file, json: flags.json });
   } finally {
     process.off('SIGINT', onSigint);
-    agent?.stop();
-    await agentDone;
+    // Stops the embedded runner (through its dispatcher) and then the server.
     await server.close();
     if (tempDir) rmSync(tempDir, { recursive: true, force: true });
   }

@@ -16,6 +16,7 @@ interface ServerFlags {
   logLevel?: string;
   tlsCert?: string;
   tlsKey?: string;
+  dispatchers?: string;
 }
 
 /** A database URL as it may be printed: without its password. */
@@ -56,6 +57,10 @@ export function registerServer(program: Command, setExit: (code: number) => void
     .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (BATON_TLS_CERT)')
     .option('--tls-key <file>', 'the PEM private key of --tls-cert (BATON_TLS_KEY)')
     .option('--log-level <level>', 'trace, debug, info, warn, error (default info; BATON_LOG_LEVEL)')
+    .option(
+      '--dispatchers <a,b>',
+      'ways tasks reach executors: pull (runners long-poll), push (the server POSTs to push runners) (default pull,push; BATON_DISPATCHERS; docs/dispatchers.md)',
+    )
     .action(async (flags: ServerFlags) => {
       const out = createOut();
       try {
@@ -79,6 +84,14 @@ export function registerServer(program: Command, setExit: (code: number) => void
           logLevel: flags.logLevel,
           tlsCertFile: flags.tlsCert,
           tlsKeyFile: flags.tlsKey,
+          ...(flags.dispatchers === undefined
+            ? {}
+            : {
+                dispatchers: flags.dispatchers
+                  .split(',')
+                  .map((s) => s.trim())
+                  .filter(Boolean),
+              }),
         });
         const server = await startServer(config);
         out.err(`baton server listening on ${server.url} (database: ${redactUrl(config.database)})\n`);

@@ -25,7 +25,8 @@ import { isStorageFull } from '../storage-health.ts';
 import { generateToken, hashToken } from '../tokens.ts';
 import { assignClaimed } from '../assign.ts';
 import { runnerGives, runnerReport } from '../views.ts';
-import type { ClaimingRunner } from '../../store/leases.ts';
+import type { Claimed, ClaimingRunner, RunnerGives } from '../../store/leases.ts';
+import type { AcquireRequest } from '../dispatchers/pull.ts';
 import type { RunnerRow } from '../../store/schema.ts';
 
 /** A runner caps a task's log at 16 MiB; the server refuses anything past 17 MiB. */
@@ -36,7 +37,10 @@ const LeaseParams = Type.Object({ lease: Type.String({ pattern: '^[0-9a-f]{32}$'
 /** How stale a runner's stored last-seen time may get while it is making requests. */
 const LAST_SEEN_RESOLUTION_MS = 1_000;
 
-export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
+/** The pull dispatcher's long-poll (dispatchers/pull.ts), which owns these routes. */
+export type Acquire = (r: AcquireRequest) => Promise<Claimed | undefined>;
+
+export function runnerRoutes(app: FastifyInstance, ctx: ServerContext, acquire: Acquire): void {
   // 10 failed registrations a minute per address: enough for typos, far too few to guess a 192-bit token.
   const registrationFailures = createFailureLimiter({
     maxFailures: 10,
@@ -192,7 +196,7 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
         const waitMs = Math.min(req.body.waitMs ?? ctx.config.maxLongPollMs, ctx.config.maxLongPollMs);
         let claimed;
         try {
-          claimed = await ctx.dispatcher.acquire({
+          claimed = await acquire({
             runner: claimingRunner(runner),
             readAtGeneration: (req as unknown as { generation: number }).generation,
             reload: async () => {

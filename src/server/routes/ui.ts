@@ -12,9 +12,6 @@ import type { TaskSpec } from '../../protocol/plan.ts';
 import { authenticateUser, SESSION_COOKIE, usableToken } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
 import { hashToken } from '../tokens.ts';
-import type { RunnerGives } from '../../store/leases.ts';
-import type { TaskRow } from '../../store/schema.ts';
-import { runnerGives, runnerOfflineAfterMs, runnerView } from '../views.ts';
 
 /** web/dist beside src/ or dist/: both are two folders below the package root. */
 export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../../web/dist', import.meta.url));
@@ -152,48 +149,9 @@ export function uiRoutes(app: FastifyInstance, ctx: ServerContext, o: UiRoutesOp
   });
 }
 
-export interface PendingReason {
-  code:
-    | 'labels_missing'
-    | 'at_capacity'
-    | 'offline'
-    | 'disabled'
-    | 'draining'
-    | 'forwarded'
-    | 'low_disk'
-    | 'no_public_key'
-    | 'needs_sandbox'
-    | 'needs_network_isolation'
-    | 'needs_limits'
-    | 'driver_missing';
-  message: string;
-}
-
-/** Each thing the task declares that the runner's last report does not promise (the claim's same three checks). */
-function missingGifts(task: TaskRow, runner: string, gives: RunnerGives): PendingReason[] {
-  const reasons: PendingReason[] = [];
-  if (task.needs_sandbox === 1 && !gives.sandbox)
-    reasons.push({
-      code: 'needs_sandbox',
-      message: `the task requires isolation: sandbox and runner '${runner}' does not report sandbox isolation; start a runner with --isolation sandbox`,
-    });
-  if (task.needs_network_off === 1 && !gives.networkIsolation)
-    reasons.push({
-      code: 'needs_network_isolation',
-      message: `the task declares network: false and runner '${runner}' does not report that it can cut a task's network`,
-    });
-  if (task.needs_limits === 1 && !gives.limits)
-    reasons.push({
-      code: 'needs_limits',
-      message: `the task declares limits and runner '${runner}' does not report that it can enforce them (it needs a writable cgroup v2)`,
-    });
-  return reasons;
-}
-
 /**
- * Why a task is not running: for a `pending` task, the dependencies it waits for; for a `queued` one, per
- * runner, each reason the claim query (store/leases.ts) would pass it over, and a runner's own report that it
- * takes no tasks (its disk is nearly full, or it is stopping).
+ * Why a task is not running: for a `pending` task, the dependencies it waits for; for a `queued` one, every
+ * executor each configured dispatcher knows of (pull runners, push runners, …) and why it would pass it over.
  */
 export async function explainPending(ctx: ServerContext, runId: string, taskName: string) {
   const loaded = await ctx.store.runs.get(runId);
@@ -206,57 +164,9 @@ export async function explainPending(ctx: ServerContext, runId: string, taskName
   const waitingFor = loaded.tasks
     .filter((t) => dependsOn.includes(t.name) && ['pending', 'queued', 'running'].includes(t.status))
     .map((t) => ({ task: t.name, status: t.status }));
-
-  const active = await ctx.store.leases.activeByRunner();
-  const now = ctx.now();
-  const offlineAfter = runnerOfflineAfterMs(ctx.config);
-  const runners = (await ctx.store.credentials.listRunners()).map((row) => {
-    const view = runnerView(row, active.get(row.id) ?? 0, now, offlineAfter);
-    const reasons: PendingReason[] = [];
-    const missing = runsOn.filter((l) => !view.labels.includes(l));
-    if (missing.length > 0)
-      reasons.push({
-        code: 'labels_missing',
-        message: `lacks label${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`,
-      });
-    if (task.names_secrets === 1 && row.public_key === null)
-      reasons.push({
-        code: 'no_public_key',
-        message: `the task names secrets and runner '${view.name}' was registered without a public key to seal them to; register it again with \`baton runner register\``,
-      });
-    const gives = runnerGives(view.report);
-    reasons.push(...missingGifts(task, view.name, gives));
-    if (isCustomTaskType(spec.type) && !gives.drivers.includes(spec.type))
-      reasons.push({
-        code: 'driver_missing',
-        message: `the task has type '${spec.type}' and runner '${view.name}' has no driver for it; start a runner with --drivers DIR holding an executable '${spec.type}' (docs/drivers.md)`,
-      });
-    if (spec.forwardTo !== undefined && spec.forwardTo !== view.name)
-      reasons.push({ code: 'forwarded', message: `the task is forwarded to runner '${spec.forwardTo}'` });
-    if (view.status === 'disabled') reasons.push({ code: 'disabled', message: 'the runner is disabled' });
-    if (view.status === 'offline')
-      reasons.push({
-        code: 'offline',
-        message: view.lastSeenAt ? `not seen since ${view.lastSeenAt}` : 'never connected',
-      });
-    if (view.status === 'draining')
-      reasons.push({
-        code: 'draining',
-        message: 'the runner is stopping: it finishes its running tasks and takes no new ones',
-      });
-    if (view.report?.refusing !== undefined)
-      reasons.push({ code: 'low_disk', message: view.report.refusing });
-    if (view.activeTasks >= view.capacity)
-      reasons.push({ code: 'at_capacity', message: `running ${view.activeTasks} of ${view.capacity} tasks` });
-    return {
-      id: view.id,
-      name: view.name,
-      status: view.status,
-      labels: view.labels,
-      eligible: reasons.length === 0,
-      reasons,
-    };
-  });
+  const runners = (
+    await Promise.all(ctx.dispatchers.map(async (d) => (d.explain ? d.explain(task, spec) : [])))
+  ).flat();
 
   let summary: string;
   if (task.status === 'pending')

@@ -46,7 +46,14 @@ export function PendingExplanationView({ runId, task, tick }: { runId: string; t
               {data.runners.map((r) => (
                 <tr key={r.id}>
                   <td>
-                    <Link href={`/runners/${enc(r.id)}`}>{r.name}</Link>
+                    {r.dispatcher === 'pull' ? (
+                      <Link href={`/runners/${enc(r.id)}`}>{r.name}</Link>
+                    ) : r.dispatcher === 'push' ? (
+                      <Link href="/runners/push">{r.name}</Link>
+                    ) : (
+                      r.name
+                    )}
+                    {r.dispatcher !== 'pull' && <small class="muted"> ({r.dispatcher})</small>}
                   </td>
                   <td>
                     <StatusBadge status={r.status} />

@@ -20,9 +20,14 @@ import type { Claimed, ClaimingRunner, PushRunnerRow } from '../../store/index.t
 import { publishAdvance, wakeAt, type ServerContext } from '../context.ts';
 import { SERVER_LOG_LIMIT_BYTES } from '../routes/runner-protocol.ts';
 import { assignClaimed } from '../assign.ts';
-import { PUSH_DEFAULT_TIMEOUT_S, pushScript, type PushScript } from './script.ts';
-import { openPushSecret } from './secret.ts';
-import { pushRunnerHealthy } from './view.ts';
+import { PUSH_DEFAULT_TIMEOUT_S, pushScript, type PushScript } from '../push/script.ts';
+import { openPushSecret } from '../push/secret.ts';
+import { pushRunnerHealthy, pushRunnerView } from '../push/view.ts';
+import { pushRunnerAdminRoutes, pushRunnerRegisterRoutes } from '../routes/push-runners.ts';
+import type { TaskRow } from '../../store/schema.ts';
+import { missingGifts } from './pending.ts';
+import { isCustomTaskType } from '../../protocol/task-types.ts';
+import type { DispatcherModule, PendingCandidate, PendingReason } from './types.ts';
 
 /** Attempts of push runners are held under this runner id, so they never mix with a pull runner's. */
 export const pushRunnerLeaseId = (id: string) => `push:${id}`;
@@ -39,7 +44,7 @@ const BATON_EXTENSION_VERSION = 1;
 
 class Lost extends Error {}
 
-export function startPushDispatcher(ctx: ServerContext): { stop(): Promise<void> } {
+function startPushDispatcher(ctx: ServerContext): { stop(): Promise<void> } {
   const active = new Map<string, number>();
   /**
    * Push runners whose last dispatch was lost (a refused connection, a cut stream): when, so that no task (a
@@ -602,4 +607,95 @@ function splitUtf8(text: string, max: number): string[] {
   }
   if (cur) out.push(cur);
   return out;
+}
+
+export const pushDispatcher: DispatcherModule = {
+  kind: 'push',
+  description:
+    'the server POSTs tasks to push runners (`baton runner serve`, Automn runners) and reads NDJSON back',
+  create(ctx) {
+    let loop: { stop(): Promise<void> } | undefined;
+    return {
+      kind: 'push',
+      async routes(app) {
+        await app.register(async (s) => pushRunnerAdminRoutes(s, ctx));
+        await app.register(async (s) => pushRunnerRegisterRoutes(s, ctx));
+      },
+      async start() {
+        loop = startPushDispatcher(ctx);
+      },
+      async stop() {
+        await loop?.stop();
+        loop = undefined;
+      },
+      explain: (task, spec) => explainPush(ctx, task, spec),
+    };
+  },
+};
+
+/** Per push runner, each reason its claim (`claiming` above, and the store's claim query) would pass the task over. */
+async function explainPush(ctx: ServerContext, task: TaskRow, spec: TaskSpec): Promise<PendingCandidate[]> {
+  const runsOn = JSON.parse(task.runs_on) as string[];
+  const active = await ctx.store.leases.activeByRunner();
+  const now = ctx.now();
+  return (await ctx.store.pushRunners.list()).map((row) => {
+    const view = pushRunnerView(row, now);
+    const labels = [row.name, ...(JSON.parse(row.labels) as string[])];
+    const reasons: PendingReason[] = [];
+    if (runsOn.length === 0)
+      reasons.push({
+        code: 'no_runs_on',
+        message: `a push runner takes only tasks whose runs_on names it or its labels (e.g. runs_on: [${row.name}])`,
+      });
+    const missing = runsOn.filter((l) => !labels.includes(l));
+    if (missing.length > 0)
+      reasons.push({
+        code: 'labels_missing',
+        message: `lacks label${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`,
+      });
+    if (task.names_secrets === 1 && row.public_key === null)
+      reasons.push({
+        code: 'no_public_key',
+        message: `the task names secrets and push runner '${row.name}' has no public key to seal them to (a \`baton runner serve\` runner registers one)`,
+      });
+    reasons.push(
+      ...missingGifts(task, row.name, {
+        sandbox: false,
+        networkIsolation: false,
+        limits: false,
+        drivers: [],
+      }),
+    );
+    if (isCustomTaskType(spec.type))
+      reasons.push({
+        code: 'driver_missing',
+        message: `the task has type '${spec.type}' and push runner '${row.name}' runs no custom drivers; it needs a pull runner started with --drivers (docs/drivers.md)`,
+      });
+    if (spec.forwardTo !== undefined && spec.forwardTo !== row.name)
+      reasons.push({ code: 'forwarded', message: `the task is forwarded to runner '${spec.forwardTo}'` });
+    if (row.disabled_at !== null) reasons.push({ code: 'disabled', message: 'the push runner is disabled' });
+    else if (row.endpoint === null || row.sealed_secret === null)
+      reasons.push({
+        code: 'not_registered',
+        message: 'the push runner has not registered its endpoint and current secret yet',
+      });
+    else if (!view.isHealthy)
+      reasons.push({
+        code: 'offline',
+        message: view.lastSeenAt ? `no heartbeat since ${view.lastSeenAt}` : 'never sent a heartbeat',
+      });
+    const running = active.get(pushRunnerLeaseId(row.id)) ?? 0;
+    const capacity = row.max_concurrency ?? 1;
+    if (running >= capacity)
+      reasons.push({ code: 'at_capacity', message: `running ${running} of ${capacity} tasks` });
+    return {
+      id: row.id,
+      name: row.name,
+      status: view.status,
+      labels,
+      dispatcher: 'push',
+      eligible: reasons.length === 0,
+      reasons,
+    };
+  });
 }
