@@ -25,7 +25,7 @@ import { isStorageFull } from '../storage-health.ts';
 import { generateToken, hashToken } from '../tokens.ts';
 import { assignClaimed } from '../assign.ts';
 import { runnerGives, runnerReport } from '../views.ts';
-import type { Claimed, ClaimingRunner, RunnerGives } from '../../store/leases.ts';
+import type { Claimed, ClaimingRunner } from '../../store/leases.ts';
 import type { AcquireRequest } from '../dispatchers/pull.ts';
 import type { RunnerRow } from '../../store/schema.ts';
 

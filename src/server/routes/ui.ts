@@ -1,7 +1,6 @@
 // The web UI's side of the server: the built UI (web/dist) as static files with strict security headers, the
 // browser session (a user token in an HttpOnly cookie), and the few read endpoints only the UI needs.
 import { createReadStream, existsSync, statSync } from 'node:fs';
-import { isCustomTaskType } from '../../protocol/task-types.ts';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Type } from '@sinclair/typebox';
