@@ -228,6 +228,7 @@ async function secretOutcome(
   confidential: string[],
 ): Promise<TaskOutcome> {
   const ran = await runSecret(task, options.secrets ?? {}, {
+    baseEnv: options.baseEnv,
     ...(options.runnerName === undefined ? {} : { runnerName: options.runnerName }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });

@@ -27,7 +27,7 @@ export type SecretOutcome =
 export async function runSecret(
   task: AssignedTask,
   secrets: Record<string, string>,
-  options: { runnerName?: string; signal?: AbortSignal },
+  options: { runnerName?: string; signal?: AbortSignal; baseEnv?: Record<string, string> },
 ): Promise<SecretOutcome> {
   const fail = (message: string): SecretOutcome => ({ ok: false, reason: 'setup_failed', message });
   const raw = task.spec.driverSpec ?? {};
@@ -39,6 +39,17 @@ export async function runSecret(
   if ('error' in evaluated) return fail(evaluated.error);
   const spec = unflatten(evaluated.value);
   const sourceName = String(spec.source);
+  // As Vault's own CLI: the runner's VAULT_ADDR (and VAULT_NAMESPACE) when the spec gives none.
+  if (sourceName === 'vault') {
+    const address = spec.address ?? options.baseEnv?.VAULT_ADDR;
+    if (address === undefined || address === '')
+      return fail(
+        `task '${task.name}': its spec has no 'address' and runner${options.runnerName === undefined ? '' : ` '${options.runnerName}'`} has no VAULT_ADDR in its environment`,
+      );
+    spec.address = address;
+    const namespace = spec.namespace ?? options.baseEnv?.VAULT_NAMESPACE;
+    if (namespace !== undefined && namespace !== '') spec.namespace = namespace;
+  }
   const source = SECRET_SOURCES.get(sourceName);
   if (source === undefined)
     return fail(

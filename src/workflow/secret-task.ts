@@ -67,12 +67,12 @@ export function readSecretSpec(reader: NodeReader, loc: Located, owner: string, 
   }
   const known = byKey(reader.checkKeys(fields, VAULT_KEYS, what));
   const spec: Record<string, unknown> = { source: 'vault', engine: 'kv2' };
-  for (const key of ['address', 'path'] as const) {
-    const field = required(reader, known, key, what, loc);
-    const text = field && templated(reader, field, `'${key}' of ${what}`, draft);
-    if (text !== undefined) spec[key] = text;
-  }
-  for (const key of ['key', 'mount', 'namespace'] as const) {
+  const pathField = required(reader, known, 'path', what, loc);
+  const path = pathField && templated(reader, pathField, `'path' of ${what}`, draft);
+  if (path !== undefined) spec.path = path;
+  // Without an address, the runner's own VAULT_ADDR (as Vault's CLI does): a runner inside a private network
+  // knows where its Vault is, the workflow need not (engine/secret-task.ts).
+  for (const key of ['address', 'key', 'mount', 'namespace'] as const) {
     const field = known.get(key);
     const text =
       field && field.node !== null ? templated(reader, field, `'${key}' of ${what}`, draft) : undefined;

@@ -140,13 +140,22 @@ export function startPushDispatcher(ctx: ServerContext): { stop(): Promise<void>
         request = {
           unsupported: 'uploads need a pull runner (a push runner has no token to send them with)',
         };
+      else if (spec.type === 'secret')
+        request = {
+          unsupported:
+            'type: secret needs a pull runner (its values are sealed to the importing runners, docs/adr/0014)',
+        };
       else if (spec.artifactsFrom.length > 0)
         request = {
           unsupported: 'artifacts_from needs a pull runner (a push runner has no token to fetch them with)',
         };
       else {
         try {
-          const assigned = await assignClaimed(ctx, claimed, { name: row.name, publicKey: row.public_key });
+          const assigned = await assignClaimed(ctx, claimed, {
+            id: row.id,
+            name: row.name,
+            publicKey: row.public_key,
+          });
           request = { script: batonScript(spec), baton: assigned };
         } catch (err) {
           request = { unsupported: toError(err).message };

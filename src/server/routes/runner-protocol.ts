@@ -212,6 +212,7 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
           return;
         }
         const task = await assignClaimed(ctx, claimed, {
+          id: runner.id,
           name: runner.name,
           publicKey: runner.public_key,
         });

@@ -163,6 +163,7 @@ export interface PendingReason {
     | 'no_public_key'
     | 'needs_sandbox'
     | 'needs_network_isolation'
+    | 'not_a_relay_recipient'
     | 'needs_limits';
   message: string;
 }
@@ -223,6 +224,11 @@ export async function explainPending(ctx: ServerContext, runId: string, taskName
         message: `the task names secrets and runner '${view.name}' was registered without a public key to seal them to; register it again with \`baton runner register\``,
       });
     reasons.push(...missingGifts(task, view.name, runnerGives(view.report)));
+    if (task.relay_to !== null && !(JSON.parse(task.relay_to) as string[]).includes(row.id))
+      reasons.push({
+        code: 'not_a_relay_recipient',
+        message: `the task depends on a secret task whose values were sealed only to the runners that could take it when it ran; runner '${view.name}' was not one of them (it lacked a public key, the labels or the forward.to name then)`,
+      });
     if (spec.forwardTo !== undefined && spec.forwardTo !== view.name)
       reasons.push({ code: 'forwarded', message: `the task is forwarded to runner '${spec.forwardTo}'` });
     if (view.status === 'disabled') reasons.push({ code: 'disabled', message: 'the runner is disabled' });
