@@ -1,6 +1,6 @@
 // The compiled plan: what a workflow becomes after parsing and validation, stored with the run,
 // and the resolved task a runner receives. Every field is plain JSON.
-import type { RelayedOutputs, RelayRecipient } from './relay.ts';
+import type { RelayedOutputs, RelayRecipient } from './relay-format.ts';
 
 /**
  * One input a workflow declares. `default` is used when the submitter gives none;

@@ -4,44 +4,8 @@
 // recipient runner's X25519 public key. The server stores the envelope and hands each importing task's
 // runner its own wrap of the key; it never holds a key that opens the values.
 import type { AssignedTask } from './plan.ts';
+import type { RelayedOutputs, RelayRecipient, SealedOutputs } from './relay-format.ts';
 import { openSealed, openSecretBox, secretBox, seal, type KeyPair } from './sealed.ts';
-
-/** At most this many recipients per envelope: each is one runner that may run an importing task. */
-export const RELAY_MAX_RECIPIENTS = 1000;
-/** Bytes of ciphertext per envelope (base64): a secret task's outputs together (64 outputs × 128 KiB, sealed). */
-export const RELAY_MAX_CIPHERTEXT_CHARS = 12 * 1024 * 1024;
-
-/** A runner that may open the envelope: the server chooses them when it assigns the `secret` task. */
-export interface RelayRecipient {
-  /** The runner's id: the key of its wrap in the envelope. */
-  id: string;
-  name: string;
-  /** X25519 public key, base64 (sealed.ts). */
-  publicKey: string;
-}
-
-/** What a runner sends in `complete` for a `secret` task instead of its outputs' values (schema in api.ts). */
-export interface SealedOutputs {
-  v: 1;
-  /** The output names (not secret): the server shows them as `***` and passes them on as confidential. */
-  names: string[];
-  /** Base64 nonce of the secretbox. */
-  nonce: string;
-  /** Base64 `crypto_secretbox` of the JSON object `{name: value}`. */
-  ciphertext: string;
-  /** Runner id → the random key sealed to that runner's public key (base64). */
-  keys: Record<string, string>;
-}
-
-/** One dependency's sealed outputs as the runner of an importing task receives them: only its own wrap. */
-export interface RelayedOutputs {
-  /** The dependency's task name. */
-  from: string;
-  nonce: string;
-  ciphertext: string;
-  /** The random key sealed to this runner's public key. */
-  key: string;
-}
 
 /** Encrypts `outputs` once and wraps the key for each recipient. */
 export async function sealOutputs(
@@ -100,3 +64,5 @@ export async function withRelayedValues(
   }
   return { ...task, relayed: [], context: { ...task.context, tasks, imports, mask } };
 }
+
+export type { RelayedOutputs, RelayRecipient, SealedOutputs } from './relay-format.ts';

@@ -146,7 +146,7 @@ const CASES: Case[] = [
     'harness: unknown type',
     'taskGroup:\n  - name: a\n    type: shell_exec\n    spec: { command: x }\n',
     'invalid_value',
-    "task 'a' has type 'shell_exec'; supported types: os_exec, expression, expression_evalation",
+    "task 'a' has type 'shell_exec'; supported types: os_exec, expression, expression_evalation, secret",
     3,
     11,
   ],

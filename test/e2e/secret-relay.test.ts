@@ -10,7 +10,10 @@ import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { startRunnerProcess, startServerProcess, waitFor, waitForRun } from '../helpers/cluster.ts';
 import { startFakeVault } from '../helpers/fake-vault.ts';
-import { stepVisibleDir } from '../helpers/temp.ts';
+import { startTracked } from '../helpers/processes.ts';
+import { stepVisibleDir, tempDir } from '../helpers/temp.ts';
+
+const BIN = new URL('../../bin/baton.js', import.meta.url).pathname;
 
 function filesUnder(dir: string): string[] {
   const out: string[] = [];
@@ -120,5 +123,41 @@ describe('secret task forwarded into a private network, relayed sealed (fake Vau
     const after = await server.client.getRun(run.id);
     expect(after.results.use?.status).toBe('queued');
     await server.client.cancelRun(run.id);
+  });
+
+  it('runs with baton run: --secret puts the value in the embedded store, the example reads it, no output shows it', async () => {
+    const token = `tok-${randomBytes(8).toString('hex')}`;
+    const dir = tempDir();
+    const example = new URL('../../examples/harness-expression.yml', import.meta.url).pathname;
+    const proc = startTracked(
+      'baton run',
+      process.execPath,
+      [BIN, 'run', example, '--secret', 'API_TOKEN', '--data-dir', join(dir, 'data')],
+      {
+        env: { ...process.env, API_TOKEN: token },
+      },
+    );
+    let text = '';
+    proc.child.stdout?.on('data', (d: Buffer) => (text += d.toString()));
+    proc.child.stderr?.on('data', (d: Buffer) => (text += d.toString()));
+    const { code } = await proc.exited;
+    expect(code, text).toBe(0);
+    expect(text).toContain('would send the header: ***');
+    expect(text).not.toContain(token);
+    // (Not grepping the data dir here: `header` derives 'Bearer <token>', an ordinary confidential output, which
+    // the server stores as such; the relay test above checks a fetched value's absence.)
+
+    const missing = startTracked(
+      'baton run',
+      process.execPath,
+      [BIN, 'run', example, '--secret', 'NOT_SET_ANYWHERE_X'],
+      {},
+    );
+    let err = '';
+    missing.child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    expect((await missing.exited).code).toBe(2);
+    expect(err).toContain(
+      '--secret NOT_SET_ANYWHERE_X: the environment variable NOT_SET_ANYWHERE_X is not set',
+    );
   });
 });

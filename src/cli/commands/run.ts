@@ -21,6 +21,7 @@ interface RunFlags {
   labels?: string;
   parallel: string;
   verbose?: boolean;
+  secret: string[];
 }
 
 export function registerRun(program: Command, setExit: (code: number) => void): void {
@@ -37,6 +38,12 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
     .option('--labels <a,b>', 'labels of the local runner', '')
     .option('--parallel <n>', 'tasks the local runner runs at once', '2')
     .option('--verbose', "print the embedded runner's own log")
+    .option(
+      '--secret <NAME>',
+      "a secret for the run's ${{ secrets.NAME }} and `type: secret` tasks, its value taken from the environment variable NAME (never an argument: shells keep history); repeatable",
+      (name: string, all: string[]) => [...all, name],
+      [] as string[],
+    )
     .action(async (file: string, flags: RunFlags) => setExit(await runCommand(file, flags)));
 }
 
@@ -56,6 +63,15 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
   if (!Number.isInteger(parallel) || parallel < 1 || parallel > 64) {
     out.err(`baton: --parallel must be an integer from 1 to 64, got '${flags.parallel}'\n`);
     return 2;
+  }
+  const secrets: Record<string, string> = {};
+  for (const name of flags.secret) {
+    const value = process.env[name];
+    if (value === undefined || value === '') {
+      out.err(`baton: --secret ${name}: the environment variable ${name} is not set; export it first\n`);
+      return 2;
+    }
+    secrets[name] = value;
   }
   const tempDir = flags.dataDir ? undefined : mkdtempSync(join(tmpdir(), 'baton-run-'));
   const dataDir = resolve(flags.dataDir ?? tempDir!);
@@ -125,12 +141,19 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
       workDir: join(dataDir, '_work'),
       stateDir: join(dataDir, 'runner-state'),
       keys,
-      baseEnv: { ...withoutBatonSettings(process.env), ...loadEnvFile(resolve('.env')) },
+      // A --secret's variable stays out of the steps' environment: it reaches them only as the secret, masked.
+      baseEnv: Object.fromEntries(
+        Object.entries({ ...withoutBatonSettings(process.env), ...loadEnvFile(resolve('.env')) }).filter(
+          ([name]) => !(name in secrets),
+        ),
+      ),
       // The embedded server's database and master key live in the data dir: steps must not see them.
       hide: [dataDir],
       log,
     });
     agentDone = agent.run();
+    // Into the embedded server's store (encrypted under its master key), as `baton secrets set` would.
+    for (const [name, value] of Object.entries(secrets)) await client.setSecret(name, value);
     const submitted = await client.submitRun(wf.text, { inputs: flags.input, fileName: wf.fileName });
     runId = submitted.id;
     let result;
