@@ -180,3 +180,13 @@ function attempt<T>(where: string, evaluate: () => T): Evaluated<T> {
     throw error;
   }
 }
+
+/** Each of `values` (a typed task's spec fields, by path) evaluated with the task's env as `env`. */
+export function evaluateValues(
+  scope: EvalScope,
+  values: Record<string, string>,
+  env: Record<string, string>,
+  where: string,
+): Evaluated<Record<string, string>> {
+  return evaluateEnv(scope, values, env, where);
+}

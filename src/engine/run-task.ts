@@ -16,6 +16,7 @@ import { hashFiles } from './hash-files.ts';
 import { MaskFeed } from './mask-feed.ts';
 import { createMasker } from './masker.ts';
 import { sandboxBaseEnv, sandboxPrefix } from './sandbox.ts';
+import { runSecret, SECRET_TYPE } from './secret-task.ts';
 import type { StepView } from './step-process.ts';
 import type { StepCgroup, StepFailure } from './run-step.ts';
 import { isAborted, runSteps } from './run-steps.ts';
@@ -88,6 +89,11 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
   }
   if (task.spec.type === EXPRESSION_TYPE) {
     const outcome = expressionOutcome(task, options, system, finish, confidential);
+    if (listenerError !== undefined) throw listenerError;
+    return outcome;
+  }
+  if (task.spec.type === SECRET_TYPE) {
+    const outcome = await secretOutcome(task, options, masker, system, finish, confidential);
     if (listenerError !== undefined) throw listenerError;
     return outcome;
   }
@@ -230,6 +236,43 @@ function expressionOutcome(
     outputs: { result: ran.result },
     confidential: ran.confidential ? [...new Set([...confidential, 'result'])] : confidential,
   };
+}
+
+/**
+ * A `secret` task: fetched here, without a work dir or a process. Its values are masked from now on and never
+ * printed; every output is confidential. The runner seals them before they leave (docs/adr/0014).
+ */
+async function secretOutcome(
+  task: AssignedTask,
+  options: EngineOptions,
+  masker: ReturnType<typeof createMasker>,
+  system: (text: string) => void,
+  finish: (
+    failure: StepFailure | undefined,
+    exitCode: number | null,
+    outputs: Record<string, string>,
+  ) => TaskOutcome,
+  confidential: string[],
+): Promise<TaskOutcome> {
+  const ran = await runSecret(task, options.secrets ?? {}, {
+    baseEnv: options.baseEnv,
+    ...(options.runnerName === undefined ? {} : { runnerName: options.runnerName }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
+  if (!ran.ok) {
+    system(ran.message);
+    const status =
+      ran.reason === 'timeout' ? 'timed_out' : ran.reason === 'cancelled' ? 'cancelled' : 'failed';
+    return finish({ status, reason: ran.reason, message: ran.message }, null, {});
+  }
+  for (const value of Object.values(ran.outputs)) masker.add(value);
+  const names = Object.keys(ran.outputs);
+  system(
+    `secret ${ran.where} fetched from ${ran.source}: output${names.length > 1 ? 's' : ''} ${names.map((n) => `'${n}'`).join(', ')} (confidential: masked in every later log)`,
+  );
+  // Not through finish(): the values hold secrets on purpose; they stay whole as confidential outputs.
+  const done = finish(undefined, null, {});
+  return { ...done, outputs: ran.outputs, confidential: [...new Set([...confidential, ...names])] };
 }
 
 /**

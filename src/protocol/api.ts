@@ -1,5 +1,6 @@
 // Request and response schemas of API v1 (TypeBox: JSON Schema that is also the TypeScript type).
 import { Type, type Static } from '@sinclair/typebox';
+import { RELAY_MAX_CIPHERTEXT_CHARS, RELAY_MAX_RECIPIENTS } from './relay-format.ts';
 import { RUN_SHAPES, RUN_STATUSES, OUTCOMES, REASONS, RUNNER_STATUSES, type RunShape } from './status.ts';
 import type { AssignedTask } from './plan.ts';
 import { RUN_NAME_FILTER_MAX_CHARS, RUNNER_RECENT_TASKS_DEFAULT, RUNNER_RECENT_TASKS_MAX } from './limits.ts';
@@ -358,6 +359,20 @@ export const StepResult = Type.Object({
   durationMs: Type.Optional(Type.Number()),
 });
 
+/** relay.ts SealedOutputs: a `secret` task's outputs sealed to the runners that will import them. */
+export const SealedOutputsSchema = Type.Object(
+  {
+    v: Type.Literal(1),
+    names: Type.Array(Type.String({ maxLength: 200 }), { maxItems: 1000 }),
+    nonce: Type.String({ maxLength: 64 }),
+    ciphertext: Type.String({ maxLength: RELAY_MAX_CIPHERTEXT_CHARS }),
+    keys: Type.Record(Type.String({ maxLength: 100 }), Type.String({ maxLength: 200 }), {
+      maxProperties: RELAY_MAX_RECIPIENTS,
+    }),
+  },
+  { additionalProperties: false },
+);
+
 export const CompleteBody = Type.Object(
   {
     status: Type.Union(OUTCOMES.map((s) => Type.Literal(s))),
@@ -367,6 +382,11 @@ export const CompleteBody = Type.Object(
     outputs: StringMap,
     /** Output names whose values are confidential (masked, never shown by the API). */
     confidential: Type.Optional(Type.Array(Type.String(), { maxItems: 1000 })),
+    /**
+     * A `secret` task's outputs, sealed to the runners of the tasks depending on it (relay.ts, docs/adr/0014);
+     * `outputs` then holds each name with an empty value.
+     */
+    sealedOutputs: Type.Optional(SealedOutputsSchema),
     steps: Type.Array(StepResult, { maxItems: 1000 }),
     /** The runner cut the log at its size limit (first and last parts kept). */
     logTruncated: Type.Optional(Type.Boolean()),

@@ -1,5 +1,6 @@
 // The compiled plan: what a workflow becomes after parsing and validation, stored with the run,
 // and the resolved task a runner receives. Every field is plain JSON.
+import type { RelayedOutputs, RelayRecipient } from './relay-format.ts';
 
 /**
  * One input a workflow declares. `default` is used when the submitter gives none;
@@ -186,4 +187,11 @@ export interface AssignedTask {
    * key (see sealed.ts); absent when the task names none.
    */
   sealedSecrets?: string;
+  /**
+   * A `secret` task only: the runners that may run the tasks depending on it (docs/adr/0014). Its runner seals
+   * the fetched values to them (relay.ts) and reports only that envelope; absent or empty, nobody can open them.
+   */
+  relayTo?: RelayRecipient[];
+  /** Dependencies whose outputs arrived sealed (a `secret` task's): this runner's wrap of each (relay.ts). */
+  relayed?: RelayedOutputs[];
 }

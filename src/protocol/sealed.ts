@@ -58,3 +58,22 @@ export async function isPublicKey(value: string): Promise<boolean> {
     return false;
   }
 }
+
+/** A value encrypted under a fresh random key (`crypto_secretbox`); the key is returned to be wrapped. */
+export async function secretBox(
+  plaintext: string,
+): Promise<{ key: string; nonce: string; ciphertext: string }> {
+  const s = await sodium();
+  const key = s.crypto_secretbox_keygen();
+  const nonce = s.randombytes_buf(s.crypto_secretbox_NONCEBYTES);
+  const ciphertext = s.crypto_secretbox_easy(s.from_string(plaintext), nonce, key);
+  return { key: s.to_base64(key), nonce: s.to_base64(nonce), ciphertext: s.to_base64(ciphertext) };
+}
+
+/** Opens a secretBox(); throws when the key is wrong or the box was altered. */
+export async function openSecretBox(ciphertext: string, nonce: string, key: string): Promise<string> {
+  const s = await sodium();
+  return s.to_string(
+    s.crypto_secretbox_open_easy(s.from_base64(ciphertext), s.from_base64(nonce), s.from_base64(key)),
+  );
+}

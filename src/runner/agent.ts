@@ -21,6 +21,7 @@ import {
 import type { TaskLimits } from '../protocol/plan.ts';
 import { LogShipper } from './log-shipper.ts';
 import { Spool } from './spool.ts';
+import { sealOutputs, withRelayedValues } from '../protocol/relay.ts';
 import { openSealed, type KeyPair } from '../protocol/sealed.ts';
 import { isStorageFullAnswer, startLeaseKeeper } from './lease-keeper.ts';
 
@@ -334,10 +335,10 @@ export class Agent {
     try {
       const secrets = await this.#openSecrets(offer);
       // A runner that gives no network gives none to any task: as if each said `network: false`.
+      // A dependency's sealed secret outputs are opened here, with this runner's key (docs/adr/0014).
+      const relayed = await withRelayedValues(offer.task, this.#o.keys);
       const task =
-        this.#o.network === 'none'
-          ? { ...offer.task, spec: { ...offer.task.spec, network: false } }
-          : offer.task;
+        this.#o.network === 'none' ? { ...relayed, spec: { ...relayed.spec, network: false } } : relayed;
       outcome = await runTask(task, {
         secrets,
         workRoot: this.#o.workDir,
@@ -389,10 +390,20 @@ export class Agent {
       log.warn(`could not remove ${downloads}: ${toError(err).message}`),
     );
     await shipper.close();
+    // A `secret` task's values never reach the server in plain text: sealed to the runners of the tasks that
+    // import them (chosen by the server), the server keeping only the envelope (docs/adr/0014).
+    const sealedOutputs =
+      offer.task.spec.type === 'secret' && outcome.status === 'succeeded'
+        ? await sealOutputs(outcome.outputs, offer.task.relayTo ?? [])
+        : undefined;
     const body: CompleteBody = {
       status: outcome.status,
       exitCode: outcome.exitCode,
-      outputs: outcome.outputs,
+      outputs:
+        offer.task.spec.type === 'secret'
+          ? Object.fromEntries(Object.keys(outcome.outputs).map((name) => [name, '']))
+          : outcome.outputs,
+      ...(sealedOutputs === undefined ? {} : { sealedOutputs }),
       confidential: outcome.confidential,
       steps: outcome.steps,
       startedAt: outcome.startedAt,

@@ -6,6 +6,8 @@ import type { Claimed, Store } from '../store/index.ts';
 import { BatonError } from '../protocol/errors.ts';
 import { seal } from '../protocol/sealed.ts';
 import { secretNames } from '../protocol/secret-names.ts';
+import type { RelayedOutputs, RelayRecipient, SealedOutputs } from '../protocol/relay.ts';
+import type { TaskRow } from '../store/schema.ts';
 import type { MasterKey } from './master-key.ts';
 import { tasksContext } from './tasks-context.ts';
 
@@ -48,6 +50,8 @@ export interface AssignDeps {
 
 /** What assignment needs of the runner: a pull runner's row or a push runner's entry. */
 export interface AssignedTo {
+  /** The runner's id: the key of its wrap in a sealed relay envelope (protocol/relay.ts). */
+  id: string;
   name: string;
   /** Its X25519 public key; a runner without one cannot be given a task that names secrets. */
   publicKey: string | null;
@@ -62,8 +66,11 @@ export async function assignClaimed(
   const spec = JSON.parse(claimed.task.spec) as TaskSpec;
   const mask = new Set<string>();
   const results = [];
+  const relayed: RelayedOutputs[] = [];
   // Only the dependencies' rows: a claim must not cost the size of the whole run.
   for (const t of await store.runs.tasksNamed(run.id, spec.dependsOn)) {
+    if (t.sealed_outputs !== null)
+      relayed.push(relayedTo(t.name, t.sealed_outputs, runner, claimed.task.name));
     const outputs = JSON.parse(t.outputs) as Record<string, string>;
     const group = (JSON.parse(t.spec) as TaskSpec).strategy?.group;
     results.push({ name: t.name, status: t.status, outputs, ...(group ? { group } : {}) });
@@ -94,7 +101,9 @@ export async function assignClaimed(
       mask: [...mask],
     },
     artifacts,
+    ...(relayed.length === 0 ? {} : { relayed }),
   };
+  if (spec.type === 'secret') assigned.relayTo = await relayRecipients(store, claimed.task);
   // The same names the run's store decided `names_secrets` from at submit (a keyless runner is never offered them).
   const wanted = secretNames(JSON.stringify(run.env), claimed.task.spec);
   if (wanted.length > 0) {
@@ -110,4 +119,40 @@ export async function assignClaimed(
     assigned.sealedSecrets = await seal(JSON.stringify(values), runner.publicKey);
   }
   return assigned;
+}
+
+/** This runner's wrap of a dependency's sealed outputs; the claim offers the task to no runner without one. */
+function relayedTo(from: string, envelope: string, runner: AssignedTo, task: string): RelayedOutputs {
+  const sealed = JSON.parse(envelope) as SealedOutputs;
+  const key = sealed.keys[runner.id];
+  if (key === undefined)
+    throw new BatonError(
+      'forbidden',
+      `runner '${runner.name}' cannot open the sealed outputs of '${from}' that task '${task}' needs: it was not registered with a key when '${from}' ran`,
+    );
+  return { from, nonce: sealed.nonce, ciphertext: sealed.ciphertext, key };
+}
+
+/**
+ * Who a `secret` task's values are sealed to (docs/adr/0014): every enabled runner with a public key that
+ * could take a task depending on it — its `runs_on` labels, its `forward.to` — decided now, when the secret
+ * task is assigned. A runner registered later is not among them; "why pending" says so.
+ */
+async function relayRecipients(store: Store, secretTask: TaskRow): Promise<RelayRecipient[]> {
+  const run = await store.runs.get(secretTask.run_id);
+  const dependents = (run?.tasks ?? [])
+    .map((t) => JSON.parse(t.spec) as TaskSpec)
+    .filter((t) => t.dependsOn.includes(secretTask.name));
+  if (dependents.length === 0) return [];
+  const out: RelayRecipient[] = [];
+  for (const r of await store.credentials.listRunners()) {
+    if (r.public_key === null || r.disabled === 1) continue;
+    const labels = JSON.parse(r.labels) as string[];
+    const eligible = dependents.some(
+      (t) =>
+        t.runsOn.every((l) => labels.includes(l)) && (t.forwardTo === undefined || t.forwardTo === r.name),
+    );
+    if (eligible) out.push({ id: r.id, name: r.name, publicKey: r.public_key });
+  }
+  return out;
 }

@@ -22,6 +22,7 @@ import type { StoreDialect } from './dialect.ts';
 import type { AttemptRow, Database, TaskRow } from './schema.ts';
 import { advanceRun, type AdvanceResult, type RunPolicy } from './advance.ts';
 import type { TaskSpec } from '../protocol/plan.ts';
+import type { SealedOutputs } from '../protocol/relay.ts';
 import { newId } from './ids.ts';
 import { checkLogOffsets } from './log-offsets.ts';
 import { randomBytes } from 'node:crypto';
@@ -76,6 +77,8 @@ interface AttemptEnd {
   exitCode: number | null;
   outputs: Record<string, string>;
   confidential: string[];
+  /** A `secret` task's outputs sealed by its runner (protocol/relay.ts): stored instead of any value. */
+  sealedOutputs?: SealedOutputs;
 }
 
 export interface CompleteResult {
@@ -207,6 +210,13 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
       if (retryAt <= now) await d.notifyQueued(tx);
       return { status: 'queued', runId: task.run_id, taskName: task.name, advance: null, retryAt };
     }
+    const sealed = spec.type === 'secret' ? end.sealedOutputs : undefined;
+    if (spec.type === 'secret') {
+      // Never a fetched value in plain text here (docs/adr/0014): whatever a runner put in `outputs` is dropped;
+      // the names come from the envelope, every one confidential.
+      end = { ...end, outputs: Object.fromEntries((sealed?.names ?? []).map((n) => [n, ''])) };
+      end.confidential = Object.keys(end.outputs);
+    }
     const confidential = [
       ...new Set([...spec.exports.filter((e) => e.confidential).map((e) => e.name), ...end.confidential]),
     ];
@@ -218,9 +228,12 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
         message: end.message,
         outputs: JSON.stringify(end.outputs),
         confidential_outputs: JSON.stringify(confidential),
+        sealed_outputs: sealed === undefined ? null : JSON.stringify(sealed),
         finished_at: now,
       })
       .execute();
+    if (sealed !== undefined && end.status === 'succeeded')
+      await restrictDependents(tx, task.run_id, task.name, Object.keys(sealed.keys));
     const globals = spec.exports.filter((e) => e.scope === 'global' && end.outputs[e.name] !== undefined);
     if (end.status === 'succeeded' && globals.length > 0) {
       const merged = JSON.parse(run.outputs) as Record<string, string>;
@@ -268,6 +281,7 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
               'needs_sandbox',
               'needs_network_off',
               'needs_limits',
+              'relay_to',
             ])
             .where('status', '=', 'queued')
             .where('queued_at', '<=', now)
@@ -292,6 +306,7 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
             if (t.needs_sandbox === 1 && !runner.gives.sandbox) continue;
             if (t.needs_network_off === 1 && !runner.gives.networkIsolation) continue;
             if (t.needs_limits === 1 && !runner.gives.limits) continue;
+            if (t.relay_to !== null && !(JSON.parse(t.relay_to) as string[]).includes(runner.id)) continue;
             const spec = JSON.parse(t.spec) as TaskSpec;
             if (spec.forwardTo !== undefined && spec.forwardTo !== runner.name) continue;
             if (isCustomTaskType(spec.type) && !runner.gives.drivers.includes(spec.type)) continue;
@@ -582,6 +597,7 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
             exitCode: body.exitCode,
             outputs: body.outputs,
             confidential: body.confidential ?? [],
+            ...(body.sealedOutputs === undefined ? {} : { sealedOutputs: body.sealedOutputs }),
           },
           now,
         );
@@ -724,6 +740,30 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
       return new Map(rows.map((r) => [r.runner_id, Number(r.n)]));
     },
   };
+}
+
+/**
+ * The tasks depending on a `secret` task may run only where its sealed outputs can be opened: on the runners
+ * it was sealed to (intersected with any earlier such dependency's). Written before the run advances, so no
+ * dependent is ever queued without it.
+ */
+async function restrictDependents(tx: Tx, runId: string, name: string, recipients: string[]): Promise<void> {
+  const rows = await tx
+    .selectFrom('tasks')
+    .select(['id', 'depends_on', 'relay_to'])
+    .where('run_id', '=', runId)
+    .where('status', '=', 'pending')
+    .execute();
+  for (const row of rows) {
+    if (!(JSON.parse(row.depends_on) as string[]).includes(name)) continue;
+    const earlier = row.relay_to === null ? undefined : (JSON.parse(row.relay_to) as string[]);
+    const allowed = earlier === undefined ? recipients : earlier.filter((id) => recipients.includes(id));
+    await tx
+      .updateTable('tasks')
+      .set({ relay_to: JSON.stringify(allowed) })
+      .where('id', '=', row.id)
+      .execute();
+  }
 }
 
 async function contiguousSeq(tx: Tx, taskId: string, attempt: number): Promise<number> {

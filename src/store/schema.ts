@@ -49,6 +49,10 @@ export interface TaskRow {
   needs_network_off: number;
   /** 1 when the task declares `limits`: offered only to runners reporting `limits: true`. */
   needs_limits: number;
+  /** A `secret` task's outputs sealed to its importers' runners (JSON relay.ts SealedOutputs), else null. */
+  sealed_outputs: string | null;
+  /** JSON list of runner ids: only these may take the task (they can open a dependency's sealed outputs). */
+  relay_to: string | null;
 }
 
 export interface ArtifactRow {

@@ -16,12 +16,13 @@ import type { Field, Located, NodeReader } from './node-reader.ts';
 import { ENV_NAME } from './static-values.ts';
 import { checkTaskCount, TaskNames } from './task-names.ts';
 import { expressionSource } from './expression-task.ts';
+import { checkSecretExports, readSecretSpec } from './secret-task.ts';
 import { splitTemplate } from './template.ts';
 
 const ROOT_KEYS = ['name', 'taskGroup', 'forward', 'drivers'] as const;
 const TASK_KEYS = ['name', 'type', 'spec', 'imports', 'exports', 'depends_on', 'forward'] as const;
 const SPEC_KEYS = ['command', 'envs', 'shell'] as const;
-const TASK_TYPES = ['os_exec', 'expression', 'expression_evalation'] as const;
+const TASK_TYPES = ['os_exec', 'expression', 'expression_evalation', 'secret'] as const;
 /** `expression_evalation` is the upstream design's spelling; both compile to Baton's `expression` type. */
 const EXPRESSION_TYPES = ['expression', 'expression_evalation'];
 const EXPRESSION_SPEC_KEYS = ['expression'] as const;
@@ -154,6 +155,14 @@ function readHarnessTask(
     if (spec === undefined)
       reader.report('missing_field', `${owner} needs 'spec' with an 'expression'`, nameAt.at, item.path);
     else readExpressionSpec(reader, spec, owner, draft);
+    return draft;
+  }
+  if (typeName === 'secret') {
+    draft.spec.type = 'secret';
+    if (spec === undefined)
+      reader.report('missing_field', `${owner} needs 'spec' with a 'source'`, nameAt.at, item.path);
+    else readSecretSpec(reader, spec, owner, draft);
+    checkSecretExports(reader, draft, owner, exports);
     return draft;
   }
   if (custom !== undefined && type !== undefined) {

@@ -146,7 +146,7 @@ const CASES: Case[] = [
     'harness: unknown type',
     'taskGroup:\n  - name: a\n    type: shell.exec\n    spec: { command: x }\n',
     'invalid_value',
-    "task 'a' has type 'shell.exec', which is not a valid driver name; use lower-case letters, digits, _ and -, starting with a letter; types: os_exec, expression, expression_evalation, or a custom driver's name",
+    "task 'a' has type 'shell.exec', which is not a valid driver name; use lower-case letters, digits, _ and -, starting with a letter; types: os_exec, expression, expression_evalation, secret, or a custom driver's name",
     3,
     11,
   ],

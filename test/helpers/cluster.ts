@@ -128,7 +128,14 @@ export interface RunnerProcess {
 export async function startRunnerProcess(
   server: ServerProcess,
   name: string,
-  o: { labels?: string[]; parallel?: number; dir?: string; extraArgs?: string[] } = {},
+  o: {
+    labels?: string[];
+    parallel?: number;
+    dir?: string;
+    extraArgs?: string[];
+    /** Added to the runner process's environment (what only this runner knows, e.g. VAULT_ADDR). */
+    env?: Record<string, string>;
+  } = {},
 ): Promise<RunnerProcess> {
   const dir = o.dir ?? tempDir(`baton-runner-${name}-`);
   const config = join(dir, 'runner.json');
@@ -152,19 +159,20 @@ export async function startRunnerProcess(
   const regOut = collect(reg);
   const exit = await reg.exited;
   if (exit.code !== 0) throw new Error(`runner register failed (${exit.code}): ${regOut()}`);
-  return launchRunner(name, config, o.extraArgs ?? []);
+  return launchRunner(name, config, o.extraArgs ?? [], o.env);
 }
 
 export async function launchRunner(
   name: string,
   config: string,
   extraArgs: string[] = [],
+  env?: Record<string, string>,
 ): Promise<RunnerProcess> {
   const proc = startTracked(
     `runner ${name}`,
     process.execPath,
     [BIN, 'runner', 'start', '--config', config, ...extraArgs],
-    {},
+    env === undefined ? {} : { env: { ...process.env, ...env } },
     true,
   );
   const output = collect(proc);

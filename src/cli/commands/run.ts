@@ -25,6 +25,7 @@ interface RunFlags {
   parallel: string;
   verbose?: boolean;
   drivers?: string;
+  secret: string[];
 }
 
 export function registerRun(program: Command, setExit: (code: number) => void): void {
@@ -44,6 +45,12 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
     .option(
       '--drivers <dir>',
       'directory of CGI programs for custom task types, given to the local runner (docs/drivers.md)',
+    )
+    .option(
+      '--secret <NAME>',
+      "a secret for the run's ${{ secrets.NAME }} and `type: secret` tasks, its value taken from the environment variable NAME (never an argument: shells keep history); repeatable",
+      (name: string, all: string[]) => [...all, name],
+      [] as string[],
     )
     .action(async (file: string, flags: RunFlags) => setExit(await runCommand(file, flags)));
 }
@@ -71,6 +78,15 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
   } catch (error) {
     out.err(`baton: cannot read the drivers directory ${flags.drivers}: ${(error as Error).message}\n`);
     return 2;
+  }
+  const secrets: Record<string, string> = {};
+  for (const name of flags.secret) {
+    const value = process.env[name];
+    if (value === undefined || value === '') {
+      out.err(`baton: --secret ${name}: the environment variable ${name} is not set; export it first\n`);
+      return 2;
+    }
+    secrets[name] = value;
   }
   const tempDir = flags.dataDir ? undefined : mkdtempSync(join(tmpdir(), 'baton-run-'));
   const dataDir = resolve(flags.dataDir ?? tempDir!);
@@ -114,7 +130,12 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
         workDir: join(dataDir, '_work'),
         stateDir: join(dataDir, 'runner-state'),
         keys,
-        baseEnv: { ...withoutBatonSettings(process.env), ...loadEnvFile(resolve('.env')) },
+        // A --secret's variable stays out of the steps' environment: it reaches them only as the secret, masked.
+        baseEnv: Object.fromEntries(
+          Object.entries({ ...withoutBatonSettings(process.env), ...loadEnvFile(resolve('.env')) }).filter(
+            ([name]) => !(name in secrets),
+          ),
+        ),
         // The embedded server's database and master key live in the data dir: steps must not see them.
         hide: [dataDir],
         ...(drivers === undefined ? {} : { drivers }),
@@ -157,6 +178,8 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
   try {
     // The server checks a custom type against the runners' reported drivers at submit.
     if (drivers !== undefined) await agent?.firstReport;
+    // Into the embedded server's store (encrypted under its master key), as `baton secrets set` would.
+    for (const [name, value] of Object.entries(secrets)) await client.setSecret(name, value);
     const submitted = await client.submitRun(wf.text, { inputs: flags.input, fileName: wf.fileName });
     runId = submitted.id;
     let result;

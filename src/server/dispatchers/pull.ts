@@ -131,6 +131,11 @@ async function explainPull(ctx: ServerContext, task: TaskRow, spec: TaskSpec): P
         code: 'driver_missing',
         message: `the task has type '${spec.type}' and runner '${view.name}' has no driver for it; start a runner with --drivers DIR holding an executable '${spec.type}' (docs/drivers.md)`,
       });
+    if (task.relay_to !== null && !(JSON.parse(task.relay_to) as string[]).includes(row.id))
+      reasons.push({
+        code: 'not_a_relay_recipient',
+        message: `the task depends on a secret task whose values were sealed only to the runners that could take it when it ran; runner '${view.name}' was not one of them (it lacked a public key, the labels or the forward.to name then)`,
+      });
     if (spec.forwardTo !== undefined && spec.forwardTo !== view.name)
       reasons.push({ code: 'forwarded', message: `the task is forwarded to runner '${spec.forwardTo}'` });
     if (view.status === 'disabled') reasons.push({ code: 'disabled', message: 'the runner is disabled' });

@@ -145,13 +145,22 @@ function startPushDispatcher(ctx: ServerContext): { stop(): Promise<void> } {
         request = {
           unsupported: 'uploads need a pull runner (a push runner has no token to send them with)',
         };
+      else if (spec.type === 'secret')
+        request = {
+          unsupported:
+            'type: secret needs a pull runner (its values are sealed to the importing runners, docs/adr/0014)',
+        };
       else if (spec.artifactsFrom.length > 0)
         request = {
           unsupported: 'artifacts_from needs a pull runner (a push runner has no token to fetch them with)',
         };
       else {
         try {
-          const assigned = await assignClaimed(ctx, claimed, { name: row.name, publicKey: row.public_key });
+          const assigned = await assignClaimed(ctx, claimed, {
+            id: row.id,
+            name: row.name,
+            publicKey: row.public_key,
+          });
           request = { script: batonScript(spec), baton: assigned };
         } catch (err) {
           request = { unsupported: toError(err).message };
@@ -670,6 +679,11 @@ async function explainPush(ctx: ServerContext, task: TaskRow, spec: TaskSpec): P
       reasons.push({
         code: 'driver_missing',
         message: `the task has type '${spec.type}' and push runner '${row.name}' runs no custom drivers; it needs a pull runner started with --drivers (docs/drivers.md)`,
+      });
+    if (task.relay_to !== null)
+      reasons.push({
+        code: 'not_a_relay_recipient',
+        message: `the task imports values a secret task sealed to pull runners only; push runner '${row.name}' cannot open them`,
       });
     if (spec.forwardTo !== undefined && spec.forwardTo !== row.name)
       reasons.push({ code: 'forwarded', message: `the task is forwarded to runner '${spec.forwardTo}'` });

@@ -53,7 +53,7 @@ const inline: DispatcherModule = {
         if (!claimed) return;
         const lease = claimed.attempt.lease_id;
         await ctx.store.leases.start(lease, runner.id, ctx.now());
-        const task = await assignClaimed(ctx, claimed, { name: runner.name, publicKey: null });
+        const task = await assignClaimed(ctx, claimed, { id: runner.id, name: runner.name, publicKey: null });
         const startedAt = new Date(ctx.now()).toISOString();
         const dir = tempDir();
         const outputFile = join(dir, 'outputs');

@@ -81,6 +81,7 @@ export interface PendingReason {
     | 'not_registered'
     | 'no_runs_on'
     | 'driver_missing'
+    | 'not_a_relay_recipient'
     | (string & {});
   message: string;
 }

@@ -215,6 +215,7 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext, acquire: 
           return;
         }
         const task = await assignClaimed(ctx, claimed, {
+          id: runner.id,
           name: runner.name,
           publicKey: runner.public_key,
         });

@@ -227,4 +227,15 @@ ALTER TABLE push_runners ADD COLUMN public_key TEXT;
 ALTER TABLE push_runners ADD COLUMN sealed_secret TEXT;
 `,
   },
+  {
+    id: 13,
+    name: '0013-sealed-relay',
+    // A `secret` task's outputs as the envelope its runner sealed to the importing tasks' runners (never the
+    // values), and on each task depending on one, the ids of the runners that can open it: the claim offers
+    // the task to no other runner (docs/adr/0014).
+    sql: `
+ALTER TABLE tasks ADD COLUMN sealed_outputs TEXT;
+ALTER TABLE tasks ADD COLUMN relay_to TEXT;
+`,
+  },
 ];
