@@ -4,3 +4,4 @@ export * from './plan.ts';
 export * from './errors.ts';
 export * from './api.ts';
 export * from './sealed.ts';
+export * from './cache.ts';
