@@ -21,6 +21,7 @@ import type { StepCgroup, StepFailure } from './run-step.ts';
 import { isAborted, runSteps } from './run-steps.ts';
 import { StepFiles } from './step-files.ts';
 import type { EngineOptions, LogEvent, StepResult, TaskOutcome } from './types.ts';
+import { afterMiss, consultCache, type CacheConsulted } from './task-cache.ts';
 import { writeUploads } from './uploads.ts';
 import { createWorkDir, removeWorkDir, type WorkDir } from './work-dir.ts';
 
@@ -85,7 +86,24 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
     return finish({ status: 'cancelled', reason: 'cancelled', message }, null, {});
   }
   if (task.spec.type === EXPRESSION_TYPE) {
-    const outcome = expressionOutcome(task, options, system, finish, confidential);
+    const scope: EvalScope = {
+      task,
+      runner: runnerContext(options.runnerName, ''),
+      secrets: options.secrets ?? {},
+      functions: {},
+    };
+    const env = evaluateTaskEnv(scope);
+    const cached =
+      'error' in env
+        ? ({ kind: 'off' } as const)
+        : await consultCache(task, options.cache, scope, env.value, system);
+    const outcome = withCache(
+      task,
+      cached,
+      () => expressionOutcome(task, options, system, finish, confidential),
+      finish,
+      system,
+    );
     if (listenerError !== undefined) throw listenerError;
     return outcome;
   }
@@ -104,6 +122,7 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
   let cgroup: StepCgroup | undefined;
   let exitCode: number | null = null;
   let upload: Upload | undefined;
+  let cached: CacheConsulted = { kind: 'off' };
   try {
     const scope: EvalScope = {
       task,
@@ -125,10 +144,15 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
         : 'error' in limited
           ? { error: limited.error }
           : evaluateTaskEnv(scope);
+    if (!('error' in taskEnv)) cached = await consultCache(task, options.cache, scope, taskEnv.value, system);
     if ('error' in taskEnv) {
       const reason = 'reason' in taskEnv ? (taskEnv.reason ?? 'setup_failed') : 'setup_failed';
       failure = { status: 'failed', reason, message: taskEnv.error };
       system(failure.message);
+    } else if (cached.kind === 'error') {
+      failure = { status: 'failed', reason: 'setup_failed', message: cached.message }; // logged by withCache
+    } else if (cached.kind === 'hit') {
+      // The cached outputs stand for the task's: nothing of it runs.
     } else {
       const ran = await runSteps({
         task,
@@ -166,8 +190,36 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
     for (const problem of await removeWorkDir(dir, upload !== undefined))
       system(`cleanup failed: ${problem}`);
   }
+  const outcome = withCache(task, cached, () => finish(failure, exitCode, files.outputs(), upload), finish, system);
   if (listenerError !== undefined) throw listenerError;
-  return finish(failure, exitCode, files.outputs(), upload);
+  return outcome;
+}
+
+/**
+ * The outcome of a task that declares `cache:`: on a hit, succeeded with the entry's outputs (`run` is not
+ * called); on a miss, `run`'s outcome carrying the key; a key that could not be computed fails the task.
+ */
+function withCache(
+  task: AssignedTask,
+  cached: CacheConsulted,
+  run: () => TaskOutcome,
+  finish: (failure: StepFailure | undefined, exitCode: number | null, outputs: Record<string, string>) => TaskOutcome,
+  system: (text: string) => void,
+): TaskOutcome {
+  switch (cached.kind) {
+    case 'off':
+      return run();
+    case 'error':
+      system(cached.message);
+      return finish({ status: 'failed', reason: 'setup_failed', message: cached.message }, null, {});
+    case 'hit':
+      return {
+        ...finish(undefined, null, cached.outputs),
+        cache: { key: cached.key, hit: true, createdAt: cached.createdAt },
+      };
+    case 'miss':
+      return afterMiss(task, cached.key, run(), system);
+  }
 }
 
 /**

@@ -18,6 +18,7 @@ import { healthRoutes } from './routes/health.ts';
 import { artifactRoutes } from './routes/artifacts.ts';
 import { uiRoutes } from './routes/ui.ts';
 import { secretRoutes } from './routes/secrets.ts';
+import { cacheRoutes } from './routes/cache.ts';
 import { pushRunnerAdminRoutes, pushRunnerRegisterRoutes } from './routes/push-runners.ts';
 import { loadMasterKey } from './master-key.ts';
 import { StreamGuard } from './stream-guard.ts';
@@ -116,6 +117,7 @@ export async function createServer(
   await app.register(async (s) => adminRoutes(s, ctx));
   await app.register(async (s) => artifactRoutes(s, ctx));
   await app.register(async (s) => secretRoutes(s, ctx));
+  await app.register(async (s) => cacheRoutes(s, ctx));
   await app.register(async (s) => pushRunnerAdminRoutes(s, ctx));
   await app.register(async (s) => pushRunnerRegisterRoutes(s, ctx));
   runnerRoutes(app, ctx);

@@ -23,6 +23,7 @@ import { advanceRun, type AdvanceResult, type RunPolicy } from './advance.ts';
 import type { TaskSpec } from '../protocol/plan.ts';
 import { newId } from './ids.ts';
 import { checkLogOffsets } from './log-offsets.ts';
+import { recordCacheReport } from './cache.ts';
 import { randomBytes } from 'node:crypto';
 
 type Tx = Transaction<Database>;
@@ -584,6 +585,18 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
         if (body.logTruncated) {
           await tx.updateTable('tasks').set({ log_truncated: 1 }).where('id', '=', a.task_id).execute();
         }
+        if (body.cache !== undefined)
+          await recordCacheReport(
+            tx,
+            a.task_id,
+            {
+              status: end.status,
+              cache: body.cache,
+              outputs: body.outputs,
+              confidential: body.confidential ?? [],
+            },
+            now,
+          );
         // Kept so that a replayed complete gets the very same answer.
         await tx
           .updateTable('attempts')
