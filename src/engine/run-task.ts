@@ -190,7 +190,13 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
     for (const problem of await removeWorkDir(dir, upload !== undefined))
       system(`cleanup failed: ${problem}`);
   }
-  const outcome = withCache(task, cached, () => finish(failure, exitCode, files.outputs(), upload), finish, system);
+  const outcome = withCache(
+    task,
+    cached,
+    () => finish(failure, exitCode, files.outputs(), upload),
+    finish,
+    system,
+  );
   if (listenerError !== undefined) throw listenerError;
   return outcome;
 }
@@ -203,7 +209,11 @@ function withCache(
   task: AssignedTask,
   cached: CacheConsulted,
   run: () => TaskOutcome,
-  finish: (failure: StepFailure | undefined, exitCode: number | null, outputs: Record<string, string>) => TaskOutcome,
+  finish: (
+    failure: StepFailure | undefined,
+    exitCode: number | null,
+    outputs: Record<string, string>,
+  ) => TaskOutcome,
   system: (text: string) => void,
 ): TaskOutcome {
   switch (cached.kind) {

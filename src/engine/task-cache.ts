@@ -78,7 +78,12 @@ function execMaterial(task: AssignedTask, scope: EvalScope, taskEnv: Record<stri
         'error' in evaluated || !evaluated.value.runs
           ? { env: sorted(step.env), run: step.run, if: step.if ?? '' }
           : { env: sorted(evaluated.value.env), run: evaluated.value.script };
-      return { name: step.name, shell: step.shell, workingDirectory: step.workingDirectory ?? '', ...resolved };
+      return {
+        name: step.name,
+        shell: step.shell,
+        workingDirectory: step.workingDirectory ?? '',
+        ...resolved,
+      };
     }),
   };
 }
@@ -201,7 +206,9 @@ export async function consultCache(
 }
 
 /** After a miss: the log says whether the result will be kept, and the outcome carries the key. */
-export function afterMiss<T extends { status: string; outputs: Record<string, string>; confidential: string[] }>(
+export function afterMiss<
+  T extends { status: string; outputs: Record<string, string>; confidential: string[] },
+>(
   task: AssignedTask,
   key: string,
   outcome: T,

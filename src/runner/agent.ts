@@ -338,7 +338,10 @@ export class Agent {
               () => client.cacheLookup(offer.lease, key, requestTimeoutMs),
               Date.now() + offer.leaseTtlMs,
             ).catch((err: unknown) => {
-              if (err instanceof BatonError && (err.code === 'lease_superseded' || err.code === 'lease_expired'))
+              if (
+                err instanceof BatonError &&
+                (err.code === 'lease_superseded' || err.code === 'lease_expired')
+              )
                 fence(err.message);
               throw err;
             }),

@@ -72,6 +72,8 @@ tasks:
     exports: [{ name: token, confidential: true }]
     cache: { ttl: 1h }
 `);
-    expect(found).toEqual([expect.stringMatching(/^6:12 'cache' of task 'a'.*confidential outputs are never cached/)]);
+    expect(found).toEqual([
+      expect.stringMatching(/^6:12 'cache' of task 'a'.*confidential outputs are never cached/),
+    ]);
   });
 });

@@ -13,7 +13,12 @@ export function readCache(reader: NodeReader, loc: Located, owner: string, draft
   const known = new Map(reader.checkKeys(fields, ['key', 'ttl'], what).map((field) => [field.key, field]));
   const ttl = known.get('ttl');
   if (ttl === undefined || ttl.node === null) {
-    reader.report('missing_field', `${what} needs 'ttl': how long a result is reused, like 1h`, loc.at, loc.path);
+    reader.report(
+      'missing_field',
+      `${what} needs 'ttl': how long a result is reused, like 1h`,
+      loc.at,
+      loc.path,
+    );
     return;
   }
   const ttlMs = readDuration(reader, ttl, owner, 'cache.ttl');
