@@ -9,7 +9,8 @@
 // `${{ }}` evaluated, plus the inputs, dependencies' outputs and matrix values its expressions may read.
 // `runner.temp` is a fixed placeholder in the key, so the same task on another work dir has the same key.
 import { createHash } from 'node:crypto';
-import { MAX_CACHE_ENTRY_BYTES, MAX_CACHE_KEY_CHARS, type CacheLookupResponse } from '../protocol/cache.ts';
+import { MAX_CACHE_ENTRY_BYTES, MAX_CACHE_KEY_CHARS } from '../protocol/cache-limits.ts';
+import type { CacheLookupResponse } from '../protocol/cache.ts';
 import type { AssignedTask } from '../protocol/plan.ts';
 import { evaluateTemplate, ExpressionError, type ExpressionContext } from '../workflow/runtime.ts';
 import { evaluateStep, type EvalScope } from './expressions.ts';

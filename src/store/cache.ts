@@ -2,7 +2,8 @@
 // they expire. Expiry is honoured at lookup (an expired entry is a miss even before the sweep removes it);
 // `sweepExpired` deletes what has expired, and the reaper calls it.
 import type { Kysely, Transaction } from 'kysely';
-import { MAX_CACHE_ENTRY_BYTES, type CompleteCache } from '../protocol/cache.ts';
+import { MAX_CACHE_ENTRY_BYTES } from '../protocol/cache-limits.ts';
+import type { CompleteCache } from '../protocol/cache.ts';
 import type { TaskSpec } from '../protocol/plan.ts';
 import type { StoreDialect } from './dialect.ts';
 import type { CacheEntryRow, Database } from './schema.ts';

@@ -1,6 +1,6 @@
 // `cache: {key?, ttl}` of a task (native and Harness dialects): reuse a succeeded result of the same workflow
 // with the same key for `ttl`. The key may hold `${{ }}` expressions, evaluated on the runner like task env.
-import { MAX_CACHE_KEY_CHARS, MAX_CACHE_TTL_MS } from '../protocol/cache.ts';
+import { MAX_CACHE_KEY_CHARS, MAX_CACHE_TTL_MS } from '../protocol/cache-limits.ts';
 import type { CacheSpec } from '../protocol/plan.ts';
 import { addTemplate, type TaskDraft } from './drafts.ts';
 import { readDuration } from './native-control.ts';
