@@ -2,7 +2,7 @@
 // execute (its file gets no second line), the API, the log and the CLI say `cached` with the key and age; a
 // changed imported value, another workflow or another explicit key miss; a short ttl expires; `cache clear`
 // removes entries.
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -173,4 +173,30 @@ describe('cached task results through a server and a runner', () => {
     expect(lines(count)).toBe(2);
     expect(again.results.work?.cached).toBeUndefined();
   });
+
+  it('baton run with a kept data dir: the second run prints the task as cached and does not execute it', async () => {
+    const dir = stepVisibleDir();
+    const count = join(dir, 'count');
+    const file = join(dir, 'wf.yml');
+    writeFileSync(file, workflow('cache-local', count, '{ ttl: 1h }'));
+    const args = ['run', file, '--data-dir', join(dir, 'data')];
+    const first = await local(args);
+    expect(first.code).toBe(0);
+    expect(first.stdout).not.toContain('cached (key');
+    const second = await local(args);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/work\s.*succeeded.*cached \(key sha256:[0-9a-f]{64}, age /);
+    expect(lines(count)).toBe(1);
+  });
 });
+
+async function local(args: string[]): Promise<{ code: number | null; stdout: string }> {
+  const proc = startTracked(`baton ${args[0]}`, process.execPath, [BIN, ...args], {
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  let stdout = '';
+  proc.child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+  proc.child.stderr?.on('data', (d: Buffer) => (stdout += d.toString()));
+  const { code } = await proc.exited;
+  return { code, stdout };
+}
