@@ -48,6 +48,20 @@ describe('cache key', () => {
     expect(keyOf(cachedTask('echo ${{ runner.temp }} $VAL'), 'baton/2')).not.toBe(base);
   });
 
+  it('never hashes a secret or confidential value: the key is published, and a hash of a weak secret could be guessed', () => {
+    const withSecret = (value: string, imported: string) => {
+      const task = makeTask([{ run: 'deploy --token ${{ secrets.TOKEN }} --db "$PW"' }], {
+        cache: { ttlMs: 1 },
+        context: { imports: { PW: imported }, mask: [imported] },
+      });
+      const scope = { task, runner: runnerContext('r1', '/t'), secrets: { TOKEN: value }, functions: {} };
+      const k = cacheKey(task, scope, task.context.imports, 'baton/1');
+      if ('error' in k) throw new Error(k.error);
+      return k.key;
+    };
+    expect(withSecret('secret-aaaaaaaa', 'pw-111111111')).toBe(withSecret('secret-bbbbbbbb', 'pw-222222222'));
+  });
+
   it('an explicit key is evaluated with the task contexts and replaces the derived one', () => {
     const task = makeTask([{ run: 'x' }], {
       cache: { ttlMs: 1, key: 'k-${{ inputs.v }}' },
@@ -58,6 +72,20 @@ describe('cache key', () => {
 });
 
 describe('runTask with a cache', () => {
+  it('an explicit key that holds a secret fails the task without publishing it', async () => {
+    const task = makeTask([{ run: 'true' }], { cache: { ttlMs: 1, key: 'k-${{ secrets.TOKEN }}' } });
+    const asked: string[] = [];
+    const { outcome, system } = await runCollected(task, {
+      workRoot: tempDir(),
+      secrets: { TOKEN: 'secret-value-123' },
+      cache: memoryCache(new Map(), asked),
+    });
+    expect(asked).toEqual([]);
+    expect(outcome).toMatchObject({ status: 'failed', reason: 'setup_failed' });
+    expect(system).toContain("'cache.key' holds a secret or confidential value");
+    expect(JSON.stringify(outcome) + system).not.toContain('secret-value-123');
+  });
+
   it('a hit runs nothing and succeeds with the cached outputs; the log says hit, key and age', async () => {
     const marker = join(stepVisibleDir(), 'ran');
     const task = cachedTask(`touch ${marker}; echo "out=fresh" >> "$BATON_OUTPUT"`);

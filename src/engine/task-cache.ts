@@ -7,13 +7,15 @@
 // (workflow env, task env, imports) and each step's name, shell, working directory, resolved env and resolved
 // script as they stand before the first step runs; for a typed task its driverSpec with every string's
 // `${{ }}` evaluated, plus the inputs, dependencies' outputs and matrix values its expressions may read.
-// `runner.temp` is a fixed placeholder in the key, so the same task on another work dir has the same key.
+// `runner.temp` is a fixed placeholder in the key, so the same task on another work dir has the same key;
+// secret and confidential values are masked out of it before hashing.
 import { createHash } from 'node:crypto';
 import { MAX_CACHE_ENTRY_BYTES, MAX_CACHE_KEY_CHARS } from '../protocol/cache-limits.ts';
 import type { CacheLookupResponse } from '../protocol/cache.ts';
 import type { AssignedTask } from '../protocol/plan.ts';
 import { evaluateTemplate, ExpressionError, type ExpressionContext } from '../workflow/runtime.ts';
 import { evaluateStep, type EvalScope } from './expressions.ts';
+import { createMasker } from './masker.ts';
 
 /** The runner's side of the cache, given to the engine for a task that declares `cache:`. */
 export interface TaskCacheAccess {
@@ -52,6 +54,11 @@ export function cacheKey(
       return { error: `task '${task.name}': cannot evaluate 'cache.key': ${error.message}` };
     }
     if (key.trim() === '') return { error: `task '${task.name}': 'cache.key' evaluated to an empty string` };
+    // A key is shown in logs, the API and the UI: one holding a secret would publish it.
+    if (createMasker(() => undefined, hiddenValues(task, scope)).mask(key) !== key)
+      return {
+        error: `task '${task.name}': 'cache.key' holds a secret or confidential value; keys are shown in logs, the API and the UI, so use something that is not secret`,
+      };
     if (key.length > MAX_CACHE_KEY_CHARS)
       return {
         error: `task '${task.name}': 'cache.key' evaluated to ${key.length} characters; the limit is ${MAX_CACHE_KEY_CHARS} (MAX_CACHE_KEY_CHARS)`,
@@ -65,7 +72,13 @@ export function cacheKey(
     imports: sorted(task.context.imports),
     spec: spec.type === 'exec' ? execMaterial(task, keyed, taskEnv) : typedMaterial(task, keyed, taskEnv),
   };
-  return { key: `sha256:${createHash('sha256').update(canonical(material)).digest('hex')}` };
+  // Secrets and confidential values are masked out of the material before it is hashed: the key is shown in
+  // logs, the API and the UI, and a hash over a known script and a weak secret could be reversed by guessing.
+  // So a changed secret value alone does not change the derived key (docs/workflows.md "Caching results").
+  const hidden = hiddenValues(task, scope);
+  const text = canonical(material);
+  const masked = hidden.length === 0 ? text : createMasker(() => undefined, hidden).mask(text);
+  return { key: `sha256:${createHash('sha256').update(masked).digest('hex')}` };
 }
 
 /** The steps as they stand before the first one runs; a part that cannot be evaluated yet is kept as written. */
@@ -117,6 +130,11 @@ function typedMaterial(task: AssignedTask, scope: EvalScope, taskEnv: Record<str
         .map(([name, t]) => [name, sorted(t.outputs)]),
     ),
   };
+}
+
+/** The task's secret values and the confidential values it received. */
+function hiddenValues(task: AssignedTask, scope: EvalScope): string[] {
+  return [...Object.values(scope.secrets), ...task.context.mask].filter((v) => v !== '');
 }
 
 function context(scope: EvalScope, env: Record<string, string>): ExpressionContext {
