@@ -585,7 +585,15 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
         if (body.logTruncated) {
           await tx.updateTable('tasks').set({ log_truncated: 1 }).where('id', '=', a.task_id).execute();
         }
-        if (body.cache !== undefined)
+        if (body.cache === undefined)
+          // An earlier attempt's cache report does not describe this one (e.g. a retry on a push runner).
+          await tx
+            .updateTable('tasks')
+            .set({ cache_key: null, cache_hit: 0, cache_age_ms: null })
+            .where('id', '=', a.task_id)
+            .where('cache_key', 'is not', null)
+            .execute();
+        else
           await recordCacheReport(
             tx,
             a.task_id,
