@@ -102,4 +102,13 @@ describe('cache over the runner protocol', () => {
     });
     expect((await lookup(a.token, again.lease)).json()).toEqual({ hit: false });
   });
+
+  it('the cache routes are in the OpenAPI document', async () => {
+    const t = await createTestApp();
+    const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json() as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    expect(Object.keys(doc.paths['/api/v1/cache'] ?? {}).sort()).toEqual(['delete', 'get']);
+    expect(Object.keys(doc.paths['/api/v1/runner/leases/{lease}/cache'] ?? {})).toEqual(['post']);
+  });
 });

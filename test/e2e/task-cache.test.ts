@@ -1,7 +1,7 @@
 // Cached task results (issue 16) through real server and runner processes: a second run's cached task does not
 // execute (its file gets no second line), the API, the log and the CLI say `cached` with the key and age; a
 // changed imported value, another workflow or another explicit key miss; a short ttl expires; `cache clear`
-// removes entries.
+// removes entries; `baton run` with a kept data dir prints the second run's task as cached.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
