@@ -1,5 +1,6 @@
 // Live progress of a run: each task's transitions and its log lines prefixed by the task name, then a summary.
 import type { BatonClient, RunStreamMessage } from '../client/index.ts';
+import { formatAge } from '../engine/task-cache.ts';
 import type { RunResult } from '../protocol/api.ts';
 import { isTerminal } from '../protocol/status.ts';
 import { durationBetween, paint, statusColour, statusSymbol, type Out } from './output.ts';
@@ -61,7 +62,12 @@ export function printSummary(result: RunResult, out: Out): void {
   );
   for (const t of tasks) {
     const line = `  ${statusSymbol(t.status)} ${t.name.padEnd(w)}  ${t.status.padEnd(11)} ${durationBetween(t.startedAt, t.finishedAt).padStart(7)}`;
-    const extra = t.status !== 'succeeded' && t.message ? `  ${t.message}` : '';
+    const extra =
+      t.status !== 'succeeded' && t.message
+        ? `  ${t.message}`
+        : t.cached
+          ? `  cached (key ${t.cacheKey ?? '?'}, age ${formatAge(t.cacheAgeMs ?? 0)})`
+          : '';
     out.write(paint(out, statusColour(t.status), line) + extra + '\n');
   }
   const outputs = Object.entries(result.outputs);

@@ -19,6 +19,7 @@ import type {
   RunnerView,
 } from '../protocol/api.ts';
 import type { RunStatus } from '../protocol/status.ts';
+import type { CacheClearResponse, CacheListResponse, CacheLookupResponse } from '../protocol/cache.ts';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
@@ -179,6 +180,21 @@ export function createClient(http: HttpOptions) {
     removeSecret(name: string) {
       return requestJson<void>(http, `api/v1/secrets/${enc(name)}`, { method: 'DELETE' });
     },
+    /** Live cache entries (admin), optionally of one workflow. */
+    listCache(o: { workflow?: string } = {}) {
+      const q = new URLSearchParams();
+      if (o.workflow !== undefined) q.set('workflow', o.workflow);
+      const qs = q.toString();
+      return requestJson<CacheListResponse>(http, `api/v1/cache${qs ? `?${qs}` : ''}`);
+    },
+    /** Removes cache entries (admin): all, or those of a workflow and/or with a key. */
+    clearCache(o: { workflow?: string; key?: string } = {}) {
+      const q = new URLSearchParams();
+      if (o.workflow !== undefined) q.set('workflow', o.workflow);
+      if (o.key !== undefined) q.set('key', o.key);
+      const qs = q.toString();
+      return requestJson<CacheClearResponse>(http, `api/v1/cache${qs ? `?${qs}` : ''}`, { method: 'DELETE' });
+    },
     listRunners() {
       return requestJson<{ runners: RunnerView[] }>(http, 'api/v1/runners');
     },
@@ -269,6 +285,13 @@ export function createClient(http: HttpOptions) {
       return requestJson<LeaseResponse>(http, `api/v1/runner/leases/${lease}/heartbeat`, {
         method: 'POST',
         body: {},
+        timeoutMs,
+      });
+    },
+    /** The cache entry for `key` in the lease's workflow (protocol/cache.ts); fenced like heartbeat. */
+    cacheLookup(lease: string, key: string, timeoutMs?: number) {
+      return requestJson<CacheLookupResponse>(http, `api/v1/runner/leases/${lease}/cache`, {
+        body: { key },
         timeoutMs,
       });
     },

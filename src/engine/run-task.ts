@@ -24,6 +24,7 @@ import { runDriver } from './run-driver.ts';
 import { isCustomTaskType } from '../protocol/task-types.ts';
 import { StepFiles } from './step-files.ts';
 import type { EngineOptions, LogEvent, StepResult, TaskOutcome } from './types.ts';
+import { afterMiss, consultCache, type CacheConsulted } from './task-cache.ts';
 import { writeUploads } from './uploads.ts';
 import { createWorkDir, removeWorkDir, type WorkDir } from './work-dir.ts';
 
@@ -88,7 +89,24 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
     return finish({ status: 'cancelled', reason: 'cancelled', message }, null, {});
   }
   if (task.spec.type === EXPRESSION_TYPE) {
-    const outcome = expressionOutcome(task, options, system, finish, confidential);
+    const scope: EvalScope = {
+      task,
+      runner: runnerContext(options.runnerName, ''),
+      secrets: options.secrets ?? {},
+      functions: {},
+    };
+    const env = evaluateTaskEnv(scope);
+    const cached =
+      'error' in env
+        ? ({ kind: 'off' } as const)
+        : await consultCache(task, options.cache, scope, env.value, system);
+    const outcome = withCache(
+      task,
+      cached,
+      () => expressionOutcome(task, options, system, finish, confidential),
+      finish,
+      system,
+    );
     if (listenerError !== undefined) throw listenerError;
     return outcome;
   }
@@ -114,6 +132,7 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
   let upload: Upload | undefined;
   /** A custom type's outputs, from its driver's response (run-driver.ts) rather than the output file. */
   let driven: Record<string, string> | undefined;
+  let cached: CacheConsulted = { kind: 'off' };
   try {
     const scope: EvalScope = {
       task,
@@ -135,10 +154,15 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
         : 'error' in limited
           ? { error: limited.error }
           : evaluateTaskEnv(scope);
+    if (!('error' in taskEnv)) cached = await consultCache(task, options.cache, scope, taskEnv.value, system);
     if ('error' in taskEnv) {
       const reason = 'reason' in taskEnv ? (taskEnv.reason ?? 'setup_failed') : 'setup_failed';
       failure = { status: 'failed', reason, message: taskEnv.error };
       system(failure.message);
+    } else if (cached.kind === 'error') {
+      failure = { status: 'failed', reason: 'setup_failed', message: cached.message }; // logged by withCache
+    } else if (cached.kind === 'hit') {
+      // The cached outputs stand for the task's: nothing of it runs.
     } else if (isCustomTaskType(task.spec.type)) {
       const ran = await runDriver({
         task,
@@ -199,8 +223,46 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
     for (const problem of await removeWorkDir(dir, upload !== undefined))
       system(`cleanup failed: ${problem}`);
   }
+  const outcome = withCache(
+    task,
+    cached,
+    () => finish(failure, exitCode, driven ?? files.outputs(), upload),
+    finish,
+    system,
+  );
   if (listenerError !== undefined) throw listenerError;
-  return finish(failure, exitCode, driven ?? files.outputs(), upload);
+  return outcome;
+}
+
+/**
+ * The outcome of a task that declares `cache:`: on a hit, succeeded with the entry's outputs (`run` is not
+ * called); on a miss, `run`'s outcome carrying the key; a key that could not be computed fails the task.
+ */
+function withCache(
+  task: AssignedTask,
+  cached: CacheConsulted,
+  run: () => TaskOutcome,
+  finish: (
+    failure: StepFailure | undefined,
+    exitCode: number | null,
+    outputs: Record<string, string>,
+  ) => TaskOutcome,
+  system: (text: string) => void,
+): TaskOutcome {
+  switch (cached.kind) {
+    case 'off':
+      return run();
+    case 'error':
+      system(cached.message);
+      return finish({ status: 'failed', reason: 'setup_failed', message: cached.message }, null, {});
+    case 'hit':
+      return {
+        ...finish(undefined, null, cached.outputs),
+        cache: { key: cached.key, hit: true, createdAt: cached.createdAt },
+      };
+    case 'miss':
+      return afterMiss(task, cached.key, run(), system);
+  }
 }
 
 /**

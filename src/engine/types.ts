@@ -4,6 +4,8 @@
 // the machine itself fails (work root not writable, onLog threw).
 
 import type { ArtifactRef, TaskLimits } from '../protocol/plan.ts';
+import type { CompleteCache } from '../protocol/cache.ts';
+import type { TaskCacheAccess } from './task-cache.ts';
 import type { Outcome, Reason } from '../protocol/status.ts';
 import type { ArchiveLimits } from './archive-limits.ts';
 
@@ -68,6 +70,11 @@ export interface EngineOptions {
   defaultLimits?: TaskLimits;
   /** Limits for extracted artifacts and the upload archive. Default ARCHIVE_LIMITS. */
   archiveLimits?: Partial<ArchiveLimits>;
+  /**
+   * The cache lookup for a task that declares `cache:` (task-cache.ts). Without it such a task runs every time
+   * and reports nothing about the cache.
+   */
+  cache?: TaskCacheAccess;
   /**
    * The custom task types this runner has a CGI driver for (drivers.ts findDrivers); a task of a custom type
    * missing here fails `setup_failed` (the server offers such tasks only to runners that advertise the type).
@@ -163,6 +170,8 @@ export interface TaskOutcome {
    * dir; the caller sends it, then deletes it with removeUpload(path). `bytes` is the zip file's size.
    */
   upload?: { path: string; entries: number; bytes: number };
+  /** A task that declares `cache:`: the key it used and whether its outputs came from the cache. */
+  cache?: CompleteCache;
   startedAt: string;
   finishedAt: string;
 }

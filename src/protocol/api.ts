@@ -4,6 +4,7 @@ import { RELAY_MAX_CIPHERTEXT_CHARS, RELAY_MAX_RECIPIENTS } from './relay-format
 import { RUN_SHAPES, RUN_STATUSES, OUTCOMES, REASONS, RUNNER_STATUSES, type RunShape } from './status.ts';
 import type { AssignedTask } from './plan.ts';
 import { RUN_NAME_FILTER_MAX_CHARS, RUNNER_RECENT_TASKS_DEFAULT, RUNNER_RECENT_TASKS_MAX } from './limits.ts';
+import { CompleteCache } from './cache.ts';
 import { RUNNER_LABEL_MAX_CHARS, RUNNER_LABEL_PATTERN, RUNNER_LABELS_MAX } from './labels.ts';
 import {
   CUSTOM_TASK_TYPE_MAX_CHARS,
@@ -55,6 +56,12 @@ export const TaskResult = Type.Object({
   runner: Type.Union([Type.String(), Type.Null()]),
   logBytes: Type.Integer(),
   logTruncated: Type.Boolean(),
+  /** The task did not execute: its outputs came from the cache (issue 16); absent when not. */
+  cached: Type.Optional(Type.Boolean()),
+  /** The cache key the task used (a task declaring `cache:`), hit or miss. */
+  cacheKey: Type.Optional(Type.String()),
+  /** On a hit: how old the cached result was when the task used it. */
+  cacheAgeMs: Type.Optional(Type.Integer()),
 });
 export type TaskResult = Static<typeof TaskResult>;
 
@@ -390,6 +397,8 @@ export const CompleteBody = Type.Object(
     steps: Type.Array(StepResult, { maxItems: 1000 }),
     /** The runner cut the log at its size limit (first and last parts kept). */
     logTruncated: Type.Optional(Type.Boolean()),
+    /** The task declares `cache:`: the key it used and whether it was a hit (see cache.ts). */
+    cache: Type.Optional(CompleteCache),
     startedAt: Iso,
     finishedAt: Iso,
   },

@@ -5,3 +5,4 @@ export * from './errors.ts';
 export * from './api.ts';
 export * from './sealed.ts';
 export * from './task-types.ts';
+export * from './cache.ts';

@@ -119,6 +119,19 @@ export interface TaskSpec {
   network?: boolean;
   /** Resource limits the runner enforces with cgroups; only a runner that reports it can enforce limits takes the task. */
   limits?: TaskLimits;
+  /** Reuse a succeeded result of the same workflow with the same key (workflow `cache: {key?, ttl}`). */
+  cache?: CacheSpec;
+}
+
+/**
+ * `cache:` of a task. Without `key` the runner derives one: a hash of the type, the resolved spec (steps'
+ * scripts, env and shells; a typed task's resolved driverSpec), the imported values and the driver's version.
+ */
+export interface CacheSpec {
+  /** A template (`${{ }}` evaluated on the runner with the task's contexts) replacing the derived key. */
+  key?: string;
+  /** How long a stored result is reused. */
+  ttlMs: number;
 }
 
 /** Per-task resource ceilings (workflow `limits: {memory, pids, cpu}`); each absent field means no limit. */

@@ -24,6 +24,7 @@ import { Spool } from './spool.ts';
 import { sealOutputs, withRelayedValues } from '../protocol/relay.ts';
 import { openSealed, type KeyPair } from '../protocol/sealed.ts';
 import { isStorageFullAnswer, startLeaseKeeper } from './lease-keeper.ts';
+import { driverVersion } from './driver-version.ts';
 
 /** 256 MiB: below this much free space in the work dir the runner takes no new task. */
 export const DEFAULT_MIN_FREE_DISK_BYTES = 256 * 1024 * 1024;
@@ -352,6 +353,22 @@ export class Agent {
         ...(this.#o.defaultLimits === undefined ? {} : { defaultLimits: this.#o.defaultLimits }),
         ...(this.#o.drivers === undefined ? {} : { drivers: this.#o.drivers }),
         runnerName: this.#o.name,
+        cache: {
+          // Retried like the other lease calls while the lease lives; a fencing answer is thrown (the task stops).
+          lookup: (key) =>
+            this.#retry(
+              () => client.cacheLookup(offer.lease, key, requestTimeoutMs),
+              Date.now() + offer.leaseTtlMs,
+            ).catch((err: unknown) => {
+              if (
+                err instanceof BatonError &&
+                (err.code === 'lease_superseded' || err.code === 'lease_expired')
+              )
+                fence(err.message);
+              throw err;
+            }),
+          driverVersion: (type) => driverVersion(type, this.#o.drivers),
+        },
         fetchArtifact: async (ref) => {
           await mkdir(downloads, { recursive: true });
           const dest = join(downloads, `${ref.id}.zip`);
@@ -409,6 +426,7 @@ export class Agent {
       startedAt: outcome.startedAt,
       finishedAt: outcome.finishedAt,
       ...(shipper.truncated ? { logTruncated: true } : {}),
+      ...(outcome.cache ? { cache: outcome.cache } : {}),
       ...(outcome.reason ? { reason: outcome.reason } : {}),
       ...(outcome.message ? { message: outcome.message } : {}),
     };

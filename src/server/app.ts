@@ -17,6 +17,7 @@ import { healthRoutes } from './routes/health.ts';
 import { artifactRoutes } from './routes/artifacts.ts';
 import { uiRoutes } from './routes/ui.ts';
 import { secretRoutes } from './routes/secrets.ts';
+import { cacheRoutes } from './routes/cache.ts';
 import { loadMasterKey } from './master-key.ts';
 import { StreamGuard } from './stream-guard.ts';
 import { StorageHealth } from './storage-health.ts';
@@ -117,6 +118,7 @@ export async function createServer(
   await app.register(async (s) => adminRoutes(s, ctx));
   await app.register(async (s) => artifactRoutes(s, ctx));
   await app.register(async (s) => secretRoutes(s, ctx));
+  await app.register(async (s) => cacheRoutes(s, ctx));
   // Each way to execute brings its own HTTP face: the runner protocol (pull), push runner hosts (push).
   for (const d of ctx.dispatchers) await d.routes?.(app);
   await app.register(async (s) => uiRoutes(s, ctx));

@@ -47,6 +47,9 @@ export function startReaper(ctx: ServerContext): { stop(): Promise<void> } {
       const removed = await ctx.store.credentials.removeSpentEphemeralRunners(silentBefore);
       if (removed.length > 0)
         ctx.log.info({ runners: removed }, 'ephemeral runners removed: their task ended or they died');
+      // Expired cache entries are already misses at lookup; the sweep only gives their space back.
+      const expired = await ctx.store.cache.sweepExpired(now);
+      if (expired > 0) ctx.log.info({ entries: expired }, 'expired cache entries removed');
     } catch (err) {
       const e = toError(err);
       if (isStorageFull(e)) ctx.storage.refused(e);

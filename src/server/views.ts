@@ -47,6 +47,8 @@ export function taskResult(t: TaskRow, runnerNames: Map<string, string>): TaskRe
     runner: t.runner_id === null ? null : (runnerNames.get(t.runner_id) ?? t.runner_id),
     logBytes: t.log_bytes,
     logTruncated: t.log_truncated === 1,
+    ...(t.cache_key === null ? {} : { cacheKey: t.cache_key }),
+    ...(t.cache_hit === 1 ? { cached: true, cacheAgeMs: t.cache_age_ms ?? 0 } : {}),
   };
 }
 

@@ -25,6 +25,7 @@ import type { TaskSpec } from '../protocol/plan.ts';
 import type { SealedOutputs } from '../protocol/relay.ts';
 import { newId } from './ids.ts';
 import { checkLogOffsets } from './log-offsets.ts';
+import { recordCacheReport } from './cache.ts';
 import { randomBytes } from 'node:crypto';
 
 type Tx = Transaction<Database>;
@@ -604,6 +605,26 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
         if (body.logTruncated) {
           await tx.updateTable('tasks').set({ log_truncated: 1 }).where('id', '=', a.task_id).execute();
         }
+        if (body.cache === undefined)
+          // An earlier attempt's cache report does not describe this one (e.g. a retry on a push runner).
+          await tx
+            .updateTable('tasks')
+            .set({ cache_key: null, cache_hit: 0, cache_age_ms: null })
+            .where('id', '=', a.task_id)
+            .where('cache_key', 'is not', null)
+            .execute();
+        else
+          await recordCacheReport(
+            tx,
+            a.task_id,
+            {
+              status: end.status,
+              cache: body.cache,
+              outputs: body.outputs,
+              confidential: body.confidential ?? [],
+            },
+            now,
+          );
         // Kept so that a replayed complete gets the very same answer.
         await tx
           .updateTable('attempts')

@@ -72,6 +72,9 @@ export function createRunStore(d: StoreDialect, policy: RunPolicy) {
           needs_sandbox: t.isolation === 'sandbox' ? 1 : 0,
           needs_network_off: t.network === false ? 1 : 0,
           needs_limits: t.limits !== undefined && Object.keys(t.limits).length > 0 ? 1 : 0,
+          cache_key: null,
+          cache_hit: 0,
+          cache_age_ms: null,
         }));
         for (let i = 0; i < rows.length; i += 200) {
           await tx

@@ -53,6 +53,23 @@ export interface TaskRow {
   sealed_outputs: string | null;
   /** JSON list of runner ids: only these may take the task (they can open a dependency's sealed outputs). */
   relay_to: string | null;
+  /** The cache key the task used (a task declaring `cache:`); null otherwise. */
+  cache_key: string | null;
+  /** 1 when the task did not execute: its outputs came from the cache. */
+  cache_hit: number;
+  /** On a hit, how old the cache entry was when the task used it. */
+  cache_age_ms: number | null;
+}
+
+/** A cached task result: the outputs of a succeeded task, per workflow name and key, until expires_at. */
+export interface CacheEntryRow {
+  workflow: string;
+  key: string;
+  /** JSON object of the outputs. */
+  outputs: string;
+  size_bytes: number;
+  created_at: number;
+  expires_at: number;
 }
 
 export interface ArtifactRow {
@@ -182,5 +199,6 @@ export interface Database {
   artifacts: ArtifactRow;
   secrets: SecretRow;
   push_runners: PushRunnerRow;
+  cache_entries: CacheEntryRow;
   _unused?: { id: Generated<number> };
 }

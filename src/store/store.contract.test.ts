@@ -856,6 +856,72 @@ function contract(target: Target) {
     expect(await store.pushRunners.remove('r1')).toBe(false);
     expect(await store.pushRunners.get('r1')).toBeUndefined();
   });
+
+  describe('cached task results', () => {
+    const HOUR = 3_600_000;
+    /** Runs one cached task of workflow `wf` to its end with `body`; returns the task row. */
+    async function cachedRun(body: CompleteBody, now: number, workflow = 'wf') {
+      const { runId } = await store.runs.create({
+        plan: { ...plan([task('t', { cache: { ttlMs: HOUR } })]), name: workflow },
+        workflow: `name: ${workflow}`,
+        inputs: {},
+        now,
+      });
+      const c = await take(runner('r1'), now);
+      await store.leases.complete(c.attempt.lease_id, 'r1', body, now + 1);
+      return (await store.runs.get(runId))!.tasks[0]!;
+    }
+
+    it('a succeeded miss is stored for its ttl under (workflow, key); expired entries miss and are swept', async () => {
+      const row = await cachedRun(
+        done('succeeded', { outputs: { a: '1' }, cache: { key: 'k', hit: false } }),
+        T0,
+      );
+      expect(row).toMatchObject({ cache_key: 'k', cache_hit: 0, cache_age_ms: null });
+      expect(await store.cache.lookup('wf', 'k', T0 + 2)).toEqual({ outputs: { a: '1' }, createdAt: T0 + 1 });
+      expect(await store.cache.lookup('other', 'k', T0 + 2)).toBeUndefined();
+      expect(await store.cache.lookup('wf', 'k2', T0 + 2)).toBeUndefined();
+      expect(await store.cache.lookup('wf', 'k', T0 + 1 + HOUR)).toBeUndefined();
+      expect(await store.cache.list({}, T0 + 2, 10)).toHaveLength(1);
+      expect(await store.cache.sweepExpired(T0 + HOUR)).toBe(0);
+      expect(await store.cache.sweepExpired(T0 + 1 + HOUR)).toBe(1);
+      expect(await store.cache.list({}, T0 + 2, 10)).toEqual([]);
+    });
+
+    it('failures, hits, confidential outputs and outputs over the size limit are not stored; a hit is recorded', async () => {
+      await cachedRun(done('failed', { outputs: { a: '1' }, cache: { key: 'failed', hit: false } }), T0);
+      await cachedRun(
+        done('succeeded', { outputs: { s: 'x' }, confidential: ['s'], cache: { key: 'secret', hit: false } }),
+        T0,
+      );
+      await cachedRun(
+        done('succeeded', { outputs: { big: 'x'.repeat(1_048_577) }, cache: { key: 'big', hit: false } }),
+        T0,
+      );
+      const hit = await cachedRun(
+        done('succeeded', {
+          outputs: { a: '1' },
+          cache: { key: 'hit', hit: true, createdAt: new Date(T0 - 5_000).toISOString() },
+        }),
+        T0,
+      );
+      expect(hit).toMatchObject({ cache_key: 'hit', cache_hit: 1, cache_age_ms: 5_001 });
+      expect(await store.cache.list({}, T0 + 2, 10)).toEqual([]);
+    });
+
+    it('clear removes by workflow, by key, or everything', async () => {
+      for (const [wf, key] of [
+        ['a', 'k1'],
+        ['a', 'k2'],
+        ['b', 'k1'],
+      ] as const)
+        await cachedRun(done('succeeded', { outputs: {}, cache: { key, hit: false } }), T0, wf);
+      expect(await store.cache.clear({ workflow: 'a', key: 'k1' })).toBe(1);
+      expect(await store.cache.clear({ key: 'k1' })).toBe(1);
+      expect((await store.cache.list({}, T0 + 2, 10)).map((e) => `${e.workflow}/${e.key}`)).toEqual(['a/k2']);
+      expect(await store.cache.clear({})).toBe(1);
+    });
+  });
 }
 
 describe('store contract: SQLite', () => contract(sqliteTarget));

@@ -10,6 +10,7 @@ import { ExpressionError } from './expression-error.ts';
 import { didYouMean, makeIssue, type WorkflowIssue } from './issues.ts';
 import type { WorkflowLimits } from './limits.ts';
 import { readExports, readImports } from './native-control.ts';
+import { readCache } from './cache-spec.ts';
 import { readShell } from './native-steps.ts';
 import { readForward } from './native-task.ts';
 import type { Field, Located, NodeReader } from './node-reader.ts';
@@ -20,7 +21,7 @@ import { checkSecretExports, readSecretSpec } from './secret-task.ts';
 import { splitTemplate } from './template.ts';
 
 const ROOT_KEYS = ['name', 'taskGroup', 'forward', 'drivers'] as const;
-const TASK_KEYS = ['name', 'type', 'spec', 'imports', 'exports', 'depends_on', 'forward'] as const;
+const TASK_KEYS = ['name', 'type', 'spec', 'imports', 'exports', 'depends_on', 'forward', 'cache'] as const;
 const SPEC_KEYS = ['command', 'envs', 'shell'] as const;
 const TASK_TYPES = ['os_exec', 'expression', 'expression_evalation', 'secret'] as const;
 /** `expression_evalation` is the upstream design's spelling; both compile to Baton's `expression` type. */
@@ -147,6 +148,8 @@ function readHarnessTask(
   const forward = present('forward');
   const to = forward && readForward(reader, forward, owner);
   if (to !== undefined) draft.spec.forwardTo = to;
+  const cache = present('cache');
+  if (cache) readCache(reader, cache, owner, draft);
 
   const spec = present('spec');
   if (typeName !== undefined && EXPRESSION_TYPES.includes(typeName)) {

@@ -73,7 +73,7 @@ const CASES: Case[] = [
     'an unknown key with nothing close',
     'tasks:\n  build:\n    run: x\n    colour: red\n',
     'unknown_key',
-    "unknown key 'colour' in task 'build'; allowed keys: type, spec, run, steps, shell, env, depends_on, needs, runs_on, timeout, working_directory, if, retries, continue_on_error, cancel_grace, exports, imports, uploads, artifacts, strategy, forward, isolation, network, limits",
+    "unknown key 'colour' in task 'build'; allowed keys: type, spec, run, steps, shell, env, depends_on, needs, runs_on, timeout, working_directory, if, retries, continue_on_error, cancel_grace, exports, imports, uploads, artifacts, strategy, forward, cache, isolation, network, limits",
     4,
     5,
   ],

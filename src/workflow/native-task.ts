@@ -1,6 +1,7 @@
 // One task of the native format read from YAML nodes into a TaskDraft: `run` or `steps`, shell,
 // env, dependencies, labels, control keys, variables between tasks, uploads and the matrix.
 
+import { readCache } from './cache-spec.ts';
 import { addTemplate, emptyTaskDraft, type TaskDraft } from './drafts.ts';
 import { readCustomType, readDriverSpec } from './driver-spec.ts';
 import type { Pos } from './issues.ts';
@@ -46,6 +47,7 @@ const TASK_KEYS = [
   'artifacts',
   'strategy',
   'forward',
+  'cache',
   ...REQUIREMENT_KEYS,
 ] as const;
 const TASK_TYPES = ['exec'] as const;
@@ -182,7 +184,7 @@ export function readTask(
 
 type Present = (key: string) => Field | undefined;
 
-/** if, timeout, retries, continue_on_error, cancel_grace, exports, imports, uploads, artifacts, forward. */
+/** if, timeout, retries, continue_on_error, cancel_grace, exports, imports, uploads, artifacts, forward, cache. */
 function readControlKeys(reader: NodeReader, present: Present, owner: string, draft: TaskDraft): void {
   const spec = draft.spec;
   const condition = present('if');
@@ -216,6 +218,8 @@ function readControlKeys(reader: NodeReader, present: Present, owner: string, dr
   const forward = present('forward');
   const to = forward && readForward(reader, forward, owner);
   if (to !== undefined) spec.forwardTo = to;
+  const cache = present('cache');
+  if (cache) readCache(reader, cache, owner, draft);
 }
 
 function readDependencies(reader: NodeReader, present: Present, owner: string, draft: TaskDraft): void {

@@ -8,7 +8,13 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchRunner, startServerProcess, type ServerProcess } from '../helpers/cluster.ts';
+import {
+  launchRunner,
+  startRunnerProcess,
+  startServerProcess,
+  waitForRun,
+  type ServerProcess,
+} from '../helpers/cluster.ts';
 import { startTracked } from '../helpers/processes.ts';
 import { stepVisibleDir, tempDir } from '../helpers/temp.ts';
 import { startServeRunner } from '../helpers/automn-runner.ts';
@@ -373,6 +379,42 @@ describe('web UI', () => {
       await context.close();
     }
   }, 180_000);
+
+  it('a cached task shows cached, its key and age in the run table and the task panel', async () => {
+    const server = await startServerProcess();
+    await startRunnerProcess(server, 'ui-cache');
+    const workflow = `name: ui-cache
+tasks:
+  work:
+    run: echo "out=v" >> "$BATON_OUTPUT"
+    exports: [out]
+    cache: { ttl: 1h }
+`;
+    for (let i = 0; i < 2; i++) {
+      const run = await server.client.submitRun(workflow);
+      const result = await waitForRun(server.client, run.id);
+      expect(result.status).toBe('succeeded');
+      if (i === 0) continue;
+      const key = result.results.work!.cacheKey!;
+      expect(result.results.work?.cached).toBe(true);
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      page = await context.newPage();
+      try {
+        await page.goto(server.url);
+        await page.getByLabel('User token').fill(server.adminToken);
+        await page.getByRole('button', { name: 'Sign in' }).click();
+        await page.getByRole('heading', { name: 'Runs' }).waitFor();
+        await page.goto(`${server.url}/runs/${run.id}/tasks/work`);
+        await page.locator('td .cached', { hasText: 'cached' }).waitFor();
+        const cache = page.locator('dd.cache');
+        await cache.waitFor();
+        expect(await cache.textContent()).toMatch(new RegExp(`^cached: true, age .+ · key ${key}$`));
+        await shot('run-cached-task');
+      } finally {
+        await context.close();
+      }
+    }
+  });
 
   it("push runners: creates one through the form (a short secret and a taken name show the server's error), registers a real baton runner serve with the secret shown once, rotates, disables, enables and removes it; a read-only user sees the list without actions", async () => {
     const server = await startServerProcess();

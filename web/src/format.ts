@@ -37,3 +37,9 @@ export function formatBytes(n: number): string {
 }
 
 export { isTerminal, RUN_STATUSES } from '../../src/protocol/status.ts';
+
+/** A span in milliseconds as `formatDuration` writes it (a cached result's age). */
+export function formatSpan(ms: number): string {
+  const start = new Date(0).toISOString();
+  return formatDuration(start, new Date(Math.max(0, ms)).toISOString());
+}

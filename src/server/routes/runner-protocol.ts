@@ -19,6 +19,8 @@ import {
   RegisterRunnerResponse,
   RunnerStatusBody,
 } from '../../protocol/api.ts';
+import { CacheLookupBody, CacheLookupResponse } from '../../protocol/cache.ts';
+import type { TaskSpec } from '../../protocol/plan.ts';
 import { authenticateRunner, bearerToken, usableToken } from '../auth.ts';
 import { publishAdvance, wakeAt, type ServerContext } from '../context.ts';
 import { isStorageFull } from '../storage-health.ts';
@@ -253,6 +255,29 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext, acquire: 
       async (req) => {
         const res = await ctx.store.leases.heartbeat(req.params.lease, runnerOf(req).id, ctx.now());
         return { leaseExpiresAt: new Date(res.leaseExpiresAt).toISOString(), cancel: res.cancel };
+      },
+    );
+
+    s.post(
+      '/api/v1/runner/leases/:lease/cache',
+      {
+        schema: { params: LeaseParams, body: CacheLookupBody, response: { 200: CacheLookupResponse } },
+      },
+      async (req) => {
+        // Fenced like heartbeat: only the task's live attempt may read its workflow's cache (protocol/cache.ts).
+        const now = ctx.now();
+        const { task } = await ctx.store.leases.check(req.params.lease, runnerOf(req).id, now);
+        if ((JSON.parse(task.spec) as TaskSpec).cache === undefined)
+          throw new BatonError('bad_request', `task '${task.name}' declares no 'cache'`);
+        const run = await ctx.store.runs.runRow(task.run_id);
+        const hit = run && (await ctx.store.cache.lookup(run.name, req.body.key, now));
+        if (!hit) return { hit: false };
+        return {
+          hit: true,
+          outputs: hit.outputs,
+          createdAt: new Date(hit.createdAt).toISOString(),
+          ageMs: Math.max(0, now - hit.createdAt),
+        };
       },
     );
 

@@ -241,4 +241,25 @@ ALTER TABLE tasks ADD COLUMN sealed_outputs TEXT;
 ALTER TABLE tasks ADD COLUMN relay_to TEXT;
 `,
   },
+  {
+    id: 14,
+    name: '0014-cache-entries',
+    // Cached task results (issue 16): one entry per (workflow name, key), its outputs as JSON, reused until
+    // expires_at; the tasks that used the cache say so (cache_hit, the key, and the entry's age when they did).
+    sql: `
+CREATE TABLE cache_entries (
+  workflow TEXT NOT NULL,
+  key TEXT NOT NULL,
+  outputs TEXT NOT NULL,
+  size_bytes INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (workflow, key)
+);
+CREATE INDEX cache_entries_expires ON cache_entries (expires_at);
+ALTER TABLE tasks ADD COLUMN cache_key TEXT;
+ALTER TABLE tasks ADD COLUMN cache_hit INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tasks ADD COLUMN cache_age_ms INTEGER;
+`,
+  },
 ];

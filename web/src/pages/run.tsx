@@ -2,7 +2,7 @@
 // while it waits, why it is pending. The run is re-read while it is not final.
 import { useEffect, useState } from 'preact/hooks';
 import { api, enc, type Artifact, type RunResult, type TaskResult } from '../api.ts';
-import { formatBytes, formatDuration, formatTime, isTerminal } from '../format.ts';
+import { formatBytes, formatDuration, formatSpan, formatTime, isTerminal } from '../format.ts';
 import { Link, navigate } from '../router.tsx';
 import { StatusBadge } from '../components/status.tsx';
 import { Dag } from '../components/dag.tsx';
@@ -57,6 +57,15 @@ function TaskPanel({ run, task, tick }: { run: RunResult; task: TaskResult; tick
           <dt>Exit code</dt>
           <dd>{task.exitCode ?? '—'}</dd>
         </div>
+        {task.cacheKey !== undefined && (
+          <div>
+            <dt>Cache</dt>
+            <dd class="cache">
+              {task.cached ? `cached: true, age ${formatSpan(task.cacheAgeMs ?? 0)}` : 'miss'} · key{' '}
+              <code>{task.cacheKey}</code>
+            </dd>
+          </div>
+        )}
         {task.runsOn.length > 0 && (
           <div>
             <dt>Runs on</dt>
@@ -239,6 +248,12 @@ export function RunPage({
                 </td>
                 <td>
                   <StatusBadge status={t.status} />
+                  {t.cached && (
+                    <span class="cached" title={`cached result, key ${t.cacheKey ?? ''}`}>
+                      {' '}
+                      cached
+                    </span>
+                  )}
                 </td>
                 <td>{t.runner ?? '—'}</td>
                 <td>{formatTime(t.startedAt)}</td>
