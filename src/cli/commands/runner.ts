@@ -1,16 +1,18 @@
 // `baton runner register | start | unregister`: set up this machine as a runner and run the agent.
-import { hostname } from 'node:os';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import {
-  STATE_ROOT,
-  assertNoIdentity,
-  loadIdentity,
-  newIdentity,
-  saveIdentity,
-} from '../../runner/identity.ts';
-import { unlinkSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { STATE_ROOT, loadIdentity } from '../../runner/identity.ts';
+import { rmSync, unlinkSync } from 'node:fs';
 import type { Command } from 'commander';
-import { createClient, trustCaFile } from '../../client/index.ts';
+import { ApiError, createClient, trustCaFile } from '../../client/index.ts';
+import {
+  checkRegistrationToken,
+  parseLabels,
+  parseMaxParallel,
+  readExistingConfig,
+  readRegistrationTokenFile,
+  readStdinLine,
+  registerAndWrite,
+} from './runner-register.ts';
 import {
   describeLimits,
   findDrivers,
@@ -34,7 +36,6 @@ import {
   withoutBatonSettings,
   loadRunnerConfig,
   siblingRunnerConfigs,
-  writeRunnerConfig,
   type RunnerLogger,
 } from '../../runner/index.ts';
 import { CliError, reportError } from '../common.ts';
@@ -103,13 +104,16 @@ async function startLimits(
 interface RegisterFlags {
   server?: string;
   registrationToken?: string;
+  stdinRegistrationToken?: boolean;
+  registrationTokenFile?: string;
   name?: string;
   labels?: string;
   config: string;
-  maxParallelTasks: string;
-  workDir: string;
+  maxParallelTasks?: string;
+  workDir?: string;
   caFile?: string;
   stateDir?: string;
+  tokenFile?: string;
 }
 
 function consoleLogger(name: string): RunnerLogger {
@@ -123,14 +127,25 @@ export function registerRunner(program: Command, setExit: (code: number) => void
 
   runner
     .command('register')
-    .description('register this machine with a server and write the runner config file (mode 0600)')
-    .option('--server <url>', 'server URL (BATON_SERVER)')
-    .option('--registration-token <token>', 'registration token (BATON_RUNNER_REGISTRATION_TOKEN)')
-    .option('--name <name>', 'runner name (default: host name)')
-    .option('--labels <a,b>', 'labels that workflows can require with runs_on', '')
+    .description(
+      'register this machine with a server and write the runner config file (mode 0600); with an existing config, register it again keeping its settings and overwriting only its token',
+    )
+    .option('--server <url>', "server URL (BATON_SERVER; default: the config's)")
+    .option(
+      '--registration-token <token>',
+      'registration token (BATON_RUNNER_REGISTRATION_TOKEN); prefer --stdin-registration-token or --registration-token-file, which keep it out of the process list',
+    )
+    .option('--stdin-registration-token', 'read the registration token from the first line of stdin')
+    .option('--registration-token-file <file>', 'read the registration token from this file')
+    .option('--name <name>', "runner name (default: the config's, else the host name)")
+    .option('--labels <a,b>', "labels that workflows can require with runs_on (default: the config's)")
     .option('--config <file>', 'config file to write', DEFAULT_CONFIG_PATH)
-    .option('--max-parallel-tasks <n>', 'tasks run at once', '1')
-    .option('--work-dir <dir>', 'where task work dirs are created', '_work')
+    .option('--max-parallel-tasks <n>', "tasks run at once (default: the config's, else 1)")
+    .option('--work-dir <dir>', "where task work dirs are created (default: the config's, else _work)")
+    .option(
+      '--token-file <file>',
+      'write the runner token to this file (mode 0600) and name it as "token_file" in the config, instead of the token itself',
+    )
     .option('--ca-file <file>', 'trust this CA certificate (PEM) for an HTTPS server; kept in the config')
     .option(
       '--state-dir <dir>',
@@ -139,62 +154,29 @@ export function registerRunner(program: Command, setExit: (code: number) => void
     .action(async (flags: RegisterFlags) => {
       const out = createOut();
       try {
-        const server = flags.server ?? process.env.BATON_SERVER;
-        const token = flags.registrationToken ?? process.env.BATON_RUNNER_REGISTRATION_TOKEN;
+        const existing = readExistingConfig(flags.config);
+        const server =
+          flags.server ??
+          process.env.BATON_SERVER ??
+          (typeof existing?.server === 'string' ? existing.server : undefined);
         if (!server) throw new CliError('pass --server URL (or set BATON_SERVER)');
-        if (!token)
-          throw new CliError('pass --registration-token T (or set BATON_RUNNER_REGISTRATION_TOKEN)');
-        const max = Number(flags.maxParallelTasks);
-        if (!Number.isInteger(max) || max < 1 || max > 256)
-          throw new CliError(`--max-parallel-tasks must be 1–256, got '${flags.maxParallelTasks}'`);
-        const name = (flags.name ?? hostname()).replace(/[^A-Za-z0-9_.@-]/g, '-');
-        const labels = (flags.labels ?? '')
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean);
-        if (flags.caFile) trustCaFile(flags.caFile);
-        const client = createClient({ baseUrl: server, userAgent: `baton-runner/${batonVersion()}` });
-        // The key pair lives in a state dir of this runner's own (several configs may share a directory);
-        // only the public half goes to the server. A chosen dir is checked before registering.
-        const configDir = dirname(resolve(flags.config));
-        if (flags.stateDir !== undefined && flags.stateDir.trim() === '')
-          throw new CliError('--state-dir must name a directory, got an empty string');
-        const chosenStateDir = flags.stateDir === undefined ? undefined : resolve(flags.stateDir);
-        if (chosenStateDir !== undefined) assertNoIdentity(chosenStateDir);
-        const keys = await newIdentity();
-        const reg = await client.register(token, {
-          name,
-          labels,
-          capacity: max,
-          version: batonVersion(),
-          publicKey: keys.publicKey,
-        });
-        const stateDir = chosenStateDir ?? join(configDir, STATE_ROOT, reg.runnerId);
-        try {
-          saveIdentity(stateDir, reg.runnerId, keys);
-        } catch (err) {
-          // Registered, but its key has nowhere to go: take the registration back rather than leave a runner
-          // whose secrets nobody can open.
-          await createClient({ baseUrl: server, token: reg.token })
-            .unregister()
-            .catch(() => {});
-          throw err;
-        }
-        // Kept relative when it sits under the config's directory, so the directory can be moved as a whole.
-        const rel = relative(configDir, stateDir);
-        writeRunnerConfig(flags.config, {
+        const token = await registrationTokenFrom(flags);
+        const registered = await registerAndWrite({
           server,
-          runner_id: reg.runnerId,
-          state_dir: rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : stateDir,
-          name,
-          token: reg.token,
-          labels,
-          max_parallel_tasks: max,
-          work_dir: flags.workDir,
-          ...(flags.caFile ? { ca_file: resolve(flags.caFile) } : {}),
+          registrationToken: token,
+          config: flags.config,
+          ...(flags.name === undefined ? {} : { name: flags.name }),
+          ...(flags.labels === undefined ? {} : { labels: parseLabels(flags.labels, '--labels') }),
+          ...(flags.maxParallelTasks === undefined
+            ? {}
+            : { maxParallelTasks: parseMaxParallel(flags.maxParallelTasks, '--max-parallel-tasks') }),
+          ...(flags.workDir === undefined ? {} : { workDir: flags.workDir }),
+          ...(flags.caFile === undefined ? {} : { caFile: flags.caFile }),
+          ...(flags.stateDir === undefined ? {} : { stateDir: flags.stateDir }),
+          ...(flags.tokenFile === undefined ? {} : { tokenFile: flags.tokenFile }),
         });
         out.err(
-          `registered runner '${name}' (${reg.runnerId}); config written to ${flags.config}, key pair and spool in ${stateDir}\nstart it with: baton runner start --config ${flags.config}\n`,
+          `registered runner '${registered.name}' (${registered.runnerId}); config written to ${flags.config}${registered.tokenFile ? `, token to ${registered.tokenFile} (mode 0600)` : ''}, key pair and spool in ${registered.stateDir}${registered.previous ? `; ${registered.previous}` : ''}\nstart it with: baton runner start --config ${flags.config}\n`,
         );
         setExit(0);
       } catch (err) {
@@ -311,18 +293,55 @@ export function registerRunner(program: Command, setExit: (code: number) => void
 
   runner
     .command('unregister')
-    .description('remove this runner from the server and delete its config file')
+    .description(
+      'remove this runner from the server (with its own token) and delete its config file and token file; a runner already removed counts as done',
+    )
     .option('--config <file>', 'runner config file', DEFAULT_CONFIG_PATH)
     .action(async (flags: { config: string }) => {
       const out = createOut();
       try {
         const config = loadRunnerConfig(flags.config);
-        await createClient({ baseUrl: config.server, token: config.token }).unregister();
+        if (config.caFile) trustCaFile(config.caFile);
+        let gone = '';
+        try {
+          await createClient({ baseUrl: config.server, token: config.token }).unregister();
+        } catch (err) {
+          // The server no longer knows this token: the runner was removed already (from the UI, `baton
+          // runners remove`, or an earlier unregister that lost its answer). What is left to do is local.
+          if (!(err instanceof ApiError && (err.status === 401 || err.status === 404))) throw err;
+          gone = ' (the server no longer knew it: it was already removed)';
+        }
         unlinkSync(config.configPath);
-        out.err(`runner '${config.name}' unregistered; ${flags.config} removed\n`);
+        if (config.tokenFile !== undefined) rmSync(config.tokenFile, { force: true });
+        out.err(
+          `runner '${config.name}' unregistered${gone}; ${flags.config}${config.tokenFile ? ` and ${config.tokenFile}` : ''} removed\n`,
+        );
         setExit(0);
       } catch (err) {
         setExit(reportError(err, out));
       }
     });
+}
+
+/** The registration token from exactly one source, trimmed; empty is refused naming the source. */
+async function registrationTokenFrom(flags: RegisterFlags): Promise<string> {
+  const given = [
+    flags.registrationToken !== undefined ? '--registration-token' : undefined,
+    flags.stdinRegistrationToken ? '--stdin-registration-token' : undefined,
+    flags.registrationTokenFile !== undefined ? '--registration-token-file' : undefined,
+  ].filter((x) => x !== undefined);
+  if (given.length > 1) throw new CliError(`give one registration token source, not ${given.join(' and ')}`);
+  if (flags.stdinRegistrationToken) return checkRegistrationToken(await readStdinLine(), 'stdin');
+  if (flags.registrationTokenFile !== undefined)
+    return checkRegistrationToken(
+      readRegistrationTokenFile(flags.registrationTokenFile),
+      `--registration-token-file ${flags.registrationTokenFile}`,
+    );
+  if (flags.registrationToken !== undefined)
+    return checkRegistrationToken(flags.registrationToken, '--registration-token');
+  const env = process.env.BATON_RUNNER_REGISTRATION_TOKEN;
+  if (env !== undefined) return checkRegistrationToken(env, 'BATON_RUNNER_REGISTRATION_TOKEN');
+  throw new CliError(
+    'no registration token: pass --stdin-registration-token (echo TOKEN | baton runner register …), --registration-token-file FILE, --registration-token T, or set BATON_RUNNER_REGISTRATION_TOKEN',
+  );
 }
