@@ -38,13 +38,18 @@ import {
   siblingRunnerConfigs,
   type RunnerLogger,
 } from '../../runner/index.ts';
-import { CliError, reportError } from '../common.ts';
+import { CliError, EXIT, reportError } from '../common.ts';
+import { parseDuration } from '../../workflow/static-values.ts';
 import { createOut } from '../output.ts';
 import { batonVersion } from '../version.ts';
+
+/** `runner start --idle-timeout`: the runner stopped because no task came at all. Documented in docs/runner-config.md. */
+export const EXIT_IDLE_NO_TASK = 3;
 
 interface StartFlags {
   config: string;
   oneOff?: boolean;
+  idleTimeout?: string;
   isolation?: string;
   network?: string;
   limitMemory?: string;
@@ -190,7 +195,14 @@ export function registerRunner(program: Command, setExit: (code: number) => void
       'run the agent: take tasks from the server until stopped (SIGTERM once: finish; twice: cancel)',
     )
     .option('--config <file>', 'runner config file', DEFAULT_CONFIG_PATH)
-    .option('--one-off', 'exit after one task')
+    .option(
+      '--one-off',
+      'run exactly one task, then exit 0 once the server acknowledged its result (config key "one_off")',
+    )
+    .option(
+      '--idle-timeout <duration>',
+      `stop when no task came for this long (e.g. 90s, 10m): exit ${EXIT_IDLE_NO_TASK} if the runner ran no task at all, 0 otherwise`,
+    )
     .option(
       '--isolation <level>',
       `${ISOLATIONS.join(' | ')}: sandbox runs each step in bubblewrap (needs the Debian package bubblewrap); default: the config's "isolation", else host`,
@@ -215,6 +227,12 @@ export function registerRunner(program: Command, setExit: (code: number) => void
     .action(async (flags: StartFlags) => {
       const out = createOut();
       try {
+        let idleTimeoutMs: number | undefined;
+        if (flags.idleTimeout !== undefined) {
+          const d = parseDuration(flags.idleTimeout);
+          if ('reason' in d) throw new CliError(`--idle-timeout '${flags.idleTimeout}' ${d.reason}`);
+          idleTimeoutMs = d.ms;
+        }
         const config = loadRunnerConfig(flags.config);
         let level = config.isolation;
         try {
@@ -263,6 +281,7 @@ export function registerRunner(program: Command, setExit: (code: number) => void
             join(config.baseDir, STATE_ROOT),
           ],
           oneOff: flags.oneOff === true || config.oneOff,
+          ...(idleTimeoutMs === undefined ? {} : { idleTimeoutMs }),
           stateDir: config.stateDir,
           keys: identity?.keys,
           minFreeDiskBytes: config.minFreeDiskBytes,
@@ -285,6 +304,22 @@ export function registerRunner(program: Command, setExit: (code: number) => void
         log.info(`runner stopped after ${agent.tasksDone} task(s)`);
         process.off('SIGTERM', onSignal);
         process.off('SIGINT', onSignal);
+        if (agent.idledOut && agent.tasksDone === 0)
+          throw new CliError(
+            `no task came within the idle timeout (${flags.idleTimeout}); exiting with code ${EXIT_IDLE_NO_TASK}`,
+            EXIT_IDLE_NO_TASK,
+          );
+        if (
+          agent.lastResult !== undefined &&
+          agent.lastResult !== 'acknowledged' &&
+          (flags.oneOff === true || config.oneOff)
+        )
+          throw new CliError(
+            agent.lastResult === 'superseded'
+              ? 'the one task lost its lease to another attempt; its result was not reported'
+              : "the server refused the one task's result",
+            EXIT.failed,
+          );
         setExit(0);
       } catch (err) {
         setExit(reportError(err, out));
