@@ -39,6 +39,7 @@ import {
   type RunnerLogger,
 } from '../../runner/index.ts';
 import { CliError, EXIT, reportError } from '../common.ts';
+import { registerRunnerSetup } from './runner-setup.ts';
 import { parseDuration } from '../../workflow/static-values.ts';
 import { createOut } from '../output.ts';
 import { batonVersion } from '../version.ts';
@@ -129,6 +130,7 @@ function consoleLogger(name: string): RunnerLogger {
 
 export function registerRunner(program: Command, setExit: (code: number) => void): void {
   const runner = program.command('runner').description('set up and run a runner on this machine');
+  registerRunnerSetup(runner, setExit);
 
   runner
     .command('register')
