@@ -21,15 +21,16 @@ interface Terminal {
 
 /** `baton runner setup` in a tmux session of its own (own socket), killed when the test ends. */
 function setupInTmux(config: string): Terminal {
-  const socket = `baton-setup-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  // A socket of its own in a temp dir (removed with it): no other tmux session is touched or left behind.
+  const socket = join(tempDir('baton-tmux-'), 'socket');
   const tmux = (...args: string[]) =>
-    execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync('tmux', ['-S', socket, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const env = { ...process.env };
   delete env.BATON_SERVER;
   const command = `'${process.execPath}' '${BIN}' runner setup --config '${config}'; echo "SETUP-EXIT=$?"; sleep 600`;
   execFileSync(
     'tmux',
-    ['-L', socket, '-f', '/dev/null', 'new-session', '-d', '-x', '120', '-y', '40', '-s', 'setup', command],
+    ['-S', socket, '-f', '/dev/null', 'new-session', '-d', '-x', '120', '-y', '40', '-s', 'setup', command],
     {
       env: { ...env, TERM: 'xterm-256color' },
     },
