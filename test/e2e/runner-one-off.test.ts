@@ -93,3 +93,36 @@ describe('one-off runners', () => {
     expect(runner.output()).toContain('runner stopped after 1 task(s)');
   });
 });
+
+describe('runner config mistakes at start', () => {
+  it('exit 2 naming the file, line and column of an unknown key, and of a bad value', async () => {
+    const dir = tempDir();
+    const config = join(dir, 'runner.json');
+    const start = async () => {
+      const p = startTracked('start bad config', process.execPath, [
+        BIN,
+        'runner',
+        'start',
+        '--config',
+        config,
+      ]);
+      let out = '';
+      p.child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+      return { code: (await p.exited).code, out };
+    };
+    writeFileSync(
+      config,
+      '{\n  "server": "http://127.0.0.1:1",\n  "runner_id": "r",\n  "name": "n",\n  "token": "t",\n    "webhok": "https://x/"\n}\n',
+    );
+    const unknown = await start();
+    expect(unknown.code).toBe(2);
+    expect(unknown.out).toContain(`${config}:6:5: unknown key "webhok"`);
+    writeFileSync(
+      config,
+      '{"server": "http://127.0.0.1:1", "runner_id": "r", "name": "n", "token": "t",\n"max_parallel_tasks": 0}\n',
+    );
+    const bad = await start();
+    expect(bad.code).toBe(2);
+    expect(bad.out).toContain(`${config}:2:1: "max_parallel_tasks" must be an integer from 1 to 256, got 0`);
+  });
+});

@@ -35,6 +35,7 @@ import {
   proveIsolation,
   withoutBatonSettings,
   loadRunnerConfig,
+  RunnerConfigError,
   siblingRunnerConfigs,
   type RunnerLogger,
 } from '../../runner/index.ts';
@@ -235,7 +236,7 @@ export function registerRunner(program: Command, setExit: (code: number) => void
           if ('reason' in d) throw new CliError(`--idle-timeout '${flags.idleTimeout}' ${d.reason}`);
           idleTimeoutMs = d.ms;
         }
-        const config = loadRunnerConfig(flags.config);
+        const config = loadConfig(flags.config);
         let level = config.isolation;
         try {
           if (flags.isolation !== undefined) level = parseIsolation(flags.isolation, '--isolation');
@@ -337,7 +338,7 @@ export function registerRunner(program: Command, setExit: (code: number) => void
     .action(async (flags: { config: string }) => {
       const out = createOut();
       try {
-        const config = loadRunnerConfig(flags.config);
+        const config = loadConfig(flags.config);
         if (config.caFile) trustCaFile(config.caFile);
         let gone = '';
         try {
@@ -358,6 +359,16 @@ export function registerRunner(program: Command, setExit: (code: number) => void
         setExit(reportError(err, out));
       }
     });
+}
+
+/** The runner config; a mistake in it is a usage error (exit 2) naming the file, line and column. */
+function loadConfig(path: string) {
+  try {
+    return loadRunnerConfig(path);
+  } catch (err) {
+    if (err instanceof RunnerConfigError) throw new CliError(err.message, EXIT.usage);
+    throw err;
+  }
 }
 
 /** The registration token from exactly one source, trimmed; empty is refused naming the source. */
