@@ -15,6 +15,7 @@ import type {
   RunResult,
   TaskGroupResult,
   RunnerDetail,
+  RunnerSelfResponse,
   RunnerStatusBody,
   RunnerView,
 } from '../protocol/api.ts';
@@ -265,6 +266,10 @@ export function createClient(http: HttpOptions) {
     },
     unregister() {
       return requestJson<void>(http, 'api/v1/runner', { method: 'DELETE' });
+    },
+    /** Who this client's runner token belongs to. */
+    runnerSelf() {
+      return requestJson<RunnerSelfResponse>(http, 'api/v1/runner', { method: 'GET' });
     },
     /** Long-poll: resolves with an offer, or undefined when the hold ended with nothing to do. */
     acquire(capacity: number, waitMs: number, signal?: AbortSignal) {

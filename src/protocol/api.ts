@@ -177,6 +177,16 @@ export type RegisterRunnerBody = Static<typeof RegisterRunnerBody>;
 export const RegisterRunnerResponse = Type.Object({ runnerId: Type.String(), token: Type.String() });
 export type RegisterRunnerResponse = Static<typeof RegisterRunnerResponse>;
 
+/** `GET /api/v1/runner`: who a runner token belongs to (`baton runner setup` checks a token given to it). */
+export const RunnerSelfResponse = Type.Object({
+  runnerId: Type.String(),
+  name: Type.String(),
+  labels: Type.Array(Type.String()),
+  capacity: Type.Integer(),
+  hasKey: Type.Boolean(),
+});
+export type RunnerSelfResponse = Static<typeof RunnerSelfResponse>;
+
 /** What a runner says about itself: shown in the fleet list and in "why is this task pending". */
 export const RunnerStatusBody = Type.Object(
   {

@@ -32,6 +32,9 @@ const DISK_RECHECK_MS = 5_000;
 /** How often a runner refreshes its status on the server when nothing changed. */
 const STATUS_REPORT_MS = 30_000;
 
+/** What became of a finished task's result. */
+export type TaskDelivery = 'acknowledged' | 'refused' | 'superseded';
+
 export interface RunnerLogger {
   info(msg: string): void;
   warn(msg: string): void;
@@ -44,7 +47,13 @@ export interface AgentOptions {
   maxParallelTasks: number;
   workDir: string;
   baseEnv: Record<string, string>;
+  /**
+   * Exactly one task (one slot, whatever maxParallelTasks says), then stop once its result was acknowledged.
+   * An offer it could not confirm does not count: it goes on waiting for a task it runs.
+   */
   oneOff?: boolean;
+  /** Stop when no task ran for this long (from start, or since the last task ended); see `idledOut`. */
+  idleTimeoutMs?: number;
   /** SIGTERM → SIGKILL grace when a task is cancelled (default 10 s). */
   cancelGraceMs?: number;
   /** Long-poll hold asked of the server (default 25 s). */
@@ -93,6 +102,11 @@ export class Agent {
   #reports: Promise<void> = Promise.resolve();
   #firstReport = Promise.withResolvers<void>();
   #tasksDone = 0;
+  /** Slots between taking an offer and finishing it (the idle timer runs only while this is 0). */
+  #busy = 0;
+  #idleTimer: NodeJS.Timeout | undefined;
+  #idledOut = false;
+  #lastResult: TaskDelivery | undefined;
   /** Whether this runner enforces resource limits (probed at start); reported in its status. */
   #limits = false;
 
@@ -120,8 +134,31 @@ export class Agent {
     return this.#firstReport.promise;
   }
 
+  /** Tasks this runner started (confirmed) and finished, whatever their status. */
   get tasksDone(): number {
     return this.#tasksDone;
+  }
+
+  /** True when the runner stopped because no task came within `idleTimeoutMs`. */
+  get idledOut(): boolean {
+    return this.#idledOut;
+  }
+
+  /** What became of the last task's result: acknowledged by the server, refused, or superseded by another attempt. */
+  get lastResult(): TaskDelivery | undefined {
+    return this.#lastResult;
+  }
+
+  #armIdle(): void {
+    const ms = this.#o.idleTimeoutMs;
+    if (ms === undefined || this.#stopping || this.#busy > 0) return;
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = setTimeout(() => {
+      if (this.#stopping || this.#busy > 0) return;
+      this.#idledOut = true;
+      this.#o.log.info(`no task for ${ms} ms (idle timeout); stopping`);
+      this.stop();
+    }, ms);
   }
 
   get activeTasks(): number {
@@ -143,8 +180,12 @@ export class Agent {
       this.#o.log.warn(
         `resource limits: not enforced, tasks that declare limits are not offered here: ${support.why}`,
       );
-    const slots = Array.from({ length: this.#o.maxParallelTasks }, (_, i) => this.#slot(i));
+    // A one-off runner takes exactly one task: one slot, so two cannot be offered at once.
+    const slotCount = this.#o.oneOff ? 1 : this.#o.maxParallelTasks;
+    const slots = Array.from({ length: slotCount }, (_, i) => this.#slot(i));
+    this.#armIdle();
     await Promise.all([recovery, ...slots]);
+    clearTimeout(this.#idleTimer);
     if (support.ok) removeRunnerCgroups(support.backend);
   }
 
@@ -152,6 +193,7 @@ export class Agent {
   stop(): void {
     if (!this.#stopping) {
       this.#stopping = true;
+      clearTimeout(this.#idleTimer);
       this.#acquireAbort.abort();
       // Tell the server at once, so the fleet list and pending explanations say so. Before the first report
       // (there is none to amend) the disk check in flight sends one, and it carries `draining`.
@@ -182,9 +224,20 @@ export class Agent {
         continue;
       }
       if (!offer) continue;
-      await this.#runOffer(offer);
-      this.#tasksDone++;
-      if (this.#o.oneOff) this.stop();
+      this.#busy++;
+      clearTimeout(this.#idleTimer);
+      let result: TaskDelivery | 'not_started';
+      try {
+        result = await this.#runOffer(offer);
+      } finally {
+        this.#busy--;
+      }
+      if (result !== 'not_started') {
+        this.#tasksDone++;
+        this.#lastResult = result;
+        if (this.#o.oneOff) this.stop();
+      }
+      this.#armIdle();
     }
   }
 
@@ -269,7 +322,7 @@ export class Agent {
     this.#unreachable = true;
   }
 
-  async #runOffer(offer: AcquireResponse): Promise<void> {
+  async #runOffer(offer: AcquireResponse): Promise<TaskDelivery | 'not_started'> {
     const { client, log } = this.#o;
     const label = `task '${offer.task.name}' (run ${offer.task.runId}, attempt ${offer.task.attempt})`;
     const requestTimeoutMs = Math.max(1_000, offer.heartbeatIntervalMs - 100);
@@ -282,7 +335,7 @@ export class Agent {
       startCancelled = started.cancel;
     } catch (err) {
       log.warn(`could not confirm ${label}: ${toError(err).message}`);
-      return;
+      return 'not_started';
     }
     log.info(`running ${label}`);
     this.#o.onTaskStarted?.(offer);
@@ -439,12 +492,13 @@ export class Agent {
       keeper.stop();
       spool.remove();
       log.warn(`${label}: not reporting a result; the server gave the task to another attempt`);
-      return;
+      return 'superseded';
     }
     spool.saveResult(body);
-    await this.#deliver(spool, body, label, requestTimeoutMs);
+    const acknowledged = await this.#deliver(spool, body, label, requestTimeoutMs);
     keeper.stop();
     this.#o.onTaskFinished?.(offer, outcome);
+    return acknowledged ? 'acknowledged' : 'refused';
   }
 
   /** The task's secrets, unsealed with this runner's private key; they live only in this task's engine run. */
@@ -456,14 +510,22 @@ export class Agent {
   }
 
   /** Sends `complete` until the server acknowledges or refuses it; then the spool has done its job. */
-  async #deliver(spool: Spool, body: CompleteBody, label: string, requestTimeoutMs: number): Promise<void> {
+  async #deliver(
+    spool: Spool,
+    body: CompleteBody,
+    label: string,
+    requestTimeoutMs: number,
+  ): Promise<boolean> {
+    let acknowledged = false;
     try {
       await this.#retry(() => this.#o.client.complete(spool.meta().lease, body, requestTimeoutMs), Infinity);
       this.#o.log.info(`${label} ${body.status}${body.message ? `: ${body.message}` : ''}`);
+      acknowledged = true;
     } catch (err) {
       this.#o.log.error(`${label}: the server refused the result: ${toError(err).message}`);
     }
     spool.remove();
+    return acknowledged;
   }
 
   /**

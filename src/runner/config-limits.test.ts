@@ -25,7 +25,7 @@ describe('runner config "limits"', () => {
 
   it('refuses a bad value or an unknown key, naming the file, the key and the value', () => {
     const path = configWith({ memory: '12Q' });
-    expect(() => loadRunnerConfig(path)).toThrow(`${path}: "limits.memory": "12Q" is not a memory size`);
+    expect(() => loadRunnerConfig(path)).toThrow(`${path}:1:73: "limits.memory": "12Q" is not a memory size`);
     expect(() => loadRunnerConfig(configWith({ memroy: '1G' }))).toThrow(
       '"limits" has unknown key(s) "memroy"; it takes memory, pids and cpu',
     );

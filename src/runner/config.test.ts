@@ -28,7 +28,7 @@ describe('runner config isolation', () => {
   it('refuses another value, naming the key, the value and the choices', () => {
     const path = configWith({ isolation: 'vm' });
     expect(() => loadRunnerConfig(path)).toThrow(
-      `${path}: "isolation" must be one of host, sandbox, got "vm"`,
+      `${path}:9:3: "isolation" must be one of host, sandbox, got "vm"`,
     );
   });
 });
@@ -41,7 +41,9 @@ describe('runner config network', () => {
 
   it('refuses another value, naming the key, the value and the choices', () => {
     const path = configWith({ network: 'off' });
-    expect(() => loadRunnerConfig(path)).toThrow(`${path}: "network" must be one of host, none, got "off"`);
+    expect(() => loadRunnerConfig(path)).toThrow(
+      `${path}:9:3: "network" must be one of host, none, got "off"`,
+    );
   });
 
   it('none needs a sandbox that can cut the network, and says so', () => {

@@ -1,16 +1,18 @@
 // `baton runner register | start | unregister`: set up this machine as a runner and run the agent.
-import { hostname } from 'node:os';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import {
-  STATE_ROOT,
-  assertNoIdentity,
-  loadIdentity,
-  newIdentity,
-  saveIdentity,
-} from '../../runner/identity.ts';
-import { unlinkSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { STATE_ROOT, loadIdentity } from '../../runner/identity.ts';
+import { rmSync, unlinkSync } from 'node:fs';
 import type { Command } from 'commander';
-import { createClient, trustCaFile } from '../../client/index.ts';
+import { ApiError, createClient, trustCaFile } from '../../client/index.ts';
+import {
+  checkRegistrationToken,
+  parseLabels,
+  parseMaxParallel,
+  readExistingConfig,
+  readRegistrationTokenFile,
+  readStdinLine,
+  registerAndWrite,
+} from './runner-register.ts';
 import {
   describeLimits,
   findDrivers,
@@ -33,17 +35,23 @@ import {
   proveIsolation,
   withoutBatonSettings,
   loadRunnerConfig,
+  RunnerConfigError,
   siblingRunnerConfigs,
-  writeRunnerConfig,
   type RunnerLogger,
 } from '../../runner/index.ts';
-import { CliError, reportError } from '../common.ts';
+import { CliError, EXIT, reportError } from '../common.ts';
+import { registerRunnerSetup } from './runner-setup.ts';
+import { parseDuration } from '../../workflow/static-values.ts';
 import { createOut } from '../output.ts';
 import { batonVersion } from '../version.ts';
+
+/** `runner start --idle-timeout`: the runner stopped because no task came at all. Documented in docs/runner-config.md. */
+export const EXIT_IDLE_NO_TASK = 3;
 
 interface StartFlags {
   config: string;
   oneOff?: boolean;
+  idleTimeout?: string;
   isolation?: string;
   network?: string;
   limitMemory?: string;
@@ -103,13 +111,16 @@ async function startLimits(
 interface RegisterFlags {
   server?: string;
   registrationToken?: string;
+  stdinRegistrationToken?: boolean;
+  registrationTokenFile?: string;
   name?: string;
   labels?: string;
   config: string;
-  maxParallelTasks: string;
-  workDir: string;
+  maxParallelTasks?: string;
+  workDir?: string;
   caFile?: string;
   stateDir?: string;
+  tokenFile?: string;
 }
 
 function consoleLogger(name: string): RunnerLogger {
@@ -120,17 +131,29 @@ function consoleLogger(name: string): RunnerLogger {
 
 export function registerRunner(program: Command, setExit: (code: number) => void): void {
   const runner = program.command('runner').description('set up and run a runner on this machine');
+  registerRunnerSetup(runner, setExit);
 
   runner
     .command('register')
-    .description('register this machine with a server and write the runner config file (mode 0600)')
-    .option('--server <url>', 'server URL (BATON_SERVER)')
-    .option('--registration-token <token>', 'registration token (BATON_RUNNER_REGISTRATION_TOKEN)')
-    .option('--name <name>', 'runner name (default: host name)')
-    .option('--labels <a,b>', 'labels that workflows can require with runs_on', '')
+    .description(
+      'register this machine with a server and write the runner config file (mode 0600); with an existing config, register it again keeping its settings and overwriting only its token',
+    )
+    .option('--server <url>', "server URL (BATON_SERVER; default: the config's)")
+    .option(
+      '--registration-token <token>',
+      'registration token (BATON_RUNNER_REGISTRATION_TOKEN); prefer --stdin-registration-token or --registration-token-file, which keep it out of the process list',
+    )
+    .option('--stdin-registration-token', 'read the registration token from the first line of stdin')
+    .option('--registration-token-file <file>', 'read the registration token from this file')
+    .option('--name <name>', "runner name (default: the config's, else the host name)")
+    .option('--labels <a,b>', "labels that workflows can require with runs_on (default: the config's)")
     .option('--config <file>', 'config file to write', DEFAULT_CONFIG_PATH)
-    .option('--max-parallel-tasks <n>', 'tasks run at once', '1')
-    .option('--work-dir <dir>', 'where task work dirs are created', '_work')
+    .option('--max-parallel-tasks <n>', "tasks run at once (default: the config's, else 1)")
+    .option('--work-dir <dir>', "where task work dirs are created (default: the config's, else _work)")
+    .option(
+      '--token-file <file>',
+      'write the runner token to this file (mode 0600) and name it as "token_file" in the config, instead of the token itself',
+    )
     .option('--ca-file <file>', 'trust this CA certificate (PEM) for an HTTPS server; kept in the config')
     .option(
       '--state-dir <dir>',
@@ -139,62 +162,29 @@ export function registerRunner(program: Command, setExit: (code: number) => void
     .action(async (flags: RegisterFlags) => {
       const out = createOut();
       try {
-        const server = flags.server ?? process.env.BATON_SERVER;
-        const token = flags.registrationToken ?? process.env.BATON_RUNNER_REGISTRATION_TOKEN;
+        const existing = readExistingConfig(flags.config);
+        const server =
+          flags.server ??
+          process.env.BATON_SERVER ??
+          (typeof existing?.server === 'string' ? existing.server : undefined);
         if (!server) throw new CliError('pass --server URL (or set BATON_SERVER)');
-        if (!token)
-          throw new CliError('pass --registration-token T (or set BATON_RUNNER_REGISTRATION_TOKEN)');
-        const max = Number(flags.maxParallelTasks);
-        if (!Number.isInteger(max) || max < 1 || max > 256)
-          throw new CliError(`--max-parallel-tasks must be 1–256, got '${flags.maxParallelTasks}'`);
-        const name = (flags.name ?? hostname()).replace(/[^A-Za-z0-9_.@-]/g, '-');
-        const labels = (flags.labels ?? '')
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean);
-        if (flags.caFile) trustCaFile(flags.caFile);
-        const client = createClient({ baseUrl: server, userAgent: `baton-runner/${batonVersion()}` });
-        // The key pair lives in a state dir of this runner's own (several configs may share a directory);
-        // only the public half goes to the server. A chosen dir is checked before registering.
-        const configDir = dirname(resolve(flags.config));
-        if (flags.stateDir !== undefined && flags.stateDir.trim() === '')
-          throw new CliError('--state-dir must name a directory, got an empty string');
-        const chosenStateDir = flags.stateDir === undefined ? undefined : resolve(flags.stateDir);
-        if (chosenStateDir !== undefined) assertNoIdentity(chosenStateDir);
-        const keys = await newIdentity();
-        const reg = await client.register(token, {
-          name,
-          labels,
-          capacity: max,
-          version: batonVersion(),
-          publicKey: keys.publicKey,
-        });
-        const stateDir = chosenStateDir ?? join(configDir, STATE_ROOT, reg.runnerId);
-        try {
-          saveIdentity(stateDir, reg.runnerId, keys);
-        } catch (err) {
-          // Registered, but its key has nowhere to go: take the registration back rather than leave a runner
-          // whose secrets nobody can open.
-          await createClient({ baseUrl: server, token: reg.token })
-            .unregister()
-            .catch(() => {});
-          throw err;
-        }
-        // Kept relative when it sits under the config's directory, so the directory can be moved as a whole.
-        const rel = relative(configDir, stateDir);
-        writeRunnerConfig(flags.config, {
+        const token = await registrationTokenFrom(flags);
+        const registered = await registerAndWrite({
           server,
-          runner_id: reg.runnerId,
-          state_dir: rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : stateDir,
-          name,
-          token: reg.token,
-          labels,
-          max_parallel_tasks: max,
-          work_dir: flags.workDir,
-          ...(flags.caFile ? { ca_file: resolve(flags.caFile) } : {}),
+          registrationToken: token,
+          config: flags.config,
+          ...(flags.name === undefined ? {} : { name: flags.name }),
+          ...(flags.labels === undefined ? {} : { labels: parseLabels(flags.labels, '--labels') }),
+          ...(flags.maxParallelTasks === undefined
+            ? {}
+            : { maxParallelTasks: parseMaxParallel(flags.maxParallelTasks, '--max-parallel-tasks') }),
+          ...(flags.workDir === undefined ? {} : { workDir: flags.workDir }),
+          ...(flags.caFile === undefined ? {} : { caFile: flags.caFile }),
+          ...(flags.stateDir === undefined ? {} : { stateDir: flags.stateDir }),
+          ...(flags.tokenFile === undefined ? {} : { tokenFile: flags.tokenFile }),
         });
         out.err(
-          `registered runner '${name}' (${reg.runnerId}); config written to ${flags.config}, key pair and spool in ${stateDir}\nstart it with: baton runner start --config ${flags.config}\n`,
+          `registered runner '${registered.name}' (${registered.runnerId}); config written to ${flags.config}${registered.tokenFile ? `, token to ${registered.tokenFile} (mode 0600)` : ''}, key pair and spool in ${registered.stateDir}${registered.previous ? `; ${registered.previous}` : ''}\nstart it with: baton runner start --config ${flags.config}\n`,
         );
         setExit(0);
       } catch (err) {
@@ -208,7 +198,14 @@ export function registerRunner(program: Command, setExit: (code: number) => void
       'run the agent: take tasks from the server until stopped (SIGTERM once: finish; twice: cancel)',
     )
     .option('--config <file>', 'runner config file', DEFAULT_CONFIG_PATH)
-    .option('--one-off', 'exit after one task')
+    .option(
+      '--one-off',
+      'run exactly one task, then exit 0 once the server acknowledged its result (config key "one_off")',
+    )
+    .option(
+      '--idle-timeout <duration>',
+      `stop when no task came for this long (e.g. 90s, 10m): exit ${EXIT_IDLE_NO_TASK} if the runner ran no task at all, 0 otherwise`,
+    )
     .option(
       '--isolation <level>',
       `${ISOLATIONS.join(' | ')}: sandbox runs each step in bubblewrap (needs the Debian package bubblewrap); default: the config's "isolation", else host`,
@@ -233,7 +230,13 @@ export function registerRunner(program: Command, setExit: (code: number) => void
     .action(async (flags: StartFlags) => {
       const out = createOut();
       try {
-        const config = loadRunnerConfig(flags.config);
+        let idleTimeoutMs: number | undefined;
+        if (flags.idleTimeout !== undefined) {
+          const d = parseDuration(flags.idleTimeout);
+          if ('reason' in d) throw new CliError(`--idle-timeout '${flags.idleTimeout}' ${d.reason}`);
+          idleTimeoutMs = d.ms;
+        }
+        const config = loadConfig(flags.config);
         let level = config.isolation;
         try {
           if (flags.isolation !== undefined) level = parseIsolation(flags.isolation, '--isolation');
@@ -281,6 +284,7 @@ export function registerRunner(program: Command, setExit: (code: number) => void
             join(config.baseDir, STATE_ROOT),
           ],
           oneOff: flags.oneOff === true || config.oneOff,
+          ...(idleTimeoutMs === undefined ? {} : { idleTimeoutMs }),
           stateDir: config.stateDir,
           keys: identity?.keys,
           minFreeDiskBytes: config.minFreeDiskBytes,
@@ -303,6 +307,22 @@ export function registerRunner(program: Command, setExit: (code: number) => void
         log.info(`runner stopped after ${agent.tasksDone} task(s)`);
         process.off('SIGTERM', onSignal);
         process.off('SIGINT', onSignal);
+        if (agent.idledOut && agent.tasksDone === 0)
+          throw new CliError(
+            `no task came within the idle timeout (${flags.idleTimeout}); exiting with code ${EXIT_IDLE_NO_TASK}`,
+            EXIT_IDLE_NO_TASK,
+          );
+        if (
+          agent.lastResult !== undefined &&
+          agent.lastResult !== 'acknowledged' &&
+          (flags.oneOff === true || config.oneOff)
+        )
+          throw new CliError(
+            agent.lastResult === 'superseded'
+              ? 'the one task lost its lease to another attempt; its result was not reported'
+              : "the server refused the one task's result",
+            EXIT.failed,
+          );
         setExit(0);
       } catch (err) {
         setExit(reportError(err, out));
@@ -311,18 +331,65 @@ export function registerRunner(program: Command, setExit: (code: number) => void
 
   runner
     .command('unregister')
-    .description('remove this runner from the server and delete its config file')
+    .description(
+      'remove this runner from the server (with its own token) and delete its config file and token file; a runner already removed counts as done',
+    )
     .option('--config <file>', 'runner config file', DEFAULT_CONFIG_PATH)
     .action(async (flags: { config: string }) => {
       const out = createOut();
       try {
-        const config = loadRunnerConfig(flags.config);
-        await createClient({ baseUrl: config.server, token: config.token }).unregister();
+        const config = loadConfig(flags.config);
+        if (config.caFile) trustCaFile(config.caFile);
+        let gone = '';
+        try {
+          await createClient({ baseUrl: config.server, token: config.token }).unregister();
+        } catch (err) {
+          // The server no longer knows this token: the runner was removed already (from the UI, `baton
+          // runners remove`, or an earlier unregister that lost its answer). What is left to do is local.
+          if (!(err instanceof ApiError && (err.status === 401 || err.status === 404))) throw err;
+          gone = ' (the server no longer knew it: it was already removed)';
+        }
         unlinkSync(config.configPath);
-        out.err(`runner '${config.name}' unregistered; ${flags.config} removed\n`);
+        if (config.tokenFile !== undefined) rmSync(config.tokenFile, { force: true });
+        out.err(
+          `runner '${config.name}' unregistered${gone}; ${flags.config}${config.tokenFile ? ` and ${config.tokenFile}` : ''} removed\n`,
+        );
         setExit(0);
       } catch (err) {
         setExit(reportError(err, out));
       }
     });
+}
+
+/** The runner config; a mistake in it is a usage error (exit 2) naming the file, line and column. */
+function loadConfig(path: string) {
+  try {
+    return loadRunnerConfig(path);
+  } catch (err) {
+    if (err instanceof RunnerConfigError) throw new CliError(err.message, EXIT.usage);
+    throw err;
+  }
+}
+
+/** The registration token from exactly one source, trimmed; empty is refused naming the source. */
+async function registrationTokenFrom(flags: RegisterFlags): Promise<string> {
+  const given = [
+    flags.registrationToken !== undefined ? '--registration-token' : undefined,
+    flags.stdinRegistrationToken ? '--stdin-registration-token' : undefined,
+    flags.registrationTokenFile !== undefined ? '--registration-token-file' : undefined,
+  ].filter((x) => x !== undefined);
+  if (given.length > 1) throw new CliError(`give one registration token source, not ${given.join(' and ')}`);
+  if (flags.stdinRegistrationToken) return checkRegistrationToken(await readStdinLine(), 'stdin');
+  if (flags.registrationTokenFile !== undefined)
+    return checkRegistrationToken(
+      readRegistrationTokenFile(flags.registrationTokenFile),
+      `--registration-token-file ${flags.registrationTokenFile}`,
+    );
+  if (flags.registrationToken !== undefined)
+    return checkRegistrationToken(flags.registrationToken, '--registration-token');
+  const env = process.env.BATON_RUNNER_REGISTRATION_TOKEN;
+  if (env !== undefined) return checkRegistrationToken(env, 'BATON_RUNNER_REGISTRATION_TOKEN');
+  throw new CliError(
+    'no registration token: pass --stdin-registration-token (echo TOKEN | baton runner register …), --registration-token-file FILE, --registration-token T, or set BATON_RUNNER_REGISTRATION_TOKEN',
+  );
 }

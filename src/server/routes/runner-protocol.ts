@@ -17,6 +17,7 @@ import {
   MAX_LOG_CHUNK_BYTES,
   RegisterRunnerBody,
   RegisterRunnerResponse,
+  RunnerSelfResponse,
   RunnerStatusBody,
 } from '../../protocol/api.ts';
 import { CacheLookupBody, CacheLookupResponse } from '../../protocol/cache.ts';
@@ -174,6 +175,17 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext, acquire: 
       const after = runnerGives(req.body);
       if (JSON.stringify(after) !== JSON.stringify(before)) ctx.hub.runnerChanged(runner.id);
       reply.code(204);
+    });
+
+    s.get('/api/v1/runner', { schema: { response: { 200: RunnerSelfResponse } } }, async (req) => {
+      const row = runnerOf(req);
+      return {
+        runnerId: row.id,
+        name: row.name,
+        labels: JSON.parse(row.labels) as string[],
+        capacity: row.capacity,
+        hasKey: row.public_key !== null,
+      };
     });
 
     s.delete('/api/v1/runner', async (req, reply) => {
