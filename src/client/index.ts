@@ -16,6 +16,7 @@ import type {
   TaskGroupResult,
   RunnerDetail,
   RunnerStatusBody,
+  RunnerStatusResponse,
   RunnerView,
 } from '../protocol/api.ts';
 import type { RunStatus } from '../protocol/status.ts';
@@ -245,7 +246,11 @@ export function createClient(http: HttpOptions) {
     },
     /** Tells the server about this runner: isolation, free disk, and why it takes no tasks (if so). */
     reportStatus(status: RunnerStatusBody) {
-      return requestJson<void>(http, 'api/v1/runner/status', { body: status, timeoutMs: 10_000 });
+      // An older server answers 204 (undefined): the runner then does not ping while it waits.
+      return requestJson<RunnerStatusResponse | undefined>(http, 'api/v1/runner/status', {
+        body: status,
+        timeoutMs: 10_000,
+      });
     },
     unregister() {
       return requestJson<void>(http, 'api/v1/runner', { method: 'DELETE' });

@@ -212,6 +212,13 @@ export const RunnerStatusBody = Type.Object(
 );
 export type RunnerStatusBody = Static<typeof RunnerStatusBody>;
 
+/** The answer to a status report: how often to repeat it while waiting for work, and when silence is offline. */
+export const RunnerStatusResponse = Type.Object({
+  heartbeatIntervalMs: Type.Integer({ minimum: 1 }),
+  offlineAfterMs: Type.Integer({ minimum: 1 }),
+});
+export type RunnerStatusResponse = Static<typeof RunnerStatusResponse>;
+
 export const RunnerView = Type.Object({
   id: Type.String(),
   name: Type.String(),

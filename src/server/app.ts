@@ -9,6 +9,7 @@ import { createFsBlobStore, type BlobStore } from './blobs.ts';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { createDispatcher } from './dispatch.ts';
+import { runnerOfflineAfterMs } from './views.ts';
 import { installErrorHandler } from './errors.ts';
 import { runRoutes } from './routes/runs.ts';
 import { logRoutes } from './routes/logs.ts';
@@ -77,7 +78,7 @@ export async function createServer(
     config: deps.config,
     store: deps.store,
     hub,
-    dispatcher: createDispatcher(deps.store, hub),
+    dispatcher: createDispatcher(deps.store, hub, { silentAfterMs: runnerOfflineAfterMs(deps.config) }),
     now,
     streams,
     shutdown: shutdown.signal,

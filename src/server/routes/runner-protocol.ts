@@ -18,13 +18,14 @@ import {
   RegisterRunnerBody,
   RegisterRunnerResponse,
   RunnerStatusBody,
+  RunnerStatusResponse,
 } from '../../protocol/api.ts';
 import { authenticateRunner, bearerToken, usableToken } from '../auth.ts';
 import { publishAdvance, wakeAt, type ServerContext } from '../context.ts';
 import { isStorageFull } from '../storage-health.ts';
 import { generateToken, hashToken } from '../tokens.ts';
 import { assignClaimed } from '../assign.ts';
-import { runnerGives, runnerReport } from '../views.ts';
+import { LAST_SEEN_RESOLUTION_MS, runnerGives, runnerOfflineAfterMs, runnerReport } from '../views.ts';
 import type { ClaimingRunner } from '../../store/leases.ts';
 import type { RunnerRow } from '../../store/schema.ts';
 
@@ -34,7 +35,6 @@ export const SERVER_LOG_LIMIT_BYTES = 17 * 1024 * 1024;
 const LeaseParams = Type.Object({ lease: Type.String({ pattern: '^[0-9a-f]{32}$' }) });
 
 /** How stale a runner's stored last-seen time may get while it is making requests. */
-const LAST_SEEN_RESOLUTION_MS = 1_000;
 
 export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
   // 10 failed registrations a minute per address: enough for typos, far too few to guess a 192-bit token.
@@ -134,6 +134,7 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const s = scope.withTypeProvider<TypeBoxTypeProvider>();
     s.decorateRequest('runner', null);
     s.decorateRequest('generation', 0);
+    s.decorateRequest('touched', null);
     s.addHook('onRequest', async (req) => {
       // Read before the runner's row: a report stored after the row was read has moved it on (see acquire).
       const generation = ctx.hub.queueGeneration;
@@ -144,12 +145,15 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
       // runner makes several requests per task, and each write is a transaction of its own).
       const now = ctx.now();
       if (now - (runner.last_seen_at ?? 0) >= LAST_SEEN_RESOLUTION_MS) {
-        void ctx.store.credentials.touchRunner(runner.id, now).catch((err: unknown) => {
-          const e = toError(err);
-          // A full disk is logged once, by the storage health, not at every request while it lasts.
-          if (isStorageFull(e)) return ctx.storage.refused(e);
-          ctx.log.warn({ err: e }, 'could not record runner last-seen time');
-        });
+        // Awaited only by acquire, whose claim reads it (a runner back from silence is offered nothing before).
+        (req as unknown as { touched: Promise<void> }).touched = ctx.store.credentials
+          .touchRunner(runner.id, now)
+          .catch((err: unknown) => {
+            const e = toError(err);
+            // A full disk is logged once, by the storage health, not at every request while it lasts.
+            if (isStorageFull(e)) return ctx.storage.refused(e);
+            ctx.log.warn({ err: e }, 'could not record runner last-seen time');
+          });
       }
     });
     const runnerOf = (req: object) => (req as { runner: RunnerRow }).runner;
@@ -159,16 +163,27 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
       labels: JSON.parse(row.labels) as string[],
       canReceiveSecrets: row.public_key !== null,
       gives: runnerGives(runnerReport(row)),
+      capacity: row.capacity,
+      lastSeenAt: row.last_seen_at,
     });
 
-    s.post('/api/v1/runner/status', { schema: { body: RunnerStatusBody } }, async (req, reply) => {
-      const runner = runnerOf(req);
-      await ctx.store.credentials.setRunnerStatus(runner.id, JSON.stringify(req.body), ctx.now());
-      const before = runnerGives(runnerReport(runner));
-      const after = runnerGives(req.body);
-      if (JSON.stringify(after) !== JSON.stringify(before)) ctx.hub.runnerChanged(runner.id);
-      reply.code(204);
-    });
+    s.post(
+      '/api/v1/runner/status',
+      { schema: { body: RunnerStatusBody, response: { 200: RunnerStatusResponse } } },
+      async (req) => {
+        const runner = runnerOf(req);
+        await ctx.store.credentials.setRunnerStatus(runner.id, JSON.stringify(req.body), ctx.now());
+        const before = runnerGives(runnerReport(runner));
+        const after = runnerGives(req.body);
+        if (JSON.stringify(after) !== JSON.stringify(before)) ctx.hub.runnerChanged(runner.id);
+        // The runner repeats its report every heartbeat interval while its long polls wait (a ping): silent for
+        // offlineAfterMs, it is offline and offered nothing.
+        return {
+          heartbeatIntervalMs: ctx.config.heartbeatIntervalMs,
+          offlineAfterMs: runnerOfflineAfterMs(ctx.config),
+        };
+      },
+    );
 
     s.delete('/api/v1/runner', async (req, reply) => {
       await ctx.store.credentials.deleteRunner(runnerOf(req).id);
@@ -192,8 +207,10 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
         const waitMs = Math.min(req.body.waitMs ?? ctx.config.maxLongPollMs, ctx.config.maxLongPollMs);
         let claimed;
         try {
+          await (req as unknown as { touched: Promise<void> | null }).touched;
           claimed = await ctx.dispatcher.acquire({
-            runner: claimingRunner(runner),
+            // It asked just now, whatever its row said before this request.
+            runner: { ...claimingRunner(runner), lastSeenAt: Math.max(runner.last_seen_at ?? 0, ctx.now()) },
             readAtGeneration: (req as unknown as { generation: number }).generation,
             reload: async () => {
               const row = await ctx.store.credentials.runner(runner.id);
