@@ -17,6 +17,7 @@ import type {
   RunnerDetail,
   RunnerStatusBody,
   RunnerStatusResponse,
+  PendingExplanation,
   RunnerView,
 } from '../protocol/api.ts';
 import type { RunStatus } from '../protocol/status.ts';
@@ -328,20 +329,4 @@ export function createClient(http: HttpOptions) {
 export type BatonClient = ReturnType<typeof createClient>;
 
 /** The answer of GET /api/v1/runs/:id/tasks/:task/pending (server/routes/ui.ts explainPending). */
-export interface PendingExplanation {
-  task: string;
-  status: string;
-  runsOn: string[];
-  forwardTo: string | null;
-  queuedAt: string | null;
-  waitingFor: Array<{ task: string; status: string }>;
-  summary: string;
-  runners: Array<{
-    id: string;
-    name: string;
-    status: string;
-    labels: string[];
-    eligible: boolean;
-    reasons: Array<{ code: string; message: string }>;
-  }>;
-}
+export type { PendingExplanation } from '../protocol/api.ts';

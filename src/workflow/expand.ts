@@ -65,9 +65,16 @@ export function expandTasks(
     return true;
   };
   const tooManyLabels = (spec: TaskSpec, draft: TaskDraft) => {
-    if (spec.runsOn.length <= RUNNER_LABELS_MAX) return;
-    const message = `task '${spec.name}' requires ${spec.runsOn.length} runs_on labels; a runner carries at most ${RUNNER_LABELS_MAX}, so none could take it`;
-    issues.push(makeIssue('limit_exceeded', message, draft.at, draft.path));
+    if (spec.runsOn.length > RUNNER_LABELS_MAX) {
+      const message = `task '${spec.name}' requires ${spec.runsOn.length} runs_on labels; a runner carries at most ${RUNNER_LABELS_MAX}, so none could take it`;
+      issues.push(makeIssue('limit_exceeded', message, draft.at, draft.path));
+    }
+    // Each claim compares them with a runner's labels: as many as one runner may carry.
+    const any = spec.runsOnAny?.length ?? 0;
+    if (any > RUNNER_LABELS_MAX) {
+      const message = `task '${spec.name}' lists ${any} labels in runs_on.any; the limit is ${RUNNER_LABELS_MAX}`;
+      issues.push(makeIssue('limit_exceeded', message, draft.at, draft.path));
+    }
   };
 
   const tasks: TaskSpec[] = [];

@@ -90,6 +90,17 @@ describe('runs_on as a map: all or any', () => {
     ]);
   });
 
+  it('refuses more than 50 labels in any, naming the limit', () => {
+    const labels = Array.from({ length: 51 }, (_, i) => `l${i}`).join(', ');
+    const r = compile(`{any: [${labels}]}`);
+    expect(r.ok ? [] : r.issues).toEqual([
+      expect.objectContaining({
+        code: 'limit_exceeded',
+        message: "task 'a' lists 51 labels in runs_on.any; the limit is 50",
+      }),
+    ]);
+  });
+
   it('refuses both keys, no key, an unknown key, an empty list and a bad label, each at its place', () => {
     const at = (runsOn: string) => {
       const r = compile(runsOn);

@@ -9,6 +9,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { BatonError } from '../../protocol/errors.ts';
 import type { TaskSpec } from '../../protocol/plan.ts';
+import { PENDING_REASON_CODES, PendingExplanation, type PendingReason } from '../../protocol/api.ts';
+import type { RunStatus } from '../../protocol/status.ts';
 import { authenticateUser, SESSION_COOKIE, usableToken } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
 import { hashToken } from '../tokens.ts';
@@ -146,27 +148,14 @@ export function uiRoutes(app: FastifyInstance, ctx: ServerContext, o: UiRoutesOp
     };
   });
 
-  r.get('/api/v1/runs/:id/tasks/:task/pending', { schema: { params: TaskParams } }, async (req) => {
-    await authenticateUser(ctx.store, req, ctx.now(), 'read');
-    return explainPending(ctx, req.params.id, req.params.task);
-  });
-}
-
-export interface PendingReason {
-  code:
-    | 'labels_missing'
-    | 'at_capacity'
-    | 'offline'
-    | 'disabled'
-    | 'draining'
-    | 'forwarded'
-    | 'low_disk'
-    | 'no_public_key'
-    | 'needs_sandbox'
-    | 'needs_network_isolation'
-    | 'needs_limits'
-    | 'driver_missing';
-  message: string;
+  r.get(
+    '/api/v1/runs/:id/tasks/:task/pending',
+    { schema: { params: TaskParams, response: { 200: PendingExplanation } } },
+    async (req) => {
+      await authenticateUser(ctx.store, req, ctx.now(), 'read');
+      return explainPending(ctx, req.params.id, req.params.task);
+    },
+  );
 }
 
 /** Each thing the task declares that the runner's last report does not promise (the claim's same three checks). */
@@ -174,34 +163,44 @@ function missingGifts(task: TaskRow, runner: string, gives: RunnerGives): Pendin
   const reasons: PendingReason[] = [];
   if (task.needs_sandbox === 1 && !gives.sandbox)
     reasons.push({
-      code: 'needs_sandbox',
+      code: 'isolation',
+      detail: 'needs_sandbox',
       message: `the task requires isolation: sandbox and runner '${runner}' does not report sandbox isolation; start a runner with --isolation sandbox`,
     });
   if (task.needs_network_off === 1 && !gives.networkIsolation)
     reasons.push({
-      code: 'needs_network_isolation',
+      code: 'isolation',
+      detail: 'needs_network_isolation',
       message: `the task declares network: false and runner '${runner}' does not report that it can cut a task's network`,
     });
   if (task.needs_limits === 1 && !gives.limits)
     reasons.push({
-      code: 'needs_limits',
+      code: 'isolation',
+      detail: 'needs_limits',
       message: `the task declares limits and runner '${runner}' does not report that it can enforce them (it needs a writable cgroup v2)`,
     });
   return reasons;
 }
 
+const plural = (n: number, word: string) => `${word}${n > 1 ? 's' : ''}`;
+
 /**
  * Why a task is not running: for a `pending` task, the dependencies it waits for; for a `queued` one, per
- * runner, each reason the claim query (store/leases.ts) would pass it over, and a runner's own report that it
- * takes no tasks (its disk is nearly full, or it is stopping).
+ * runner, the reason the claim (store/placement.ts) passes it over — one code, the first of
+ * PENDING_REASON_CODES that applies — and every other that applies too.
  */
-export async function explainPending(ctx: ServerContext, runId: string, taskName: string) {
+export async function explainPending(
+  ctx: ServerContext,
+  runId: string,
+  taskName: string,
+): Promise<PendingExplanation> {
   const loaded = await ctx.store.runs.get(runId);
   if (!loaded) throw new BatonError('not_found', `run ${runId} not found`);
   const task = loaded.tasks.find((t) => t.name === taskName || t.id === taskName);
   if (!task) throw new BatonError('not_found', `run ${runId} has no task '${taskName}'`);
   const spec = JSON.parse(task.spec) as TaskSpec;
   const runsOn = JSON.parse(task.runs_on) as string[];
+  const runsOnAny = spec.runsOnAny ?? [];
   const dependsOn = JSON.parse(task.depends_on) as string[];
   const waitingFor = loaded.tasks
     .filter((t) => dependsOn.includes(t.name) && ['pending', 'queued', 'running'].includes(t.status))
@@ -213,47 +212,70 @@ export async function explainPending(ctx: ServerContext, runId: string, taskName
   const runners = (await ctx.store.credentials.listRunners()).map((row) => {
     const view = runnerView(row, active.get(row.id) ?? 0, now, offlineAfter);
     const reasons: PendingReason[] = [];
-    const missing = runsOn.filter((l) => !view.labels.includes(l));
-    if (missing.length > 0)
-      reasons.push({
-        code: 'labels_missing',
-        message: `lacks label${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`,
+    const add = (r: PendingReason) => reasons.push(r);
+    if (view.status === 'disabled')
+      add({
+        code: 'disabled',
+        message: `runner '${view.name}' is disabled by an admin; enable it to use it`,
       });
-    if (task.names_secrets === 1 && row.public_key === null)
-      reasons.push({
-        code: 'no_public_key',
-        message: `the task names secrets and runner '${view.name}' was registered without a public key to seal them to; register it again with \`baton runner register\``,
-      });
-    const gives = runnerGives(view.report);
-    reasons.push(...missingGifts(task, view.name, gives));
-    if (isCustomTaskType(spec.type) && !gives.drivers.includes(spec.type))
-      reasons.push({
-        code: 'driver_missing',
-        message: `the task has type '${spec.type}' and runner '${view.name}' has no driver for it; start a runner with --drivers DIR holding an executable '${spec.type}' (docs/drivers.md)`,
-      });
-    if (spec.forwardTo !== undefined && spec.forwardTo !== view.name)
-      reasons.push({ code: 'forwarded', message: `the task is forwarded to runner '${spec.forwardTo}'` });
-    if (view.status === 'disabled') reasons.push({ code: 'disabled', message: 'the runner is disabled' });
     if (view.status === 'offline')
-      reasons.push({
+      add({
         code: 'offline',
-        message: view.lastSeenAt ? `not seen since ${view.lastSeenAt}` : 'never connected',
+        message: view.lastSeenAt
+          ? `runner '${view.name}' has not been heard from since ${view.lastSeenAt} (offline after ${Math.round(offlineAfter / 1000)} s of silence): it is offered no task`
+          : `runner '${view.name}' has never connected`,
       });
     if (view.status === 'draining')
-      reasons.push({
+      add({
         code: 'draining',
-        message: 'the runner is stopping: it finishes its running tasks and takes no new ones',
+        message: `runner '${view.name}' is stopping: it finishes its running tasks and takes no new ones`,
+      });
+    const missing = runsOn.filter((l) => !view.labels.includes(l));
+    if (missing.length > 0)
+      add({
+        code: 'tag_mismatch',
+        detail: 'labels_missing',
+        message: `runner '${view.name}' lacks ${plural(missing.length, 'label')} ${missing.join(', ')} (the task needs all of ${runsOn.join(', ')})`,
+      });
+    if (runsOnAny.length > 0 && !runsOnAny.some((l) => view.labels.includes(l)))
+      add({
+        code: 'tag_mismatch',
+        detail: 'labels_missing',
+        message: `runner '${view.name}' carries none of ${runsOnAny.join(', ')} (the task needs any one of them)`,
+      });
+    if (spec.forwardTo !== undefined && spec.forwardTo !== view.name)
+      add({
+        code: 'tag_mismatch',
+        detail: 'forwarded',
+        message: `the task is forwarded to runner '${spec.forwardTo}', not '${view.name}'`,
+      });
+    const gives = runnerGives(view.report);
+    if (isCustomTaskType(spec.type) && !gives.drivers.includes(spec.type))
+      add({
+        code: 'no_driver',
+        message: `the task has type '${spec.type}' and runner '${view.name}' has no driver for it; start a runner with --drivers DIR holding an executable '${spec.type}' (docs/drivers.md)`,
+      });
+    reasons.push(...missingGifts(task, view.name, gives));
+    if (task.names_secrets === 1 && row.public_key === null)
+      add({
+        code: 'no_key',
+        message: `the task names secrets and runner '${view.name}' was registered without a public key to seal them to; register it again with \`baton runner register\``,
       });
     if (view.report?.refusing !== undefined)
-      reasons.push({ code: 'low_disk', message: view.report.refusing });
+      add({ code: 'low_disk', message: `runner '${view.name}' takes no tasks: ${view.report.refusing}` });
     if (view.activeTasks >= view.capacity)
-      reasons.push({ code: 'at_capacity', message: `running ${view.activeTasks} of ${view.capacity} tasks` });
+      add({
+        code: 'at_capacity',
+        message: `runner '${view.name}' is running ${view.activeTasks} of its ${view.capacity} ${plural(view.capacity, 'task')}`,
+      });
+    reasons.sort((x, y) => PENDING_REASON_CODES.indexOf(x.code) - PENDING_REASON_CODES.indexOf(y.code));
     return {
       id: view.id,
       name: view.name,
       status: view.status,
       labels: view.labels,
       eligible: reasons.length === 0,
+      reason: reasons[0] ?? null,
       reasons,
     };
   });
@@ -272,8 +294,9 @@ export async function explainPending(ctx: ServerContext, runId: string, taskName
 
   return {
     task: task.name,
-    status: task.status,
+    status: task.status as RunStatus,
     runsOn,
+    runsOnAny,
     forwardTo: spec.forwardTo ?? null,
     queuedAt: task.queued_at === null ? null : new Date(task.queued_at).toISOString(),
     waitingFor,
