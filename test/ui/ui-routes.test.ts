@@ -154,6 +154,18 @@ describe('UI routes', () => {
     );
     const f = await pending(t, String(forwarded.body.id), 'only');
     expect(codes(f, 'g1')).toEqual(expect.arrayContaining(['tag_mismatch']));
+
+    const either = await t.submit(
+      'name: either\ntasks:\n  e:\n    runs_on: { any: [arm, gpu] }\n    run: echo e\n',
+    );
+    const e = await pending(t, String(either.body.id), 'e');
+    expect(e.runsOnAny).toEqual(['arm', 'gpu']);
+    expect(e.runners.find((r) => r.name === 'plain')!.reasons).toContainEqual({
+      code: 'tag_mismatch',
+      detail: 'labels_missing',
+      message: "runner 'plain' carries none of arm, gpu (the task needs any one of them)",
+    });
+    expect(codes(e, 'g1')).not.toContain('tag_mismatch');
   });
 
   it('a pending task waits for its dependencies, and says which', async () => {
