@@ -17,6 +17,8 @@ import type {
   RunnerDetail,
   RunnerSelfResponse,
   RunnerStatusBody,
+  RunnerStatusResponse,
+  PendingExplanation,
   RunnerView,
 } from '../protocol/api.ts';
 import type { RunStatus } from '../protocol/status.ts';
@@ -262,7 +264,11 @@ export function createClient(http: HttpOptions) {
     },
     /** Tells the server about this runner: isolation, free disk, and why it takes no tasks (if so). */
     reportStatus(status: RunnerStatusBody) {
-      return requestJson<void>(http, 'api/v1/runner/status', { body: status, timeoutMs: 10_000 });
+      // An older server answers 204 (undefined): the runner then does not ping while it waits.
+      return requestJson<RunnerStatusResponse | undefined>(http, 'api/v1/runner/status', {
+        body: status,
+        timeoutMs: 10_000,
+      });
     },
     unregister() {
       return requestJson<void>(http, 'api/v1/runner', { method: 'DELETE' });
@@ -351,20 +357,4 @@ export function createClient(http: HttpOptions) {
 export type BatonClient = ReturnType<typeof createClient>;
 
 /** The answer of GET /api/v1/runs/:id/tasks/:task/pending (server/routes/ui.ts explainPending). */
-export interface PendingExplanation {
-  task: string;
-  status: string;
-  runsOn: string[];
-  forwardTo: string | null;
-  queuedAt: string | null;
-  waitingFor: Array<{ task: string; status: string }>;
-  summary: string;
-  runners: Array<{
-    id: string;
-    name: string;
-    status: string;
-    labels: string[];
-    eligible: boolean;
-    reasons: Array<{ code: string; message: string }>;
-  }>;
-}
+export type { PendingExplanation } from '../protocol/api.ts';

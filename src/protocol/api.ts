@@ -230,6 +230,13 @@ export const RunnerStatusBody = Type.Object(
 );
 export type RunnerStatusBody = Static<typeof RunnerStatusBody>;
 
+/** The answer to a status report: how often to repeat it while waiting for work, and when silence is offline. */
+export const RunnerStatusResponse = Type.Object({
+  heartbeatIntervalMs: Type.Integer({ minimum: 1 }),
+  offlineAfterMs: Type.Integer({ minimum: 1 }),
+});
+export type RunnerStatusResponse = Static<typeof RunnerStatusResponse>;
+
 export const RunnerView = Type.Object({
   id: Type.String(),
   name: Type.String(),
@@ -418,3 +425,65 @@ export type CompleteBody = Static<typeof CompleteBody>;
 
 export const CompleteResponse = Type.Object({ status: StatusSchema });
 export type CompleteResponse = Static<typeof CompleteResponse>;
+
+/**
+ * Why a runner does not take a waiting task: one code per runner (the first that applies, in this order), each
+ * with a sentence. `tag_mismatch`: its labels miss a `runs_on` label (or all of `runs_on: {any}`), or the task
+ * is forwarded to another runner; `no_driver`: no driver for the task's custom type; `isolation`: the task
+ * declares a sandbox, a network cut or limits the runner does not give; `no_key`: the task names secrets and the
+ * runner has no public key to seal them to; `low_disk`: the runner refuses work for lack of disk.
+ */
+export const PENDING_REASON_CODES = [
+  'disabled',
+  'offline',
+  'draining',
+  'tag_mismatch',
+  'no_driver',
+  'isolation',
+  'no_key',
+  'low_disk',
+  'at_capacity',
+] as const;
+export type PendingReasonCode = (typeof PENDING_REASON_CODES)[number];
+
+export const PendingReason = Type.Object({
+  code: Type.Union(PENDING_REASON_CODES.map((c) => Type.Literal(c))),
+  /**
+   * Which of several things under one code (`labels_missing`/`forwarded`/`no_runs_on` for tag_mismatch;
+   * `needs_sandbox`, `needs_network_isolation`, `needs_limits` for isolation; `not_registered` for offline;
+   * `not_a_relay_recipient` for no_key).
+   */
+  detail: Type.Optional(Type.String()),
+  message: Type.String(),
+});
+export type PendingReason = Static<typeof PendingReason>;
+
+/** The answer of `GET /api/v1/runs/:id/tasks/:task/pending`. */
+export const PendingExplanation = Type.Object({
+  task: Type.String(),
+  status: Type.Union(RUN_STATUSES.map((s) => Type.Literal(s))),
+  runsOn: Type.Array(Type.String()),
+  /** Labels of which a runner needs one (`runs_on: {any}`); empty when the task has no such choice. */
+  runsOnAny: Type.Array(Type.String()),
+  forwardTo: Type.Union([Type.String(), Type.Null()]),
+  queuedAt: Type.Union([Type.String(), Type.Null()]),
+  waitingFor: Type.Array(Type.Object({ task: Type.String(), status: Type.String() })),
+  summary: Type.String(),
+  runners: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      name: Type.String(),
+      /** A pull runner's status (RUNNER_STATUSES) or a push runner's (`pending`, `healthy`, `offline`, `disabled`). */
+      status: Type.String(),
+      labels: Type.Array(Type.String()),
+      /** The dispatcher that reaches it: `pull` (a registered runner), `push` (a push runner), or another kind. */
+      dispatcher: Type.String(),
+      eligible: Type.Boolean(),
+      /** The one reason that decides (the first of PENDING_REASON_CODES that applies); null when eligible. */
+      reason: Type.Union([PendingReason, Type.Null()]),
+      /** Every reason that applies, in the same order. */
+      reasons: Type.Array(PendingReason),
+    }),
+  ),
+});
+export type PendingExplanation = Static<typeof PendingExplanation>;

@@ -93,6 +93,11 @@ export interface TaskSpec {
   outputFile?: boolean;
   /** Labels a runner must all carry to take this task. */
   runsOn: string[];
+  /**
+   * Labels of which a runner must carry at least one (`runs_on: {any: [a, b]}`, native dialect); absent or
+   * empty means no such choice. Both may be set: the runner then carries every `runsOn` label and one of these.
+   */
+  runsOnAny?: string[];
   /** Only the runner with this name may take the task (Harness `forward.to`). */
   forwardTo?: string;
   timeoutMs?: number;

@@ -99,6 +99,10 @@ export class Agent {
   #reportedAt = -Infinity;
   /** The status last reported, and the chain of reports: sent one after another, so they arrive in order. */
   #status: RunnerStatusBody | undefined;
+  /** Slots whose long poll is waiting at the server now. */
+  #waiting = 0;
+  /** The next ping (a repeated status report) while a long poll waits: the server counts silence as offline. */
+  #pingTimer: NodeJS.Timeout | undefined;
   #reports: Promise<void> = Promise.resolve();
   #firstReport = Promise.withResolvers<void>();
   #tasksDone = 0;
@@ -194,6 +198,7 @@ export class Agent {
     if (!this.#stopping) {
       this.#stopping = true;
       clearTimeout(this.#idleTimer);
+      clearTimeout(this.#pingTimer);
       this.#acquireAbort.abort();
       // Tell the server at once, so the fleet list and pending explanations say so. Before the first report
       // (there is none to amend) the disk check in flight sends one, and it carries `draining`.
@@ -213,7 +218,12 @@ export class Agent {
       if (!(await this.#enoughDisk())) continue;
       let offer: AcquireResponse | undefined;
       try {
-        offer = await this.#o.client.acquire(1, this.#o.longPollMs ?? 25_000, this.#acquireAbort.signal);
+        this.#waiting++;
+        try {
+          offer = await this.#o.client.acquire(1, this.#o.longPollMs ?? 25_000, this.#acquireAbort.signal);
+        } finally {
+          this.#waiting--;
+        }
         this.#reachable();
         backoff.reset();
       } catch (err) {
@@ -293,9 +303,26 @@ export class Agent {
       .then(() =>
         this.#o.client
           .reportStatus(status)
+          .then((answer) => this.#schedulePing(answer?.heartbeatIntervalMs))
           .catch((err: unknown) => this.#o.log.warn(`could not report status: ${toError(err).message}`)),
       )
       .finally(() => this.#firstReport.resolve());
+  }
+
+  /**
+   * While a long poll waits, the server hears nothing else from an idle runner: it repeats its last report every
+   * heartbeat interval the server asked for, so a frozen runner (its held request still open) is seen as silent
+   * and offered nothing. A busy slot's lease heartbeats do the same while it runs a task.
+   */
+  #schedulePing(intervalMs: number | undefined): void {
+    clearTimeout(this.#pingTimer);
+    if (intervalMs === undefined || this.#stopping) return;
+    this.#pingTimer = setTimeout(() => {
+      if (this.#stopping || this.#status === undefined) return;
+      if (this.#waiting > 0) this.#sendStatus(this.#status);
+      else this.#schedulePing(intervalMs);
+    }, intervalMs);
+    this.#pingTimer.unref();
   }
 
   #reachable(): void {

@@ -25,4 +25,24 @@ describe('long-poll acquire over real HTTP', () => {
     await pending;
     await waitFor(() => live.server.ctx.hub.waitingAcquires === 0, 'the server to drop the waiter');
   });
+
+  it('40 held acquires and one queued task: exactly one runner is offered it, the least recently given one', async () => {
+    const live = await startLiveServer();
+    const runners = [];
+    for (let i = 0; i < 40; i++) runners.push(await live.registerRunner(`w${String(i).padStart(2, '0')}`));
+    // First round: w00 … w39 all idle and never given a task; one of them gets the first task.
+    const first = runners.map((r) => r.acquire(1, 3_000));
+    await waitFor(() => live.server.ctx.hub.waitingAcquires === 40, 'every acquire to be held');
+    await live.admin.submitRun('tasks: { one: { run: "true" } }');
+    const offers = await Promise.all(first);
+    const given = offers.flatMap((o, i) => (o ? [i] : []));
+    expect(given).toHaveLength(1);
+    // Second round: the runner given the first task now ranks last among equally idle ones, so another gets it.
+    const second = runners.map((r) => r.acquire(1, 3_000));
+    await waitFor(() => live.server.ctx.hub.waitingAcquires === 40, 'every acquire to be held again');
+    await live.admin.submitRun('tasks: { two: { run: "true" } }');
+    const again = (await Promise.all(second)).flatMap((o, i) => (o ? [i] : []));
+    expect(again).toHaveLength(1);
+    expect(again[0]).not.toBe(given[0]);
+  });
 });

@@ -10,7 +10,7 @@ async function report(t: TestApp, token: string, body: object) {
     headers: { authorization: `Bearer ${token}` },
     payload: body,
   });
-  expect(res.statusCode, res.body).toBe(204);
+  expect(res.statusCode, res.body).toBe(200);
 }
 
 async function statusOf(t: TestApp, name: string) {
@@ -40,7 +40,11 @@ describe('runner status', () => {
       headers: { authorization: `Bearer ${token}` },
       payload: report,
     });
-    expect(res.statusCode).toBe(204);
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({
+      heartbeatIntervalMs: expect.any(Number),
+      offlineAfterMs: expect.any(Number),
+    });
     const list = await t.app.inject({
       url: '/api/v1/runners',
       headers: { authorization: `Bearer ${t.adminToken}` },

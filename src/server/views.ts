@@ -121,10 +121,17 @@ export function runSummary(
   };
 }
 
-/** A runner long-polls at least every maxLongPollMs and heartbeats while busy: two missed polls and it is offline. */
-export function runnerOfflineAfterMs(c: { maxLongPollMs: number; heartbeatIntervalMs: number }): number {
-  return 2 * c.maxLongPollMs + c.heartbeatIntervalMs;
+/**
+ * A runner heartbeats its leases while busy and pings (`POST /api/v1/runner/status`) while its long polls wait,
+ * both every heartbeat interval, and the server records it to the second: three missed intervals and two such
+ * seconds, and it is offline — offered no task, its held long polls ended (dispatch.ts).
+ */
+export function runnerOfflineAfterMs(c: { heartbeatIntervalMs: number }): number {
+  return 3 * c.heartbeatIntervalMs + 2 * LAST_SEEN_RESOLUTION_MS;
 }
+
+/** The server records a runner's last-seen time to this resolution: one write per second per runner at most. */
+export const LAST_SEEN_RESOLUTION_MS = 1_000;
 
 /** The runner's last status report; undefined until it sent one. */
 export function runnerReport(r: RunnerRow): RunnerStatusBody | undefined {

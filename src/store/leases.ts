@@ -13,7 +13,7 @@
 // a runner's writes, the reaper and a replayed `complete` on one attempt happen one after the other; a claim
 // locks only the task it takes (`SKIP LOCKED`), and a sweep only the attempts no one else is handling.
 import type { Transaction } from 'kysely';
-import { isCustomTaskType } from '../protocol/task-types.ts';
+import { canTake, type ClaimCandidate, type ClaimingRunner } from './placement.ts';
 import { greatest, lockRows, lockRowsSkipLocked, withoutNul } from './dialect.ts';
 import { BatonError } from '../protocol/errors.ts';
 import type { CompleteBody, LogChunk } from '../protocol/api.ts';
@@ -40,34 +40,18 @@ export interface Claimed {
   attempt: AttemptRow;
 }
 
-/** The runner a claim is for: its labels, name and key decide which tasks it may take. */
-export interface ClaimingRunner {
-  id: string;
-  name: string;
-  labels: string[];
-  /** False for a runner registered without a public key: it is never offered a task that names secrets. */
-  canReceiveSecrets: boolean;
-  /**
-   * What the runner's last status report says it can give a task (all false until it reported): a task that
-   * declares `isolation: sandbox`, `network: false` or `limits` is offered only to a runner that gives it.
-   */
-  gives: RunnerGives;
-  /**
-   * A push runner takes only the tasks that ask for it: a task with no `runs_on` is left to the pull runners
-   * (otherwise every push runner, labelled or not, would take any task).
-   */
-  requireRunsOn?: boolean;
-}
+export type { ClaimingRunner, RunnerGives } from './placement.ts';
 
-export interface RunnerGives {
-  /** Reported `isolation: 'sandbox'`. */
-  sandbox: boolean;
-  /** Reported `networkIsolation: true`: it can cut a task's network. */
-  networkIsolation: boolean;
-  /** Reported `limits: true`: it can enforce cgroup limits. */
-  limits: boolean;
-  /** Reported `drivers`: the custom task types it has a driver for (a task of another custom type passes it by). */
-  drivers: string[];
+/**
+ * How the dispatcher steers one claim. `yieldTo` is asked about each task the runner may take, before it is
+ * locked: true leaves it queued for a better waiting runner. `claimed` is called inside the transaction once the
+ * task is this runner's, so the next claim already sees it counted.
+ */
+export interface ClaimPolicy {
+  yieldTo?: (task: ClaimCandidate) => boolean;
+  claimed?: (task: TaskRow) => void;
+  /** A runner not heard from since this time (ms) is silent: its claim takes nothing. */
+  silentBefore?: number;
 }
 
 /** What ended an attempt: the runner's report, or the reaper's verdict. */
@@ -260,10 +244,18 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
      * take (labels, forward_to, secrets without a public key, an isolation, network cut or limits it cannot
      * give, a full max_parallel group) is never locked and hidden from one that can.
      */
-    async claim(runner: ClaimingRunner, now: number): Promise<Claimed | undefined> {
+    async claim(runner: ClaimingRunner, now: number, policy?: ClaimPolicy): Promise<Claimed | undefined> {
       const runnerId = runner.id;
-      const have = new Set(runner.labels);
       return d.writeTx(async (tx) => {
+        if (policy?.silentBefore !== undefined) {
+          // Read in the claim's own transaction: a runner frozen while its long poll is held takes nothing.
+          const seen = await tx
+            .selectFrom('runners')
+            .select('last_seen_at')
+            .where('id', '=', runnerId)
+            .executeTakeFirst();
+          if ((seen?.last_seen_at ?? 0) < policy.silentBefore) return undefined;
+        }
         let task: TaskRow | undefined;
         let after: { queued_at: number; id: string } | undefined;
         let scanned = 0;
@@ -300,17 +292,9 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
           }
           const candidates = await q.execute();
           for (const t of candidates) {
-            const runsOn = JSON.parse(t.runs_on) as string[];
-            if (runner.requireRunsOn === true && runsOn.length === 0) continue;
-            if (!runsOn.every((l) => have.has(l))) continue;
-            if (t.names_secrets === 1 && !runner.canReceiveSecrets) continue;
-            if (t.needs_sandbox === 1 && !runner.gives.sandbox) continue;
-            if (t.needs_network_off === 1 && !runner.gives.networkIsolation) continue;
-            if (t.needs_limits === 1 && !runner.gives.limits) continue;
-            if (t.relay_to !== null && !(JSON.parse(t.relay_to) as string[]).includes(runner.id)) continue;
             const spec = JSON.parse(t.spec) as TaskSpec;
-            if (spec.forwardTo !== undefined && spec.forwardTo !== runner.name) continue;
-            if (isCustomTaskType(spec.type) && !runner.gives.drivers.includes(spec.type)) continue;
+            const candidate = { ...t, spec };
+            if (!canTake(runner, candidate)) continue;
             if (spec.strategy?.maxParallel !== undefined && t.group_name !== null) {
               // The run's row lock makes concurrent claims in one group count one after the other.
               await tx
@@ -328,6 +312,7 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
                 .executeTakeFirstOrThrow();
               if (Number(running.n) >= spec.strategy.maxParallel) continue;
             }
+            if (policy?.yieldTo?.(candidate) === true) continue;
             task = await tx
               .selectFrom('tasks')
               .selectAll()
@@ -351,6 +336,7 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
           .where('id', '=', task.id)
           .where('status', '=', 'queued')
           .execute();
+        policy?.claimed?.(task);
         const attempt: AttemptRow = {
           id: newId(now),
           task_id: task.id,

@@ -178,6 +178,53 @@ function contract(target: Target) {
     expect((await store.leases.claim(runner('big', ['linux', 'gpu', 'x']), T0 + 10))!.task.name).toBe('gpu');
   });
 
+  it('runs_on any: a runner carrying one of the labels takes the task, with every all-label too', async () => {
+    await create([
+      task('either', { runsOnAny: ['arm', 'x86'] }),
+      task('both', { runsOn: ['linux'], runsOnAny: ['arm', 'x86'] }),
+    ]);
+    expect(await store.leases.claim(runner('none', ['linux', 'mips']), T0 + 1)).toBeUndefined();
+    expect((await store.leases.claim(runner('arm', ['arm']), T0 + 1))!.task.name).toBe('either');
+    expect(await store.leases.claim(runner('arm', ['arm']), T0 + 1)).toBeUndefined();
+    expect((await store.leases.claim(runner('x', ['x86', 'linux']), T0 + 1))!.task.name).toBe('both');
+  });
+
+  it('a push runner (requireRunsOn) takes a task whose runs_on any names it', async () => {
+    await create([task('free'), task('pick', { runsOnAny: ['p1', 'p2'] })]);
+    const push = { ...runner('push:p2', ['p2'], 'p2'), requireRunsOn: true };
+    expect((await store.leases.claim(push, T0 + 1))!.task.name).toBe('pick');
+    expect(await store.leases.claim(push, T0 + 1)).toBeUndefined();
+  });
+
+  it('a claim leaves a task the policy yields to a better runner, and reports the one it takes', async () => {
+    await create([task('first'), task('second')]);
+    const taken: string[] = [];
+    const claimed = await store.leases.claim(runner('r1'), T0 + 1, {
+      yieldTo: (t) => t.spec.name === 'first',
+      claimed: (t) => taken.push(t.name),
+    });
+    expect(claimed!.task.name).toBe('second');
+    expect(taken).toEqual(['second']);
+    expect((await store.leases.claim(runner('r2'), T0 + 1))!.task.name).toBe('first');
+  });
+
+  it('a claim for a runner not heard from since silentBefore takes nothing', async () => {
+    await create([task('only')]);
+    const row = await store.credentials.insertRunner({
+      name: 'quiet',
+      labels: '[]',
+      capacity: 1,
+      version: '1',
+      token_hash: 'qh',
+      public_key: null,
+      created_at: T0,
+    });
+    await store.credentials.touchRunner(row.id, T0 + 5);
+    const quiet = runner(row.id, [], 'quiet');
+    expect(await store.leases.claim(quiet, T0 + 20, { silentBefore: T0 + 6 })).toBeUndefined();
+    expect((await store.leases.claim(quiet, T0 + 20, { silentBefore: T0 + 5 }))!.task.name).toBe('only');
+  });
+
   it('a task that names secrets is offered only to a runner that can receive them, and no attempt is used', async () => {
     await create([task('deploy', { env: { KEY: '${{ secrets.DEPLOY_KEY }}' } }), task('plain')], T0);
     const keyless = runner('keyless', [], 'keyless', false);

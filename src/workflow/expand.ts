@@ -65,9 +65,16 @@ export function expandTasks(
     return true;
   };
   const tooManyLabels = (spec: TaskSpec, draft: TaskDraft) => {
-    if (spec.runsOn.length <= RUNNER_LABELS_MAX) return;
-    const message = `task '${spec.name}' requires ${spec.runsOn.length} runs_on labels; a runner carries at most ${RUNNER_LABELS_MAX}, so none could take it`;
-    issues.push(makeIssue('limit_exceeded', message, draft.at, draft.path));
+    if (spec.runsOn.length > RUNNER_LABELS_MAX) {
+      const message = `task '${spec.name}' requires ${spec.runsOn.length} runs_on labels; a runner carries at most ${RUNNER_LABELS_MAX}, so none could take it`;
+      issues.push(makeIssue('limit_exceeded', message, draft.at, draft.path));
+    }
+    // Each claim compares them with a runner's labels: as many as one runner may carry.
+    const any = spec.runsOnAny?.length ?? 0;
+    if (any > RUNNER_LABELS_MAX) {
+      const message = `task '${spec.name}' lists ${any} labels in runs_on.any; the limit is ${RUNNER_LABELS_MAX}`;
+      issues.push(makeIssue('limit_exceeded', message, draft.at, draft.path));
+    }
   };
 
   const tasks: TaskSpec[] = [];
@@ -80,9 +87,9 @@ export function expandTasks(
     const matrix = draft.matrix;
     if (matrix === undefined) {
       // A template here is reported by the expression checks; only literal labels are checked.
-      base.runsOn = base.runsOn.filter(
-        (label) => label.includes('${{') || !badLabel(draft, label, label, base.name),
-      );
+      const literal = (label: string) => label.includes('${{') || !badLabel(draft, label, label, base.name);
+      base.runsOn = base.runsOn.filter(literal);
+      if (base.runsOnAny !== undefined) base.runsOnAny = base.runsOnAny.filter(literal);
       tooManyLabels(base, draft);
       tasks.push(base);
       continue;
@@ -106,18 +113,23 @@ export function expandTasks(
           if (value) spec.continueOnError = true;
         } else if (step !== undefined && value) step.continueOnError = true;
       }
-      spec.runsOn = [];
-      for (const label of base.runsOn) {
-        const value = labelFor(label, combination);
-        if (typeof value === 'string' && value !== '' && badLabel(draft, label, value, name)) continue;
-        if (typeof value === 'string' && value !== '') {
-          if (!spec.runsOn.includes(value)) spec.runsOn.push(value);
-        } else {
-          const reason = value === '' ? 'is empty' : `cannot be evaluated: ${value.message}`;
-          const message = `runs_on label '${label}' of task '${name}' ${reason}`;
-          issues.push(makeIssue('invalid_value', message, draft.at, draft.path));
+      const fill = (labels: string[]): string[] => {
+        const values: string[] = [];
+        for (const label of labels) {
+          const value = labelFor(label, combination);
+          if (typeof value === 'string' && value !== '' && badLabel(draft, label, value, name)) continue;
+          if (typeof value === 'string' && value !== '') {
+            if (!values.includes(value)) values.push(value);
+          } else {
+            const reason = value === '' ? 'is empty' : `cannot be evaluated: ${value.message}`;
+            const message = `runs_on label '${label}' of task '${name}' ${reason}`;
+            issues.push(makeIssue('invalid_value', message, draft.at, draft.path));
+          }
         }
-      }
+        return values;
+      };
+      spec.runsOn = fill(base.runsOn);
+      if (base.runsOnAny !== undefined) spec.runsOnAny = fill(base.runsOnAny);
       tooManyLabels(spec, draft);
       tasks.push(spec);
     });

@@ -20,6 +20,7 @@ import { readEnv } from './native-env.ts';
 import { applyRequirements, readRequirements, REQUIREMENT_KEYS } from './native-requirements.ts';
 import { readShell, readSteps, readWorkDir, type ReadContext } from './native-steps.ts';
 import type { Field, Located, NodeReader } from './node-reader.ts';
+import { isMap, isSeq } from 'yaml';
 
 export type { ReadContext } from './native-steps.ts';
 export type { TaskDraft } from './drafts.ts';
@@ -117,11 +118,7 @@ export function readTask(
   readDependencies(reader, present, owner, draft);
 
   const runsOn = present('runs_on');
-  for (const label of (runsOn && reader.stringList(runsOn, `'runs_on' of ${owner}`)) ?? []) {
-    addTemplate(draft.templates, label.value, label, `'runs_on' of ${owner}`, 'compile');
-    if (!spec.runsOn.includes(label.value)) spec.runsOn.push(label.value);
-    draft.labels.push(label);
-  }
+  if (runsOn) readRunsOn(reader, runsOn, owner, draft);
 
   const strategy = present('strategy');
   const matrix =
@@ -256,3 +253,37 @@ export function readForward(reader: NodeReader, loc: Located, owner: string): st
   }
   return name;
 }
+
+/**
+ * `runs_on: [a, b]` (or `{all: [a, b]}`): a runner carrying every label; `runs_on: {any: [a, b]}`: a runner
+ * carrying at least one of them.
+ */
+function readRunsOn(reader: NodeReader, field: Located, owner: string, draft: TaskDraft): void {
+  const what = `'runs_on' of ${owner}`;
+  const add = (list: string[], located: Located, where: string, mapForm = true) => {
+    if (mapForm && isSeq(located.node) && located.node.items.length === 0)
+      reader.report('invalid_value', `${where} must name at least one label`, located.at, located.path);
+    for (const label of reader.stringList(located, where) ?? []) {
+      addTemplate(draft.templates, label.value, label, what, 'compile');
+      if (!list.includes(label.value)) list.push(label.value);
+      draft.labels.push(label);
+    }
+  };
+  if (!isMap(field.node)) return add(draft.spec.runsOn, field, what, false);
+  const fields = reader.checkKeys(reader.map(field, what) ?? [], RUNS_ON_KEYS, what);
+  if (fields.length !== 1) {
+    reader.report(
+      'invalid_value',
+      `${what} as a map takes exactly one of 'all' (every label) or 'any' (at least one label)${fields.length > 1 ? '; it has both' : ''}`,
+      field.at,
+      field.path,
+    );
+    if (fields.length === 0) return;
+  }
+  for (const f of fields) {
+    if (f.key === 'all') add(draft.spec.runsOn, f, `'runs_on.all' of ${owner}`);
+    else add((draft.spec.runsOnAny ??= []), f, `'runs_on.any' of ${owner}`);
+  }
+}
+
+const RUNS_ON_KEYS = ['all', 'any'] as const;

@@ -79,7 +79,7 @@ describe('custom task types run by CGI drivers', () => {
     expect(pending.summary).toMatch(/no runner can take this task now/);
     expect(pending.runners.find((r) => r.name === 'plain-runner')!.reasons).toEqual([
       expect.objectContaining({
-        code: 'driver_missing',
+        code: 'no_driver',
         message: expect.stringMatching(/type 'greeter' and runner 'plain-runner' has no driver for it/),
       }),
     ]);
@@ -88,10 +88,21 @@ describe('custom task types run by CGI drivers', () => {
       attempt: 0,
     });
     // The CLI says the same.
-    const cli = await execFileAsync(process.execPath, [BIN, 'runs', 'pending', run.id, 'hello'], {
+    const cli = await execFileAsync(process.execPath, [BIN, 'runs', 'explain', run.id, 'hello'], {
       env: { ...process.env, BATON_SERVER: server.url, BATON_TOKEN: server.adminToken },
     });
-    expect(cli.stdout).toContain("plain-runner (idle): cannot take it\n    - the task has type 'greeter'");
+    expect(cli.stdout).toContain("plain-runner (idle): no_driver — the task has type 'greeter'");
+    // `runs pending` is the same command; without TASK it explains every waiting task of the run.
+    const all = await execFileAsync(process.execPath, [BIN, 'runs', 'pending', run.id, '--json'], {
+      env: { ...process.env, BATON_SERVER: server.url, BATON_TOKEN: server.adminToken },
+    });
+    const parsed = JSON.parse(all.stdout) as {
+      tasks: Array<{ task: string; runners: Array<{ reason: unknown }> }>;
+    };
+    expect(parsed.tasks.map((t) => t.task)).toContain('hello');
+    expect(parsed.tasks.find((t) => t.task === 'hello')!.runners[0]!.reason).toMatchObject({
+      code: 'no_driver',
+    });
 
     const drivers = join(stepVisibleDir(), 'drivers');
     mkdirSync(drivers);

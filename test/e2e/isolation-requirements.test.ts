@@ -74,9 +74,9 @@ describe('tasks that require isolation, a network cut or limits', () => {
     for (const name of ['untrusted', 'offline'])
       expect(results[name]).toMatchObject({ status: 'queued', attempt: 0 });
 
-    const expected: Record<string, { code: string; text: RegExp }> = {
-      untrusted: { code: 'needs_sandbox', text: /isolation: sandbox.*'host-runner'/ },
-      offline: { code: 'needs_network_isolation', text: /network: false.*'host-runner'.*cut/ },
+    const expected: Record<string, { detail: string; text: RegExp }> = {
+      untrusted: { detail: 'needs_sandbox', text: /isolation: sandbox.*'host-runner'/ },
+      offline: { detail: 'needs_network_isolation', text: /network: false.*'host-runner'.*cut/ },
     };
     for (const [task, want] of Object.entries(expected)) {
       const pending = await whyPending(server, run.id, task);
@@ -85,7 +85,11 @@ describe('tasks that require isolation, a network cut or limits', () => {
       const host = pending.runners.find((r) => r.name === 'host-runner')!;
       expect(host.eligible).toBe(false);
       expect(host.reasons).toEqual([
-        expect.objectContaining({ code: want.code, message: expect.stringMatching(want.text) }),
+        expect.objectContaining({
+          code: 'isolation',
+          detail: want.detail,
+          message: expect.stringMatching(want.text),
+        }),
       ]);
     }
 
@@ -148,7 +152,8 @@ tasks:
       eligible: false,
       reasons: [
         expect.objectContaining({
-          code: 'needs_limits',
+          code: 'isolation',
+          detail: 'needs_limits',
           message: expect.stringMatching(/limits.*'unlimited'.*enforce/),
         }),
       ],
@@ -210,7 +215,7 @@ tasks:
       // The runner counts as online once its acquire was authenticated: its hold has begun.
       return pending.runners
         .find((r) => r.name === 'late-report')
-        ?.reasons.every((x) => x.code === 'needs_sandbox');
+        ?.reasons.every((x) => x.code === 'isolation');
     }, 'the long poll to be held');
     await runner.reportStatus({ isolation: 'sandbox', freeDiskBytes: 1024 ** 3, minFreeDiskBytes: 0 });
     const offer = await held;

@@ -115,11 +115,11 @@ describe('secret task forwarded into a private network, relayed sealed (fake Vau
       headers: { authorization: `Bearer ${server.adminToken}` },
     });
     const why = (await res.json()) as {
-      runners: Array<{ name: string; eligible: boolean; reasons: Array<{ code: string }> }>;
+      runners: Array<{ name: string; eligible: boolean; reasons: Array<{ code: string; detail?: string }> }>;
     };
     const late = why.runners.find((r) => r.name === 'late');
     expect(late?.eligible).toBe(false);
-    expect(late?.reasons.map((r) => r.code)).toContain('not_a_relay_recipient');
+    expect(late?.reasons.map((r) => r.detail)).toContain('not_a_relay_recipient');
     const after = await server.client.getRun(run.id);
     expect(after.results.use?.status).toBe('queued');
     await server.client.cancelRun(run.id);

@@ -51,7 +51,7 @@ tasks:
     const entry = pending.runners.find((r) => r.name === 'keyless')!;
     expect(entry.eligible).toBe(false);
     expect(entry.reasons).toEqual([
-      expect.objectContaining({ code: 'no_public_key', message: expect.stringContaining("'keyless'") }),
+      expect.objectContaining({ code: 'no_key', message: expect.stringContaining("'keyless'") }),
     ]);
     expect(pending.summary).toMatch(/no runner can take this task now/);
 

@@ -2,6 +2,7 @@
 // re-runs, and the reasons a queued task is not taken.
 import { describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
+import type { PendingExplanation } from '../../src/protocol/api.ts';
 
 const ORIGIN = 'http://localhost:80';
 
@@ -24,11 +25,7 @@ async function pending(t: TestApp, runId: string, task: string) {
     headers: { authorization: `Bearer ${t.adminToken}` },
   });
   expect(res.statusCode).toBe(200);
-  return res.json() as {
-    status: string;
-    summary: string;
-    runners: { name: string; eligible: boolean; reasons: { code: string }[] }[];
-  };
+  return res.json() as PendingExplanation;
 }
 
 const codes = (p: Awaited<ReturnType<typeof pending>>, name: string) =>
@@ -135,7 +132,19 @@ describe('UI routes', () => {
     const p = await pending(t, String(second.body.id), 'b');
     expect(p.status).toBe('queued');
     expect(codes(p, 'g1')).toEqual(['at_capacity']);
-    expect(codes(p, 'plain')).toEqual(expect.arrayContaining(['labels_missing', 'offline']));
+    expect(codes(p, 'plain')).toEqual(['offline', 'tag_mismatch']);
+    // One reason decides per runner, with a sentence; the others follow it in the list.
+    expect(p.runners.find((r) => r.name === 'plain')!.reason).toEqual({
+      code: 'offline',
+      message: expect.stringMatching(
+        /^runner 'plain' has not been heard from since .* it is offered no task$/,
+      ),
+    });
+    expect(p.runners.find((r) => r.name === 'plain')!.reasons[1]).toEqual({
+      code: 'tag_mismatch',
+      detail: 'labels_missing',
+      message: "runner 'plain' lacks label gpu (the task needs all of gpu)",
+    });
     expect(codes(p, 'gone')).toEqual(['offline']);
     expect(codes(p, 'dis')).toEqual(['disabled']);
     expect(p.summary).toContain('no runner can take this task now');
@@ -144,7 +153,19 @@ describe('UI routes', () => {
       'taskGroup:\n  - name: only\n    type: os_exec\n    spec: { command: "true" }\n    forward: { to: beta }\n',
     );
     const f = await pending(t, String(forwarded.body.id), 'only');
-    expect(codes(f, 'g1')).toEqual(expect.arrayContaining(['forwarded']));
+    expect(codes(f, 'g1')).toEqual(expect.arrayContaining(['tag_mismatch']));
+
+    const either = await t.submit(
+      'name: either\ntasks:\n  e:\n    runs_on: { any: [arm, gpu] }\n    run: echo e\n',
+    );
+    const e = await pending(t, String(either.body.id), 'e');
+    expect(e.runsOnAny).toEqual(['arm', 'gpu']);
+    expect(e.runners.find((r) => r.name === 'plain')!.reasons).toContainEqual({
+      code: 'tag_mismatch',
+      detail: 'labels_missing',
+      message: "runner 'plain' carries none of arm, gpu (the task needs any one of them)",
+    });
+    expect(codes(e, 'g1')).not.toContain('tag_mismatch');
   });
 
   it('a pending task waits for its dependencies, and says which', async () => {

@@ -300,7 +300,7 @@ describe('web UI', () => {
       );
       await page.goto(`${server.url}/runs/${pendingId}/tasks/gpu-task`);
       const pending = page.locator('.pending');
-      await pending.locator('li[data-code="labels_missing"]', { hasText: 'lacks label gpu' }).waitFor();
+      await pending.locator('[data-code="tag_mismatch"]', { hasText: 'lacks label gpu' }).waitFor();
       expect(await pending.textContent()).toContain('ui-runner');
       await shot('run-pending');
 

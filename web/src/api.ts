@@ -85,27 +85,8 @@ export interface Artifact {
   createdAt: string;
 }
 
-export interface PendingRunner {
-  id: string;
-  name: string;
-  status: string;
-  labels: string[];
-  /** The dispatcher that reaches it: `pull` (a registered runner), `push` (a push runner), or another kind. */
-  dispatcher: string;
-  eligible: boolean;
-  reasons: { code: string; message: string }[];
-}
-
-export interface PendingExplanation {
-  task: string;
-  status: string;
-  runsOn: string[];
-  forwardTo: string | null;
-  queuedAt: string | null;
-  waitingFor: { task: string; status: string }[];
-  summary: string;
-  runners: PendingRunner[];
-}
+/** Why a task waits (GET …/tasks/:task/pending): one reason code per runner, with a sentence. */
+export type { PendingExplanation, PendingReason } from '../../src/protocol/api.ts';
 
 /** A push runner (Automn-compatible) as `GET /api/settings/runner-hosts` shows it: upstream's field names. */
 export interface PushRunnerHost {

@@ -1,11 +1,20 @@
-// `baton runs list | show ID | pending ID TASK | logs ID [TASK] | cancel ID`: look at and steer runs on a server.
+// `baton runs list | show ID | explain ID [TASK] (alias pending) | logs ID [TASK] | cancel ID`: look at and steer runs on a server.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { RUN_SHAPES, RUN_STATUSES, type RunShape, type RunStatus } from '../../protocol/status.ts';
 import { CliError, connect, guarded, withConnection, type ConnectionFlags } from '../common.ts';
 import { exitCodeFor, followRun, printSummary } from '../follow.ts';
-import { createOut, durationBetween, paint, printJson, statusColour, statusSymbol } from '../output.ts';
+import {
+  createOut,
+  durationBetween,
+  paint,
+  printJson,
+  statusColour,
+  statusSymbol,
+  type Out,
+} from '../output.ts';
+import type { PendingExplanation } from '../../protocol/api.ts';
 
 interface JsonFlags extends ConnectionFlags {
   json?: boolean;
@@ -72,21 +81,30 @@ export function registerRuns(program: Command, setExit: (code: number) => void):
 
   withConnection(
     runs
-      .command('pending')
-      .description('why a task is not running: what each runner lacks (labels, a driver for its type, …)')
+      .command('explain')
+      .alias('pending')
+      .description(
+        'why tasks are not running: per runner, one reason code (offline, tag_mismatch, at_capacity, …) and a sentence; every waiting task of the run when TASK is omitted',
+      )
       .argument('<id>')
-      .argument('<task>'),
-  ).action((id: string, task: string, flags: JsonFlags) =>
+      .argument('[task]'),
+  ).action((id: string, task: string | undefined, flags: JsonFlags) =>
     guard(async () => {
-      const answer = await connect(flags).whyPending(id, task);
-      if (flags.json) return printJson(out, answer);
-      out.write(`${answer.task} (${answer.status}): ${answer.summary}\n`);
-      for (const runner of answer.runners) {
-        out.write(
-          `  ${runner.name} (${runner.status}): ${runner.eligible ? 'can take it' : 'cannot take it'}\n`,
-        );
-        for (const reason of runner.reasons) out.write(`    - ${reason.message}\n`);
+      const client = connect(flags);
+      if (task !== undefined) {
+        const answer = await client.whyPending(id, task);
+        if (flags.json) return printJson(out, answer);
+        return printExplanation(out, answer);
       }
+      const run = await client.getRun(id);
+      const waiting = Object.values(run.results)
+        .filter((t) => t.status === 'pending' || t.status === 'queued')
+        .map((t) => t.name);
+      const tasks = [];
+      for (const name of waiting) tasks.push(await client.whyPending(id, name));
+      if (flags.json) return printJson(out, { runId: id, status: run.status, tasks });
+      if (tasks.length === 0) return out.write(`run ${id} (${run.status}) has no task waiting\n`);
+      for (const answer of tasks) printExplanation(out, answer);
     }, flags.json),
   );
 
@@ -174,4 +192,19 @@ export function registerRuns(program: Command, setExit: (code: number) => void):
       out.write(`cancel requested for run ${id} (${run.status})\n`);
     }, flags.json),
   );
+}
+
+/** One task's explanation: its summary, then per runner the one reason that decides (and any others after it). */
+function printExplanation(out: Out, answer: PendingExplanation): void {
+  out.write(`${paint(out, 'bold', answer.task)} (${answer.status}): ${answer.summary}\n`);
+  if (answer.status !== 'queued') return;
+  for (const runner of answer.runners) {
+    const head = `  ${runner.name} (${runner.status}): `;
+    if (runner.reason === null) {
+      out.write(`${head}${paint(out, 'green', 'can take it')}\n`);
+      continue;
+    }
+    out.write(`${head}${paint(out, 'yellow', runner.reason.code)} — ${runner.reason.message}\n`);
+    for (const other of runner.reasons.slice(1)) out.write(`      also ${other.code}: ${other.message}\n`);
+  }
 }

@@ -15,18 +15,25 @@ describe('the push dispatcher explains pending tasks', () => {
     const gpu = await explainPending(server.ctx, run.id, 'gpu');
     const edge = gpu.runners.find((r) => r.dispatcher === 'push');
     expect(edge).toMatchObject({ name: 'edge', labels: ['edge', 'gpu'], status: 'pending', eligible: false });
-    expect(edge!.reasons.map((r) => r.code)).toEqual(['not_registered']);
+    expect(edge!.reasons.map((r) => r.detail)).toEqual(['not_registered']);
+    expect(edge!.reason?.code).toBe('offline');
     expect(gpu.runners.find((r) => r.dispatcher === 'pull')).toMatchObject({ name: 'puller' });
 
     const plain = await explainPending(server.ctx, run.id, 'plain');
     const edgeForPlain = plain.runners.find((r) => r.dispatcher === 'push')!;
-    expect(edgeForPlain.reasons.map((r) => r.code)).toEqual(['labels_missing', 'not_registered']);
-    expect(edgeForPlain.reasons[0]!.message).toBe('lacks labels linux, big');
+    expect(edgeForPlain.reasons.map((r) => [r.code, r.detail])).toEqual([
+      ['offline', 'not_registered'],
+      ['tag_mismatch', 'labels_missing'],
+    ]);
+    expect(edgeForPlain.reasons[1]!.message).toBe(
+      "push runner 'edge' lacks labels linux, big (the task needs all of linux, big)",
+    );
 
     const any = await explainPending(server.ctx, run.id, 'any');
     const edgeForAny = any.runners.find((r) => r.dispatcher === 'push')!;
-    expect(edgeForAny.reasons[0]).toEqual({
-      code: 'no_runs_on',
+    expect(edgeForAny.reasons[1]).toEqual({
+      code: 'tag_mismatch',
+      detail: 'no_runs_on',
       message: 'a push runner takes only tasks whose runs_on names it or its labels (e.g. runs_on: [edge])',
     });
   });

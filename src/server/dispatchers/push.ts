@@ -25,7 +25,7 @@ import { openPushSecret } from '../push/secret.ts';
 import { pushRunnerHealthy, pushRunnerView } from '../push/view.ts';
 import { pushRunnerAdminRoutes, pushRunnerRegisterRoutes } from '../routes/push-runners.ts';
 import type { TaskRow } from '../../store/schema.ts';
-import { missingGifts } from './pending.ts';
+import { candidate, missingGifts, plural } from './pending.ts';
 import { isCustomTaskType } from '../../protocol/task-types.ts';
 import type { DispatcherModule, PendingCandidate, PendingReason } from './types.ts';
 
@@ -645,27 +645,61 @@ export const pushDispatcher: DispatcherModule = {
 /** Per push runner, each reason its claim (`claiming` above, and the store's claim query) would pass the task over. */
 async function explainPush(ctx: ServerContext, task: TaskRow, spec: TaskSpec): Promise<PendingCandidate[]> {
   const runsOn = JSON.parse(task.runs_on) as string[];
+  const runsOnAny = spec.runsOnAny ?? [];
   const active = await ctx.store.leases.activeByRunner();
   const now = ctx.now();
   return (await ctx.store.pushRunners.list()).map((row) => {
     const view = pushRunnerView(row, now);
     const labels = [row.name, ...(JSON.parse(row.labels) as string[])];
     const reasons: PendingReason[] = [];
-    if (runsOn.length === 0)
-      reasons.push({
-        code: 'no_runs_on',
+    const add = (r: PendingReason) => reasons.push(r);
+    if (row.disabled_at !== null)
+      add({
+        code: 'disabled',
+        message: `push runner '${row.name}' is disabled by an admin; enable it to use it`,
+      });
+    else if (row.endpoint === null || row.sealed_secret === null)
+      add({
+        code: 'offline',
+        detail: 'not_registered',
+        message: `push runner '${row.name}' has not registered its endpoint and current secret yet`,
+      });
+    else if (!view.isHealthy)
+      add({
+        code: 'offline',
+        message: view.lastSeenAt
+          ? `push runner '${row.name}' has sent no heartbeat since ${view.lastSeenAt}`
+          : `push runner '${row.name}' never sent a heartbeat`,
+      });
+    if (runsOn.length === 0 && runsOnAny.length === 0)
+      add({
+        code: 'tag_mismatch',
+        detail: 'no_runs_on',
         message: `a push runner takes only tasks whose runs_on names it or its labels (e.g. runs_on: [${row.name}])`,
       });
     const missing = runsOn.filter((l) => !labels.includes(l));
     if (missing.length > 0)
-      reasons.push({
-        code: 'labels_missing',
-        message: `lacks label${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`,
+      add({
+        code: 'tag_mismatch',
+        detail: 'labels_missing',
+        message: `push runner '${row.name}' lacks ${plural(missing.length, 'label')} ${missing.join(', ')} (the task needs all of ${runsOn.join(', ')})`,
       });
-    if (task.names_secrets === 1 && row.public_key === null)
-      reasons.push({
-        code: 'no_public_key',
-        message: `the task names secrets and push runner '${row.name}' has no public key to seal them to (a \`baton runner serve\` runner registers one)`,
+    if (runsOnAny.length > 0 && !runsOnAny.some((l) => labels.includes(l)))
+      add({
+        code: 'tag_mismatch',
+        detail: 'labels_missing',
+        message: `push runner '${row.name}' carries none of ${runsOnAny.join(', ')} (the task needs any one of them)`,
+      });
+    if (spec.forwardTo !== undefined && spec.forwardTo !== row.name)
+      add({
+        code: 'tag_mismatch',
+        detail: 'forwarded',
+        message: `the task is forwarded to runner '${spec.forwardTo}', not '${row.name}'`,
+      });
+    if (isCustomTaskType(spec.type))
+      add({
+        code: 'no_driver',
+        message: `the task has type '${spec.type}' and push runner '${row.name}' runs no custom drivers; it needs a pull runner started with --drivers (docs/drivers.md)`,
       });
     reasons.push(
       ...missingGifts(task, row.name, {
@@ -675,41 +709,27 @@ async function explainPush(ctx: ServerContext, task: TaskRow, spec: TaskSpec): P
         drivers: [],
       }),
     );
-    if (isCustomTaskType(spec.type))
-      reasons.push({
-        code: 'driver_missing',
-        message: `the task has type '${spec.type}' and push runner '${row.name}' runs no custom drivers; it needs a pull runner started with --drivers (docs/drivers.md)`,
-      });
     if (task.relay_to !== null)
-      reasons.push({
-        code: 'not_a_relay_recipient',
+      add({
+        code: 'no_key',
+        detail: 'not_a_relay_recipient',
         message: `the task imports values a secret task sealed to pull runners only; push runner '${row.name}' cannot open them`,
       });
-    if (spec.forwardTo !== undefined && spec.forwardTo !== row.name)
-      reasons.push({ code: 'forwarded', message: `the task is forwarded to runner '${spec.forwardTo}'` });
-    if (row.disabled_at !== null) reasons.push({ code: 'disabled', message: 'the push runner is disabled' });
-    else if (row.endpoint === null || row.sealed_secret === null)
-      reasons.push({
-        code: 'not_registered',
-        message: 'the push runner has not registered its endpoint and current secret yet',
-      });
-    else if (!view.isHealthy)
-      reasons.push({
-        code: 'offline',
-        message: view.lastSeenAt ? `no heartbeat since ${view.lastSeenAt}` : 'never sent a heartbeat',
+    if (task.names_secrets === 1 && row.public_key === null)
+      add({
+        code: 'no_key',
+        message: `the task names secrets and push runner '${row.name}' has no public key to seal them to (a \`baton runner serve\` runner registers one)`,
       });
     const running = active.get(pushRunnerLeaseId(row.id)) ?? 0;
     const capacity = row.max_concurrency ?? 1;
     if (running >= capacity)
-      reasons.push({ code: 'at_capacity', message: `running ${running} of ${capacity} tasks` });
-    return {
-      id: row.id,
-      name: row.name,
-      status: view.status,
-      labels,
-      dispatcher: 'push',
-      eligible: reasons.length === 0,
+      add({
+        code: 'at_capacity',
+        message: `push runner '${row.name}' is running ${running} of its ${capacity} ${plural(capacity, 'task')}`,
+      });
+    return candidate(
+      { id: row.id, name: row.name, status: view.status, labels, dispatcher: 'push' },
       reasons,
-    };
+    );
   });
 }

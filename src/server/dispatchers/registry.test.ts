@@ -15,7 +15,8 @@ import { assignClaimed } from '../assign.ts';
 import { publishAdvance, type ServerContext } from '../context.ts';
 import { buildServerConfig, startServer } from '../index.ts';
 import { dispatcherKinds, registerDispatcher, type DispatcherModule } from './index.ts';
-import { missingGifts } from './pending.ts';
+import { candidate, missingGifts } from './pending.ts';
+import type { PendingReason } from '../../protocol/api.ts';
 
 /** Runs each step's script with `sh FILE` in a fresh dir; `name=value` lines of $INLINE_OUTPUT become outputs. */
 function runStep(dir: string, script: string, env: Record<string, string>) {
@@ -118,24 +119,28 @@ const inline: DispatcherModule = {
       async explain(row, spec: TaskSpec) {
         const runsOn = JSON.parse(row.runs_on) as string[];
         const missing = runsOn.filter((l) => !runner.labels.includes(l));
-        const reasons = [
-          ...(runsOn.length === 0 ? [{ code: 'no_runs_on', message: 'needs runs_on: [inline]' }] : []),
-          ...(missing.length ? [{ code: 'labels_missing', message: `lacks ${missing.join(', ')}` }] : []),
+        const mismatch = (detail: string, message: string): PendingReason[] => [
+          { code: 'tag_mismatch', detail, message },
+        ];
+        const reasons: PendingReason[] = [
+          ...(runsOn.length === 0 ? mismatch('no_runs_on', 'needs runs_on: [inline]') : []),
+          ...(missing.length ? mismatch('labels_missing', `lacks ${missing.join(', ')}`) : []),
           ...missingGifts(row, runner.name, runner.gives),
           ...(spec.forwardTo !== undefined && spec.forwardTo !== runner.name
-            ? [{ code: 'forwarded', message: `forwarded to ${spec.forwardTo}` }]
+            ? mismatch('forwarded', `forwarded to ${spec.forwardTo}`)
             : []),
         ];
         return [
-          {
-            id: runner.id,
-            name: runner.name,
-            status: 'online',
-            labels: runner.labels,
-            dispatcher: 'inline-test',
-            eligible: reasons.length === 0,
+          candidate(
+            {
+              id: runner.id,
+              name: runner.name,
+              status: 'online',
+              labels: runner.labels,
+              dispatcher: 'inline-test',
+            },
             reasons,
-          },
+          ),
         ];
       },
     };
@@ -199,7 +204,7 @@ describe('the dispatcher registry', () => {
       expect.objectContaining({
         dispatcher: 'inline-test',
         eligible: false,
-        reasons: [{ code: 'no_runs_on', message: 'needs runs_on: [inline]' }],
+        reasons: [{ code: 'tag_mismatch', detail: 'no_runs_on', message: 'needs runs_on: [inline]' }],
       }),
     ]);
     expect(why.summary).toBe('no runner can take this task now; the reasons per runner are below');

@@ -65,26 +65,8 @@ export interface DispatchOptions {
   embedded?: EmbeddedExecutor;
 }
 
-export interface PendingReason {
-  code:
-    | 'labels_missing'
-    | 'at_capacity'
-    | 'offline'
-    | 'disabled'
-    | 'draining'
-    | 'forwarded'
-    | 'low_disk'
-    | 'no_public_key'
-    | 'needs_sandbox'
-    | 'needs_network_isolation'
-    | 'needs_limits'
-    | 'not_registered'
-    | 'no_runs_on'
-    | 'driver_missing'
-    | 'not_a_relay_recipient'
-    | (string & {});
-  message: string;
-}
+import type { PendingReason } from '../../protocol/api.ts';
+export type { PendingReason };
 
 /** One executor a dispatcher could hand the task to, and every reason it would not now. */
 export interface PendingCandidate {
@@ -95,5 +77,7 @@ export interface PendingCandidate {
   /** The dispatcher `kind` that reaches it. */
   dispatcher: string;
   eligible: boolean;
+  /** The one reason that decides (the first of PENDING_REASON_CODES that applies); null when eligible. */
+  reason: PendingReason | null;
   reasons: PendingReason[];
 }

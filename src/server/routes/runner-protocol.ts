@@ -19,6 +19,7 @@ import {
   RegisterRunnerResponse,
   RunnerSelfResponse,
   RunnerStatusBody,
+  RunnerStatusResponse,
 } from '../../protocol/api.ts';
 import { CacheLookupBody, CacheLookupResponse } from '../../protocol/cache.ts';
 import type { TaskSpec } from '../../protocol/plan.ts';
@@ -27,7 +28,7 @@ import { publishAdvance, wakeAt, type ServerContext } from '../context.ts';
 import { isStorageFull } from '../storage-health.ts';
 import { generateToken, hashToken } from '../tokens.ts';
 import { assignClaimed } from '../assign.ts';
-import { runnerGives, runnerReport } from '../views.ts';
+import { LAST_SEEN_RESOLUTION_MS, runnerGives, runnerOfflineAfterMs, runnerReport } from '../views.ts';
 import type { Claimed, ClaimingRunner } from '../../store/leases.ts';
 import type { AcquireRequest } from '../dispatchers/pull.ts';
 import type { RunnerRow } from '../../store/schema.ts';
@@ -38,7 +39,6 @@ export const SERVER_LOG_LIMIT_BYTES = 17 * 1024 * 1024;
 const LeaseParams = Type.Object({ lease: Type.String({ pattern: '^[0-9a-f]{32}$' }) });
 
 /** How stale a runner's stored last-seen time may get while it is making requests. */
-const LAST_SEEN_RESOLUTION_MS = 1_000;
 
 /** The pull dispatcher's long-poll (dispatchers/pull.ts), which owns these routes. */
 export type Acquire = (r: AcquireRequest) => Promise<Claimed | undefined>;
@@ -141,6 +141,7 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext, acquire: 
     const s = scope.withTypeProvider<TypeBoxTypeProvider>();
     s.decorateRequest('runner', null);
     s.decorateRequest('generation', 0);
+    s.decorateRequest('touched', null);
     s.addHook('onRequest', async (req) => {
       // Read before the runner's row: a report stored after the row was read has moved it on (see acquire).
       const generation = ctx.hub.queueGeneration;
@@ -151,12 +152,15 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext, acquire: 
       // runner makes several requests per task, and each write is a transaction of its own).
       const now = ctx.now();
       if (now - (runner.last_seen_at ?? 0) >= LAST_SEEN_RESOLUTION_MS) {
-        void ctx.store.credentials.touchRunner(runner.id, now).catch((err: unknown) => {
-          const e = toError(err);
-          // A full disk is logged once, by the storage health, not at every request while it lasts.
-          if (isStorageFull(e)) return ctx.storage.refused(e);
-          ctx.log.warn({ err: e }, 'could not record runner last-seen time');
-        });
+        // Awaited only by acquire, whose claim reads it (a runner back from silence is offered nothing before).
+        (req as unknown as { touched: Promise<void> }).touched = ctx.store.credentials
+          .touchRunner(runner.id, now)
+          .catch((err: unknown) => {
+            const e = toError(err);
+            // A full disk is logged once, by the storage health, not at every request while it lasts.
+            if (isStorageFull(e)) return ctx.storage.refused(e);
+            ctx.log.warn({ err: e }, 'could not record runner last-seen time');
+          });
       }
     });
     const runnerOf = (req: object) => (req as { runner: RunnerRow }).runner;
@@ -166,16 +170,27 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext, acquire: 
       labels: JSON.parse(row.labels) as string[],
       canReceiveSecrets: row.public_key !== null,
       gives: runnerGives(runnerReport(row)),
+      capacity: row.capacity,
+      lastSeenAt: row.last_seen_at,
     });
 
-    s.post('/api/v1/runner/status', { schema: { body: RunnerStatusBody } }, async (req, reply) => {
-      const runner = runnerOf(req);
-      await ctx.store.credentials.setRunnerStatus(runner.id, JSON.stringify(req.body), ctx.now());
-      const before = runnerGives(runnerReport(runner));
-      const after = runnerGives(req.body);
-      if (JSON.stringify(after) !== JSON.stringify(before)) ctx.hub.runnerChanged(runner.id);
-      reply.code(204);
-    });
+    s.post(
+      '/api/v1/runner/status',
+      { schema: { body: RunnerStatusBody, response: { 200: RunnerStatusResponse } } },
+      async (req) => {
+        const runner = runnerOf(req);
+        await ctx.store.credentials.setRunnerStatus(runner.id, JSON.stringify(req.body), ctx.now());
+        const before = runnerGives(runnerReport(runner));
+        const after = runnerGives(req.body);
+        if (JSON.stringify(after) !== JSON.stringify(before)) ctx.hub.runnerChanged(runner.id);
+        // The runner repeats its report every heartbeat interval while its long polls wait (a ping): silent for
+        // offlineAfterMs, it is offline and offered nothing.
+        return {
+          heartbeatIntervalMs: ctx.config.heartbeatIntervalMs,
+          offlineAfterMs: runnerOfflineAfterMs(ctx.config),
+        };
+      },
+    );
 
     s.get('/api/v1/runner', { schema: { response: { 200: RunnerSelfResponse } } }, async (req) => {
       const row = runnerOf(req);
@@ -210,8 +225,10 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext, acquire: 
         const waitMs = Math.min(req.body.waitMs ?? ctx.config.maxLongPollMs, ctx.config.maxLongPollMs);
         let claimed;
         try {
+          await (req as unknown as { touched: Promise<void> | null }).touched;
           claimed = await acquire({
-            runner: claimingRunner(runner),
+            // It asked just now, whatever its row said before this request.
+            runner: { ...claimingRunner(runner), lastSeenAt: Math.max(runner.last_seen_at ?? 0, ctx.now()) },
             readAtGeneration: (req as unknown as { generation: number }).generation,
             reload: async () => {
               const row = await ctx.store.credentials.runner(runner.id);

@@ -8,6 +8,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { BatonError } from '../../protocol/errors.ts';
 import type { TaskSpec } from '../../protocol/plan.ts';
+import { PendingExplanation } from '../../protocol/api.ts';
+import type { RunStatus } from '../../protocol/status.ts';
 import { authenticateUser, SESSION_COOKIE, usableToken } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
 import { hashToken } from '../tokens.ts';
@@ -142,23 +144,33 @@ export function uiRoutes(app: FastifyInstance, ctx: ServerContext, o: UiRoutesOp
     };
   });
 
-  r.get('/api/v1/runs/:id/tasks/:task/pending', { schema: { params: TaskParams } }, async (req) => {
-    await authenticateUser(ctx.store, req, ctx.now(), 'read');
-    return explainPending(ctx, req.params.id, req.params.task);
-  });
+  r.get(
+    '/api/v1/runs/:id/tasks/:task/pending',
+    { schema: { params: TaskParams, response: { 200: PendingExplanation } } },
+    async (req) => {
+      await authenticateUser(ctx.store, req, ctx.now(), 'read');
+      return explainPending(ctx, req.params.id, req.params.task);
+    },
+  );
 }
 
 /**
  * Why a task is not running: for a `pending` task, the dependencies it waits for; for a `queued` one, every
- * executor each configured dispatcher knows of (pull runners, push runners, …) and why it would pass it over.
+ * executor each configured dispatcher knows of (pull runners, push runners, …) and why it would pass it over —
+ * one code, the first of PENDING_REASON_CODES that applies — and every other that applies too.
  */
-export async function explainPending(ctx: ServerContext, runId: string, taskName: string) {
+export async function explainPending(
+  ctx: ServerContext,
+  runId: string,
+  taskName: string,
+): Promise<PendingExplanation> {
   const loaded = await ctx.store.runs.get(runId);
   if (!loaded) throw new BatonError('not_found', `run ${runId} not found`);
   const task = loaded.tasks.find((t) => t.name === taskName || t.id === taskName);
   if (!task) throw new BatonError('not_found', `run ${runId} has no task '${taskName}'`);
   const spec = JSON.parse(task.spec) as TaskSpec;
   const runsOn = JSON.parse(task.runs_on) as string[];
+  const runsOnAny = spec.runsOnAny ?? [];
   const dependsOn = JSON.parse(task.depends_on) as string[];
   const waitingFor = loaded.tasks
     .filter((t) => dependsOn.includes(t.name) && ['pending', 'queued', 'running'].includes(t.status))
@@ -181,8 +193,9 @@ export async function explainPending(ctx: ServerContext, runId: string, taskName
 
   return {
     task: task.name,
-    status: task.status,
+    status: task.status as RunStatus,
     runsOn,
+    runsOnAny,
     forwardTo: spec.forwardTo ?? null,
     queuedAt: task.queued_at === null ? null : new Date(task.queued_at).toISOString(),
     waitingFor,

@@ -21,9 +21,18 @@ export function PendingExplanationView({ runId, task, tick }: { runId: string; t
     <section class="pending" aria-labelledby="pending-h">
       <h3 id="pending-h">Why is this task {data.status}?</h3>
       <p class="pending-summary">{data.summary}</p>
-      {(data.runsOn.length > 0 || data.forwardTo) && (
+      {(data.runsOn.length > 0 || data.runsOnAny.length > 0 || data.forwardTo) && (
         <p>
           Needs labels: {data.runsOn.length > 0 ? data.runsOn.map((l) => <code key={l}>{l}</code>) : 'none'}
+          {data.runsOnAny.length > 0 && (
+            <>
+              {' '}
+              · any one of{' '}
+              {data.runsOnAny.map((l) => (
+                <code key={l}>{l}</code>
+              ))}
+            </>
+          )}
           {data.forwardTo && (
             <>
               {' '}
@@ -39,7 +48,7 @@ export function PendingExplanationView({ runId, task, tick }: { runId: string; t
               <tr>
                 <th scope="col">Runner</th>
                 <th scope="col">Status</th>
-                <th scope="col">Can take it?</th>
+                <th scope="col">Can take it? (reason)</th>
               </tr>
             </thead>
             <tbody>
@@ -59,16 +68,21 @@ export function PendingExplanationView({ runId, task, tick }: { runId: string; t
                     <StatusBadge status={r.status} />
                   </td>
                   <td>
-                    {r.eligible ? (
+                    {r.reason === null ? (
                       'yes'
                     ) : (
-                      <ul class="reasons">
-                        {r.reasons.map((x) => (
-                          <li key={x.code} data-code={x.code}>
-                            {x.message}
-                          </li>
-                        ))}
-                      </ul>
+                      <div class="reason" data-code={r.reason.code}>
+                        <code>{r.reason.code}</code> {r.reason.message}
+                        {r.reasons.length > 1 && (
+                          <ul class="reasons">
+                            {r.reasons.slice(1).map((x, i) => (
+                              <li key={`${x.code}-${i}`} data-code={x.code}>
+                                also <code>{x.code}</code>: {x.message}
+                              </li>
+                            ))}
+                          </ul>
+                        )}
+                      </div>
                     )}
                   </td>
                 </tr>
