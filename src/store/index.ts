@@ -13,6 +13,7 @@ import { createArtifactStore } from './artifacts.ts';
 import { createSecretStore } from './secrets.ts';
 import { createRunnerTaskStore } from './runner-tasks.ts';
 import { createPushRunnerStore } from './push-runners.ts';
+import { createMetricsStore } from './metrics.ts';
 import { DEPENDENCIES_SUCCEEDED, type RunPolicy } from './advance.ts';
 
 export interface StoreOptions {
@@ -33,6 +34,7 @@ export interface Store {
   secrets: ReturnType<typeof createSecretStore>;
   runnerTasks: ReturnType<typeof createRunnerTaskStore>;
   pushRunners: ReturnType<typeof createPushRunnerStore>;
+  metrics: ReturnType<typeof createMetricsStore>;
   close(): Promise<void>;
 }
 
@@ -53,6 +55,7 @@ export async function openStore(o: StoreOptions): Promise<Store> {
     secrets: createSecretStore(dialect),
     runnerTasks: createRunnerTaskStore(dialect),
     pushRunners: createPushRunnerStore(dialect),
+    metrics: createMetricsStore(dialect),
     logs: createLogStore(dialect),
     credentials: createCredentialStore(dialect),
     close: () => dialect.close(),
