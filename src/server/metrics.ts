@@ -38,6 +38,8 @@ export class ServerMetrics {
   readonly #duration: Histogram<'status'>;
   readonly #finished: Counter<'status'>;
   #stop: (() => void) | undefined;
+  /** Observations still reading their task: a scrape waits for them, so it never misses a task that ended. */
+  #pending = new Set<Promise<void>>();
 
   constructor(ctx: ServerContext) {
     const registry = this.registry;
@@ -48,13 +50,16 @@ export class ServerMetrics {
       buckets: HTTP_BUCKETS,
       registers: [registry],
     });
+    const settled = () => Promise.all(this.#pending).then(() => undefined);
     this.#pickup = new Histogram({
+      collect: settled,
       name: 'baton_task_pickup_latency_seconds',
-      help: 'Time from a task being queued to a runner starting it',
+      help: 'Time from a task being queued to a runner starting it (observed when the task ends)',
       buckets: TASK_BUCKETS,
       registers: [registry],
     });
     this.#duration = new Histogram({
+      collect: settled,
       name: 'baton_task_duration_seconds',
       help: 'Time from a task starting to its end, by final status',
       labelNames: ['status'],
@@ -115,22 +120,25 @@ export class ServerMetrics {
     this.#http.observe({ method, route: route ?? 'unmatched', status: String(status) }, seconds);
   }
 
+  /**
+   * A task ended: counted by status, and (when it started) its pickup latency and duration observed from the
+   * store's own times, read after the transition committed with one indexed lookup. The pickup latency is
+   * observed here too, at the end: the start confirmation that sets `started_at` publishes no event.
+   */
   #onEvent(ctx: ServerContext, e: RunEvent): void {
-    if (e.type !== 'task' || e.task === undefined) return;
-    const terminal = isTerminal(e.status);
-    if (e.status !== 'running' && !terminal) return;
-    if (terminal) this.#finished.inc({ status: e.status });
-    // The times are the store's, read after the transition committed (one indexed lookup per transition).
-    void ctx.store.runs
+    if (e.type !== 'task' || e.task === undefined || !isTerminal(e.status)) return;
+    this.#finished.inc({ status: e.status });
+    const observed = ctx.store.runs
       .tasksNamed(e.runId, [e.task])
       .then(([t]) => {
         if (!t || t.started_at === null) return;
-        if (e.status === 'running' && t.queued_at !== null)
-          this.#pickup.observe(Math.max(0, t.started_at - t.queued_at) / 1000);
-        else if (terminal && t.finished_at !== null)
+        if (t.queued_at !== null) this.#pickup.observe(Math.max(0, t.started_at - t.queued_at) / 1000);
+        if (t.finished_at !== null)
           this.#duration.observe({ status: e.status }, Math.max(0, t.finished_at - t.started_at) / 1000);
       })
-      .catch((err: unknown) => ctx.log.warn({ err }, 'metrics: could not read a task'));
+      .catch((err: unknown) => ctx.log.warn({ err }, 'metrics: could not read a task'))
+      .finally(() => this.#pending.delete(observed));
+    this.#pending.add(observed);
   }
 
   stop(): void {

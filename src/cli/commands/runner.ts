@@ -41,7 +41,7 @@ import { CliError, reportError } from '../common.ts';
 import { createOut } from '../output.ts';
 import { batonVersion } from '../version.ts';
 import { createLogger, parseLogFormat, parseLogLevel } from '../log.ts';
-import { parseMetricsAddr, runnerRegistry, serveRunnerMetrics } from '../../runner/metrics.ts';
+import { parseMetricsAddr } from '../../runner/metrics-addr.ts';
 
 interface StartFlags {
   config: string;
@@ -318,8 +318,11 @@ export function registerRunner(program: Command, setExit: (code: number) => void
         };
         process.on('SIGTERM', onSignal);
         process.on('SIGINT', onSignal);
+        // prom-client is loaded only by a runner asked for metrics: an idle runner stays small (issue 8).
         const metrics = metricsAddr
-          ? await serveRunnerMetrics(runnerRegistry(agent), metricsAddr.host, metricsAddr.port)
+          ? await import('../../runner/metrics.ts').then((m) =>
+              m.serveRunnerMetrics(m.runnerRegistry(agent), metricsAddr.host, metricsAddr.port),
+            )
           : undefined;
         if (metrics) log.info(`metrics (no authentication) on ${metrics.url}`);
         log.info(
