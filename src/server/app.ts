@@ -111,7 +111,8 @@ export async function createServer(
     const route = req.routeOptions.url;
     const seconds = reply.elapsedTime / 1000;
     metrics.observeRequest(req.method, route, reply.statusCode, seconds);
-    req.log.info(
+    // A 5xx shows even at --log-level warn; everything else is routine.
+    req.log[reply.statusCode >= 500 ? 'error' : 'info'](
       {
         method: req.method,
         route: route ?? 'unmatched',
