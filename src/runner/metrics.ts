@@ -2,13 +2,14 @@
 // time, served on a listener of their own without authentication (bind it to loopback or a private address).
 // Labels are bounded: the outcome is one of the reported statuses or `lost`.
 import { createServer, type Server } from 'node:http';
-import { Counter, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { Agent } from './agent.ts';
 
 export const RUNNER_OUTCOMES = ['succeeded', 'failed', 'cancelled', 'timed_out', 'lost'] as const;
 
 export function runnerRegistry(agent: Agent): Registry {
   const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
   new Gauge({
     name: 'baton_runner_slots',
     help: 'Task slots of this runner (max_parallel_tasks)',

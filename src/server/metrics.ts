@@ -3,7 +3,7 @@
 // bytes) are read from the store at scrape time with a few aggregate queries. Label values are bounded: task
 // statuses and runner statuses are fixed vocabularies, HTTP routes are Fastify's route templates (never a raw
 // URL with ids; an unmatched URL is `unmatched`), and queued label sets are capped at METRICS_MAX_LABEL_SETS.
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RunEvent } from '../protocol/api.ts';
 import { isTerminal, RUNNER_STATUSES } from '../protocol/status.ts';
 import { METRICS_MAX_LABEL_SETS } from '../store/metrics.ts';
@@ -43,6 +43,8 @@ export class ServerMetrics {
 
   constructor(ctx: ServerContext) {
     const registry = this.registry;
+    // The process's own (CPU, memory, event loop lag, handles) under their usual names, for stock dashboards.
+    collectDefaultMetrics({ register: registry });
     this.#http = new Histogram({
       name: 'baton_http_request_duration_seconds',
       help: 'HTTP requests served, by route template, method and status code',

@@ -73,6 +73,7 @@ describe('metrics', () => {
     expect(authed.status).toBe(200);
     const m = parsePrometheus(authed.text);
     expect(m.get('baton_task_duration_seconds')?.type).toBe('histogram');
+    expect(m.get('process_cpu_seconds_total')?.type).toBe('counter');
     expect(sampleValue(m, 'baton_tasks_finished_total', { status: 'succeeded' })).toBe(1);
     expect(sampleValue(m, 'baton_tasks_finished_total', { status: 'failed' })).toBe(1);
     expect(sampleValue(m, 'baton_task_duration_seconds_count', { status: 'failed' })).toBe(1);
@@ -157,7 +158,7 @@ function register(serverUrl: string, registrationToken: string, name: string): s
 
 describe('logs', () => {
   it('--log-level warn hides the info lines; --log-format pretty prints lines for people', async () => {
-    const server = await startServerProcess();
+    const server = await startServerProcess({ extraArgs: ['--log-level', 'info', '--log-format', 'pretty'] });
     const quiet = startTracked(
       'runner quiet',
       process.execPath,
@@ -190,6 +191,11 @@ describe('logs', () => {
     ]);
     expect(pretty.output()).toMatch(/^\d{4}-\d\d-\d\dT\S+Z INFO \[loud\] runner 'loud' started: /m);
     expect(pretty.output()).not.toMatch(/^\{/m);
+    // The server's request lines, pretty: level, message, then the fields as key=value.
+    expect(server.output()).toMatch(
+      /^\S+Z INFO request reqId=\S+ method=POST route=\/api\/v1\/runs status=201 durationMs=[\d.]+$/m,
+    );
+    expect(server.output()).not.toMatch(/^\{/m);
   });
 
   it('an unknown log level is a usage error listing the levels, on the server and the runner', () => {
