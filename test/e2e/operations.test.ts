@@ -43,7 +43,7 @@ function jsonLines(output: string): Array<Record<string, unknown>> {
 
 describe('metrics', () => {
   it('server and runner metrics move with a run, parse as Prometheus text, and need a token on the API port', async () => {
-    const server = await startServerProcess({ extraArgs: ['--metrics-port', '0', '--log-level', 'info'] });
+    const server = await startServerProcess({ extraArgs: ['--metrics-port', '0', '--log-level', 'trace'] });
     const metricsUrl = (
       await waitForOutput(
         server.proc,
