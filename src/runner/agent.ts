@@ -1,7 +1,7 @@
 // The runner agent: `max_parallel_tasks` slots, each long-polling for an offer, confirming it, running the task
 // through the engine with its lease kept alive and its log shipped, then reporting the outcome until the
 // server acknowledges it. stop() once: finish running tasks, take no new ones; twice: cancel them too.
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync, statSync } from 'node:fs';
 import { mkdir, rm, statfs } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +35,7 @@ const STATUS_REPORT_MS = 30_000;
 /** What became of a finished task's result. */
 export type TaskDelivery = 'acknowledged' | 'refused' | 'superseded';
 
+/** What the agent logs through: a pino logger (`baton runner start`), or anything with these three. */
 export interface RunnerLogger {
   info(msg: string): void;
   warn(msg: string): void;
@@ -111,6 +112,10 @@ export class Agent {
   #idleTimer: NodeJS.Timeout | undefined;
   #idledOut = false;
   #lastResult: TaskDelivery | undefined;
+  /** How each task this process ran ended: the reported status, or `lost` when its lease went elsewhere. */
+  #outcomes = new Map<string, number>();
+  /** The log shippers of tasks running now, by lease (removed when the task's slot is free again). */
+  #shippers = new Map<string, LogShipper>();
   /** Whether this runner enforces resource limits (probed at start); reported in its status. */
   #limits = false;
 
@@ -167,6 +172,50 @@ export class Agent {
 
   get activeTasks(): number {
     return this.#running.size;
+  }
+
+  /** Slots busy with a task, its upload or its result (the metrics' slots busy). */
+  get busySlots(): number {
+    return this.#busy;
+  }
+
+  get maxParallelTasks(): number {
+    return this.#o.maxParallelTasks;
+  }
+
+  /** Tasks ended in this process by outcome (`succeeded`, `failed`, `cancelled`, `timed_out`, `lost`). */
+  get outcomes(): ReadonlyMap<string, number> {
+    return this.#outcomes;
+  }
+
+  /** Log bytes of the running tasks not yet acknowledged by the server (the log shipping lag). */
+  get unacknowledgedLogBytes(): number {
+    let n = 0;
+    for (const s of this.#shippers.values()) n += s.unacknowledgedBytes;
+    return n;
+  }
+
+  /** Bytes on disk in the spool (logs and results waiting for the server, of running and earlier tasks). */
+  spoolBytes(): number {
+    let n = 0;
+    let names: string[];
+    try {
+      names = readdirSync(this.#spoolRoot);
+    } catch {
+      return 0;
+    }
+    for (const name of names) {
+      try {
+        n += statSync(join(this.#spoolRoot, name)).size;
+      } catch {
+        // removed while we looked: nothing left to count
+      }
+    }
+    return n;
+  }
+
+  #countOutcome(outcome: string): void {
+    this.#outcomes.set(outcome, (this.#outcomes.get(outcome) ?? 0) + 1);
   }
 
   /** Runs until stopped (or after one task with oneOff). */
@@ -241,6 +290,7 @@ export class Agent {
         result = await this.#runOffer(offer);
       } finally {
         this.#busy--;
+        this.#shippers.delete(offer.lease);
       }
       if (result !== 'not_started') {
         this.#tasksDone++;
@@ -391,6 +441,7 @@ export class Agent {
       onError: (e, ms) => this.#unreachableNow(e, ms),
       onSent: () => this.#reachable(),
     });
+    this.#shippers.set(offer.lease, shipper);
     let storageFull = false;
     const keeper = startLeaseKeeper({
       client,
@@ -516,6 +567,7 @@ export class Agent {
       body.message = `${body.message ?? 'the task failed'} (no space left on device in the work dir)`;
     }
     if (lost || shipper.fenced) {
+      this.#countOutcome('lost');
       keeper.stop();
       spool.remove();
       log.warn(`${label}: not reporting a result; the server gave the task to another attempt`);
@@ -524,6 +576,7 @@ export class Agent {
     spool.saveResult(body);
     const acknowledged = await this.#deliver(spool, body, label, requestTimeoutMs);
     keeper.stop();
+    this.#countOutcome(body.status);
     this.#o.onTaskFinished?.(offer, outcome);
     return acknowledged ? 'acknowledged' : 'refused';
   }

@@ -100,6 +100,13 @@ export class LogShipper {
     return this.#dropped > 0;
   }
 
+  /** Bytes written but not yet acknowledged by the server: buffered, spooled and unsent, or in flight. */
+  get unacknowledgedBytes(): number {
+    let n = this.#pendingBytes;
+    for (const e of this.#o.spool.unacked()) n += e.length;
+    return n;
+  }
+
   write(text: string): void {
     if (this.#fenced || this.#refused || this.#closed || text.length === 0) return;
     const bytes = Buffer.from(text, 'utf8');

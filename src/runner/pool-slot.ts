@@ -10,6 +10,7 @@ import { ISOLATIONS, type Isolation } from './config.ts';
 import { proveIsolation } from './isolation.ts';
 import { withoutBatonSettings } from './env-file.ts';
 import { loadIdentity } from './identity.ts';
+import { createLogger, LOG_LEVELS } from './log.ts';
 import type { PoolToSlot, SlotHandover, SlotToPool } from './pool.ts';
 
 /** Isolation levels this build's agent can apply to a slot's tasks. */
@@ -46,11 +47,14 @@ function handover(): Promise<SlotHandover> {
 
 export async function runSlot(): Promise<number> {
   const h = await handover();
-  const log: RunnerLogger = {
-    info: (m) => process.stderr.write(`${new Date().toISOString()} INFO [${h.name}] ${m}\n`),
-    warn: (m) => process.stderr.write(`${new Date().toISOString()} WARN [${h.name}] ${m}\n`),
-    error: (m) => process.stderr.write(`${new Date().toISOString()} ERROR [${h.name}] ${m}\n`),
-  };
+  // The pool checked these and passes them in the slot's environment.
+  const level = process.env.BATON_LOG_LEVEL ?? 'info';
+  const format = process.env.BATON_LOG_FORMAT === 'pretty' ? 'pretty' : 'json';
+  const log: RunnerLogger = createLogger({
+    level: (LOG_LEVELS as readonly string[]).includes(level) ? level : 'info',
+    format,
+    name: h.name,
+  });
   const fail = (message: string): number => {
     log.error(message);
     send({ type: 'error', secret: h.secret, message });

@@ -23,6 +23,8 @@ import { StreamGuard } from './stream-guard.ts';
 import { StorageHealth } from './storage-health.ts';
 import { BatonError } from '../protocol/errors.ts';
 import { PROTOCOL_VERSION } from '../protocol/api.ts';
+import { ServerMetrics } from './metrics.ts';
+import { authenticateUser } from './auth.ts';
 
 export interface ServerDeps {
   config: Readonly<ServerConfig>;
@@ -31,7 +33,7 @@ export interface ServerDeps {
   blobs?: BlobStore;
   now?: () => number;
   /** pino options or false; defaults to JSON logs at config.logLevel on stderr. */
-  logger?: boolean | { level: string; stream?: NodeJS.WritableStream };
+  logger?: boolean | { level: string; stream?: { write(line: string): void } };
   /** What this program hands its dispatchers (`baton run`: the embedded runner of `local`). */
   dispatch?: DispatchOptions;
 }
@@ -40,7 +42,22 @@ export async function createServer(
   deps: ServerDeps,
 ): Promise<{ app: FastifyInstance; ctx: ServerContext; routes: Array<{ method: string; url: string }> }> {
   const app = Fastify({
-    logger: deps.logger ?? { level: deps.config.logLevel },
+    logger:
+      deps.logger === false
+        ? false
+        : {
+            ...(typeof deps.logger === 'object' ? deps.logger : { level: deps.config.logLevel }),
+            // Nothing below logs headers, but an error serializer or a later change might: tokens never reach a line.
+            redact: {
+              paths: [
+                'req.headers.authorization',
+                'req.headers.cookie',
+                'headers.authorization',
+                'headers.cookie',
+              ],
+              censor: '[redacted]',
+            },
+          },
     bodyLimit: deps.config.bodyLimitBytes,
     ...(deps.config.tlsCertFile && deps.config.tlsKeyFile
       ? { https: { cert: readFileSync(deps.config.tlsCertFile), key: readFileSync(deps.config.tlsKeyFile) } }
@@ -50,7 +67,8 @@ export async function createServer(
     requestTimeout: 0,
     // On close, cut held connections (SSE followers) instead of waiting for them; long polls are answered first.
     forceCloseConnections: true,
-    // Long polls make per-request logs noise; errors are logged by the error handler.
+    // Fastify's own two lines per request are replaced by one (the onResponse hook below): id, route, status,
+    // duration, and never a header.
     logController: new LogController({ disableRequestLogging: true }),
   });
   const hub = new Hub();
@@ -87,6 +105,24 @@ export async function createServer(
     log: app.log,
     storage,
   };
+  const metrics = new ServerMetrics(ctx);
+  ctx.metrics = metrics;
+  app.addHook('onClose', async () => metrics.stop());
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url;
+    const seconds = reply.elapsedTime / 1000;
+    metrics.observeRequest(req.method, route, reply.statusCode, seconds);
+    // A 5xx shows even at --log-level warn; everything else is routine.
+    req.log[reply.statusCode >= 500 ? 'error' : 'info'](
+      {
+        method: req.method,
+        route: route ?? 'unmatched',
+        status: reply.statusCode,
+        durationMs: Math.round(reply.elapsedTime * 10) / 10,
+      },
+      'request',
+    );
+  });
   ctx.dispatchers.push(...composeDispatchers(ctx, deps.config.dispatchers, deps.dispatch));
   // The router table, for the route-by-route security tests and anything else that must cover every route.
   const routes: Array<{ method: string; url: string }> = [];
@@ -112,6 +148,12 @@ export async function createServer(
     },
   });
   healthRoutes(app, ctx);
+  // Any valid user token may scrape; the unauthenticated listener is a separate port (start.ts, --metrics-port).
+  app.get('/metrics', { schema: { hide: true } }, async (req, reply) => {
+    await authenticateUser(ctx.store, req, ctx.now(), 'read');
+    reply.type(metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
   app.get('/openapi.json', async () => app.swagger());
   await app.register(async (s) => runRoutes(s, ctx));
   await app.register(async (s) => logRoutes(s, ctx));

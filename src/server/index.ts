@@ -1,5 +1,14 @@
 // The control plane: HTTP API, scheduler, dispatch, reaper.
-export { buildServerConfig, SERVER_DEFAULTS, type ServerConfig, type ServerOptions } from './config.ts';
+export {
+  buildServerConfig,
+  printableConfig,
+  redactDatabaseUrl,
+  SERVER_DEFAULTS,
+  SETTINGS,
+  type ServerConfig,
+  type ServerOptions,
+} from './config.ts';
+export { loadServerConfigFile, ConfigFileError, CONFIG_FILE_MAX_BYTES } from './config-file.ts';
 export { createServer, type ServerDeps } from './app.ts';
 export { startServer, type StartedServer } from './start.ts';
 export { generateToken, hashToken, TOKEN_PREFIX } from './tokens.ts';

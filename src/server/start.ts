@@ -8,11 +8,14 @@ import { startReaper } from './reaper.ts';
 import { WORKFLOW_POLICY } from './policy.ts';
 import { generateToken, hashToken } from './tokens.ts';
 import type { ServerContext } from './context.ts';
+import { createServer as createHttpServer, type Server } from 'node:http';
 
 export interface StartedServer {
   url: string;
   port: number;
   ctx: ServerContext;
+  /** The unauthenticated metrics listener's URL (`--metrics-port`), when configured. */
+  metricsUrl?: string;
   /** The admin token generated at this first start (never stored in plain form); undefined otherwise. */
   generatedAdminToken?: string;
   close(): Promise<void>;
@@ -90,6 +93,28 @@ export async function startServer(
       )
     : undefined;
   const url = `${config.tlsCertFile ? 'https' : 'http'}://${host}:${port}`;
+  let metricsServer: Server | undefined;
+  let metricsUrl: string | undefined;
+  const closeMetrics = () =>
+    new Promise<void>((resolve) => {
+      if (!metricsServer) return resolve();
+      metricsServer.closeAllConnections();
+      metricsServer.close(() => resolve());
+    });
+  if (config.metricsPort !== undefined) {
+    try {
+      const started = await listenMetrics(ctx, config.metricsHost ?? '127.0.0.1', config.metricsPort);
+      metricsServer = started.server;
+      metricsUrl = started.url;
+      ctx.log.info({ url: metricsUrl }, 'metrics served without authentication (for a private network only)');
+    } catch (err) {
+      await reaper.stop();
+      await stopListening?.();
+      await app.close();
+      await store.close();
+      throw err;
+    }
+  }
   // The configured ways to execute, in order; stopped in reverse before anything they use goes away.
   const started: typeof ctx.dispatchers = [];
   const stopDispatchers = async () => {
@@ -103,6 +128,7 @@ export async function startServer(
     }
   } catch (err) {
     await stopDispatchers().catch(() => undefined);
+    await closeMetrics();
     await reaper.stop();
     await stopListening?.();
     await app.close();
@@ -114,7 +140,9 @@ export async function startServer(
     port,
     ctx,
     generatedAdminToken,
+    ...(metricsUrl === undefined ? {} : { metricsUrl }),
     async close() {
+      await closeMetrics();
       await reaper.stop();
       await stopDispatchers();
       await stopListening?.();
@@ -122,4 +150,41 @@ export async function startServer(
       await store.close();
     },
   };
+}
+
+/**
+ * A second, plain-HTTP listener that answers `GET /metrics` and nothing else, without a token: for a scraper
+ * inside a private network (bind it to a private address, never a public one).
+ */
+async function listenMetrics(
+  ctx: ServerContext,
+  host: string,
+  port: number,
+): Promise<{ server: Server; url: string }> {
+  const registry = ctx.metrics?.registry;
+  if (!registry) throw new Error('the server has no metrics registry');
+  const server = createHttpServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('only GET /metrics is served here\n');
+      return;
+    }
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      (err: unknown) => {
+        ctx.log.error({ err }, 'metrics: could not collect');
+        res.writeHead(503, { 'content-type': 'text/plain' }).end('metrics unavailable\n');
+      },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const bound = typeof address === 'object' && address !== null ? address.port : port;
+  return { server, url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}/metrics` };
 }

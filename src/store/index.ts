@@ -14,6 +14,7 @@ import { createSecretStore } from './secrets.ts';
 import { createRunnerTaskStore } from './runner-tasks.ts';
 import { createPushRunnerStore } from './push-runners.ts';
 import { createCacheStore } from './cache.ts';
+import { createMetricsStore } from './metrics.ts';
 import { DEPENDENCIES_SUCCEEDED, type RunPolicy } from './advance.ts';
 
 export interface StoreOptions {
@@ -35,6 +36,7 @@ export interface Store {
   runnerTasks: ReturnType<typeof createRunnerTaskStore>;
   pushRunners: ReturnType<typeof createPushRunnerStore>;
   cache: ReturnType<typeof createCacheStore>;
+  metrics: ReturnType<typeof createMetricsStore>;
   close(): Promise<void>;
 }
 
@@ -56,6 +58,7 @@ export async function openStore(o: StoreOptions): Promise<Store> {
     runnerTasks: createRunnerTaskStore(dialect),
     pushRunners: createPushRunnerStore(dialect),
     cache: createCacheStore(dialect),
+    metrics: createMetricsStore(dialect),
     logs: createLogStore(dialect),
     credentials: createCredentialStore(dialect),
     close: () => dialect.close(),

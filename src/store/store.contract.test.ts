@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CompleteBody } from '../protocol/api.ts';
 import type { Plan, TaskSpec } from '../protocol/plan.ts';
 import { openStore, type RunnerGives, type Store } from './index.ts';
+import { METRICS_MAX_LABEL_SETS } from './metrics.ts';
 import { SQLITE_MIGRATIONS } from './sqlite/migrations.ts';
 import { POSTGRES_MIGRATIONS } from './postgres/migrations.ts';
 
@@ -158,6 +159,24 @@ function contract(target: Target) {
     const run = await store.runs.get(runId);
     expect(run!.run).toMatchObject({ status: 'succeeded', started_at: T0, finished_at: T0 + 3 });
     expect(typeof run!.run.created_at).toBe('number');
+  });
+
+  it('metrics: queued tasks by label set, largest first and capped, and the log bytes stored', async () => {
+    expect(await store.metrics.queuedByLabels()).toEqual({ groups: [], other: 0 });
+    expect(await store.metrics.logBytes()).toBe(0);
+    await create([task('g1', { runsOn: ['gpu'] }), task('g2', { runsOn: ['gpu'] }), task('plain')]);
+    const sets = Array.from({ length: METRICS_MAX_LABEL_SETS }, (_, i) =>
+      task(`x${i}`, { runsOn: [`l${i}`] }),
+    );
+    await create(sets);
+    const q = await store.metrics.queuedByLabels();
+    expect(q.groups).toHaveLength(METRICS_MAX_LABEL_SETS);
+    expect(q.groups[0]).toEqual({ runsOn: '["gpu"]', count: 2 });
+    expect(q.groups.reduce((n, g) => n + g.count, 0) + q.other).toBe(3 + METRICS_MAX_LABEL_SETS);
+    expect(q.other).toBe(2);
+    const c = await take();
+    await store.leases.appendLogs(c.attempt.lease_id, 'r1', [{ seq: 0, offset: 0, data: 'héllo\n' }], T0);
+    expect(await store.metrics.logBytes()).toBe(7);
   });
 
   it('a failed task skips its dependents and fails the run', async () => {

@@ -29,6 +29,8 @@ export interface ServerProcessOptions {
   port?: number;
   adminToken?: string;
   registrationToken?: string;
+  /** More `baton server` flags, after the defaults (a repeated flag's last value wins). */
+  extraArgs?: string[];
 }
 
 function collect(p: TrackedChild): () => string {
@@ -88,6 +90,7 @@ export async function startServerProcess(o: ServerProcessOptions = {}): Promise<
     String(o.ackWindowMs ?? 3_000),
     '--log-level',
     'warn',
+    ...(o.extraArgs ?? []),
   ];
   const proc = startTracked(
     'server',

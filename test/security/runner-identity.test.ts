@@ -167,7 +167,8 @@ tasks:
     delete cfg.state_dir;
     writeFileSync(a, JSON.stringify(cfg));
 
-    const runner = await launchRunner('legacy', a);
+    // Pretty lines: the message as written, not JSON-escaped.
+    const runner = await launchRunner('legacy', a, ['--log-format', 'pretty']);
     expect(runner.output()).toMatch(/names no "state_dir".*register it again/);
     const result = await runSecretTasks(server, ['legacy']);
     expect(result.results['use-legacy']).toMatchObject({ status: 'succeeded' });

@@ -15,7 +15,6 @@ import {
   proveIsolation,
   withoutBatonSettings,
   type Isolation,
-  type RunnerLogger,
 } from '../../runner/index.ts';
 import { Pool, STATUS_FILE, type PoolStatus } from '../../runner/pool.ts';
 import { runSlot } from '../../runner/pool-slot.ts';
@@ -23,6 +22,7 @@ import { parseDuration } from '../../workflow/static-values.ts';
 import { CliError, reportError } from '../common.ts';
 import { createOut } from '../output.ts';
 import { batonVersion } from '../version.ts';
+import { createLogger, parseLogFormat, parseLogLevel } from '../log.ts';
 
 interface PoolFlags {
   server?: string;
@@ -38,15 +38,11 @@ interface PoolFlags {
   name?: string;
   caFile?: string;
   drivers?: string;
+  logLevel?: string;
+  logFormat?: string;
 }
 
 const DEFAULT_POOL_DIR = '.baton-pool';
-
-function logger(): RunnerLogger {
-  const line = (level: string, m: string) =>
-    process.stderr.write(`${new Date().toISOString()} ${level} [pool] ${m}\n`);
-  return { info: (m) => line('INFO', m), warn: (m) => line('WARN', m), error: (m) => line('ERROR', m) };
-}
 
 function registrationToken(flags: PoolFlags): string {
   if (flags.registrationTokenFile !== undefined) {
@@ -101,9 +97,22 @@ export function registerRunnerPool(runner: Command, setExit: (code: number) => v
       '--drivers <dir>',
       'directory of CGI programs for custom task types, given to every slot (docs/drivers.md)',
     )
+    .option(
+      '--log-level <level>',
+      'trace, debug, info, warn, error, fatal, silent, for the pool and its slots (default info; BATON_LOG_LEVEL)',
+    )
+    .option('--log-format <format>', 'json or pretty (default json; BATON_LOG_FORMAT)')
     .action(async (flags: PoolFlags) => {
       const out = createOut();
       try {
+        const logLevel = parseLogLevel(
+          flags.logLevel ?? process.env.BATON_LOG_LEVEL ?? 'info',
+          flags.logLevel === undefined ? 'BATON_LOG_LEVEL' : '--log-level',
+        );
+        const logFormat = parseLogFormat(
+          flags.logFormat ?? process.env.BATON_LOG_FORMAT ?? 'json',
+          flags.logFormat === undefined ? 'BATON_LOG_FORMAT' : '--log-format',
+        );
         const server = flags.server ?? process.env.BATON_SERVER;
         if (!server) throw new CliError('pass --server URL (or set BATON_SERVER)');
         const token = registrationToken(flags);
@@ -143,7 +152,7 @@ export function registerRunnerPool(runner: Command, setExit: (code: number) => v
           throw new CliError(
             `${dir} belongs to a running pool (pid ${live.pid}); give this pool its own --dir`,
           );
-        const log = logger();
+        const log = createLogger({ level: logLevel, format: logFormat, name: 'pool' });
         // Read once here too, so a mistyped directory stops the pool rather than every slot.
         const drivers = flags.drivers === undefined ? undefined : resolve(flags.drivers);
         if (drivers !== undefined) {
@@ -176,7 +185,12 @@ export function registerRunnerPool(runner: Command, setExit: (code: number) => v
             'pool',
             'slot',
           ],
-          slotEnv: withoutBatonSettings(process.env),
+          // The slots log as the pool does (a slot strips BATON_* again before anything reaches a task).
+          slotEnv: {
+            ...withoutBatonSettings(process.env),
+            BATON_LOG_LEVEL: logLevel,
+            BATON_LOG_FORMAT: logFormat,
+          },
           log,
         });
         const onSignal = (sig: string) => {

@@ -44,6 +44,8 @@ import { registerRunnerSetup } from './runner-setup.ts';
 import { parseDuration } from '../../workflow/static-values.ts';
 import { createOut } from '../output.ts';
 import { batonVersion } from '../version.ts';
+import { createLogger, parseLogFormat, parseLogLevel } from '../log.ts';
+import { parseMetricsAddr } from '../../runner/metrics-addr.ts';
 
 /** `runner start --idle-timeout`: the runner stopped because no task came at all. Documented in docs/runner-config.md. */
 export const EXIT_IDLE_NO_TASK = 3;
@@ -58,6 +60,9 @@ interface StartFlags {
   limitPids?: string;
   limitCpu?: string;
   drivers?: string;
+  logLevel?: string;
+  logFormat?: string;
+  metricsAddr?: string;
 }
 
 /** The drivers directory read once at start; a directory that cannot be read stops the runner. */
@@ -121,12 +126,6 @@ interface RegisterFlags {
   caFile?: string;
   stateDir?: string;
   tokenFile?: string;
-}
-
-function consoleLogger(name: string): RunnerLogger {
-  const line = (level: string, m: string) =>
-    process.stderr.write(`${new Date().toISOString()} ${level} [${name}] ${m}\n`);
-  return { info: (m) => line('INFO', m), warn: (m) => line('WARN', m), error: (m) => line('ERROR', m) };
 }
 
 export function registerRunner(program: Command, setExit: (code: number) => void): void {
@@ -227,6 +226,15 @@ export function registerRunner(program: Command, setExit: (code: number) => void
       '--drivers <dir>',
       'directory of CGI programs: each executable <type> or <type>.cgi runs tasks of that custom type (docs/drivers.md); overrides the config\'s "drivers"',
     )
+    .option(
+      '--log-level <level>',
+      'trace, debug, info, warn, error, fatal, silent (default info; BATON_LOG_LEVEL)',
+    )
+    .option('--log-format <format>', 'json or pretty (default json; BATON_LOG_FORMAT)')
+    .option(
+      '--metrics-addr <host:port>',
+      'serve Prometheus metrics at http://HOST:PORT/metrics, without authentication (loopback or a private network)',
+    )
     .action(async (flags: StartFlags) => {
       const out = createOut();
       try {
@@ -235,6 +243,20 @@ export function registerRunner(program: Command, setExit: (code: number) => void
           const d = parseDuration(flags.idleTimeout);
           if ('reason' in d) throw new CliError(`--idle-timeout '${flags.idleTimeout}' ${d.reason}`);
           idleTimeoutMs = d.ms;
+        }
+        const logLevel = parseLogLevel(
+          flags.logLevel ?? process.env.BATON_LOG_LEVEL ?? 'info',
+          flags.logLevel === undefined ? 'BATON_LOG_LEVEL' : '--log-level',
+        );
+        const logFormat = parseLogFormat(
+          flags.logFormat ?? process.env.BATON_LOG_FORMAT ?? 'json',
+          flags.logFormat === undefined ? 'BATON_LOG_FORMAT' : '--log-format',
+        );
+        let metricsAddr: { host: string; port: number } | undefined;
+        try {
+          if (flags.metricsAddr !== undefined) metricsAddr = parseMetricsAddr(flags.metricsAddr);
+        } catch (err) {
+          throw new CliError((err as Error).message);
         }
         const config = loadConfig(flags.config);
         let level = config.isolation;
@@ -254,7 +276,7 @@ export function registerRunner(program: Command, setExit: (code: number) => void
         const isolation = proven.isolation;
         const defaultLimits = await startLimits(config.name, config.limits, flags, isolation.level);
         if (config.caFile) trustCaFile(config.caFile);
-        const log = consoleLogger(config.name);
+        const log = createLogger({ level: logLevel, format: logFormat, name: config.name });
         const drivers = loadDrivers(flags.drivers ?? config.driversDir, log);
         const identity = loadIdentity(config.stateDir, config.runnerId);
         if (config.sharedStateDir && identity)
@@ -300,10 +322,21 @@ export function registerRunner(program: Command, setExit: (code: number) => void
         };
         process.on('SIGTERM', onSignal);
         process.on('SIGINT', onSignal);
+        // prom-client is loaded only by a runner asked for metrics: an idle runner stays small (issue 8).
+        const metrics = metricsAddr
+          ? await import('../../runner/metrics.ts').then((m) =>
+              m.serveRunnerMetrics(m.runnerRegistry(agent), metricsAddr.host, metricsAddr.port),
+            )
+          : undefined;
+        if (metrics) log.info(`metrics (no authentication) on ${metrics.url}`);
         log.info(
           `runner '${config.name}' started: server ${config.server}, ${config.maxParallelTasks} slot(s), labels [${config.labels.join(', ')}], work dir ${config.workDir}, isolation ${isolation.level}${network === 'none' ? ', no network' : ''}`,
         );
-        await agent.run();
+        try {
+          await agent.run();
+        } finally {
+          await metrics?.close();
+        }
         log.info(`runner stopped after ${agent.tasksDone} task(s)`);
         process.off('SIGTERM', onSignal);
         process.off('SIGINT', onSignal);
