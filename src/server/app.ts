@@ -21,7 +21,8 @@ import { loadMasterKey } from './master-key.ts';
 import { StreamGuard } from './stream-guard.ts';
 import { StorageHealth } from './storage-health.ts';
 import { BatonError } from '../protocol/errors.ts';
-import { PROTOCOL_VERSION } from '../protocol/api.ts';
+import { documentOperations, OPENAPI_BASE } from './openapi.ts';
+import type { OpenAPIV3 } from 'openapi-types';
 
 export interface ServerDeps {
   config: Readonly<ServerConfig>;
@@ -104,11 +105,9 @@ export async function createServer(
       );
   });
   await app.register(swagger, {
-    openapi: {
-      info: { title: 'Baton API', version: `v${PROTOCOL_VERSION}` },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
-    },
+    openapi: OPENAPI_BASE,
+    transformObject: (doc) =>
+      documentOperations(('openapiObject' in doc ? doc.openapiObject : {}) as OpenAPIV3.Document),
   });
   healthRoutes(app, ctx);
   app.get('/openapi.json', async () => app.swagger());
