@@ -9,6 +9,7 @@ import { registerSubmit } from './commands/submit.ts';
 import { registerRuns } from './commands/runs.ts';
 import { registerToken } from './commands/token.ts';
 import { registerSecrets } from './commands/secrets.ts';
+import { registerWebhooks } from './commands/webhooks.ts';
 import { registerRunners } from './commands/runners.ts';
 import { registerPushRunners } from './commands/push-runners.ts';
 import { registerValidate } from './commands/validate.ts';
@@ -45,6 +46,7 @@ export async function main(argv: string[]): Promise<number> {
   registerPushRunners(program, setExit);
   registerToken(program, setExit);
   registerSecrets(program, setExit);
+  registerWebhooks(program, setExit);
   try {
     // A private CA for HTTPS servers, for every command (runners can also set ca_file in their config).
     if (process.env.BATON_CA_FILE) trustCaFile(process.env.BATON_CA_FILE);

@@ -17,6 +17,9 @@ import { healthRoutes } from './routes/health.ts';
 import { artifactRoutes } from './routes/artifacts.ts';
 import { uiRoutes } from './routes/ui.ts';
 import { secretRoutes } from './routes/secrets.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
+import { WebhookSender, type WebhookSenderOptions } from './webhooks/sender.ts';
+import { enqueueFor } from './webhooks/events.ts';
 import { loadMasterKey } from './master-key.ts';
 import { StreamGuard } from './stream-guard.ts';
 import { StorageHealth } from './storage-health.ts';
@@ -34,6 +37,8 @@ export interface ServerDeps {
   logger?: boolean | { level: string; stream?: NodeJS.WritableStream };
   /** What this program hands its dispatchers (`baton run`: the embedded runner of `local`). */
   dispatch?: DispatchOptions;
+  /** Webhook delivery settings (tests shorten the backoff); defaults in protocol/webhooks.ts. */
+  webhooks?: WebhookSenderOptions;
 }
 
 export async function createServer(
@@ -74,6 +79,11 @@ export async function createServer(
         'storage writable again: extended the leases of every live attempt',
       ),
   });
+  const masterKey = loadMasterKey({
+    value: deps.config.masterKey,
+    path: join(deps.config.dataDir, 'master.key'),
+  });
+  const webhooks = new WebhookSender({ store: deps.store, masterKey, log: app.log, ...deps.webhooks });
   const ctx: ServerContext = {
     config: deps.config,
     store: deps.store,
@@ -83,10 +93,20 @@ export async function createServer(
     streams,
     shutdown: shutdown.signal,
     blobs: deps.blobs ?? createFsBlobStore(join(deps.config.dataDir, 'blobs')),
-    masterKey: loadMasterKey({ value: deps.config.masterKey, path: join(deps.config.dataDir, 'master.key') }),
+    masterKey,
     log: app.log,
     storage,
+    webhooks,
   };
+  // Transitions become webhook deliveries (rows first, so a restart loses none), sent in the background.
+  hub.onAnyRunEvent((e) => {
+    enqueueFor(deps.store, e, Date.now()).then(
+      (n) => n > 0 && webhooks.kick(),
+      (err: unknown) => app.log.error({ err, runId: e.runId }, 'could not record webhook deliveries'),
+    );
+  });
+  app.addHook('onReady', async () => webhooks.start());
+  app.addHook('preClose', async () => webhooks.stop());
   ctx.dispatchers.push(...composeDispatchers(ctx, deps.config.dispatchers, deps.dispatch));
   // The router table, for the route-by-route security tests and anything else that must cover every route.
   const routes: Array<{ method: string; url: string }> = [];
@@ -116,6 +136,7 @@ export async function createServer(
   await app.register(async (s) => adminRoutes(s, ctx));
   await app.register(async (s) => artifactRoutes(s, ctx));
   await app.register(async (s) => secretRoutes(s, ctx));
+  await app.register(async (s) => webhookRoutes(s, ctx));
   // Each way to execute brings its own HTTP face: the runner protocol (pull), push runner hosts (push).
   for (const d of ctx.dispatchers) await d.routes?.(app);
   await app.register(async (s) => uiRoutes(s, ctx));

@@ -9,6 +9,7 @@ import type { BlobStore } from './blobs.ts';
 import type { MasterKey } from './master-key.ts';
 import type { StreamGuard } from './stream-guard.ts';
 import type { StorageHealth } from './storage-health.ts';
+import type { WebhookSender } from './webhooks/sender.ts';
 
 export interface ServerContext {
   config: Readonly<ServerConfig>;
@@ -27,6 +28,8 @@ export interface ServerContext {
   streams: StreamGuard;
   /** Whether writes are refused for lack of space; while they are, no lease expires (docs/adr/0010). */
   storage: StorageHealth;
+  /** Sends webhook deliveries (server webhooks and runners' own); kick it after enqueueing. */
+  webhooks: WebhookSender;
 }
 
 /** Tells waiters and subscribers what a store transition changed. */

@@ -68,6 +68,13 @@ export class Hub {
 
   runEvent(e: RunEvent): void {
     this.#emitter.emit(`run:${e.runId}`, { kind: 'event', event: e });
+    this.#emitter.emit('any-run-event', e);
+  }
+
+  /** Every run and task transition, of every run (webhooks). */
+  onAnyRunEvent(fn: (e: RunEvent) => void): () => void {
+    this.#emitter.on('any-run-event', fn);
+    return () => this.#emitter.off('any-run-event', fn);
   }
 
   log(e: LogEvent): void {

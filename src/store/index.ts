@@ -13,6 +13,7 @@ import { createArtifactStore } from './artifacts.ts';
 import { createSecretStore } from './secrets.ts';
 import { createRunnerTaskStore } from './runner-tasks.ts';
 import { createPushRunnerStore } from './push-runners.ts';
+import { createWebhookStore } from './webhooks.ts';
 import { DEPENDENCIES_SUCCEEDED, type RunPolicy } from './advance.ts';
 
 export interface StoreOptions {
@@ -33,6 +34,7 @@ export interface Store {
   secrets: ReturnType<typeof createSecretStore>;
   runnerTasks: ReturnType<typeof createRunnerTaskStore>;
   pushRunners: ReturnType<typeof createPushRunnerStore>;
+  webhooks: ReturnType<typeof createWebhookStore>;
   close(): Promise<void>;
 }
 
@@ -53,6 +55,7 @@ export async function openStore(o: StoreOptions): Promise<Store> {
     secrets: createSecretStore(dialect),
     runnerTasks: createRunnerTaskStore(dialect),
     pushRunners: createPushRunnerStore(dialect),
+    webhooks: createWebhookStore(dialect),
     logs: createLogStore(dialect),
     credentials: createCredentialStore(dialect),
     close: () => dialect.close(),
@@ -82,5 +85,8 @@ export type {
   TokenRow,
   ArtifactRow,
   PushRunnerRow,
+  WebhookRow,
+  WebhookDeliveryRow,
+  WebhookAttemptRow,
 } from './schema.ts';
 export { sqliteIntegrity } from './sqlite/open.ts';
