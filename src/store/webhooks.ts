@@ -128,6 +128,15 @@ export function createWebhookStore(d: StoreDialect) {
           .execute();
       });
     },
+    /** Removes delivered and failed deliveries that ended before `before` (their attempts go with them). */
+    async pruneFinished(before: number): Promise<number> {
+      const r = await db
+        .deleteFrom('webhook_deliveries')
+        .where('status', '!=', 'pending')
+        .where('finished_at', '<', before)
+        .executeTakeFirst();
+      return Number(r.numDeletedRows);
+    },
     /** A webhook's deliveries, newest first, each with its attempts in order. */
     async deliveries(
       webhookId: string,

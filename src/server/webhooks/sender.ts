@@ -22,6 +22,9 @@ export interface WebhookSenderOptions {
 const BACKOFF_CAP_MS = 10 * 60_000;
 /** Deliveries taken per pass. */
 const BATCH = 20;
+/** Delivered and failed deliveries are kept this long for the delivery log, then removed. */
+export const WEBHOOK_DELIVERY_RETENTION_MS = 30 * 24 * 3600_000;
+const PRUNE_EVERY_MS = 3600_000;
 /** Sleep at most this long between passes: other replicas enqueue deliveries this one hears nothing of. */
 const IDLE_RECHECK_MS = 30_000;
 
@@ -50,6 +53,7 @@ export class WebhookSender {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #again = false;
+  #prunedAt = 0;
 
   constructor(o: { store: Store; masterKey: MasterKey; log: FastifyBaseLogger } & WebhookSenderOptions) {
     this.#store = o.store;
@@ -106,6 +110,10 @@ export class WebhookSender {
   }
 
   async #pass(): Promise<void> {
+    if (Date.now() - this.#prunedAt > PRUNE_EVERY_MS) {
+      this.#prunedAt = Date.now();
+      await this.#store.webhooks.pruneFinished(Date.now() - WEBHOOK_DELIVERY_RETENTION_MS);
+    }
     for (;;) {
       const now = Date.now();
       // Held past one attempt's limit: if this server dies mid-attempt, another (or its restart) retries then.
