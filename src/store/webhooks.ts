@@ -18,6 +18,10 @@ export function createWebhookStore(d: StoreDialect) {
         if (row) await tx.insertInto('webhooks').values(row).execute();
       });
     },
+    /** Every webhook, the runners' own included. */
+    async all(): Promise<WebhookRow[]> {
+      return db.selectFrom('webhooks').selectAll().execute();
+    },
     async list(): Promise<WebhookRow[]> {
       return db.selectFrom('webhooks').selectAll().where('runner_id', 'is', null).orderBy('id').execute();
     },

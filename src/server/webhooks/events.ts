@@ -16,10 +16,16 @@ export function eventsOf(e: RunEvent): string[] {
 }
 
 export async function enqueueFor(store: Store, e: RunEvent, now: number): Promise<number> {
+  // One read per transition when nothing is subscribed (the hot path of a busy server with no webhooks).
+  const hooks = await store.webhooks.all();
+  if (hooks.length === 0) return 0;
   const rows: WebhookDeliveryRow[] = [];
   const at = new Date(now).toISOString();
   for (const event of eventsOf(e)) {
-    for (const hook of await store.webhooks.subscribedTo(event)) {
+    const subscribed = hooks.filter(
+      (w) => !w.runner_id && (JSON.parse(w.events) as string[]).includes(event),
+    );
+    for (const hook of subscribed) {
       const id = newId(now);
       const payload = {
         id,
@@ -35,9 +41,15 @@ export async function enqueueFor(store: Store, e: RunEvent, now: number): Promis
       rows.push(delivery(id, hook.id, event, JSON.stringify(payload), now));
     }
   }
-  if (e.type === 'task' && e.task !== undefined && (e.status === 'running' || isTerminal(e.status))) {
+  const runnerHooks = hooks.filter((w) => w.runner_id);
+  if (
+    runnerHooks.length > 0 &&
+    e.type === 'task' &&
+    e.task !== undefined &&
+    (e.status === 'running' || isTerminal(e.status))
+  ) {
     const task = await store.webhooks.taskOf(e.runId, e.task);
-    const hook = task?.runner_id ? await store.webhooks.ofRunner(task.runner_id) : undefined;
+    const hook = task?.runner_id ? runnerHooks.find((w) => w.runner_id === task.runner_id) : undefined;
     if (task?.runner_id && hook) {
       const payload: RunnerWebhookPayload = {
         action: e.status === 'running' ? 'start' : 'finish',
