@@ -10,6 +10,7 @@ import { registerRuns } from './commands/runs.ts';
 import { registerToken } from './commands/token.ts';
 import { registerSecrets } from './commands/secrets.ts';
 import { registerCache } from './commands/cache.ts';
+import { registerWebhooks } from './commands/webhooks.ts';
 import { registerRunners } from './commands/runners.ts';
 import { registerPushRunners } from './commands/push-runners.ts';
 import { registerValidate } from './commands/validate.ts';
@@ -47,6 +48,7 @@ export async function main(argv: string[]): Promise<number> {
   registerToken(program, setExit);
   registerSecrets(program, setExit);
   registerCache(program, setExit);
+  registerWebhooks(program, setExit);
   try {
     // A private CA for HTTPS servers, for every command (runners can also set ca_file in their config).
     if (process.env.BATON_CA_FILE) trustCaFile(process.env.BATON_CA_FILE);

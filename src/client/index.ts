@@ -23,6 +23,7 @@ import type {
 } from '../protocol/api.ts';
 import type { RunStatus } from '../protocol/status.ts';
 import type { CacheClearResponse, CacheListResponse, CacheLookupResponse } from '../protocol/cache.ts';
+import type { CreateWebhookResponse, WebhookDeliveriesResponse, WebhookView } from '../protocol/webhooks.ts';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
@@ -197,6 +198,35 @@ export function createClient(http: HttpOptions) {
       if (o.key !== undefined) q.set('key', o.key);
       const qs = q.toString();
       return requestJson<CacheClearResponse>(http, `api/v1/cache${qs ? `?${qs}` : ''}`, { method: 'DELETE' });
+    },
+    listWebhooks() {
+      return requestJson<{ webhooks: WebhookView[] }>(http, 'api/v1/webhooks');
+    },
+    /** The signing secret is in the answer only now (the one given, or one the server made). */
+    createWebhook(body: { url: string; events: string[]; secret?: string }) {
+      return requestJson<CreateWebhookResponse>(http, 'api/v1/webhooks', { body });
+    },
+    removeWebhook(id: string) {
+      return requestJson<void>(http, `api/v1/webhooks/${enc(id)}`, { method: 'DELETE' });
+    },
+    webhookDeliveries(id: string, o: { limit?: number } = {}) {
+      const q = o.limit === undefined ? '' : `?limit=${o.limit}`;
+      return requestJson<WebhookDeliveriesResponse>(http, `api/v1/webhooks/${enc(id)}/deliveries${q}`);
+    },
+    /** Sets (or with `url: null` removes) a runner's own webhook; a new one's secret is in the answer, once. */
+    setRunnerWebhook(runnerId: string, body: { url: string | null; secret?: string }) {
+      return requestJson<{ webhook: WebhookView | null; secret?: string }>(
+        http,
+        `api/v1/runners/${enc(runnerId)}/webhook`,
+        { method: 'PUT', body },
+      );
+    },
+    runnerWebhookDeliveries(runnerId: string, o: { limit?: number } = {}) {
+      const q = o.limit === undefined ? '' : `?limit=${o.limit}`;
+      return requestJson<WebhookDeliveriesResponse>(
+        http,
+        `api/v1/runners/${enc(runnerId)}/webhook/deliveries${q}`,
+      );
     },
     listRunners() {
       return requestJson<{ runners: RunnerView[] }>(http, 'api/v1/runners');

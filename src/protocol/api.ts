@@ -169,12 +169,22 @@ export const RegisterRunnerBody = Type.Object(
      * unregisters or dies, so the runner list keeps no dead pool slots.
      */
     ephemeral: Type.Optional(Type.Boolean()),
+    /**
+     * The runner's webhook (config `webhook`, seed 003): the server POSTs `{action: "start"|"finish", …}` there
+     * when it gives this runner a task and when the task ends, signed with a per-runner secret answered once.
+     */
+    webhook: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
   },
   { additionalProperties: false },
 );
 export type RegisterRunnerBody = Static<typeof RegisterRunnerBody>;
 
-export const RegisterRunnerResponse = Type.Object({ runnerId: Type.String(), token: Type.String() });
+export const RegisterRunnerResponse = Type.Object({
+  runnerId: Type.String(),
+  token: Type.String(),
+  /** The signing secret of the runner's webhook (`X-Baton-Signature`), when it sent one: shown only here. */
+  webhookSecret: Type.Optional(Type.String()),
+});
 export type RegisterRunnerResponse = Static<typeof RegisterRunnerResponse>;
 
 /** `GET /api/v1/runner`: who a runner token belongs to (`baton runner setup` checks a token given to it). */

@@ -18,13 +18,17 @@ import { artifactRoutes } from './routes/artifacts.ts';
 import { uiRoutes } from './routes/ui.ts';
 import { secretRoutes } from './routes/secrets.ts';
 import { cacheRoutes } from './routes/cache.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
+import { WebhookSender, type WebhookSenderOptions } from './webhooks/sender.ts';
+import { enqueueFor } from './webhooks/events.ts';
 import { loadMasterKey } from './master-key.ts';
 import { StreamGuard } from './stream-guard.ts';
 import { StorageHealth } from './storage-health.ts';
 import { BatonError } from '../protocol/errors.ts';
-import { PROTOCOL_VERSION } from '../protocol/api.ts';
 import { ServerMetrics } from './metrics.ts';
 import { authenticateUser } from './auth.ts';
+import { documentOperations, OPENAPI_BASE } from './openapi.ts';
+import type { OpenAPIV3 } from 'openapi-types';
 
 export interface ServerDeps {
   config: Readonly<ServerConfig>;
@@ -36,6 +40,8 @@ export interface ServerDeps {
   logger?: boolean | { level: string; stream?: { write(line: string): void } };
   /** What this program hands its dispatchers (`baton run`: the embedded runner of `local`). */
   dispatch?: DispatchOptions;
+  /** Webhook delivery settings (tests shorten the backoff); defaults in protocol/webhooks.ts. */
+  webhooks?: WebhookSenderOptions;
 }
 
 export async function createServer(
@@ -92,6 +98,11 @@ export async function createServer(
         'storage writable again: extended the leases of every live attempt',
       ),
   });
+  const masterKey = loadMasterKey({
+    value: deps.config.masterKey,
+    path: join(deps.config.dataDir, 'master.key'),
+  });
+  const webhooks = new WebhookSender({ store: deps.store, masterKey, log: app.log, ...deps.webhooks });
   const ctx: ServerContext = {
     config: deps.config,
     store: deps.store,
@@ -101,9 +112,10 @@ export async function createServer(
     streams,
     shutdown: shutdown.signal,
     blobs: deps.blobs ?? createFsBlobStore(join(deps.config.dataDir, 'blobs')),
-    masterKey: loadMasterKey({ value: deps.config.masterKey, path: join(deps.config.dataDir, 'master.key') }),
+    masterKey,
     log: app.log,
     storage,
+    webhooks,
   };
   const metrics = new ServerMetrics(ctx);
   ctx.metrics = metrics;
@@ -123,6 +135,15 @@ export async function createServer(
       'request',
     );
   });
+  // Transitions become webhook deliveries (rows first, so a restart loses none), sent in the background.
+  hub.onAnyRunEvent((e) => {
+    enqueueFor(deps.store, e, Date.now()).then(
+      (n) => n > 0 && webhooks.kick(),
+      (err: unknown) => app.log.error({ err, runId: e.runId }, 'could not record webhook deliveries'),
+    );
+  });
+  app.addHook('onReady', async () => webhooks.start());
+  app.addHook('preClose', async () => webhooks.stop());
   ctx.dispatchers.push(...composeDispatchers(ctx, deps.config.dispatchers, deps.dispatch));
   // The router table, for the route-by-route security tests and anything else that must cover every route.
   const routes: Array<{ method: string; url: string }> = [];
@@ -141,11 +162,9 @@ export async function createServer(
       );
   });
   await app.register(swagger, {
-    openapi: {
-      info: { title: 'Baton API', version: `v${PROTOCOL_VERSION}` },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
-    },
+    openapi: OPENAPI_BASE,
+    transformObject: (doc) =>
+      documentOperations(('openapiObject' in doc ? doc.openapiObject : {}) as OpenAPIV3.Document),
   });
   healthRoutes(app, ctx);
   // Any valid user token may scrape; the unauthenticated listener is a separate port (start.ts, --metrics-port).
@@ -161,6 +180,7 @@ export async function createServer(
   await app.register(async (s) => artifactRoutes(s, ctx));
   await app.register(async (s) => secretRoutes(s, ctx));
   await app.register(async (s) => cacheRoutes(s, ctx));
+  await app.register(async (s) => webhookRoutes(s, ctx));
   // Each way to execute brings its own HTTP face: the runner protocol (pull), push runner hosts (push).
   for (const d of ctx.dispatchers) await d.routes?.(app);
   await app.register(async (s) => uiRoutes(s, ctx));

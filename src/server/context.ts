@@ -10,6 +10,7 @@ import type { MasterKey } from './master-key.ts';
 import type { StreamGuard } from './stream-guard.ts';
 import type { StorageHealth } from './storage-health.ts';
 import type { ServerMetrics } from './metrics.ts';
+import type { WebhookSender } from './webhooks/sender.ts';
 
 export interface ServerContext {
   config: Readonly<ServerConfig>;
@@ -30,6 +31,8 @@ export interface ServerContext {
   storage: StorageHealth;
   /** Prometheus metrics (set by createServer right after the context is built). */
   metrics?: ServerMetrics;
+  /** Sends webhook deliveries (server webhooks and runners' own); kick it after enqueueing. */
+  webhooks: WebhookSender;
 }
 
 /** Tells waiters and subscribers what a store transition changed. */

@@ -71,7 +71,7 @@ export class Hub {
     this.#emitter.emit('any-run-event', e);
   }
 
-  /** Every run and task transition of every run (the metrics count them). */
+  /** Every run and task transition of every run (metrics count them; webhooks send them). */
   onAnyRunEvent(fn: (e: RunEvent) => void): () => void {
     this.#emitter.on('any-run-event', fn);
     return () => this.#emitter.off('any-run-event', fn);

@@ -15,6 +15,7 @@ import { createRunnerTaskStore } from './runner-tasks.ts';
 import { createPushRunnerStore } from './push-runners.ts';
 import { createCacheStore } from './cache.ts';
 import { createMetricsStore } from './metrics.ts';
+import { createWebhookStore } from './webhooks.ts';
 import { DEPENDENCIES_SUCCEEDED, type RunPolicy } from './advance.ts';
 
 export interface StoreOptions {
@@ -37,6 +38,7 @@ export interface Store {
   pushRunners: ReturnType<typeof createPushRunnerStore>;
   cache: ReturnType<typeof createCacheStore>;
   metrics: ReturnType<typeof createMetricsStore>;
+  webhooks: ReturnType<typeof createWebhookStore>;
   close(): Promise<void>;
 }
 
@@ -59,6 +61,7 @@ export async function openStore(o: StoreOptions): Promise<Store> {
     pushRunners: createPushRunnerStore(dialect),
     cache: createCacheStore(dialect),
     metrics: createMetricsStore(dialect),
+    webhooks: createWebhookStore(dialect),
     logs: createLogStore(dialect),
     credentials: createCredentialStore(dialect),
     close: () => dialect.close(),
@@ -89,6 +92,9 @@ export type {
   ArtifactRow,
   PushRunnerRow,
   CacheEntryRow,
+  WebhookRow,
+  WebhookDeliveryRow,
+  WebhookAttemptRow,
 } from './schema.ts';
 export type { CacheHit, CacheFilter } from './cache.ts';
 export { sqliteIntegrity } from './sqlite/open.ts';

@@ -187,6 +187,43 @@ export interface PushRunnerRow {
   sealed_secret: string | null;
 }
 
+export interface WebhookRow {
+  id: string;
+  url: string;
+  /** JSON string array of the events it receives (`run.finished`, `task.failed`, …; `runner.task` for a runner's). */
+  events: string;
+  /** The HMAC signing secret, encrypted with the master key under the name `webhook:<id>`. */
+  sealed_secret: string;
+  /** Set for a runner's own webhook (seed 003: start/finish of its tasks); null for a server webhook. */
+  runner_id: string | null;
+  created_at: number;
+}
+
+export interface WebhookDeliveryRow {
+  id: string;
+  webhook_id: string;
+  event: string;
+  /** The exact JSON body sent (and signed) at every attempt. */
+  payload: string;
+  /** pending (waiting for its next attempt), delivered (a 2xx answer), failed (attempts exhausted). */
+  status: string;
+  attempts: number;
+  /** When the next attempt is due; a sender pushes it forward while it holds the delivery. Null when final. */
+  next_attempt_at: number | null;
+  created_at: number;
+  finished_at: number | null;
+}
+
+export interface WebhookAttemptRow {
+  delivery_id: string;
+  attempt: number;
+  at: number;
+  /** The receiver's HTTP status, or null when none came (refused, timed out). */
+  status_code: number | null;
+  duration_ms: number;
+  error: string | null;
+}
+
 export interface Database {
   runs: RunRow;
   tasks: TaskRow;
@@ -200,5 +237,8 @@ export interface Database {
   secrets: SecretRow;
   push_runners: PushRunnerRow;
   cache_entries: CacheEntryRow;
+  webhooks: WebhookRow;
+  webhook_deliveries: WebhookDeliveryRow;
+  webhook_attempts: WebhookAttemptRow;
   _unused?: { id: Generated<number> };
 }

@@ -988,6 +988,69 @@ function contract(target: Target) {
       expect(await store.cache.clear({})).toBe(1);
     });
   });
+
+  it('webhooks: one sender holds a due delivery, attempts are logged, and removing the webhook removes its deliveries', async () => {
+    await store.webhooks.create({
+      id: 'w1',
+      url: 'https://hooks.example/a',
+      events: '["run.finished"]',
+      sealed_secret: 'v1:x',
+      runner_id: null,
+      created_at: T0,
+    });
+    expect((await store.webhooks.subscribedTo('run.finished')).map((w) => w.id)).toEqual(['w1']);
+    expect(await store.webhooks.subscribedTo('task.failed')).toEqual([]);
+    const row = (id: string, at: number) => ({
+      id,
+      webhook_id: 'w1',
+      event: 'run.finished',
+      payload: '{}',
+      status: 'pending',
+      attempts: 0,
+      next_attempt_at: at,
+      created_at: at,
+      finished_at: null,
+    });
+    await store.webhooks.enqueue([row('d1', T0), row('d2', T0 + 10_000)]);
+    expect(await store.webhooks.nextDue()).toBe(T0);
+    // Only the due one, and only once: a second sender (a replica) finds it held.
+    const taken = await store.webhooks.take(T0 + 1, T0 + 20_000, 10);
+    expect(taken.map((t) => t.delivery.id)).toEqual(['d1']);
+    expect(await store.webhooks.take(T0 + 1, T0 + 20_000, 10)).toEqual([]);
+    await store.webhooks.recordAttempt(
+      {
+        delivery_id: 'd1',
+        attempt: 1,
+        at: T0 + 1,
+        status_code: 500,
+        duration_ms: 12,
+        error: 'the receiver answered 500',
+      },
+      { status: 'pending', retryAt: T0 + 5_000 },
+    );
+    await store.webhooks.recordAttempt(
+      { delivery_id: 'd1', attempt: 2, at: T0 + 5_000, status_code: 200, duration_ms: 7, error: null },
+      { status: 'delivered', at: T0 + 5_007 },
+    );
+    const [newest, oldest] = await store.webhooks.deliveries('w1', 10);
+    expect(newest!.id).toBe('d2');
+    expect(oldest).toMatchObject({
+      id: 'd1',
+      status: 'delivered',
+      attempts: 2,
+      next_attempt_at: null,
+      finished_at: T0 + 5_007,
+    });
+    expect(oldest!.attemptRows.map((a) => [a.attempt, a.status_code, a.error])).toEqual([
+      [1, 500, 'the receiver answered 500'],
+      [2, 200, null],
+    ]);
+    expect(await store.webhooks.pruneFinished(T0 + 5_008)).toBe(1);
+    expect((await store.webhooks.deliveries('w1', 10)).map((d) => d.id)).toEqual(['d2']);
+    expect(await store.webhooks.remove('w1')).toBe(true);
+    expect(await store.webhooks.deliveries('w1', 10)).toEqual([]);
+    expect(await store.webhooks.nextDue()).toBeNull();
+  });
 }
 
 describe('store contract: SQLite', () => contract(sqliteTarget));

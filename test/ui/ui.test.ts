@@ -1,8 +1,8 @@
 // The web UI in a real browser (Debian's Chromium driven by playwright-core) against a real `baton server` and a
 // real `baton runner` registered with the command the UI shows: sign in, runners, a runner's page, submit, live
-// logs, DAG, artifacts, cancel, pending explanation, the runs filters, secrets; and the Push runners tab with a
-// real `baton runner serve` registered with the secret it showed once. Screenshots of each page go to
-// test-artifacts/ui/.
+// logs, DAG, artifacts, cancel, pending explanation, the runs filters, secrets, webhooks and their delivery log;
+// and the Push runners tab with a real `baton runner serve` registered with the secret it showed once.
+// Screenshots of each page go to test-artifacts/ui/.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -12,12 +12,14 @@ import {
   launchRunner,
   startRunnerProcess,
   startServerProcess,
+  waitFor,
   waitForRun,
   type ServerProcess,
 } from '../helpers/cluster.ts';
 import { startTracked } from '../helpers/processes.ts';
 import { stepVisibleDir, tempDir } from '../helpers/temp.ts';
 import { startServeRunner } from '../helpers/automn-runner.ts';
+import { startReceiver } from '../helpers/webhook-receiver.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin/baton.js');
@@ -349,6 +351,34 @@ describe('web UI', () => {
       await shot('secrets');
       await page.getByRole('button', { name: 'Delete UI_SECRET' }).click();
       await page.locator('tr[data-secret="UI_SECRET"]').waitFor({ state: 'detached' });
+
+      // ---- webhooks: add one (its secret shown once), a delivery and its attempts in the log, remove ----
+      const receiver = await startReceiver('replaced by the secret the UI shows');
+      await page.getByRole('link', { name: 'Webhooks' }).click();
+      await page.getByLabel('URL').fill(receiver.url);
+      // The runner was drained above: an event that needs no runner.
+      await page.getByLabel('Events').fill('run.queued');
+      await page.getByRole('button', { name: 'Add webhook' }).click();
+      const shown = page.getByRole('status').locator('code');
+      receiver.secret = (await shown.textContent())!.trim();
+      expect(receiver.secret.length).toBeGreaterThanOrEqual(32);
+      const hookRow = page.locator('tr[data-webhook]');
+      await hookRow.waitFor();
+      const pinged = await server.client.submitRun('name: ui-webhook\ntasks:\n  ping:\n    run: "true"\n');
+      await waitFor(() => receiver.received.length >= 1, 'the webhook delivery', 30_000);
+      expect(receiver.received[0]!.signatureValid).toBe(true);
+      expect(receiver.received[0]!.json).toMatchObject({ event: 'run.queued', runId: pinged.id });
+      await page.getByRole('button', { name: `Deliveries of ${receiver.url}` }).click();
+      const delivery = page.locator('tr[data-delivery]');
+      await delivery.waitFor();
+      expect(await delivery.textContent()).toMatch(/run\.queued.*delivered.*200 · \d+ ms/);
+      // The secret is not shown again.
+      await page.reload();
+      await hookRow.waitFor();
+      expect(await page.locator('main').textContent()).not.toContain(receiver.secret);
+      await shot('webhooks');
+      await page.getByRole('button', { name: `Remove ${receiver.url}` }).click();
+      await hookRow.waitFor({ state: 'detached' });
 
       // ---- 390 px wide: the page fits, wide parts scroll inside themselves ----
       await page.setViewportSize({ width: 390, height: 844 });

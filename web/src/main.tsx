@@ -11,6 +11,7 @@ import { RunnersPage } from './pages/runners.tsx';
 import { RunnerPage } from './pages/runner.tsx';
 import { PushRunnersPage } from './pages/push-runners.tsx';
 import { SecretsPage } from './pages/secrets.tsx';
+import { WebhooksPage } from './pages/webhooks.tsx';
 import './styles.css';
 
 function Page({ path, session }: { path: string; session: Session }) {
@@ -32,8 +33,11 @@ function Page({ path, session }: { path: string; session: Session }) {
   if ((m = /^\/runners\/([^/]+)\/?$/.exec(path)))
     return <RunnerPage key={m[1]} id={decodeURIComponent(m[1]!)} canAdmin={canAdmin} />;
   if (path === '/secrets') return <SecretsPage canAdmin={canAdmin} />;
+  if (path === '/webhooks') return <WebhooksPage canAdmin={canAdmin} />;
   return <RunsPage canSubmit={canSubmit} />;
 }
+
+const canAdminNav = (s: Session) => s.scope === 'admin';
 
 function App() {
   const path = usePath();
@@ -55,6 +59,7 @@ function App() {
     ['/runs', 'Runs'],
     ['/runners', 'Runners'],
     ['/secrets', 'Secrets'],
+    ...(canAdminNav(session) ? ([['/webhooks', 'Webhooks']] as const) : []),
   ] as const;
   return (
     <>

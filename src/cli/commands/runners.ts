@@ -28,7 +28,7 @@ export function registerRunners(program: Command, setExit: (code: number) => voi
         if (flags.json) return printJson(out, res);
         if (res.runners.length === 0)
           return out.write(
-            'no runners; add one with `baton token create --registration` and `baton runner register`\n',
+            'no runners; to add one, install baton on its machine (`npm install -g ./baton-<version>.tgz` with Node.js 24 on PATH; README, "Installing a runner"), then `baton token create --registration` and `baton runner register`\n',
           );
         for (const r of res.runners) {
           out.write(

@@ -27,12 +27,12 @@ export function artifactRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.register(async (scope) => {
     const r = scope.withTypeProvider<TypeBoxTypeProvider>();
     r.put(
-      '/api/v1/runner/leases/:lease/artifacts/:name',
+      '/api/v1/runner/leases/:lease/artifacts/:artifact',
       {
         schema: {
           params: Type.Object({
             lease: Type.String({ pattern: '^[0-9a-f]{32}$' }),
-            name: Type.String({ pattern: NAME }),
+            artifact: Type.String({ pattern: NAME }),
           }),
         },
         bodyLimit: MAX_ARTIFACT_BYTES,
@@ -49,7 +49,7 @@ export function artifactRoutes(app: FastifyInstance, ctx: ServerContext): void {
           );
         }
         // Checked whole before it is kept: an unsafe archive is refused here, naming its first bad entry.
-        const name = req.params.name;
+        const name = req.params.artifact;
         const blob = await ctx.blobs.put(body, MAX_ARTIFACT_BYTES, (path) =>
           checkUploadedArchive(path, name, ARCHIVE_LIMITS),
         );
@@ -57,12 +57,12 @@ export function artifactRoutes(app: FastifyInstance, ctx: ServerContext): void {
           const rec = await ctx.store.leases.recordArtifact(
             req.params.lease,
             runner.id,
-            { name: req.params.name, blobKey: blob.key, sizeBytes: blob.sizeBytes, sha256: blob.sha256 },
+            { name, blobKey: blob.key, sizeBytes: blob.sizeBytes, sha256: blob.sha256 },
             ctx.now(),
           );
           if (!rec.created) await ctx.blobs.delete(blob.key);
           reply.code(rec.created ? 201 : 200);
-          return { id: rec.id, name: req.params.name, sizeBytes: blob.sizeBytes, sha256: blob.sha256 };
+          return { id: rec.id, name, sizeBytes: blob.sizeBytes, sha256: blob.sha256 };
         } catch (err) {
           await ctx.blobs.delete(blob.key);
           throw err;
@@ -71,12 +71,14 @@ export function artifactRoutes(app: FastifyInstance, ctx: ServerContext): void {
     );
 
     r.get(
-      '/api/v1/runner/leases/:lease/artifacts/:id',
-      { schema: { params: Type.Object({ lease: Type.String({ pattern: '^[0-9a-f]{32}$' }), id: Id }) } },
+      '/api/v1/runner/leases/:lease/artifacts/:artifact',
+      {
+        schema: { params: Type.Object({ lease: Type.String({ pattern: '^[0-9a-f]{32}$' }), artifact: Id }) },
+      },
       async (req, reply) => {
         const runner = await authenticateRunner(ctx.store, req);
         const { task } = await ctx.store.leases.check(req.params.lease, runner.id, ctx.now());
-        const artifact = await ctx.store.artifacts.get(req.params.id);
+        const artifact = await ctx.store.artifacts.get(req.params.artifact);
         const spec = JSON.parse(task.spec) as TaskSpec;
         const from =
           artifact && artifact.run_id === task.run_id
@@ -84,7 +86,7 @@ export function artifactRoutes(app: FastifyInstance, ctx: ServerContext): void {
             : undefined;
         // Only the artifacts of the tasks this task declared in `artifacts.from`.
         if (!artifact || !from || !spec.artifactsFrom.includes(from.name))
-          throw new BatonError('not_found', `artifact ${req.params.id} not found`);
+          throw new BatonError('not_found', `artifact ${req.params.artifact} not found`);
         const { stream, sizeBytes } = await ctx.blobs.open(artifact.blob_key);
         reply.header('content-type', 'application/zip').header('content-length', sizeBytes);
         return reply.send(stream);

@@ -28,6 +28,7 @@ import { publishAdvance, wakeAt, type ServerContext } from '../context.ts';
 import { isStorageFull } from '../storage-health.ts';
 import { generateToken, hashToken } from '../tokens.ts';
 import { assignClaimed } from '../assign.ts';
+import { checkWebhookUrl, newWebhook } from './webhooks.ts';
 import { LAST_SEEN_RESOLUTION_MS, runnerGives, runnerOfflineAfterMs, runnerReport } from '../views.ts';
 import type { Claimed, ClaimingRunner } from '../../store/leases.ts';
 import type { AcquireRequest } from '../dispatchers/pull.ts';
@@ -82,6 +83,8 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext, acquire: 
         'registration',
         now,
       );
+      // Checked before a single-use token is spent on a request that cannot succeed.
+      const webhookUrl = body.webhook === undefined ? undefined : checkWebhookUrl(body.webhook, 'webhook');
       if (token.single_use === 1 && !(await ctx.store.credentials.useToken(token.id, now))) {
         throw new BatonError('unauthenticated', 'this single-use registration token was already used');
       }
@@ -103,7 +106,14 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext, acquire: 
         { runnerId: runner.id, name: runner.name, ephemeral: body.ephemeral === true },
         'runner registered',
       );
-      return { runnerId: runner.id, token: runnerToken };
+      if (webhookUrl === undefined) return { runnerId: runner.id, token: runnerToken };
+      const hook = newWebhook(ctx, {
+        url: webhookUrl,
+        events: ['runner.start', 'runner.finish'],
+        runnerId: runner.id,
+      });
+      await ctx.store.webhooks.setForRunner(runner.id, hook.row);
+      return { runnerId: runner.id, token: runnerToken, webhookSecret: hook.secret };
     }
   }
 

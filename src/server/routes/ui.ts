@@ -42,7 +42,7 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 
 /** Client-side routes: each answers with index.html and the UI's router takes over. */
-const APP_PATHS = ['/', '/runs', '/runs/*', '/runners', '/runners/*', '/secrets', '/signin'];
+const APP_PATHS = ['/', '/runs', '/runs/*', '/runners', '/runners/*', '/secrets', '/webhooks', '/signin'];
 
 export interface UiRoutesOptions {
   /** Folder of the built UI (default: web/dist of this package). */

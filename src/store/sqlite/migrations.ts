@@ -262,4 +262,42 @@ ALTER TABLE tasks ADD COLUMN cache_hit INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE tasks ADD COLUMN cache_age_ms INTEGER;
 `,
   },
+  {
+    id: 16,
+    name: '0016-webhooks',
+    // Webhooks (server ones for run and task events; a runner's own for the start and finish of its tasks) and
+    // their deliveries: a pending delivery is a row, so it survives a restart; every attempt is kept for the log.
+    sql: `
+CREATE TABLE webhooks (
+  id TEXT PRIMARY KEY,
+  url TEXT NOT NULL,
+  events TEXT NOT NULL,
+  sealed_secret TEXT NOT NULL,
+  runner_id TEXT UNIQUE REFERENCES runners(id) ON DELETE CASCADE,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE webhook_deliveries (
+  id TEXT PRIMARY KEY,
+  webhook_id TEXT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+  event TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER,
+  created_at INTEGER NOT NULL,
+  finished_at INTEGER
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+CREATE INDEX webhook_deliveries_of ON webhook_deliveries (webhook_id, created_at);
+CREATE TABLE webhook_attempts (
+  delivery_id TEXT NOT NULL REFERENCES webhook_deliveries(id) ON DELETE CASCADE,
+  attempt INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  status_code INTEGER,
+  duration_ms INTEGER NOT NULL,
+  error TEXT,
+  PRIMARY KEY (delivery_id, attempt)
+);
+`,
+  },
 ];

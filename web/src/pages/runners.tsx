@@ -70,8 +70,10 @@ function AddRunner({ onClose }: { onClose: () => void }) {
       ) : (
         <div>
           <p>
-            Run this on the new runner's machine, then start it with <code>baton runner start</code>. The
-            token in it works once, for one hour, and is not shown again.
+            On the new runner's machine, install Baton with Node.js 24 on <code>PATH</code> (
+            <code>npm install -g ./baton-&lt;version&gt;.tgz</code>, the tarball <code>npm pack</code> makes;
+            README, "Installing a runner"). Run this there, then start it with <code>baton runner start</code>
+            . The token in it works once, for one hour, and is not shown again.
           </p>
           <pre class="command" aria-label="Registration command">
             <code id="register-command">{command}</code>
