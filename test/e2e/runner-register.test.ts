@@ -5,7 +5,14 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { launchRunner, startServerProcess, waitForRun, type ServerProcess } from '../helpers/cluster.ts';
+import {
+  launchRunner,
+  startServerProcess,
+  waitFor,
+  waitForRun,
+  type ServerProcess,
+} from '../helpers/cluster.ts';
+import { startReceiver, verify } from '../helpers/webhook-receiver.ts';
 import { startTracked } from '../helpers/processes.ts';
 import { tempDir } from '../helpers/temp.ts';
 
@@ -279,5 +286,37 @@ describe('runner unregister', () => {
     const out = await cli(['runner', 'unregister', '--config', config]);
     expect(out.code).not.toBe(0);
     expect(existsSync(config)).toBe(true);
+  });
+});
+
+describe('runner webhook from registration (seed 003)', () => {
+  it('register --webhook sends it, prints its signing secret once, keeps it in the config, and signed start and finish arrive', async () => {
+    const server = await startServerProcess();
+    const receiver = await startReceiver('not-known-until-registration');
+    const dir = tempDir();
+    const config = join(dir, 'runner.json');
+    const ok = await register(
+      server,
+      config,
+      ['--stdin-registration-token', '--name', 'hooked', '--labels', 'hooked', '--webhook', receiver.url],
+      `${server.registrationToken}\n`,
+    );
+    expect(ok.code, ok.output).toBe(0);
+    const secret = /signing secret \(X-Baton-Signature; shown only now\): (\S+)/.exec(ok.output)?.[1];
+    expect(secret).toBeDefined();
+    expect((readConfig(config) as ConfigFile & { webhook?: string }).webhook).toBe(receiver.url);
+    expect(readFileSync(config, 'utf8')).not.toContain(secret!);
+
+    await launchRunner('hooked', config);
+    const run = await server.client.submitRun('tasks:\n  hi:\n    runs_on: [hooked]\n    run: echo hello\n');
+    expect((await waitForRun(server.client, run.id)).status).toBe('succeeded');
+    await waitFor(() => receiver.received.length >= 2, 'the start and finish deliveries');
+    const actions = receiver.received.map((r) => r.json.action);
+    expect(actions).toEqual(['start', 'finish']);
+    for (const r of receiver.received) {
+      expect(verify(secret!, r.body, r.headers['x-baton-signature'])).toBe(true);
+      expect(r.json).toMatchObject({ runId: run.id });
+    }
+    expect(receiver.received[1]!.json.status).toBe('succeeded');
   });
 });

@@ -40,6 +40,8 @@ export interface Registered {
   tokenFile?: string;
   /** What happened to the registration this config held before, when it held one. */
   previous?: string;
+  /** The signing secret of the config's `webhook` (X-Baton-Signature), given by the server only now. */
+  webhookSecret?: string;
 }
 
 /** The config file as it is, loosely read, when it exists: re-registering keeps its settings. */
@@ -169,12 +171,15 @@ export async function registerAndWrite(r: RegistrationRequest): Promise<Register
   // Read before anything is written: re-registering overwrites the token file that holds it.
   const old = previousToken(existing, configDir);
   const keys = await newIdentity();
+  // The config's `webhook` (seed 003): the server POSTs each task's start and finish there, signed.
+  const webhook = r.extra?.webhook ?? existing.webhook;
   const reg = await client.register(r.registrationToken, {
     name,
     labels,
     capacity: max,
     version: batonVersion(),
     publicKey: keys.publicKey,
+    ...(webhook === undefined ? {} : { webhook }),
   });
   const stateDir = chosenStateDir ?? join(configDir, STATE_ROOT, reg.runnerId);
   let madeStateDir = false;
@@ -225,5 +230,6 @@ export async function registerAndWrite(r: RegistrationRequest): Promise<Register
     stateDir,
     ...(tokenFile === undefined ? {} : { tokenFile }),
     ...(previous === undefined ? {} : { previous }),
+    ...(reg.webhookSecret === undefined ? {} : { webhookSecret: reg.webhookSecret }),
   };
 }

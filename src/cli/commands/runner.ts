@@ -126,6 +126,7 @@ interface RegisterFlags {
   caFile?: string;
   stateDir?: string;
   tokenFile?: string;
+  webhook?: string;
 }
 
 export function registerRunner(program: Command, setExit: (code: number) => void): void {
@@ -155,6 +156,10 @@ export function registerRunner(program: Command, setExit: (code: number) => void
     )
     .option('--ca-file <file>', 'trust this CA certificate (PEM) for an HTTPS server; kept in the config')
     .option(
+      '--webhook <url>',
+      'the server POSTs {action: start|finish, …} here, signed, when it gives this runner a task and when the task ends (config "webhook"; its secret is printed once)',
+    )
+    .option(
       '--state-dir <dir>',
       `this runner's own directory for its key pair and spool (default ${STATE_ROOT}/<runner id> next to the config); must not hold another runner's key`,
     )
@@ -181,9 +186,10 @@ export function registerRunner(program: Command, setExit: (code: number) => void
           ...(flags.caFile === undefined ? {} : { caFile: flags.caFile }),
           ...(flags.stateDir === undefined ? {} : { stateDir: flags.stateDir }),
           ...(flags.tokenFile === undefined ? {} : { tokenFile: flags.tokenFile }),
+          ...(flags.webhook === undefined ? {} : { extra: { webhook: flags.webhook } }),
         });
         out.err(
-          `registered runner '${registered.name}' (${registered.runnerId}); config written to ${flags.config}${registered.tokenFile ? `, token to ${registered.tokenFile} (mode 0600)` : ''}, key pair and spool in ${registered.stateDir}${registered.previous ? `; ${registered.previous}` : ''}\nstart it with: baton runner start --config ${flags.config}\n`,
+          `registered runner '${registered.name}' (${registered.runnerId}); config written to ${flags.config}${registered.tokenFile ? `, token to ${registered.tokenFile} (mode 0600)` : ''}, key pair and spool in ${registered.stateDir}${registered.previous ? `; ${registered.previous}` : ''}\nstart it with: baton runner start --config ${flags.config}\n${registered.webhookSecret ? `the webhook's signing secret (X-Baton-Signature; shown only now): ${registered.webhookSecret}\n` : ''}`,
         );
         setExit(0);
       } catch (err) {
