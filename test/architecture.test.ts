@@ -64,6 +64,32 @@ describe('architecture', () => {
     expect(offenders.map((f) => relative(SRC, f))).toEqual([]);
   });
 
+  it('engine/ does no network: no fetch, no http/https/net/tls/dgram/dns/http2 module, no WebSocket', () => {
+    // DESIGN.md: the engine runs one task on this machine. What reaches out (a Vault, the server) is the
+    // runner's, handed to the engine through EngineOptions (secretSources, cache, fetchArtifact).
+    const NETWORK = [
+      /(?:from\s+|import\s*\(\s*|require\s*\(\s*)['"](?:node:)?(?:http|https|http2|net|tls|dgram|dns|undici)(?:\/[^'"]*)?['"]/,
+      /(?<![\w$.])fetch\s*\(/,
+      /\bglobalThis\s*\.\s*fetch\b/,
+      /\bnew\s+(?:WebSocket|XMLHttpRequest|EventSource)\b/,
+    ];
+    const offenders = sourceFiles(join(SRC, 'engine'))
+      .filter((f) => !f.endsWith('.test.ts'))
+      .flatMap((f) =>
+        readFileSync(f, 'utf8')
+          .split('\n')
+          .flatMap((line, i) => {
+            // A comment, or a method of that name being defined (SecretSource.fetch), is no call.
+            if (/^\s*(?:\/\/|\*|\/\*)|^\s*(?:async\s+)?fetch\s*\(.*\)\s*(?::.*)?[{;]\s*$/.test(line))
+              return [];
+            return NETWORK.some((re) => re.test(line))
+              ? [`${relative(SRC, f)}:${i + 1}: ${line.trim()}`]
+              : [];
+          }),
+      );
+    expect(offenders).toEqual([]);
+  });
+
   it("a runner's process loads no server, database, schema or YAML code (issue 8: it idles under 80 MiB)", () => {
     // The CLI as `baton runner start` loads it, plus the runner and engine modules it runs tasks with.
     const probe = `

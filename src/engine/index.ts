@@ -6,6 +6,7 @@ export { removeUpload } from './work-dir.ts';
 export { SUPPORTED_SHELLS, resolveShell } from './shell.ts';
 export { CONTAINMENTS } from './types.ts';
 export { findDrivers, type FoundDrivers } from './drivers.ts';
+export { SecretSourceError } from './secret-task.ts';
 export { containmentPlan } from './containment.ts';
 export { sandboxPlan, type SandboxPlan } from './sandbox.ts';
 export {
@@ -28,4 +29,6 @@ export type {
   StepStatus,
   TaskOutcome,
   OutcomeReason,
+  SecretFetchContext,
+  SecretSource,
 } from './types.ts';

@@ -318,6 +318,7 @@ async function secretOutcome(
 ): Promise<TaskOutcome> {
   const ran = await runSecret(task, options.secrets ?? {}, {
     baseEnv: options.baseEnv,
+    ...(options.secretSources === undefined ? {} : { sources: options.secretSources }),
     ...(options.runnerName === undefined ? {} : { runnerName: options.runnerName }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });

@@ -1,5 +1,6 @@
 // The built-in `secret` task type: no process, no work dir. Its spec's `${{ }}` are evaluated here (credentials
-// arrive as sealed secrets), its source (secret-sources/) fetches the secret, and each value becomes a
+// arrive as sealed secrets), its source — given by the runner in EngineOptions.secretSources (the runner's
+// runner/secret-sources/; the engine does no network) — fetches the secret, and each value becomes a
 // confidential output: `value` when the spec names a `key` (or reads a Baton secret), else one output per key.
 // Values are masked in this task's log and never printed; the runner seals them to the importing tasks'
 // runners before they leave this machine (protocol/relay.ts, docs/adr/0014).
@@ -8,7 +9,7 @@ import type { AssignedTask } from '../protocol/plan.ts';
 import { DEFAULT_WORKFLOW_LIMITS, formatBytes } from '../workflow/limits.ts';
 import { evaluateTaskEnv, evaluateValues, runnerContext, type EvalScope } from './expressions.ts';
 import { MIN_MASK_LENGTH } from './masker.ts';
-import { SECRET_SOURCES, SecretSourceError } from './secret-sources/index.ts';
+import type { SecretSource } from './types.ts';
 
 export const SECRET_TYPE = 'secret';
 /** A fetch (login and read together) that takes longer fails the task: Vault answers in milliseconds. */
@@ -20,6 +21,11 @@ export const SECRET_MAX_OUTPUTS = 64;
 /** An output name: usable as `{{ .task.name }}`, `tasks.x.outputs.name` and an env var. */
 const OUTPUT_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,99}$/;
 
+/** A failure the task's log shows as it is: the message names the source, the path and the cause. */
+export class SecretSourceError extends Error {
+  override name = 'SecretSourceError';
+}
+
 export type SecretOutcome =
   | { ok: true; outputs: Record<string, string>; source: string; where: string }
   | { ok: false; message: string; reason: 'setup_failed' | 'timeout' | 'cancelled' };
@@ -27,7 +33,12 @@ export type SecretOutcome =
 export async function runSecret(
   task: AssignedTask,
   secrets: Record<string, string>,
-  options: { runnerName?: string; signal?: AbortSignal; baseEnv?: Record<string, string> },
+  options: {
+    runnerName?: string;
+    signal?: AbortSignal;
+    baseEnv?: Record<string, string>;
+    sources?: ReadonlyMap<string, SecretSource>;
+  },
 ): Promise<SecretOutcome> {
   const fail = (message: string): SecretOutcome => ({ ok: false, reason: 'setup_failed', message });
   const raw = task.spec.driverSpec ?? {};
@@ -50,11 +61,15 @@ export async function runSecret(
     const namespace = spec.namespace ?? options.baseEnv?.VAULT_NAMESPACE;
     if (namespace !== undefined && namespace !== '') spec.namespace = namespace;
   }
-  const source = SECRET_SOURCES.get(sourceName);
-  if (source === undefined)
+  const sources = options.sources ?? new Map<string, SecretSource>();
+  const source = sources.get(sourceName);
+  if (source === undefined) {
+    const runner = options.runnerName === undefined ? 'this runner' : `runner '${options.runnerName}'`;
+    const has = sources.size === 0 ? 'none' : [...sources.keys()].join(', ');
     return fail(
-      `task '${task.name}': unknown secret source '${sourceName}'; this runner has: ${[...SECRET_SOURCES.keys()].join(', ')}`,
+      `task '${task.name}': the secret source '${sourceName}' is not available on ${runner}; it has: ${has}`,
     );
+  }
   const timeoutMs = Math.min(SECRET_FETCH_TIMEOUT_MS, task.spec.timeoutMs ?? Infinity);
   const timer = AbortSignal.timeout(timeoutMs);
   const signal = options.signal === undefined ? timer : AbortSignal.any([options.signal, timer]);

@@ -80,6 +80,34 @@ export interface EngineOptions {
    * missing here fails `setup_failed` (the server offers such tasks only to runners that advertise the type).
    */
   drivers?: ReadonlyMap<string, Driver>;
+  /**
+   * The sources a `secret` task may fetch from, by the name its spec's `source` gives (the runner's, in
+   * runner/secret-sources/: the engine does no network itself). A task whose source is missing here fails
+   * `setup_failed` naming it.
+   */
+  secretSources?: ReadonlyMap<string, SecretSource>;
+}
+
+/**
+ * The plugin interface of the `secret` task type: one object per source, given in EngineOptions.secretSources.
+ *
+ * Contract: fetch() is called once per attempt with the task's spec, every `${{ }}` already evaluated on this
+ * runner. It resolves with the secret's key/value pairs (strings) or rejects with a SecretSourceError
+ * (secret-task.ts) whose message a user can act on: what failed, where (the path), and the source's own words —
+ * never a value. It must stop when `signal` aborts (the task's timeout, the fetch timeout or a cancel) and must
+ * not read more than `maxResponseBytes` of any answer. It must not log: the engine logs what a user may see.
+ */
+export interface SecretSource {
+  /** The `source` a spec names. */
+  readonly name: string;
+  fetch(spec: Record<string, unknown>, ctx: SecretFetchContext): Promise<Record<string, string>>;
+}
+
+export interface SecretFetchContext {
+  task: string;
+  signal: AbortSignal;
+  /** No answer body larger than this is read (SECRET_RESPONSE_MAX_BYTES). */
+  maxResponseBytes: number;
 }
 
 /** One custom type's driver: the executable (resolved path) and its version, a hash of its bytes. */

@@ -16,6 +16,7 @@ import {
   runTask,
   type Containment,
   type Driver,
+  type SecretSource,
   type TaskOutcome,
 } from '../engine/index.ts';
 import type { TaskLimits } from '../protocol/plan.ts';
@@ -25,6 +26,7 @@ import { sealOutputs, withRelayedValues } from '../protocol/relay.ts';
 import { openSealed, type KeyPair } from '../protocol/sealed.ts';
 import { isStorageFullAnswer, startLeaseKeeper } from './lease-keeper.ts';
 import { driverVersion } from './driver-version.ts';
+import { SECRET_SOURCES } from './secret-sources/index.ts';
 
 /** 256 MiB: below this much free space in the work dir the runner takes no new task. */
 export const DEFAULT_MIN_FREE_DISK_BYTES = 256 * 1024 * 1024;
@@ -83,6 +85,11 @@ export interface AgentOptions {
    * in its status with each driver's version, so the server offers it tasks of those types.
    */
   drivers?: ReadonlyMap<string, Driver>;
+  /**
+   * Where `secret` tasks fetch from, by source name (secret-sources/). Default SECRET_SOURCES: Baton's store
+   * and Vault. The engine does no network; these do it for it.
+   */
+  secretSources?: ReadonlyMap<string, SecretSource>;
   log: RunnerLogger;
   onTaskStarted?: (offer: AcquireResponse) => void;
   onTaskFinished?: (offer: AcquireResponse, outcome: TaskOutcome) => void;
@@ -483,6 +490,7 @@ export class Agent {
         cancelGraceMs: this.#o.cancelGraceMs,
         ...(this.#o.defaultLimits === undefined ? {} : { defaultLimits: this.#o.defaultLimits }),
         ...(this.#o.drivers === undefined ? {} : { drivers: this.#o.drivers }),
+        secretSources: this.#o.secretSources ?? SECRET_SOURCES,
         runnerName: this.#o.name,
         cache: {
           // Retried like the other lease calls while the lease lives; a fencing answer is thrown (the task stops).

@@ -7,7 +7,7 @@ import { addTemplate, type TaskDraft } from './drafts.ts';
 import type { Field, Located, NodeReader } from './node-reader.ts';
 import { SECRET_NAME } from './static-values.ts';
 
-/** The sources a `secret` task can read from; each has one module on the runner (engine/secret-sources/). */
+/** The sources a `secret` task can read from; each has one module on the runner (runner/secret-sources/). */
 export const SECRET_SOURCES = ['baton', 'vault'] as const;
 const BATON_KEYS = ['source', 'name'] as const;
 const VAULT_KEYS = ['source', 'address', 'path', 'key', 'engine', 'mount', 'namespace', 'auth'] as const;

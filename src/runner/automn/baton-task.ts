@@ -12,6 +12,7 @@ import type { CompleteBody } from '../../protocol/api.ts';
 import type { AssignedTask } from '../../protocol/plan.ts';
 import { openSealed, type KeyPair } from '../../protocol/sealed.ts';
 import { runTask, removeUpload, type Containment } from '../../engine/index.ts';
+import { SECRET_SOURCES } from '../secret-sources/index.ts';
 import { Lines, liveDeadman, type AutomnResult } from './execute.ts';
 
 /** The version of the `baton` extension this runner speaks. */
@@ -139,6 +140,8 @@ async function execute(o: BatonTaskOptions, startedAt: string): Promise<Complete
       baseEnv: { ...o.baseEnv, BATON_RUNNER_NAME: o.runnerName },
       signal: o.signal,
       cancelGraceMs: o.graceMs,
+      // A `secret` task fetches here as on a pull runner: Baton's store (sealed with the task) or Vault.
+      secretSources: SECRET_SOURCES,
       runnerName: o.runnerName,
       onLog: (e) => {
         if (e.stream === 'stdout') out.push(e.text);

@@ -1,7 +1,7 @@
 // The `baton` secret source: a secret from Baton's own store. The server seals it to this runner with the
 // task, as any `${{ secrets.NAME }}` (the workflow compiles `name` into `value: ${{ secrets.NAME }}`), so by
 // the time this runs the value is already here, evaluated.
-import { SecretSourceError, type SecretSource } from './source.ts';
+import { SecretSourceError, type SecretSource } from '../../engine/index.ts';
 
 export const batonSource: SecretSource = {
   name: 'baton',

@@ -3,7 +3,7 @@
 // `X-Vault-Namespace` the namespace (Vault Enterprise / HCP). AppRole logs in first with
 // `POST /v1/auth/<mount>/login {role_id, secret_id}` and uses `auth.client_token`. Vault's `errors[]` are
 // quoted in the failure; no value is ever put in a message.
-import { SecretSourceError, type SecretFetchContext, type SecretSource } from './source.ts';
+import { SecretSourceError, type SecretFetchContext, type SecretSource } from '../../engine/index.ts';
 
 interface VaultSpec {
   address: string;
