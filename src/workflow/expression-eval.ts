@@ -10,6 +10,7 @@ import {
   filteredArray,
   fromRecord,
   isFiltered,
+  lookup,
   member,
   truthy,
   type ExprValue,
@@ -107,13 +108,16 @@ export function evaluate(
   return run(expr);
 }
 
-/** On a filtered array, access maps over the items and drops missing results. */
+/**
+ * On a filtered array, access maps over the items and drops missing members (a member that holds
+ * null is kept, as in actions/runner).
+ */
 function access(object: ExprValue, key: ExprValue): ExprValue {
   if (!isFiltered(object)) return member(object, key);
   const items: ExprValue[] = [];
   for (const item of object) {
-    const value = member(item, key);
-    if (value !== null) items.push(value);
+    const value = lookup(item, key);
+    if (value !== undefined) items.push(value);
   }
   return filteredArray(items);
 }

@@ -134,11 +134,12 @@ describe('expression evaluation', () => {
     expect(value('inputs.version.length')).toBe('');
   });
 
-  it('stringifies like GitHub: null as empty, booleans and numbers as text, objects as JSON', () => {
+  it('stringifies like GitHub: null as empty, booleans and numbers as text, objects as Object', () => {
     expect(value('null')).toBe('');
     expect(value('true')).toBe('true');
     expect(value('1.50')).toBe('1.5');
-    expect(value('tasks.build.outputs')).toBe('{"artifact":"out.tgz","count":"3"}');
+    expect(value('tasks.build.outputs')).toBe('Object');
+    expect(value('tasks.*.result')).toBe('Array');
   });
 
   it('compares loosely: strings ignore case, mixed types compare as numbers', () => {
