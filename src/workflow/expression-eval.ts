@@ -95,7 +95,8 @@ export function evaluate(
         return compareValues(node.operator, run(node.left), run(node.right));
       case 'call': {
         const fn = FUNCTIONS.get(node.name.toLowerCase())!; // the parser accepts known functions only
-        const args = node.args.map(run);
+        // case() evaluates only what it needs, as GitHub does: the predicates up to the first true one and its value.
+        const args = node.name === 'case' ? lazyCaseArgs(node.args, run) : node.args.map(run);
         try {
           return fn.call(args, options);
         } catch (error) {
@@ -106,6 +107,26 @@ export function evaluate(
     }
   };
   return run(expr);
+}
+
+/**
+ * case()'s arguments, evaluated as GitHub does: predicates in order until one is true (or not a
+ * boolean), then only the value it picks; arguments never reached are null and case() never reads them.
+ */
+function lazyCaseArgs(args: Expr[], run: (node: Expr) => ExprValue): ExprValue[] {
+  const values: ExprValue[] = args.map(() => null);
+  if (args.length % 2 === 0) return values; // case() reports the count
+  for (let i = 0; i + 1 < args.length; i += 2) {
+    const predicate = run(args[i]!);
+    values[i] = predicate;
+    if (typeof predicate !== 'boolean') return values;
+    if (predicate) {
+      values[i + 1] = run(args[i + 1]!);
+      return values;
+    }
+  }
+  values[args.length - 1] = run(args[args.length - 1]!);
+  return values;
 }
 
 /**

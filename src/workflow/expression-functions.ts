@@ -87,6 +87,27 @@ const SPECS: FunctionSpec[] = [
       return text;
     },
   },
+  {
+    // case(pred1, value1, pred2, value2, …, default): the value of the first true predicate.
+    name: 'case',
+    minArgs: 3,
+    maxArgs: 255,
+    call: (args) => {
+      if (args.length % 2 === 0)
+        throw new FunctionError(
+          `case() takes an odd number of arguments (pairs and a default), not ${args.length}`,
+        );
+      for (let i = 0; i + 1 < args.length; i += 2) {
+        const predicate = args[i];
+        if (typeof predicate !== 'boolean')
+          throw new FunctionError(
+            `case() argument ${i + 1} must be a boolean (a predicate), not ${kindOf(predicate!)}`,
+          );
+        if (predicate) return args[i + 1]!;
+      }
+      return args[args.length - 1]!;
+    },
+  },
   { name: 'fromJSON', minArgs: 1, maxArgs: 1, call: ([value]) => fromJSON(stringify(value!)) },
   {
     name: 'hashFiles',
@@ -113,6 +134,12 @@ const SPECS: FunctionSpec[] = [
 export const FUNCTIONS: ReadonlyMap<string, FunctionSpec> = new Map(
   SPECS.map((spec) => [spec.name.toLowerCase(), spec]),
 );
+
+function kindOf(value: ExprValue): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
 
 function fold(value: ExprValue): string {
   return foldCase(stringify(value));

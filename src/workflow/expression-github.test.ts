@@ -457,6 +457,23 @@ const ROWS: Row[] = [
   ],
   ['toJSON(fromJSON(env.FRUITS).*.name)', '[\n  "apple",\n  "orange",\n  "pear"\n]', RUNNER_FN('ToJson')],
 
+  // case (actions/runner's newest function)
+  ["case(true, 'a', 'b')", 'a', RUNNER_FN('Case')],
+  ["case(false, 'a', 'b')", 'b', RUNNER_FN('Case')],
+  ["case(1 == 2, 'a', 2 == 2, 'b', 'c')", 'b', RUNNER_FN('Case')],
+  ["case(false, 'a', false, 'b', 'c')", 'c', RUNNER_FN('Case')],
+  ["case(true, fromJSON('[1]'), 'x')", [1], RUNNER_FN('Case')],
+  ["case(true, 'a', fromJSON('not json'))", 'a', `${RUNNER_FN('Case')} (only the chosen value is evaluated)`],
+  ["case(false, fromJSON('not json'), 'd')", 'd', RUNNER_FN('Case')],
+  [
+    "case('yes', 'a', 'b')",
+    err('case() argument 1 must be a boolean'),
+    `${RUNNER_FN('Case')} (predicates are booleans)`,
+  ],
+  ["case(1, 'a', 'b')", err('must be a boolean (a predicate), not a number'), RUNNER_FN('Case')],
+  ["case(true, 'a', false, 'b')", err('odd number of arguments'), RUNNER_FN('Case')],
+  ["case(true, 'a')", err('case() takes 3 to 255 arguments, not 2'), RUNNER_FN('Case')],
+
   // fromJSON
   ["fromJSON('true')", true, FN('fromJSON')],
   ["fromJSON('1')", 1, FN('fromJSON')],
