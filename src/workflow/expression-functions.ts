@@ -87,6 +87,7 @@ const SPECS: FunctionSpec[] = [
       return text;
     },
   },
+  { name: 'fromJSON', minArgs: 1, maxArgs: 1, call: ([value]) => fromJSON(stringify(value!)) },
   {
     // case(pred1, value1, pred2, value2, …, default): the value of the first true predicate.
     name: 'case',
@@ -108,7 +109,6 @@ const SPECS: FunctionSpec[] = [
       return args[args.length - 1]!;
     },
   },
-  { name: 'fromJSON', minArgs: 1, maxArgs: 1, call: ([value]) => fromJSON(stringify(value!)) },
   {
     name: 'hashFiles',
     minArgs: 1,

@@ -95,7 +95,7 @@ describe('expression parser', () => {
     ['a b', "unexpected 'b' at position 3"],
     [
       'contain(a, b)',
-      "unknown function 'contain()'; functions are contains, startsWith, endsWith, format, join, toJSON, case, fromJSON, hashFiles, success, failure, always, cancelled at position 1",
+      "unknown function 'contain()'; functions are contains, startsWith, endsWith, format, join, toJSON, fromJSON, case, hashFiles, success, failure, always, cancelled at position 1",
     ],
     ['contains(a)', 'contains() takes 2 arguments, not 1 at position 1'],
     ['a.*.', "expected a property name after '.' at position 5"],
