@@ -130,7 +130,7 @@ const CASES: Case[] = [
     'native: unknown function',
     "tasks:\n  a: { run: 'echo ${{ tojsn(env) }}' }\n",
     'invalid_expression',
-    "invalid expression in 'run' of task 'a': unknown function 'tojsn()'; functions are contains, startsWith, endsWith, format, join, toJSON, fromJSON, hashFiles, success, failure, always, cancelled at position 1 in 'tojsn(env)'",
+    "invalid expression in 'run' of task 'a': unknown function 'tojsn()'; functions are contains, startsWith, endsWith, format, join, toJSON, fromJSON, case, hashFiles, success, failure, always, cancelled at position 1 in 'tojsn(env)'",
     2,
     13,
   ],

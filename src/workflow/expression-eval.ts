@@ -10,6 +10,7 @@ import {
   filteredArray,
   fromRecord,
   isFiltered,
+  lookup,
   member,
   truthy,
   type ExprValue,
@@ -94,7 +95,8 @@ export function evaluate(
         return compareValues(node.operator, run(node.left), run(node.right));
       case 'call': {
         const fn = FUNCTIONS.get(node.name.toLowerCase())!; // the parser accepts known functions only
-        const args = node.args.map(run);
+        // case() evaluates only what it needs, as GitHub does: the predicates up to the first true one and its value.
+        const args = node.name === 'case' ? lazyCaseArgs(node.args, run) : node.args.map(run);
         try {
           return fn.call(args, options);
         } catch (error) {
@@ -107,13 +109,36 @@ export function evaluate(
   return run(expr);
 }
 
-/** On a filtered array, access maps over the items and drops missing results. */
+/**
+ * case()'s arguments, evaluated as GitHub does: predicates in order until one is true (or not a
+ * boolean), then only the value it picks; arguments never reached are null and case() never reads them.
+ */
+function lazyCaseArgs(args: Expr[], run: (node: Expr) => ExprValue): ExprValue[] {
+  const values: ExprValue[] = args.map(() => null);
+  if (args.length % 2 === 0) return values; // case() reports the count
+  for (let i = 0; i + 1 < args.length; i += 2) {
+    const predicate = run(args[i]!);
+    values[i] = predicate;
+    if (typeof predicate !== 'boolean') return values;
+    if (predicate) {
+      values[i + 1] = run(args[i + 1]!);
+      return values;
+    }
+  }
+  values[args.length - 1] = run(args[args.length - 1]!);
+  return values;
+}
+
+/**
+ * On a filtered array, access maps over the items and drops missing members (a member that holds
+ * null is kept, as in actions/runner).
+ */
 function access(object: ExprValue, key: ExprValue): ExprValue {
   if (!isFiltered(object)) return member(object, key);
   const items: ExprValue[] = [];
   for (const item of object) {
-    const value = member(item, key);
-    if (value !== null) items.push(value);
+    const value = lookup(item, key);
+    if (value !== undefined) items.push(value);
   }
   return filteredArray(items);
 }

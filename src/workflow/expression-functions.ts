@@ -1,7 +1,7 @@
 // The expression language's functions, as GitHub Actions documents them: string helpers, JSON,
 // `hashFiles` (supplied by the runner) and the status functions of `if` conditions.
 
-import { looseEquals, stringify, type ExprValue } from './expression-values.ts';
+import { foldCase, formatNumber, looseEquals, stringify, type ExprValue } from './expression-values.ts';
 
 /** What success()/failure()/cancelled() return; always() is true. */
 export interface StatusContext {
@@ -55,13 +55,13 @@ const SPECS: FunctionSpec[] = [
     name: 'startsWith',
     minArgs: 2,
     maxArgs: 2,
-    call: ([text, prefix]) => lower(text!).startsWith(lower(prefix!)),
+    call: ([text, prefix]) => primitive(text!) && primitive(prefix!) && fold(text!).startsWith(fold(prefix!)),
   },
   {
     name: 'endsWith',
     minArgs: 2,
     maxArgs: 2,
-    call: ([text, suffix]) => lower(text!).endsWith(lower(suffix!)),
+    call: ([text, suffix]) => primitive(text!) && primitive(suffix!) && fold(text!).endsWith(fold(suffix!)),
   },
   {
     name: 'format',
@@ -73,19 +73,42 @@ const SPECS: FunctionSpec[] = [
     name: 'join',
     minArgs: 1,
     maxArgs: 2,
-    call: ([items, separator]) => join(items!, separator === undefined ? ',' : stringify(separator)),
+    // A separator that is an array or object is ignored (the default ','), as in actions/runner.
+    call: ([items, separator]) =>
+      join(items!, separator === undefined || !primitive(separator) ? ',' : stringify(separator)),
   },
   {
     name: 'toJSON',
     minArgs: 1,
     maxArgs: 1,
     call: ([value]) => {
-      const text = JSON.stringify(value, null, 2);
+      const text = toJSON(value!);
       checkStringLength(text.length, 'toJSON()');
       return text;
     },
   },
   { name: 'fromJSON', minArgs: 1, maxArgs: 1, call: ([value]) => fromJSON(stringify(value!)) },
+  {
+    // case(pred1, value1, pred2, value2, …, default): the value of the first true predicate.
+    name: 'case',
+    minArgs: 3,
+    maxArgs: 255,
+    call: (args) => {
+      if (args.length % 2 === 0)
+        throw new FunctionError(
+          `case() takes an odd number of arguments (pairs and a default), not ${args.length}`,
+        );
+      for (let i = 0; i + 1 < args.length; i += 2) {
+        const predicate = args[i];
+        if (typeof predicate !== 'boolean')
+          throw new FunctionError(
+            `case() argument ${i + 1} must be a boolean (a predicate), not ${kindOf(predicate!)}`,
+          );
+        if (predicate) return args[i + 1]!;
+      }
+      return args[args.length - 1]!;
+    },
+  },
   {
     name: 'hashFiles',
     minArgs: 1,
@@ -112,18 +135,32 @@ export const FUNCTIONS: ReadonlyMap<string, FunctionSpec> = new Map(
   SPECS.map((spec) => [spec.name.toLowerCase(), spec]),
 );
 
-function lower(value: ExprValue): string {
-  return stringify(value).toLowerCase();
+function kindOf(value: ExprValue): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
-/** An array holds an element loosely equal to item; otherwise a case-insensitive substring test. */
+function fold(value: ExprValue): string {
+  return foldCase(stringify(value));
+}
+
+function primitive(value: ExprValue): boolean {
+  return value === null || typeof value !== 'object';
+}
+
+/**
+ * An array holds an element loosely equal to item; two primitives: a case-insensitive substring
+ * test; anything else (an object searched, an array or object sought in a string) is false.
+ */
 function contains(search: ExprValue, item: ExprValue): boolean {
-  if (Array.isArray(search)) return search.some((element) => looseEquals(element, item));
-  return lower(search).includes(lower(item));
+  if (Array.isArray(search)) return search.some((element) => looseEquals(item, element));
+  return primitive(search) && primitive(item) && fold(search).includes(fold(item));
 }
 
+/** An array's items as text with the separator; a primitive as text; an object ''. */
 function join(items: ExprValue, separator: string): string {
-  if (!Array.isArray(items)) return stringify(items);
+  if (!Array.isArray(items)) return primitive(items) ? stringify(items) : '';
   let length = 0;
   const parts = items.map((item, i) => {
     const text = stringify(item);
@@ -148,7 +185,12 @@ function format(pattern: string, values: ExprValue[]): string {
     } else if (ch === '{') {
       const close = pattern.indexOf('}', i);
       const index = close < 0 ? '' : pattern.slice(i + 1, close);
-      if (!/^\d+$/.test(index))
+      if (/^\d+:/.test(index))
+        throw new FunctionError(
+          `format() string has format specifiers at character ${i + 1}; only {N} is supported`,
+        );
+      // As in GitHub, an index is 0 to 255 (a byte).
+      if (!/^\d+$/.test(index) || Number(index) > 255)
         throw new FunctionError(`format() string has an invalid placeholder at character ${i + 1}`);
       const value = values[Number(index)];
       if (value === undefined) {
@@ -183,4 +225,63 @@ function fromJSON(text: string): ExprValue {
       `fromJSON() got a value that is not valid JSON (${[...text].length} characters${where}; not shown, it may hold a secret)`,
     );
   }
+}
+
+/**
+ * toJSON as GitHub writes it: two-space indentation, `"key": value`, `[]` and `{}` when empty, numbers
+ * as text (G15, so `1E+20`, `NaN`), strings JSON-escaped (U+0085, U+2028 and U+2029 too, as
+ * Newtonsoft.Json does). Iterative: a deeply nested value cannot overflow the stack.
+ */
+export function toJSON(value: ExprValue): string {
+  type Frame = { entries: Array<[string | undefined, ExprValue]>; next: number; close: string };
+  const out: string[] = [];
+  const stack: Frame[] = [];
+  let length = 0;
+  const write = (text: string): void => {
+    length += text.length;
+    checkStringLength(length, 'toJSON()');
+    out.push(text);
+  };
+  const open = (current: ExprValue): void => {
+    if (Array.isArray(current) || (current !== null && typeof current === 'object')) {
+      const entries: Array<[string | undefined, ExprValue]> = Array.isArray(current)
+        ? current.map((item) => [undefined, item])
+        : Object.entries(current);
+      const [start, end] = Array.isArray(current) ? ['[', ']'] : ['{', '}'];
+      if (entries.length === 0) return write(start + end);
+      write(start);
+      stack.push({ entries, next: 0, close: end });
+      return;
+    }
+    write(scalarJSON(current));
+  };
+  open(value);
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1]!;
+    if (frame.next === frame.entries.length) {
+      stack.pop();
+      write(`\n${'  '.repeat(stack.length)}${frame.close}`);
+      continue;
+    }
+    const [key, item] = frame.entries[frame.next]!;
+    write(`${frame.next === 0 ? '' : ','}\n${'  '.repeat(stack.length)}`);
+    if (key !== undefined) write(`${jsonString(key)}: `);
+    frame.next++;
+    open(item);
+  }
+  return out.join('');
+}
+
+function scalarJSON(value: ExprValue): string {
+  if (value === null) return 'null';
+  if (typeof value === 'boolean') return String(value);
+  if (typeof value === 'number') return formatNumber(value);
+  return jsonString(value as string);
+}
+
+function jsonString(text: string): string {
+  return JSON.stringify(text).replace(
+    /[\u0085\u2028\u2029]/g,
+    (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }

@@ -2,6 +2,7 @@
 // operators, `*` (the object filter) and punctuation, each with its offset.
 
 import { ExpressionError } from './expression-error.ts';
+import { parseNumber } from './expression-values.ts';
 
 export const TOKEN_KINDS = [
   'string',
@@ -63,7 +64,23 @@ const KEYWORDS: ReadonlyMap<string, TokenKind> = new Map([
   ['false', 'false'],
   ['null', 'null'],
 ]);
-const NUMBER = /-?(?:0x[0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)/y;
+/** Where a number literal ends (actions/runner's token boundaries; '.' does not end a number). */
+const NUMBER_END = /[()[\],!><=&|\s]/;
+/** Tokens after which '.' starts a number (`.5`) rather than being a property access. */
+const BEFORE_VALUE: ReadonlySet<TokenKind> = new Set([
+  'comma',
+  'lparen',
+  'lbracket',
+  'not',
+  'eq',
+  'ne',
+  'lt',
+  'le',
+  'gt',
+  'ge',
+  'and',
+  'or',
+]);
 const IDENTIFIER = /[A-Za-z_][A-Za-z0-9_-]*/y;
 
 export function tokenize(expression: string): Token[] {
@@ -82,25 +99,36 @@ export function tokenize(expression: string): Token[] {
       continue;
     }
     const previous = tokens[tokens.length - 1]?.kind;
-    // A '-' starts a number only where a value may stand: the language has no subtraction.
-    const valueMayStart =
-      previous === undefined ||
-      !['identifier', 'rparen', 'rbracket', 'string', 'number', 'true', 'false', 'null'].includes(previous);
-    if ((ch >= '0' && ch <= '9') || ((ch === '-' || ch === '.') && valueMayStart)) {
-      NUMBER.lastIndex = i;
-      const match = NUMBER.exec(expression);
-      if (match !== null && match[0] !== '-') {
-        const text = match[0];
-        const value = text.replace(/^-/, '').startsWith('0x') ? Number.parseInt(text, 16) : Number(text);
-        tokens.push({ kind: 'number', text, value, position: i });
-        i += text.length;
-        continue;
-      }
+    // As in GitHub: a digit, '-' or '+' always starts a number; '.' only where a value may stand.
+    // The literal runs to the next boundary and must read as a number (NaN is refused).
+    if (
+      (ch >= '0' && ch <= '9') ||
+      ch === '-' ||
+      ch === '+' ||
+      (ch === '.' && (previous === undefined || BEFORE_VALUE.has(previous)))
+    ) {
+      let end = i + 1;
+      while (end < expression.length && !NUMBER_END.test(expression[end]!)) end++;
+      const text = expression.slice(i, end);
+      const value = parseNumber(text);
+      if (Number.isNaN(value))
+        throw new ExpressionError(
+          `invalid number '${text}' (numbers are decimal like 1, -2.5 or 1e3, 0x hex, 0o octal, or Infinity)`,
+          expression,
+          i,
+        );
+      tokens.push({ kind: 'number', text, value, position: i });
+      i = end;
+      continue;
     }
     IDENTIFIER.lastIndex = i;
     const word = IDENTIFIER.exec(expression);
     if (word !== null) {
-      tokens.push({ kind: KEYWORDS.get(word[0]) ?? 'identifier', text: word[0], position: i });
+      // NaN and Infinity are number literals (case-sensitive, as in GitHub), except as property names.
+      const special = word[0] === 'NaN' ? Number.NaN : word[0] === 'Infinity' ? Infinity : undefined;
+      if (special !== undefined && previous !== 'dot')
+        tokens.push({ kind: 'number', text: word[0], value: special, position: i });
+      else tokens.push({ kind: KEYWORDS.get(word[0]) ?? 'identifier', text: word[0], position: i });
       i += word[0].length;
       continue;
     }

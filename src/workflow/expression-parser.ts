@@ -131,10 +131,14 @@ class ExpressionParser {
   }
 
   #postfix(): Expr {
+    const first = this.#peek().kind;
     let expr = this.#primary();
+    // As in GitHub, a bare literal takes no '.' or '[' ('abc'[0] is an error; ('abc')[0] is null).
+    const literal = ['string', 'number', 'true', 'false', 'null'].includes(first);
     for (;;) {
       const token = this.#peek();
       if (token.kind !== 'dot' && token.kind !== 'lbracket') return expr;
+      if (literal) throw this.#error(`unexpected '${token.text}' after a literal`, token);
       this.#next();
       if (token.kind === 'dot') {
         const name = this.#next();

@@ -95,7 +95,7 @@ describe('expression parser', () => {
     ['a b', "unexpected 'b' at position 3"],
     [
       'contain(a, b)',
-      "unknown function 'contain()'; functions are contains, startsWith, endsWith, format, join, toJSON, fromJSON, hashFiles, success, failure, always, cancelled at position 1",
+      "unknown function 'contain()'; functions are contains, startsWith, endsWith, format, join, toJSON, fromJSON, case, hashFiles, success, failure, always, cancelled at position 1",
     ],
     ['contains(a)', 'contains() takes 2 arguments, not 1 at position 1'],
     ['a.*.', "expected a property name after '.' at position 5"],
@@ -134,11 +134,12 @@ describe('expression evaluation', () => {
     expect(value('inputs.version.length')).toBe('');
   });
 
-  it('stringifies like GitHub: null as empty, booleans and numbers as text, objects as JSON', () => {
+  it('stringifies like GitHub: null as empty, booleans and numbers as text, objects as Object', () => {
     expect(value('null')).toBe('');
     expect(value('true')).toBe('true');
     expect(value('1.50')).toBe('1.5');
-    expect(value('tasks.build.outputs')).toBe('{"artifact":"out.tgz","count":"3"}');
+    expect(value('tasks.build.outputs')).toBe('Object');
+    expect(value('tasks.*.result')).toBe('Array');
   });
 
   it('compares loosely: strings ignore case, mixed types compare as numbers', () => {
