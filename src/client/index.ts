@@ -42,38 +42,8 @@ export type RunStreamMessage =
 
 const enc = encodeURIComponent;
 
-/** A push runner (Automn-compatible) as the server shows it: Automn's `runnerHost` fields. */
-export interface PushRunnerHost {
-  id: string;
-  name: string;
-  status: 'pending' | 'healthy' | 'offline' | 'disabled';
-  statusMessage: string | null;
-  endpoint: string | null;
-  lastSeenAt: string | null;
-  maxConcurrency: number | null;
-  timeoutMs: number | null;
-  runnerVersion: string | null;
-  runnerOs: string | null;
-  runnerPlatform: string | null;
-  runnerArch: string | null;
-  runnerUptime: number | null;
-  runnerRuntimes: Record<string, string>;
-  minimumHostVersion: string | null;
-  hostVersion: string;
-  minimumRunnerVersion: string;
-  adminOnly: boolean;
-  createdAt: string;
-  updatedAt: string;
-  disabledAt: string | null;
-  /** It registered a public key (`baton runner serve`): it runs Baton tasks themselves, secrets included. */
-  hasKey: boolean;
-  canReceiveSecrets: boolean;
-  isHealthy: boolean;
-  isStale: boolean;
-  isCompatible: boolean;
-  runnerOutdated: boolean;
-  hostOutdatedForRunner: boolean;
-}
+import type { PushRunnerHost } from '../protocol/push-runners.ts';
+export type { PushRunnerHost };
 
 export interface ArtifactView {
   id: string;

@@ -133,6 +133,18 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
   /** A custom type's outputs, from its driver's response (run-driver.ts) rather than the output file. */
   let driven: Record<string, string> | undefined;
   let cached: CacheConsulted = { kind: 'off' };
+  /** What a custom type's driver and the steps share: the task's processes, their containment and deadlines. */
+  const processes = () => ({
+    task,
+    options:
+      containment.sandbox === undefined ? options : { ...options, baseEnv: sandboxBaseEnv(options.baseEnv) },
+    dir,
+    containment,
+    ...(view === undefined ? {} : { view }),
+    ...(cgroup === undefined ? {} : { cgroup }),
+    graceMs: options.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS,
+    taskDeadline: task.spec.timeoutMs === undefined ? undefined : t0 + task.spec.timeoutMs,
+  });
   try {
     const scope: EvalScope = {
       task,
@@ -164,23 +176,7 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
     } else if (cached.kind === 'hit') {
       // The cached outputs stand for the task's: nothing of it runs.
     } else if (isCustomTaskType(task.spec.type)) {
-      const ran = await runDriver({
-        task,
-        options:
-          containment.sandbox === undefined
-            ? options
-            : { ...options, baseEnv: sandboxBaseEnv(options.baseEnv) },
-        dir,
-        containment,
-        ...(view === undefined ? {} : { view }),
-        ...(cgroup === undefined ? {} : { cgroup }),
-        graceMs: options.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS,
-        taskDeadline: task.spec.timeoutMs === undefined ? undefined : t0 + task.spec.timeoutMs,
-        masker,
-        scope,
-        taskEnv: taskEnv.value,
-        system,
-      });
+      const ran = await runDriver({ ...processes(), masker, scope, taskEnv: taskEnv.value, system });
       failure = ran.failure;
       exitCode = ran.exitCode;
       driven = ran.result.outputs;
@@ -188,17 +184,7 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
       if (failure !== undefined) system(failure.message);
     } else {
       const ran = await runSteps({
-        task,
-        options:
-          containment.sandbox === undefined
-            ? options
-            : { ...options, baseEnv: sandboxBaseEnv(options.baseEnv) },
-        dir,
-        containment,
-        ...(view === undefined ? {} : { view }),
-        ...(cgroup === undefined ? {} : { cgroup }),
-        graceMs: options.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS,
-        taskDeadline: task.spec.timeoutMs === undefined ? undefined : t0 + task.spec.timeoutMs,
+        ...processes(),
         files,
         masker,
         feed: new MaskFeed(dir, confidential, masker, system),

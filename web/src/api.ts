@@ -88,25 +88,8 @@ export interface Artifact {
 /** Why a task waits (GET …/tasks/:task/pending): one reason code per runner, with a sentence. */
 export type { PendingExplanation, PendingReason } from '../../src/protocol/api.ts';
 
-/** A push runner (Automn-compatible) as `GET /api/settings/runner-hosts` shows it: upstream's field names. */
-export interface PushRunnerHost {
-  id: string;
-  name: string;
-  status: 'pending' | 'healthy' | 'offline' | 'disabled';
-  statusMessage: string | null;
-  endpoint: string | null;
-  lastSeenAt: string | null;
-  maxConcurrency: number | null;
-  timeoutMs: number | null;
-  runnerVersion: string | null;
-  runnerOs: string | null;
-  runnerPlatform: string | null;
-  runnerArch: string | null;
-  isCompatible: boolean;
-  runnerOutdated: boolean;
-  hostOutdatedForRunner: boolean;
-  minimumRunnerVersion: string;
-}
+import type { PushRunnerHost } from '../../src/protocol/push-runners.ts';
+export type { PushRunnerHost };
 
 export interface PushRunnerList {
   runnerHosts: PushRunnerHost[];

@@ -1,5 +1,6 @@
 // How a push runner entry is shown: the field names and value shapes of Automn's `runnerHost` objects.
 import type { PushRunnerRow } from '../../store/index.ts';
+import type { PushRunnerHost } from '../../protocol/push-runners.ts';
 
 /** The Automn host protocol version Baton speaks, and the oldest runner it accepts (upstream 0.2.16 / 0.2.15). */
 export const AUTOMN_HOST_VERSION = '0.2.16';
@@ -30,6 +31,8 @@ export function compareVersions(a: string, b: string): number | null {
 }
 
 /** Automn's SQL timestamp form, `YYYY-MM-DD HH:MM:SS` (UTC). */
+function sqlTime(ms: number): string;
+function sqlTime(ms: number | null): string | null;
 function sqlTime(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
 }
@@ -43,7 +46,7 @@ export function pushRunnerHealthy(row: PushRunnerRow, now: number): boolean {
   );
 }
 
-export function pushRunnerView(row: PushRunnerRow, now: number) {
+export function pushRunnerView(row: PushRunnerRow, now: number): PushRunnerHost {
   const info = JSON.parse(row.info_json) as PushRunnerInfo;
   const healthy = pushRunnerHealthy(row, now);
   const status =
