@@ -1,5 +1,7 @@
 // The `baton` command line: one file per command under commands/, wired here.
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help, type Option } from 'commander';
+import { registerCompletion } from './commands/completion.ts';
+import { CliError, EXIT } from './common.ts';
 import { registerRun } from './commands/run.ts';
 import { registerServer } from './commands/server.ts';
 import { registerRunner } from './commands/runner.ts';
@@ -28,7 +30,20 @@ export async function main(argv: string[]): Promise<number> {
     )
     .version(batonVersion())
     .exitOverride()
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    // Inherited by every command registered below: no `(default: {})` for a flag that is empty unless given.
+    .configureHelp({ optionDescription: describeOption })
+    .addHelpText(
+      'after',
+      `
+Exit codes (every command):
+  ${EXIT.ok}  it worked (a run: it succeeded)
+  ${EXIT.failed}  the thing failed or was not found (a run failed or was cancelled, a runner or run does not exist,
+     the server refused)
+  ${EXIT.usage}  a usage mistake or invalid input (an unknown flag, a bad value, an invalid workflow)
+
+Shell completion: baton completion bash|zsh|fish (see baton completion --help).`,
+    );
   registerRun(program, setExit);
   registerValidate(program, setExit);
   registerServer(program, setExit);
@@ -49,6 +64,7 @@ export async function main(argv: string[]): Promise<number> {
   registerSecrets(program, setExit);
   registerCache(program, setExit);
   registerWebhooks(program, setExit);
+  registerCompletion(program, setExit);
   try {
     // A private CA for HTTPS servers, for every command (runners can also set ca_file in their config).
     if (process.env.BATON_CA_FILE) trustCaFile(process.env.BATON_CA_FILE);
@@ -58,10 +74,39 @@ export async function main(argv: string[]): Promise<number> {
       // --help and --version exit 0; usage mistakes exit 2.
       return err.exitCode === 0 ? 0 : 2;
     }
+    // Thrown by a flag's own parser (`--input version`): the sentence, never a stack trace.
+    if (err instanceof CliError) {
+      process.stderr.write(`baton: ${err.message}\n(run with --help for usage)\n`);
+      return err.exitCode;
+    }
     throw err;
   }
   return exitCode;
 }
+
+const defaultHelp = new Help();
+
+/** Commander's description, without a default that says nothing (`{}`, `[]`, `""`), strings unquoted. */
+function describeOption(option: Option): string {
+  const value: unknown = option.defaultValue;
+  if (option.defaultValueDescription !== undefined) return defaultHelp.optionDescription(option);
+  const empty =
+    value === '' ||
+    (Array.isArray(value) && value.length === 0) ||
+    (typeof value === 'object' && value !== null && Object.keys(value).length === 0);
+  if (!empty && typeof value !== 'string') return defaultHelp.optionDescription(option);
+  const shown = Object.assign(Object.create(Object.getPrototypeOf(option) as object) as Option, option);
+  if (empty) shown.defaultValue = undefined;
+  else shown.defaultValueDescription = value as string;
+  return defaultHelp.optionDescription(shown);
+}
+
+// `baton … | head`: the reader went away. Stop quietly, as other Unix tools do, instead of an EPIPE stack trace.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
 
 const code = await main(process.argv);
 process.exitCode = code;
