@@ -4,6 +4,7 @@
 // webhook, …), gives the runner a new id, token and key pair in a state dir of its own, and overwrites only
 // this config's token (in the config, or in its `token_file`). The previous registration is removed from the
 // server with its own token when that still works; no other runner's config, token or state is touched.
+import { secretsInWorkTreeWarning } from '../git-tree.ts';
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
@@ -42,6 +43,8 @@ export interface Registered {
   previous?: string;
   /** The signing secret of the config's `webhook` (X-Baton-Signature), given by the server only now. */
   webhookSecret?: string;
+  /** Set when the token or key landed in a git work tree that does not ignore them (git-tree.ts). */
+  gitWarning?: string;
 }
 
 /** The config file as it is, loosely read, when it exists: re-registering keeps its settings. */
@@ -231,5 +234,11 @@ export async function registerAndWrite(r: RegistrationRequest): Promise<Register
     ...(tokenFile === undefined ? {} : { tokenFile }),
     ...(previous === undefined ? {} : { previous }),
     ...(reg.webhookSecret === undefined ? {} : { webhookSecret: reg.webhookSecret }),
+    ...withGitWarning([resolve(r.config), stateDir, ...(tokenFile === undefined ? [] : [tokenFile])]),
   };
+}
+
+function withGitWarning(paths: string[]): { gitWarning?: string } {
+  const warning = secretsInWorkTreeWarning(paths);
+  return warning === undefined ? {} : { gitWarning: warning };
 }

@@ -3,6 +3,7 @@
 // holding it, checked against the server), else a registration token; then labels, slots, isolation and work
 // dir. Nothing is written before the last answer, and a cancel (Ctrl-C, Esc) leaves nothing behind.
 // Without a terminal it refuses and names the flags of `baton runner register` instead.
+import { secretsInWorkTreeWarning } from '../git-tree.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
@@ -211,6 +212,7 @@ async function setup(config: string): Promise<void> {
         extra: { isolation },
       });
       spin.stop(`registered runner '${reg.name}' (${reg.runnerId})`);
+      if (reg.gitWarning !== undefined) p.log.warn(reg.gitWarning);
     } catch (err) {
       spin.error('registration failed');
       throw err;
@@ -241,6 +243,8 @@ async function setup(config: string): Promise<void> {
       isolation,
     };
     writeRunnerConfig(config, file);
+    const exposed = secretsInWorkTreeWarning([resolve(config)]);
+    if (exposed !== undefined) p.log.warn(exposed);
     if (!self.hasKey)
       p.log.warn(
         'this runner registered no key pair, so the server sends it no secrets; register it with a registration token to get one',

@@ -189,7 +189,7 @@ export function registerRunner(program: Command, setExit: (code: number) => void
           ...(flags.webhook === undefined ? {} : { extra: { webhook: flags.webhook } }),
         });
         out.err(
-          `registered runner '${registered.name}' (${registered.runnerId}); config written to ${flags.config}${registered.tokenFile ? `, token to ${registered.tokenFile} (mode 0600)` : ''}, key pair and spool in ${registered.stateDir}${registered.previous ? `; ${registered.previous}` : ''}\nstart it with: baton runner start --config ${flags.config}\n${registered.webhookSecret ? `the webhook's signing secret (X-Baton-Signature; shown only now): ${registered.webhookSecret}\n` : ''}`,
+          `registered runner '${registered.name}' (${registered.runnerId}); config written to ${flags.config}${registered.tokenFile ? `, token to ${registered.tokenFile} (mode 0600)` : ''}, key pair and spool in ${registered.stateDir}${registered.previous ? `; ${registered.previous}` : ''}\nstart it with: baton runner start --config ${flags.config}\n${registered.webhookSecret ? `the webhook's signing secret (X-Baton-Signature; shown only now): ${registered.webhookSecret}\n` : ''}${registered.gitWarning ? `${registered.gitWarning}\n` : ''}`,
         );
         setExit(0);
       } catch (err) {
