@@ -1,6 +1,7 @@
 // `baton push-runners list | create | rotate-secret | disable | enable | remove`: the Automn-compatible push
 // runners this server dispatches to. A secret is never taken from argv: give it in a file (or `-` for stdin),
 // or let the server generate one; either way it is printed once and the server keeps only its hash.
+import { resolvePushRunner } from '../resolve.ts';
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { PushRunnerHost } from '../../client/index.ts';
@@ -87,11 +88,13 @@ export function registerPushRunners(program: Command, setExit: (code: number) =>
     cmd
       .command('rotate-secret')
       .description('give a push runner a new secret; it must register again with it')
-      .argument('<id>')
+      .argument('<runner>', 'its id or its name')
       .option('--secret-file <path>', 'read the new secret from a file, or - for stdin; default: generated'),
-  ).action((id: string, flags: Flags & { secretFile?: string }) =>
+  ).action((which: string, flags: Flags & { secretFile?: string }) =>
     guard(async () => {
-      const res = await connect(flags).rotatePushRunnerSecret(id, readSecretFile(flags.secretFile));
+      const client = connect(flags);
+      const id = await resolvePushRunner(client, which);
+      const res = await client.rotatePushRunnerSecret(id, readSecretFile(flags.secretFile));
       if (flags.json) return printJson(out, res);
       printSecret(out, res.runnerHost, res.secret);
     }, flags.json),
@@ -101,31 +104,44 @@ export function registerPushRunners(program: Command, setExit: (code: number) =>
     cmd
       .command('disable')
       .description('send no task to a push runner and refuse its heartbeats')
-      .argument('<id>')
+      .argument('<runner>', 'its id or its name')
       .option('--reason <text>', 'shown as its status message'),
-  ).action((id: string, flags: Flags & { reason?: string }) =>
+  ).action((which: string, flags: Flags & { reason?: string }) =>
     guard(async () => {
-      const res = await connect(flags).setPushRunnerDisabled(id, true, flags.reason);
+      const client = connect(flags);
+      const res = await client.setPushRunnerDisabled(
+        await resolvePushRunner(client, which),
+        true,
+        flags.reason,
+      );
       if (flags.json) return printJson(out, res);
       out.write(line(res.runnerHost));
     }, flags.json),
   );
 
-  conn(cmd.command('enable').description('accept a disabled push runner again').argument('<id>')).action(
-    (id: string, flags: Flags) =>
-      guard(async () => {
-        const res = await connect(flags).setPushRunnerDisabled(id, false);
-        if (flags.json) return printJson(out, res);
-        out.write(line(res.runnerHost));
-      }, flags.json),
+  conn(
+    cmd
+      .command('enable')
+      .description('accept a disabled push runner again')
+      .argument('<runner>', 'its id or its name'),
+  ).action((which: string, flags: Flags) =>
+    guard(async () => {
+      const client = connect(flags);
+      const res = await client.setPushRunnerDisabled(await resolvePushRunner(client, which), false);
+      if (flags.json) return printJson(out, res);
+      out.write(line(res.runnerHost));
+    }, flags.json),
   );
 
-  conn(cmd.command('remove').description('delete a push runner').argument('<id>')).action(
-    (id: string, flags: Flags) =>
-      guard(async () => {
-        await connect(flags).removePushRunner(id);
-        if (flags.json) return printJson(out, { id, removed: true });
-        out.write(`push runner ${id}: removed\n`);
-      }, flags.json),
+  conn(
+    cmd.command('remove').description('delete a push runner').argument('<runner>', 'its id or its name'),
+  ).action((which: string, flags: Flags) =>
+    guard(async () => {
+      const client = connect(flags);
+      const id = await resolvePushRunner(client, which);
+      await client.removePushRunner(id);
+      if (flags.json) return printJson(out, { id, removed: true });
+      out.write(`push runner ${id}: removed\n`);
+    }, flags.json),
   );
 }

@@ -1,4 +1,5 @@
 // `baton runners list | show ID|NAME | remove ID | disable ID | enable ID`: the fleet as the server sees it.
+import { resolveRunner } from '../resolve.ts';
 import type { Command } from 'commander';
 // Types only from api.ts: its TypeBox schemas would add ~13 MiB to every CLI process, the runner's included.
 import type { RunnerDetail, RunnerTask } from '../../protocol/api.ts';
@@ -50,15 +51,7 @@ export function registerRunners(program: Command, setExit: (code: number) => voi
         if (!Number.isInteger(recent) || recent < 0 || recent > RUNNER_RECENT_TASKS_MAX)
           throw new CliError(`--recent must be 0–${RUNNER_RECENT_TASKS_MAX}, got '${flags.recent}'`);
         const client = connect(flags);
-        const { runners: all } = await client.listRunners();
-        const byId = all.find((r) => r.id === which);
-        const named = all.filter((r) => r.name === which);
-        if (!byId && named.length > 1)
-          throw new CliError(
-            `${named.length} runners are named '${which}': give one of their ids (${named.map((r) => r.id).join(', ')})`,
-          );
-        const id = byId?.id ?? named[0]?.id;
-        if (!id) throw new CliError(`no runner has the id or name '${which}'; see \`baton runners list\``, 1);
+        const id = await resolveRunner(client, which);
         const detail = await client.getRunner(id, { recent });
         if (flags.json) return printJson(out, detail);
         printRunner(out, detail);
@@ -69,10 +62,11 @@ export function registerRunners(program: Command, setExit: (code: number) => voi
     ['disable', 'stop offering tasks to a runner'],
     ['enable', 'offer tasks to a disabled runner again'],
   ] as const) {
-    conn(runners.command(verb).description(what).argument('<id>')).action(
-      (id: string, flags: ConnectionFlags & { json?: boolean }) =>
+    conn(runners.command(verb).description(what).argument('<runner>', 'its id or its name')).action(
+      (which: string, flags: ConnectionFlags & { json?: boolean }) =>
         guard(async () => {
           const client = connect(flags);
+          const id = await resolveRunner(client, which);
           if (verb === 'remove') await client.removeRunner(id);
           else await client.setRunnerDisabled(id, verb === 'disable');
           if (flags.json)

@@ -1,4 +1,5 @@
 // `baton runs list | show ID | explain ID [TASK] (alias pending) | logs ID [TASK] | cancel ID`: look at and steer runs on a server.
+import { resolveRun } from '../resolve.ts';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -61,17 +62,24 @@ export function registerRuns(program: Command, setExit: (code: number) => void):
       }, flags.json),
     );
 
-  withConnection(runs.command('show').description('a run and its tasks').argument('<id>'))
+  withConnection(
+    runs
+      .command('show')
+      .description('a run and its tasks')
+      .argument('<run>', 'its id, or a workflow name: the latest run of that name'),
+  )
     .option(
       '--shape <shape>',
       `run (default), or task-group: the Harness task-group result {id, results}, printed as JSON`,
     )
-    .action((id: string, flags: JsonFlags & { shape?: string }) =>
+    .action((which: string, flags: JsonFlags & { shape?: string }) =>
       guard(
         async () => {
+          const client = connect(flags);
+          const id = await resolveRun(client, which);
           if (checkShape(flags.shape) === 'task-group')
-            return printJson(out, await connect(flags).getTaskGroupResult(id));
-          const run = await connect(flags).getRun(id);
+            return printJson(out, await client.getTaskGroupResult(id));
+          const run = await client.getRun(id);
           if (flags.json) return printJson(out, run);
           printSummary(run, out);
         },
@@ -86,11 +94,12 @@ export function registerRuns(program: Command, setExit: (code: number) => void):
       .description(
         'why tasks are not running: per runner, one reason code (offline, tag_mismatch, at_capacity, …) and a sentence; every waiting task of the run when TASK is omitted',
       )
-      .argument('<id>')
+      .argument('<run>', 'its id, or a workflow name: the latest run of that name')
       .argument('[task]'),
-  ).action((id: string, task: string | undefined, flags: JsonFlags) =>
+  ).action((which: string, task: string | undefined, flags: JsonFlags) =>
     guard(async () => {
       const client = connect(flags);
+      const id = await resolveRun(client, which);
       if (task !== undefined) {
         const answer = await client.whyPending(id, task);
         if (flags.json) return printJson(out, answer);
@@ -112,15 +121,16 @@ export function registerRuns(program: Command, setExit: (code: number) => void):
     runs
       .command('logs')
       .description('the log of one task, or of every task with a name prefix; --follow streams it live')
-      .argument('<id>')
+      .argument('<run>', 'its id, or a workflow name: the latest run of that name')
       .argument('[task]'),
   )
     .option('-f, --follow', 'stream new lines until the task ends')
     .option('--attempt <n>', 'which attempt (default: the latest)')
     .action(
-      (id: string, task: string | undefined, flags: JsonFlags & { follow?: boolean; attempt?: string }) =>
+      (which: string, task: string | undefined, flags: JsonFlags & { follow?: boolean; attempt?: string }) =>
         guard(async () => {
           const client = connect(flags);
+          const id = await resolveRun(client, which);
           if (flags.follow && !task) {
             const result = await followRun(client, id, out);
             return exitCodeFor(result);
@@ -153,12 +163,13 @@ export function registerRuns(program: Command, setExit: (code: number) => void):
       .description(
         "a run's artifacts (each task's zipped uploads); --download saves them as DIR/<task>-<name>.zip",
       )
-      .argument('<id>'),
+      .argument('<run>', 'its id, or a workflow name: the latest run of that name'),
   )
     .option('--download <dir>', 'save every artifact into this directory')
-    .action((id: string, flags: JsonFlags & { download?: string }) =>
+    .action((which: string, flags: JsonFlags & { download?: string }) =>
       guard(async () => {
         const client = connect(flags);
+        const id = await resolveRun(client, which);
         const { artifacts } = await client.listArtifacts(id);
         const saved: string[] = [];
         if (flags.download) {
@@ -184,10 +195,12 @@ export function registerRuns(program: Command, setExit: (code: number) => void):
     runs
       .command('cancel')
       .description('cancel a run: queued tasks stop at once, running ones within a heartbeat')
-      .argument('<id>'),
-  ).action((id: string, flags: JsonFlags) =>
+      .argument('<run>', 'its id, or a workflow name: the latest run of that name'),
+  ).action((which: string, flags: JsonFlags) =>
     guard(async () => {
-      const run = await connect(flags).cancelRun(id);
+      const client = connect(flags);
+      const id = await resolveRun(client, which);
+      const run = await client.cancelRun(id);
       if (flags.json) return printJson(out, run);
       out.write(`cancel requested for run ${id} (${run.status})\n`);
     }, flags.json),

@@ -1,4 +1,5 @@
 // `baton token create | list | revoke`: user and runner-registration tokens.
+import { resolveToken } from '../resolve.ts';
 import type { Command } from 'commander';
 import { CliError, connect, guarded, withConnection, type ConnectionFlags } from '../common.ts';
 import { createOut, printJson } from '../output.ts';
@@ -71,11 +72,13 @@ export function registerToken(program: Command, setExit: (code: number) => void)
   conn(
     token
       .command('revoke')
-      .description('revoke a token by id; effective at once, its open streams (follows) end too')
-      .argument('<id>'),
-  ).action((id: string, flags: ConnectionFlags & { json?: boolean }) =>
+      .description('revoke a token by id or name; effective at once, its open streams (follows) end too')
+      .argument('<token>', 'its id or its name'),
+  ).action((which: string, flags: ConnectionFlags & { json?: boolean }) =>
     guard(async () => {
-      await connect(flags).revokeToken(id);
+      const client = connect(flags);
+      const id = await resolveToken(client, which);
+      await client.revokeToken(id);
       if (flags.json) return printJson(out, { id, revoked: true });
       out.write(`token ${id} revoked\n`);
     }, flags.json),

@@ -1,6 +1,7 @@
 // `baton webhooks create URL --events … | list | remove ID | deliveries ID` and a runner's own webhook
 // (`set-runner RUNNER URL`, `clear-runner RUNNER`, `deliveries --runner RUNNER`). Admin only: the server sends
 // requests wherever a webhook points.
+import { resolveRunner } from '../resolve.ts';
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 // Types only: protocol/webhooks.ts builds TypeBox schemas, which every CLI process would pay for.
@@ -120,13 +121,14 @@ export function registerWebhooks(program: Command, setExit: (code: number) => vo
       .description(
         "set a runner's webhook: POSTed {action: start|finish, runId, taskId, runnerId, status?, at} for its tasks",
       )
-      .argument('<runner>', "the runner's id")
+      .argument('<runner>', "the runner's id or name")
       .argument('<url>', 'an http or https URL'),
   )
     .option('--secret-file <file>', 'sign with the secret in this file instead of one the server makes')
     .action((runner: string, url: string, flags: Flags & { secretFile?: string }) =>
       guard(async () => {
-        const res = await connect(flags).setRunnerWebhook(runner, {
+        const client = connect(flags);
+        const res = await client.setRunnerWebhook(await resolveRunner(client, runner), {
           url,
           ...(flags.secretFile ? { secret: readSecretFile(flags.secretFile) } : {}),
         });
@@ -141,10 +143,11 @@ export function registerWebhooks(program: Command, setExit: (code: number) => vo
     webhooks
       .command('clear-runner')
       .description("remove a runner's webhook")
-      .argument('<runner>', "the runner's id"),
+      .argument('<runner>', "the runner's id or name"),
   ).action((runner: string, flags: Flags) =>
     guard(async () => {
-      const res = await connect(flags).setRunnerWebhook(runner, { url: null });
+      const client = connect(flags);
+      const res = await client.setRunnerWebhook(await resolveRunner(client, runner), { url: null });
       if (flags.json) return printJson(out, res);
       out.write(`runner ${runner} webhook removed\n`);
     }, flags.json),
