@@ -3,14 +3,31 @@ import type { BatonClient, RunStreamMessage } from '../client/index.ts';
 import { formatAge } from '../engine/task-cache.ts';
 import type { RunResult } from '../protocol/api.ts';
 import { isTerminal } from '../protocol/status.ts';
+import { watchPending, type PendingHintOptions, type PendingHints } from './pending-hints.ts';
 import { durationBetween, paint, statusColour, statusSymbol, type Out } from './output.ts';
 
 export async function followRun(
   client: BatonClient,
   runId: string,
   out: Out,
-  o: { signal?: AbortSignal } = {},
+  o: { signal?: AbortSignal; pending?: PendingHintOptions } = {},
 ): Promise<RunResult> {
+  const hints = watchPending(client, runId, out, o.pending);
+  try {
+    return await followEvents(client, runId, out, o.signal, hints);
+  } finally {
+    hints.stop();
+  }
+}
+
+async function followEvents(
+  client: BatonClient,
+  runId: string,
+  out: Out,
+  signal: AbortSignal | undefined,
+  hints: PendingHints,
+): Promise<RunResult> {
+  for (const t of Object.values((await client.getRun(runId)).results)) hints.seen(t.name, t.status);
   const partial = new Map<string, string>();
   const lastStatus = new Map<string, string>();
   let width = 8;
@@ -30,6 +47,7 @@ export async function followRun(
     }
     const e = m.event;
     if (e.type !== 'task' || !e.task) return;
+    hints.seen(e.task, e.status);
     width = Math.max(width, Math.min(e.task.length, 24));
     if (lastStatus.get(e.task) === e.status && !e.message) return;
     lastStatus.set(e.task, e.status);
@@ -47,7 +65,7 @@ export async function followRun(
         '\n',
     );
   };
-  for await (const m of client.runStream(runId, { signal: o.signal })) onMessage(m);
+  for await (const m of client.runStream(runId, { signal })) onMessage(m);
   for (const task of [...partial.keys()]) flushPartial(task);
   return client.getRun(runId);
 }

@@ -68,7 +68,10 @@ export function createClient(http: HttpOptions) {
     http,
 
     // ---- user API ----
-    submitRun(workflow: string, o: { inputs?: Record<string, string>; fileName?: string } = {}) {
+    submitRun(
+      workflow: string,
+      o: { inputs?: Record<string, string>; fileName?: string; jobs?: string[] } = {},
+    ) {
       return requestJson<RunResult>(http, 'api/v1/runs', { body: { workflow, ...o } });
     },
     getRun(id: string) {

@@ -2,7 +2,7 @@
 // work dir. In order: artifacts extracted, env evaluated, steps (run-steps.ts), uploads zipped.
 // Everything the task logs, and the outcome's message, goes through the masker first.
 
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { AssignedTask } from '../protocol/plan.ts';
@@ -124,6 +124,16 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
   const dir = await createWorkDir(options.workRoot, task.name, {
     harnessOutputFile: task.spec.outputFile === true,
   });
+  if (options.seedWorkspace !== undefined) {
+    try {
+      cpSync(options.seedWorkspace, dir.workspace, { recursive: true, verbatimSymlinks: true });
+    } catch (error) {
+      await removeWorkDir(dir);
+      const message = `could not copy the checkout into the workspace: ${(error as Error).message}`;
+      system(message);
+      return finish({ status: 'failed', reason: 'setup_failed', message }, null, {});
+    }
+  }
   const files = new StepFiles(dir);
   const view = taskView(containment, dir, options, task);
   let failure: StepFailure | undefined;

@@ -24,6 +24,11 @@ export interface EngineOptions {
   secrets?: Record<string, string>;
   /** The runner's work_dir (e.g. "_work"); created if missing. */
   workRoot: string;
+  /**
+   * A directory copied into the workspace of every task that runs steps, before its first step: the user's
+   * checkout under `baton run` (cli/checkout.ts). Without it the workspace starts empty.
+   */
+  seedWorkspace?: string;
   /** Runner process env + .env values, already merged by the caller. */
   baseEnv: Record<string, string>;
   /** Abort = cancel the task: SIGTERM to the running step's process group, SIGKILL after cancelGraceMs. */

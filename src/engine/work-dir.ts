@@ -1,7 +1,8 @@
 // A task's work dir lifecycle: a fresh, private directory per task, the step cwd inside it, removal.
 //
 // Layout under workRoot, for task "build" with random suffix 1a2b3c4d:
-//   build-1a2b3c4d/        the workspace (BATON_WORKSPACE, cwd of steps): empty when the first step starts
+//   build-1a2b3c4d/        the workspace (BATON_WORKSPACE, cwd of steps): empty when the first step starts, or
+//                          a copy of the checkout `baton run` was given (RunTaskOptions.seedWorkspace)
 //   build-1a2b3c4d.baton/  Baton's files: step scripts, output/env/path/mask files, tmp/ (runner.temp),
 //                          upload.zip (the only thing left after the task when it has uploads),
 //                          outputs/ (Harness-dialect tasks only: OUTPUT_FILE is outputs/output, and the task may

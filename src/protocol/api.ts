@@ -5,7 +5,7 @@ import { RUN_SHAPES, RUN_STATUSES, OUTCOMES, REASONS, RUNNER_STATUSES, type RunS
 import type { AssignedTask } from './plan.ts';
 import { RUN_NAME_FILTER_MAX_CHARS, RUNNER_RECENT_TASKS_DEFAULT, RUNNER_RECENT_TASKS_MAX } from './limits.ts';
 import { CompleteCache } from './cache.ts';
-import { RUNNER_LABEL_MAX_CHARS, RUNNER_LABEL_PATTERN, RUNNER_LABELS_MAX } from './labels.ts';
+import { RUNNER_LABEL_MAX_CHARS, RUNNER_LABELS_MAX, RUNNER_REGISTER_LABEL_PATTERN } from './labels.ts';
 import {
   CUSTOM_TASK_TYPE_MAX_CHARS,
   CUSTOM_TASK_TYPE_PATTERN,
@@ -35,6 +35,8 @@ export const SubmitRunBody = Type.Object(
     workflow: Type.String({ description: 'The workflow file text, YAML or JSON' }),
     inputs: Type.Optional(StringMap),
     fileName: Type.Optional(Type.String({ maxLength: 255 })),
+    /** Run only these jobs (tasks; a matrix by its id) and what they need (`baton run --job`). */
+    jobs: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 1000 }), { maxItems: 1000 })),
   },
   { additionalProperties: false },
 );
@@ -158,7 +160,11 @@ export const RegisterRunnerBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_][A-Za-z0-9_.@-]*$' }),
     labels: Type.Array(
-      Type.String({ minLength: 1, maxLength: RUNNER_LABEL_MAX_CHARS, pattern: RUNNER_LABEL_PATTERN }),
+      Type.String({
+        minLength: 1,
+        maxLength: RUNNER_LABEL_MAX_CHARS,
+        pattern: RUNNER_REGISTER_LABEL_PATTERN,
+      }),
       { maxItems: RUNNER_LABELS_MAX },
     ),
     capacity: Type.Integer({ minimum: 1, maximum: 256 }),

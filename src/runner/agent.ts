@@ -49,6 +49,8 @@ export interface AgentOptions {
   name: string;
   maxParallelTasks: number;
   workDir: string;
+  /** Copied into every task's workspace before its first step (`baton run` in a checkout). */
+  seedWorkspace?: string;
   baseEnv: Record<string, string>;
   /**
    * Exactly one task (one slot, whatever maxParallelTasks says), then stop once its result was acknowledged.
@@ -481,6 +483,7 @@ export class Agent {
       outcome = await runTask(task, {
         secrets,
         workRoot: this.#o.workDir,
+        ...(this.#o.seedWorkspace === undefined ? {} : { seedWorkspace: this.#o.seedWorkspace }),
         controlDir: this.#controlDir,
         hide: [this.#o.stateDir, ...(this.#o.hide ?? [])],
         deadman: keeper.deadman,

@@ -4,6 +4,7 @@
 import type { AssignedTask, Plan, TaskSpec } from '../protocol/plan.ts';
 import type { Claimed, Store } from '../store/index.ts';
 import { BatonError } from '../protocol/errors.ts';
+import { carriesLabel } from '../protocol/labels.ts';
 import { seal } from '../protocol/sealed.ts';
 import { secretNames } from '../protocol/secret-names.ts';
 import type { RelayedOutputs, RelayRecipient, SealedOutputs } from '../protocol/relay.ts';
@@ -150,7 +151,8 @@ async function relayRecipients(store: Store, secretTask: TaskRow): Promise<Relay
     const labels = JSON.parse(r.labels) as string[];
     const eligible = dependents.some(
       (t) =>
-        t.runsOn.every((l) => labels.includes(l)) && (t.forwardTo === undefined || t.forwardTo === r.name),
+        t.runsOn.every((l) => carriesLabel(labels, l)) &&
+        (t.forwardTo === undefined || t.forwardTo === r.name),
     );
     if (eligible) out.push({ id: r.id, name: r.name, publicKey: r.public_key });
   }

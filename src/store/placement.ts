@@ -1,6 +1,7 @@
 // Which runner may take which task: the one rule the claim (leases.ts) applies to every queued task, shared with
 // the dispatcher, which uses it to hand a task to the best waiting runner rather than the first one to ask.
 import { isCustomTaskType } from '../protocol/task-types.ts';
+import { carriesLabel } from '../protocol/labels.ts';
 import type { TaskSpec } from '../protocol/plan.ts';
 import type { TaskRow } from './schema.ts';
 
@@ -54,8 +55,8 @@ export function canTake(runner: ClaimingRunner, t: ClaimCandidate): boolean {
   const runsOn = JSON.parse(t.runs_on) as string[];
   const any = t.spec.runsOnAny ?? [];
   if (runner.requireRunsOn === true && runsOn.length === 0 && any.length === 0) return false;
-  if (!runsOn.every((l) => runner.labels.includes(l))) return false;
-  if (any.length > 0 && !any.some((l) => runner.labels.includes(l))) return false;
+  if (!runsOn.every((l) => carriesLabel(runner.labels, l))) return false;
+  if (any.length > 0 && !any.some((l) => carriesLabel(runner.labels, l))) return false;
   if (t.names_secrets === 1 && !runner.canReceiveSecrets) return false;
   if (t.needs_sandbox === 1 && !runner.gives.sandbox) return false;
   if (t.needs_network_off === 1 && !runner.gives.networkIsolation) return false;

@@ -10,10 +10,15 @@ import { createClient } from '../../client/index.ts';
 import { generateKeyPair } from '../../protocol/sealed.ts';
 import type { Agent, RunnerLogger } from '../../runner/index.ts';
 import type { EmbeddedExecutor } from '../../server/index.ts';
+import { gitTopLevel, snapshotCheckout } from '../checkout.ts';
+import { readDotenv } from '../dotenv.ts';
+import { SECRET_NAME } from '../../workflow/static-values.ts';
 import { collectInput, readWorkflowFile, reportError } from '../common.ts';
 import { exitCodeFor, followRun, printSummary } from '../follow.ts';
+import { watchPending } from '../pending-hints.ts';
 import { createOut, printJson } from '../output.ts';
 import { RUN_SHAPES } from '../../protocol/status.ts';
+import { ANY_LABEL } from '../../protocol/labels.ts';
 import { batonVersion } from '../version.ts';
 
 interface RunFlags {
@@ -26,6 +31,9 @@ interface RunFlags {
   verbose?: boolean;
   drivers?: string;
   secret: string[];
+  secretFile?: string;
+  workspace?: string;
+  job: string[];
 }
 
 export function registerRun(program: Command, setExit: (code: number) => void): void {
@@ -39,18 +47,35 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
     .option('--json', 'print the run result as JSON instead of progress')
     .option('--shape <shape>', 'with --json: run (default), or task-group (the Harness task-group result)')
     .option('--data-dir <dir>', 'keep the database here instead of a temporary directory')
-    .option('--labels <a,b>', 'labels of the local runner', '')
+    .option(
+      '--labels <a,b>',
+      'labels of the local runner (default: it takes every label, so runs-on: ubuntu-latest runs here)',
+    )
     .option('--parallel <n>', 'tasks the local runner runs at once', '2')
+    .option(
+      '--workspace <checkout|empty>',
+      "what each task's workspace starts with: a copy of the git checkout this runs in (the default for a GitHub workflow run inside one), or nothing (the default otherwise)",
+    )
+    .option(
+      '--job <id>',
+      'run only this job and the jobs it needs (a matrix job by its id: every combination); repeatable',
+      (id: string, all: string[]) => [...all, id],
+      [] as string[],
+    )
     .option('--verbose', "print the embedded runner's own log")
     .option(
       '--drivers <dir>',
       'directory of CGI programs for custom task types, given to the local runner (docs/drivers.md)',
     )
     .option(
-      '--secret <NAME>',
-      "a secret for the run's ${{ secrets.NAME }} and `type: secret` tasks, its value taken from the environment variable NAME (never an argument: shells keep history); repeatable",
+      '--secret <NAME[=value]>',
+      "a secret for the run's ${{ secrets.NAME }} and `type: secret` tasks: NAME alone takes its value from the environment variable NAME (safer: shells keep history), NAME=value gives it; repeatable",
       (name: string, all: string[]) => [...all, name],
       [] as string[],
+    )
+    .option(
+      '--secret-file <file>',
+      'secrets from a dotenv file (NAME=value lines, as .secrets for act); --secret wins over it',
     )
     .action(async (file: string, flags: RunFlags) => setExit(await runCommand(file, flags)));
 }
@@ -79,17 +104,37 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
     out.err(`baton: cannot read the drivers directory ${flags.drivers}: ${(error as Error).message}\n`);
     return 2;
   }
-  const secrets: Record<string, string> = {};
-  for (const name of flags.secret) {
-    const value = process.env[name];
-    if (value === undefined || value === '') {
-      out.err(`baton: --secret ${name}: the environment variable ${name} is not set; export it first\n`);
-      return 2;
-    }
-    secrets[name] = value;
+  const secrets = readSecretFlags(flags, out);
+  if (typeof secrets === 'number') return secrets;
+  if (flags.workspace !== undefined && flags.workspace !== 'checkout' && flags.workspace !== 'empty') {
+    out.err(`baton: --workspace must be checkout or empty, got '${flags.workspace}'\n`);
+    return 2;
+  }
+  const top = gitTopLevel(process.cwd());
+  // Loaded on use, like the server below: a runner's process never loads the YAML reader.
+  const { compileWorkflow } = await import('../../workflow/index.ts');
+  const compiled = compileWorkflow(wf.text, { fileName: wf.fileName });
+  const workspace =
+    flags.workspace ??
+    (top !== undefined && compiled.ok && compiled.plan.dialect === 'github' ? 'checkout' : 'empty');
+  if (workspace === 'checkout' && top === undefined) {
+    out.err(`baton: --workspace checkout: ${process.cwd()} is not inside a git checkout\n`);
+    return 2;
   }
   const tempDir = flags.dataDir ? undefined : mkdtempSync(join(tmpdir(), 'baton-run-'));
   const dataDir = resolve(flags.dataDir ?? tempDir!);
+  let seedWorkspace: string | undefined;
+  if (workspace === 'checkout') {
+    // A fresh snapshot per run, also in a kept --data-dir: the checkout may have changed since the last run.
+    const snapshot = join(dataDir, 'checkout');
+    rmSync(snapshot, { recursive: true, force: true });
+    try {
+      seedWorkspace = snapshotCheckout(top!, snapshot).snapshot;
+    } catch (err) {
+      if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+      return reportError(err, out, { file, json: flags.json });
+    }
+  }
   // Loaded on use: the other commands' processes (runners above all) stay free of the server's code.
   const { buildServerConfig, EMBEDDED_DISPATCHERS, generateToken, startServer } =
     await import('../../server/index.ts');
@@ -109,10 +154,14 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
     warn: (m) => flags.verbose && out.err(`runner: ${m}\n`),
     error: (m) => out.err(`runner: ${m}\n`),
   };
-  const labels = (flags.labels ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+  // Unless restricted, the local runner carries every label: a workflow written for hosted runners runs here.
+  const labels =
+    flags.labels === undefined
+      ? [ANY_LABEL]
+      : flags.labels
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
   let agent: Agent | undefined;
   // The embedded runner: the `local` dispatcher registers it with a one-use token once the server listens, and
   // stops it (and waits for it) when the server closes.
@@ -128,6 +177,7 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
         name: 'local',
         maxParallelTasks: parallel,
         workDir: join(dataDir, '_work'),
+        ...(seedWorkspace === undefined ? {} : { seedWorkspace }),
         stateDir: join(dataDir, 'runner-state'),
         keys,
         // A --secret's variable stays out of the steps' environment: it reaches them only as the secret, masked.
@@ -162,6 +212,7 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
   });
   const interrupt = new AbortController();
   let runId: string | undefined;
+  let neverRuns: { task: string; why: string } | undefined;
   let interrupts = 0;
   const onSigint = () => {
     interrupts++;
@@ -180,19 +231,41 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
     if (drivers !== undefined) await agent?.firstReport;
     // Into the embedded server's store (encrypted under its master key), as `baton secrets set` would.
     for (const [name, value] of Object.entries(secrets)) await client.setSecret(name, value);
-    const submitted = await client.submitRun(wf.text, { inputs: flags.input, fileName: wf.fileName });
+    const submitted = await client.submitRun(wf.text, {
+      inputs: flags.input,
+      fileName: wf.fileName,
+      ...(flags.job.length === 0 ? {} : { jobs: flags.job }),
+    });
     runId = submitted.id;
+    const id = runId;
+    // A task the local runner can never take would wait forever: no other runner comes to `baton run`.
+    const giveUp = (task: string, why: string) => {
+      neverRuns = { task, why };
+      out.err(`baton: task '${task}' can never run here: ${why}; cancelling the run\n`);
+      void client.cancelRun(id).catch(() => interrupt.abort());
+    };
     let result;
     if (flags.json) {
-      for await (const m of client.runStream(runId, { signal: interrupt.signal })) void m;
+      const hints = watchPending(client, runId, out, { onlyRunner: { name: 'local', onNever: giveUp } });
+      for (const t of Object.values(submitted.results)) hints.seen(t.name, t.status);
+      try {
+        for await (const m of client.runStream(runId, { signal: interrupt.signal }))
+          if (m.kind === 'event' && m.event.type === 'task' && m.event.task)
+            hints.seen(m.event.task, m.event.status);
+      } finally {
+        hints.stop();
+      }
       result = await client.getRun(runId);
       printJson(out, shape === 'task-group' ? await client.getTaskGroupResult(runId) : result);
     } else {
       out.write(`run ${runId} (${submitted.name}): ${Object.keys(submitted.results).length} task(s)\n`);
-      result = await followRun(client, runId, out, { signal: interrupt.signal });
+      result = await followRun(client, runId, out, {
+        signal: interrupt.signal,
+        pending: { onlyRunner: { name: 'local', onNever: giveUp } },
+      });
       printSummary(result, out);
     }
-    return exitCodeFor(result);
+    return neverRuns === undefined ? exitCodeFor(result) : 1;
   } catch (err) {
     return reportError(err, out, { file, json: flags.json });
   } finally {
@@ -209,4 +282,41 @@ function readWorkflowFileOrReport(file: string, out: ReturnType<typeof createOut
   } catch (err) {
     return reportError(err, out);
   }
+}
+
+/** --secret-file, then each --secret (NAME from the environment, or NAME=value); a usage error is printed. */
+function readSecretFlags(
+  flags: RunFlags,
+  out: ReturnType<typeof createOut>,
+): Record<string, string> | number {
+  const secrets: Record<string, string> = {};
+  if (flags.secretFile !== undefined) {
+    try {
+      Object.assign(secrets, readDotenv(flags.secretFile));
+    } catch (error) {
+      out.err(`baton: --secret-file ${flags.secretFile}: ${(error as Error).message}\n`);
+      return 2;
+    }
+  }
+  for (const given of flags.secret) {
+    const eq = given.indexOf('=');
+    const name = eq < 0 ? given : given.slice(0, eq);
+    if (!SECRET_NAME.test(name)) {
+      out.err(
+        `baton: --secret ${given.slice(0, 80)}: '${name.slice(0, 80)}' is not a secret name (letters, digits and _, not starting with a digit)\n`,
+      );
+      return 2;
+    }
+    const value = eq < 0 ? process.env[name] : given.slice(eq + 1);
+    if (value === undefined || value === '') {
+      out.err(
+        eq < 0
+          ? `baton: --secret ${name}: the environment variable ${name} is not set; export it first, or give --secret ${name}=value\n`
+          : `baton: --secret ${name}=: the value is empty\n`,
+      );
+      return 2;
+    }
+    secrets[name] = value;
+  }
+  return secrets;
 }

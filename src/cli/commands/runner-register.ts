@@ -9,7 +9,7 @@ import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { ApiError, createClient, trustCaFile } from '../../client/index.ts';
-import { RUNNER_LABEL_PATTERN } from '../../protocol/labels.ts';
+import { RUNNER_REGISTER_LABEL_PATTERN } from '../../protocol/labels.ts';
 import { STATE_ROOT, assertNoIdentity, newIdentity, saveIdentity } from '../../runner/identity.ts';
 import { writeRunnerConfig, writeTokenFile, type RunnerConfigFile } from '../../runner/index.ts';
 import { CliError } from '../common.ts';
@@ -120,11 +120,11 @@ export function parseLabels(text: string, where: string): string[] {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  const re = new RegExp(RUNNER_LABEL_PATTERN);
+  const re = new RegExp(RUNNER_REGISTER_LABEL_PATTERN);
   for (const l of labels)
     if (!re.test(l) || l.length > 100)
       throw new CliError(
-        `${where}: label '${l}' may hold only letters, digits and _ . : / - (starting with a letter, digit or _), at most 100 characters`,
+        `${where}: label '${l}' may hold only letters, digits and _ . : / - (starting with a letter, digit or _), at most 100 characters; * alone takes every label`,
       );
   return labels;
 }

@@ -8,6 +8,7 @@ interface SubmitFlags extends ConnectionFlags {
   input: Record<string, string>;
   follow?: boolean;
   json?: boolean;
+  job: string[];
 }
 
 export function registerSubmit(program: Command, setExit: (code: number) => void): void {
@@ -20,12 +21,22 @@ export function registerSubmit(program: Command, setExit: (code: number) => void
     .option('-i, --input <name=value>', 'a workflow input (repeatable)', collectInput, {})
     .option('-f, --follow', 'follow the run until it ends; exit 0 only if it succeeded')
     .option('--json', 'print the run as JSON')
+    .option(
+      '--job <id>',
+      'run only this job and the jobs it needs (a matrix job by its id: every combination); repeatable',
+      (id: string, all: string[]) => [...all, id],
+      [] as string[],
+    )
     .action(async (file: string, flags: SubmitFlags) => {
       const out = createOut();
       try {
         const client = connect(flags);
         const wf = readWorkflowFile(file);
-        const run = await client.submitRun(wf.text, { inputs: flags.input, fileName: wf.fileName });
+        const run = await client.submitRun(wf.text, {
+          inputs: flags.input,
+          fileName: wf.fileName,
+          ...(flags.job.length === 0 ? {} : { jobs: flags.job }),
+        });
         if (!flags.follow) {
           if (flags.json) printJson(out, run);
           else out.write(`${run.id}\n`);

@@ -23,6 +23,7 @@ import { runnerGives, runnerOfflineAfterMs, runnerView } from '../views.ts';
 import type { DispatcherModule, PendingCandidate, PendingReason } from './types.ts';
 import { candidate, missingGifts, plural } from './pending.ts';
 import { isCustomTaskType } from '../../protocol/task-types.ts';
+import { carriesLabel } from '../../protocol/labels.ts';
 
 export interface AcquireRequest {
   runner: ClaimingRunner;
@@ -238,14 +239,14 @@ async function explainPull(ctx: ServerContext, task: TaskRow, spec: TaskSpec): P
         code: 'draining',
         message: `runner '${view.name}' is stopping: it finishes its running tasks and takes no new ones`,
       });
-    const missing = runsOn.filter((l) => !view.labels.includes(l));
+    const missing = runsOn.filter((l) => !carriesLabel(view.labels, l));
     if (missing.length > 0)
       add({
         code: 'tag_mismatch',
         detail: 'labels_missing',
         message: `runner '${view.name}' lacks ${plural(missing.length, 'label')} ${missing.join(', ')} (the task needs all of ${runsOn.join(', ')})`,
       });
-    if (runsOnAny.length > 0 && !runsOnAny.some((l) => view.labels.includes(l)))
+    if (runsOnAny.length > 0 && !runsOnAny.some((l) => carriesLabel(view.labels, l)))
       add({
         code: 'tag_mismatch',
         detail: 'labels_missing',

@@ -15,7 +15,7 @@ import {
 } from '../../protocol/api.ts';
 import { isTerminal, type RunStatus } from '../../protocol/status.ts';
 import type { Plan } from '../../protocol/plan.ts';
-import { resolveInputs, type CustomTypeSite } from '../../workflow/index.ts';
+import { resolveInputs, selectJobs, type CustomTypeSite } from '../../workflow/index.ts';
 import { authenticateUser, scopeFor, userTokenOf } from '../auth.ts';
 import { publishAdvance, type ServerContext } from '../context.ts';
 import { runnerGives, runnerReport, runResult, runSummary, taskGroupResult } from '../views.ts';
@@ -69,15 +69,21 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
           },
         );
       }
-      await refuseUnknownTypes(ctx, compiled.plan, compiled.customTypes ?? []);
-      const inputs = resolveInputs(compiled.plan, req.body.inputs ?? {});
+      let plan = compiled.plan;
+      if (req.body.jobs !== undefined) {
+        const selected = selectJobs(plan, req.body.jobs);
+        if (!selected.ok) throw new BatonError('bad_request', `${selected.message}; nothing was stored`);
+        plan = selected.plan;
+      }
+      await refuseUnknownTypes(ctx, plan, compiled.customTypes ?? []);
+      const inputs = resolveInputs(plan, req.body.inputs ?? {});
       if (!inputs.ok) {
         throw new BatonError('invalid_inputs', inputs.issues.map((i) => i.message).join('; '), {
           issues: inputs.issues,
         });
       }
       const { runId, advance } = await ctx.store.runs.create({
-        plan: compiled.plan,
+        plan,
         workflow: req.body.workflow,
         inputs: inputs.inputs,
         now: ctx.now(),
