@@ -61,6 +61,7 @@ export function snapshotCheckout(top: string, snapshot: string, maxBytes = CHECK
   // As actions/checkout does by default: the one commit checked out (a shallow clone of depth 1), on the same
   // branch, or detached at the same commit. Its objects are copied, never shared: a task that rewrites its
   // .git (or runs in a sandbox that cannot see the checkout) touches nothing of the user's.
+  mkdirSync(dirname(snapshot), { recursive: true });
   try {
     if (!hasCommit) git(dirname(snapshot), ['init', '-q', snapshot]);
     else {

@@ -1,10 +1,10 @@
 // Live progress of a run: each task's transitions and its log lines prefixed by the task name, then a summary.
 import type { BatonClient, RunStreamMessage } from '../client/index.ts';
 import { formatAge } from '../engine/task-cache.ts';
-import type { RunResult } from '../protocol/api.ts';
+import type { RunResult, TaskResult } from '../protocol/api.ts';
 import { isTerminal } from '../protocol/status.ts';
 import { watchPending, type PendingHintOptions, type PendingHints } from './pending-hints.ts';
-import { durationBetween, paint, statusColour, statusSymbol, type Out } from './output.ts';
+import { durationBetween, formatDuration, paint, statusColour, statusSymbol, type Out } from './output.ts';
 
 export async function followRun(
   client: BatonClient,
@@ -37,7 +37,7 @@ async function followEvents(
     if (rest) out.write(prefix(task) + rest + '\n');
     partial.delete(task);
   };
-  const onMessage = (m: RunStreamMessage) => {
+  const onMessage = async (m: RunStreamMessage) => {
     if (m.kind === 'log') {
       const text = (partial.get(m.task) ?? '') + m.data;
       const lines = text.split('\n');
@@ -64,13 +64,38 @@ async function followEvents(
       paint(out, statusColour(e.status), `${statusSymbol(e.status)} ${e.task} ${e.status}${where}${why}`) +
         '\n',
     );
+    if (isTerminal(e.status)) {
+      const ended = await client.getTask(runId, e.task).catch(() => undefined);
+      if (ended !== undefined) printSteps(ended, out);
+    }
   };
-  for await (const m of client.runStream(runId, { signal })) onMessage(m);
+  for await (const m of client.runStream(runId, { signal })) await onMessage(m);
   for (const task of [...partial.keys()]) flushPartial(task);
   return client.getRun(runId);
 }
 
-export function printSummary(result: RunResult, out: Out): void {
+/** Steps Baton adds to a task itself (a GitHub job's outputs), left out of what people read. */
+const HIDDEN_STEPS = new Set(['__outputs']);
+
+/** A task's steps under it: status, name, duration, and an exit code that is not 0. */
+export function printSteps(task: TaskResult, out: Out, indent = '    '): void {
+  const steps = (task.steps ?? []).filter((step) => !HIDDEN_STEPS.has(step.name));
+  const w = Math.min(40, Math.max(0, ...steps.map((step) => step.name.length)));
+  for (const step of steps) {
+    const ran = step.status !== 'skipped';
+    const time = ran && step.durationMs !== undefined ? formatDuration(step.durationMs) : '';
+    const exit =
+      step.status === 'timed_out' || step.status === 'cancelled'
+        ? `  ${step.status.replace('_', ' ')}`
+        : step.exitCode !== null && step.exitCode !== 0
+          ? `  exit ${step.exitCode}`
+          : '';
+    const line = `${indent}${statusSymbol(step.status)} ${step.name.padEnd(w)}  ${ran ? time.padStart(7) : 'skipped'}${exit}`;
+    out.write(paint(out, ran ? statusColour(step.status) : 'gray', line) + '\n');
+  }
+}
+
+export function printSummary(result: RunResult, out: Out, o: { steps?: boolean } = {}): void {
   const tasks = Object.values(result.results);
   const w = Math.max(4, ...tasks.map((t) => t.name.length));
   out.write(
@@ -87,6 +112,7 @@ export function printSummary(result: RunResult, out: Out): void {
           ? `  cached (key ${t.cacheKey ?? '?'}, age ${formatAge(t.cacheAgeMs ?? 0)})`
           : '';
     out.write(paint(out, statusColour(t.status), line) + extra + '\n');
+    if (o.steps === true) printSteps(t, out, '      ');
   }
   const outputs = Object.entries(result.outputs);
   if (outputs.length > 0) {

@@ -13,6 +13,7 @@ import type {
   RegisterRunnerResponse,
   RunEvent,
   RunResult,
+  TaskResult,
   TaskGroupResult,
   RunnerDetail,
   RunnerSelfResponse,
@@ -76,6 +77,10 @@ export function createClient(http: HttpOptions) {
     },
     getRun(id: string) {
       return requestJson<RunResult>(http, `api/v1/runs/${enc(id)}`);
+    },
+    /** One task of a run, with the steps of its latest attempt once it ended. */
+    getTask(runId: string, task: string) {
+      return requestJson<TaskResult>(http, `api/v1/runs/${enc(runId)}/tasks/${enc(task)}`);
     },
     /** The run in the Harness design's task-group shape (`?shape=task-group`). */
     getTaskGroupResult(id: string) {

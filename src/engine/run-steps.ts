@@ -133,13 +133,15 @@ export async function runSteps(input: StepsInput): Promise<StepsResult> {
     masker.flush(); // the step's output ended: release what was held back, masked with every value known now
     results[index] = run.result;
     lastExit = run.result.exitCode;
-    options.onStep?.({
-      index,
-      name: step.name,
-      state: 'finished',
-      exitCode: lastExit,
-      durationMs: run.result.durationMs ?? 0,
-    });
+    // Announced after the step's own messages below, so its log range (runner/agent.ts) holds them too.
+    const finished = () =>
+      options.onStep?.({
+        index,
+        name: step.name,
+        state: 'finished',
+        exitCode: lastExit,
+        durationMs: run.result.durationMs ?? 0,
+      });
 
     const fileFailure: StepFailure | undefined =
       collected.problem === undefined
@@ -151,7 +153,10 @@ export async function runSteps(input: StepsInput): Promise<StepsResult> {
     if (fileFailure !== undefined && run.failure !== undefined) system(fileFailure.message);
     const continues = step.continueOnError === true && stepFailure?.status !== 'cancelled';
     records[step.name] = record(collected.outputs, conclusionOf(results[index]?.status), continues);
-    if (stepFailure === undefined) continue;
+    if (stepFailure === undefined) {
+      finished();
+      continue;
+    }
 
     if (stepFailure.status === 'cancelled') {
       cancel ??= stepFailure;
@@ -164,6 +169,7 @@ export async function runSteps(input: StepsInput): Promise<StepsResult> {
       failure ??= stepFailure;
       system(stepFailure.message);
     }
+    finished();
     // Past the task's own deadline every further step would be killed at once.
     if (input.taskDeadline !== undefined && performance.now() >= input.taskDeadline) stopAll = true;
   }

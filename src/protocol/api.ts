@@ -42,6 +42,24 @@ export const SubmitRunBody = Type.Object(
 );
 export type SubmitRunBody = Static<typeof SubmitRunBody>;
 
+/**
+ * One step of an attempt, as the runner reports it with the result: `status` is succeeded, failed, skipped (its
+ * `if` was false, or an earlier step failed), cancelled or timed_out. `logStart`/`logEnd`: the byte range of the
+ * task log the step wrote (from its first byte to the first byte after it; a log cut at its size limit has a
+ * marker where bytes were dropped, so a range past the cut is approximate).
+ */
+export const StepResult = Type.Object({
+  name: Type.String({ maxLength: 1000 }),
+  status: Type.String({ maxLength: 32 }),
+  exitCode: IntegerOrNull,
+  startedAt: Type.Optional(Iso),
+  finishedAt: Type.Optional(Iso),
+  durationMs: Type.Optional(Type.Number()),
+  logStart: Type.Optional(Type.Integer({ minimum: 0 })),
+  logEnd: Type.Optional(Type.Integer({ minimum: 0 })),
+});
+export type StepRecord = Static<typeof StepResult>;
+
 export const TaskResult = Type.Object({
   id: Type.String(),
   name: Type.String(),
@@ -58,6 +76,8 @@ export const TaskResult = Type.Object({
   runner: Type.Union([Type.String(), Type.Null()]),
   logBytes: Type.Integer(),
   logTruncated: Type.Boolean(),
+  /** The steps of its latest attempt once it ended (absent before, and for tasks that have none). */
+  steps: Type.Optional(Type.Array(StepResult)),
   /** The task did not execute: its outputs came from the cache (issue 16); absent when not. */
   cached: Type.Optional(Type.Boolean()),
   /** The cache key the task used (a task declaring `cache:`), hit or miss. */
@@ -389,15 +409,6 @@ export const LogsResponse = Type.Object({
   cancel: Type.Boolean(),
 });
 export type LogsResponse = Static<typeof LogsResponse>;
-
-export const StepResult = Type.Object({
-  name: Type.String(),
-  status: Type.String(),
-  exitCode: IntegerOrNull,
-  startedAt: Type.Optional(Iso),
-  finishedAt: Type.Optional(Iso),
-  durationMs: Type.Optional(Type.Number()),
-});
 
 /** relay.ts SealedOutputs: a `secret` task's outputs sealed to the runners that will import them. */
 export const SealedOutputsSchema = Type.Object(

@@ -472,6 +472,8 @@ export class Agent {
       },
     });
     let diskFull = false;
+    /** Where each step's output starts and ends in the task log (by step index). */
+    const stepRanges = new Map<number, { start: number; end?: number }>();
     let outcome: TaskOutcome;
     try {
       const secrets = await this.#openSecrets(offer);
@@ -516,6 +518,11 @@ export class Agent {
           const dest = join(downloads, `${ref.id}.zip`);
           await this.#retry(() => client.downloadRunnerArtifact(offer.lease, ref.id, dest), Infinity);
           return dest;
+        },
+        onStep: (e) => {
+          const range = stepRanges.get(e.index);
+          if (e.state === 'started') stepRanges.set(e.index, { start: shipper.written });
+          else if (range !== undefined) range.end = shipper.written;
         },
         onLog: (e) => {
           if (!diskFull && e.text.includes('No space left on device')) diskFull = true;
@@ -564,7 +571,12 @@ export class Agent {
           : outcome.outputs,
       ...(sealedOutputs === undefined ? {} : { sealedOutputs }),
       confidential: outcome.confidential,
-      steps: outcome.steps,
+      steps: outcome.steps.map((step, index) => {
+        const range = stepRanges.get(index);
+        return range === undefined
+          ? step
+          : { ...step, logStart: range.start, logEnd: range.end ?? shipper.written };
+      }),
       startedAt: outcome.startedAt,
       finishedAt: outcome.finishedAt,
       ...(shipper.truncated ? { logTruncated: true } : {}),

@@ -77,6 +77,7 @@ export class LogShipper {
   #tailLimit: number;
   #overflow = 0;
   #dropped = 0;
+  #written = 0;
 
   constructor(o: LogShipperOptions) {
     this.#o = o;
@@ -107,9 +108,15 @@ export class LogShipper {
     return n;
   }
 
+  /** Bytes written so far: the offset in the task log where the next write starts (until the log is cut). */
+  get written(): number {
+    return this.#written;
+  }
+
   write(text: string): void {
     if (this.#fenced || this.#refused || this.#closed || text.length === 0) return;
     const bytes = Buffer.from(text, 'utf8');
+    this.#written += bytes.length;
     this.#pending.push(bytes);
     this.#pendingBytes += bytes.length;
     if (this.#pendingBytes >= MAX_CHUNK_BYTES) this.#cut();

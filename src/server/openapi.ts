@@ -45,6 +45,12 @@ export const OPERATIONS: Record<string, Operation> = {
   'GET /api/v1/runs/{id}': op('getRun', 'runs', 'user', 'A run and the result of each of its tasks'),
   'POST /api/v1/runs/{id}/cancel': op('cancelRun', 'runs', 'user', 'Cancel a run and its live tasks', [409]),
   'GET /api/v1/runs/{id}/events': op('streamRunEvents', 'runs', 'user', "Follow a run's transitions (SSE)"),
+  'GET /api/v1/runs/{id}/tasks/{task}': op(
+    'getTask',
+    'runs',
+    'user',
+    'One task of a run: its status, outputs and the steps of its latest attempt',
+  ),
   'GET /api/v1/runs/{id}/tasks/{task}/logs': op(
     'getTaskLog',
     'runs',

@@ -8,6 +8,7 @@ import type {
   RunnerView,
   TaskGroupResult,
   TaskGroupStatus,
+  StepRecord,
   TaskResult,
 } from '../protocol/api.ts';
 import type { TaskSpec } from '../protocol/plan.ts';
@@ -47,6 +48,7 @@ export function taskResult(t: TaskRow, runnerNames: Map<string, string>): TaskRe
     runner: t.runner_id === null ? null : (runnerNames.get(t.runner_id) ?? t.runner_id),
     logBytes: t.log_bytes,
     logTruncated: t.log_truncated === 1,
+    ...(t.steps === null ? {} : { steps: JSON.parse(t.steps) as StepRecord[] }),
     ...(t.cache_key === null ? {} : { cacheKey: t.cache_key }),
     ...(t.cache_hit === 1 ? { cached: true, cacheAgeMs: t.cache_age_ms ?? 0 } : {}),
   };

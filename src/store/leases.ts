@@ -332,7 +332,7 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
         const number = task.attempt + 1;
         await tx
           .updateTable('tasks')
-          .set({ status: 'running', attempt: number, runner_id: runnerId })
+          .set({ status: 'running', attempt: number, runner_id: runnerId, steps: null })
           .where('id', '=', task.id)
           .where('status', '=', 'queued')
           .execute();
@@ -591,6 +591,11 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
         if (body.logTruncated) {
           await tx.updateTable('tasks').set({ log_truncated: 1 }).where('id', '=', a.task_id).execute();
         }
+        await tx
+          .updateTable('tasks')
+          .set({ steps: body.steps.length === 0 ? null : JSON.stringify(body.steps) })
+          .where('id', '=', a.task_id)
+          .execute();
         if (body.cache === undefined)
           // An earlier attempt's cache report does not describe this one (e.g. a retry on a push runner).
           await tx

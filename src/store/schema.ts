@@ -37,6 +37,8 @@ export interface TaskRow {
   finished_at: number | null;
   log_bytes: number;
   log_truncated: number;
+  /** JSON list of the latest attempt's steps (StepRecord), NULL until the attempt ends. */
+  steps: string | null;
   /** JSON list of output names whose values are confidential. */
   confidential_outputs: string;
   /** Matrix group (the task name as written) for matrix expansions. */

@@ -4,7 +4,8 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { RUN_SHAPES, RUN_STATUSES, type RunShape, type RunStatus } from '../../protocol/status.ts';
-import { CliError, connect, guarded, withConnection, type ConnectionFlags } from '../common.ts';
+import { CliError, connect, EXIT, guarded, withConnection, type ConnectionFlags } from '../common.ts';
+import { ApiError, type BatonClient } from '../../client/index.ts';
 import { exitCodeFor, followRun, printSummary } from '../follow.ts';
 import {
   createOut,
@@ -81,7 +82,7 @@ export function registerRuns(program: Command, setExit: (code: number) => void):
             return printJson(out, await client.getTaskGroupResult(id));
           const run = await client.getRun(id);
           if (flags.json) return printJson(out, run);
-          printSummary(run, out);
+          printSummary(run, out, { steps: true });
         },
         flags.json || flags.shape !== undefined,
       ),
@@ -126,11 +127,25 @@ export function registerRuns(program: Command, setExit: (code: number) => void):
   )
     .option('-f, --follow', 'stream new lines until the task ends')
     .option('--attempt <n>', 'which attempt (default: the latest)')
+    .option('--step <name>', "only this step's part of the task's log (its name, or its number from 1)")
     .action(
-      (which: string, task: string | undefined, flags: JsonFlags & { follow?: boolean; attempt?: string }) =>
+      (
+        which: string,
+        task: string | undefined,
+        flags: JsonFlags & { follow?: boolean; attempt?: string; step?: string },
+      ) =>
         guard(async () => {
           const client = connect(flags);
           const id = await resolveRun(client, which);
+          if (flags.step !== undefined) {
+            if (task === undefined || flags.follow || flags.attempt !== undefined)
+              throw new CliError('--step needs a TASK, and goes without --follow and --attempt', EXIT.usage);
+            const text = await stepLog(client, id, task, flags.step);
+            if (flags.json) return printJson(out, { runId: id, task, step: flags.step, log: text });
+            out.write(text);
+            if (text !== '' && !text.endsWith('\n')) out.write('\n');
+            return;
+          }
           if (flags.follow && !task) {
             const result = await followRun(client, id, out);
             return exitCodeFor(result);
@@ -220,4 +235,34 @@ function printExplanation(out: Out, answer: PendingExplanation): void {
     out.write(`${head}${paint(out, 'yellow', runner.reason.code)} — ${runner.reason.message}\n`);
     for (const other of runner.reasons.slice(1)) out.write(`      also ${other.code}: ${other.message}\n`);
   }
+}
+
+/** The bytes of a task's log that one step wrote (the range its runner reported when the attempt ended). */
+async function stepLog(client: BatonClient, runId: string, task: string, which: string): Promise<string> {
+  const result = await client.getTask(runId, task).catch((err: unknown) => {
+    if (err instanceof ApiError && err.status === 404)
+      throw new CliError(`run ${runId} has no task '${task}'`, EXIT.failed);
+    throw err;
+  });
+  const steps = result.steps ?? [];
+  if (steps.length === 0)
+    throw new CliError(
+      result.status === 'running' || result.status === 'queued' || result.status === 'pending'
+        ? `task '${task}' is ${result.status}: its steps are recorded when it ends; follow its log with --follow`
+        : `task '${task}' has no recorded steps`,
+      EXIT.failed,
+    );
+  const index = /^[0-9]+$/.test(which) ? Number(which) - 1 : steps.findIndex((s) => s.name === which);
+  const step = steps[index];
+  if (step === undefined)
+    throw new CliError(
+      `task '${task}' has no step '${which}'; its steps are ${steps
+        .filter((s) => s.name !== '__outputs')
+        .map((s, i) => `${i + 1} ${s.name}`)
+        .join(', ')}`,
+      EXIT.failed,
+    );
+  if (step.logStart === undefined) return '';
+  const log = Buffer.from(await client.taskLog(runId, task), 'utf8');
+  return log.subarray(step.logStart, step.logEnd ?? log.length).toString('utf8');
 }

@@ -9,6 +9,7 @@ import {
   RUN_NAME_FILTER_MAX_CHARS,
   RUN_SHAPES,
   RunResult,
+  TaskResult,
   RunShowQuery,
   SubmitRunBody,
   TaskGroupResult,
@@ -136,6 +137,23 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const loaded = await ctx.store.runs.get(req.params.id);
       if (!loaded) throw new BatonError('not_found', `run ${req.params.id} not found`);
       return taskGroupResult(loaded.run, loaded.tasks);
+    },
+  );
+
+  r.get(
+    '/api/v1/runs/:id/tasks/:task',
+    {
+      schema: {
+        params: Type.Object({ id: Type.String({ maxLength: 64 }), task: Type.String({ maxLength: 200 }) }),
+        response: { 200: TaskResult },
+      },
+    },
+    async (req) => {
+      const result = await loadRunResult(ctx, req.params.id);
+      const task = result.results[req.params.task];
+      if (task === undefined)
+        throw new BatonError('not_found', `run ${req.params.id} has no task '${req.params.task}'`);
+      return task;
     },
   );
 

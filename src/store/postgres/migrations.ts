@@ -297,4 +297,13 @@ CREATE TABLE webhook_attempts (
 );
 `,
   },
+  {
+    id: 20,
+    name: '0020-task-steps',
+    // Each step of a task's latest attempt as its runner reported it: status, exit code, times and the byte
+    // range of the task log it wrote (issue 19). JSON; NULL until the attempt ends.
+    sql: `
+ALTER TABLE tasks ADD COLUMN steps TEXT;
+`,
+  },
 ];
