@@ -3,6 +3,7 @@ import type { BatonClient, RunStreamMessage } from '../client/index.ts';
 import { formatAge } from '../engine/task-cache.ts';
 import type { RunResult, TaskResult } from '../protocol/api.ts';
 import { isTerminal } from '../protocol/status.ts';
+import { liveLine, type LiveLine } from './live-line.ts';
 import { watchPending, type PendingHintOptions, type PendingHints } from './pending-hints.ts';
 import { durationBetween, formatDuration, paint, statusColour, statusSymbol, type Out } from './output.ts';
 
@@ -12,22 +13,29 @@ export async function followRun(
   out: Out,
   o: { signal?: AbortSignal; pending?: PendingHintOptions } = {},
 ): Promise<RunResult> {
-  const hints = watchPending(client, runId, out, o.pending);
+  const live = liveLine(out);
+  const hints = watchPending(client, runId, live.out, o.pending);
   try {
-    return await followEvents(client, runId, out, o.signal, hints);
+    return await followEvents(client, runId, live, o.signal, hints);
   } finally {
     hints.stop();
+    live.stop();
   }
 }
 
 async function followEvents(
   client: BatonClient,
   runId: string,
-  out: Out,
+  live: LiveLine,
   signal: AbortSignal | undefined,
   hints: PendingHints,
 ): Promise<RunResult> {
-  for (const t of Object.values((await client.getRun(runId)).results)) hints.seen(t.name, t.status);
+  const out = live.out;
+  for (const t of Object.values((await client.getRun(runId)).results)) {
+    hints.seen(t.name, t.status);
+    if (t.status === 'running')
+      live.running(t.name, t.startedAt === null ? Date.now() : Date.parse(t.startedAt));
+  }
   const partial = new Map<string, string>();
   const lastStatus = new Map<string, string>();
   let width = 8;
@@ -48,6 +56,8 @@ async function followEvents(
     const e = m.event;
     if (e.type !== 'task' || !e.task) return;
     hints.seen(e.task, e.status);
+    if (e.status === 'running') live.running(e.task, Date.now());
+    else live.ended(e.task);
     width = Math.max(width, Math.min(e.task.length, 24));
     if (lastStatus.get(e.task) === e.status && !e.message) return;
     lastStatus.set(e.task, e.status);

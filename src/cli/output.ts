@@ -5,6 +5,8 @@ export interface Out {
   write(s: string): void;
   err(s: string): void;
   color: boolean;
+  /** stdout is a terminal that can redraw a line (a live timer); false when piped, so output stays plain lines. */
+  live?: boolean;
 }
 
 export function createOut(
@@ -22,6 +24,7 @@ export function createOut(
       stderr.write(s);
     },
     color,
+    live: stdout.isTTY === true && process.env.TERM !== 'dumb',
   };
 }
 

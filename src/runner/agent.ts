@@ -102,6 +102,8 @@ export class Agent {
   #stopping = false;
   #acquireAbort = new AbortController();
   #running = new Map<string, AbortController>();
+  /** The process group of each running task's current step, by lease. */
+  #stepGroups = new Map<string, number>();
   #unreachable = false;
   /** The server answered `507 storage_full` since its last success. */
   #serverStorageFull = false;
@@ -268,6 +270,28 @@ export class Agent {
     if (this.#running.size > 0)
       this.#o.log.warn(`stopping now: cancelling ${this.#running.size} running task(s)`);
     for (const c of this.#running.values()) c.abort(new Error('runner is shutting down'));
+  }
+
+  /**
+   * Cancels the running tasks now, as a cancel from the server would (SIGTERM, SIGKILL after the grace), and
+   * goes on taking work: `baton run`'s first Ctrl-C, which need not wait for the server to relay its cancel.
+   */
+  cancelRunning(reason: string): void {
+    for (const c of this.#running.values()) c.abort(new Error(reason));
+  }
+
+  /** SIGKILL to the process group of every running step, without waiting for its grace: a second Ctrl-C. */
+  killRunning(): number {
+    let killed = 0;
+    for (const pid of this.#stepGroups.values()) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+        killed++;
+      } catch {
+        // already gone
+      }
+    }
+    return killed;
   }
 
   async #slot(_index: number): Promise<void> {
@@ -521,8 +545,13 @@ export class Agent {
         },
         onStep: (e) => {
           const range = stepRanges.get(e.index);
-          if (e.state === 'started') stepRanges.set(e.index, { start: shipper.written });
-          else if (range !== undefined) range.end = shipper.written;
+          if (e.state === 'started') {
+            stepRanges.set(e.index, { start: shipper.written });
+            if (e.pid !== undefined) this.#stepGroups.set(offer.lease, e.pid);
+          } else {
+            this.#stepGroups.delete(offer.lease);
+            if (range !== undefined) range.end = shipper.written;
+          }
         },
         onLog: (e) => {
           if (!diskFull && e.text.includes('No space left on device')) diskFull = true;
@@ -549,6 +578,7 @@ export class Agent {
       };
     } finally {
       this.#running.delete(offer.lease);
+      this.#stepGroups.delete(offer.lease);
     }
     if (outcome.upload && !lost && !shipper.fenced)
       outcome = await this.#upload(offer, outcome, shipper, requestTimeoutMs);

@@ -2,59 +2,24 @@
 // setup writes a 0600 config and registers a runner that then runs a task; Ctrl-C leaves nothing behind; an
 // existing runner token in a token_file is checked (a directory is refused); without a terminal it exits 2
 // naming the flags to use instead.
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { onTestFinished, describe, expect, it } from 'vitest';
-import { launchRunner, startServerProcess, waitFor, waitForRun } from '../helpers/cluster.ts';
+import { describe, expect, it } from 'vitest';
+import { launchRunner, startServerProcess, waitForRun } from '../helpers/cluster.ts';
 import { startTracked } from '../helpers/processes.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { inTerminal, type Terminal } from '../helpers/terminal.ts';
 
 const BIN = new URL('../../bin/baton.js', import.meta.url).pathname;
 
-interface Terminal {
-  keys(...keys: string[]): void;
-  type(text: string): void;
-  screen(): string;
-  waitFor(re: RegExp, what: string): Promise<string>;
-}
-
-/** `baton runner setup` in a tmux session of its own (own socket), killed when the test ends. */
+/** `baton runner setup` in a terminal of its own, killed when the test ends. */
 function setupInTmux(config: string): Terminal {
-  // A socket of its own in a temp dir (removed with it): no other tmux session is touched or left behind.
-  const socket = join(tempDir('baton-tmux-'), 'socket');
-  const tmux = (...args: string[]) =>
-    execFileSync('tmux', ['-S', socket, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const env = { ...process.env };
   delete env.BATON_SERVER;
-  const command = `'${process.execPath}' '${BIN}' runner setup --config '${config}'; echo "SETUP-EXIT=$?"; sleep 600`;
-  execFileSync(
-    'tmux',
-    ['-S', socket, '-f', '/dev/null', 'new-session', '-d', '-x', '120', '-y', '40', '-s', 'setup', command],
-    {
-      env: { ...env, TERM: 'xterm-256color' },
-    },
+  return inTerminal(
+    `'${process.execPath}' '${BIN}' runner setup --config '${config}'; echo "SETUP-EXIT=$?"; sleep 600`,
+    env,
   );
-  onTestFinished(() => {
-    try {
-      tmux('kill-server');
-    } catch {
-      // Already gone.
-    }
-  });
-  const screen = () => tmux('capture-pane', '-p', '-t', 'setup', '-S', '-100');
-  return {
-    keys: (...keys) => void tmux('send-keys', '-t', 'setup', ...keys),
-    type: (text) => void tmux('send-keys', '-t', 'setup', '-l', text),
-    screen,
-    waitFor: async (re, what) => {
-      try {
-        return await waitFor(() => (re.test(screen()) ? screen() : undefined), what, 30_000);
-      } catch (err) {
-        throw new Error(`${(err as Error).message}; screen:\n${screen()}`);
-      }
-    },
-  };
 }
 
 const mode = (path: string) => statSync(path).mode & 0o777;

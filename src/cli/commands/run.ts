@@ -21,6 +21,9 @@ import { RUN_SHAPES } from '../../protocol/status.ts';
 import { ANY_LABEL } from '../../protocol/labels.ts';
 import { batonVersion } from '../version.ts';
 
+/** SIGTERM → SIGKILL grace of the local runner's steps on Ctrl-C (a task's own cancel_grace wins). */
+const CANCEL_GRACE_S = 10;
+
 interface RunFlags {
   input: Record<string, string>;
   json?: boolean;
@@ -176,6 +179,7 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
         client: createClient({ baseUrl: url, token: reg.token, userAgent: `baton-runner/${batonVersion()}` }),
         name: 'local',
         maxParallelTasks: parallel,
+        cancelGraceMs: CANCEL_GRACE_S * 1000,
         workDir: join(dataDir, '_work'),
         ...(seedWorkspace === undefined ? {} : { seedWorkspace }),
         stateDir: join(dataDir, 'runner-state'),
@@ -214,12 +218,19 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
   let runId: string | undefined;
   let neverRuns: { task: string; why: string } | undefined;
   let interrupts = 0;
+  // First Ctrl-C: the local runner sends SIGTERM to the running steps at once (no wait for the server to relay
+  // the cancel), and the run is cancelled. Second: SIGKILL to the steps, and stop.
   const onSigint = () => {
     interrupts++;
     if (interrupts === 1 && runId) {
-      out.err('\nbaton: cancelling the run (Ctrl-C again to stop at once)\n');
+      out.err(
+        `\nbaton: cancelling the run: SIGTERM to the running steps, which have ${CANCEL_GRACE_S} s to exit (Ctrl-C again to kill them now)\n`,
+      );
+      agent?.cancelRunning('cancelled with Ctrl-C');
       void client.cancelRun(runId).catch(() => interrupt.abort());
     } else {
+      const killed = agent?.killRunning() ?? 0;
+      if (killed > 0) out.err(`baton: killed ${killed} running step(s)\n`);
       agent?.stop();
       agent?.stop();
       interrupt.abort();

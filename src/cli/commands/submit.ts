@@ -49,9 +49,26 @@ export function registerSubmit(program: Command, setExit: (code: number) => void
           return setExit(exitCodeFor(result));
         }
         out.write(`run ${run.id} (${run.name}): ${Object.keys(run.results).length} task(s)\n`);
-        const result = await followRun(client, run.id, out);
-        printSummary(result, out);
-        setExit(exitCodeFor(result));
+        // Ctrl-C stops following, not the run: say so, and how to cancel it.
+        const stopFollowing = new AbortController();
+        const onSigint = () => {
+          out.err(
+            `\nbaton: stopped following; run ${run.id} keeps going on the server (cancel it with: baton runs cancel ${run.id})\n`,
+          );
+          stopFollowing.abort();
+        };
+        process.once('SIGINT', onSigint);
+        try {
+          const result = await followRun(client, run.id, out, { signal: stopFollowing.signal });
+          if (stopFollowing.signal.aborted) return setExit(130);
+          printSummary(result, out);
+          setExit(exitCodeFor(result));
+        } catch (err) {
+          if (!stopFollowing.signal.aborted) throw err;
+          setExit(130);
+        } finally {
+          process.off('SIGINT', onSigint);
+        }
       } catch (err) {
         setExit(reportError(err, out, { file, json: flags.json }));
       }
