@@ -131,6 +131,33 @@ describe('runTask: processes, timeouts and cancellation', () => {
     expect(processesWith(token)).toEqual([]);
   });
 
+  it("a task's own cancel_grace wins over the runner's", async () => {
+    const controller = new AbortController();
+    const task = makeTask(
+      [
+        {
+          name: 'stubborn',
+          run: "trap 'echo caught TERM' TERM\necho started\nwhile true; do sleep 0.1 || true; done",
+        },
+      ],
+      { cancelGraceMs: 300 },
+    );
+    const { outcome, logs } = await runCollected(task, {
+      workRoot: tempDir(),
+      signal: controller.signal,
+      cancelGraceMs: 60_000,
+      onLog: (e) => {
+        if (e.text.includes('started')) controller.abort();
+      },
+    });
+    expect(outcome.status).toBe('cancelled');
+    const system = logs
+      .filter((e) => e.stream === 'system')
+      .map((e) => e.text)
+      .join('');
+    expect(system).toMatch(/still running 300 ms after SIGTERM: sending SIGKILL/);
+  });
+
   it('applies the task timeout across steps and names the task limit', async () => {
     const task = makeTask(
       [{ run: 'echo quick' }, { name: 'slow', run: 'sleep 600' }, { run: 'echo never' }],

@@ -152,7 +152,7 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
     containment,
     ...(view === undefined ? {} : { view }),
     ...(cgroup === undefined ? {} : { cgroup }),
-    graceMs: options.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS,
+    graceMs: task.spec.cancelGraceMs ?? options.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS,
     taskDeadline: task.spec.timeoutMs === undefined ? undefined : t0 + task.spec.timeoutMs,
   });
   try {
