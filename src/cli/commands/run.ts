@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { findDrivers, type Driver } from '../../engine/index.ts';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createClient } from '../../client/index.ts';
 import { generateKeyPair } from '../../protocol/sealed.ts';
@@ -16,6 +16,7 @@ import { SECRET_NAME } from '../../workflow/static-values.ts';
 import { collectInput, readWorkflowFile, reportError } from '../common.ts';
 import { exitCodeFor, followRun, printSummary } from '../follow.ts';
 import { watchPending } from '../pending-hints.ts';
+import { downloadArtifacts } from '../artifacts.ts';
 import { createOut, printJson } from '../output.ts';
 import { RUN_SHAPES } from '../../protocol/status.ts';
 import { ANY_LABEL } from '../../protocol/labels.ts';
@@ -29,6 +30,8 @@ interface RunFlags {
   json?: boolean;
   shape?: string;
   dataDir?: string;
+  keepData?: string;
+  artifacts?: string;
   labels?: string;
   parallel: string;
   verbose?: boolean;
@@ -49,7 +52,15 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
     .option('-i, --input <name=value>', 'a workflow input (repeatable)', collectInput, {})
     .option('--json', 'print the run result as JSON instead of progress')
     .option('--shape <shape>', 'with --json: run (default), or task-group (the Harness task-group result)')
-    .option('--data-dir <dir>', 'keep the database here instead of a temporary directory')
+    .option(
+      '--keep-data <dir>',
+      "keep the embedded server's data (database, logs, master key) here for inspection, instead of a temporary directory removed at the end",
+    )
+    .option('--data-dir <dir>', 'the same as --keep-data')
+    .option(
+      '--artifacts <dir>',
+      "where the run's artifacts are saved (default: ./baton-artifacts/<run-id>/, when it has any)",
+    )
     .option(
       '--labels <a,b>',
       'labels of the local runner (default: it takes every label, so runs-on: ubuntu-latest runs here)',
@@ -124,8 +135,19 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
     out.err(`baton: --workspace checkout: ${process.cwd()} is not inside a git checkout\n`);
     return 2;
   }
-  const tempDir = flags.dataDir ? undefined : mkdtempSync(join(tmpdir(), 'baton-run-'));
-  const dataDir = resolve(flags.dataDir ?? tempDir!);
+  if (flags.keepData !== undefined && flags.dataDir !== undefined && flags.keepData !== flags.dataDir) {
+    out.err('baton: --keep-data and --data-dir name the same thing; give one\n');
+    return 2;
+  }
+  const keep = flags.keepData ?? flags.dataDir;
+  const tempDir = keep ? undefined : mkdtempSync(join(tmpdir(), 'baton-run-'));
+  const dataDir = resolve(keep ?? tempDir!);
+  // The temp dir holds the embedded server's master key: removed however this process ends but SIGKILL (an
+  // uncaught error or process.exit included: 'exit' handlers run synchronously then).
+  const removeTemp = () => {
+    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+  };
+  process.once('exit', removeTemp);
   let seedWorkspace: string | undefined;
   if (workspace === 'checkout') {
     // A fresh snapshot per run, also in a kept --data-dir: the checkout may have changed since the last run.
@@ -134,7 +156,7 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
     try {
       seedWorkspace = snapshotCheckout(top!, snapshot).snapshot;
     } catch (err) {
-      if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+      removeTemp();
       return reportError(err, out, { file, json: flags.json });
     }
   }
@@ -206,7 +228,7 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
       dispatch: { embedded },
     });
   } catch (err) {
-    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+    removeTemp();
     return reportError(err, out, { file, json: flags.json });
   }
   const client = createClient({
@@ -236,7 +258,14 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
       interrupt.abort();
     }
   };
+  // Killed by SIGTERM or a closed terminal: steps are killed and the temp dir removed, as on a second Ctrl-C.
+  const onTerminate = () => {
+    interrupts = Math.max(interrupts, 1);
+    onSigint();
+  };
   process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onTerminate);
+  process.on('SIGHUP', onTerminate);
   try {
     // The server checks a custom type against the runners' reported drivers at submit.
     if (drivers !== undefined) await agent?.firstReport;
@@ -276,14 +305,25 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
       });
       printSummary(result, out);
     }
+    const saved = await downloadArtifacts(
+      client,
+      runId,
+      resolve(flags.artifacts ?? join('baton-artifacts', runId)),
+    );
+    if (saved.length > 0) out.err(`artifacts: ${saved.length} saved in ${dirname(saved[0]!)}\n`);
+    if (keep !== undefined)
+      out.err(`data kept in ${dataDir} (inspect it with: baton server --data-dir ${keep})\n`);
     return neverRuns === undefined ? exitCodeFor(result) : 1;
   } catch (err) {
     return reportError(err, out, { file, json: flags.json });
   } finally {
     process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onTerminate);
+    process.off('SIGHUP', onTerminate);
     // Stops the embedded runner (through its dispatcher) and then the server.
     await server.close();
-    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+    removeTemp();
+    process.off('exit', removeTemp);
   }
 }
 

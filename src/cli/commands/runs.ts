@@ -1,7 +1,6 @@
 // `baton runs list | show ID | explain ID [TASK] (alias pending) | logs ID [TASK] | cancel ID`: look at and steer runs on a server.
 import { resolveRun } from '../resolve.ts';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { downloadArtifacts } from '../artifacts.ts';
 import type { Command } from 'commander';
 import { RUN_SHAPES, RUN_STATUSES, type RunShape, type RunStatus } from '../../protocol/status.ts';
 import { CliError, connect, EXIT, guarded, withConnection, type ConnectionFlags } from '../common.ts';
@@ -186,15 +185,7 @@ export function registerRuns(program: Command, setExit: (code: number) => void):
         const client = connect(flags);
         const id = await resolveRun(client, which);
         const { artifacts } = await client.listArtifacts(id);
-        const saved: string[] = [];
-        if (flags.download) {
-          await mkdir(flags.download, { recursive: true });
-          for (const a of artifacts) {
-            const dest = join(flags.download, `${a.task}-${a.name}.zip`.replace(/[^A-Za-z0-9._-]/g, '_'));
-            await client.downloadArtifact(id, a.id, dest);
-            saved.push(dest);
-          }
-        }
+        const saved = flags.download ? await downloadArtifacts(client, id, flags.download) : [];
         if (flags.json) return printJson(out, { artifacts, saved });
         if (artifacts.length === 0) return out.write(`run ${id} has no artifacts\n`);
         for (const a of artifacts) {
