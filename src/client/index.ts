@@ -20,6 +20,7 @@ import type {
   RunnerStatusResponse,
   PendingExplanation,
   RunnerView,
+  SubmitRunBody,
 } from '../protocol/api.ts';
 import type { RunStatus } from '../protocol/status.ts';
 import type { CacheClearResponse, CacheListResponse, CacheLookupResponse } from '../protocol/cache.ts';
@@ -68,7 +69,10 @@ export function createClient(http: HttpOptions) {
     http,
 
     // ---- user API ----
-    submitRun(workflow: string, o: { inputs?: Record<string, string>; fileName?: string } = {}) {
+    submitRun(
+      workflow: string,
+      o: { inputs?: Record<string, string>; fileName?: string; actions?: SubmitRunBody['actions'] } = {},
+    ) {
       return requestJson<RunResult>(http, 'api/v1/runs', { body: { workflow, ...o } });
     },
     getRun(id: string) {

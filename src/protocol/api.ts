@@ -35,6 +35,19 @@ export const SubmitRunBody = Type.Object(
     workflow: Type.String({ description: 'The workflow file text, YAML or JSON' }),
     inputs: Type.Optional(StringMap),
     fileName: Type.Optional(Type.String({ maxLength: 255 })),
+    actions: Type.Optional(
+      Type.Record(
+        Type.String({ maxLength: 1024 }),
+        Type.Object(
+          { file: Type.String({ maxLength: 255 }), text: Type.String() },
+          { additionalProperties: false },
+        ),
+        {
+          description:
+            "GitHub dialect: the action.yml of each local action its `uses: ./…` steps name (nested ones too), by the action's directory relative to the repository root ('.github/actions/x'); the CLI sends them",
+        },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

@@ -10,6 +10,7 @@ import { createClient } from '../../client/index.ts';
 import { generateKeyPair } from '../../protocol/sealed.ts';
 import type { Agent, RunnerLogger } from '../../runner/index.ts';
 import type { EmbeddedExecutor } from '../../server/index.ts';
+import { readActionFiles } from '../action-files.ts';
 import { collectInput, readWorkflowFile, reportError } from '../common.ts';
 import { exitCodeFor, followRun, printSummary } from '../follow.ts';
 import { createOut, printJson } from '../output.ts';
@@ -180,7 +181,11 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
     if (drivers !== undefined) await agent?.firstReport;
     // Into the embedded server's store (encrypted under its master key), as `baton secrets set` would.
     for (const [name, value] of Object.entries(secrets)) await client.setSecret(name, value);
-    const submitted = await client.submitRun(wf.text, { inputs: flags.input, fileName: wf.fileName });
+    const submitted = await client.submitRun(wf.text, {
+      inputs: flags.input,
+      fileName: wf.fileName,
+      actions: readActionFiles(file, wf.text),
+    });
     runId = submitted.id;
     let result;
     if (flags.json) {

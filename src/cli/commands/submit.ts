@@ -1,5 +1,6 @@
 // `baton submit WORKFLOW`: send a workflow to a server; `--follow` shows live progress and waits for the end.
 import type { Command } from 'commander';
+import { readActionFiles } from '../action-files.ts';
 import { collectInput, connect, readWorkflowFile, reportError, type ConnectionFlags } from '../common.ts';
 import { exitCodeFor, followRun, printSummary } from '../follow.ts';
 import { createOut, printJson } from '../output.ts';
@@ -25,7 +26,11 @@ export function registerSubmit(program: Command, setExit: (code: number) => void
       try {
         const client = connect(flags);
         const wf = readWorkflowFile(file);
-        const run = await client.submitRun(wf.text, { inputs: flags.input, fileName: wf.fileName });
+        const run = await client.submitRun(wf.text, {
+          inputs: flags.input,
+          fileName: wf.fileName,
+          actions: readActionFiles(file, wf.text),
+        });
         if (!flags.follow) {
           if (flags.json) printJson(out, run);
           else out.write(`${run.id}\n`);

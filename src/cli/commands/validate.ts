@@ -1,5 +1,6 @@
 // `baton validate WORKFLOW`: every problem with its line and column, without a server.
 import type { Command } from 'commander';
+import { readActionFiles } from '../action-files.ts';
 import { formatIssues, readWorkflowFile, reportError, EXIT } from '../common.ts';
 import { createOut, printJson } from '../output.ts';
 
@@ -14,7 +15,10 @@ export function registerValidate(program: Command, setExit: (code: number) => vo
       try {
         const { compileWorkflow } = await import('../../workflow/index.ts');
         const wf = readWorkflowFile(file);
-        const res = compileWorkflow(wf.text, { fileName: wf.fileName });
+        const res = compileWorkflow(wf.text, {
+          fileName: wf.fileName,
+          actions: readActionFiles(file, wf.text),
+        });
         if (flags.json)
           printJson(out, res.ok ? { ok: true, plan: res.plan } : { ok: false, issues: res.issues });
         else if (res.ok)
