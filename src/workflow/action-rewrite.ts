@@ -50,7 +50,9 @@ export function rewriteExpression(source: string, scope: ActionScope): string {
 export function rewriteTemplate(text: string, scope: ActionScope): string {
   if (!text.includes('${{')) return text;
   return splitTemplate(text)
-    .map((part) => (part.kind === 'text' ? part.text : `\${{ ${rewriteExpression(part.source, scope)} }}`))
+    .map((part) =>
+      part.kind === 'text' ? part.text : `\${{ ${rewriteExpression(part.source, scope).trim()} }}`,
+    )
     .join('');
 }
 
