@@ -4,7 +4,7 @@
 
 import { isMap } from 'yaml';
 import { readSource } from './source.ts';
-import type { WorkflowLimits } from './limits.ts';
+import { formatBytes, type WorkflowLimits } from './limits.ts';
 import { conditionSource } from './condition.ts';
 import { ExpressionError } from './expression-error.ts';
 import { MAX_ACTION_FILE_BYTES, type ActionFiles } from './action-files.ts';
@@ -62,12 +62,13 @@ export function readActionMetadata(
   const entry = Object.hasOwn(actions, dir) ? actions[dir] : undefined;
   if (entry === undefined) return 'missing';
   const file = dir === '' ? entry.file : `${dir}/${entry.file}`;
+  const bytes = Buffer.byteLength(entry.text, 'utf8');
+  if (bytes > MAX_ACTION_FILE_BYTES) {
+    const message = `action file is ${bytes} bytes; the limit is ${formatBytes(MAX_ACTION_FILE_BYTES)} per action file`;
+    return { file, issues: [makeIssue('limit_exceeded', message, { line: 0, column: 0 }, '')] };
+  }
   const source = readSource(entry.text, MAX_ACTION_FILE_BYTES);
-  if (!source.ok)
-    return {
-      file,
-      issues: [{ ...source.issue, message: source.issue.message.replace('workflow is', 'action file is') }],
-    };
+  if (!source.ok) return { file, issues: [source.issue] };
   const loaded = loadYaml(source.text, limits.maxDepth);
   if (!loaded.ok) return { file, issues: loaded.issues };
   const reader = new NodeReader(loaded.doc, loaded.lineCounter, limits.maxAliases, source.text);

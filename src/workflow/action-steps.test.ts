@@ -123,6 +123,13 @@ describe('uses: steps compiled into steps', () => {
     ]);
   });
 
+  it('refuses an action file over the size limit, naming the limit', () => {
+    const big = `runs:\n  using: composite\n  steps: []\n#${'x'.repeat(262144)}\n`;
+    expect(messages('      - uses: ./big\n', { big })).toEqual([
+      `5:15: big/action.yml: action file is ${big.length} bytes; the limit is 262144 bytes (256 KiB) per action file (in the action './big' used by step 1 of job 'a')`,
+    ]);
+  });
+
   it('counts the steps actions add against the steps-per-task limit', () => {
     const many = `runs:\n  using: composite\n  steps:\n${'    - { shell: bash, run: echo }\n'.repeat(60)}`;
     const result = compileWorkflow(job('      - uses: ./m\n      - uses: ./m\n'), {
