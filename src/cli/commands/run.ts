@@ -10,7 +10,6 @@ import { createClient } from '../../client/index.ts';
 import { generateKeyPair } from '../../protocol/sealed.ts';
 import type { Agent, RunnerLogger } from '../../runner/index.ts';
 import type { EmbeddedExecutor } from '../../server/index.ts';
-import { readActionFiles } from '../action-files.ts';
 import { collectInput, readWorkflowFile, reportError } from '../common.ts';
 import { exitCodeFor, followRun, printSummary } from '../follow.ts';
 import { createOut, printJson } from '../output.ts';
@@ -184,7 +183,8 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
     const submitted = await client.submitRun(wf.text, {
       inputs: flags.input,
       fileName: wf.fileName,
-      actions: readActionFiles(file, wf.text),
+      // Loaded on use: a runner's process stays free of YAML code.
+      actions: (await import('../action-files.ts')).readActionFiles(file, wf.text),
     });
     runId = submitted.id;
     let result;

@@ -1,6 +1,5 @@
 // `baton submit WORKFLOW`: send a workflow to a server; `--follow` shows live progress and waits for the end.
 import type { Command } from 'commander';
-import { readActionFiles } from '../action-files.ts';
 import { collectInput, connect, readWorkflowFile, reportError, type ConnectionFlags } from '../common.ts';
 import { exitCodeFor, followRun, printSummary } from '../follow.ts';
 import { createOut, printJson } from '../output.ts';
@@ -29,7 +28,8 @@ export function registerSubmit(program: Command, setExit: (code: number) => void
         const run = await client.submitRun(wf.text, {
           inputs: flags.input,
           fileName: wf.fileName,
-          actions: readActionFiles(file, wf.text),
+          // Loaded on use: a runner's process stays free of YAML code.
+          actions: (await import('../action-files.ts')).readActionFiles(file, wf.text),
         });
         if (!flags.follow) {
           if (flags.json) printJson(out, run);

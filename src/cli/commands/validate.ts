@@ -1,6 +1,5 @@
 // `baton validate WORKFLOW`: every problem with its line and column, without a server.
 import type { Command } from 'commander';
-import { readActionFiles } from '../action-files.ts';
 import { formatIssues, readWorkflowFile, reportError, EXIT } from '../common.ts';
 import { createOut, printJson } from '../output.ts';
 
@@ -17,7 +16,8 @@ export function registerValidate(program: Command, setExit: (code: number) => vo
         const wf = readWorkflowFile(file);
         const res = compileWorkflow(wf.text, {
           fileName: wf.fileName,
-          actions: readActionFiles(file, wf.text),
+          // Loaded on use: a runner's process stays free of YAML code.
+          actions: (await import('../action-files.ts')).readActionFiles(file, wf.text),
         });
         if (flags.json)
           printJson(out, res.ok ? { ok: true, plan: res.plan } : { ok: false, issues: res.issues });
