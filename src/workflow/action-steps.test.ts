@@ -82,15 +82,20 @@ describe('uses: steps compiled into steps', () => {
         c: "runs:\n  using: composite\n  steps:\n    - shell: bash\n      if: always()\n      env: { B: '2' }\n      run: echo\n",
       },
     );
-    expect(compiled[0]).toMatchObject({
+    // The caller's `if` is decided once, by the action's first step; the action's steps then ask whether it ran.
+    expect(compiled[0]).toMatchObject({ name: 'c/(start)', if: "runner.os == 'Linux'" });
+    expect(compiled[1]).toMatchObject({
       name: 'c/1',
-      if: "(success() && (runner.os == 'Linux')) && (always())",
+      if: "steps['c/(start)'].outcome == 'success' && (always())",
       env: { A: '1', B: '2' },
       continueOnError: true,
     });
-    expect(compiled[1]).toMatchObject({
+    // The caller's record: skipped when the action did not start, failed when one of its steps failed.
+    expect(compiled[2]).toMatchObject({
       name: 'c',
-      if: "(success() && (runner.os == 'Linux')) && (success())",
+      if: "!cancelled() && steps['c/(start)'].outcome == 'success'",
+      env: { BATON_ACTION_FAILED: "${{ steps['c/1'].outcome == 'failure' }}" },
+      continueOnError: true,
     });
   });
 
@@ -139,7 +144,7 @@ describe('uses: steps compiled into steps', () => {
     expect(result.ok).toBe(false);
     if (!result.ok)
       expect(result.issues[0]!.message).toBe(
-        "job 'a' has 122 steps once its actions are expanded; the limit is 100 steps per task",
+        "job 'a' has 124 steps once its actions are expanded; the limit is 100 steps per task",
       );
   });
 });

@@ -162,29 +162,24 @@ function expandLocal(x: Expansion, call: ActionCall, dir: string, out: ExpandedS
   const missing = action.inputs.filter(
     (input) => input.required && input.default === undefined && !call.with.has(input.name.toLowerCase()),
   );
-  if (missing.length > 0)
-    out.main.push(
-      finish(
-        x,
-        call,
-        warningStep(
-          call,
-          missing.map((i) => i.name),
-        ),
-      ),
-    );
-  if (action.using === 'composite') expandComposite(x, call, action, out);
-  else expandNode(x, call, action, out);
+  const warnings = missing.map((input) => `::warning::Input required and not supplied: ${input.name}`);
+  if (action.using === 'composite') expandComposite(x, call, action, out, warnings);
+  else {
+    if (warnings.length > 0) out.main.push(finish(x, call, echoStep(`${call.name}/inputs`, warnings)));
+    expandNode(x, call, action, out);
+  }
   for (const issue of action.reader.issues)
     x.reader.issues.push(issueFromAction(issue, read.file, x.site, label));
 }
 
-/** GitHub warns about a required input without a value and a default, and runs the action all the same. */
-function warningStep(call: ActionCall, names: string[]): StepSpec {
-  const lines = names.map(
-    (name) => `echo ${shellQuote(`::warning::Input required and not supplied: ${name}`)}`,
-  );
-  return { name: `${call.name}/inputs`, run: `${lines.join('\n')}\n`, shell: BASH, env: {} };
+/** A step printing `lines` (GitHub warns about a required input without a value and runs the action anyway). */
+function echoStep(name: string, lines: string[]): StepSpec {
+  return {
+    name,
+    run: lines.map((line) => `echo ${shellQuote(line)}\n`).join('') || ':\n',
+    shell: BASH,
+    env: {},
+  };
 }
 
 function expandComposite(
@@ -192,8 +187,18 @@ function expandComposite(
   call: ActionCall,
   action: Extract<ActionMetadata, { using: 'composite' }>,
   out: ExpandedSteps,
+  warnings: string[],
 ): void {
   const { reader } = action;
+  // The action starts once: its first step decides the caller's `if`, as GitHub decides it before the action.
+  // The action's steps then look at that step and at the action's own failures, not at the caller's `if` again.
+  const gate = echoStep(`${call.name}/(start)`, warnings);
+  if (call.condition !== undefined) gate.if = call.condition;
+  out.main.push(finish(x, call, gate));
+  const started = `steps[${quote(gate.name)}].outcome == 'success'`;
+  /** The action's steps so far whose failure fails the action (a step's own continue-on-error excuses it). */
+  const counted: string[] = [];
+  const noFailure = () => counted.map((name) => ` && steps[${quote(name)}].outcome != 'failure'`).join('');
   const inputs = new Map<string, string>();
   for (const [key, given] of call.with) inputs.set(key, templateExpression(given.value));
   for (const input of action.inputs) {
@@ -230,7 +235,10 @@ function expandComposite(
     const conditionField = get('if');
     const own = conditionField && readActionCondition(reader, conditionField, owner);
     const ownCondition = own === undefined ? undefined : rewrite(own, conditionField!, 'condition');
-    const condition = combineConditions(call.condition, ownCondition);
+    const condition =
+      ownCondition !== undefined && usesStatus(ownCondition)
+        ? `${started} && (${ownCondition})`
+        : `!cancelled() && ${started}${noFailure()}${ownCondition === undefined ? '' : ` && (${ownCondition})`}`;
     const envField = get('env');
     const env = { ...call.env };
     if (envField)
@@ -239,8 +247,11 @@ function expandComposite(
         if (text !== undefined) env[key] = text;
       }
     const flag = get('continue-on-error');
-    const continueOnError =
-      call.continueOnError || (flag !== undefined && readBool(reader, flag, owner) === true);
+    const ownContinue = flag !== undefined && readBool(reader, flag, owner) === true;
+    const continueOnError = call.continueOnError || ownContinue;
+    const count = () => {
+      if (!ownContinue && x.names.includes(name)) counted.push(name);
+    };
     const usesField = get('uses');
     if (usesField !== undefined) {
       if (get('run') !== undefined)
@@ -258,7 +269,7 @@ function expandComposite(
         name,
         label: `${owner} '${call.uses}'`,
         with: withValues,
-        ...(condition === undefined ? {} : { condition }),
+        condition,
         env,
         continueOnError,
         ...(call.timeoutMs === undefined ? {} : { timeoutMs: call.timeoutMs }),
@@ -268,6 +279,7 @@ function expandComposite(
       out.pre.push(...nested.pre);
       out.main.push(...nested.main);
       out.post.unshift(...nested.post);
+      count();
       return;
     }
     const runField = known.get('run');
@@ -292,10 +304,11 @@ function expandComposite(
     const wd = wdField && readWorkDir(reader, wdField, owner, undefined, 'working-directory');
     const workingDirectory = wd === undefined ? undefined : rewrite(wd, wdField!, 'template');
     if (workingDirectory !== undefined) step.workingDirectory = workingDirectory;
-    if (condition !== undefined) step.if = condition;
+    step.if = condition;
     if (continueOnError) step.continueOnError = true;
     if (call.timeoutMs !== undefined) step.timeoutMs = call.timeoutMs;
     out.main.push(finish(x, call, step, `step ${index + 1} of ${action.file}`));
+    count();
   });
   // The caller's own record: the action's outputs, each rewritten into the job's scope.
   const outputs: Array<[string, string]> = [];
@@ -309,9 +322,14 @@ function expandComposite(
     "the job's outputs (GitHub Actions `outputs:`)",
     "a composite action's outputs",
   );
-  const condition = combineConditions(call.condition, undefined);
-  if (condition === undefined) delete record.if;
-  else record.if = condition;
+  // It stands for the action in `steps.<caller>`: skipped when the action did not start, failed when one of
+  // its steps failed (after writing the outputs, as GitHub still sets them).
+  record.if = `!cancelled() && ${started}`;
+  if (counted.length > 0) {
+    record.env.BATON_ACTION_FAILED = `\${{ ${counted.map((name) => `steps[${quote(name)}].outcome == 'failure'`).join(' || ')} }}`;
+    record.run += 'if [ "$BATON_ACTION_FAILED" = true ]; then echo "the action failed" >&2; exit 1; fi\n';
+  }
+  if (call.continueOnError) record.continueOnError = true;
   out.main.push(finish(x, call, record, `the outputs of ${action.file}`));
 }
 
@@ -414,13 +432,14 @@ function readActionCondition(reader: NodeReader, loc: Located, owner: string): s
   }
 }
 
-/**
- * The caller's condition and the action step's own, both holding: each without a status function means
- * `success() && (…)`, as GitHub reads it.
- */
-function combineConditions(outer: string | undefined, inner: string | undefined): string | undefined {
-  if (outer === undefined) return inner;
-  return `(${withStatus(outer)}) && (${inner === undefined ? 'success()' : withStatus(inner)})`;
+/** The condition calls a status function (then GitHub does not add `success() &&`). */
+function usesStatus(condition: string): boolean {
+  try {
+    return conditionUsesStatus(condition);
+  } catch (error) {
+    if (error instanceof ExpressionError) return false; // reported by the expression checks
+    throw error;
+  }
 }
 
 function withStatus(condition: string): string {

@@ -129,6 +129,57 @@ runs:
     expect(live.stdout).toContain('outer result NESTED!');
   });
 
+  it("decides a composite action's steps by the action's own failures, and its outcome by them", async () => {
+    const dir = gitCheckout({
+      [WORKFLOW]: `on: push
+jobs:
+  build:
+    steps:
+      - run: exit 4
+      - id: after
+        if: always()
+        uses: ./flaky
+      - if: always()
+        run: echo "after outcome \${{ steps.after.outcome }} conclusion \${{ steps.after.conclusion }}"
+      - id: tolerant
+        if: always()
+        continue-on-error: true
+        uses: ./flaky
+      - if: always()
+        run: echo "tolerant outcome \${{ steps.tolerant.outcome }} conclusion \${{ steps.tolerant.conclusion }}"
+      - id: never
+        uses: ./flaky
+      - if: always()
+        run: echo "never outcome \${{ steps.never.outcome }}"
+`,
+      'flaky/action.yml': `runs:
+  using: composite
+  steps:
+    - shell: bash
+      run: echo "flaky ran"
+    - shell: bash
+      run: exit 2
+    - shell: bash
+      run: echo "not after a failure"
+    - if: always()
+      shell: bash
+      run: echo "cleanup ran"
+`,
+    });
+    const live = await batonRun([WORKFLOW], { cwd: dir });
+    expect(live.code).toBe(1);
+    const out = live.stdout;
+    // The caller's `if: always()` lets the action start after the job failed; inside it, a step without a
+    // status function runs only while the action's own steps succeed ("Metadata syntax": runs.steps[*].if).
+    expect(out.match(/flaky ran/g)).toHaveLength(2);
+    expect(out).not.toContain('not after a failure');
+    expect(out.match(/cleanup ran/g)).toHaveLength(2);
+    // "Contexts", steps.<id>.outcome / conclusion: continue-on-error makes the conclusion success.
+    expect(out).toContain('after outcome failure conclusion failure');
+    expect(out).toContain('tolerant outcome failure conclusion success');
+    expect(out).toContain('never outcome skipped');
+  });
+
   it('refuses composite actions nested past the depth limit, naming the limit and the chain', async () => {
     const dir = gitCheckout({
       [WORKFLOW]: `on: push
