@@ -128,6 +128,12 @@ describe('uses: steps compiled into steps', () => {
     ]);
   });
 
+  it('refuses a with: key that cannot become an INPUT_ variable', () => {
+    expect(messages('      - uses: ./n\n        with:\n          "a=b": x\n', { n: NODE })).toContainEqual(
+      "7:11: input name 'a=b' in 'with' of step 1 of job 'a' is not valid; use letters, digits, _, -, . and spaces, starting with a letter or _",
+    );
+  });
+
   it('refuses an action file over the size limit, naming the limit', () => {
     const big = `runs:\n  using: composite\n  steps: []\n#${'x'.repeat(262144)}\n`;
     expect(messages('      - uses: ./big\n', { big })).toEqual([

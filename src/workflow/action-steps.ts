@@ -411,6 +411,12 @@ export function readWith(
   const values = new Map<string, { name: string; value: string }>();
   if (loc === undefined || loc.node === null) return values;
   for (const field of reader.map(loc, `'with' of ${owner}`) ?? []) {
+    // A node action gets INPUT_<NAME>: a name must make a valid environment variable name.
+    if (!/^[A-Za-z_][A-Za-z0-9_ .-]*$/.test(field.key)) {
+      const message = `input name '${field.key}' in 'with' of ${owner} is not valid; use letters, digits, _, -, . and spaces, starting with a letter or _`;
+      reader.report('invalid_name', message, field.keyAt, field.path);
+      continue;
+    }
     const text =
       field.node === null ? '' : reader.string(field, `'with.${field.key}' of ${owner}`, { convert: true });
     const value = text === undefined ? undefined : convert(text, field);

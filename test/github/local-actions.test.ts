@@ -7,7 +7,25 @@
 // change), a step sees an empty workspace: the node action's scripts are written into it by a run step first,
 // and are also in the repository, where the CLI checks them.
 import { describe, expect, it } from 'vitest';
-import { batonRun, batonRunJson, gitCheckout } from './run.ts';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { BATON_BIN, batonRun, batonRunJson, gitCheckout } from './run.ts';
+
+/** `baton validate FILE` in `cwd`: its exit code and output. */
+async function batonValidate(
+  file: string,
+  cwd: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BATON_BIN, 'validate', file], {
+      cwd,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
 
 const WORKFLOW = '.github/workflows/ci.yml';
 
@@ -216,6 +234,10 @@ jobs:
     - run: echo hi
 `,
     });
+    // From a subdirectory: the action is found relative to the repository root, not the current directory.
+    const validated = await batonValidate(`../${WORKFLOW}`, `${dir}/noshell`);
+    expect(validated.code).toBe(2);
+    expect(validated.stderr).toContain('noshell/action.yml:4:7: step 1 of the action needs');
     const run = await batonRun([WORKFLOW], { cwd: dir });
     expect(run.code).toBe(2);
     expect(run.stderr).toContain(
