@@ -1,6 +1,9 @@
 // A composite action's expressions moved into the calling job ("Metadata syntax for GitHub Actions": inputs,
 // runs.steps; "Contexts": inputs, steps, github.action_path).
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { ExpressionError } from './expression-error.ts';
+import { parseExpression } from './expression-parser.ts';
 import { rewriteExpression, rewriteTemplate, templateExpression } from './action-rewrite.ts';
 import { evaluateTemplate } from './template.ts';
 import type { ExpressionContext } from './expression-eval.ts';
@@ -47,5 +50,55 @@ describe('rewriting a composite action into the job', () => {
     expect(value('n=${{ matrix.n }} {x}')).toBe('n=3 {x}');
     expect(value('${{ matrix.n == 3 }}')).toBe('true');
     expect(value('')).toBe('');
+  });
+});
+
+describe('rewriting any expression', () => {
+  const piece = fc.constantFrom(
+    'inputs',
+    'steps',
+    'github',
+    'env',
+    '.',
+    'who',
+    'say',
+    'outputs',
+    'action_path',
+    "['who']",
+    '[0]',
+    '*',
+    '(',
+    ')',
+    ',',
+    ' == ',
+    ' && ',
+    '!',
+    "'x'",
+    '1',
+    'format(',
+    'toJSON(',
+  );
+
+  it('keeps a valid expression valid, and refuses only with an ExpressionError', () => {
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }), (pieces) => {
+        const source = pieces.join('');
+        let valid = true;
+        try {
+          parseExpression(source);
+        } catch {
+          valid = false;
+        }
+        let rewritten: string;
+        try {
+          rewritten = rewriteExpression(source, scope);
+        } catch (error) {
+          expect(error).toBeInstanceOf(ExpressionError);
+          return;
+        }
+        if (valid) expect(() => parseExpression(rewritten)).not.toThrow();
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
