@@ -128,6 +128,22 @@ describe('uses: steps compiled into steps', () => {
     ]);
   });
 
+  it('names the steps of two callers with one display name apart', () => {
+    const action = { s: 'runs:\n  using: composite\n  steps:\n    - { id: x, shell: bash, run: echo }\n' };
+    const names = steps(
+      '      - name: Setup\n        uses: ./s\n      - name: Setup\n        uses: ./s\n',
+      action,
+    ).map((step) => step.name);
+    expect(names).toEqual([
+      'Setup/(start)',
+      'Setup/x',
+      'Setup',
+      'Setup (2)/(start)',
+      'Setup (2)/x',
+      'Setup (2)',
+    ]);
+  });
+
   it('refuses a with: key that cannot become an INPUT_ variable', () => {
     expect(messages('      - uses: ./n\n        with:\n          "a=b": x\n', { n: NODE })).toContainEqual(
       "7:11: input name 'a=b' in 'with' of step 1 of job 'a' is not valid; use letters, digits, _, -, . and spaces, starting with a letter or _",

@@ -77,9 +77,16 @@ export function readUsesStep(
     names: [...earlier],
     site: { at: usesField.at, path: usesField.path },
   };
+  // The action's steps are named after the caller: two callers without an id and with one display name must
+  // not share them (the later one gets a number, as repeated display names do).
+  const base = id ?? display ?? `step-${index + 1}`;
+  const taken = (name: string) =>
+    earlier.includes(name) || actionNames.some((used) => used === name || used.startsWith(`${name}/`));
+  let name = base;
+  for (let n = 2; id === undefined && taken(name); n++) name = `${base} (${n})`;
   const expanded = expandUses(expansion, {
     uses,
-    name: id ?? display ?? `step-${index + 1}`,
+    name,
     label: owner,
     with: withValues,
     ...(condition === undefined ? {} : { condition }),
