@@ -34,9 +34,10 @@ export function repositoryRoot(workflowFile: string): string {
  * action file is left out (the compiler reports it at its `uses:`); a file past a limit, or outside the
  * repository through a symbolic link, is an error naming it.
  */
-export function readActionFiles(workflowFile: string, text: string): ActionFiles {
+export function readActionFiles(workflowFile: string, text: string): ActionFiles | undefined {
   const pending = localUses(safeParse(text), 'workflow');
-  if (pending.length === 0) return {};
+  // No `actions` field at all then: a server from before local actions refuses a body with one.
+  if (pending.length === 0) return undefined;
   const root = realpathSync(repositoryRoot(workflowFile));
   const actions: ActionFiles = {};
   const seen = new Set<string>();
