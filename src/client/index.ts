@@ -21,6 +21,7 @@ import type {
   RunnerStatusResponse,
   PendingExplanation,
   RunnerView,
+  SubmitRunBody,
 } from '../protocol/api.ts';
 import type { RunStatus } from '../protocol/status.ts';
 import type { CacheClearResponse, CacheListResponse, CacheLookupResponse } from '../protocol/cache.ts';
@@ -71,7 +72,12 @@ export function createClient(http: HttpOptions) {
     // ---- user API ----
     submitRun(
       workflow: string,
-      o: { inputs?: Record<string, string>; fileName?: string; jobs?: string[] } = {},
+      o: {
+        inputs?: Record<string, string>;
+        fileName?: string;
+        jobs?: string[];
+        actions?: SubmitRunBody['actions'];
+      } = {},
     ) {
       return requestJson<RunResult>(http, 'api/v1/runs', { body: { workflow, ...o } });
     },

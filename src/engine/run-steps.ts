@@ -7,6 +7,7 @@
 // to escalate to SIGKILL, or the task's own timeout ran out, nothing more runs.
 
 import type { AssignedTask } from '../protocol/plan.ts';
+import { actionEnv } from './action-env.ts';
 import type { ContainmentPlan } from './containment.ts';
 import { evaluateStep, type EvalScope, type StepConclusion, type StepRecord } from './expressions.ts';
 import type { MaskFeed } from './mask-feed.ts';
@@ -71,7 +72,8 @@ export async function runSteps(input: StepsInput): Promise<StepsResult> {
     }
 
     const status = { success: failure === undefined, failure: failure !== undefined, cancelled: aborted };
-    const inherited = { ...input.taskEnv, ...Object.fromEntries(files.exported) };
+    const action = actionEnv(step, input.dir.workspace);
+    const inherited = { ...input.taskEnv, ...Object.fromEntries(files.exported), ...action };
     const evaluated = evaluateStep(input.scope, step, inherited, records, status);
     if ('error' in evaluated) {
       // A broken expression is the workflow's fault, not the step's: continueOnError does not cover it.
@@ -121,7 +123,7 @@ export async function runSteps(input: StepsInput): Promise<StepsResult> {
               ...(pid === undefined ? {} : { pid }),
             }),
         },
-        { ...step, env: evaluated.value.env, run: evaluated.value.script },
+        { ...step, env: { ...evaluated.value.env, ...action }, run: evaluated.value.script },
         index,
       );
     } finally {

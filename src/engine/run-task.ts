@@ -11,6 +11,7 @@ import { extractArtifacts } from './artifacts.ts';
 import { cgroupMounts, describeLimits, effectiveLimits, limitsSupport, TaskCgroup } from './cgroups.ts';
 import { containmentPlan, writeMountTable, type ContainmentPlan } from './containment.ts';
 import { EXPRESSION_TYPE, runExpression } from './expression-task.ts';
+import { actionReadOnlyDirs } from './action-env.ts';
 import { evaluateTaskEnv, runnerContext, type EvalScope } from './expressions.ts';
 import { hashFiles } from './hash-files.ts';
 import { MaskFeed } from './mask-feed.ts';
@@ -391,7 +392,7 @@ function taskView(
       commandFiles: [dir.outputFile, dir.envFile, dir.pathFile, dir.maskFile],
       ...(dir.harnessOutputFile === undefined ? {} : { writableDirs: [dirname(dir.harnessOutputFile)] }),
       network: task.spec.network !== false,
-      readOnly: driverDirs(task, options),
+      readOnly: [...driverDirs(task, options), ...actionReadOnlyDirs(task.spec)],
     });
     return { fstab: '-', workspace: dir.workspace, internal: dir.internal, sandbox: { prefix, home } };
   }

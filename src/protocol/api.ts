@@ -37,6 +37,19 @@ export const SubmitRunBody = Type.Object(
     fileName: Type.Optional(Type.String({ maxLength: 255 })),
     /** Run only these jobs (tasks; a matrix by its id) and what they need (`baton run --job`). */
     jobs: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 1000 }), { maxItems: 1000 })),
+    actions: Type.Optional(
+      Type.Record(
+        Type.String({ maxLength: 1024 }),
+        Type.Object(
+          { file: Type.String({ maxLength: 255 }), text: Type.String() },
+          { additionalProperties: false },
+        ),
+        {
+          description:
+            "GitHub dialect: the action.yml of each local action its `uses: ./…` steps name (nested ones too), by the action's directory relative to the repository root ('.github/actions/x'); the CLI sends them",
+        },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

@@ -32,6 +32,11 @@ export interface StepSpec {
   if?: string;
   /** A failure of this step does not fail the task (the step is still recorded as failed). */
   continueOnError?: boolean;
+  /**
+   * A step of a GitHub action (`uses: ./path`): the action's directory relative to the workspace. The runner sets
+   * GITHUB_ACTION_PATH (also `env.GITHUB_ACTION_PATH` for its expressions) and BATON_NODE (its own Node).
+   */
+  actionPath?: string;
 }
 
 /** What a failed attempt may be retried for. */

@@ -5,6 +5,7 @@ import { isMap, isScalar } from 'yaml';
 import type { Plan } from '../protocol/plan.ts';
 import { checkDependencies } from './dag.ts';
 import { readBountyHub } from './dialect-bountyhub.ts';
+import { MAX_ACTION_FILES, type ActionFiles } from './action-files.ts';
 import { readGitHub } from './dialect-github.ts';
 import { readHarness } from './dialect-harness.ts';
 import type { WorkflowDraft } from './drafts.ts';
@@ -35,6 +36,8 @@ export interface CompileOptions {
   /** Names the workflow when it has no `name` (without its extension). Default: "workflow". */
   fileName?: string;
   limits?: Partial<WorkflowLimits>;
+  /** GitHub dialect: the action files of its `uses: ./…` steps, by directory (action-files.ts). Default: none. */
+  actions?: ActionFiles;
 }
 
 /** Never throws for any input: every problem is an issue with line and column. */
@@ -47,7 +50,12 @@ export function compileWorkflow(text: string | Uint8Array, options: CompileOptio
 
   const reader = new NodeReader(loaded.doc, loaded.lineCounter, limits.maxAliases, source.text);
   const root = reader.root(loaded.doc);
-  const draft = readDialect(reader, root, limits, defaultName(options.fileName));
+  const actions = options.actions ?? {};
+  if (Object.keys(actions).length > MAX_ACTION_FILES) {
+    const message = `${Object.keys(actions).length} action files came with the workflow; the limit is ${MAX_ACTION_FILES} action files per workflow`;
+    return { ok: false, issues: [makeIssue('limit_exceeded', message, { line: 1, column: 1 }, '')] };
+  }
+  const draft = readDialect(reader, root, limits, defaultName(options.fileName), actions);
   if (reader.aliasLimitExceeded) {
     // Everything read past the limit is missing, so other issues would be noise: report the limit alone.
     return {
@@ -89,13 +97,19 @@ export function compileWorkflow(text: string | Uint8Array, options: CompileOptio
  * has (the native reader then explains the stray keys); anything else is read as native too,
  * whose reader reports what is missing.
  */
-function readDialect(reader: NodeReader, root: Located, limits: WorkflowLimits, name: string): WorkflowDraft {
+function readDialect(
+  reader: NodeReader,
+  root: Located,
+  limits: WorkflowLimits,
+  name: string,
+  actions: ActionFiles,
+): WorkflowDraft {
   const keys = new Set<string>();
   if (isMap(root.node))
     for (const pair of root.node.items) if (isScalar(pair.key)) keys.add(String(pair.key.value));
   if (!keys.has('tasks')) {
     if (keys.has('taskGroup')) return readHarness(reader, root, limits, name);
-    if (keys.has('jobs')) return readGitHub(reader, root, limits, name);
+    if (keys.has('jobs')) return readGitHub(reader, root, limits, name, actions);
     if (keys.has('steps')) return readBountyHub(reader, root, limits, name);
   }
   return readWorkflow(reader, root, limits, name);

@@ -1,10 +1,13 @@
 // The GitHub Actions dialect: `jobs:` become tasks (`needs`, `runs-on`, `if`, `env`,
 // `timeout-minutes`, `continue-on-error`, `strategy`, `outputs`, `defaults`), their `run` steps
-// become steps. `on:` is not a trigger here; its workflow_dispatch/workflow_call inputs are read.
+// become steps, and `uses:` steps become the steps of the action they name (action-steps.ts). `on:` is not a
+// trigger here; its workflow_dispatch/workflow_call inputs are read.
 
 import { isMap } from 'yaml';
 import type { StepSpec } from '../protocol/plan.ts';
 import { OUTPUTS_STEP, outputsStep } from './github-outputs.ts';
+import type { ActionFiles } from './action-files.ts';
+import { readUsesStep } from './github-uses.ts';
 import { addTemplate, emptyTaskDraft, type TaskDraft, type WorkflowDraft } from './drafts.ts';
 import type { WorkflowLimits } from './limits.ts';
 import { readStrategy } from './matrix.ts';
@@ -65,6 +68,7 @@ export function readGitHub(
   root: Located,
   limits: WorkflowLimits,
   name: string,
+  actions: ActionFiles = {},
 ): WorkflowDraft {
   const draft: WorkflowDraft = { dialect: 'github', name, env: {}, templates: [], inputs: {}, tasks: [] };
   const fields = reader.map(root, 'the workflow') ?? [];
@@ -80,7 +84,7 @@ export function readGitHub(
   if (on) draft.inputs = readTriggerInputs(reader, on);
   const env = present('env');
   if (env) draft.env = readEnv(reader, limits, env, 'the workflow', draft.templates, 'workflow');
-  const ctx: ReadContext = { reader, limits, defaults: {} };
+  const ctx: GitHubContext = { reader, limits, defaults: {}, actions };
   const defaults = present('defaults');
   if (defaults) readDefaults(ctx, defaults, "'defaults'", 'working-directory');
 
@@ -120,7 +124,10 @@ function readTriggerInputs(reader: NodeReader, on: Field): WorkflowDraft['inputs
   return inputs;
 }
 
-function readJob(ctx: ReadContext, job: Field, fields: Field[]): TaskDraft {
+/** The `uses: ./…` action files sent with the workflow. */
+type GitHubContext = ReadContext & { actions: ActionFiles };
+
+function readJob(ctx: GitHubContext, job: Field, fields: Field[]): TaskDraft {
   const { reader } = ctx;
   const name = job.key;
   const owner = `job '${name}'`;
@@ -178,7 +185,7 @@ function readJob(ctx: ReadContext, job: Field, fields: Field[]): TaskDraft {
   return draft;
 }
 
-function readJobSteps(ctx: ReadContext, loc: Field, owner: string, draft: TaskDraft): StepSpec[] {
+function readJobSteps(ctx: GitHubContext, loc: Field, owner: string, draft: TaskDraft): StepSpec[] {
   const { reader } = ctx;
   const items = reader.list(loc, `'steps' of ${owner}`);
   if (items === undefined) return [];
@@ -192,12 +199,38 @@ function readJobSteps(ctx: ReadContext, loc: Field, owner: string, draft: TaskDr
     return [];
   }
   const ids = new StepNames(reader, draft.spec.name);
-  const steps: StepSpec[] = [];
+  let steps: StepSpec[] = [];
+  const pre: StepSpec[] = [];
+  const post: StepSpec[] = [];
+  /** Names of steps that actions added: `steps.<name>` may read them (a step's display name it may not). */
+  const actionNames: string[] = [];
   items.forEach((item, index) => {
     const fields = reader.map(item, `step ${index + 1} of ${owner}`);
-    const step = fields && readJobStep(ctx, item, fields, index, owner, draft, ids, steps.length);
+    if (fields?.some((field) => field.key === 'uses')) {
+      const expanded = readUsesStep(
+        { ...ctx, minutes: (field, what) => readMinutes(reader, field, what) },
+        fields,
+        index,
+        owner,
+        draft,
+        ids,
+        actionNames,
+      );
+      pre.push(...expanded.pre);
+      steps.push(...expanded.main);
+      post.unshift(...expanded.post);
+      return;
+    }
+    const step =
+      fields && readJobStep(ctx, item, fields, index, owner, draft, ids, actionNames, steps.length);
     if (step !== undefined) steps.push(step);
   });
+  steps = [...pre, ...steps, ...post];
+  if (steps.length > ctx.limits.maxStepsPerTask) {
+    const message = `${owner} has ${steps.length} steps once its actions are expanded; the limit is ${ctx.limits.maxStepsPerTask} steps per task`;
+    reader.report('limit_exceeded', message, loc.at, loc.path);
+    return [];
+  }
   // Display names need not be unique in GitHub; ids (which are names here) must. A repeated display name gets a number.
   const used = new Set<string>();
   for (const step of steps) {
@@ -217,18 +250,11 @@ function readJobStep(
   job: string,
   draft: TaskDraft,
   ids: StepNames,
+  actionNames: readonly string[],
   position: number,
 ): StepSpec | undefined {
   const { reader } = ctx;
   const byKey = new Map(fields.map((field) => [field.key, field]));
-  const uses = byKey.get('uses');
-  if (uses !== undefined) {
-    const action = reader.scalar(uses);
-    const shown = typeof action === 'string' ? ` '${action}'` : '';
-    const message = `step ${index + 1} of ${job} uses an action${shown}: actions (\`uses:\`) are not supported; replace with run steps`;
-    reader.report('invalid_value', message, uses.keyAt, uses.path);
-    return undefined;
-  }
   const idField = byKey.get('id');
   const id = idField && readStepId(reader, idField, `step ${index + 1} of ${job}`);
   const nameField = byKey.get('name');
@@ -239,7 +265,8 @@ function readJobStep(
   const owner = `step ${index + 1} of ${job}`;
   const known = new Map(reader.checkKeys(fields, STEP_KEYS, owner).map((field) => [field.key, field]));
   const get = (key: string) => (known.get(key)?.node === null ? undefined : known.get(key));
-  const earlier = ids.earlier();
+  // Steps of actions count too: `steps['<caller>/<id>']` reads them.
+  const earlier = [...ids.earlier(), ...actionNames];
   if (id !== undefined && !ids.accept(id, idField!)) return undefined;
 
   const shellField = get('shell');
@@ -248,13 +275,7 @@ function readJobStep(
     : (ctx.defaults.shell ?? GITHUB_DEFAULT_SHELL);
   const step: StepSpec = { name: id ?? display ?? `step-${index + 1}`, run: '', shell, env: {} };
   const run = known.get('run');
-  if (run === undefined)
-    reader.report(
-      'missing_field',
-      `${owner} needs 'run' (or 'uses', which Baton does not support)`,
-      item.at,
-      item.path,
-    );
+  if (run === undefined) reader.report('missing_field', `${owner} needs 'run' or 'uses'`, item.at, item.path);
   else {
     step.run = reader.string(run, `'run' of ${owner}`) ?? '';
     addTemplate(draft.templates, step.run, run, `'run' of ${owner}`, 'step', earlier);

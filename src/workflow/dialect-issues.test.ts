@@ -247,12 +247,12 @@ const CASES: Case[] = [
     11,
   ],
   [
-    'github: uses step',
-    'on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - run: make\n',
+    'github: uses a remote action',
+    'on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/setup-node@v4\n      - run: make\n',
     'invalid_value',
-    "step 1 of job 'build' uses an action 'actions/checkout@v4': actions (`uses:`) are not supported; replace with run steps",
+    "step 1 of job 'build' uses 'actions/setup-node@v4': actions from other repositories are not supported: Baton does not download 'actions/setup-node' (no network when it compiles or runs a workflow); copy the action into this repository and use it as './path/to/action', or replace it with 'run' steps",
     6,
-    9,
+    15,
   ],
   [
     'github: needs unknown job',

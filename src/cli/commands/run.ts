@@ -275,6 +275,8 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
       inputs: flags.input,
       fileName: wf.fileName,
       ...(flags.job.length === 0 ? {} : { jobs: flags.job }),
+      // Loaded on use: a runner's process stays free of YAML code.
+      actions: (await import('../action-files.ts')).readActionFiles(file, wf.text),
     });
     runId = submitted.id;
     const id = runId;

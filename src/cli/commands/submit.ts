@@ -36,6 +36,8 @@ export function registerSubmit(program: Command, setExit: (code: number) => void
           inputs: flags.input,
           fileName: wf.fileName,
           ...(flags.job.length === 0 ? {} : { jobs: flags.job }),
+          // Loaded on use: a runner's process stays free of YAML code.
+          actions: (await import('../action-files.ts')).readActionFiles(file, wf.text),
         });
         if (!flags.follow) {
           if (flags.json) printJson(out, run);

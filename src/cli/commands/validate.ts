@@ -14,7 +14,11 @@ export function registerValidate(program: Command, setExit: (code: number) => vo
       try {
         const { compileWorkflow } = await import('../../workflow/index.ts');
         const wf = readWorkflowFile(file);
-        const res = compileWorkflow(wf.text, { fileName: wf.fileName });
+        const res = compileWorkflow(wf.text, {
+          fileName: wf.fileName,
+          // Loaded on use: a runner's process stays free of YAML code.
+          actions: (await import('../action-files.ts')).readActionFiles(file, wf.text),
+        });
         if (flags.json)
           printJson(out, res.ok ? { ok: true, plan: res.plan } : { ok: false, issues: res.issues });
         else if (res.ok)

@@ -59,7 +59,10 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
     '/api/v1/runs',
     { schema: { body: SubmitRunBody, response: { 201: RunResult } } },
     async (req, reply) => {
-      const compiled = await compiler.compile(req.body.workflow, { fileName: req.body.fileName });
+      const compiled = await compiler.compile(req.body.workflow, {
+        fileName: req.body.fileName,
+        ...(req.body.actions === undefined ? {} : { actions: req.body.actions }),
+      });
       if (!compiled.ok) {
         const n = compiled.issues.length;
         throw new BatonError(
