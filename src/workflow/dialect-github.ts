@@ -4,6 +4,7 @@
 
 import { isMap } from 'yaml';
 import type { StepSpec } from '../protocol/plan.ts';
+import { checkJobId } from './github-job-ids.ts';
 import { OUTPUTS_STEP, outputsStep } from './github-outputs.ts';
 import { addTemplate, emptyTaskDraft, type TaskDraft, type WorkflowDraft } from './drafts.ts';
 import type { WorkflowLimits } from './limits.ts';
@@ -98,7 +99,8 @@ export function readGitHub(
   const names = new TaskNames(reader);
   for (const field of reader.map(jobs, "'jobs'") ?? []) {
     const jobFields = reader.map(field, `job '${field.key}'`);
-    if (names.accept(field.key, field.keyAt, field.path) && jobFields !== undefined)
+    const valid = checkJobId(reader, field.key, field.keyAt, field.path);
+    if (valid && names.accept(field.key, field.keyAt, field.path) && jobFields !== undefined)
       draft.tasks.push(readJob({ ...ctx, defaults: { ...ctx.defaults } }, field, jobFields));
   }
   return draft;
