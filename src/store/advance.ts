@@ -34,9 +34,19 @@ export interface RunFacts {
   inputs: Record<string, string>;
 }
 
-/** The caller's rules for a pending task whose dependencies are all final. Must not throw. */
+/** A task the decided one depends on through its dependencies (GitHub's status functions look at all of them). */
+export interface AncestorFacts {
+  name: string;
+  status: string;
+  continueOnError: boolean;
+}
+
+/**
+ * The caller's rules for a pending task whose dependencies are all final. Must not throw. `ancestors` is every
+ * task the decided one depends on, directly or through others (its direct dependencies included), all final.
+ */
 export interface RunPolicy {
-  decide(spec: TaskSpec, deps: DependencyFacts[], run: RunFacts): Decision;
+  decide(spec: TaskSpec, deps: DependencyFacts[], run: RunFacts, ancestors?: AncestorFacts[]): Decision;
 }
 
 /** The default rule without expressions: run when every dependency succeeded (or failed with continue_on_error). */
@@ -130,11 +140,13 @@ async function decidePending(
   pending: PendingRow[],
   result: AdvanceResult,
 ): Promise<void> {
-  const statuses = new Map(
-    (await tx.selectFrom('tasks').select(['name', 'status']).where('run_id', '=', runId).execute()).map(
-      (r) => [r.name, r.status],
-    ),
-  );
+  const all = await tx
+    .selectFrom('tasks')
+    .select(['name', 'status', 'depends_on'])
+    .where('run_id', '=', runId)
+    .execute();
+  const statuses = new Map(all.map((r) => [r.name, r.status]));
+  const edges = new Map(all.map((r) => [r.name, JSON.parse(r.depends_on) as string[]]));
   const waiting = pending.map((p) => ({ ...p, dependsOn: JSON.parse(p.depends_on) as string[] }));
   let changed = true;
   while (changed) {
@@ -162,7 +174,8 @@ async function decidePending(
           outputs: JSON.parse(dep.outputs) as Record<string, string>,
         };
       });
-      const decision = policy.decide(spec, facts, runFacts);
+      const ancestors = await ancestorFacts(tx, runId, t.dependsOn, edges, statuses, facts);
+      const decision = policy.decide(spec, facts, runFacts, ancestors);
       const set = decision.run
         ? { status: 'queued', queued_at: now }
         : {
@@ -183,6 +196,44 @@ async function decidePending(
       changed = true;
     }
   }
+}
+
+/**
+ * Every task reached from `dependsOn` through depends_on, with its status; a final dependency's ancestors are
+ * final too. `continueOnError` is read from the spec only of the failed ones (the rest do not need it).
+ */
+async function ancestorFacts(
+  tx: Tx,
+  runId: string,
+  dependsOn: string[],
+  edges: ReadonlyMap<string, string[]>,
+  statuses: ReadonlyMap<string, string>,
+  direct: DependencyFacts[],
+): Promise<AncestorFacts[]> {
+  const seen = new Set<string>();
+  const stack = [...dependsOn];
+  while (stack.length > 0) {
+    const name = stack.pop()!;
+    if (seen.has(name) || !statuses.has(name)) continue;
+    seen.add(name);
+    stack.push(...(edges.get(name) ?? []));
+  }
+  const known = new Map(direct.map((d) => [d.name, d.continueOnError]));
+  const failed = [...seen].filter((n) => !known.has(n) && FAILED.includes(statuses.get(n)!));
+  if (failed.length > 0) {
+    const rows = await tx
+      .selectFrom('tasks')
+      .select(['name', 'spec'])
+      .where('run_id', '=', runId)
+      .where('name', 'in', failed)
+      .execute();
+    for (const r of rows) known.set(r.name, (JSON.parse(r.spec) as TaskSpec).continueOnError === true);
+  }
+  return [...seen].map((name) => ({
+    name,
+    status: statuses.get(name)!,
+    continueOnError: known.get(name) ?? false,
+  }));
 }
 
 /**

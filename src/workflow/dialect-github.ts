@@ -4,12 +4,13 @@
 
 import { isMap } from 'yaml';
 import type { StepSpec } from '../protocol/plan.ts';
+import { readGitHubCondition } from './github-condition.ts';
 import { checkJobId } from './github-job-ids.ts';
 import { OUTPUTS_STEP, outputsStep } from './github-outputs.ts';
 import { addTemplate, emptyTaskDraft, type TaskDraft, type WorkflowDraft } from './drafts.ts';
 import type { WorkflowLimits } from './limits.ts';
 import { readStrategy } from './matrix.ts';
-import { readBool, readCondition } from './native-control.ts';
+import { readBool } from './native-control.ts';
 import { readEnv } from './native-env.ts';
 import { readShell, readStepId, readWorkDir, StepNames, type ReadContext } from './native-steps.ts';
 import { readDefaults, readInputs } from './native.ts';
@@ -155,7 +156,7 @@ function readJob(ctx: ReadContext, job: Field, fields: Field[]): TaskDraft {
       draft.labels.push(label);
     }
   const condition = present('if');
-  const source = condition && readCondition(reader, condition, owner, draft.templates, 'task-if');
+  const source = condition && readGitHubCondition(reader, condition, owner, draft.templates, 'task-if');
   if (source !== undefined) spec.if = source;
   const env = present('env');
   if (env) spec.env = readEnv(reader, ctx.limits, env, owner, draft.templates, 'task');
@@ -273,7 +274,7 @@ function readJobStep(
   const timeoutMs = timeout && readMinutes(reader, timeout, owner);
   if (timeoutMs !== undefined) step.timeoutMs = timeoutMs;
   const condition = get('if');
-  const source = condition && readCondition(reader, condition, owner, draft.templates, 'step', earlier);
+  const source = condition && readGitHubCondition(reader, condition, owner, draft.templates, 'step', earlier);
   if (source !== undefined) step.if = source;
   const continueOnError = get('continue-on-error');
   if (continueOnError && readFlag(reader, continueOnError, owner, draft, position) === true)
