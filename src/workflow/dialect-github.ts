@@ -6,14 +6,15 @@ import { isMap } from 'yaml';
 import type { StepSpec } from '../protocol/plan.ts';
 import { readGitHubCondition } from './github-condition.ts';
 import { checkJobId } from './github-job-ids.ts';
+import { inheritWorkDir, readGitHubDefaults, readGitHubWorkDir } from './github-work-dir.ts';
 import { OUTPUTS_STEP, outputsStep } from './github-outputs.ts';
 import { addTemplate, emptyTaskDraft, type TaskDraft, type WorkflowDraft } from './drafts.ts';
 import type { WorkflowLimits } from './limits.ts';
 import { readStrategy } from './matrix.ts';
 import { readBool } from './native-control.ts';
 import { readEnv } from './native-env.ts';
-import { readShell, readStepId, readWorkDir, StepNames, type ReadContext } from './native-steps.ts';
-import { readDefaults, readInputs } from './native.ts';
+import { readShell, readStepId, StepNames, type ReadContext } from './native-steps.ts';
+import { readInputs } from './native.ts';
 import type { Field, Located, NodeReader } from './node-reader.ts';
 import { OUTPUT_NAME } from './static-values.ts';
 import { checkTaskCount, TaskNames } from './task-names.ts';
@@ -84,7 +85,7 @@ export function readGitHub(
   if (env) draft.env = readEnv(reader, limits, env, 'the workflow', draft.templates, 'workflow');
   const ctx: ReadContext = { reader, limits, defaults: {} };
   const defaults = present('defaults');
-  if (defaults) readDefaults(ctx, defaults, "'defaults'", 'working-directory');
+  if (defaults) readGitHubDefaults(ctx, defaults, "'defaults'");
 
   const jobs = known.get('jobs')!; // the dialect was chosen because it is there
   if (!isMap(jobs.node)) {
@@ -135,7 +136,7 @@ function readJob(ctx: ReadContext, job: Field, fields: Field[]): TaskDraft {
   const present = (key: string) => (known.get(key)?.node === null ? undefined : known.get(key));
 
   const defaults = present('defaults');
-  if (defaults) readDefaults(ctx, defaults, `'defaults' of ${owner}`, 'working-directory');
+  if (defaults) readGitHubDefaults(ctx, defaults, `'defaults' of ${owner}`);
   const needs = present('needs');
   for (const dep of (needs && reader.stringList(needs, `'needs' of ${owner}`)) ?? []) {
     draft.dependencies.push({ value: dep.value, at: dep.at, path: dep.path });
@@ -267,8 +268,8 @@ function readJobStep(
   const wd = get('working-directory');
   // A step's working-directory replaces the default one (GitHub does not join them).
   const workingDirectory = wd
-    ? readWorkDir(reader, wd, owner, undefined, 'working-directory')
-    : ctx.defaults.workingDirectory;
+    ? readGitHubWorkDir(reader, wd, owner, draft.templates, earlier)
+    : inheritWorkDir(ctx, owner, draft.templates, earlier);
   if (workingDirectory !== undefined) step.workingDirectory = workingDirectory;
   const timeout = get('timeout-minutes');
   const timeoutMs = timeout && readMinutes(reader, timeout, owner);
