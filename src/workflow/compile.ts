@@ -9,6 +9,7 @@ import { readGitHub } from './dialect-github.ts';
 import { readHarness } from './dialect-harness.ts';
 import type { WorkflowDraft } from './drafts.ts';
 import { expandTasks } from './expand.ts';
+import { checkLiteralExpressions } from './github-literals.ts';
 import { makeIssue, sortIssues, type WorkflowIssue } from './issues.ts';
 import { formatBytes, resolveLimits, type WorkflowLimits } from './limits.ts';
 import { envBytes } from './native-env.ts';
@@ -68,6 +69,11 @@ export function compileWorkflow(text: string | Uint8Array, options: CompileOptio
   ];
   const expanded = expandTasks(draft.tasks, limits);
   issues.push(...expanded.issues, ...checkEnvTotals(draft, limits));
+  if (draft.dialect === 'github') {
+    const literal = checkLiteralExpressions(loaded.doc, reader, draft, issues);
+    issues.push(...literal.issues);
+    reader.warnings.push(...literal.warnings);
+  }
   const warnings = reader.warnings.length === 0 ? {} : { warnings: capIssues(sortIssues(reader.warnings)) };
   if (issues.length > 0) return { ok: false, issues: capIssues(sortIssues(issues)), ...warnings };
   const plan: Plan = {

@@ -6,7 +6,7 @@ import { isMap } from 'yaml';
 import type { StepSpec } from '../protocol/plan.ts';
 import { readGitHubCondition } from './github-condition.ts';
 import { checkJobId } from './github-job-ids.ts';
-import { inheritWorkDir, readGitHubDefaults, readGitHubWorkDir } from './github-work-dir.ts';
+import { readGitHubDefaults, readGitHubWorkDir } from './github-work-dir.ts';
 import { OUTPUTS_STEP, outputsStep } from './github-outputs.ts';
 import { addTemplate, emptyTaskDraft, type TaskDraft, type WorkflowDraft } from './drafts.ts';
 import type { WorkflowLimits } from './limits.ts';
@@ -85,7 +85,7 @@ export function readGitHub(
   if (env) draft.env = readEnv(reader, limits, env, 'the workflow', draft.templates, 'workflow');
   const ctx: ReadContext = { reader, limits, defaults: {} };
   const defaults = present('defaults');
-  if (defaults) readGitHubDefaults(ctx, defaults, "'defaults'");
+  if (defaults) readGitHubDefaults(ctx, defaults, "'defaults'", draft.templates, 'workflow');
 
   const jobs = known.get('jobs')!; // the dialect was chosen because it is there
   if (!isMap(jobs.node)) {
@@ -136,7 +136,7 @@ function readJob(ctx: ReadContext, job: Field, fields: Field[]): TaskDraft {
   const present = (key: string) => (known.get(key)?.node === null ? undefined : known.get(key));
 
   const defaults = present('defaults');
-  if (defaults) readGitHubDefaults(ctx, defaults, `'defaults' of ${owner}`);
+  if (defaults) readGitHubDefaults(ctx, defaults, `'defaults' of ${owner}`, draft.templates, 'task');
   const needs = present('needs');
   for (const dep of (needs && reader.stringList(needs, `'needs' of ${owner}`)) ?? []) {
     draft.dependencies.push({ value: dep.value, at: dep.at, path: dep.path });
@@ -269,7 +269,7 @@ function readJobStep(
   // A step's working-directory replaces the default one (GitHub does not join them).
   const workingDirectory = wd
     ? readGitHubWorkDir(reader, wd, owner, draft.templates, earlier)
-    : inheritWorkDir(ctx, owner, draft.templates, earlier);
+    : ctx.defaults.workingDirectory;
   if (workingDirectory !== undefined) step.workingDirectory = workingDirectory;
   const timeout = get('timeout-minutes');
   const timeoutMs = timeout && readMinutes(reader, timeout, owner);

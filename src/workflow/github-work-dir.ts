@@ -3,7 +3,7 @@
 // contexts), or an absolute path. A literal relative path may not climb out of the work dir; the runner checks
 // every path again once evaluated (src/engine/work-dir.ts stepCwd).
 
-import { addTemplate, type TemplateRef } from './drafts.ts';
+import { addTemplate, type TemplateRef, type TemplateWhere } from './drafts.ts';
 import { readShell, type ReadContext } from './native-steps.ts';
 import type { Located, NodeReader } from './node-reader.ts';
 import { joinWorkDir } from './static-values.ts';
@@ -15,11 +15,12 @@ export function readGitHubWorkDir(
   owner: string,
   templates: TemplateRef[],
   earlierSteps?: readonly string[],
+  where: TemplateWhere = 'step',
 ): string | undefined {
   const text = reader.string(loc, `'working-directory' of ${owner}`, { convert: true });
   if (text === undefined) return undefined;
   if (text.includes('${{')) {
-    addTemplate(templates, text, loc, `'working-directory' of ${owner}`, 'step', earlierSteps);
+    addTemplate(templates, text, loc, `'working-directory' of ${owner}`, where, earlierSteps);
     return text;
   }
   if (text.startsWith('/')) return text;
@@ -33,9 +34,16 @@ export function readGitHubWorkDir(
 
 /**
  * `defaults.run` of the workflow or a job: `shell` and `working-directory` into ctx.defaults. A templated
- * working directory is recorded for the checks by each step that inherits it (readInheritedWorkDir).
+ * working directory is checked with the contexts of `where` (GitHub: the workflow's defaults read none of a
+ * job's; a job's read env, matrix, needs, inputs — never steps).
  */
-export function readGitHubDefaults(ctx: ReadContext, loc: Located, owner: string): void {
+export function readGitHubDefaults(
+  ctx: ReadContext,
+  loc: Located,
+  owner: string,
+  templates: TemplateRef[],
+  where: 'workflow' | 'task',
+): void {
   const { reader } = ctx;
   const fields = reader.map(loc, owner);
   const run = reader.checkKeys(fields ?? [], ['run'], owner).find((field) => field.key === 'run');
@@ -45,25 +53,8 @@ export function readGitHubDefaults(ctx: ReadContext, loc: Located, owner: string
     if (field.node === null) continue;
     if (field.key === 'shell') ctx.defaults.shell = readShell(reader, field, what, undefined);
     else {
-      const dir = readGitHubWorkDir(reader, field, what, []);
-      if (dir !== undefined) {
-        ctx.defaults.workingDirectory = dir;
-        ctx.defaultsWorkDirAt = field;
-      }
+      const dir = readGitHubWorkDir(reader, field, what, templates, undefined, where);
+      if (dir !== undefined) ctx.defaults.workingDirectory = dir;
     }
   }
-}
-
-/** A step without its own working-directory gets the default one; a template is checked as the step's. */
-export function inheritWorkDir(
-  ctx: ReadContext,
-  owner: string,
-  templates: TemplateRef[],
-  earlierSteps: readonly string[],
-): string | undefined {
-  const dir = ctx.defaults.workingDirectory;
-  const at = ctx.defaultsWorkDirAt;
-  if (dir !== undefined && at !== undefined)
-    addTemplate(templates, dir, at, `'working-directory' (defaults.run) of ${owner}`, 'step', earlierSteps);
-  return dir;
 }

@@ -16,8 +16,6 @@ export interface ReadContext {
   limits: WorkflowLimits;
   /** `defaults.run` of the workflow. */
   defaults: { shell?: string; workingDirectory?: string };
-  /** GitHub: where the default working-directory is written (a template is checked once per step using it). */
-  defaultsWorkDirAt?: Located;
   /** The workflow's `isolation`, `network` and `limits`: each task's own values win. */
   requirements?: Requirements;
 }
