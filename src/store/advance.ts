@@ -14,6 +14,7 @@ import type { Database } from './schema.ts';
 import type { TaskSpec } from '../protocol/plan.ts';
 import { deriveRunStatus, type TaskOutcome } from './run-status.ts';
 import { isTerminal, TERMINAL_STATUSES, type RunStatus } from '../protocol/status.ts';
+import { newId } from './ids.ts';
 
 export interface DependencyFacts {
   name: string;
@@ -24,7 +25,11 @@ export interface DependencyFacts {
   outputs: Record<string, string>;
 }
 
-export type Decision = { run: true } | { run: false; message: string; failed?: boolean };
+/**
+ * `expand`: the task is a placeholder for a matrix computed at run time; it is replaced by these tasks (queued at
+ * once), and every task that depended on it depends on all of them instead.
+ */
+export type Decision = { run: true; expand?: TaskSpec[] } | { run: false; message: string; failed?: boolean };
 
 export interface RunFacts {
   id: string;
@@ -32,6 +37,8 @@ export interface RunFacts {
   dialect: string;
   cancelRequested: boolean;
   inputs: Record<string, string>;
+  /** How many tasks the run has now (a matrix expanded at run time adds to it). */
+  taskCount?: number;
 }
 
 /** A task the decided one depends on through its dependencies (GitHub's status functions look at all of them). */
@@ -175,7 +182,23 @@ async function decidePending(
         };
       });
       const ancestors = await ancestorFacts(tx, runId, t.dependsOn, edges, statuses, facts);
-      const decision = policy.decide(spec, facts, runFacts, ancestors);
+      const decision = policy.decide(spec, facts, { ...runFacts, taskCount: statuses.size }, ancestors);
+      if (decision.run && decision.expand !== undefined) {
+        const names = await expandTask(tx, runId, now, t, decision.expand);
+        if (names === undefined) continue;
+        statuses.delete(t.name);
+        edges.delete(t.name);
+        for (const spec of decision.expand) {
+          statuses.set(spec.name, 'queued');
+          edges.set(spec.name, spec.dependsOn);
+        }
+        const swap = (list: string[]) => list.flatMap((n) => (n === t.name ? names : [n]));
+        for (const [name, deps] of edges) if (deps.includes(t.name)) edges.set(name, swap(deps));
+        for (const w of waiting) if (w.dependsOn.includes(t.name)) w.dependsOn = swap(w.dependsOn);
+        result.queued.push(...names);
+        changed = true;
+        continue;
+      }
       const set = decision.run
         ? { status: 'queued', queued_at: now }
         : {
@@ -196,6 +219,61 @@ async function decidePending(
       changed = true;
     }
   }
+}
+
+/**
+ * Replaces a pending placeholder (a matrix computed at run time) by its tasks, queued, at its position; its
+ * dependents then depend on every one of them (depends_on and the spec's dependsOn and artifactsFrom).
+ * Undefined when the placeholder is no longer pending (another transaction decided it).
+ */
+async function expandTask(
+  tx: Tx,
+  runId: string,
+  now: number,
+  placeholder: PendingRow,
+  specs: TaskSpec[],
+): Promise<string[] | undefined> {
+  const row = await tx.selectFrom('tasks').selectAll().where('id', '=', placeholder.id).executeTakeFirst();
+  if (row === undefined || row.status !== 'pending') return undefined;
+  await tx.deleteFrom('tasks').where('id', '=', row.id).where('status', '=', 'pending').execute();
+  const names = specs.map((spec) => spec.name);
+  const rows = specs.map((spec) => ({
+    ...row,
+    id: newId(now),
+    name: spec.name,
+    status: 'queued',
+    queued_at: now,
+    spec: JSON.stringify(spec),
+    depends_on: JSON.stringify(spec.dependsOn),
+    runs_on: JSON.stringify(spec.runsOn),
+    group_name: spec.strategy?.group ?? null,
+  }));
+  // In chunks: SQLite caps the number of bound parameters per statement.
+  for (let i = 0; i < rows.length; i += 50)
+    await tx
+      .insertInto('tasks')
+      .values(rows.slice(i, i + 50))
+      .execute();
+  const dependents = await tx
+    .selectFrom('tasks')
+    .select(['id', 'spec', 'depends_on'])
+    .where('run_id', '=', runId)
+    .where('depends_on', 'like', `%${JSON.stringify(placeholder.name)}%`) // '_' matches any one: checked below
+    .execute();
+  const swap = (list: string[]) => list.flatMap((n) => (n === placeholder.name ? names : [n]));
+  for (const dep of dependents) {
+    const dependsOn = JSON.parse(dep.depends_on) as string[];
+    if (!dependsOn.includes(placeholder.name)) continue;
+    const spec = JSON.parse(dep.spec) as TaskSpec;
+    spec.dependsOn = swap(spec.dependsOn);
+    spec.artifactsFrom = swap(spec.artifactsFrom);
+    await tx
+      .updateTable('tasks')
+      .set({ depends_on: JSON.stringify(swap(dependsOn)), spec: JSON.stringify(spec) })
+      .where('id', '=', dep.id)
+      .execute();
+  }
+  return names;
 }
 
 /**

@@ -86,6 +86,7 @@ export {
   type RunPolicy,
   type Decision,
   type DependencyFacts,
+  type RunFacts,
 } from './advance.ts';
 export type { RunWithTasks } from './runs.ts';
 export type { RunnerAttemptRow } from './runner-tasks.ts';

@@ -170,7 +170,14 @@ function readJob(ctx: ReadContext, job: Field, fields: Field[]): TaskDraft {
   const strategy = present('strategy');
   const matrix =
     strategy &&
-    readStrategy(reader, strategy, owner, ctx.limits, { maxParallel: 'max-parallel', failFast: 'fail-fast' });
+    readStrategy(
+      reader,
+      strategy,
+      owner,
+      ctx.limits,
+      { maxParallel: 'max-parallel', failFast: 'fail-fast' },
+      draft.templates,
+    );
   if (matrix !== undefined) draft.matrix = matrix;
 
   const steps = known.get('steps');

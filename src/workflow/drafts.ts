@@ -41,6 +41,8 @@ export interface MatrixDraft {
   path: string;
   maxParallel?: number;
   failFast: boolean;
+  /** GitHub: the matrix holds `${{ }}` and is expanded by the server (`combinations` is empty, any key may be read). */
+  deferred?: unknown;
 }
 
 export interface TaskDraft {

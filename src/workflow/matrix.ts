@@ -2,7 +2,8 @@
 // `exclude` removes matching combinations, then `include` extends or adds combinations).
 
 import { isMap, isSeq } from 'yaml';
-import type { MatrixDraft } from './drafts.ts';
+import type { MatrixDraft, TemplateRef } from './drafts.ts';
+import { holdsExpression, readDeferredMatrix } from './matrix-deferred.ts';
 import type { WorkflowLimits } from './limits.ts';
 import { readBool } from './native-control.ts';
 import type { Field, Located, NodeReader } from './node-reader.ts';
@@ -23,6 +24,8 @@ export function readStrategy(
   owner: string,
   limits: WorkflowLimits,
   keys: StrategyKeys,
+  /** GitHub: a matrix holding `${{ }}` is kept for the server to expand (its templates recorded here). */
+  deferTo?: TemplateRef[],
 ): MatrixDraft | undefined {
   const what = `'strategy' of ${owner}`;
   const fields = reader.map(loc, what);
@@ -35,7 +38,10 @@ export function readStrategy(
     if (field.node === null) continue;
     if (field.key === 'matrix') {
       sawMatrix = true;
-      matrix = readMatrix(reader, field, owner, limits);
+      matrix =
+        deferTo !== undefined && holdsExpression(field.node)
+          ? readDeferredMatrix(reader, field, owner, deferTo)
+          : readMatrix(reader, field, owner, limits);
     } else if (field.key === keys.failFast) {
       failFast = readBool(reader, field, owner) ?? true;
     } else {
