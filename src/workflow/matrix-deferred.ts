@@ -4,6 +4,7 @@
 // placeholder task with one task per combination (expandDeferredMatrix), or fails it with the reason.
 
 import { isAlias, isMap, isScalar, isSeq, type Node } from 'yaml';
+import { labelProblem } from '../protocol/labels.ts';
 import type { TaskSpec } from '../protocol/plan.ts';
 import type { MatrixDraft, TemplateRef } from './drafts.ts';
 import { ExpressionError } from './expression-error.ts';
@@ -106,8 +107,15 @@ export function expandDeferredMatrix(
     if (names.has(name))
       return { error: `${owner} makes the job '${name}' twice; remove the repeated values` };
     names.add(name);
-    const made = combinationTask(spec, strategy, combination, name, deferred.flags ?? []);
-    if (made.problems.length > 0) return { error: made.problems.join('; ') };
+    const badLabels: string[] = [];
+    const made = combinationTask(spec, strategy, combination, name, deferred.flags ?? [], (label, value) => {
+      const problem = labelProblem(value);
+      if (problem !== undefined)
+        badLabels.push(`runs-on label '${short(value)}' of job '${name}' ${problem}`);
+      return problem !== undefined;
+    });
+    const problems = [...made.problems, ...badLabels];
+    if (problems.length > 0) return { error: problems.join('; ') };
     tasks.push(made.spec);
   }
   return { tasks };
@@ -136,13 +144,32 @@ const describe = (value: ExprValue): string =>
       : typeof value === 'object'
         ? 'a map'
         : typeof value === 'string'
-          ? `the string '${value.length > 40 ? `${value.slice(0, 40)}…` : value}'`
+          ? `the string '${short(value)}'`
           : `${typeof value === 'number' ? 'the number' : 'the boolean'} ${String(value)}`;
 
 const RULE = 'a matrix is a map of keys to lists of values, with optional include and exclude lists of maps';
 
+/**
+ * Characters of one matrix value computed at run time. Each value is part of its task's name (`test (v1, v2)`),
+ * shown in every list of the run; a step's output can make it, so it is bounded.
+ */
+export const MAX_MATRIX_VALUE_CHARS = 256;
+
 function isScalarValue(value: ExprValue): value is MatrixValue {
   return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
+}
+
+function short(text: string): string {
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
+
+/** The first value of the combinations over MAX_MATRIX_VALUE_CHARS, as an error sentence. */
+function tooLong(combinations: Combination[], owner: string): string | undefined {
+  for (const combination of combinations)
+    for (const [key, value] of Object.entries(combination))
+      if (String(value).length > MAX_MATRIX_VALUE_CHARS)
+        return `${owner} has a value of '${key}' that is ${String(value).length} characters ('${short(String(value))}'); the limit is ${MAX_MATRIX_VALUE_CHARS} characters per matrix value`;
+  return undefined;
 }
 
 /** The evaluated value checked as GitHub's matrix and expanded; the combination count is limited. */
@@ -198,6 +225,8 @@ function toMatrix(
   const combinations = expandCombinations(axes, exclude, include);
   if (combinations.length > limits.maxMatrixSize) return tooBig(combinations.length);
   if (combinations.length === 0) return { error: `${owner} has no combinations left after 'exclude'` };
+  const long = tooLong(combinations, owner);
+  if (long !== undefined) return { error: long };
   return { combinations };
 }
 
