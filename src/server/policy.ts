@@ -12,6 +12,7 @@ import {
 import { tasksContext } from './tasks-context.ts';
 
 export const WORKFLOW_POLICY: RunPolicy = {
+  wantsAncestors: (run) => run.dialect === 'github',
   decide(spec, deps, run, ancestors) {
     const tasks = tasksContext(deps, run.dialect);
     // GitHub's job status functions look at every ancestor job ("Expressions", status check functions:

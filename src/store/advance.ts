@@ -54,6 +54,8 @@ export interface AncestorFacts {
  */
 export interface RunPolicy {
   decide(spec: TaskSpec, deps: DependencyFacts[], run: RunFacts, ancestors?: AncestorFacts[]): Decision;
+  /** True when `decide` reads `ancestors` for this run (they cost a walk of the run's DAG); default false. */
+  wantsAncestors?(run: RunFacts): boolean;
 }
 
 /** The default rule without expressions: run when every dependency succeeded (or failed with continue_on_error). */
@@ -153,7 +155,30 @@ async function decidePending(
     .where('run_id', '=', runId)
     .execute();
   const statuses = new Map(all.map((r) => [r.name, r.status]));
-  const edges = new Map(all.map((r) => [r.name, JSON.parse(r.depends_on) as string[]]));
+  // Parsed only when a walk over ancestors reaches them (most runs never walk).
+  const raw = new Map(all.map((r) => [r.name, r.depends_on]));
+  const parsed = new Map<string, string[]>();
+  const edges = {
+    get: (name: string): string[] | undefined => {
+      const known = parsed.get(name);
+      if (known !== undefined) return known;
+      const text = raw.get(name);
+      if (text === undefined) return undefined;
+      const list = JSON.parse(text) as string[];
+      parsed.set(name, list);
+      return list;
+    },
+    set: (name: string, list: string[]) => {
+      raw.set(name, JSON.stringify(list));
+      parsed.set(name, list);
+    },
+    delete: (name: string) => {
+      raw.delete(name);
+      parsed.delete(name);
+    },
+    names: () => [...raw.keys()],
+  };
+  const walk = policy.wantsAncestors?.(runFacts) === true;
   const waiting = pending.map((p) => ({ ...p, dependsOn: JSON.parse(p.depends_on) as string[] }));
   let changed = true;
   while (changed) {
@@ -181,7 +206,9 @@ async function decidePending(
           outputs: JSON.parse(dep.outputs) as Record<string, string>,
         };
       });
-      const ancestors = await ancestorFacts(tx, runId, t.dependsOn, edges, statuses, facts);
+      const ancestors = walk
+        ? await ancestorFacts(tx, runId, t.dependsOn, edges, statuses, facts)
+        : undefined;
       const decision = policy.decide(spec, facts, { ...runFacts, taskCount: statuses.size }, ancestors);
       if (decision.run && decision.expand !== undefined) {
         const names = await expandTask(tx, runId, now, t, decision.expand);
@@ -193,7 +220,10 @@ async function decidePending(
           edges.set(spec.name, spec.dependsOn);
         }
         const swap = (list: string[]) => list.flatMap((n) => (n === t.name ? names : [n]));
-        for (const [name, deps] of edges) if (deps.includes(t.name)) edges.set(name, swap(deps));
+        for (const name of edges.names()) {
+          const deps = edges.get(name) ?? [];
+          if (deps.includes(t.name)) edges.set(name, swap(deps));
+        }
         for (const w of waiting) if (w.dependsOn.includes(t.name)) w.dependsOn = swap(w.dependsOn);
         result.queued.push(...names);
         changed = true;
@@ -284,7 +314,7 @@ async function ancestorFacts(
   tx: Tx,
   runId: string,
   dependsOn: string[],
-  edges: ReadonlyMap<string, string[]>,
+  edges: { get(name: string): string[] | undefined },
   statuses: ReadonlyMap<string, string>,
   direct: DependencyFacts[],
 ): Promise<AncestorFacts[]> {
