@@ -111,7 +111,7 @@ describe('expandDeferredMatrix', () => {
     );
   });
 
-  it('evaluates values, list items, include and exclude written with expressions', () => {
+  it('evaluates keys, values, list items, include and exclude written with expressions', () => {
     const spec = placeholder(
       `on:
   workflow_dispatch:
@@ -124,6 +124,7 @@ jobs:
         os: \${{ fromJSON(inputs.oses) }}
         n: [1, "\${{ inputs.oses != '' && 2 || 3 }}", 'x-\${{ 4 }}']
         exclude: \${{ fromJSON('[{"n":1}]') }}
+        \${{ inputs.oses != '' && 'extra' || 'none' }}: [yes]
     steps: [{ run: echo }]
 `,
     );
@@ -134,11 +135,12 @@ jobs:
     );
     if ('error' in res) throw new Error(res.error);
     // A whole ${{ }} keeps its type (2 is a number); text with ${{ }} is a string ('x-4').
+    // A computed key is its value as text ('extra').
     expect(res.tasks.map((t) => t.matrix)).toEqual([
-      { os: 'a', n: 2 },
-      { os: 'a', n: 'x-4' },
-      { os: 'b', n: 2 },
-      { os: 'b', n: 'x-4' },
+      { os: 'a', n: 2, extra: 'yes' },
+      { os: 'a', n: 'x-4', extra: 'yes' },
+      { os: 'b', n: 2, extra: 'yes' },
+      { os: 'b', n: 'x-4', extra: 'yes' },
     ]);
   });
 });

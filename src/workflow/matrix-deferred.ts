@@ -43,11 +43,14 @@ export function readDeferredMatrix(
       const out: Record<string, unknown> = {};
       for (const pair of resolved.items) {
         const key = isScalar(pair.key) ? String(pair.key.value) : '';
-        if (depth === 0 && key !== 'include' && key !== 'exclude') {
+        const keyAt = reader.position(pair.key as Node, loc.at);
+        if (key.includes('${{')) {
+          // A computed key: its name is checked once evaluated.
+          templates.push({ text: key, at: keyAt, path, what, kind: 'template', where: 'task-if' });
+        } else if (depth === 0 && key !== 'include' && key !== 'exclude') {
           if (!OUTPUT_NAME.test(key)) {
-            const at = reader.position(pair.key as Node, loc.at);
             const message = `matrix key '${key}' of ${owner} is not valid; use letters, digits, _ and -, not starting with a digit or -`;
-            reader.report('invalid_name', message, at, `${path}.${key}`);
+            reader.report('invalid_name', message, keyAt, `${path}.${key}`);
           }
           keys.add(key);
         }
@@ -125,7 +128,12 @@ export function expandDeferredMatrix(
 function evaluateValue(value: unknown, ctx: ExpressionContext): ExprValue {
   if (Array.isArray(value)) return value.map((item) => evaluateValue(item, ctx));
   if (value !== null && typeof value === 'object')
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, evaluateValue(v, ctx)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [
+        k.includes('${{') ? evaluateTemplate(k, ctx) : k,
+        evaluateValue(v, ctx),
+      ]),
+    );
   if (typeof value !== 'string' || !value.includes('${{'))
     return value === undefined ? null : (value as string | number | boolean | null);
   const parts = splitTemplate(value.trim());
