@@ -40,7 +40,7 @@ export function readDeferredMatrix(
   const toJson = (node: unknown, path: string, depth: number): unknown => {
     const resolved = isAlias(node) ? reader.resolve(node) : (node as Node | null);
     if (isMap(resolved)) {
-      const out: Record<string, unknown> = {};
+      const out = Object.create(null) as Record<string, unknown>; // a key '__proto__' stays a key
       for (const pair of resolved.items) {
         const key = isScalar(pair.key) ? String(pair.key.value) : '';
         const keyAt = reader.position(pair.key as Node, loc.at);
@@ -244,15 +244,13 @@ function toEntries(value: ExprValue, what: string): { entries: Combination[] } |
   for (const item of value) {
     if (item === null || typeof item !== 'object' || Array.isArray(item))
       return { error: `each entry of ${what} must be a map of matrix keys to values, not ${describe(item)}` };
-    const entry: Combination = {};
-    for (const [key, v] of Object.entries(item)) {
-      if (!isScalarValue(v))
-        return {
-          error: `'${key}' in ${what} is ${describe(v)}; matrix values must be strings, numbers or booleans`,
-        };
-      entry[key] = v;
-    }
-    entries.push(entry);
+    const pairs = Object.entries(item);
+    const bad = pairs.find(([, v]) => !isScalarValue(v));
+    if (bad !== undefined)
+      return {
+        error: `'${bad[0]}' in ${what} is ${describe(bad[1])}; matrix values must be strings, numbers or booleans`,
+      };
+    entries.push(Object.fromEntries(pairs) as Combination); // defined, not assigned: '__proto__' stays a key
   }
   return { entries };
 }
