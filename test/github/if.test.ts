@@ -55,6 +55,18 @@ jobs:
       ".github/workflows/ci.yml:7:13: warning: 'if' of step 1 of job 'check' mixes text and ${{ }}, so it is a string (format('{0} == ''slow''', (env.KIND))) and true whenever that is not empty",
     );
     expect(lint.stdout).toContain('ok');
+    const json = await batonValidate(['.github/workflows/ci.yml', '--json'], { cwd: dir });
+    expect(json.code).toBe(0);
+    const parsed = JSON.parse(json.stdout) as { ok: boolean; warnings?: Array<Record<string, unknown>> };
+    expect(parsed.ok).toBe(true);
+    expect(parsed.warnings).toEqual([
+      expect.objectContaining({
+        line: 7,
+        column: 13,
+        code: 'suspicious_condition',
+        path: 'jobs.check.steps[0].if',
+      }),
+    ]);
   });
 
   it('implies success() in a step condition without a status function', async () => {
