@@ -69,6 +69,10 @@ export interface DeferredMatrix {
   value: unknown;
   /** `continue-on-error` of the task (no `step`) or of a step, written over `matrix`: decided per combination. */
   flags?: Array<{ text: string; step?: number }>;
+  /** `fail-fast` written as an expression (truthy or not); replaces `strategy.failFast`. */
+  failFast?: string;
+  /** `max-parallel` written as an expression (a whole number of at least 1); replaces `strategy.maxParallel`. */
+  maxParallel?: string;
 }
 
 /** Matrix strategy shared by the tasks one matrix expanded into. */

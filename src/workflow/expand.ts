@@ -103,7 +103,11 @@ export function expandTasks(
     if (matrix.deferred !== undefined) {
       // Expanded by the server once the dependencies are final (matrix-deferred.ts); labels wait for it too.
       const flags = draft.matrixFlags ?? [];
-      const deferredMatrix = { value: matrix.deferred, ...(flags.length === 0 ? {} : { flags }) };
+      const deferredMatrix = {
+        value: matrix.deferred,
+        ...(flags.length === 0 ? {} : { flags }),
+        ...matrix.computed,
+      };
       tasks.push({ ...base, strategy, deferredMatrix });
       continue;
     }

@@ -143,4 +143,38 @@ jobs:
       { os: 'b', n: 'x-4', extra: 'yes' },
     ]);
   });
+
+  it('evaluates fail-fast and max-parallel written as expressions, with a written matrix', () => {
+    // "Workflow syntax", jobs.<job_id>.strategy: inputs and needs are available in strategy ("Contexts").
+    const text = `on:
+  workflow_dispatch:
+    inputs:
+      ff: { default: 'false' }
+      par: { default: '3' }
+jobs:
+  test:
+    strategy:
+      fail-fast: \${{ inputs.ff == 'true' }}
+      max-parallel: \${{ inputs.par }}
+      matrix:
+        os: [a, b]
+    steps: [{ run: echo }]
+`;
+    const spec = placeholder(text);
+    expect(spec.deferredMatrix).toMatchObject({
+      failFast: "${{ inputs.ff == 'true' }}",
+      maxParallel: '${{ inputs.par }}',
+    });
+    const at = (inputs: Record<string, string>) =>
+      expandDeferredMatrix(spec, { inputs, env: {}, tasks: {} }, { maxMatrixSize: 256 });
+    const res = at({ ff: 'false', par: '3' });
+    if ('error' in res) throw new Error(res.error);
+    expect(res.tasks.map((t) => [t.name, t.strategy])).toEqual([
+      ['test (a)', { group: 'test', failFast: false, maxParallel: 3 }],
+      ['test (b)', { group: 'test', failFast: false, maxParallel: 3 }],
+    ]);
+    expect(at({ ff: 'true', par: 'x' })).toEqual({
+      error: "'max-parallel' of job 'test' is the string 'x'; it must be a whole number of at least 1",
+    });
+  });
 });

@@ -8,7 +8,7 @@ import { labelProblem } from '../protocol/labels.ts';
 import type { TaskSpec } from '../protocol/plan.ts';
 import type { MatrixDraft, TemplateRef } from './drafts.ts';
 import { ExpressionError } from './expression-error.ts';
-import { evaluate, type ExpressionContext } from './expression-eval.ts';
+import { evaluate, truthy, type ExpressionContext } from './expression-eval.ts';
 import { parseExpression } from './expression-parser.ts';
 import type { ExprValue } from './expression-values.ts';
 import { combinationTask } from './expand.ts';
@@ -102,7 +102,8 @@ export function expandDeferredMatrix(
   }
   const matrix = toMatrix(value, owner, limits);
   if ('error' in matrix) return matrix;
-  const strategy = spec.strategy ?? { group, failFast: true };
+  const strategy = computedStrategy(spec.strategy ?? { group, failFast: true }, deferred, ctx, group);
+  if ('error' in strategy) return strategy;
   const tasks: TaskSpec[] = [];
   const names = new Set<string>();
   for (const combination of matrix.combinations) {
@@ -122,6 +123,33 @@ export function expandDeferredMatrix(
     tasks.push(made.spec);
   }
   return { tasks };
+}
+
+/** `fail-fast` (truthy) and `max-parallel` (a whole number of at least 1) written as expressions, evaluated. */
+function computedStrategy(
+  base: NonNullable<TaskSpec['strategy']>,
+  deferred: NonNullable<TaskSpec['deferredMatrix']>,
+  ctx: ExpressionContext,
+  group: string,
+): NonNullable<TaskSpec['strategy']> | { error: string } {
+  const strategy = { ...base };
+  try {
+    if (deferred.failFast !== undefined) strategy.failFast = truthy(evaluateValue(deferred.failFast, ctx));
+    if (deferred.maxParallel !== undefined) {
+      const value = evaluateValue(deferred.maxParallel, ctx);
+      const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 1)
+        return {
+          error: `'max-parallel' of job '${group}' is ${describe(value)}; it must be a whole number of at least 1`,
+        };
+      strategy.maxParallel = n;
+    }
+  } catch (error) {
+    if (error instanceof ExpressionError)
+      return { error: `the strategy of job '${group}' cannot be evaluated: ${error.message}` };
+    throw error;
+  }
+  return strategy;
 }
 
 /** A JSON value with each `${{ }}` string evaluated: one whole expression keeps its type (a fromJSON object stays one). */

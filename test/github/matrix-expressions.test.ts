@@ -132,4 +132,34 @@ jobs:
       "the matrix of job 'big' makes 289 combinations; the limit is 256 per matrix",
     );
   });
+
+  it('evaluates fail-fast and max-parallel written as expressions', async () => {
+    // "Workflow syntax", strategy.fail-fast: "GitHub will cancel all in-progress and queued jobs in the matrix if
+    // any job in the matrix fails"; strategy.max-parallel: the most jobs of the matrix that run at once. With
+    // max-parallel 1 the second combination is still queued when the first fails.
+    const workflow = (failFast: string) => `on:
+  workflow_dispatch:
+    inputs:
+      ff:
+        default: '${failFast}'
+      par:
+        default: '1'
+jobs:
+  test:
+    strategy:
+      fail-fast: \${{ inputs.ff == 'yes' }}
+      max-parallel: \${{ fromJSON(inputs.par) }}
+      matrix:
+        os: [a, b]
+    steps:
+      - run: test "\${{ matrix.os }}" != a
+`;
+    const status = async (failFast: string) => {
+      const dir = gitCheckout({ '.github/workflows/ci.yml': workflow(failFast) });
+      const json = await batonRunJson(['.github/workflows/ci.yml'], { cwd: dir });
+      return [json.run?.results['test (a)']?.status, json.run?.results['test (b)']?.status];
+    };
+    expect(await status('yes')).toEqual(['failed', 'cancelled']);
+    expect(await status('no')).toEqual(['failed', 'succeeded']);
+  });
 });
