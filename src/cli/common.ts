@@ -70,6 +70,11 @@ export function formatIssues(file: string, issues: IssueLike[]): string {
   return issues.map((i) => `${file}:${i.line}:${i.column}: ${i.message}`).join('\n') + '\n';
 }
 
+/** Lint warnings: `file:line:col: warning: message`, one a line. */
+export function formatWarnings(file: string, warnings: IssueLike[]): string {
+  return warnings.map((w) => `${file}:${w.line}:${w.column}: warning: ${w.message}`).join('\n') + '\n';
+}
+
 /** Prints an error the way a person can act on it and returns the exit code. */
 export function reportError(err: unknown, out: Out, o: { file?: string; json?: boolean } = {}): number {
   if (err instanceof CliError) {

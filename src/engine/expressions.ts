@@ -82,6 +82,8 @@ export interface EvaluatedStep {
   env: Record<string, string>;
   /** The script; '' when the step does not run. */
   script: string;
+  /** The step's working directory with its `${{ }}` evaluated (GitHub `working-directory`); as written otherwise. */
+  workingDirectory?: string;
 }
 
 /**
@@ -111,7 +113,30 @@ export function evaluateStep(
     evaluateTemplate(step.run, ctx, { status, functions: scope.functions }),
   );
   if ('error' in script) return script;
-  return { value: { runs, env: own.value, script: script.value } };
+  const dir = evaluateWorkDir(step, label, ctx, { status, functions: scope.functions });
+  if (dir !== undefined && typeof dir !== 'string') return dir;
+  return {
+    value: {
+      runs,
+      env: own.value,
+      script: script.value,
+      ...(dir === undefined ? {} : { workingDirectory: dir }),
+    },
+  };
+}
+
+/** A working directory holding `${{ }}`, evaluated (blank is the work dir itself); any other as written. */
+function evaluateWorkDir(
+  step: StepSpec,
+  label: string,
+  ctx: ExpressionContext,
+  o: { status: StatusContext; functions: RuntimeFunctions },
+): string | undefined | { error: string } {
+  const dir = step.workingDirectory;
+  if (dir === undefined || !dir.includes('${{')) return dir;
+  const value = attempt(`${label} working-directory`, () => evaluateTemplate(dir, ctx, o).trim());
+  if ('error' in value) return value;
+  return value.value === '' ? undefined : value.value;
 }
 
 /** The condition calls always() or cancelled(). Textual, so a string literal could fool it into running a step that its own condition also allows: harmless. */

@@ -123,7 +123,12 @@ export async function runSteps(input: StepsInput): Promise<StepsResult> {
               ...(pid === undefined ? {} : { pid }),
             }),
         },
-        { ...step, env: { ...evaluated.value.env, ...action }, run: evaluated.value.script },
+        {
+          ...step,
+          env: { ...evaluated.value.env, ...action },
+          run: evaluated.value.script,
+          workingDirectory: evaluated.value.workingDirectory,
+        },
         index,
       );
     } finally {

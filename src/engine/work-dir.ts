@@ -11,7 +11,7 @@
 // and an upload of `.` never carries the output file (which may hold confidential values).
 
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { readdir, rm, rmdir } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 
@@ -90,7 +90,9 @@ export function prepareNodeScripts(dir: WorkDir): void {
 
 /**
  * The cwd for a step: workspace / task dir / step dir, created if missing. Returns an error sentence
- * when the result would be outside the workspace, also through a symlink a step created.
+ * when the result would be outside the workspace, also through a symlink a step created — except for an
+ * absolute path (GitHub's `working-directory` may be one): inside the workspace it is checked like a relative
+ * one; outside, it is used as it is when it is an existing directory, and never created.
  */
 export async function stepCwd(
   workspace: string,
@@ -99,6 +101,8 @@ export async function stepCwd(
   const given = parts.filter((p): p is string => p !== undefined && p !== '');
   const cwd = resolve(workspace, ...given);
   const shown = given.join(' then ');
+  const last = given.at(-1);
+  if (last !== undefined && isAbsolute(last) && !inside(workspace, cwd)) return absoluteCwd(cwd);
   if (!inside(workspace, cwd))
     return { error: `working directory '${shown}' is outside the task's work dir` };
   // Check the deepest existing ancestor before creating anything: a symlink made by an earlier step
@@ -110,6 +114,24 @@ export async function stepCwd(
   }
   mkdirSync(cwd, { recursive: true });
   return { cwd };
+}
+
+/**
+ * An absolute directory outside the workspace: the step's own process could `cd` there as well, so it is no
+ * escape; it is not created (GitHub does not create a missing working directory either).
+ */
+function absoluteCwd(cwd: string): { cwd: string } | { error: string } {
+  let isDir = false;
+  try {
+    isDir = statSync(cwd).isDirectory();
+  } catch (error) {
+    const code = error instanceof Error && 'code' in error ? error.code : undefined;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'EACCES') throw error;
+  }
+  if (isDir) return { cwd };
+  return {
+    error: `working directory '${cwd}' does not exist or is not a directory; an absolute working directory outside the task's work dir is used as it is and never created`,
+  };
 }
 
 function deepestExisting(path: string): string {

@@ -68,6 +68,18 @@ export interface ImportSpec {
   as: string;
 }
 
+/** A matrix as written, with its `${{ }}` strings unevaluated (see TaskSpec.deferredMatrix). */
+export interface DeferredMatrix {
+  /** The `strategy.matrix` value as JSON: one `${{ }}` string, or a map whose values may hold them. */
+  value: unknown;
+  /** `continue-on-error` of the task (no `step`) or of a step, written over `matrix`: decided per combination. */
+  flags?: Array<{ text: string; step?: number }>;
+  /** `fail-fast` written as an expression (truthy or not); replaces `strategy.failFast`. */
+  failFast?: string;
+  /** `max-parallel` written as an expression (a whole number of at least 1); replaces `strategy.maxParallel`. */
+  maxParallel?: string;
+}
+
 /** Matrix strategy shared by the tasks one matrix expanded into. */
 export interface MatrixStrategy {
   /** The task name as written; every expansion carries it. */
@@ -123,6 +135,12 @@ export interface TaskSpec {
   /** This expansion's matrix values (empty when the task has no matrix). */
   matrix: Record<string, string | number | boolean>;
   strategy?: MatrixStrategy;
+  /**
+   * GitHub: a `strategy.matrix` computed from expressions (`${{ fromJSON(needs.a.outputs.m) }}`). The task is one
+   * placeholder until its dependencies are final; then the server evaluates this and replaces it with one task
+   * per combination (named `group (v1, v2)`, as a written matrix), or fails it when the value is not a matrix.
+   */
+  deferredMatrix?: DeferredMatrix;
   /** Only a runner with this isolation may take the task (`sandbox`: bubblewrap, see SECURITY.md). */
   isolation?: 'sandbox';
   /** `false`: the task's steps get no network but a loopback of their own (needs a sandboxed runner). */

@@ -1,22 +1,40 @@
 // The server's rule for a task whose dependencies are final: its `if` condition (default `success()`),
 // evaluated with the workflow expression language against the run's inputs and the dependencies' results.
-import type { RunPolicy } from '../store/index.ts';
+import type { TaskSpec } from '../protocol/plan.ts';
+import type { Decision, RunFacts, RunPolicy } from '../store/index.ts';
 import { toError } from '../protocol/errors.ts';
-import { decideTask } from '../workflow/index.ts';
+import {
+  decideTask,
+  DEFAULT_WORKFLOW_LIMITS,
+  expandDeferredMatrix,
+  type ExpressionContext,
+} from '../workflow/index.ts';
 import { tasksContext } from './tasks-context.ts';
 
 export const WORKFLOW_POLICY: RunPolicy = {
-  decide(spec, deps, run) {
+  wantsAncestors: (run) => run.dialect === 'github',
+  decide(spec, deps, run, ancestors) {
     const tasks = tasksContext(deps, run.dialect);
+    // GitHub's job status functions look at every ancestor job ("Expressions", status check functions:
+    // "failure() returns true if any ancestor job fails"); the native dialect's at the direct dependencies.
+    const judged = run.dialect === 'github' && ancestors !== undefined ? ancestors : deps;
+    const ctx = {
+      inputs: run.inputs,
+      env: {},
+      tasks,
+      matrix: spec.matrix,
+      run: { id: run.id, name: run.name },
+    };
     try {
       const verdict = decideTask(
         spec,
-        deps.map((d) => ({ name: d.name, status: d.status, continueOnError: d.continueOnError })),
-        { inputs: run.inputs, env: {}, tasks, matrix: spec.matrix, run: { id: run.id, name: run.name } },
+        judged.map((d) => ({ name: d.name, status: d.status, continueOnError: d.continueOnError })),
+        ctx,
         run.cancelRequested,
       );
-      if (verdict === 'run') return { run: true };
-      const bad = deps.filter((d) => d.status !== 'succeeded');
+      if (verdict === 'run')
+        return spec.deferredMatrix === undefined ? { run: true } : expandMatrix(spec, ctx, run);
+      const bad = judged.filter((d) => d.status !== 'succeeded');
       const message =
         spec.if !== undefined
           ? `skipped: condition '${spec.if}' is false`
@@ -31,3 +49,20 @@ export const WORKFLOW_POLICY: RunPolicy = {
     }
   },
 };
+
+/**
+ * A matrix computed at run time (GitHub `strategy.matrix: ${{ … }}`), expanded now that the job's dependencies
+ * are final; a value that is no matrix, or too many tasks, fails the job with the reason.
+ */
+function expandMatrix(spec: TaskSpec, ctx: ExpressionContext, run: RunFacts): Decision {
+  const expanded = expandDeferredMatrix(spec, ctx, { maxMatrixSize: DEFAULT_WORKFLOW_LIMITS.maxMatrixSize });
+  if ('error' in expanded) return { run: false, failed: true, message: expanded.error };
+  const total = (run.taskCount ?? 1) - 1 + expanded.tasks.length;
+  if (total > DEFAULT_WORKFLOW_LIMITS.maxTasks)
+    return {
+      run: false,
+      failed: true,
+      message: `the matrix of job '${spec.strategy?.group ?? spec.name}' would make the run ${total} tasks; the limit is ${DEFAULT_WORKFLOW_LIMITS.maxTasks} tasks per run`,
+    };
+  return { run: true, expand: expanded.tasks };
+}

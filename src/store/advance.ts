@@ -14,6 +14,7 @@ import type { Database } from './schema.ts';
 import type { TaskSpec } from '../protocol/plan.ts';
 import { deriveRunStatus, type TaskOutcome } from './run-status.ts';
 import { isTerminal, TERMINAL_STATUSES, type RunStatus } from '../protocol/status.ts';
+import { ancestorFacts, expandTask, type AncestorFacts, type PendingRow } from './advance-graph.ts';
 
 export interface DependencyFacts {
   name: string;
@@ -24,7 +25,11 @@ export interface DependencyFacts {
   outputs: Record<string, string>;
 }
 
-export type Decision = { run: true } | { run: false; message: string; failed?: boolean };
+/**
+ * `expand`: the task is a placeholder for a matrix computed at run time; it is replaced by these tasks (queued at
+ * once), and every task that depended on it depends on all of them instead.
+ */
+export type Decision = { run: true; expand?: TaskSpec[] } | { run: false; message: string; failed?: boolean };
 
 export interface RunFacts {
   id: string;
@@ -32,11 +37,20 @@ export interface RunFacts {
   dialect: string;
   cancelRequested: boolean;
   inputs: Record<string, string>;
+  /** How many tasks the run has now (a matrix expanded at run time adds to it). */
+  taskCount?: number;
 }
 
-/** The caller's rules for a pending task whose dependencies are all final. Must not throw. */
+/**
+ * The caller's rules for a pending task whose dependencies are all final. Must not throw. `ancestors` is every
+ * task the decided one depends on, directly or through others (its direct dependencies included), all final.
+ */
+export type { AncestorFacts } from './advance-graph.ts';
+
 export interface RunPolicy {
-  decide(spec: TaskSpec, deps: DependencyFacts[], run: RunFacts): Decision;
+  decide(spec: TaskSpec, deps: DependencyFacts[], run: RunFacts, ancestors?: AncestorFacts[]): Decision;
+  /** True when `decide` reads `ancestors` for this run (they cost a walk of the run's DAG); default false. */
+  wantsAncestors?(run: RunFacts): boolean;
 }
 
 /** The default rule without expressions: run when every dependency succeeded (or failed with continue_on_error). */
@@ -114,12 +128,6 @@ export async function advanceRun(
   return result;
 }
 
-interface PendingRow {
-  id: string;
-  name: string;
-  depends_on: string;
-}
-
 /** Decides every pending task whose dependencies are final; a decision can make further tasks decidable. */
 async function decidePending(
   tx: Tx,
@@ -130,11 +138,36 @@ async function decidePending(
   pending: PendingRow[],
   result: AdvanceResult,
 ): Promise<void> {
-  const statuses = new Map(
-    (await tx.selectFrom('tasks').select(['name', 'status']).where('run_id', '=', runId).execute()).map(
-      (r) => [r.name, r.status],
-    ),
-  );
+  const all = await tx
+    .selectFrom('tasks')
+    .select(['name', 'status', 'depends_on'])
+    .where('run_id', '=', runId)
+    .execute();
+  const statuses = new Map(all.map((r) => [r.name, r.status]));
+  // Parsed only when a walk over ancestors reaches them (most runs never walk).
+  const raw = new Map(all.map((r) => [r.name, r.depends_on]));
+  const parsed = new Map<string, string[]>();
+  const edges = {
+    get: (name: string): string[] | undefined => {
+      const known = parsed.get(name);
+      if (known !== undefined) return known;
+      const text = raw.get(name);
+      if (text === undefined) return undefined;
+      const list = JSON.parse(text) as string[];
+      parsed.set(name, list);
+      return list;
+    },
+    set: (name: string, list: string[]) => {
+      raw.set(name, JSON.stringify(list));
+      parsed.set(name, list);
+    },
+    delete: (name: string) => {
+      raw.delete(name);
+      parsed.delete(name);
+    },
+    names: () => [...raw.keys()],
+  };
+  const walk = policy.wantsAncestors?.(runFacts) === true;
   const waiting = pending.map((p) => ({ ...p, dependsOn: JSON.parse(p.depends_on) as string[] }));
   let changed = true;
   while (changed) {
@@ -162,7 +195,29 @@ async function decidePending(
           outputs: JSON.parse(dep.outputs) as Record<string, string>,
         };
       });
-      const decision = policy.decide(spec, facts, runFacts);
+      const ancestors = walk
+        ? await ancestorFacts(tx, runId, t.dependsOn, edges, statuses, facts)
+        : undefined;
+      const decision = policy.decide(spec, facts, { ...runFacts, taskCount: statuses.size }, ancestors);
+      if (decision.run && decision.expand !== undefined) {
+        const names = await expandTask(tx, runId, now, t, decision.expand);
+        if (names === undefined) continue;
+        statuses.delete(t.name);
+        edges.delete(t.name);
+        for (const spec of decision.expand) {
+          statuses.set(spec.name, 'queued');
+          edges.set(spec.name, spec.dependsOn);
+        }
+        const swap = (list: string[]) => list.flatMap((n) => (n === t.name ? names : [n]));
+        for (const name of edges.names()) {
+          const deps = edges.get(name) ?? [];
+          if (deps.includes(t.name)) edges.set(name, swap(deps));
+        }
+        for (const w of waiting) if (w.dependsOn.includes(t.name)) w.dependsOn = swap(w.dependsOn);
+        result.queued.push(...names);
+        changed = true;
+        continue;
+      }
       const set = decision.run
         ? { status: 'queued', queued_at: now }
         : {

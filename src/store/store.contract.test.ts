@@ -9,7 +9,7 @@ import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CompleteBody } from '../protocol/api.ts';
 import type { Plan, TaskSpec } from '../protocol/plan.ts';
-import { openStore, type RunnerGives, type Store } from './index.ts';
+import { DEPENDENCIES_SUCCEEDED, openStore, type RunnerGives, type RunPolicy, type Store } from './index.ts';
 import { METRICS_MAX_LABEL_SETS } from './metrics.ts';
 import { SQLITE_MIGRATIONS } from './sqlite/migrations.ts';
 import { POSTGRES_MIGRATIONS } from './postgres/migrations.ts';
@@ -20,16 +20,16 @@ const TIMINGS = { leaseTtlMs: 10_000, ackWindowMs: 2_000 };
 
 interface Target {
   /** Opens a store on a fresh, empty database; `reopen` opens another store on the same one. */
-  fresh(): Promise<{ store: Store; reopen(): Promise<Store>; drop(): Promise<void> }>;
+  fresh(policy?: RunPolicy): Promise<{ store: Store; reopen(): Promise<Store>; drop(): Promise<void> }>;
   multiProcess: boolean;
 }
 
 const sqliteTarget: Target = {
   multiProcess: false,
-  async fresh() {
+  async fresh(policy) {
     const dir = mkdtempSync(join(tmpdir(), 'baton-store-'));
     const database = join(dir, 'baton.db');
-    const reopen = () => openStore({ database, timings: TIMINGS });
+    const reopen = () => openStore({ database, timings: TIMINGS, ...(policy ? { policy } : {}) });
     return { store: await reopen(), reopen, drop: async () => rmSync(dir, { recursive: true, force: true }) };
   },
 };
@@ -42,11 +42,11 @@ function schemaUrl(base: string, schema: string): string {
 
 const postgresTarget: Target = {
   multiProcess: true,
-  async fresh() {
+  async fresh(policy) {
     const schema = `t_${randomBytes(6).toString('hex')}`;
     await adminQuery(`CREATE SCHEMA ${schema}`);
     const database = schemaUrl(PG_URL!, schema);
-    const reopen = () => openStore({ database, timings: TIMINGS });
+    const reopen = () => openStore({ database, timings: TIMINGS, ...(policy ? { policy } : {}) });
     return { store: await reopen(), reopen, drop: () => adminQuery(`DROP SCHEMA ${schema} CASCADE`) };
   },
 };
@@ -159,6 +159,56 @@ function contract(target: Target) {
     const run = await store.runs.get(runId);
     expect(run!.run).toMatchObject({ status: 'succeeded', started_at: T0, finished_at: T0 + 3 });
     expect(typeof run!.run.created_at).toBe('number');
+  });
+
+  it('a policy can replace a task by several (a matrix computed at run time); its dependents wait for all', async () => {
+    // The policy stands in for the server's (src/server/policy.ts), which computes the tasks from expressions.
+    const policy: RunPolicy = {
+      decide(spec, deps, run) {
+        if (spec.deferredMatrix === undefined) return DEPENDENCIES_SUCCEEDED.decide(spec, deps, run);
+        const strategy = { group: spec.name, failFast: true };
+        const made = [1, 2].map((n) => ({ ...spec, name: `${spec.name} (${n})`, matrix: { n }, strategy }));
+        return { run: true, expand: made.map(({ deferredMatrix: _unused, ...rest }) => rest) };
+      },
+    };
+    const own = await target.fresh(policy);
+    try {
+      const tasks = [
+        task('a'),
+        task('m', { dependsOn: ['a'], deferredMatrix: { value: '${{ x }}' } }),
+        task('z', { dependsOn: ['m'], artifactsFrom: ['m'] }),
+      ];
+      const { runId } = await own.store.runs.create({
+        plan: plan(tasks),
+        workflow: 'x',
+        inputs: {},
+        now: T0,
+      });
+      const finish = async (name: string, now: number) => {
+        const c = await own.store.leases.claim(runner('r1'), now);
+        expect(c?.task.name).toBe(name);
+        await own.store.leases.start(c!.attempt.lease_id, 'r1', now);
+        return own.store.leases.complete(c!.attempt.lease_id, 'r1', done(), now);
+      };
+      const afterA = await finish('a', T0 + 1);
+      expect(afterA.advance?.queued).toEqual(['m (1)', 'm (2)']);
+      const rows = (await own.store.runs.get(runId))!.tasks;
+      expect(rows.map((t) => [t.name, t.status, t.group_name])).toEqual([
+        ['a', 'succeeded', null],
+        ['m (1)', 'queued', 'm'],
+        ['m (2)', 'queued', 'm'],
+        ['z', 'pending', null],
+      ]);
+      const z = rows.find((t) => t.name === 'z')!;
+      expect(JSON.parse(z.depends_on)).toEqual(['m (1)', 'm (2)']);
+      expect((JSON.parse(z.spec) as TaskSpec).artifactsFrom).toEqual(['m (1)', 'm (2)']);
+      expect((await finish('m (1)', T0 + 2)).advance?.queued).toEqual([]);
+      expect((await finish('m (2)', T0 + 3)).advance?.queued).toEqual(['z']);
+      expect((await finish('z', T0 + 4)).advance?.runStatus).toBe('succeeded');
+    } finally {
+      await own.store.close();
+      await own.drop();
+    }
   });
 
   it('metrics: queued tasks by label set, largest first and capped, and the log bytes stored', async () => {

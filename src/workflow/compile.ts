@@ -10,6 +10,7 @@ import { readGitHub } from './dialect-github.ts';
 import { readHarness } from './dialect-harness.ts';
 import type { WorkflowDraft } from './drafts.ts';
 import { expandTasks } from './expand.ts';
+import { checkLiteralExpressions } from './github-literals.ts';
 import { makeIssue, sortIssues, type WorkflowIssue } from './issues.ts';
 import { formatBytes, resolveLimits, type WorkflowLimits } from './limits.ts';
 import { envBytes } from './native-env.ts';
@@ -29,8 +30,10 @@ export interface CustomTypeSite {
   path: string;
 }
 
+/** `warnings` (lint: valid but probably a mistake) is present only when there are some. */
 export type CompileResult =
-  { ok: true; plan: Plan; customTypes?: CustomTypeSite[] } | { ok: false; issues: WorkflowIssue[] };
+  | { ok: true; plan: Plan; customTypes?: CustomTypeSite[]; warnings?: WorkflowIssue[] }
+  | { ok: false; issues: WorkflowIssue[]; warnings?: WorkflowIssue[] };
 
 export interface CompileOptions {
   /** Names the workflow when it has no `name` (without its extension). Default: "workflow". */
@@ -74,7 +77,13 @@ export function compileWorkflow(text: string | Uint8Array, options: CompileOptio
   ];
   const expanded = expandTasks(draft.tasks, limits);
   issues.push(...expanded.issues, ...checkEnvTotals(draft, limits));
-  if (issues.length > 0) return { ok: false, issues: capIssues(sortIssues(issues)) };
+  if (draft.dialect === 'github') {
+    const literal = checkLiteralExpressions(loaded.doc, reader, draft, issues);
+    issues.push(...literal.issues);
+    reader.warnings.push(...literal.warnings);
+  }
+  const warnings = reader.warnings.length === 0 ? {} : { warnings: capIssues(sortIssues(reader.warnings)) };
+  if (issues.length > 0) return { ok: false, issues: capIssues(sortIssues(issues)), ...warnings };
   const plan: Plan = {
     name: draft.name,
     dialect: draft.dialect,
@@ -88,7 +97,12 @@ export function compileWorkflow(text: string | Uint8Array, options: CompileOptio
       ? []
       : [{ type: task.typeAt.value, task: task.spec.name, ...task.typeAt.at, path: task.typeAt.path }],
   );
-  return { ok: true, plan: deepFreeze(plan), ...(customTypes.length === 0 ? {} : { customTypes }) };
+  return {
+    ok: true,
+    plan: deepFreeze(plan),
+    ...(customTypes.length === 0 ? {} : { customTypes }),
+    ...warnings,
+  };
 }
 
 /**

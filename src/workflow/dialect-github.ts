@@ -5,16 +5,19 @@
 
 import { isMap } from 'yaml';
 import type { StepSpec } from '../protocol/plan.ts';
+import { readGitHubCondition } from './github-condition.ts';
+import { checkJobId } from './github-job-ids.ts';
+import { readGitHubDefaults, readGitHubWorkDir } from './github-work-dir.ts';
 import { OUTPUTS_STEP, outputsStep } from './github-outputs.ts';
 import type { ActionFiles } from './action-files.ts';
 import { readUsesStep } from './github-uses.ts';
 import { addTemplate, emptyTaskDraft, type TaskDraft, type WorkflowDraft } from './drafts.ts';
 import type { WorkflowLimits } from './limits.ts';
 import { readStrategy } from './matrix.ts';
-import { readBool, readCondition } from './native-control.ts';
+import { readBool } from './native-control.ts';
 import { readEnv } from './native-env.ts';
-import { readShell, readStepId, readWorkDir, StepNames, type ReadContext } from './native-steps.ts';
-import { readDefaults, readInputs } from './native.ts';
+import { readShell, readStepId, StepNames, type ReadContext } from './native-steps.ts';
+import { readInputs } from './native.ts';
 import type { Field, Located, NodeReader } from './node-reader.ts';
 import { OUTPUT_NAME } from './static-values.ts';
 import { checkTaskCount, TaskNames } from './task-names.ts';
@@ -86,7 +89,7 @@ export function readGitHub(
   if (env) draft.env = readEnv(reader, limits, env, 'the workflow', draft.templates, 'workflow');
   const ctx: GitHubContext = { reader, limits, defaults: {}, actions };
   const defaults = present('defaults');
-  if (defaults) readDefaults(ctx, defaults, "'defaults'", 'working-directory');
+  if (defaults) readGitHubDefaults(ctx, defaults, "'defaults'", draft.templates, 'workflow');
 
   const jobs = known.get('jobs')!; // the dialect was chosen because it is there
   if (!isMap(jobs.node)) {
@@ -102,7 +105,8 @@ export function readGitHub(
   const names = new TaskNames(reader);
   for (const field of reader.map(jobs, "'jobs'") ?? []) {
     const jobFields = reader.map(field, `job '${field.key}'`);
-    if (names.accept(field.key, field.keyAt, field.path) && jobFields !== undefined)
+    const valid = checkJobId(reader, field.key, field.keyAt, field.path);
+    if (valid && names.accept(field.key, field.keyAt, field.path) && jobFields !== undefined)
       draft.tasks.push(readJob({ ...ctx, defaults: { ...ctx.defaults } }, field, jobFields));
   }
   return draft;
@@ -139,7 +143,7 @@ function readJob(ctx: GitHubContext, job: Field, fields: Field[]): TaskDraft {
   const present = (key: string) => (known.get(key)?.node === null ? undefined : known.get(key));
 
   const defaults = present('defaults');
-  if (defaults) readDefaults(ctx, defaults, `'defaults' of ${owner}`, 'working-directory');
+  if (defaults) readGitHubDefaults(ctx, defaults, `'defaults' of ${owner}`, draft.templates, 'task');
   const needs = present('needs');
   for (const dep of (needs && reader.stringList(needs, `'needs' of ${owner}`)) ?? []) {
     draft.dependencies.push({ value: dep.value, at: dep.at, path: dep.path });
@@ -160,7 +164,7 @@ function readJob(ctx: GitHubContext, job: Field, fields: Field[]): TaskDraft {
       draft.labels.push(label);
     }
   const condition = present('if');
-  const source = condition && readCondition(reader, condition, owner, draft.templates, 'task-if');
+  const source = condition && readGitHubCondition(reader, condition, owner, draft.templates, 'task-if');
   if (source !== undefined) spec.if = source;
   const env = present('env');
   if (env) spec.env = readEnv(reader, ctx.limits, env, owner, draft.templates, 'task');
@@ -173,7 +177,14 @@ function readJob(ctx: GitHubContext, job: Field, fields: Field[]): TaskDraft {
   const strategy = present('strategy');
   const matrix =
     strategy &&
-    readStrategy(reader, strategy, owner, ctx.limits, { maxParallel: 'max-parallel', failFast: 'fail-fast' });
+    readStrategy(
+      reader,
+      strategy,
+      owner,
+      ctx.limits,
+      { maxParallel: 'max-parallel', failFast: 'fail-fast' },
+      draft.templates,
+    );
   if (matrix !== undefined) draft.matrix = matrix;
 
   const steps = known.get('steps');
@@ -285,14 +296,14 @@ function readJobStep(
   const wd = get('working-directory');
   // A step's working-directory replaces the default one (GitHub does not join them).
   const workingDirectory = wd
-    ? readWorkDir(reader, wd, owner, undefined, 'working-directory')
+    ? readGitHubWorkDir(reader, wd, owner, draft.templates, earlier)
     : ctx.defaults.workingDirectory;
   if (workingDirectory !== undefined) step.workingDirectory = workingDirectory;
   const timeout = get('timeout-minutes');
   const timeoutMs = timeout && readMinutes(reader, timeout, owner);
   if (timeoutMs !== undefined) step.timeoutMs = timeoutMs;
   const condition = get('if');
-  const source = condition && readCondition(reader, condition, owner, draft.templates, 'step', earlier);
+  const source = condition && readGitHubCondition(reader, condition, owner, draft.templates, 'step', earlier);
   if (source !== undefined) step.if = source;
   const continueOnError = get('continue-on-error');
   if (continueOnError && readFlag(reader, continueOnError, owner, draft, position) === true)

@@ -303,10 +303,11 @@ const CASES: Case[] = [
     5,
   ],
   [
-    'github: dynamic matrix',
+    // A matrix computed at run time is checked like any expression: it may read only the jobs in needs.
+    'github: dynamic matrix reading a job that does not exist',
     'jobs:\n  a:\n    runs-on: x\n    strategy:\n      matrix: ${{ fromJSON(needs.x.outputs.m) }}\n    steps: [{ run: x }]\n',
-    'invalid_value',
-    "'matrix' of job 'a' is computed at run time (${{ fromJSON(needs.x.outputs.m) }}); Baton expands matrices when the workflow is compiled, so list the values",
+    'unknown_reference',
+    "task 'a' reads needs.x.outputs.m but there is no task 'x'; did you mean 'a'?",
     5,
     15,
   ],

@@ -41,6 +41,10 @@ export interface MatrixDraft {
   path: string;
   maxParallel?: number;
   failFast: boolean;
+  /** GitHub: the matrix holds `${{ }}` and is expanded by the server (`combinations` is empty, any key may be read). */
+  deferred?: unknown;
+  /** GitHub: `fail-fast` / `max-parallel` written as expressions, evaluated with the deferred matrix. */
+  computed?: { failFast?: string; maxParallel?: string };
 }
 
 export interface TaskDraft {

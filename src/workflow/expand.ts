@@ -20,18 +20,19 @@ export function expandTasks(
   const issues: WorkflowIssue[] = [];
   let count = 0;
   for (const draft of drafts) {
-    count += draft.matrix?.combinations.length ?? 1;
+    count += size(draft);
     if (count > limits.maxTasks) {
-      const total = drafts.reduce((sum, task) => sum + (task.matrix?.combinations.length ?? 1), 0);
+      const total = drafts.reduce((sum, task) => sum + size(task), 0);
       const message = `workflow has ${total} tasks after matrix expansion; the limit is ${limits.maxTasks} tasks per run`;
       return { tasks: [], issues: [makeIssue('limit_exceeded', message, draft.at, draft.path)] };
     }
   }
 
   const groups = new Map<string, string[]>();
-  const seen = new Set(drafts.filter((draft) => draft.matrix === undefined).map((draft) => draft.spec.name));
+  const single = (draft: TaskDraft) => draft.matrix === undefined || draft.matrix.deferred !== undefined;
+  const seen = new Set(drafts.filter(single).map((draft) => draft.spec.name));
   for (const draft of drafts) {
-    if (draft.matrix === undefined) {
+    if (draft.matrix === undefined || draft.matrix.deferred !== undefined) {
       groups.set(draft.spec.name, [draft.spec.name]);
       continue;
     }
@@ -94,47 +95,81 @@ export function expandTasks(
       tasks.push(base);
       continue;
     }
+    const strategy = {
+      group: draft.spec.name,
+      failFast: matrix.failFast,
+      ...(matrix.maxParallel === undefined ? {} : { maxParallel: matrix.maxParallel }),
+    };
+    if (matrix.deferred !== undefined) {
+      // Expanded by the server once the dependencies are final (matrix-deferred.ts); labels wait for it too.
+      const flags = draft.matrixFlags ?? [];
+      const deferredMatrix = {
+        value: matrix.deferred,
+        ...(flags.length === 0 ? {} : { flags }),
+        ...matrix.computed,
+      };
+      tasks.push({ ...base, strategy, deferredMatrix });
+      continue;
+    }
     matrix.combinations.forEach((combination, index) => {
       const name = groups.get(draft.spec.name)?.[index] ?? draft.spec.name;
-      const spec: TaskSpec = {
-        ...structuredClone(base),
+      const made = combinationTask(
+        base,
+        strategy,
+        combination,
         name,
-        matrix: { ...combination },
-        strategy: {
-          group: draft.spec.name,
-          failFast: matrix.failFast,
-          ...(matrix.maxParallel === undefined ? {} : { maxParallel: matrix.maxParallel }),
-        },
-      };
-      for (const flag of draft.matrixFlags ?? []) {
-        const value = flagFor(flag.text, combination);
-        const step = flag.step === undefined ? undefined : spec.steps[flag.step];
-        if (flag.step === undefined) {
-          if (value) spec.continueOnError = true;
-        } else if (step !== undefined && value) step.continueOnError = true;
-      }
-      const fill = (labels: string[]): string[] => {
-        const values: string[] = [];
-        for (const label of labels) {
-          const value = labelFor(label, combination);
-          if (typeof value === 'string' && value !== '' && badLabel(draft, label, value, name)) continue;
-          if (typeof value === 'string' && value !== '') {
-            if (!values.includes(value)) values.push(value);
-          } else {
-            const reason = value === '' ? 'is empty' : `cannot be evaluated: ${value.message}`;
-            const message = `runs_on label '${label}' of task '${name}' ${reason}`;
-            issues.push(makeIssue('invalid_value', message, draft.at, draft.path));
-          }
-        }
-        return values;
-      };
-      spec.runsOn = fill(base.runsOn);
-      if (base.runsOnAny !== undefined) spec.runsOnAny = fill(base.runsOnAny);
-      tooManyLabels(spec, draft);
-      tasks.push(spec);
+        draft.matrixFlags ?? [],
+        (label, value) => badLabel(draft, label, value, name),
+      );
+      for (const message of made.problems)
+        issues.push(makeIssue('invalid_value', message, draft.at, draft.path));
+      tooManyLabels(made.spec, draft);
+      tasks.push(made.spec);
     });
   }
   return { tasks, issues };
+}
+
+/**
+ * One task of a matrix: the group's spec with this combination's values, `continue-on-error` flags decided and
+ * `runs-on` labels filled in. `problems` are sentences about labels that are empty or cannot be evaluated;
+ * `skipLabel` may drop a label it has reported itself.
+ */
+export function combinationTask(
+  base: TaskSpec,
+  strategy: NonNullable<TaskSpec['strategy']>,
+  combination: Record<string, string | number | boolean>,
+  name: string,
+  flags: ReadonlyArray<{ text: string; step?: number }>,
+  skipLabel: (label: string, value: string) => boolean = () => false,
+): { spec: TaskSpec; problems: string[] } {
+  const { deferredMatrix: _deferred, ...rest } = base;
+  const spec: TaskSpec = { ...structuredClone(rest), name, matrix: { ...combination }, strategy };
+  for (const flag of flags) {
+    const value = flagFor(flag.text, combination);
+    const step = flag.step === undefined ? undefined : spec.steps[flag.step];
+    if (flag.step === undefined) {
+      if (value) spec.continueOnError = true;
+    } else if (step !== undefined && value) step.continueOnError = true;
+  }
+  const problems: string[] = [];
+  const fill = (labels: string[]): string[] => {
+    const values: string[] = [];
+    for (const label of labels) {
+      const value = labelFor(label, combination);
+      if (typeof value === 'string' && value !== '' && skipLabel(label, value)) continue;
+      if (typeof value === 'string' && value !== '') {
+        if (!values.includes(value)) values.push(value);
+      } else {
+        const reason = value === '' ? 'is empty' : `cannot be evaluated: ${value.message}`;
+        problems.push(`runs_on label '${label}' of task '${name}' ${reason}`);
+      }
+    }
+    return values;
+  };
+  spec.runsOn = fill(base.runsOn);
+  if (base.runsOnAny !== undefined) spec.runsOnAny = fill(base.runsOnAny);
+  return { spec, problems };
 }
 
 /** A flag written as one expression over the matrix (checked when read); true when its value is truthy. */
@@ -147,6 +182,13 @@ function flagFor(text: string, matrix: Record<string, string | number | boolean>
     if (error instanceof ExpressionError) return false;
     throw error;
   }
+}
+
+/** Tasks a draft becomes at compile time: a deferred matrix is one placeholder until the server expands it. */
+function size(draft: TaskDraft): number {
+  return draft.matrix === undefined || draft.matrix.deferred !== undefined
+    ? 1
+    : draft.matrix.combinations.length;
 }
 
 function unique(value: string, index: number, all: string[]): boolean {

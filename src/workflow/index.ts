@@ -12,6 +12,7 @@ export { parseExpression, type Expr } from './expression-parser.ts';
 export { resolveInputs } from './inputs.ts';
 export { ISSUE_CODES, type IssueCode, type WorkflowIssue } from './issues.ts';
 export { DEFAULT_WORKFLOW_LIMITS, type WorkflowLimits } from './limits.ts';
+export { expandDeferredMatrix } from './matrix-deferred.ts';
 export { KNOWN_SHELLS } from './static-values.ts';
 export { evaluateTemplate } from './template.ts';
 export { selectJobs, MAX_SELECTED_JOBS } from './select-jobs.ts';

@@ -20,10 +20,15 @@ export const ISSUE_CODES = [
   'invalid_path',
   'unknown_input',
   'missing_input',
+  'literal_expression',
+  'suspicious_condition',
 ] as const;
 export type IssueCode = (typeof ISSUE_CODES)[number];
 
-/** One problem in a workflow. `line` and `column` are 1-based; 0 when no source position applies. */
+/**
+ * One problem in a workflow. `line` and `column` are 1-based; 0 when no source position applies. The same shape
+ * carries a lint warning (CompileResult `warnings`): valid, but probably a mistake; it never fails validation.
+ */
 export interface WorkflowIssue {
   message: string;
   line: number;

@@ -2,7 +2,8 @@
 // `exclude` removes matching combinations, then `include` extends or adds combinations).
 
 import { isMap, isSeq } from 'yaml';
-import type { MatrixDraft } from './drafts.ts';
+import type { MatrixDraft, TemplateRef } from './drafts.ts';
+import { holdsExpression, readDeferredMatrix } from './matrix-deferred.ts';
 import type { WorkflowLimits } from './limits.ts';
 import { readBool } from './native-control.ts';
 import type { Field, Located, NodeReader } from './node-reader.ts';
@@ -23,6 +24,8 @@ export function readStrategy(
   owner: string,
   limits: WorkflowLimits,
   keys: StrategyKeys,
+  /** GitHub: a matrix holding `${{ }}` is kept for the server to expand (its templates recorded here). */
+  deferTo?: TemplateRef[],
 ): MatrixDraft | undefined {
   const what = `'strategy' of ${owner}`;
   const fields = reader.map(loc, what);
@@ -31,11 +34,32 @@ export function readStrategy(
   let sawMatrix = false;
   let maxParallel: number | undefined;
   let failFast = true;
-  for (const field of reader.checkKeys(fields, ['matrix', keys.maxParallel, keys.failFast], what)) {
+  const known = reader.checkKeys(fields, ['matrix', keys.maxParallel, keys.failFast], what);
+  // GitHub: `fail-fast` and `max-parallel` may be expressions too; then the whole strategy waits for the server.
+  const computed: NonNullable<MatrixDraft['computed']> = {};
+  if (deferTo !== undefined)
+    for (const field of known) {
+      const text = reader.scalar(field);
+      if (field.key === 'matrix' || typeof text !== 'string' || !text.includes('${{')) continue;
+      const ref = `'${field.key}' of ${owner}`;
+      deferTo.push({ text, at: field.at, path: field.path, what: ref, kind: 'template', where: 'task-if' });
+      if (field.key === keys.failFast) computed.failFast = text;
+      else computed.maxParallel = text;
+    }
+  const defer = Object.keys(computed).length > 0;
+  for (const field of known) {
     if (field.node === null) continue;
     if (field.key === 'matrix') {
       sawMatrix = true;
-      matrix = readMatrix(reader, field, owner, limits);
+      matrix =
+        deferTo !== undefined && (defer || holdsExpression(field.node))
+          ? readDeferredMatrix(reader, field, owner, deferTo)
+          : readMatrix(reader, field, owner, limits);
+    } else if (
+      defer &&
+      (field.key === keys.failFast ? computed.failFast : computed.maxParallel) !== undefined
+    ) {
+      continue;
     } else if (field.key === keys.failFast) {
       failFast = readBool(reader, field, owner) ?? true;
     } else {
@@ -57,6 +81,7 @@ export function readStrategy(
   if (matrix === undefined) return undefined;
   matrix.failFast = failFast;
   if (maxParallel !== undefined) matrix.maxParallel = maxParallel;
+  if (defer) matrix.computed = computed;
   return matrix;
 }
 

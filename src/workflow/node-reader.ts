@@ -20,6 +20,8 @@ export type ScalarValue = string | number | boolean | null;
 
 export class NodeReader {
   readonly issues: WorkflowIssue[] = [];
+  /** Lint findings: probably a mistake, but valid (they never fail validation). */
+  readonly warnings: WorkflowIssue[] = [];
   readonly #lineCounter: LineCounter;
   readonly #anchors = new Map<string, Array<{ offset: number; node: Node }>>();
   readonly #maxAliases: number;
@@ -74,6 +76,10 @@ export class NodeReader {
 
   report(code: IssueCode, message: string, at: Pos, path: string): void {
     this.issues.push(makeIssue(code, message, at, path));
+  }
+
+  warn(code: IssueCode, message: string, at: Pos, path: string): void {
+    this.warnings.push(makeIssue(code, message, at, path));
   }
 
   /** Follows an alias to its anchored node. Each use counts against the limit; past it, null. */

@@ -135,6 +135,7 @@ function checkChain(
         ? undefined
         : `${what} reads ${shown}; secret names use letters, digits and _, not starting with a digit`;
     case 'matrix': {
+      if (task?.matrix?.deferred !== undefined) return undefined; // computed: its keys are known at run time
       const keys = task?.matrix?.keys ?? new Set<string>();
       return keys.has(name)
         ? undefined
