@@ -21,6 +21,7 @@ import type {
   PendingExplanation,
   RunnerView,
 } from '../protocol/api.ts';
+import type { GitHubFacts } from '../protocol/github-context.ts';
 import type { RunStatus } from '../protocol/status.ts';
 import type { CacheClearResponse, CacheListResponse, CacheLookupResponse } from '../protocol/cache.ts';
 import type { CreateWebhookResponse, WebhookDeliveriesResponse, WebhookView } from '../protocol/webhooks.ts';
@@ -68,7 +69,15 @@ export function createClient(http: HttpOptions) {
     http,
 
     // ---- user API ----
-    submitRun(workflow: string, o: { inputs?: Record<string, string>; fileName?: string } = {}) {
+    submitRun(
+      workflow: string,
+      o: {
+        inputs?: Record<string, string>;
+        fileName?: string;
+        github?: GitHubFacts;
+        vars?: Record<string, string>;
+      } = {},
+    ) {
       return requestJson<RunResult>(http, 'api/v1/runs', { body: { workflow, ...o } });
     },
     getRun(id: string) {

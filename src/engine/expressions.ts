@@ -16,6 +16,7 @@ import {
   type StatusContext,
 } from '../workflow/runtime.ts';
 import { DEFAULT_WORKFLOW_LIMITS, formatBytes } from '../workflow/limits.ts';
+import { githubExpressionContexts } from './github-env.ts';
 import { HashFilesError } from './hash-files.ts';
 
 /** GitHub's words for a step's result, as `steps.<name>.outcome` and `.conclusion` hold them. */
@@ -36,6 +37,8 @@ export interface EvalScope {
   functions: RuntimeFunctions;
   /** Secret values this task may read as `secrets.NAME` (unsealed by the runner; masked everywhere). */
   secrets: Record<string, string>;
+  /** The task's workspace (github.workspace), when it has one. */
+  workspace?: string;
 }
 
 /** `reason` env_too_large: a value passed the per-value limit as it was evaluated (otherwise setup_failed). */
@@ -52,8 +55,10 @@ function context(
   scope: EvalScope,
   env: Record<string, string>,
   steps: Record<string, StepRecord> = {},
+  at: { status?: StatusContext; step?: StepSpec } = {},
 ): ExpressionContext {
   const c = scope.task.context;
+  const stepIndex = at.step === undefined ? undefined : scope.task.spec.steps.indexOf(at.step);
   return {
     inputs: c.inputs,
     env,
@@ -64,6 +69,11 @@ function context(
     steps,
     imports: c.imports,
     secrets: scope.secrets,
+    ...githubExpressionContexts(scope.task, {
+      ...(scope.workspace === undefined ? {} : { workspace: scope.workspace }),
+      ...(at.status === undefined ? {} : { status: at.status }),
+      ...(stepIndex === undefined ? {} : { stepIndex }),
+    }),
   };
 }
 
@@ -96,9 +106,9 @@ export function evaluateStep(
   status: StatusContext,
 ): Evaluated<EvaluatedStep> {
   const label = `step '${step.name}'`;
-  const own = evaluateEnv(scope, step.env, env, `${label} env`, steps, status);
+  const own = evaluateEnv(scope, step.env, env, `${label} env`, steps, status, step);
   if ('error' in own) return own;
-  const ctx = context(scope, { ...env, ...own.value }, steps);
+  const ctx = context(scope, { ...env, ...own.value }, steps, { status, step });
   const condition = step.if ?? '';
   const holds = attempt(`${label} if`, () =>
     evaluateCondition(condition, ctx, { status, functions: scope.functions }),
@@ -126,8 +136,12 @@ function evaluateEnv(
   where: string,
   steps?: Record<string, StepRecord>,
   status?: StatusContext,
+  step?: StepSpec,
 ): Evaluated<Record<string, string>> {
-  const ctx = context(scope, inherited, steps);
+  const ctx = context(scope, inherited, steps, {
+    ...(status === undefined ? {} : { status }),
+    ...(step === undefined ? {} : { step }),
+  });
   const out: Record<string, string> = {};
   for (const [name, template] of Object.entries(values)) {
     const value = attempt(`${where} '${name}'`, () =>

@@ -12,6 +12,7 @@ import { cgroupMounts, describeLimits, effectiveLimits, limitsSupport, TaskCgrou
 import { containmentPlan, writeMountTable, type ContainmentPlan } from './containment.ts';
 import { EXPRESSION_TYPE, runExpression } from './expression-task.ts';
 import { evaluateTaskEnv, runnerContext, type EvalScope } from './expressions.ts';
+import { githubRunnerFields, writeGitHubFiles } from './github-env.ts';
 import { hashFiles } from './hash-files.ts';
 import { MaskFeed } from './mask-feed.ts';
 import { createMasker } from './masker.ts';
@@ -146,9 +147,11 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
     taskDeadline: task.spec.timeoutMs === undefined ? undefined : t0 + task.spec.timeoutMs,
   });
   try {
+    writeGitHubFiles(task, dir);
     const scope: EvalScope = {
       task,
-      runner: runnerContext(options.runnerName, dir.temp),
+      runner: { ...runnerContext(options.runnerName, dir.temp), ...githubRunnerFields(task, dir) },
+      workspace: dir.workspace,
       secrets: options.secrets ?? {},
       functions: { hashFiles: (patterns) => hashFiles(dir.workspace, patterns) },
     };

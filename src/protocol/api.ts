@@ -3,6 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { RELAY_MAX_CIPHERTEXT_CHARS, RELAY_MAX_RECIPIENTS } from './relay-format.ts';
 import { RUN_SHAPES, RUN_STATUSES, OUTCOMES, REASONS, RUNNER_STATUSES, type RunShape } from './status.ts';
 import type { AssignedTask } from './plan.ts';
+import { GitHubFacts } from './github-context.ts';
 import { RUN_NAME_FILTER_MAX_CHARS, RUNNER_RECENT_TASKS_DEFAULT, RUNNER_RECENT_TASKS_MAX } from './limits.ts';
 import { CompleteCache } from './cache.ts';
 import { RUNNER_LABEL_MAX_CHARS, RUNNER_LABEL_PATTERN, RUNNER_LABELS_MAX } from './labels.ts';
@@ -35,6 +36,10 @@ export const SubmitRunBody = Type.Object(
     workflow: Type.String({ description: 'The workflow file text, YAML or JSON' }),
     inputs: Type.Optional(StringMap),
     fileName: Type.Optional(Type.String({ maxLength: 255 })),
+    /** GitHub-dialect runs: the checkout and event facts (docs/adr/0018-github-context.md). */
+    github: Type.Optional(GitHubFacts),
+    /** GitHub-dialect runs: the `vars` context. */
+    vars: Type.Optional(StringMap),
   },
   { additionalProperties: false },
 );

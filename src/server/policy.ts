@@ -4,6 +4,21 @@ import type { RunPolicy } from '../store/index.ts';
 import { toError } from '../protocol/errors.ts';
 import { decideTask } from '../workflow/index.ts';
 import { tasksContext } from './tasks-context.ts';
+import type { GitHubRunContext } from '../protocol/github-context.ts';
+import type { TaskSpec } from '../protocol/plan.ts';
+import type { RunFacts } from '../store/index.ts';
+import { githubContext } from '../workflow/github-context.ts';
+
+/**
+ * A GitHub job's `if` also reads github, vars and typed inputs (docs "Context availability"): the run's stored
+ * facts, with the attempt the job is about to get (its first) and no workspace (no runner is chosen yet).
+ */
+function jobIfContexts(run: RunFacts, spec: TaskSpec) {
+  if (run.githubContext === null) return {};
+  const stored = JSON.parse(run.githubContext) as GitHubRunContext;
+  const github = githubContext(stored, { runId: run.id, attempt: 1, workflow: run.name, spec });
+  return { inputs: stored.inputs, github, vars: stored.vars };
+}
 
 export const WORKFLOW_POLICY: RunPolicy = {
   decide(spec, deps, run) {
@@ -12,7 +27,14 @@ export const WORKFLOW_POLICY: RunPolicy = {
       const verdict = decideTask(
         spec,
         deps.map((d) => ({ name: d.name, status: d.status, continueOnError: d.continueOnError })),
-        { inputs: run.inputs, env: {}, tasks, matrix: spec.matrix, run: { id: run.id, name: run.name } },
+        {
+          inputs: run.inputs,
+          env: {},
+          tasks,
+          matrix: spec.matrix,
+          run: { id: run.id, name: run.name },
+          ...jobIfContexts(run, spec),
+        },
         run.cancelRequested,
       );
       if (verdict === 'run') return { run: true };

@@ -32,6 +32,8 @@ export interface RunFacts {
   dialect: string;
   cancelRequested: boolean;
   inputs: Record<string, string>;
+  /** GitHub-dialect runs: the stored GitHubRunContext JSON (protocol/github-context.ts), else null. */
+  githubContext: string | null;
 }
 
 /** The caller's rules for a pending task whose dependencies are all final. Must not throw. */
@@ -75,7 +77,7 @@ export async function advanceRun(
 ): Promise<AdvanceResult> {
   const run = await tx
     .selectFrom('runs')
-    .select(['id', 'name', 'dialect', 'status', 'cancel_requested', 'inputs'])
+    .select(['id', 'name', 'dialect', 'status', 'cancel_requested', 'inputs', 'github_context'])
     .where('id', '=', runId)
     .$call(lockRows(d.capabilities))
     .executeTakeFirstOrThrow();
@@ -95,6 +97,7 @@ export async function advanceRun(
       dialect: run.dialect,
       cancelRequested: run.cancel_requested === 1,
       inputs: JSON.parse(run.inputs) as Record<string, string>,
+      githubContext: run.github_context,
     };
     await decidePending(tx, runId, now, policy, runFacts, pending, result);
   }

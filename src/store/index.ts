@@ -80,7 +80,13 @@ function openDialect(database: string): StoreDialect {
 }
 
 export type { LeaseTimings, ClaimingRunner, Claimed, RunnerGives } from './leases.ts';
-export { DEPENDENCIES_SUCCEEDED, type RunPolicy, type Decision, type DependencyFacts } from './advance.ts';
+export {
+  DEPENDENCIES_SUCCEEDED,
+  type RunPolicy,
+  type Decision,
+  type DependencyFacts,
+  type RunFacts,
+} from './advance.ts';
 export type { RunWithTasks } from './runs.ts';
 export type { RunnerAttemptRow } from './runner-tasks.ts';
 export type {

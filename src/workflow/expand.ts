@@ -104,6 +104,8 @@ export function expandTasks(
           group: draft.spec.name,
           failFast: matrix.failFast,
           ...(matrix.maxParallel === undefined ? {} : { maxParallel: matrix.maxParallel }),
+          index,
+          total: matrix.combinations.length,
         },
       };
       for (const flag of draft.matrixFlags ?? []) {

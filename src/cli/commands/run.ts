@@ -11,12 +11,13 @@ import { generateKeyPair } from '../../protocol/sealed.ts';
 import type { Agent, RunnerLogger } from '../../runner/index.ts';
 import type { EmbeddedExecutor } from '../../server/index.ts';
 import { collectInput, readWorkflowFile, reportError } from '../common.ts';
+import { addGitHubOptions, githubSubmit, type GitHubFlags, type GitHubSubmit } from '../github-context.ts';
 import { exitCodeFor, followRun, printSummary } from '../follow.ts';
 import { createOut, printJson } from '../output.ts';
 import { RUN_SHAPES } from '../../protocol/status.ts';
 import { batonVersion } from '../version.ts';
 
-interface RunFlags {
+interface RunFlags extends GitHubFlags {
   input: Record<string, string>;
   json?: boolean;
   shape?: string;
@@ -29,7 +30,7 @@ interface RunFlags {
 }
 
 export function registerRun(program: Command, setExit: (code: number) => void): void {
-  program
+  const command = program
     .command('run')
     .description(
       'run a workflow here and now: embedded server and runner, live progress, exit 0 when it succeeds',
@@ -51,8 +52,9 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
       "a secret for the run's ${{ secrets.NAME }} and `type: secret` tasks, its value taken from the environment variable NAME (never an argument: shells keep history); repeatable",
       (name: string, all: string[]) => [...all, name],
       [] as string[],
-    )
-    .action(async (file: string, flags: RunFlags) => setExit(await runCommand(file, flags)));
+    );
+  addGitHubOptions(command);
+  command.action(async (file: string, flags: RunFlags) => setExit(await runCommand(file, flags)));
 }
 
 async function runCommand(file: string, flags: RunFlags): Promise<number> {
@@ -67,6 +69,12 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
     return 2;
   }
   const shape = flags.shape ?? 'run';
+  let github: GitHubSubmit;
+  try {
+    github = githubSubmit(wf.text, flags, flags.input);
+  } catch (err) {
+    return reportError(err, out);
+  }
   const parallel = Number(flags.parallel);
   if (!Number.isInteger(parallel) || parallel < 1 || parallel > 64) {
     out.err(`baton: --parallel must be an integer from 1 to 64, got '${flags.parallel}'\n`);
@@ -180,7 +188,7 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
     if (drivers !== undefined) await agent?.firstReport;
     // Into the embedded server's store (encrypted under its master key), as `baton secrets set` would.
     for (const [name, value] of Object.entries(secrets)) await client.setSecret(name, value);
-    const submitted = await client.submitRun(wf.text, { inputs: flags.input, fileName: wf.fileName });
+    const submitted = await client.submitRun(wf.text, { ...github, fileName: wf.fileName });
     runId = submitted.id;
     let result;
     if (flags.json) {

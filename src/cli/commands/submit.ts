@@ -2,16 +2,17 @@
 import type { Command } from 'commander';
 import { collectInput, connect, readWorkflowFile, reportError, type ConnectionFlags } from '../common.ts';
 import { exitCodeFor, followRun, printSummary } from '../follow.ts';
+import { addGitHubOptions, githubSubmit, type GitHubFlags } from '../github-context.ts';
 import { createOut, printJson } from '../output.ts';
 
-interface SubmitFlags extends ConnectionFlags {
+interface SubmitFlags extends ConnectionFlags, GitHubFlags {
   input: Record<string, string>;
   follow?: boolean;
   json?: boolean;
 }
 
 export function registerSubmit(program: Command, setExit: (code: number) => void): void {
-  program
+  const command = program
     .command('submit')
     .description('submit a workflow to a server and print the run id (with --follow, wait and show progress)')
     .argument('<workflow>', 'workflow file (YAML or JSON)')
@@ -19,30 +20,32 @@ export function registerSubmit(program: Command, setExit: (code: number) => void
     .option('--token <token>', 'user token (BATON_TOKEN)')
     .option('-i, --input <name=value>', 'a workflow input (repeatable)', collectInput, {})
     .option('-f, --follow', 'follow the run until it ends; exit 0 only if it succeeded')
-    .option('--json', 'print the run as JSON')
-    .action(async (file: string, flags: SubmitFlags) => {
-      const out = createOut();
-      try {
-        const client = connect(flags);
-        const wf = readWorkflowFile(file);
-        const run = await client.submitRun(wf.text, { inputs: flags.input, fileName: wf.fileName });
-        if (!flags.follow) {
-          if (flags.json) printJson(out, run);
-          else out.write(`${run.id}\n`);
-          return setExit(0);
-        }
-        if (flags.json) {
-          for await (const m of client.runStream(run.id)) void m;
-          const result = await client.getRun(run.id);
-          printJson(out, result);
-          return setExit(exitCodeFor(result));
-        }
-        out.write(`run ${run.id} (${run.name}): ${Object.keys(run.results).length} task(s)\n`);
-        const result = await followRun(client, run.id, out);
-        printSummary(result, out);
-        setExit(exitCodeFor(result));
-      } catch (err) {
-        setExit(reportError(err, out, { file, json: flags.json }));
+    .option('--json', 'print the run as JSON');
+  addGitHubOptions(command);
+  command.action(async (file: string, flags: SubmitFlags) => {
+    const out = createOut();
+    try {
+      const client = connect(flags);
+      const wf = readWorkflowFile(file);
+      const github = githubSubmit(wf.text, flags, flags.input);
+      const run = await client.submitRun(wf.text, { ...github, fileName: wf.fileName });
+      if (!flags.follow) {
+        if (flags.json) printJson(out, run);
+        else out.write(`${run.id}\n`);
+        return setExit(0);
       }
-    });
+      if (flags.json) {
+        for await (const m of client.runStream(run.id)) void m;
+        const result = await client.getRun(run.id);
+        printJson(out, result);
+        return setExit(exitCodeFor(result));
+      }
+      out.write(`run ${run.id} (${run.name}): ${Object.keys(run.results).length} task(s)\n`);
+      const result = await followRun(client, run.id, out);
+      printSummary(result, out);
+      setExit(exitCodeFor(result));
+    } catch (err) {
+      setExit(reportError(err, out, { file, json: flags.json }));
+    }
+  });
 }

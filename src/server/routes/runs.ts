@@ -20,6 +20,7 @@ import { authenticateUser, scopeFor, userTokenOf } from '../auth.ts';
 import { publishAdvance, type ServerContext } from '../context.ts';
 import { runnerGives, runnerReport, runResult, runSummary, taskGroupResult } from '../views.ts';
 import { CompilePool } from '../compile-pool.ts';
+import { githubRunContext } from '../github-run.ts';
 import { decodeJsonBody } from '../utf8-body.ts';
 import { openSse } from '../sse.ts';
 
@@ -76,11 +77,13 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
           issues: inputs.issues,
         });
       }
+      const github = githubRunContext(compiled.plan, req.body, inputs.inputs);
       const { runId, advance } = await ctx.store.runs.create({
         plan: compiled.plan,
         workflow: req.body.workflow,
         inputs: inputs.inputs,
         now: ctx.now(),
+        ...(github === undefined ? {} : { github }),
       });
       ctx.hub.runEvent({ type: 'run', runId, status: 'queued' });
       publishAdvance(ctx, runId, advance);

@@ -300,4 +300,13 @@ CREATE TABLE webhook_attempts (
 );
 `,
   },
+  {
+    id: 18,
+    name: '0018-run-github-context',
+    // GitHub-dialect runs (issue 18, docs/adr/0018-github-context.md): the checkout and event facts, vars and typed
+    // inputs the run was submitted with, as JSON; NULL for runs of the other dialects.
+    sql: `
+ALTER TABLE runs ADD COLUMN github_context TEXT;
+`,
+  },
 ];
