@@ -83,7 +83,8 @@ export function githubSubmit(
   // A workflow_dispatch payload's inputs are the run's inputs unless --input names them (as act reads them).
   const fromPayload = eventName === 'workflow_dispatch' ? payloadInputs(payload) : {};
   const event = payload ?? defaultPayload(eventName, git);
-  return { github: { ...git, event_name: eventName, event }, vars, inputs: { ...fromPayload, ...inputs } };
+  const { message: _message, author: _author, time: _time, ...facts } = git;
+  return { github: { ...facts, event_name: eventName, event }, vars, inputs: { ...fromPayload, ...inputs } };
 }
 
 /**

@@ -48,7 +48,13 @@ export function githubRunnerFields(task: AssignedTask, dir: WorkDir | undefined)
 /** The github, vars, job and strategy contexts, and typed inputs; nothing for the other dialects. */
 export function githubExpressionContexts(
   task: AssignedTask,
-  o: { workspace?: string; status?: StatusContext; stepIndex?: number },
+  o: {
+    workspace?: string;
+    status?: StatusContext;
+    stepIndex?: number;
+    /** Inside a local action: its directory, github.action_path (set by the code that runs actions). */
+    actionPath?: string;
+  },
 ): Partial<ExpressionContext> {
   const run = task.context.github;
   if (run === undefined) return {};
@@ -58,6 +64,7 @@ export function githubExpressionContexts(
     workflow: task.context.run.name,
     spec: task.spec,
     ...(o.workspace === undefined ? {} : { workspace: o.workspace }),
+    ...(o.actionPath === undefined ? {} : { actionPath: o.actionPath }),
     ...(o.stepIndex === undefined || o.stepIndex < 0
       ? {}
       : { action: githubActionName(task.spec.steps, o.stepIndex) }),
