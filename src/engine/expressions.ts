@@ -18,6 +18,7 @@ import {
 import { DEFAULT_WORKFLOW_LIMITS, formatBytes } from '../workflow/limits.ts';
 import { githubExpressionContexts } from './github-env.ts';
 import { HashFilesError } from './hash-files.ts';
+import type { WorkDir } from './work-dir.ts';
 
 /** GitHub's words for a step's result, as `steps.<name>.outcome` and `.conclusion` hold them. */
 export type StepConclusion = 'success' | 'failure' | 'cancelled' | 'skipped';
@@ -37,8 +38,8 @@ export interface EvalScope {
   functions: RuntimeFunctions;
   /** Secret values this task may read as `secrets.NAME` (unsealed by the runner; masked everywhere). */
   secrets: Record<string, string>;
-  /** The task's workspace (github.workspace), when it has one. */
-  workspace?: string;
+  /** The task's work dir (github.workspace, github.event_path), when it has one. */
+  dir?: Pick<WorkDir, 'workspace' | 'internal'>;
 }
 
 /** `reason` env_too_large: a value passed the per-value limit as it was evaluated (otherwise setup_failed). */
@@ -70,7 +71,7 @@ function context(
     imports: c.imports,
     secrets: scope.secrets,
     ...githubExpressionContexts(scope.task, {
-      ...(scope.workspace === undefined ? {} : { workspace: scope.workspace }),
+      ...(scope.dir === undefined ? {} : { dir: scope.dir }),
       ...(at.status === undefined ? {} : { status: at.status }),
       ...(stepIndex === undefined ? {} : { stepIndex }),
     }),

@@ -6,7 +6,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GITHUB_API_URL, GITHUB_GRAPHQL_URL, GITHUB_SERVER_URL } from '../protocol/github-context.ts';
 import type { AssignedTask, StepSpec } from '../protocol/plan.ts';
-import { githubContext, githubJobId, jobContext, strategyContext } from '../workflow/github-context.ts';
+import {
+  githubContext,
+  githubJobId,
+  jobContext,
+  pullRequestRefs,
+  strategyContext,
+} from '../workflow/github-context.ts';
 import type { ExpressionContext, StatusContext } from '../workflow/runtime.ts';
 import type { WorkDir } from './work-dir.ts';
 
@@ -49,7 +55,7 @@ export function githubRunnerFields(task: AssignedTask, dir: WorkDir | undefined)
 export function githubExpressionContexts(
   task: AssignedTask,
   o: {
-    workspace?: string;
+    dir?: Pick<WorkDir, 'workspace' | 'internal'>;
     status?: StatusContext;
     stepIndex?: number;
     /** Inside a local action: its directory, github.action_path (set by the code that runs actions). */
@@ -63,7 +69,7 @@ export function githubExpressionContexts(
     attempt: task.attempt,
     workflow: task.context.run.name,
     spec: task.spec,
-    ...(o.workspace === undefined ? {} : { workspace: o.workspace }),
+    ...(o.dir === undefined ? {} : { workspace: o.dir.workspace, eventPath: githubPaths(o.dir).eventPath }),
     ...(o.actionPath === undefined ? {} : { actionPath: o.actionPath }),
     ...(o.stepIndex === undefined || o.stepIndex < 0
       ? {}
@@ -92,9 +98,12 @@ export function githubStepEnv(
   if (run === undefined) return {};
   const g = run.github;
   const paths = githubPaths(dir);
+  const refs = pullRequestRefs(run);
   return {
     GITHUB_ACTIONS: 'true',
     GITHUB_WORKSPACE: dir.workspace,
+    GITHUB_HEAD_REF: refs.head_ref,
+    GITHUB_BASE_REF: refs.base_ref,
     GITHUB_SHA: g.sha,
     GITHUB_REF: g.ref,
     GITHUB_REF_NAME: g.ref_name,

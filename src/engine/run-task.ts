@@ -151,7 +151,7 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
     const scope: EvalScope = {
       task,
       runner: { ...runnerContext(options.runnerName, dir.temp), ...githubRunnerFields(task, dir) },
-      workspace: dir.workspace,
+      dir,
       secrets: options.secrets ?? {},
       functions: { hashFiles: (patterns) => hashFiles(dir.workspace, patterns) },
     };

@@ -27,6 +27,21 @@ export interface GitHubTaskFacts {
   actionPath?: string;
   /** The step's GITHUB_ACTION name (its id, or __run, __run_2, …). */
   action?: string;
+  /** GITHUB_EVENT_PATH on the runner (github.event_path). */
+  eventPath?: string;
+}
+
+/**
+ * github.head_ref and base_ref: the pull request's head and base branches, from the payload of a
+ * pull_request or pull_request_target event, else '' (docs "github context").
+ */
+export function pullRequestRefs(run: GitHubRunContext): { head_ref: string; base_ref: string } {
+  const { event_name: name, event } = run.github;
+  const pr = event.pull_request as { head?: { ref?: unknown }; base?: { ref?: unknown } } | undefined;
+  if ((name !== 'pull_request' && name !== 'pull_request_target') || typeof pr !== 'object' || pr === null)
+    return { head_ref: '', base_ref: '' };
+  const text = (value: unknown) => (typeof value === 'string' ? value : '');
+  return { head_ref: text(pr.head?.ref), base_ref: text(pr.base?.ref) };
 }
 
 /** GitHub's job id: a matrix expansion's is its job's id as written. */
@@ -38,6 +53,8 @@ export function githubJobId(spec: Pick<TaskSpec, 'name' | 'strategy'>): string {
 export function githubContext(run: GitHubRunContext, task: GitHubTaskFacts): Record<string, unknown> {
   return {
     ...run.github,
+    ...pullRequestRefs(run),
+    event_path: task.eventPath ?? '',
     run_id: task.runId,
     run_attempt: String(task.attempt),
     job: githubJobId(task.spec),

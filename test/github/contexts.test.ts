@@ -104,9 +104,19 @@ describe('the github context and GITHUB_* variables, from the local checkout', (
         title: '${{ github.event.pull_request.title }}',
         from_file: '$(node -e "console.log(require(process.env.GITHUB_EVENT_PATH).pull_request.head.ref)")',
         event: '${{ github.event_name }}',
+        // github.head_ref/base_ref: "only available when the event … is either pull_request or pull_request_target".
+        refs: '${{ github.head_ref }}>${{ github.base_ref }},$GITHUB_HEAD_REF>$GITHUB_BASE_REF',
+        path_same: '$([ "$GITHUB_EVENT_PATH" = "${{ github.event_path }}" ] && echo same)',
       }),
     });
-    const payload = { pull_request: { number: 42, title: 'Add a feature', head: { ref: 'feature-branch' } } };
+    const payload = {
+      pull_request: {
+        number: 42,
+        title: 'Add a feature',
+        head: { ref: 'feature-branch' },
+        base: { ref: 'main' },
+      },
+    };
     writeFileSync(join(dir, 'event.json'), JSON.stringify(payload));
     const json = await batonRunJson(
       ['.github/workflows/pr.yml', '--event', 'pull_request', '--event-file', 'event.json'],
@@ -118,6 +128,8 @@ describe('the github context and GITHUB_* variables, from the local checkout', (
       title: 'Add a feature',
       from_file: 'feature-branch',
       event: 'pull_request',
+      refs: 'feature-branch>main,feature-branch>main',
+      path_same: 'same',
     });
   });
 
