@@ -15,15 +15,15 @@ describe('the GitHub facts the CLI gathers', () => {
     expect(repositoryOf(url).repository).toBe(repository);
   });
 
-  it('lists the events of on: as a name, a list or a map, and nothing for a workflow of another dialect', () => {
-    expect(workflowTriggers('on: push\njobs: {}\n')).toEqual(['push']);
-    expect(workflowTriggers('on: [push, pull_request]\njobs: {}\n')).toEqual(['push', 'pull_request']);
-    expect(workflowTriggers('on:\n  workflow_dispatch:\n  schedule: []\njobs: {}\n')).toEqual([
+  it('lists the events of on: as a name, a list or a map, and nothing for a workflow of another dialect', async () => {
+    expect(await workflowTriggers('on: push\njobs: {}\n')).toEqual(['push']);
+    expect(await workflowTriggers('on: [push, pull_request]\njobs: {}\n')).toEqual(['push', 'pull_request']);
+    expect(await workflowTriggers('on:\n  workflow_dispatch:\n  schedule: []\njobs: {}\n')).toEqual([
       'workflow_dispatch',
       'schedule',
     ]);
-    expect(workflowTriggers('jobs: {}\n')).toEqual([]);
-    expect(workflowTriggers('tasks: {}\n')).toBeUndefined();
-    expect(workflowTriggers('jobs: [\n')).toBeUndefined();
+    expect(await workflowTriggers('jobs: {}\n')).toEqual([]);
+    expect(await workflowTriggers('tasks: {}\n')).toBeUndefined();
+    expect(await workflowTriggers('jobs: [\n')).toBeUndefined();
   });
 });

@@ -7,7 +7,6 @@ import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { parseEnv } from 'node:util';
 import type { Command } from 'commander';
-import { parse } from 'yaml';
 import { toError } from '../protocol/errors.ts';
 import { eventProblem, varsProblems, type GitHubFacts } from '../protocol/github-context.ts';
 import { CliError } from './common.ts';
@@ -54,13 +53,13 @@ export function collectVar(value: string, previous: Record<string, string> = {})
  * The facts, vars and inputs for a workflow; `{inputs}` alone when it is not a GitHub Actions workflow (no
  * `jobs:`), where --event and --var mean nothing. Throws CliError (exit 2) for a bad flag or file.
  */
-export function githubSubmit(
+export async function githubSubmit(
   workflowText: string,
   flags: GitHubFlags,
   inputs: Record<string, string>,
   cwd = process.cwd(),
-): GitHubSubmit {
-  const triggers = workflowTriggers(workflowText);
+): Promise<GitHubSubmit> {
+  const triggers = await workflowTriggers(workflowText);
   if (triggers === undefined) {
     if (flags.event !== undefined || flags.eventFile !== undefined || Object.keys(flags.var).length > 0)
       throw new CliError('--event, --event-file and --var are for GitHub Actions workflows (jobs:)');
@@ -91,7 +90,9 @@ export function githubSubmit(
  * The events of `on:` (a name, a list, or a map), [] for a GitHub workflow without `on`, undefined when the
  * text is not a GitHub Actions workflow. Tolerant: the server reports a broken file with its line:column.
  */
-export function workflowTriggers(text: string): string[] | undefined {
+export async function workflowTriggers(text: string): Promise<string[] | undefined> {
+  // Loaded on use: `baton runner start` loads this file's command too, and a runner's process stays free of YAML.
+  const { parse } = await import('yaml');
   let doc: unknown;
   try {
     doc = parse(text, { maxAliasCount: 100 });

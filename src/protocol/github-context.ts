@@ -1,7 +1,6 @@
 // The GitHub Actions dialect's run facts (issue 18, docs/adr/0018-github-context.md): what the CLI gathers from the
 // git checkout and the event it was asked for, the `vars` it was given, and their limits. Sent with a submitted run,
-// stored with it, and handed to every task of a github-dialect run.
-import { Type, type Static } from '@sinclair/typebox';
+// stored with it, and handed to every task of a github-dialect run. No imports: runners and the CLI load it.
 
 /** The event payload as JSON: 1 MiB, GitHub's own ceiling for a webhook payload is 25 MB but its pushes are KBs. */
 export const GITHUB_EVENT_MAX_BYTES = 1024 * 1024;
@@ -14,25 +13,22 @@ export const GITHUB_VAR_NAME = /^(?!GITHUB_)[A-Za-z_][A-Za-z0-9_]*$/i;
 /** Each of the short facts (sha, ref, repository, actor, event name): far past any real one. */
 export const GITHUB_FACT_MAX_CHARS = 1024;
 
-const Fact = Type.String({ maxLength: GITHUB_FACT_MAX_CHARS });
-
-/** What the submitter knows: the checkout and the event. Empty strings outside a git checkout. */
-export const GitHubFacts = Type.Object(
-  {
-    event_name: Fact,
-    /** The event payload (`github.event`); its size is checked against GITHUB_EVENT_MAX_BYTES by the server. */
-    event: Type.Record(Type.String(), Type.Unknown()),
-    sha: Fact,
-    ref: Fact,
-    ref_name: Fact,
-    ref_type: Fact,
-    repository: Fact,
-    repository_owner: Fact,
-    actor: Fact,
-  },
-  { additionalProperties: false },
-);
-export type GitHubFacts = Static<typeof GitHubFacts>;
+/**
+ * What the submitter knows: the checkout and the event. Empty strings outside a git checkout. The request
+ * schema is `GitHubFactsSchema` in api.ts (kept there: runners load this file and must not load TypeBox).
+ */
+export interface GitHubFacts {
+  event_name: string;
+  /** The event payload (`github.event`); its size is checked against GITHUB_EVENT_MAX_BYTES by the server. */
+  event: Record<string, unknown>;
+  sha: string;
+  ref: string;
+  ref_name: string;
+  ref_type: string;
+  repository: string;
+  repository_owner: string;
+  actor: string;
+}
 
 /**
  * What a github-dialect run stores and its tasks receive: the facts, the run's number among the runs of its
