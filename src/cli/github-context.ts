@@ -65,7 +65,7 @@ export async function githubSubmit(
       throw new CliError('--event, --event-file and --var are for GitHub Actions workflows (jobs:)');
     return { inputs };
   }
-  const eventName = flags.event ?? defaultEvent(triggers);
+  const eventName = flags.event ?? defaultEvent(triggers, Object.keys(inputs).length > 0);
   if (!EVENT_NAME.test(eventName))
     throw new CliError(
       `--event '${eventName}' is not an event name (like push, pull_request, workflow_dispatch)`,
@@ -107,8 +107,12 @@ export async function workflowTriggers(text: string): Promise<string[] | undefin
   return [];
 }
 
-/** As act does: the only event the workflow lists, else push when listed, else its first; push without `on`. */
-function defaultEvent(triggers: string[]): string {
+/**
+ * As act does: the only event the workflow lists, else push when listed, else its first; push without `on`.
+ * Given --input values and a workflow_dispatch trigger, workflow_dispatch: only its runs have inputs.
+ */
+function defaultEvent(triggers: string[], inputsGiven: boolean): string {
+  if (inputsGiven && triggers.includes('workflow_dispatch')) return 'workflow_dispatch';
   if (triggers.length === 1) return triggers[0]!;
   if (triggers.length === 0 || triggers.includes('push')) return 'push';
   return triggers[0]!;

@@ -43,3 +43,26 @@ export function githubRunContext(
   // run_number is the store's to count, in the transaction that creates the run.
   return { github: { ...facts, event, run_number: '' }, vars, inputs: typedInputs(plan.inputs, inputs) };
 }
+
+/** The events whose runs have inputs on GitHub ("Contexts" > "inputs context"). */
+const INPUT_EVENTS = ['workflow_dispatch', 'workflow_call'];
+
+/**
+ * Whether the run's declared inputs apply: always outside the GitHub dialect; for a GitHub workflow only when
+ * its event is workflow_dispatch or workflow_call — on a push, GitHub's `inputs` context is empty, defaults and
+ * `required` included. Inputs given with another event are refused (422): they would be silently dropped.
+ */
+export function takesInputs(
+  plan: Plan,
+  given: { github?: GitHubFacts; inputs?: Record<string, string> },
+): boolean {
+  const event = given.github?.event_name;
+  if (plan.dialect !== 'github' || event === undefined || INPUT_EVENTS.includes(event)) return true;
+  const names = Object.keys(given.inputs ?? {});
+  if (names.length > 0)
+    throw new BatonError(
+      'invalid_inputs',
+      `inputs were given (${names.join(', ')}) but the event is '${event}': GitHub gives inputs only to workflow_dispatch and workflow_call runs; run with --event workflow_dispatch; nothing was stored`,
+    );
+  return false;
+}

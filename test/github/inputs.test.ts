@@ -163,4 +163,36 @@ jobs:
       dry_json: 'false',
     });
   });
+
+  it('gives a push run no inputs, as GitHub does, and makes --input a workflow_dispatch run', async () => {
+    // "Contexts" > "inputs context": inputs exist for workflow_dispatch and reusable workflows; a push run's
+    // `inputs` is empty, defaults included.
+    const dir = gitCheckout({
+      '.github/workflows/both.yml': `on:
+  push:
+  workflow_dispatch:
+    inputs:
+      level:
+        default: low
+jobs:
+  a:
+    outputs:
+      r: \${{ steps.s.outputs.r }}
+    steps:
+      - id: s
+        run: echo "r=\${{ github.event_name }}:[\${{ inputs.level }}]" >> "$GITHUB_OUTPUT"
+`,
+    });
+    const push = await batonRunJson(['.github/workflows/both.yml'], { cwd: dir });
+    expect(push.code, push.stderr).toBe(0);
+    expect(push.run!.results.a!.outputs.r).toBe('push:[]');
+    const dispatch = await batonRunJson(['.github/workflows/both.yml', '-i', 'level=high'], { cwd: dir });
+    expect(dispatch.code, dispatch.stderr).toBe(0);
+    expect(dispatch.run!.results.a!.outputs.r).toBe('workflow_dispatch:[high]');
+    const refused = await batonRun(['.github/workflows/both.yml', '--event', 'push', '-i', 'level=high'], {
+      cwd: dir,
+    });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain("inputs were given (level) but the event is 'push'");
+  });
 });

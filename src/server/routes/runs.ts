@@ -20,7 +20,7 @@ import { authenticateUser, scopeFor, userTokenOf } from '../auth.ts';
 import { publishAdvance, type ServerContext } from '../context.ts';
 import { runnerGives, runnerReport, runResult, runSummary, taskGroupResult } from '../views.ts';
 import { CompilePool } from '../compile-pool.ts';
-import { githubRunContext } from '../github-run.ts';
+import { githubRunContext, takesInputs } from '../github-run.ts';
 import { decodeJsonBody } from '../utf8-body.ts';
 import { openSse } from '../sse.ts';
 
@@ -71,7 +71,9 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
         );
       }
       await refuseUnknownTypes(ctx, compiled.plan, compiled.customTypes ?? []);
-      const inputs = resolveInputs(compiled.plan, req.body.inputs ?? {});
+      const inputs = takesInputs(compiled.plan, req.body)
+        ? resolveInputs(compiled.plan, req.body.inputs ?? {})
+        : ({ ok: true, inputs: {} } as const);
       if (!inputs.ok) {
         throw new BatonError('invalid_inputs', inputs.issues.map((i) => i.message).join('; '), {
           issues: inputs.issues,
