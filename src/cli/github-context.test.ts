@@ -1,5 +1,9 @@
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repositoryOf, workflowTriggers } from './github-context.ts';
+import { tempDir } from '../../test/helpers/temp.ts';
+import { gitFacts, repositoryOf, workflowTriggers } from './github-context.ts';
 
 describe('the GitHub facts the CLI gathers', () => {
   it.each([
@@ -25,5 +29,34 @@ describe('the GitHub facts the CLI gathers', () => {
     expect(await workflowTriggers('jobs: {}\n')).toEqual([]);
     expect(await workflowTriggers('tasks: {}\n')).toBeUndefined();
     expect(await workflowTriggers('jobs: [\n')).toBeUndefined();
+  });
+
+  it('reads a detached HEAD that a tag points at as a tag ref, and a directory outside git as empty facts', () => {
+    const dir = tempDir('baton-git-');
+    const git = (...args: string[]) =>
+      execFileSync('git', args, {
+        cwd: dir,
+        env: {
+          ...process.env,
+          GIT_AUTHOR_NAME: 'A',
+          GIT_AUTHOR_EMAIL: 'a@x',
+          GIT_COMMITTER_NAME: 'A',
+          GIT_COMMITTER_EMAIL: 'a@x',
+        },
+      });
+    git('init', '-q', '-b', 'main');
+    writeFileSync(join(dir, 'f'), 'x');
+    git('add', 'f');
+    git('commit', '-q', '-m', 'one');
+    git('tag', 'v1.0.0');
+    git('checkout', '-q', '--detach', 'v1.0.0');
+    expect(gitFacts(dir)).toMatchObject({
+      ref: 'refs/tags/v1.0.0',
+      ref_name: 'v1.0.0',
+      ref_type: 'tag',
+      repository: '',
+    });
+    const outside = tempDir('baton-nogit-');
+    expect(gitFacts(outside)).toMatchObject({ sha: '', ref: '', ref_name: '', ref_type: '', repository: '' });
   });
 });
