@@ -3,7 +3,8 @@
 // its payload, and `vars` (--var, --var-file). Outside a git checkout the git facts are empty strings.
 
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
+import { relative, resolve, sep } from 'node:path';
 import { userInfo } from 'node:os';
 import { parseEnv } from 'node:util';
 import type { Command } from 'commander';
@@ -54,13 +55,14 @@ export function collectVar(value: string, previous: Record<string, string> = {})
  * `jobs:`), where --event and --var mean nothing. Throws CliError (exit 2) for a bad flag or file.
  */
 export async function githubSubmit(
-  workflowText: string,
+  workflow: { text: string; path: string },
   flags: GitHubFlags,
   inputs: Record<string, string>,
   cwd = process.cwd(),
 ): Promise<GitHubSubmit> {
-  const triggers = await workflowTriggers(workflowText);
-  if (triggers === undefined) {
+  const read = await readGitHubWorkflow(workflow.text);
+  const triggers = read?.triggers;
+  if (read === undefined || triggers === undefined) {
     if (flags.event !== undefined || flags.eventFile !== undefined || Object.keys(flags.var).length > 0)
       throw new CliError('--event, --event-file and --var are for GitHub Actions workflows (jobs:)');
     return { inputs };
@@ -81,16 +83,46 @@ export async function githubSubmit(
   const payload = flags.eventFile === undefined ? undefined : readEventFile(flags.eventFile);
   // A workflow_dispatch payload's inputs are the run's inputs unless --input names them (as act reads them).
   const fromPayload = eventName === 'workflow_dispatch' ? payloadInputs(payload) : {};
-  const event = payload ?? defaultPayload(eventName, git);
+  const path = workflowPath(cwd, workflow.path);
+  const event = payload ?? defaultPayload(eventName, git, path);
   const { message: _message, author: _author, time: _time, ...facts } = git;
-  return { github: { ...facts, event_name: eventName, event }, vars, inputs: { ...fromPayload, ...inputs } };
+  const named = {
+    workflow: read.name ?? path,
+    workflow_ref: git.repository === '' ? '' : `${git.repository}/${path}@${git.ref}`,
+    workflow_sha: git.sha,
+  };
+  return {
+    github: { ...facts, ...named, event_name: eventName, event },
+    vars,
+    inputs: { ...fromPayload, ...inputs },
+  };
+}
+
+/** The workflow file's path from the top of the checkout (as GitHub names workflows), else as given. */
+function workflowPath(cwd: string, file: string): string {
+  const top = git(cwd, 'rev-parse', '--show-toplevel');
+  const inside = top === '' ? '' : relative(realpathOr(top), realpathOr(resolve(cwd, file)));
+  return (inside === '' || inside.startsWith('..') ? file : inside).split(sep).join('/');
+}
+
+function realpathOr(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+/** The events of `on:`; see readGitHubWorkflow. */
+export async function workflowTriggers(text: string): Promise<string[] | undefined> {
+  return (await readGitHubWorkflow(text))?.triggers;
 }
 
 /**
- * The events of `on:` (a name, a list, or a map), [] for a GitHub workflow without `on`, undefined when the
- * text is not a GitHub Actions workflow. Tolerant: the server reports a broken file with its line:column.
+ * The events of `on:` (a name, a list, or a map; [] without `on`) and the `name` of a GitHub Actions workflow,
+ * undefined for any other text. Tolerant: the server reports a broken file with its line:column.
  */
-export async function workflowTriggers(text: string): Promise<string[] | undefined> {
+async function readGitHubWorkflow(text: string): Promise<{ triggers: string[]; name?: string } | undefined> {
   // Loaded on use: `baton runner start` loads this file's command too, and a runner's process stays free of YAML.
   const { parse } = await import('yaml');
   let doc: unknown;
@@ -100,11 +132,12 @@ export async function workflowTriggers(text: string): Promise<string[] | undefin
     return undefined;
   }
   if (typeof doc !== 'object' || doc === null || !('jobs' in doc)) return undefined;
-  const on = (doc as Record<string, unknown>).on;
-  if (typeof on === 'string') return [on];
-  if (Array.isArray(on)) return on.filter((e): e is string => typeof e === 'string');
-  if (typeof on === 'object' && on !== null) return Object.keys(on);
-  return [];
+  const { on, name } = doc as Record<string, unknown>;
+  const named = typeof name === 'string' && name !== '' ? { name } : {};
+  if (typeof on === 'string') return { triggers: [on], ...named };
+  if (Array.isArray(on)) return { triggers: on.filter((e): e is string => typeof e === 'string'), ...named };
+  if (typeof on === 'object' && on !== null) return { triggers: Object.keys(on), ...named };
+  return { triggers: [], ...named };
 }
 
 /**
@@ -185,7 +218,7 @@ export function repositoryOf(url: string): { owner: string; repository: string }
 }
 
 /** A payload shaped like GitHub's for the event, from the checkout (docs "Events that trigger workflows"). */
-function defaultPayload(eventName: string, g: GitFacts): Record<string, unknown> {
+function defaultPayload(eventName: string, g: GitFacts, workflowFile: string): Record<string, unknown> {
   const [owner, name] = g.repository === '' ? ['', ''] : g.repository.split('/');
   const repository = {
     name,
@@ -217,7 +250,8 @@ function defaultPayload(eventName: string, g: GitFacts): Record<string, unknown>
       sender,
     };
   }
-  if (eventName === 'workflow_dispatch') return { ref: g.ref, inputs: {}, repository, sender };
+  if (eventName === 'workflow_dispatch')
+    return { ref: g.ref, inputs: {}, workflow: workflowFile, repository, sender };
   return { repository, sender };
 }
 

@@ -28,6 +28,13 @@ export interface GitHubFacts {
   repository: string;
   repository_owner: string;
   actor: string;
+  /**
+   * github.workflow: the workflow's `name`, or its file's path in the repository when it has none; absent, the
+   * run's name. workflow_ref is `owner/repo/path@ref` and workflow_sha the commit, as GitHub has them.
+   */
+  workflow?: string;
+  workflow_ref?: string;
+  workflow_sha?: string;
 }
 
 /**

@@ -47,6 +47,9 @@ describe('the github context and GITHUB_* variables, from the local checkout', (
       run_number: '${{ github.run_number }}',
       env_run_number: '$GITHUB_RUN_NUMBER',
       env_attempt: '$GITHUB_RUN_ATTEMPT',
+      workflow_ref: '${{ github.workflow_ref }}',
+      env_workflow_ref: '$GITHUB_WORKFLOW_REF',
+      workflow_sha: '$([ "$GITHUB_WORKFLOW_SHA" = "${{ github.sha }}" ] && echo same)',
     });
     const dir = gitCheckout(
       { '.github/workflows/ci.yml': outputsWorkflow('push', lines, 'name: CI\n') },
@@ -92,6 +95,10 @@ describe('the github context and GITHUB_* variables, from the local checkout', (
       run_id_same: 'same',
       run_number: '1',
       env_run_number: '1',
+      // github.workflow_ref: "The ref path to the workflow", owner/repo/path@ref.
+      workflow_ref: 'octo-org/hello-world/.github/workflows/ci.yml@refs/heads/feature/x',
+      env_workflow_ref: 'octo-org/hello-world/.github/workflows/ci.yml@refs/heads/feature/x',
+      workflow_sha: 'same',
     });
   });
 
@@ -107,6 +114,8 @@ describe('the github context and GITHUB_* variables, from the local checkout', (
         // github.head_ref/base_ref: "only available when the event … is either pull_request or pull_request_target".
         refs: '${{ github.head_ref }}>${{ github.base_ref }},$GITHUB_HEAD_REF>$GITHUB_BASE_REF',
         path_same: '$([ "$GITHUB_EVENT_PATH" = "${{ github.event_path }}" ] && echo same)',
+        // github.workflow: "If the workflow file doesn't specify a name, … the full path of the workflow file".
+        workflow: '${{ github.workflow }}',
       }),
     });
     const payload = {
@@ -130,6 +139,7 @@ describe('the github context and GITHUB_* variables, from the local checkout', (
       event: 'pull_request',
       refs: 'feature-branch>main,feature-branch>main',
       path_same: 'same',
+      workflow: '.github/workflows/pr.yml',
     });
   });
 

@@ -71,7 +71,7 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
   const shape = flags.shape ?? 'run';
   let github: GitHubSubmit;
   try {
-    github = await githubSubmit(wf.text, flags, flags.input);
+    github = await githubSubmit({ text: wf.text, path: file }, flags, flags.input);
   } catch (err) {
     return reportError(err, out);
   }

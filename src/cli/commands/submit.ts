@@ -27,7 +27,7 @@ export function registerSubmit(program: Command, setExit: (code: number) => void
     try {
       const client = connect(flags);
       const wf = readWorkflowFile(file);
-      const github = await githubSubmit(wf.text, flags, flags.input);
+      const github = await githubSubmit({ text: wf.text, path: file }, flags, flags.input);
       const run = await client.submitRun(wf.text, { ...github, fileName: wf.fileName });
       if (!flags.follow) {
         if (flags.json) printJson(out, run);
