@@ -9,13 +9,26 @@ import type { TaskSpec } from '../protocol/plan.ts';
 import type { RunFacts } from '../store/index.ts';
 import { githubContext } from '../workflow/github-context.ts';
 
+/** Parsed once per run (a stored context never changes): a completion may decide many tasks of one run. */
+const PARSED_CACHED = 64;
+const parsed = new Map<string, GitHubRunContext>();
+
+function parsedContext(runId: string, json: string): GitHubRunContext {
+  const hit = parsed.get(runId);
+  if (hit !== undefined) return hit;
+  const value = JSON.parse(json) as GitHubRunContext;
+  parsed.set(runId, value);
+  if (parsed.size > PARSED_CACHED) parsed.delete(parsed.keys().next().value!);
+  return value;
+}
+
 /**
  * A GitHub job's `if` also reads github, vars and typed inputs (docs "Context availability"): the run's stored
  * facts, with the attempt the job is about to get (its first) and no workspace (no runner is chosen yet).
  */
 function jobIfContexts(run: RunFacts, spec: TaskSpec) {
   if (run.githubContext === null) return {};
-  const stored = JSON.parse(run.githubContext) as GitHubRunContext;
+  const stored = parsedContext(run.id, run.githubContext);
   const github = githubContext(stored, { runId: run.id, attempt: 1, workflow: run.name, spec });
   return { inputs: stored.inputs, github, vars: stored.vars };
 }

@@ -77,7 +77,7 @@ export async function advanceRun(
 ): Promise<AdvanceResult> {
   const run = await tx
     .selectFrom('runs')
-    .select(['id', 'name', 'dialect', 'status', 'cancel_requested', 'inputs', 'github_context'])
+    .select(['id', 'name', 'dialect', 'status', 'cancel_requested', 'inputs'])
     .where('id', '=', runId)
     .$call(lockRows(d.capabilities))
     .executeTakeFirstOrThrow();
@@ -97,7 +97,12 @@ export async function advanceRun(
       dialect: run.dialect,
       cancelRequested: run.cancel_requested === 1,
       inputs: JSON.parse(run.inputs) as Record<string, string>,
-      githubContext: run.github_context,
+      // Read only when a task is to be decided: it may hold an event payload of up to 1 MiB.
+      githubContext:
+        run.dialect === 'github'
+          ? ((await tx.selectFrom('runs').select('github_context').where('id', '=', runId).executeTakeFirst())
+              ?.github_context ?? null)
+          : null,
     };
     await decidePending(tx, runId, now, policy, runFacts, pending, result);
   }
