@@ -5,7 +5,9 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { batonRun, batonRunJson, gitCheckout } from './run.ts';
+import { startServerProcess, startRunnerProcess } from '../helpers/cluster.ts';
+import { startTracked } from '../helpers/processes.ts';
+import { BATON_BIN, batonRun, batonRunJson, gitCheckout } from './run.ts';
 
 /** A one-job workflow whose step writes `name=value` outputs; the job exports them all. */
 function outputsWorkflow(on: string, lines: Record<string, string>, extra = ''): string {
@@ -314,5 +316,54 @@ jobs:
     expect(json.code, json.stderr).toBe(0);
     expect(json.run!.results.on_main!.status).toBe('succeeded');
     expect(json.run!.results.elsewhere!.status).toBe('skipped');
+  });
+});
+
+describe('baton submit', () => {
+  it('sends the checkout, event and vars to a server whose runner is a separate process', async () => {
+    const server = await startServerProcess();
+    await startRunnerProcess(server, 'elsewhere');
+    const dir = gitCheckout({
+      '.github/workflows/ci.yml': outputsWorkflow('[push, release]', {
+        repo: '${{ github.repository }}',
+        event: '${{ github.event_name }}:${{ github.event.release.tag_name }}',
+        var: '${{ vars.STAGE }}',
+        env_repo: '$GITHUB_REPOSITORY',
+      }),
+    });
+    writeFileSync(join(dir, 'release.json'), JSON.stringify({ release: { tag_name: 'v2.0.0' } }));
+    const submit = startTracked(
+      'baton submit',
+      process.execPath,
+      [
+        BATON_BIN,
+        'submit',
+        '.github/workflows/ci.yml',
+        '--server',
+        server.url,
+        '--token',
+        server.adminToken,
+        '--event',
+        'release',
+        '--event-file',
+        'release.json',
+        '--var',
+        'STAGE=qa',
+        '--follow',
+        '--json',
+      ],
+      { cwd: dir },
+    );
+    let out = '';
+    submit.child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    submit.child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    expect((await submit.exited).code, out).toBe(0);
+    const run = JSON.parse(out) as { results: Record<string, { outputs: Record<string, string> }> };
+    expect(run.results.probe!.outputs).toEqual({
+      repo: 'octo-org/hello-world',
+      event: 'release:v2.0.0',
+      var: 'qa',
+      env_repo: 'octo-org/hello-world',
+    });
   });
 });
