@@ -87,4 +87,12 @@ describe('the GitHub context of a run', () => {
     expect(res.status).toBe(201);
     expect(await stored(t, res.body.id)).toBeNull();
   });
+
+  it('refuses a fact longer than GITHUB_FACT_MAX_CHARS with 400 naming the field', async () => {
+    const t = await createTestApp();
+    const res = await submit(t, { workflow: WORKFLOW, github: { ...FACTS, sha: 'a'.repeat(1025) } });
+    expect(res.status).toBe(400);
+    expect(res.body.error?.message).toContain('sha');
+    expect(res.body.error?.message).toContain('1024');
+  });
 });
