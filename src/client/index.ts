@@ -23,6 +23,7 @@ import type {
   RunnerView,
   SubmitRunBody,
 } from '../protocol/api.ts';
+import type { GitHubFacts } from '../protocol/github-context.ts';
 import type { RunStatus } from '../protocol/status.ts';
 import type { CacheClearResponse, CacheListResponse, CacheLookupResponse } from '../protocol/cache.ts';
 import type { CreateWebhookResponse, WebhookDeliveriesResponse, WebhookView } from '../protocol/webhooks.ts';
@@ -77,6 +78,8 @@ export function createClient(http: HttpOptions) {
         fileName?: string;
         jobs?: string[];
         actions?: SubmitRunBody['actions'];
+        github?: GitHubFacts;
+        vars?: Record<string, string>;
       } = {},
     ) {
       return requestJson<RunResult>(http, 'api/v1/runs', { body: { workflow, ...o } });

@@ -16,7 +16,9 @@ import {
   type StatusContext,
 } from '../workflow/runtime.ts';
 import { DEFAULT_WORKFLOW_LIMITS, formatBytes } from '../workflow/limits.ts';
+import { githubExpressionContexts } from './github-env.ts';
 import { HashFilesError } from './hash-files.ts';
+import type { WorkDir } from './work-dir.ts';
 
 /** GitHub's words for a step's result, as `steps.<name>.outcome` and `.conclusion` hold them. */
 export type StepConclusion = 'success' | 'failure' | 'cancelled' | 'skipped';
@@ -36,6 +38,8 @@ export interface EvalScope {
   functions: RuntimeFunctions;
   /** Secret values this task may read as `secrets.NAME` (unsealed by the runner; masked everywhere). */
   secrets: Record<string, string>;
+  /** The task's work dir (github.workspace, github.event_path), when it has one. */
+  dir?: Pick<WorkDir, 'workspace' | 'internal'>;
 }
 
 /** `reason` env_too_large: a value passed the per-value limit as it was evaluated (otherwise setup_failed). */
@@ -52,8 +56,10 @@ function context(
   scope: EvalScope,
   env: Record<string, string>,
   steps: Record<string, StepRecord> = {},
+  at: { status?: StatusContext; step?: StepSpec } = {},
 ): ExpressionContext {
   const c = scope.task.context;
+  const stepIndex = at.step === undefined ? undefined : scope.task.spec.steps.indexOf(at.step);
   return {
     inputs: c.inputs,
     env,
@@ -64,6 +70,11 @@ function context(
     steps,
     imports: c.imports,
     secrets: scope.secrets,
+    ...githubExpressionContexts(scope.task, {
+      ...(scope.dir === undefined ? {} : { dir: scope.dir }),
+      ...(at.status === undefined ? {} : { status: at.status }),
+      ...(stepIndex === undefined ? {} : { stepIndex }),
+    }),
   };
 }
 
@@ -98,9 +109,9 @@ export function evaluateStep(
   status: StatusContext,
 ): Evaluated<EvaluatedStep> {
   const label = `step '${step.name}'`;
-  const own = evaluateEnv(scope, step.env, env, `${label} env`, steps, status);
+  const own = evaluateEnv(scope, step.env, env, `${label} env`, steps, status, step);
   if ('error' in own) return own;
-  const ctx = context(scope, { ...env, ...own.value }, steps);
+  const ctx = context(scope, { ...env, ...own.value }, steps, { status, step });
   const condition = step.if ?? '';
   const holds = attempt(`${label} if`, () =>
     evaluateCondition(condition, ctx, { status, functions: scope.functions }),
@@ -151,8 +162,12 @@ function evaluateEnv(
   where: string,
   steps?: Record<string, StepRecord>,
   status?: StatusContext,
+  step?: StepSpec,
 ): Evaluated<Record<string, string>> {
-  const ctx = context(scope, inherited, steps);
+  const ctx = context(scope, inherited, steps, {
+    ...(status === undefined ? {} : { status }),
+    ...(step === undefined ? {} : { step }),
+  });
   const out: Record<string, string> = {};
   for (const [name, template] of Object.entries(values)) {
     const value = attempt(`${where} '${name}'`, () =>

@@ -9,6 +9,7 @@ import type { ContainmentPlan } from './containment.ts';
 import { envLimitProblem } from './env-limits.ts';
 import { formatDuration } from './format.ts';
 import { resolveShell, scriptExtension } from './shell.ts';
+import { githubStepEnv } from './github-env.ts';
 import { buildStepEnv } from './step-env.ts';
 import { startStepProcess, type ProcessExit, type StepView } from './step-process.ts';
 import type { Deadman, OutcomeReason, StepResult, StepStatus } from './types.ts';
@@ -21,6 +22,8 @@ export interface StepContext {
   task: AssignedTask;
   /** The runner's name, for messages about this machine (a shell that is not installed here). */
   runnerName?: string;
+  /** The `runner` context (name, os, arch, …): RUNNER_* of GitHub-dialect steps. */
+  runner?: Record<string, string>;
   baseEnv: Record<string, string>;
   /** Workflow env, task env and imports, evaluated. */
   taskEnv: Record<string, string>;
@@ -90,6 +93,7 @@ export async function runStep(ctx: StepContext, step: Step, index: number): Prom
     stepEnv: step.env,
     paths: ctx.paths,
     dir: ctx.dir,
+    github: githubStepEnv(ctx.task, ctx.dir, index, ctx.runner ?? {}),
     ids: {
       runId: ctx.task.runId,
       taskId: ctx.task.taskId,

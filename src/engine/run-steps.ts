@@ -97,6 +97,7 @@ export async function runSteps(input: StepsInput): Promise<StepsResult> {
         {
           task,
           ...(options.runnerName === undefined ? {} : { runnerName: options.runnerName }),
+          runner: input.scope.runner,
           baseEnv: options.baseEnv,
           taskEnv: input.taskEnv,
           dir: input.dir,

@@ -13,6 +13,7 @@ import { containmentPlan, writeMountTable, type ContainmentPlan } from './contai
 import { EXPRESSION_TYPE, runExpression } from './expression-task.ts';
 import { actionReadOnlyDirs } from './action-env.ts';
 import { evaluateTaskEnv, runnerContext, type EvalScope } from './expressions.ts';
+import { githubRunnerFields, writeGitHubFiles } from './github-env.ts';
 import { hashFiles } from './hash-files.ts';
 import { MaskFeed } from './mask-feed.ts';
 import { createMasker } from './masker.ts';
@@ -157,9 +158,11 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
     taskDeadline: task.spec.timeoutMs === undefined ? undefined : t0 + task.spec.timeoutMs,
   });
   try {
+    writeGitHubFiles(task, dir);
     const scope: EvalScope = {
       task,
-      runner: runnerContext(options.runnerName, dir.temp),
+      runner: { ...runnerContext(options.runnerName, dir.temp), ...githubRunnerFields(task, dir) },
+      dir,
       secrets: options.secrets ?? {},
       functions: { hashFiles: (patterns) => hashFiles(dir.workspace, patterns) },
     };

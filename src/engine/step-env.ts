@@ -13,6 +13,8 @@ export interface StepEnvInput {
   /** From BATON_PATH files of earlier steps, most recently added first; prepended to PATH. */
   paths: readonly string[];
   dir: WorkDir;
+  /** GitHub-dialect tasks: GITHUB_* and RUNNER_* (github-env.ts), over the env above, under Baton's own. */
+  github?: Record<string, string>;
   ids: { runId: string; taskId: string; taskName: string; attempt: number; stepName: string };
 }
 
@@ -31,6 +33,7 @@ export function buildStepEnv(input: StepEnvInput): Record<string, string> {
   const { dir, ids } = input;
   return {
     ...env,
+    ...input.github,
     CI: 'true',
     BATON_WORKSPACE: dir.workspace,
     BATON_RUN_ID: ids.runId,

@@ -3,6 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { RELAY_MAX_CIPHERTEXT_CHARS, RELAY_MAX_RECIPIENTS } from './relay-format.ts';
 import { RUN_SHAPES, RUN_STATUSES, OUTCOMES, REASONS, RUNNER_STATUSES, type RunShape } from './status.ts';
 import type { AssignedTask } from './plan.ts';
+import { GITHUB_FACT_MAX_CHARS, type GitHubFacts } from './github-context.ts';
 import { RUN_NAME_FILTER_MAX_CHARS, RUNNER_RECENT_TASKS_DEFAULT, RUNNER_RECENT_TASKS_MAX } from './limits.ts';
 import { CompleteCache } from './cache.ts';
 import { RUNNER_LABEL_MAX_CHARS, RUNNER_LABELS_MAX, RUNNER_REGISTER_LABEL_PATTERN } from './labels.ts';
@@ -30,6 +31,28 @@ const StatusSchema = Type.Union(RUN_STATUSES.map((s) => Type.Literal(s)));
 
 // ---- runs (user API) ----
 
+const Fact = Type.String({ maxLength: GITHUB_FACT_MAX_CHARS });
+/** GitHubFacts (github-context.ts) as the submit body takes them. */
+const GitHubFactsSchema = Type.Unsafe<GitHubFacts>(
+  Type.Object(
+    {
+      event_name: Fact,
+      event: Type.Record(Type.String(), Type.Unknown()),
+      sha: Fact,
+      ref: Fact,
+      ref_name: Fact,
+      ref_type: Fact,
+      repository: Fact,
+      repository_owner: Fact,
+      actor: Fact,
+      workflow: Type.Optional(Fact),
+      workflow_ref: Type.Optional(Fact),
+      workflow_sha: Type.Optional(Fact),
+    },
+    { additionalProperties: false },
+  ),
+);
+
 export const SubmitRunBody = Type.Object(
   {
     workflow: Type.String({ description: 'The workflow file text, YAML or JSON' }),
@@ -50,6 +73,10 @@ export const SubmitRunBody = Type.Object(
         },
       ),
     ),
+    /** GitHub-dialect runs: the checkout and event facts (docs/adr/0018-github-context.md). */
+    github: Type.Optional(GitHubFactsSchema),
+    /** GitHub-dialect runs: the `vars` context. */
+    vars: Type.Optional(StringMap),
   },
   { additionalProperties: false },
 );

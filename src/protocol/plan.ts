@@ -1,5 +1,6 @@
 // The compiled plan: what a workflow becomes after parsing and validation, stored with the run,
 // and the resolved task a runner receives. Every field is plain JSON.
+import type { GitHubRunContext } from './github-context.ts';
 import type { RelayedOutputs, RelayRecipient } from './relay-format.ts';
 
 /**
@@ -10,7 +11,14 @@ export interface InputSpec {
   description?: string;
   required: boolean;
   default?: string;
+  /** GitHub `workflow_dispatch` input types; absent means a string. */
+  type?: InputType;
+  /** The values a `choice` input takes. */
+  options?: string[];
 }
+
+export const INPUT_TYPES = ['string', 'boolean', 'number', 'choice', 'environment'] as const;
+export type InputType = (typeof INPUT_TYPES)[number];
 
 /**
  * One script inside an exec task. `run`, `env` values and `if` hold `${{ }}` expressions unevaluated:
@@ -18,6 +26,8 @@ export interface InputSpec {
  */
 export interface StepSpec {
   name: string;
+  /** GitHub dialect: the step's `id` as written (GITHUB_ACTION, github.action); absent when it has none. */
+  id?: string;
   run: string;
   /** A known shell name (`bash`, `sh`, `python`, `node`, `pwsh`) or a custom template holding `{0}`. */
   shell: string;
@@ -88,6 +98,9 @@ export interface MatrixStrategy {
   maxParallel?: number;
   /** A failure cancels the group's other unfinished tasks (default true). */
   failFast: boolean;
+  /** This expansion's place in the group (from 0) and the group's size: GitHub's strategy.job-index, job-total. */
+  index?: number;
+  total?: number;
 }
 
 export interface TaskSpec {
@@ -199,6 +212,8 @@ export interface TaskContext {
   imports: Record<string, string>;
   /** Values the runner must mask in every log line (confidential imports and outputs of dependencies). */
   mask: string[];
+  /** GitHub-dialect runs: `github` facts, `vars` and typed `inputs` (docs/adr/0018-github-context.md). */
+  github?: GitHubRunContext;
 }
 
 /** An artifact of a dependency to extract into the work dir before the first step. */

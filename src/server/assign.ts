@@ -1,6 +1,7 @@
 // Builds the task a runner receives for a claimed attempt: the task as compiled, and the context its
 // expressions are evaluated against on the runner — inputs, direct dependencies' outputs and results,
 // imported values, matrix values — plus the values the runner must mask and the artifacts to extract.
+import type { GitHubRunContext } from '../protocol/github-context.ts';
 import type { AssignedTask, Plan, TaskSpec } from '../protocol/plan.ts';
 import type { Claimed, Store } from '../store/index.ts';
 import { BatonError } from '../protocol/errors.ts';
@@ -18,6 +19,7 @@ interface RunFacts {
   dialect: string;
   env: Record<string, string>;
   inputs: Record<string, string>;
+  github?: GitHubRunContext;
 }
 
 /**
@@ -38,6 +40,7 @@ async function runFacts(store: Store, runId: string): Promise<RunFacts> {
     dialect: row.dialect,
     env: (JSON.parse(row.plan) as Plan).env,
     inputs: JSON.parse(row.inputs) as Record<string, string>,
+    ...(row.github_context === null ? {} : { github: JSON.parse(row.github_context) as GitHubRunContext }),
   };
   runFactsCache.set(runId, facts);
   if (runFactsCache.size > RUN_FACTS_CACHED) runFactsCache.delete(runFactsCache.keys().next().value!);
@@ -100,6 +103,7 @@ export async function assignClaimed(
       run: { id: run.id, name: run.name },
       imports,
       mask: [...mask],
+      ...(run.github === undefined ? {} : { github: run.github }),
     },
     artifacts,
     ...(relayed.length === 0 ? {} : { relayed }),

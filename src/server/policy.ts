@@ -10,6 +10,32 @@ import {
   type ExpressionContext,
 } from '../workflow/index.ts';
 import { tasksContext } from './tasks-context.ts';
+import type { GitHubRunContext } from '../protocol/github-context.ts';
+import { githubContext } from '../workflow/github-context.ts';
+
+/** Parsed once per run (a stored context never changes): a completion may decide many tasks of one run. */
+const PARSED_CACHED = 64;
+const parsed = new Map<string, GitHubRunContext>();
+
+function parsedContext(runId: string, json: string): GitHubRunContext {
+  const hit = parsed.get(runId);
+  if (hit !== undefined) return hit;
+  const value = JSON.parse(json) as GitHubRunContext;
+  parsed.set(runId, value);
+  if (parsed.size > PARSED_CACHED) parsed.delete(parsed.keys().next().value!);
+  return value;
+}
+
+/**
+ * A GitHub job's `if` also reads github, vars and typed inputs (docs "Context availability"): the run's stored
+ * facts, with the attempt the job is about to get (its first) and no workspace (no runner is chosen yet).
+ */
+function jobIfContexts(run: RunFacts, spec: TaskSpec) {
+  if (run.githubContext === null) return {};
+  const stored = parsedContext(run.id, run.githubContext);
+  const github = githubContext(stored, { runId: run.id, attempt: 1, workflow: run.name, spec });
+  return { inputs: stored.inputs, github, vars: stored.vars };
+}
 
 export const WORKFLOW_POLICY: RunPolicy = {
   wantsAncestors: (run) => run.dialect === 'github',
@@ -24,6 +50,7 @@ export const WORKFLOW_POLICY: RunPolicy = {
       tasks,
       matrix: spec.matrix,
       run: { id: run.id, name: run.name },
+      ...jobIfContexts(run, spec),
     };
     try {
       const verdict = decideTask(

@@ -39,6 +39,8 @@ export interface RunFacts {
   inputs: Record<string, string>;
   /** How many tasks the run has now (a matrix expanded at run time adds to it). */
   taskCount?: number;
+  /** GitHub-dialect runs: the stored GitHubRunContext JSON (protocol/github-context.ts), else null. */
+  githubContext: string | null;
 }
 
 /**
@@ -109,6 +111,12 @@ export async function advanceRun(
       dialect: run.dialect,
       cancelRequested: run.cancel_requested === 1,
       inputs: JSON.parse(run.inputs) as Record<string, string>,
+      // Read only when a task is to be decided: it may hold an event payload of up to 1 MiB.
+      githubContext:
+        run.dialect === 'github'
+          ? ((await tx.selectFrom('runs').select('github_context').where('id', '=', runId).executeTakeFirst())
+              ?.github_context ?? null)
+          : null,
     };
     await decidePending(tx, runId, now, policy, runFacts, pending, result);
   }

@@ -1,4 +1,5 @@
 // Runs: create one with its tasks from a plan, read them back, list them, request their cancellation.
+import type { GitHubRunContext } from '../protocol/github-context.ts';
 import type { Plan } from '../protocol/plan.ts';
 import type { RunStatus } from '../protocol/status.ts';
 import { secretNames } from '../protocol/secret-names.ts';
@@ -13,6 +14,11 @@ export interface CreateRunOptions {
   workflow: string;
   inputs: Record<string, string>;
   now: number;
+  /**
+   * GitHub-dialect runs: the run's facts, vars and typed inputs, stored as given except `github.run_number`,
+   * which the store sets: this run's number among the runs of the same workflow name, from 1.
+   */
+  github?: GitHubRunContext;
 }
 
 export interface RunWithTasks {
@@ -34,6 +40,19 @@ export function createRunStore(d: StoreDialect, policy: RunPolicy) {
     async create(o: CreateRunOptions): Promise<{ runId: string; advance: AdvanceResult }> {
       const runId = newId(o.now);
       return d.writeTx(async (tx) => {
+        let githubContext: string | null = null;
+        if (o.github !== undefined) {
+          const before = await tx
+            .selectFrom('runs')
+            .select((eb) => eb.fn.countAll<number | string>().as('n'))
+            .where('name', '=', o.plan.name)
+            .executeTakeFirstOrThrow();
+          const runNumber = String(Number(before.n) + 1);
+          githubContext = JSON.stringify({
+            ...o.github,
+            github: { ...o.github.github, run_number: runNumber },
+          });
+        }
         await tx
           .insertInto('runs')
           .values({
@@ -46,6 +65,7 @@ export function createRunStore(d: StoreDialect, policy: RunPolicy) {
             inputs: JSON.stringify(o.inputs),
             outputs: '{}',
             cancel_requested: 0,
+            github_context: githubContext,
             created_at: o.now,
             started_at: null,
             finished_at: null,

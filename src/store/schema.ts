@@ -15,6 +15,8 @@ export interface RunRow {
   created_at: number;
   started_at: number | null;
   finished_at: number | null;
+  /** GitHub-dialect runs: GitHubRunContext as JSON (protocol/github-context.ts); null otherwise. */
+  github_context: string | null;
 }
 
 export interface TaskRow {

@@ -129,6 +129,8 @@ tasks:
       group: 'build',
       maxParallel: 2,
       failFast: false,
+      index: 3,
+      total: 5,
     });
     expect(task(p, 'build (macos, 20)').steps[0]?.run).toBe(
       'echo node ${{ matrix.node }} on ${{ matrix.os }}',

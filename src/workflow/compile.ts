@@ -165,6 +165,7 @@ function checkExpressions(draft: WorkflowDraft): WorkflowIssue[] {
   const facts: WorkflowFacts = {
     tasks: new Map(draft.tasks.map((task) => [task.spec.name, task])),
     inputs: new Set(Object.keys(draft.inputs)),
+    dialect: draft.dialect,
   };
   const issues: WorkflowIssue[] = [];
   for (const ref of draft.templates) issues.push(...checkTemplate(ref, facts));

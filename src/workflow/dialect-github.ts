@@ -17,7 +17,7 @@ import { readStrategy } from './matrix.ts';
 import { readBool } from './native-control.ts';
 import { readEnv } from './native-env.ts';
 import { readShell, readStepId, StepNames, type ReadContext } from './native-steps.ts';
-import { readInputs } from './native.ts';
+import { readTypedInputs } from './github-inputs.ts';
 import type { Field, Located, NodeReader } from './node-reader.ts';
 import { OUTPUT_NAME } from './static-values.ts';
 import { checkTaskCount, TaskNames } from './task-names.ts';
@@ -123,7 +123,7 @@ function readTriggerInputs(reader: NodeReader, on: Field): WorkflowDraft['inputs
       (field) => field.key === 'inputs',
     );
     if (declared !== undefined && declared.node !== null)
-      Object.assign(inputs, readInputs(reader, declared, `'on.${trigger.key}.inputs'`, ['type', 'options']));
+      Object.assign(inputs, readTypedInputs(reader, declared, `'on.${trigger.key}.inputs'`, trigger.key));
   }
   return inputs;
 }
@@ -285,6 +285,7 @@ function readJobStep(
     ? readShell(reader, shellField, owner, undefined)
     : (ctx.defaults.shell ?? GITHUB_DEFAULT_SHELL);
   const step: StepSpec = { name: id ?? display ?? `step-${index + 1}`, run: '', shell, env: {} };
+  if (id !== undefined) step.id = id;
   const run = known.get('run');
   if (run === undefined) reader.report('missing_field', `${owner} needs 'run' or 'uses'`, item.at, item.path);
   else {

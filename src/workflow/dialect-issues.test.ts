@@ -263,12 +263,20 @@ const CASES: Case[] = [
     13,
   ],
   [
-    'github: github context',
-    'jobs:\n  a:\n    runs-on: x\n    steps:\n      - run: echo ${{ github.sha }}\n',
+    'github: job context in a job-level if',
+    'jobs:\n  a:\n    if: job.status == 1\n    runs-on: x\n    steps:\n      - run: echo ${{ github.sha }}\n',
     'unknown_reference',
-    "'run' of step 1 of job 'a' uses unknown context 'github'; Baton has no 'github' context: use run.id, run.name, env or inputs; contexts are inputs, env, tasks, needs, matrix, run, runner, steps, secrets, imports",
-    5,
-    14,
+    "'if' of job 'a' reads job.status, but 'job' is not available there; it is available in steps",
+    3,
+    9,
+  ],
+  [
+    'native: github context',
+    'tasks:\n  a:\n    run: echo ${{ github.sha }}\n',
+    'unknown_reference',
+    "'run' of task 'a' uses unknown context 'github'; the 'github' context is only in GitHub Actions workflows (jobs:): use run.id, run.name, env or inputs; contexts are inputs, env, tasks, needs, matrix, run, runner, steps, secrets, imports",
+    3,
+    10,
   ],
   [
     'github: misspelt job key',
@@ -351,7 +359,7 @@ describe('invalid workflows across dialects', () => {
 
   it('reports every problem of a GitHub workflow at once, in document order', () => {
     const found = issues(
-      'jobs:\n  a:\n    runs-on: x\n    timeout-minutes: 0\n    steps:\n      - uses: actions/setup-node@v4\n      - run: echo ${{ github.ref }}\n        shel: bash\n',
+      'jobs:\n  a:\n    runs-on: x\n    timeout-minutes: 0\n    steps:\n      - uses: actions/setup-node@v4\n      - run: echo ${{ strategy.job }}\n        shel: bash\n',
     );
     expect(found.map((issue) => [issue.code, issue.line])).toEqual([
       ['invalid_value', 4],

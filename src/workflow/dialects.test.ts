@@ -253,7 +253,13 @@ describe('GitHub Actions', () => {
     const p = plan(fixture('github-release.yml'));
     expect(p.inputs).toEqual({
       version: { description: 'Version to release', required: true },
-      mode: { description: 'Publish, or only print what would happen', required: false, default: 'dry-run' },
+      mode: {
+        description: 'Publish, or only print what would happen',
+        required: false,
+        default: 'dry-run',
+        type: 'choice',
+        options: ['dry-run', 'publish'],
+      },
     });
     const prepare = task(p, 'prepare');
     expect(prepare.exports).toEqual([

@@ -115,7 +115,7 @@ export function expandTasks(
       const name = groups.get(draft.spec.name)?.[index] ?? draft.spec.name;
       const made = combinationTask(
         base,
-        strategy,
+        { ...strategy, index, total: matrix.combinations.length },
         combination,
         name,
         draft.matrixFlags ?? [],

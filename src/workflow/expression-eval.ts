@@ -24,7 +24,8 @@ export { stringify, truthy, type ExprValue } from './expression-values.ts';
  * `imports`. An absent optional context reads as an empty object.
  */
 export interface ExpressionContext {
-  inputs: Record<string, string>;
+  /** Strings, except a GitHub workflow_dispatch input typed boolean or number. */
+  inputs: Record<string, string | number | boolean>;
   env: Record<string, string>;
   tasks: Record<string, { outputs: Record<string, string>; result: string }>;
   matrix?: Record<string, string | number | boolean>;
@@ -36,6 +37,11 @@ export interface ExpressionContext {
   secrets?: Record<string, string>;
   /** Imported values by their `as` name. */
   imports?: Record<string, string>;
+  /** GitHub-dialect runs only (github-context.ts): `github`, `vars`, `job`, `strategy`. */
+  github?: Record<string, unknown>;
+  vars?: Record<string, string>;
+  job?: Record<string, unknown>;
+  strategy?: Record<string, number | boolean>;
 }
 
 /** Context names an expression may start with; `needs` is `tasks` under its GitHub name. */
@@ -173,6 +179,8 @@ function contextValue(name: string, ctx: ExpressionContext, source: string, posi
     case 'imports':
       return fromRecord(ctx.imports);
     default:
+      if (name === 'github' || name === 'vars' || name === 'job' || name === 'strategy')
+        return fromRecord(ctx[name]);
       throw new ExpressionError(
         `unknown context '${name}'; use one of ${CONTEXT_NAMES.join(', ')}`,
         source,

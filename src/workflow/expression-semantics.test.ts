@@ -176,7 +176,7 @@ describe('expression semantics (GitHub Actions)', () => {
       "1 == fromJSON('{oops')",
       'fromJSON() got a value that is not valid JSON (5 characters, invalid at character 2',
     ],
-    ['github.sha', "unknown context 'github'"],
+    ['octocat.sha', "unknown context 'octocat'"],
   ])('%s fails: %s', (source, message) => {
     expect(errorOf(() => value(source)).message).toContain(message);
   });

@@ -2,6 +2,7 @@
 
 import type { Plan } from '../protocol/plan.ts';
 import { didYouMean, makeIssue, type WorkflowIssue } from './issues.ts';
+import { valueProblem } from './github-inputs.ts';
 import { formatBytes, resolveLimits, type WorkflowLimits } from './limits.ts';
 
 const NOWHERE = { line: 0, column: 0 };
@@ -31,7 +32,10 @@ export function resolveInputs(
   const entries: Array<[string, string]> = [];
   for (const [name, spec] of Object.entries(plan.inputs)) {
     const value = Object.hasOwn(given, name) ? given[name] : spec.default;
-    if (value !== undefined) entries.push([name, value]);
+    const problem = value === undefined ? undefined : valueProblem(spec, value);
+    if (problem !== undefined)
+      issues.push(makeIssue('invalid_value', `input '${name}' ${problem}`, NOWHERE, `inputs.${name}`));
+    else if (value !== undefined) entries.push([name, value]);
     else if (spec.required)
       issues.push(
         makeIssue(
@@ -41,7 +45,8 @@ export function resolveInputs(
           `inputs.${name}`,
         ),
       );
-    else entries.push([name, '']); // optional without default reads as '' (as in GitHub Actions)
+    // Optional without default reads as '' (as in GitHub Actions); a boolean one as false.
+    else entries.push([name, spec.type === 'boolean' ? 'false' : '']);
   }
   let total = 0;
   for (const [name, value] of entries) {

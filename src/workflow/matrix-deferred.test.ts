@@ -170,8 +170,8 @@ jobs:
     const res = at({ ff: 'false', par: '3' });
     if ('error' in res) throw new Error(res.error);
     expect(res.tasks.map((t) => [t.name, t.strategy])).toEqual([
-      ['test (a)', { group: 'test', failFast: false, maxParallel: 3 }],
-      ['test (b)', { group: 'test', failFast: false, maxParallel: 3 }],
+      ['test (a)', { group: 'test', failFast: false, maxParallel: 3, index: 0, total: 2 }],
+      ['test (b)', { group: 'test', failFast: false, maxParallel: 3, index: 1, total: 2 }],
     ]);
     expect(at({ ff: 'true', par: 'x' })).toEqual({
       error: "'max-parallel' of job 'test' is the string 'x'; it must be a whole number of at least 1",

@@ -106,13 +106,14 @@ export function expandDeferredMatrix(
   if ('error' in strategy) return strategy;
   const tasks: TaskSpec[] = [];
   const names = new Set<string>();
-  for (const combination of matrix.combinations) {
+  for (const [index, combination] of matrix.combinations.entries()) {
     const name = expansionName(group, combination);
     if (names.has(name))
       return { error: `${owner} makes the job '${name}' twice; remove the repeated values` };
     names.add(name);
     const badLabels: string[] = [];
-    const made = combinationTask(spec, strategy, combination, name, deferred.flags ?? [], (label, value) => {
+    const place = { ...strategy, index, total: matrix.combinations.length };
+    const made = combinationTask(spec, place, combination, name, deferred.flags ?? [], (label, value) => {
       const problem = labelProblem(value);
       if (problem !== undefined)
         badLabels.push(`runs-on label '${short(value)}' of job '${name}' ${problem}`);

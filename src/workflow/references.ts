@@ -5,6 +5,7 @@
 import { ExpressionError } from './expression-error.ts';
 import { CONTEXT_NAMES, type ContextName } from './expression-eval.ts';
 import { STATUS_FUNCTIONS } from './expression-functions.ts';
+import { GITHUB_CONTEXT_NAMES } from './github-context.ts';
 import { chains, type Chain } from './expression-chains.ts';
 import { parseExpression, walkExpression, type Expr } from './expression-parser.ts';
 import type { TaskDraft, TemplateRef, TemplateWhere } from './drafts.ts';
@@ -15,12 +16,16 @@ import { parseTemplate } from './template.ts';
 export interface WorkflowFacts {
   tasks: ReadonlyMap<string, TaskDraft>;
   inputs: ReadonlySet<string>;
+  /** `github` workflows also read the github, vars, job and strategy contexts (github-context.ts). */
+  dialect?: string;
 }
 
 const TASK_FIELDS = ['outputs', 'result'];
 const STEP_FIELDS = ['outputs', 'outcome', 'conclusion'];
 const RUN_FIELDS = ['id', 'name'];
 const RUNNER_FIELDS = ['name', 'os', 'arch', 'temp'];
+/** GitHub's runner context also has these (docs "runner context"). */
+const GITHUB_RUNNER_FIELDS = [...RUNNER_FIELDS, 'tool_cache', 'environment', 'debug'];
 
 /** Contexts each place may read. */
 const ALLOWED: Record<TemplateWhere, readonly ContextName[]> = {
@@ -42,12 +47,26 @@ const PLACE: Record<TemplateWhere, string> = {
     'runner labels and matrix flags are decided when the workflow is compiled; they can read only matrix values',
 };
 
-/** GitHub contexts Baton does not have, with what to use instead. */
+/** GitHub contexts that only GitHub-dialect workflows have, with what to use instead in the others. */
 const FOREIGN_CONTEXTS: Record<string, string> = {
-  github: "; Baton has no 'github' context: use run.id, run.name, env or inputs",
-  vars: "; Baton has no 'vars' context: use env or inputs",
-  job: "; Baton has no 'job' context",
-  strategy: "; Baton has no 'strategy' context: use matrix",
+  github:
+    "; the 'github' context is only in GitHub Actions workflows (jobs:): use run.id, run.name, env or inputs",
+  vars: "; the 'vars' context is only in GitHub Actions workflows (jobs:): use env or inputs",
+  job: "; the 'job' context is only in GitHub Actions workflows (jobs:)",
+  strategy: "; the 'strategy' context is only in GitHub Actions workflows (jobs:): use matrix",
+};
+
+/**
+ * Where a GitHub-dialect workflow may read its own contexts (docs "Context availability"): a job's `if` is
+ * decided by the server, which has github and vars but no runner; the workflow env, a job's env and steps have
+ * them all but `job`, which only steps see. `compile` places (runs-on, matrix flags) read the matrix only.
+ */
+const GITHUB_ALLOWED: Record<TemplateWhere, readonly string[]> = {
+  workflow: ['github', 'vars'],
+  task: ['github', 'vars', 'strategy'],
+  step: GITHUB_CONTEXT_NAMES,
+  'task-if': ['github', 'vars'],
+  compile: [],
 };
 
 export function checkTemplate(ref: TemplateRef, facts: WorkflowFacts, task?: TaskDraft): WorkflowIssue[] {
@@ -104,6 +123,8 @@ function checkChain(
   if (context === undefined) return undefined;
   const { what } = ref;
   const shown = chain.join('.');
+  if (facts.dialect === 'github' && (GITHUB_CONTEXT_NAMES as readonly string[]).includes(context))
+    return checkGitHubChain(chain, ref);
   if (!(CONTEXT_NAMES as readonly string[]).includes(context)) {
     const hint = FOREIGN_CONTEXTS[context] ?? didYouMean(context, CONTEXT_NAMES);
     return `${what} uses unknown context '${context}'${hint}; contexts are ${CONTEXT_NAMES.join(', ')}`;
@@ -126,10 +147,12 @@ function checkChain(
       return RUN_FIELDS.includes(name)
         ? undefined
         : `${what} reads ${shown}; 'run' has only ${RUN_FIELDS.join(' and ')}`;
-    case 'runner':
-      return RUNNER_FIELDS.includes(name)
+    case 'runner': {
+      const fields = facts.dialect === 'github' ? GITHUB_RUNNER_FIELDS : RUNNER_FIELDS;
+      return fields.includes(name)
         ? undefined
-        : `${what} reads ${shown}; 'runner' has ${RUNNER_FIELDS.join(', ')}${didYouMean(name, RUNNER_FIELDS)}`;
+        : `${what} reads ${shown}; 'runner' has ${fields.join(', ')}${didYouMean(name, fields)}`;
+    }
     case 'secrets':
       return SECRET_NAME.test(name)
         ? undefined
@@ -156,6 +179,37 @@ function checkChain(
       return undefined;
   }
 }
+
+const STRATEGY_FIELDS = ['fail-fast', 'job-index', 'job-total', 'max-parallel'];
+const JOB_FIELDS = ['status', 'container', 'services', 'check_run_id'];
+
+/** github, vars, job, strategy in a GitHub workflow: available in this place, and a field the context has. */
+function checkGitHubChain(chain: Chain, ref: TemplateRef): string | undefined {
+  const [context, name] = chain;
+  const shown = chain.join('.');
+  if (!GITHUB_ALLOWED[ref.where].includes(context!)) {
+    const places = (Object.keys(GITHUB_ALLOWED) as TemplateWhere[])
+      .filter((where) => GITHUB_ALLOWED[where].includes(context!))
+      .map((where) => GITHUB_PLACE[where]);
+    return `${ref.what} reads ${shown}, but '${context}' is not available there; it is available in ${places.join(', ')}`;
+  }
+  if (name === undefined) return undefined;
+  if (context === 'strategy' && !STRATEGY_FIELDS.includes(name))
+    return `${ref.what} reads ${shown}; 'strategy' has ${STRATEGY_FIELDS.join(', ')}${didYouMean(name, STRATEGY_FIELDS)}`;
+  if (context === 'job' && !JOB_FIELDS.includes(name))
+    return `${ref.what} reads ${shown}; 'job' has ${JOB_FIELDS.join(', ')}${didYouMean(name, JOB_FIELDS)}`;
+  if (context === 'vars' && !SECRET_NAME.test(name))
+    return `${ref.what} reads ${shown}; var names use letters, digits and _, not starting with a digit`;
+  return undefined;
+}
+
+const GITHUB_PLACE: Record<TemplateWhere, string> = {
+  workflow: 'the workflow env',
+  task: "a job's env",
+  step: 'steps',
+  'task-if': "a job's if",
+  compile: 'runs-on',
+};
 
 function checkStep(chain: Chain, ref: TemplateRef): string | undefined {
   const [, name, field] = chain;

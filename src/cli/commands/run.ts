@@ -14,6 +14,7 @@ import { gitTopLevel, snapshotCheckout } from '../checkout.ts';
 import { readDotenv } from '../dotenv.ts';
 import { SECRET_NAME } from '../../workflow/static-values.ts';
 import { collectInput, readWorkflowFile, reportError } from '../common.ts';
+import { addGitHubOptions, githubSubmit, type GitHubFlags, type GitHubSubmit } from '../github-context.ts';
 import { exitCodeFor, followRun, printSummary } from '../follow.ts';
 import { watchPending } from '../pending-hints.ts';
 import { downloadArtifacts } from '../artifacts.ts';
@@ -25,7 +26,7 @@ import { batonVersion } from '../version.ts';
 /** SIGTERM → SIGKILL grace of the local runner's steps on Ctrl-C (a task's own cancel_grace wins). */
 const CANCEL_GRACE_S = 10;
 
-interface RunFlags {
+interface RunFlags extends GitHubFlags {
   input: Record<string, string>;
   json?: boolean;
   shape?: string;
@@ -43,7 +44,7 @@ interface RunFlags {
 }
 
 export function registerRun(program: Command, setExit: (code: number) => void): void {
-  program
+  const command = program
     .command('run')
     .description(
       'run a workflow here and now: embedded server and runner, live progress, exit 0 when it succeeds',
@@ -90,8 +91,9 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
     .option(
       '--secret-file <file>',
       'secrets from a dotenv file (NAME=value lines, as .secrets for act); --secret wins over it',
-    )
-    .action(async (file: string, flags: RunFlags) => setExit(await runCommand(file, flags)));
+    );
+  addGitHubOptions(command);
+  command.action(async (file: string, flags: RunFlags) => setExit(await runCommand(file, flags)));
 }
 
 async function runCommand(file: string, flags: RunFlags): Promise<number> {
@@ -106,6 +108,12 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
     return 2;
   }
   const shape = flags.shape ?? 'run';
+  let github: GitHubSubmit;
+  try {
+    github = await githubSubmit({ text: wf.text, path: file }, flags, flags.input);
+  } catch (err) {
+    return reportError(err, out);
+  }
   const parallel = Number(flags.parallel);
   if (!Number.isInteger(parallel) || parallel < 1 || parallel > 64) {
     out.err(`baton: --parallel must be an integer from 1 to 64, got '${flags.parallel}'\n`);
@@ -272,7 +280,7 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
     // Into the embedded server's store (encrypted under its master key), as `baton secrets set` would.
     for (const [name, value] of Object.entries(secrets)) await client.setSecret(name, value);
     const submitted = await client.submitRun(wf.text, {
-      inputs: flags.input,
+      ...github,
       fileName: wf.fileName,
       ...(flags.job.length === 0 ? {} : { jobs: flags.job }),
       // Loaded on use: a runner's process stays free of YAML code.

@@ -21,6 +21,7 @@ import { authenticateUser, scopeFor, userTokenOf } from '../auth.ts';
 import { publishAdvance, type ServerContext } from '../context.ts';
 import { runnerGives, runnerReport, runResult, runSummary, taskGroupResult } from '../views.ts';
 import { CompilePool } from '../compile-pool.ts';
+import { githubRunContext, takesInputs } from '../github-run.ts';
 import { decodeJsonBody } from '../utf8-body.ts';
 import { openSse } from '../sse.ts';
 
@@ -80,17 +81,21 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
         plan = selected.plan;
       }
       await refuseUnknownTypes(ctx, plan, compiled.customTypes ?? []);
-      const inputs = resolveInputs(plan, req.body.inputs ?? {});
+      const inputs = takesInputs(plan, req.body)
+        ? resolveInputs(plan, req.body.inputs ?? {})
+        : ({ ok: true, inputs: {} } as const);
       if (!inputs.ok) {
         throw new BatonError('invalid_inputs', inputs.issues.map((i) => i.message).join('; '), {
           issues: inputs.issues,
         });
       }
+      const github = githubRunContext(plan, req.body, inputs.inputs);
       const { runId, advance } = await ctx.store.runs.create({
         plan,
         workflow: req.body.workflow,
         inputs: inputs.inputs,
         now: ctx.now(),
+        ...(github === undefined ? {} : { github }),
       });
       ctx.hub.runEvent({ type: 'run', runId, status: 'queued' });
       publishAdvance(ctx, runId, advance);

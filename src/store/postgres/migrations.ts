@@ -298,6 +298,15 @@ CREATE TABLE webhook_attempts (
 `,
   },
   {
+    id: 18,
+    name: '0018-run-github-context',
+    // GitHub-dialect runs (issue 18, docs/adr/0018-github-context.md): the checkout and event facts, vars and typed
+    // inputs the run was submitted with, as JSON; NULL for runs of the other dialects.
+    sql: `
+ALTER TABLE runs ADD COLUMN github_context TEXT;
+`,
+  },
+  {
     id: 20,
     name: '0020-task-steps',
     // Each step of a task's latest attempt as its runner reported it: status, exit code, times and the byte
