@@ -5,7 +5,7 @@
 // blank lines are ignored; the last value of a name wins. BATON_PATH holds one directory per line.
 
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { open, readFile, stat, truncate } from 'node:fs/promises';
 
 export interface ParsedAssignments {
   values: Array<[string, string]>;
@@ -33,7 +33,10 @@ export function parseAssignments(text: string, firstLine = 1): ParsedAssignments
     if (heredoc < 0) {
       return {
         values,
-        error: { line: lineNo, message: `'${line}' is neither 'name=value' nor 'name<<DELIMITER'` },
+        error: {
+          line: lineNo,
+          message: `Invalid format '${line}': it is neither 'name=value' nor 'name<<DELIMITER'`,
+        },
       };
     }
     const name = line.slice(0, heredoc);
@@ -43,11 +46,12 @@ export function parseAssignments(text: string, firstLine = 1): ParsedAssignments
       return { values, error: { line: lineNo, message: `'${line}' has no delimiter after '<<'` } };
     const end = lines.indexOf(delim, i + 1);
     if (end < 0) {
+      // GitHub's own words first ("Matching delimiter not found"), so a search for its error finds this one.
       return {
         values,
         error: {
           line: lineNo,
-          message: `the value of '${name}' is never closed: no line '${delim}' follows`,
+          message: `Matching delimiter not found '${delim}': the value of '${name}' is never closed: no line '${delim}' follows`,
         },
       };
     }
@@ -72,6 +76,25 @@ function splitLines(text: string): string[] {
 
 /** Files larger than this are refused: they are meant for values, not logs. */
 export const MAX_COMMAND_FILE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The whole of a command file one step wrote (each step starts with it empty: resetCommandFiles), or an error
+ * past MAX_COMMAND_FILE_BYTES — the size is checked before anything is read.
+ */
+export async function readCommandFile(path: string, limit = MAX_COMMAND_FILE_BYTES): Promise<string> {
+  const { size } = await stat(path);
+  if (size > limit) throw new Error(`${path} is ${size} bytes, over the limit of ${limit} bytes`);
+  return size === 0 ? '' : readFile(path, 'utf8');
+}
+
+/**
+ * Empties the files before a step, so that each step gets fresh ones, as GitHub gives each step its own: a step
+ * that overwrites one with `>` replaces only its own values. Truncated in place, not replaced: a sandboxed step
+ * sees each file through a bind mount of that very inode (sandbox.ts).
+ */
+export async function resetCommandFiles(paths: readonly string[]): Promise<void> {
+  await Promise.all(paths.map((p) => truncate(p, 0)));
+}
 
 export interface AppendedText {
   text: string;

@@ -16,6 +16,7 @@ import type { StepFiles } from './step-files.ts';
 import type { StepView } from './step-process.ts';
 import type { EngineOptions, StepResult, StepStatus } from './types.ts';
 import type { WorkDir } from './work-dir.ts';
+import type { StepCommandEffects, WorkflowCommands } from './workflow-commands.ts';
 
 export interface StepsInput {
   task: AssignedTask;
@@ -32,6 +33,8 @@ export interface StepsInput {
   files: StepFiles;
   masker: Masker;
   feed: MaskFeed;
+  /** Workflow commands on the steps' output (workflow-commands.ts): every log line passes through it. */
+  commands: WorkflowCommands;
   scope: EvalScope;
   /** Workflow env, task env and imports, evaluated. */
   taskEnv: Record<string, string>;
@@ -48,7 +51,7 @@ export interface StepsResult {
 }
 
 export async function runSteps(input: StepsInput): Promise<StepsResult> {
-  const { task, options, files, masker, feed, results, system } = input;
+  const { task, options, files, feed, commands, results, system } = input;
   const records: Record<string, StepRecord> = {};
   let failure: StepFailure | undefined;
   let failedExit: number | null = null;
@@ -88,6 +91,11 @@ export async function runSteps(input: StepsInput): Promise<StepsResult> {
       continue;
     }
 
+    await files.prepare();
+    commands.startStep({
+      step: step.name,
+      env: { ...options.baseEnv, ...inherited, ...evaluated.value.env },
+    });
     feed.start();
     let run;
     try {
@@ -110,7 +118,7 @@ export async function runSteps(input: StepsInput): Promise<StepsResult> {
           paths: files.paths,
           log: (stream, text) => {
             feed.catchUp();
-            masker.write(stream, text);
+            commands.write(stream, text);
           },
           system,
           onStarted: (pid) =>
@@ -127,10 +135,13 @@ export async function runSteps(input: StepsInput): Promise<StepsResult> {
     } finally {
       await feed.stop();
     }
+    const effects = commands.endStep();
     // Files are read after every step that ran, so a failed step's outputs are kept too.
-    const collected = await files.collect(step.name);
+    const collected = await applyEffects(files, await files.collect(step.name, index), effects, index);
+    const summaryProblem = await files.collectSummary(step.name);
+    if (summaryProblem !== undefined) commands.note('error', summaryProblem);
     feed.addOutputs(collected.outputs);
-    masker.flush(); // the step's output ended: release what was held back, masked with every value known now
+    input.masker.flush(); // the step's output ended: release what was held back, masked with every value known now
     results[index] = run.result;
     lastExit = run.result.exitCode;
     options.onStep?.({
@@ -171,6 +182,25 @@ export async function runSteps(input: StepsInput): Promise<StepsResult> {
   return {
     ...(decided === undefined ? {} : { failure: decided }),
     exitCode: failure === undefined || cancel !== undefined ? lastExit : failedExit,
+  };
+}
+
+/** What the step's workflow commands changed, over what its files said (set-output after the file's value). */
+async function applyEffects(
+  files: StepFiles,
+  collected: { outputs: Record<string, string>; problem?: string },
+  effects: StepCommandEffects,
+  index: number,
+): Promise<{ outputs: Record<string, string>; problem?: string }> {
+  files.addOutputs(effects.outputs);
+  for (const [name, value] of Object.entries(effects.env)) files.exported.set(name, value);
+  for (const dir of effects.paths) files.addPath(dir);
+  if (Object.keys(effects.state).length > 0)
+    files.states.set(index, { ...files.states.get(index), ...effects.state });
+  const problem = collected.problem ?? effects.failure;
+  return {
+    outputs: { ...collected.outputs, ...effects.outputs },
+    ...(problem === undefined ? {} : { problem }),
   };
 }
 
