@@ -9,17 +9,8 @@ import { parseAssignments, parsePathLines, readCommandFile, resetCommandFiles } 
 import { readHarnessOutputs } from './harness-outputs.ts';
 import { errorText, perStepFiles, type WorkDir } from './work-dir.ts';
 import { stat } from 'node:fs/promises';
+import { STEP_SUMMARY_MAX_BYTES, TASK_SUMMARY_MAX_BYTES, type StepSummary } from '../protocol/annotations.ts';
 import { DEFAULT_WORKFLOW_LIMITS, formatBytes } from '../workflow/limits.ts';
-
-/** GitHub's limit for one step's summary: 1 MiB. */
-export const STEP_SUMMARY_MAX_BYTES = 1024 * 1024;
-/** All of a task's step summaries together (they travel in the task's result): 2 MiB. */
-export const TASK_SUMMARY_MAX_BYTES = 2 * 1024 * 1024;
-
-export interface StepSummary {
-  step: string;
-  markdown: string;
-}
 
 export class StepFiles {
   readonly exported = new Map<string, string>();

@@ -12,34 +12,21 @@
 // printed as GitHub's raw log spells them (`##[group]Title`, `##[endgroup]`, `##[error]…`), which the CLI and
 // the web UI fold and colour.
 
+import {
+  MAX_ANNOTATION_MESSAGE_CHARS,
+  MAX_ANNOTATIONS_PER_STEP,
+  MAX_ANNOTATIONS_PER_TASK,
+  type Annotation,
+  type AnnotationLevel,
+} from '../protocol/annotations.ts';
 import type { MaskedStream, Masker } from './masker.ts';
 
 /** A command line longer than this is printed as text, unparsed: 1 MiB, the most one line may hold back. */
 export const MAX_COMMAND_LINE_CHARS = 1024 * 1024;
-/** GitHub's per-step annotation limits ("10 warning annotations and 10 error annotations per step"). */
-export const MAX_ANNOTATIONS_PER_STEP = 10;
-/** GitHub's per-job limit ("50 annotations per job"). */
-export const MAX_ANNOTATIONS_PER_TASK = 50;
-/** Characters of an annotation's message and title that are kept; the rest is cut with a note. */
-export const MAX_ANNOTATION_MESSAGE_CHARS = 4096;
 /** Values a task may add with ::add-mask:: (each one costs the masker some needles on every later line). */
 export const MAX_MASKS_PER_TASK = 1000;
-
-export const ANNOTATION_LEVELS = ['error', 'warning', 'notice'] as const;
-export type AnnotationLevel = (typeof ANNOTATION_LEVELS)[number];
-
-export interface Annotation {
-  level: AnnotationLevel;
-  message: string;
-  /** The step's name, as the task's results list it. */
-  step: string;
-  title?: string;
-  file?: string;
-  line?: number;
-  endLine?: number;
-  col?: number;
-  endColumn?: number;
-}
+export { MAX_ANNOTATIONS_PER_STEP, MAX_ANNOTATIONS_PER_TASK, MAX_ANNOTATION_MESSAGE_CHARS };
+export type { Annotation, AnnotationLevel };
 
 export interface ParsedCommand {
   command: string;

@@ -10,6 +10,7 @@ import type {
   TaskGroupStatus,
   TaskResult,
 } from '../protocol/api.ts';
+import type { Annotation, StepSummary } from '../protocol/annotations.ts';
 import type { TaskSpec } from '../protocol/plan.ts';
 import type { RunStatus } from '../protocol/status.ts';
 import type { RunnerGives } from '../store/leases.ts';
@@ -49,6 +50,8 @@ export function taskResult(t: TaskRow, runnerNames: Map<string, string>): TaskRe
     logTruncated: t.log_truncated === 1,
     ...(t.cache_key === null ? {} : { cacheKey: t.cache_key }),
     ...(t.cache_hit === 1 ? { cached: true, cacheAgeMs: t.cache_age_ms ?? 0 } : {}),
+    ...(t.annotations === null ? {} : { annotations: JSON.parse(t.annotations) as Annotation[] }),
+    ...(t.summaries === null ? {} : { summaries: JSON.parse(t.summaries) as StepSummary[] }),
   };
 }
 

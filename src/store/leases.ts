@@ -591,6 +591,15 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
         if (body.logTruncated) {
           await tx.updateTable('tasks').set({ log_truncated: 1 }).where('id', '=', a.task_id).execute();
         }
+        // Every attempt's own: a retry that reports none clears the earlier attempt's.
+        await tx
+          .updateTable('tasks')
+          .set({
+            annotations: body.annotations === undefined ? null : JSON.stringify(body.annotations),
+            summaries: body.summaries === undefined ? null : JSON.stringify(body.summaries),
+          })
+          .where('id', '=', a.task_id)
+          .execute();
         if (body.cache === undefined)
           // An earlier attempt's cache report does not describe this one (e.g. a retry on a push runner).
           await tx
