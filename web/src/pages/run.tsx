@@ -8,6 +8,7 @@ import { StatusBadge } from '../components/status.tsx';
 import { Dag } from '../components/dag.tsx';
 import { LogView } from '../components/log-view.tsx';
 import { PendingExplanationView } from '../components/pending.tsx';
+import { Annotations, StepSummaries } from '../components/task-report.tsx';
 
 /** Re-read a live run this often (the run's event stream would replay every log, too heavy for a page). */
 const REFRESH_MS = 1_000;
@@ -80,6 +81,18 @@ function TaskPanel({ run, task, tick }: { run: RunResult; task: TaskResult; tick
         </p>
       )}
       {waiting && <PendingExplanationView runId={run.id} task={task.name} tick={tick} />}
+      {task.annotations !== undefined && (
+        <>
+          <h3>Annotations</h3>
+          <Annotations annotations={task.annotations} />
+        </>
+      )}
+      {task.summaries !== undefined && (
+        <>
+          <h3>Summary</h3>
+          <StepSummaries summaries={task.summaries} />
+        </>
+      )}
       <h3>Outputs</h3>
       <Outputs outputs={task.outputs} />
       {task.status !== 'pending' &&
