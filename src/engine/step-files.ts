@@ -9,7 +9,11 @@ import { parseAssignments, parsePathLines, readCommandFile, resetCommandFiles } 
 import { readHarnessOutputs } from './harness-outputs.ts';
 import { errorText, perStepFiles, type WorkDir } from './work-dir.ts';
 import { stat } from 'node:fs/promises';
-import { STEP_SUMMARY_MAX_BYTES, TASK_SUMMARY_MAX_BYTES, type StepSummary } from '../protocol/annotations.ts';
+import {
+  STEP_SUMMARY_MAX_BYTES,
+  TASK_SUMMARY_MAX_BYTES,
+  type StepSummary,
+} from '../protocol/annotation-limits.ts';
 import { DEFAULT_WORKFLOW_LIMITS, formatBytes } from '../workflow/limits.ts';
 
 export class StepFiles {

@@ -8,7 +8,7 @@ import type { CompleteCache } from '../protocol/cache.ts';
 import type { TaskCacheAccess } from './task-cache.ts';
 import type { Outcome, Reason } from '../protocol/status.ts';
 import type { ArchiveLimits } from './archive-limits.ts';
-import type { Annotation, StepSummary } from '../protocol/annotations.ts';
+import type { Annotation, StepSummary } from '../protocol/annotation-limits.ts';
 
 /**
  * How step processes are kept from outliving their task. `auto` picks the strongest one available of

@@ -18,7 +18,7 @@ import {
   MAX_ANNOTATIONS_PER_TASK,
   type Annotation,
   type AnnotationLevel,
-} from '../protocol/annotations.ts';
+} from '../protocol/annotation-limits.ts';
 import type { MaskedStream, Masker } from './masker.ts';
 
 /** A command line longer than this is printed as text, unparsed: 1 MiB, the most one line may hold back. */

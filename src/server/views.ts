@@ -10,7 +10,7 @@ import type {
   TaskGroupStatus,
   TaskResult,
 } from '../protocol/api.ts';
-import type { Annotation, StepSummary } from '../protocol/annotations.ts';
+import type { Annotation, StepSummary } from '../protocol/annotation-limits.ts';
 import type { TaskSpec } from '../protocol/plan.ts';
 import type { RunStatus } from '../protocol/status.ts';
 import type { RunnerGives } from '../store/leases.ts';
