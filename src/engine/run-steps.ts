@@ -185,21 +185,35 @@ export async function runSteps(input: StepsInput): Promise<StepsResult> {
   };
 }
 
-/** What the step's workflow commands changed, over what its files said (set-output after the file's value). */
+/**
+ * What the step's workflow commands changed, over what its files said (set-output after the file's value). A
+ * value over the per-value limit is dropped and fails the step, as one written to BATON_OUTPUT does.
+ */
 async function applyEffects(
   files: StepFiles,
   collected: { outputs: Record<string, string>; problem?: string },
   effects: StepCommandEffects,
   index: number,
 ): Promise<{ outputs: Record<string, string>; problem?: string }> {
-  files.addOutputs(effects.outputs);
-  for (const [name, value] of Object.entries(effects.env)) files.exported.set(name, value);
+  let tooLarge: string | undefined;
+  const within = (values: Record<string, string>): Record<string, string> =>
+    Object.fromEntries(
+      Object.entries(values).filter(([name, value]) => {
+        const bytes = Buffer.byteLength(value);
+        if (bytes <= files.maxValueBytes) return true;
+        tooLarge ??= `a workflow command of the step set '${name}' to ${bytes} bytes; the limit is ${files.maxValueBytes} bytes per value (values become environment variables)`;
+        return false;
+      }),
+    );
+  const outputs = within(effects.outputs);
+  files.addOutputs(outputs);
+  for (const [name, value] of Object.entries(within(effects.env))) files.exported.set(name, value);
   for (const dir of effects.paths) files.addPath(dir);
-  if (Object.keys(effects.state).length > 0)
-    files.states.set(index, { ...files.states.get(index), ...effects.state });
-  const problem = collected.problem ?? effects.failure;
+  const state = within(effects.state);
+  if (Object.keys(state).length > 0) files.states.set(index, { ...files.states.get(index), ...state });
+  const problem = collected.problem ?? effects.failure ?? tooLarge;
   return {
-    outputs: { ...collected.outputs, ...effects.outputs },
+    outputs: { ...collected.outputs, ...outputs },
     ...(problem === undefined ? {} : { problem }),
   };
 }

@@ -169,3 +169,14 @@ describe('WorkflowCommands', () => {
     expect(p.log()).toBe('progress 10%');
   });
 });
+
+describe('WorkflowCommands limits', () => {
+  it('stops taking values past MAX_COMMAND_VALUE_BYTES in one step and says why', () => {
+    const p = processor();
+    const big = 'x'.repeat(1024 * 1024);
+    const lines = Array.from({ length: 17 }, (_, i) => `::set-output name=v${i}::${big}`).join('\n');
+    const effects = p.run(`${lines}\n`);
+    expect(Object.keys(effects.outputs)).toHaveLength(15);
+    expect(effects.failure).toMatch(/more than 16777216 bytes .*MAX_COMMAND_VALUE_BYTES/);
+  });
+});

@@ -23,6 +23,11 @@ import type { MaskedStream, Masker } from './masker.ts';
 
 /** A command line longer than this is printed as text, unparsed: 1 MiB, the most one line may hold back. */
 export const MAX_COMMAND_LINE_CHARS = 1024 * 1024;
+/**
+ * Bytes a step may hand on through ::set-output::, ::save-state::, ::set-env:: and ::add-path:: together: the
+ * limit of the files they stand for (command-files.ts MAX_COMMAND_FILE_BYTES), 16 MiB.
+ */
+export const MAX_COMMAND_VALUE_BYTES = 16 * 1024 * 1024;
 /** Values a task may add with ::add-mask:: (each one costs the masker some needles on every later line). */
 export const MAX_MASKS_PER_TASK = 1000;
 export { MAX_ANNOTATIONS_PER_STEP, MAX_ANNOTATIONS_PER_TASK, MAX_ANNOTATION_MESSAGE_CHARS };
@@ -141,6 +146,7 @@ export class WorkflowCommands {
   #debug = false;
   #perStep: Record<AnnotationLevel, number> = { error: 0, warning: 0, notice: 0 };
   #warnedLimit = false;
+  #valueBytes = 0;
 
   constructor(options: WorkflowCommandsOptions) {
     this.#o = options;
@@ -155,6 +161,7 @@ export class WorkflowCommands {
     this.#echo = this.#debug;
     this.#perStep = { error: 0, warning: 0, notice: 0 };
     this.#warnedLimit = false;
+    this.#valueBytes = 0;
   }
 
   /** Decoded output of the running step. */
@@ -211,6 +218,13 @@ export class WorkflowCommands {
 
   #run(stream: MaskedStream, c: ParsedCommand, line: string): void {
     const out = (text: string): void => this.#o.write(stream, `${text}\n`);
+    if (STATE_COMMANDS.has(c.command)) {
+      this.#valueBytes += Buffer.byteLength(c.data) + Buffer.byteLength(c.properties.name ?? '');
+      if (this.#valueBytes > MAX_COMMAND_VALUE_BYTES) {
+        this.#effects.failure ??= `step '${this.#step.step}' handed on more than ${MAX_COMMAND_VALUE_BYTES} bytes with ::set-output::, ::save-state::, ::set-env:: and ::add-path:: (the limit per step, MAX_COMMAND_VALUE_BYTES); the rest is ignored`;
+        return;
+      }
+    }
     switch (c.command) {
       case 'add-mask':
         return;
