@@ -477,9 +477,14 @@ jobs:
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.getByRole('heading', { name: 'Runs' }).waitFor();
       await page.goto(`${server.url}/runs/${run.id}/tasks/report`);
-      const annotation = page.locator('.annotations li.annotation-error');
+      const annotation = page.locator('.task-panel .annotations li.annotation-error');
       await annotation.waitFor();
       expect(await annotation.textContent()).toBe('Error lint app.js#L3: Bad call: Missing semicolon');
+      // The run lists every task's annotations too, as GitHub's run summary does.
+      const onRun = page.getByRole('region', { name: 'Annotations' });
+      expect(await onRun.locator('li.annotation-error').textContent()).toBe(
+        'Error lint app.js#L3: Bad call: Missing semicolon',
+      );
       const summary = page.getByRole('region', { name: 'Summary of step lint' });
       await summary.waitFor();
       expect(await summary.locator('h5').textContent()).toBe('Results');

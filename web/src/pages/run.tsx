@@ -104,6 +104,23 @@ function TaskPanel({ run, task, tick }: { run: RunResult; task: TaskResult; tick
   );
 }
 
+/** Every task's annotations, as GitHub lists them on a run's summary; each links to its task. */
+function RunAnnotations({ run }: { run: RunResult }) {
+  const tasks = Object.values(run.results).filter((t) => t.annotations !== undefined);
+  if (tasks.length === 0) return null;
+  return (
+    <section aria-labelledby="annotations-h">
+      <h2 id="annotations-h">Annotations</h2>
+      {tasks.map((t) => (
+        <div key={t.name}>
+          <Link href={`/runs/${enc(run.id)}/tasks/${enc(t.name)}`}>{t.name}</Link>
+          <Annotations annotations={t.annotations ?? []} />
+        </div>
+      ))}
+    </section>
+  );
+}
+
 export function RunPage({
   id,
   task,
@@ -280,6 +297,8 @@ export function RunPage({
 
       {selected && <TaskPanel key={selected.name} run={run} task={selected} tick={tick} />}
       {task !== undefined && !selected && <p class="error">This run has no task '{task}'.</p>}
+
+      <RunAnnotations run={run} />
 
       <h2>Outputs</h2>
       <Outputs outputs={run.outputs} />
