@@ -5,10 +5,15 @@
 // A Harness-dialect task's OUTPUT_FILE files (harness-outputs.ts) are read after BATON_OUTPUT and give outputs
 // the same way; a name both give with different values is an error.
 
-import { parseAssignments, parsePathLines, readCommandFile, resetCommandFiles } from './command-files.ts';
+import {
+  commandFileSize,
+  parseAssignments,
+  parsePathLines,
+  readCommandFile,
+  resetCommandFiles,
+} from './command-files.ts';
 import { readHarnessOutputs } from './harness-outputs.ts';
 import { errorText, perStepFiles, type WorkDir } from './work-dir.ts';
-import { stat } from 'node:fs/promises';
 import {
   STEP_SUMMARY_MAX_BYTES,
   TASK_SUMMARY_MAX_BYTES,
@@ -71,7 +76,7 @@ export class StepFiles {
    */
   async collectSummary(stepName: string): Promise<string | undefined> {
     try {
-      const size = (await stat(this.#dir.summaryFile)).size;
+      const size = await commandFileSize(this.#dir.summaryFile);
       if (size === 0) return undefined;
       if (size > STEP_SUMMARY_MAX_BYTES)
         return `$GITHUB_STEP_SUMMARY upload aborted, supports content up to a size of ${STEP_SUMMARY_MAX_BYTES / 1024}k, got ${Math.ceil(size / 1024)}k (step '${stepName}', limit STEP_SUMMARY_MAX_BYTES)`;
