@@ -172,4 +172,28 @@ jobs:
     expect(yes.stdout).toContain('color=red');
     expect(yes.stdout).toContain('tool-ran');
   });
+
+  // "Using secrets in GitHub Actions": secrets are redacted in logs; an annotation is shown beside the log, so it
+  // is masked too (and an ::add-mask:: value added after it, when the task ends).
+  it('masks secrets and add-mask values in annotations', async () => {
+    const dir = gitCheckout(
+      workflow(`      - name: leak
+        env:
+          TOKEN: \${{ secrets.DEPLOY_TOKEN }}
+        run: |
+          echo "::warning title=uses $TOKEN::token is $TOKEN and later-mask-77"
+          echo "::add-mask::later-mask-77"
+`),
+    );
+    const json = await batonRunJson(['.github/workflows/ci.yml', '--secret', 'DEPLOY_TOKEN'], {
+      cwd: dir,
+      env: { DEPLOY_TOKEN: 'dt-5b1e0c9a77f3' },
+    });
+    expect(json.code, json.stderr).toBe(0);
+    const build = json.run?.results.build as unknown as Annotated;
+    expect(build.annotations).toEqual([
+      { level: 'warning', message: 'token is *** and ***', step: 'leak', title: 'uses ***' },
+    ]);
+    expect(json.stdout).not.toContain('dt-5b1e0c9a77f3');
+  });
 });
