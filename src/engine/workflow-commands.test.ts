@@ -180,3 +180,47 @@ describe('WorkflowCommands limits', () => {
     expect(effects.failure).toMatch(/more than 16777216 bytes .*MAX_COMMAND_VALUE_BYTES/);
   });
 });
+
+describe('WorkflowCommands line boundaries', () => {
+  // actions/runner reads whole lines: `::` in the middle of a line is text.
+  it('does not take a command from the middle of a line, however the output was split', () => {
+    for (const chunk of [1, 2, 3, 5, 100]) {
+      const p = processor();
+      p.run('text ::add-mask::abcdefgh\n  ::group::G\nabcdefgh ok\n', {}, chunk);
+      expect(p.log()).toBe('text ::add-mask::abcdefgh\n##[group]G\nabcdefgh ok\n');
+    }
+  });
+
+  it('sends ordinary lines on in one piece', () => {
+    const writes: string[] = [];
+    const masker = createMasker(() => undefined);
+    const commands = new WorkflowCommands({
+      masker,
+      write: (_s, t) => writes.push(t),
+      github: true,
+      debug: false,
+    });
+    commands.startStep({ step: 's', env: {} });
+    commands.write('stdout', 'a\nb\nc\n::group::G\nd\ne\n');
+    expect(writes).toEqual(['a\nb\nc\n', '##[group]G\n', 'd\ne\n']);
+  });
+
+  it('matches a processor fed whole text, for any text and any split', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.constantFrom('a', ':', ' ', '\n', '::group::x\n', '::add-mask::secretvalue\n', 'secretvalue'),
+        ),
+        fc.integer({ min: 1, max: 7 }),
+        (parts, chunk) => {
+          const text = parts.join('');
+          const whole = processor();
+          whole.run(text);
+          const split = processor();
+          split.run(text, {}, chunk);
+          expect(split.log()).toBe(whole.log());
+        },
+      ),
+    );
+  });
+});

@@ -139,6 +139,8 @@ export class WorkflowCommands {
   #o: WorkflowCommandsOptions;
   #masks = 0;
   #pending: Record<MaskedStream, string> = { stdout: '', stderr: '' };
+  /** The last text sent on the stream ended inside a line (that line is text, whatever follows). */
+  #midLine: Record<MaskedStream, boolean> = { stdout: false, stderr: false };
   #step: StepCommandOptions = { step: '', env: {} };
   #effects: StepCommandEffects = emptyEffects();
   #stopToken: string | undefined;
@@ -164,19 +166,61 @@ export class WorkflowCommands {
     this.#valueBytes = 0;
   }
 
-  /** Decoded output of the running step. */
+  /**
+   * Decoded output of the running step. Runs of ordinary lines go on in one piece; only a line that starts (after
+   * blanks) with `::` is looked at on its own, and held until its newline if it is not complete yet.
+   */
   write(stream: MaskedStream, text: string): void {
-    let rest = this.#pending[stream] + text;
+    const all = this.#pending[stream] + text;
     this.#pending[stream] = '';
-    for (;;) {
-      const nl = rest.indexOf('\n');
-      if (nl < 0) break;
-      this.#line(stream, rest.slice(0, nl + 1));
-      rest = rest.slice(nl + 1);
+    // In the middle of a line that already went out as text: nothing up to its end can be a command.
+    let start = 0;
+    if (this.#midLine[stream]) {
+      const nl = all.indexOf('\n');
+      if (nl < 0) return this.#o.write(stream, all);
+      start = nl + 1;
     }
+    let plainFrom = 0;
+    const CANDIDATE = /(?:^|\n)([^\S\n]*::)/g;
+    CANDIDATE.lastIndex = start === 0 ? 0 : start - 1;
+    for (;;) {
+      const m = CANDIDATE.exec(all);
+      if (m === null) break;
+      const at = m.index + m[0].length - m[1]!.length;
+      const nl = all.indexOf('\n', at);
+      if (nl < 0) {
+        // An incomplete line that may still become a command: held (within its limit), the text before it sent.
+        if (at > plainFrom) this.#o.write(stream, all.slice(plainFrom, at));
+        if (all.length - at <= MAX_COMMAND_LINE_CHARS) {
+          this.#pending[stream] = all.slice(at);
+          this.#midLine[stream] = false;
+        } else {
+          this.#o.write(stream, all.slice(at));
+          this.#midLine[stream] = true;
+        }
+        return;
+      }
+      if (at > plainFrom) this.#o.write(stream, all.slice(plainFrom, at));
+      this.#line(stream, all.slice(at, nl + 1));
+      plainFrom = nl + 1;
+      CANDIDATE.lastIndex = nl;
+    }
+    const rest = all.slice(plainFrom);
     if (rest === '') return;
-    if (mayBecomeCommand(rest) && rest.length <= MAX_COMMAND_LINE_CHARS) this.#pending[stream] = rest;
-    else this.#o.write(stream, rest);
+    const lastLine = rest.slice(rest.lastIndexOf('\n') + 1);
+    // A last line of blanks or a lone `:` may still become a command once more text comes.
+    if (
+      lastLine !== '' &&
+      mayBecomeCommand(lastLine) &&
+      (plainFrom > 0 || rest.includes('\n') || !this.#midLine[stream])
+    ) {
+      this.#o.write(stream, rest.slice(0, rest.length - lastLine.length));
+      this.#pending[stream] = lastLine;
+      this.#midLine[stream] = false;
+      return;
+    }
+    this.#o.write(stream, rest);
+    this.#midLine[stream] = !rest.endsWith('\n');
   }
 
   /** The step ended: a last line without newline is processed too. Returns what its commands changed. */
@@ -184,6 +228,7 @@ export class WorkflowCommands {
     for (const stream of ['stdout', 'stderr'] as const) {
       const rest = this.#pending[stream];
       this.#pending[stream] = '';
+      this.#midLine[stream] = false;
       if (rest !== '') this.#line(stream, rest);
     }
     return this.#effects;
