@@ -4,7 +4,7 @@
 // BATON_OUTPUT and BATON_ENV hold `name=value` lines and heredocs (`name<<DELIM`, value lines, `DELIM`);
 // blank lines are ignored; the last value of a name wins. BATON_PATH holds one directory per line.
 
-import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, openSync, readSync, statSync } from 'node:fs';
 import { constants } from 'node:fs';
 import { open, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 
@@ -85,6 +85,7 @@ export const MAX_COMMAND_FILE_BYTES = 16 * 1024 * 1024;
  * never followed.
  */
 export async function readCommandFile(path: string, limit = MAX_COMMAND_FILE_BYTES): Promise<string> {
+  if (isEmptyOwnFile(path)) return '';
   const handle = await openOwnFile(path, constants.O_RDONLY);
   try {
     const { size } = await handle.stat();
@@ -97,12 +98,22 @@ export async function readCommandFile(path: string, limit = MAX_COMMAND_FILE_BYT
 
 /** The size of a command file, with the same refusals as readCommandFile. */
 export async function commandFileSize(path: string): Promise<number> {
+  if (isEmptyOwnFile(path)) return 0;
   const handle = await openOwnFile(path, constants.O_RDONLY);
   try {
     return (await handle.stat()).size;
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * The common case in one synchronous lstat (microseconds, where each promise call is a thread-pool round trip):
+ * the step left the file as Baton made it, empty.
+ */
+function isEmptyOwnFile(path: string): boolean {
+  const stat = lstatSync(path, { throwIfNoEntry: false });
+  return stat !== undefined && stat.isFile() && stat.nlink === 1 && stat.size === 0;
 }
 
 async function openOwnFile(path: string, flags: number): Promise<FileHandle> {
@@ -132,6 +143,7 @@ async function openOwnFile(path: string, flags: number): Promise<FileHandle> {
 export async function resetCommandFiles(paths: readonly string[]): Promise<void> {
   await Promise.all(
     paths.map(async (path) => {
+      if (isEmptyOwnFile(path)) return;
       try {
         const handle = await openOwnFile(path, constants.O_WRONLY);
         try {
