@@ -134,13 +134,19 @@ describe('WorkflowCommands', () => {
     expect(on.log()).toContain('##[debug]details\n');
   });
 
-  it('honours ::set-output:: with a deprecation warning in the GitHub dialect only', () => {
+  it('honours ::set-output:: with a deprecation warning', () => {
     const gh = processor();
     expect(gh.run('::set-output name=v::1.0\n').outputs).toEqual({ v: '1.0' });
     expect(gh.log()).toContain('##[warning]The `set-output` command is deprecated');
+  });
+
+  it('leaves the output of other dialects as it came, commands and all', () => {
     const native = processor(false);
-    expect(native.run('::set-output name=v::1.0\n').outputs).toEqual({});
-    expect(native.log()).toBe('::set-output name=v::1.0\n');
+    const text =
+      '::set-output name=v::1.0\n::stop-commands::tok\n::add-mask::abcdefgh\nabcdefgh\n::group::G\n';
+    expect(native.run(text)).toEqual({ outputs: {}, state: {}, env: {}, paths: [] });
+    expect(native.log()).toBe(text);
+    expect(native.commands.annotations).toEqual([]);
   });
 
   it('keeps ::save-state:: values for the post step', () => {

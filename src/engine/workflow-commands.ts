@@ -1,10 +1,9 @@
 // GitHub Actions workflow commands (`::name key=value,…::data`) on a step's stdout and stderr, parsed on the
 // runner before the log is masked and shipped: docs.github.com "Workflow commands for GitHub Actions".
 //
-// Commands for the log, in every dialect: add-mask, stop-commands, group/endgroup, error/warning/notice
-// (annotations), debug, echo. Commands that change what a step hands on (set-output, save-state, set-env,
-// add-path) only in GitHub-dialect tasks (TaskSpec.githubCommands): elsewhere Baton takes outputs from files only
-// (DESIGN.md), and such a line is printed as it came.
+// Only in GitHub-dialect tasks (TaskSpec.githubCommands). Other dialects' users expect their output byte for
+// byte (an Automn script's stdout is its result, and has its own `::stop-commands::`), and Baton takes outputs
+// from files only (DESIGN.md): there every line goes on as it came.
 //
 // A line is held only while it may still become a command (its text so far, leading blanks aside, is `::` or
 // starts with it), so ordinary output stays live; a held line longer than MAX_COMMAND_LINE_CHARS is printed as
@@ -117,7 +116,7 @@ export interface WorkflowCommandsOptions {
   masker: Masker;
   /** Lines are written here after the commands in them were taken out (then masked and shipped). */
   write: (stream: MaskedStream, text: string) => void;
-  /** State-changing commands are honoured (GitHub dialect). */
+  /** A GitHub-dialect task: commands are read. Otherwise every line goes on as it came. */
   github: boolean;
   /** Debug messages shown for every step (ACTIONS_STEP_DEBUG in the runner's environment or a secret). */
   debug: boolean;
@@ -171,6 +170,7 @@ export class WorkflowCommands {
    * blanks) with `::` is looked at on its own, and held until its newline if it is not complete yet.
    */
   write(stream: MaskedStream, text: string): void {
+    if (!this.#o.github) return this.#o.write(stream, text);
     const all = this.#pending[stream] + text;
     this.#pending[stream] = '';
     // In the middle of a line that already went out as text: nothing up to its end can be a command.
@@ -251,7 +251,7 @@ export class WorkflowCommands {
       return;
     }
     const parsed = parseCommand(line);
-    if (parsed === undefined || (!this.#o.github && STATE_COMMANDS.has(parsed.command))) {
+    if (parsed === undefined) {
       this.#o.write(stream, raw);
       return;
     }
