@@ -4,6 +4,7 @@ import { formatAge } from '../engine/task-cache.ts';
 import type { RunResult, TaskResult } from '../protocol/api.ts';
 import { isTerminal } from '../protocol/status.ts';
 import { liveLine, type LiveLine } from './live-line.ts';
+import { isSilentMarker, printAnnotations, renderLogLine } from './log-markers.ts';
 import { watchPending, type PendingHintOptions, type PendingHints } from './pending-hints.ts';
 import { durationBetween, formatDuration, paint, statusColour, statusSymbol, type Out } from './output.ts';
 
@@ -37,12 +38,22 @@ async function followEvents(
       live.running(t.name, t.startedAt === null ? Date.now() : Date.parse(t.startedAt));
   }
   const partial = new Map<string, string>();
+  const groups = new Map<string, { depth: number }>();
+  const show = (task: string, line: string): void => {
+    if (isSilentMarker(line)) return void renderLogLine(out, line, groupsOf(task));
+    out.write(prefix(task) + renderLogLine(out, line, groupsOf(task)) + '\n');
+  };
+  const groupsOf = (task: string): { depth: number } => {
+    let g = groups.get(task);
+    if (g === undefined) groups.set(task, (g = { depth: 0 }));
+    return g;
+  };
   const lastStatus = new Map<string, string>();
   let width = 8;
   const prefix = (task: string) => paint(out, 'gray', `${task.padEnd(width)} | `);
   const flushPartial = (task: string) => {
     const rest = partial.get(task);
-    if (rest) out.write(prefix(task) + rest + '\n');
+    if (rest) show(task, rest);
     partial.delete(task);
   };
   const onMessage = async (m: RunStreamMessage) => {
@@ -50,7 +61,7 @@ async function followEvents(
       const text = (partial.get(m.task) ?? '') + m.data;
       const lines = text.split('\n');
       partial.set(m.task, lines.pop() ?? '');
-      for (const line of lines) out.write(prefix(m.task) + line.replace(/\r$/, '') + '\n');
+      for (const line of lines) show(m.task, line.replace(/\r$/, ''));
       return;
     }
     const e = m.event;
@@ -129,6 +140,7 @@ export function printSummary(result: RunResult, out: Out, o: { steps?: boolean }
     out.write('outputs:\n');
     for (const [k, v] of outputs) out.write(`  ${k}=${v}\n`);
   }
+  printAnnotations(result, out);
 }
 
 /** Exit code for a finished run: 0 when it succeeded, 1 otherwise. */

@@ -37,7 +37,8 @@ describe('command files', () => {
     expect(parsed.values).toEqual([['ok', '1']]);
     expect(parsed.error).toEqual({
       line: 11,
-      message: "the value of 'body' is never closed: no line 'END' follows",
+      message:
+        "Matching delimiter not found 'END': the value of 'body' is never closed: no line 'END' follows",
     });
   });
 

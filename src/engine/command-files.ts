@@ -4,8 +4,9 @@
 // BATON_OUTPUT and BATON_ENV hold `name=value` lines and heredocs (`name<<DELIM`, value lines, `DELIM`);
 // blank lines are ignored; the last value of a name wins. BATON_PATH holds one directory per line.
 
-import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { closeSync, fstatSync, lstatSync, openSync, readSync, statSync } from 'node:fs';
+import { constants } from 'node:fs';
+import { open, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 
 export interface ParsedAssignments {
   values: Array<[string, string]>;
@@ -33,7 +34,10 @@ export function parseAssignments(text: string, firstLine = 1): ParsedAssignments
     if (heredoc < 0) {
       return {
         values,
-        error: { line: lineNo, message: `'${line}' is neither 'name=value' nor 'name<<DELIMITER'` },
+        error: {
+          line: lineNo,
+          message: `Invalid format '${line}': it is neither 'name=value' nor 'name<<DELIMITER'`,
+        },
       };
     }
     const name = line.slice(0, heredoc);
@@ -43,11 +47,12 @@ export function parseAssignments(text: string, firstLine = 1): ParsedAssignments
       return { values, error: { line: lineNo, message: `'${line}' has no delimiter after '<<'` } };
     const end = lines.indexOf(delim, i + 1);
     if (end < 0) {
+      // GitHub's own words first ("Matching delimiter not found"), so a search for its error finds this one.
       return {
         values,
         error: {
           line: lineNo,
-          message: `the value of '${name}' is never closed: no line '${delim}' follows`,
+          message: `Matching delimiter not found '${delim}': the value of '${name}' is never closed: no line '${delim}' follows`,
         },
       };
     }
@@ -72,6 +77,87 @@ function splitLines(text: string): string[] {
 
 /** Files larger than this are refused: they are meant for values, not logs. */
 export const MAX_COMMAND_FILE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The whole of a command file one step wrote (each step starts with it empty: resetCommandFiles), or an error
+ * past `limit` — the size is checked before anything is read. The path is the step's to change: a symlink (to a
+ * file the step cannot see, but the runner can), a FIFO (that would block the runner) or a hard link is refused,
+ * never followed.
+ */
+export async function readCommandFile(path: string, limit = MAX_COMMAND_FILE_BYTES): Promise<string> {
+  if (isEmptyOwnFile(path)) return '';
+  const handle = await openOwnFile(path, constants.O_RDONLY);
+  try {
+    const { size } = await handle.stat();
+    if (size > limit) throw new Error(`${path} is ${size} bytes, over the limit of ${limit} bytes`);
+    return size === 0 ? '' : await handle.readFile('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The size of a command file, with the same refusals as readCommandFile. */
+export async function commandFileSize(path: string): Promise<number> {
+  if (isEmptyOwnFile(path)) return 0;
+  const handle = await openOwnFile(path, constants.O_RDONLY);
+  try {
+    return (await handle.stat()).size;
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The common case in one synchronous lstat (microseconds, where each promise call is a thread-pool round trip):
+ * the step left the file as Baton made it, empty.
+ */
+function isEmptyOwnFile(path: string): boolean {
+  const stat = lstatSync(path, { throwIfNoEntry: false });
+  return stat !== undefined && stat.isFile() && stat.nlink === 1 && stat.size === 0;
+}
+
+async function openOwnFile(path: string, flags: number): Promise<FileHandle> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, flags | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOOP')
+      throw new Error(`${path} was replaced by a symbolic link; it is not read`, { cause: error });
+    throw error;
+  }
+  const stat = await handle.stat();
+  if (!stat.isFile() || stat.nlink !== 1) {
+    await handle.close();
+    throw new Error(`${path} was replaced by something other than a plain file; it is not read`);
+  }
+  return handle;
+}
+
+/**
+ * Empties the files before a step, so that each step gets fresh ones, as GitHub gives each step its own: a step
+ * that overwrites one with `>` replaces only its own values. Truncated in place where it is still Baton's plain
+ * file (a sandboxed step sees each file through a bind mount of that very inode, sandbox.ts); a file an earlier
+ * step replaced (a symlink, a hard link, a directory, a FIFO) is removed and made again — never truncated
+ * through, which would empty whatever it points at.
+ */
+export async function resetCommandFiles(paths: readonly string[]): Promise<void> {
+  await Promise.all(
+    paths.map(async (path) => {
+      if (isEmptyOwnFile(path)) return;
+      try {
+        const handle = await openOwnFile(path, constants.O_WRONLY);
+        try {
+          await handle.truncate(0);
+        } finally {
+          await handle.close();
+        }
+      } catch {
+        await rm(path, { recursive: true, force: true });
+        await writeFile(path, '', { mode: 0o600, flag: 'wx' });
+      }
+    }),
+  );
+}
 
 export interface AppendedText {
   text: string;

@@ -24,6 +24,7 @@ export class MaskFeed {
   #maskReader: AppendedReader;
   #outputReader: AppendedReader;
   #harnessOutputFile: string | undefined;
+  #outputFile: string;
   /** An incomplete last line of the mask file, kept until its newline (or the step's end). */
   #partial = '';
   /** What the running step appended to BATON_OUTPUT so far. */
@@ -37,6 +38,7 @@ export class MaskFeed {
     this.#masker = masker;
     this.#confidential = new Set(confidential);
     this.#maskReader = new AppendedReader(dir.maskFile);
+    this.#outputFile = dir.outputFile;
     this.#outputReader = new AppendedReader(dir.outputFile);
     this.#harnessOutputFile = dir.harnessOutputFile;
     this.#warn = warn;
@@ -45,6 +47,8 @@ export class MaskFeed {
   /** Starts polling for a step that is starting. */
   start(): void {
     this.#stepOutput = '';
+    // Each step starts with an empty output file (StepFiles.prepare): read it from its start.
+    this.#outputReader = new AppendedReader(this.#outputFile);
     this.#timer = setInterval(() => {
       this.#reading = this.#reading.then(() => this.#read(false));
     }, MASK_POLL_MS);

@@ -17,6 +17,7 @@ import type { StepFiles } from './step-files.ts';
 import type { StepView } from './step-process.ts';
 import type { EngineOptions, StepResult, StepStatus } from './types.ts';
 import type { WorkDir } from './work-dir.ts';
+import type { StepCommandEffects, WorkflowCommands } from './workflow-commands.ts';
 
 export interface StepsInput {
   task: AssignedTask;
@@ -33,6 +34,8 @@ export interface StepsInput {
   files: StepFiles;
   masker: Masker;
   feed: MaskFeed;
+  /** Workflow commands on the steps' output (workflow-commands.ts): every log line passes through it. */
+  commands: WorkflowCommands;
   scope: EvalScope;
   /** Workflow env, task env and imports, evaluated. */
   taskEnv: Record<string, string>;
@@ -49,7 +52,7 @@ export interface StepsResult {
 }
 
 export async function runSteps(input: StepsInput): Promise<StepsResult> {
-  const { task, options, files, masker, feed, results, system } = input;
+  const { task, options, files, feed, commands, results, system } = input;
   const records: Record<string, StepRecord> = {};
   let failure: StepFailure | undefined;
   let failedExit: number | null = null;
@@ -90,6 +93,11 @@ export async function runSteps(input: StepsInput): Promise<StepsResult> {
       continue;
     }
 
+    await files.prepare();
+    commands.startStep({
+      step: step.name,
+      env: { ...options.baseEnv, ...inherited, ...evaluated.value.env },
+    });
     feed.start();
     let run;
     try {
@@ -113,7 +121,7 @@ export async function runSteps(input: StepsInput): Promise<StepsResult> {
           paths: files.paths,
           log: (stream, text) => {
             feed.catchUp();
-            masker.write(stream, text);
+            commands.write(stream, text);
           },
           system,
           onStarted: (pid) =>
@@ -135,10 +143,13 @@ export async function runSteps(input: StepsInput): Promise<StepsResult> {
     } finally {
       await feed.stop();
     }
+    const effects = commands.endStep();
     // Files are read after every step that ran, so a failed step's outputs are kept too.
-    const collected = await files.collect(step.name);
+    const collected = await applyEffects(files, await files.collect(step.name, index), effects, index);
+    const summaryProblem = await files.collectSummary(step.name);
+    if (summaryProblem !== undefined) commands.note('error', summaryProblem);
     feed.addOutputs(collected.outputs);
-    masker.flush(); // the step's output ended: release what was held back, masked with every value known now
+    input.masker.flush(); // the step's output ended: release what was held back, masked with every value known now
     results[index] = run.result;
     lastExit = run.result.exitCode;
     // Announced after the step's own messages below, so its log range (runner/agent.ts) holds them too.
@@ -185,6 +196,39 @@ export async function runSteps(input: StepsInput): Promise<StepsResult> {
   return {
     ...(decided === undefined ? {} : { failure: decided }),
     exitCode: failure === undefined || cancel !== undefined ? lastExit : failedExit,
+  };
+}
+
+/**
+ * What the step's workflow commands changed, over what its files said (set-output after the file's value). A
+ * value over the per-value limit is dropped and fails the step, as one written to BATON_OUTPUT does.
+ */
+async function applyEffects(
+  files: StepFiles,
+  collected: { outputs: Record<string, string>; problem?: string },
+  effects: StepCommandEffects,
+  index: number,
+): Promise<{ outputs: Record<string, string>; problem?: string }> {
+  let tooLarge: string | undefined;
+  const within = (values: Record<string, string>): Record<string, string> =>
+    Object.fromEntries(
+      Object.entries(values).filter(([name, value]) => {
+        const bytes = Buffer.byteLength(value);
+        if (bytes <= files.maxValueBytes) return true;
+        tooLarge ??= `a workflow command of the step set '${name}' to ${bytes} bytes; the limit is ${files.maxValueBytes} bytes per value (values become environment variables)`;
+        return false;
+      }),
+    );
+  const outputs = within(effects.outputs);
+  files.addOutputs(outputs);
+  for (const [name, value] of Object.entries(within(effects.env))) files.exported.set(name, value);
+  for (const dir of effects.paths) files.addPath(dir);
+  const state = within(effects.state);
+  if (Object.keys(state).length > 0) files.states.set(index, { ...files.states.get(index), ...state });
+  const problem = collected.problem ?? effects.failure ?? tooLarge;
+  return {
+    outputs: { ...collected.outputs, ...outputs },
+    ...(problem === undefined ? {} : { problem }),
   };
 }
 

@@ -33,7 +33,7 @@ describe('runTask: outputs, env and path files', () => {
     const { outcome, system } = await runCollected(task, { workRoot: tempDir() });
     expect(outcome).toMatchObject({ status: 'failed', reason: 'invalid_output_file' });
     expect(outcome.message).toMatch(
-      /step 'write' wrote an invalid BATON_OUTPUT file .*line 2: the value of 'body' is never closed/,
+      /step 'write' wrote an invalid BATON_OUTPUT file .*line 2: Matching delimiter not found 'END': the value of 'body' is never closed/,
     );
     expect(system).toContain(outcome.message);
     expect(outcome.steps.map((s) => s.status)).toEqual(['failed', 'skipped']);

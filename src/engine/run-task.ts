@@ -28,7 +28,8 @@ import { StepFiles } from './step-files.ts';
 import type { EngineOptions, LogEvent, StepResult, TaskOutcome } from './types.ts';
 import { afterMiss, consultCache, type CacheConsulted } from './task-cache.ts';
 import { writeUploads } from './uploads.ts';
-import { createWorkDir, removeWorkDir, type WorkDir } from './work-dir.ts';
+import { WorkflowCommands } from './workflow-commands.ts';
+import { commandFiles, createWorkDir, removeWorkDir, type WorkDir } from './work-dir.ts';
 
 /** Default time between SIGTERM and SIGKILL, as in GitHub Actions and Buildkite. */
 export const DEFAULT_CANCEL_GRACE_MS = 10_000;
@@ -137,6 +138,12 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
     }
   }
   const files = new StepFiles(dir);
+  const commands = new WorkflowCommands({
+    masker,
+    write: (stream, text) => masker.write(stream, text),
+    github: task.spec.githubCommands === true,
+    debug: options.baseEnv.ACTIONS_STEP_DEBUG === 'true' || options.secrets?.ACTIONS_STEP_DEBUG === 'true',
+  });
   const view = taskView(containment, dir, options, task);
   let failure: StepFailure | undefined;
   let cgroup: StepCgroup | undefined;
@@ -202,6 +209,7 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
         files,
         masker,
         feed: new MaskFeed(dir, confidential, masker, system),
+        commands,
         scope,
         taskEnv: taskEnv.value,
         results: steps,
@@ -226,12 +234,34 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
   const outcome = withCache(
     task,
     cached,
-    () => finish(failure, exitCode, driven ?? files.outputs(), upload),
+    () => ({
+      ...finish(failure, exitCode, driven ?? files.outputs(), upload),
+      ...reported(commands, files, masker.mask),
+    }),
     finish,
     system,
   );
   if (listenerError !== undefined) throw listenerError;
   return outcome;
+}
+
+/** Annotations and step summaries, masked again with every value known at the end (a mask added late). */
+function reported(
+  commands: WorkflowCommands,
+  files: StepFiles,
+  mask: (text: string) => string,
+): Pick<TaskOutcome, 'annotations' | 'summaries'> {
+  const annotations = commands.annotations.map((a) => ({
+    ...a,
+    message: mask(a.message),
+    ...(a.title === undefined ? {} : { title: mask(a.title) }),
+    ...(a.file === undefined ? {} : { file: mask(a.file) }),
+  }));
+  const summaries = files.summaries.map((s) => ({ step: s.step, markdown: mask(s.markdown) }));
+  return {
+    ...(annotations.length === 0 ? {} : { annotations }),
+    ...(summaries.length === 0 ? {} : { summaries }),
+  };
 }
 
 /**
@@ -392,7 +422,7 @@ function taskView(
       internal: dir.internal,
       temp: dir.temp,
       home,
-      commandFiles: [dir.outputFile, dir.envFile, dir.pathFile, dir.maskFile],
+      commandFiles: commandFiles(dir),
       ...(dir.harnessOutputFile === undefined ? {} : { writableDirs: [dirname(dir.harnessOutputFile)] }),
       network: task.spec.network !== false,
       readOnly: [...driverDirs(task, options), ...actionReadOnlyDirs(task.spec)],

@@ -50,6 +50,8 @@ export function buildStepEnv(input: StepEnvInput): Record<string, string> {
     GITHUB_OUTPUT: dir.outputFile,
     GITHUB_ENV: dir.envFile,
     GITHUB_PATH: dir.pathFile,
+    GITHUB_STATE: dir.stateFile,
+    GITHUB_STEP_SUMMARY: dir.summaryFile,
     ...(dir.harnessOutputFile === undefined ? {} : { OUTPUT_FILE: dir.harnessOutputFile }),
   };
 }

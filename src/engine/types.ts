@@ -8,6 +8,7 @@ import type { CompleteCache } from '../protocol/cache.ts';
 import type { TaskCacheAccess } from './task-cache.ts';
 import type { Outcome, Reason } from '../protocol/status.ts';
 import type { ArchiveLimits } from './archive-limits.ts';
+import type { Annotation, StepSummary } from '../protocol/annotation-limits.ts';
 
 /**
  * How step processes are kept from outliving their task. `auto` picks the strongest one available of
@@ -205,6 +206,10 @@ export interface TaskOutcome {
   upload?: { path: string; entries: number; bytes: number };
   /** A task that declares `cache:`: the key it used and whether its outputs came from the cache. */
   cache?: CompleteCache;
+  /** From ::error::, ::warning::, ::notice:: (workflow-commands.ts), masked; absent when none. */
+  annotations?: Annotation[];
+  /** What steps wrote to GITHUB_STEP_SUMMARY (step-files.ts), masked; absent when none. */
+  summaries?: StepSummary[];
   startedAt: string;
   finishedAt: string;
 }

@@ -25,6 +25,10 @@ export interface WorkDir {
   pathFile: string;
   /** BATON_MASK: values a step wants masked, one per line. */
   maskFile: string;
+  /** GITHUB_STATE: `name=value` state for the step's post step (workflow-commands.ts StepCommandEffects). */
+  stateFile: string;
+  /** GITHUB_STEP_SUMMARY: the step's Markdown summary. */
+  summaryFile: string;
   /** A private temp dir for steps (`runner.temp`, RUNNER_TEMP). */
   temp: string;
   /** Where the upload archive is written; removeWorkDir leaves it for the runner. */
@@ -63,12 +67,13 @@ export async function createWorkDir(
     envFile: join(internal, 'env'),
     pathFile: join(internal, 'path'),
     maskFile: join(internal, 'mask'),
+    stateFile: join(internal, 'state'),
+    summaryFile: join(internal, 'summary'),
     temp: join(internal, 'tmp'),
     uploadFile: join(internal, 'upload.zip'),
   };
   mkdirSync(dir.temp, { mode: 0o700 });
-  for (const f of [dir.outputFile, dir.envFile, dir.pathFile, dir.maskFile])
-    writeFileSync(f, '', { mode: 0o600 });
+  for (const f of commandFiles(dir)) writeFileSync(f, '', { mode: 0o600 });
   if (o.harnessOutputFile === true) {
     const outputs = join(internal, 'outputs');
     mkdirSync(outputs, { mode: 0o700 });
@@ -76,6 +81,16 @@ export async function createWorkDir(
     writeFileSync(dir.harnessOutputFile, '', { mode: 0o600 });
   }
   return dir;
+}
+
+/** The files a step writes to hand things on (BATON_*, GITHUB_*): writable in a sandbox, each made per task. */
+export function commandFiles(dir: WorkDir): string[] {
+  return [dir.outputFile, dir.envFile, dir.pathFile, dir.maskFile, dir.stateFile, dir.summaryFile];
+}
+
+/** Those emptied before each step (the mask file is not: its values hold for the whole task). */
+export function perStepFiles(dir: WorkDir): string[] {
+  return [dir.outputFile, dir.envFile, dir.pathFile, dir.stateFile, dir.summaryFile];
 }
 
 /**

@@ -6,6 +6,7 @@ import type { AssignedTask } from './plan.ts';
 import { GITHUB_FACT_MAX_CHARS, type GitHubFacts } from './github-context.ts';
 import { RUN_NAME_FILTER_MAX_CHARS, RUNNER_RECENT_TASKS_DEFAULT, RUNNER_RECENT_TASKS_MAX } from './limits.ts';
 import { CompleteCache } from './cache.ts';
+import { AnnotationsSchema, StepSummariesSchema } from './annotations.ts';
 import { RUNNER_LABEL_MAX_CHARS, RUNNER_LABELS_MAX, RUNNER_REGISTER_LABEL_PATTERN } from './labels.ts';
 import {
   CUSTOM_TASK_TYPE_MAX_CHARS,
@@ -124,6 +125,10 @@ export const TaskResult = Type.Object({
   cacheKey: Type.Optional(Type.String()),
   /** On a hit: how old the cached result was when the task used it. */
   cacheAgeMs: Type.Optional(Type.Integer()),
+  /** ::error::, ::warning:: and ::notice:: workflow commands of its steps (annotations.ts); absent when none. */
+  annotations: Type.Optional(AnnotationsSchema),
+  /** What its steps wrote to GITHUB_STEP_SUMMARY (Markdown, masked); absent when none. */
+  summaries: Type.Optional(StepSummariesSchema),
 });
 export type TaskResult = Static<typeof TaskResult>;
 
@@ -483,6 +488,10 @@ export const CompleteBody = Type.Object(
     logTruncated: Type.Optional(Type.Boolean()),
     /** The task declares `cache:`: the key it used and whether it was a hit (see cache.ts). */
     cache: Type.Optional(CompleteCache),
+    /** Annotations from the steps' workflow commands (annotations.ts). */
+    annotations: Type.Optional(AnnotationsSchema),
+    /** The steps' GITHUB_STEP_SUMMARY Markdown. */
+    summaries: Type.Optional(StepSummariesSchema),
     startedAt: Iso,
     finishedAt: Iso,
   },

@@ -121,6 +121,11 @@ export interface TaskSpec {
    * task creates beside it named `${OUTPUT_FILE}_<suffix>`.
    */
   outputFile?: boolean;
+  /**
+   * GitHub dialect: the workflow commands that change what a step hands on (::set-output::, ::save-state::,
+   * ::set-env::, ::add-path::) are honoured (engine/workflow-commands.ts); in other dialects they are plain text.
+   */
+  githubCommands?: boolean;
   /** Labels a runner must all carry to take this task. */
   runsOn: string[];
   /**

@@ -611,6 +611,8 @@ export class Agent {
       finishedAt: outcome.finishedAt,
       ...(shipper.truncated ? { logTruncated: true } : {}),
       ...(outcome.cache ? { cache: outcome.cache } : {}),
+      ...(outcome.annotations ? { annotations: outcome.annotations } : {}),
+      ...(outcome.summaries ? { summaries: outcome.summaries } : {}),
       ...(outcome.reason ? { reason: outcome.reason } : {}),
       ...(outcome.message ? { message: outcome.message } : {}),
     };

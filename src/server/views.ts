@@ -11,6 +11,7 @@ import type {
   StepRecord,
   TaskResult,
 } from '../protocol/api.ts';
+import type { Annotation, StepSummary } from '../protocol/annotation-limits.ts';
 import type { TaskSpec } from '../protocol/plan.ts';
 import type { RunStatus } from '../protocol/status.ts';
 import type { RunnerGives } from '../store/leases.ts';
@@ -51,6 +52,8 @@ export function taskResult(t: TaskRow, runnerNames: Map<string, string>): TaskRe
     ...(t.steps === null ? {} : { steps: JSON.parse(t.steps) as StepRecord[] }),
     ...(t.cache_key === null ? {} : { cacheKey: t.cache_key }),
     ...(t.cache_hit === 1 ? { cached: true, cacheAgeMs: t.cache_age_ms ?? 0 } : {}),
+    ...(t.annotations === null ? {} : { annotations: JSON.parse(t.annotations) as Annotation[] }),
+    ...(t.summaries === null ? {} : { summaries: JSON.parse(t.summaries) as StepSummary[] }),
   };
 }
 

@@ -593,7 +593,12 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
         }
         await tx
           .updateTable('tasks')
-          .set({ steps: body.steps.length === 0 ? null : JSON.stringify(body.steps) })
+          .set({
+            steps: body.steps.length === 0 ? null : JSON.stringify(body.steps),
+            // Every attempt's own: a retry that reports none clears the earlier attempt's.
+            annotations: body.annotations === undefined ? null : JSON.stringify(body.annotations),
+            summaries: body.summaries === undefined ? null : JSON.stringify(body.summaries),
+          })
           .where('id', '=', a.task_id)
           .execute();
         if (body.cache === undefined)

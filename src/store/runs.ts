@@ -93,6 +93,8 @@ export function createRunStore(d: StoreDialect, policy: RunPolicy) {
           needs_network_off: t.network === false ? 1 : 0,
           needs_limits: t.limits !== undefined && Object.keys(t.limits).length > 0 ? 1 : 0,
           cache_key: null,
+          annotations: null,
+          summaries: null,
           cache_hit: 0,
           cache_age_ms: null,
         }));

@@ -63,6 +63,10 @@ export interface TaskRow {
   cache_hit: number;
   /** On a hit, how old the cache entry was when the task used it. */
   cache_age_ms: number | null;
+  /** JSON list of the annotations its last attempt reported (protocol/annotations.ts), else null. */
+  annotations: string | null;
+  /** JSON list of its steps' summaries (GITHUB_STEP_SUMMARY) from its last attempt, else null. */
+  summaries: string | null;
 }
 
 /** A cached task result: the outputs of a succeeded task, per workflow name and key, until expires_at. */

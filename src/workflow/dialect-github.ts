@@ -137,6 +137,7 @@ function readJob(ctx: GitHubContext, job: Field, fields: Field[]): TaskDraft {
   const owner = `job '${name}'`;
   const draft = emptyTaskDraft(name, job.keyAt, job.path);
   const spec = draft.spec;
+  spec.githubCommands = true; // ::set-output:: and the other state commands (engine/workflow-commands.ts)
   const known = new Map(
     reader.checkKeys(fields, JOB_KEYS, owner, UNSUPPORTED_JOB).map((field) => [field.key, field]),
   );

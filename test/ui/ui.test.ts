@@ -446,6 +446,65 @@ tasks:
     }
   });
 
+  // docs.github.com "Workflow commands": "Grouping log lines", "Setting an error message", "Adding a job summary".
+  it("a GitHub workflow's groups fold in the log, its annotations are listed and its step summary is rendered with no markup from the step", async () => {
+    const server = await startServerProcess();
+    await startRunnerProcess(server, 'ui-gh');
+    const workflow = `on: push
+jobs:
+  report:
+    steps:
+      - name: lint
+        run: |
+          echo "::group::Install deps"
+          echo "inside-the-group"
+          echo "::endgroup::"
+          echo "::error file=app.js,line=3,title=Bad call::Missing semicolon"
+          echo "### Results" >> "$GITHUB_STEP_SUMMARY"
+          echo "| test | result |" >> "$GITHUB_STEP_SUMMARY"
+          echo "| --- | --- |" >> "$GITHUB_STEP_SUMMARY"
+          echo "| unit | **pass** |" >> "$GITHUB_STEP_SUMMARY"
+          echo '<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2">' >> "$GITHUB_STEP_SUMMARY"
+`;
+    const run = await server.client.submitRun(workflow, { fileName: 'ci.yml' });
+    const result = await waitForRun(server.client, run.id);
+    expect(result.status).toBe('succeeded');
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    page = await context.newPage();
+    try {
+      await page.goto(server.url);
+      await page.getByLabel('User token').fill(server.adminToken);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { name: 'Runs' }).waitFor();
+      await page.goto(`${server.url}/runs/${run.id}/tasks/report`);
+      const annotation = page.locator('.task-panel .annotations li.annotation-error');
+      await annotation.waitFor();
+      expect(await annotation.textContent()).toBe('Error lint app.js#L3: Bad call: Missing semicolon');
+      // The run lists every task's annotations too, as GitHub's run summary does.
+      const onRun = page.getByRole('region', { name: 'Annotations' });
+      expect(await onRun.locator('li.annotation-error').textContent()).toBe(
+        'Error lint app.js#L3: Bad call: Missing semicolon',
+      );
+      const summary = page.getByRole('region', { name: 'Summary of step lint' });
+      await summary.waitFor();
+      expect(await summary.locator('h5').textContent()).toBe('Results');
+      expect(await summary.locator('td strong').textContent()).toBe('pass');
+      expect(await summary.locator('script, img').count()).toBe(0);
+      expect(await summary.textContent()).toContain('<script>window.pwned = 1</script>');
+      expect(await page.evaluate(() => (globalThis as unknown as { pwned?: number }).pwned)).toBeUndefined();
+      // The ended group is folded under its title until clicked.
+      const toggle = page.locator('.log-line.log-group .group-toggle');
+      await toggle.waitFor();
+      expect(await page.locator('.log-line', { hasText: 'inside-the-group' }).count()).toBe(0);
+      expect(await page.locator('.log-line.log-error .marker-label').textContent()).toBe('Error: ');
+      await toggle.click();
+      await page.locator('.log-line.in-group', { hasText: 'inside-the-group' }).waitFor();
+      await shot('run-github-annotations-summary');
+    } finally {
+      await context.close();
+    }
+  });
+
   it("push runners: creates one through the form (a short secret and a taken name show the server's error), registers a real baton runner serve with the secret shown once, rotates, disables, enables and removes it; a read-only user sees the list without actions", async () => {
     const server = await startServerProcess();
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });

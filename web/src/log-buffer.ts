@@ -10,9 +10,12 @@ export class LogBuffer {
   /** Style open at the start of line i, for lines where it is not plain. */
   readonly #startStyles = new Map<number, AnsiStyle>();
   bytes = 0;
+  /** A `##[group]` marker arrived (log-groups.ts): the view folds only then. */
+  hasGroups = false;
 
   append(text: string, now = Date.now()): void {
     this.bytes += new TextEncoder().encode(text).length;
+    if (!this.hasGroups && text.includes('##[group]')) this.hasGroups = true;
     const parts = text.split('\n');
     const lastIndex = this.lines.length - 1;
     if (this.lines[lastIndex] === '') this.arrivedAt[lastIndex] = now;

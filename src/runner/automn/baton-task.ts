@@ -163,6 +163,8 @@ async function execute(o: BatonTaskOptions, startedAt: string): Promise<Complete
       steps: outcome.steps,
       startedAt: outcome.startedAt,
       finishedAt: outcome.finishedAt,
+      ...(outcome.annotations ? { annotations: outcome.annotations } : {}),
+      ...(outcome.summaries ? { summaries: outcome.summaries } : {}),
       ...(outcome.reason ? { reason: outcome.reason } : {}),
       ...(outcome.message ? { message: outcome.message } : {}),
     };

@@ -301,6 +301,16 @@ CREATE TABLE webhook_attempts (
 `,
   },
   {
+    id: 17,
+    name: '0017-task-annotations',
+    // GitHub workflow commands' annotations and the steps' GITHUB_STEP_SUMMARY Markdown, per task (JSON; null
+    // when the task reported none), shown by the API, the CLI and the UI (issue 18).
+    sql: `
+ALTER TABLE tasks ADD COLUMN annotations TEXT;
+ALTER TABLE tasks ADD COLUMN summaries TEXT;
+`,
+  },
+  {
     id: 18,
     name: '0018-run-github-context',
     // GitHub-dialect runs (issue 18, docs/adr/0018-github-context.md): the checkout and event facts, vars and typed

@@ -1,10 +1,12 @@
 // A task's log: live follow over EventSource (resumes by byte offset), ANSI colours, line anchors (#L12),
-// arrival timestamps, search, and virtualised rendering so a 16 MiB log scrolls smoothly.
+// arrival timestamps, search, and virtualised rendering so a 16 MiB log scrolls smoothly. GitHub's markers
+// (log-groups.ts) fold: a `##[group]` line is a button over its lines; `##[error]` and the like read "Error: …".
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { parseAnsi, type AnsiColor, type AnsiStyle } from '../ansi.ts';
 import { LogBuffer } from '../log-buffer.ts';
 import { enc } from '../api.ts';
 import { formatBytes } from '../format.ts';
+import { foldLines, MARKER_LABELS, markerOf } from '../log-groups.ts';
 
 /** Pixel height of one line: fixed, so the visible window is computed, not measured. */
 const LINE_HEIGHT = 20;
@@ -53,6 +55,7 @@ export function LogView({ runId, task, attempt, truncated }: LogViewProps) {
   const [matches, setMatches] = useState<number[]>([]);
   const [current, setCurrent] = useState(-1);
   const [selected, setSelected] = useState<number | undefined>(lineFromHash());
+  const [expanded, setExpanded] = useState<ReadonlySet<number>>(new Set());
   const box = useRef<HTMLDivElement>(null);
   const base = `/api/v1/runs/${enc(runId)}/tasks/${enc(task)}/logs`;
 
@@ -96,10 +99,26 @@ export function LogView({ runId, task, attempt, truncated }: LogViewProps) {
   }, []);
 
   const count = buf.count;
+  // Folded only while nothing is searched: every match stays in sight.
+  const fold = buf.hasGroups && query === '' ? foldLines(buf.lines, count, expanded) : undefined;
+  const shown = fold ? fold.visible.length : count;
+  const toggle = (header: number) => {
+    const next = new Set(expanded);
+    if (fold?.folded.get(header) === true) next.add(header);
+    else next.delete(header);
+    setExpanded(next);
+  };
   const scrollToLine = (i: number) => {
     const el = box.current;
     if (!el) return;
-    el.scrollTop = Math.max(0, i * LINE_HEIGHT - el.clientHeight / 3);
+    let pos = fold ? fold.visible.indexOf(i) : i;
+    if (pos < 0 && fold) {
+      // A line in a folded group: unfold it (the header's place is close enough until the next render).
+      const header = fold.groupOf.get(i);
+      if (header !== undefined) setExpanded(new Set(expanded).add(header));
+      pos = header === undefined ? 0 : fold.visible.indexOf(header);
+    }
+    el.scrollTop = Math.max(0, pos * LINE_HEIGHT - el.clientHeight / 3);
     setScrollTop(el.scrollTop);
   };
 
@@ -140,14 +159,18 @@ export function LogView({ runId, task, attempt, truncated }: LogViewProps) {
   };
 
   const first = Math.max(0, Math.floor(scrollTop / LINE_HEIGHT) - OVERSCAN);
-  const last = Math.min(count, Math.ceil((scrollTop + height) / LINE_HEIGHT) + OVERSCAN);
+  const last = Math.min(shown, Math.ceil((scrollTop + height) / LINE_HEIGHT) + OVERSCAN);
   const matchSet = new Set(matches);
   const currentLine = current >= 0 ? matches[current] : undefined;
   const t0 = buf.arrivedAt[0] ?? 0;
   const rows = [];
-  for (let i = first; i < last; i++) {
-    const { spans } = parseAnsi(buf.lines[i]!, buf.startStyle(i));
+  for (let p = first; p < last; p++) {
+    const i = fold ? fold.visible[p]! : p;
+    const marker = markerOf(buf.lines[i]!);
+    const { spans } = parseAnsi(marker ? marker.text : buf.lines[i]!, buf.startStyle(i));
     const cls = ['log-line'];
+    if (marker) cls.push(`log-${marker.kind}`);
+    if (fold?.groupOf.has(i) === true) cls.push('in-group');
     if (matchSet.has(i)) cls.push('match');
     if (i === currentLine) cls.push('current-match');
     if (selected === i + 1) cls.push('selected');
@@ -168,6 +191,19 @@ export function LogView({ runId, task, attempt, truncated }: LogViewProps) {
         </a>
         {showTimes && <span class="ts">{new Date(buf.arrivedAt[i] ?? t0).toLocaleTimeString()}</span>}
         <span class="txt">
+          {marker?.kind === 'group' && (
+            <button
+              type="button"
+              class="group-toggle"
+              aria-expanded={fold?.folded.get(i) !== true}
+              onClick={() => toggle(i)}
+            >
+              {fold?.folded.get(i) === true ? '▸' : '▾'}
+            </button>
+          )}
+          {marker !== undefined && marker.kind !== 'group' && marker.kind !== 'endgroup' && (
+            <span class="marker-label">{MARKER_LABELS[marker.kind]}: </span>
+          )}
           {spans.map((s, k) => (
             <span key={k} {...spanProps(s.style)}>
               {s.text}
@@ -248,7 +284,7 @@ export function LogView({ runId, task, attempt, truncated }: LogViewProps) {
           if (follow !== atEnd) setFollow(atEnd);
         }}
       >
-        <div class="log-space" style={{ height: `${count * LINE_HEIGHT}px` }}>
+        <div class="log-space" style={{ height: `${shown * LINE_HEIGHT}px` }}>
           <div class="log-rows" style={{ transform: `translateY(${first * LINE_HEIGHT}px)` }}>
             {rows}
           </div>

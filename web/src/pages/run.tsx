@@ -8,6 +8,7 @@ import { StatusBadge } from '../components/status.tsx';
 import { Dag } from '../components/dag.tsx';
 import { LogView } from '../components/log-view.tsx';
 import { PendingExplanationView } from '../components/pending.tsx';
+import { Annotations, StepSummaries } from '../components/task-report.tsx';
 
 /** Re-read a live run this often (the run's event stream would replay every log, too heavy for a page). */
 const REFRESH_MS = 1_000;
@@ -80,6 +81,18 @@ function TaskPanel({ run, task, tick }: { run: RunResult; task: TaskResult; tick
         </p>
       )}
       {waiting && <PendingExplanationView runId={run.id} task={task.name} tick={tick} />}
+      {task.annotations !== undefined && (
+        <>
+          <h3>Annotations</h3>
+          <Annotations annotations={task.annotations} />
+        </>
+      )}
+      {task.summaries !== undefined && (
+        <>
+          <h3>Summary</h3>
+          <StepSummaries summaries={task.summaries} />
+        </>
+      )}
       <h3>Outputs</h3>
       <Outputs outputs={task.outputs} />
       {task.status !== 'pending' &&
@@ -87,6 +100,23 @@ function TaskPanel({ run, task, tick }: { run: RunResult; task: TaskResult; tick
         (task.attempt > 0 || task.status === 'queued') && (
           <LogView runId={run.id} task={task.name} attempt={task.attempt} truncated={task.logTruncated} />
         )}
+    </section>
+  );
+}
+
+/** Every task's annotations, as GitHub lists them on a run's summary; each links to its task. */
+function RunAnnotations({ run }: { run: RunResult }) {
+  const tasks = Object.values(run.results).filter((t) => t.annotations !== undefined);
+  if (tasks.length === 0) return null;
+  return (
+    <section aria-labelledby="annotations-h">
+      <h2 id="annotations-h">Annotations</h2>
+      {tasks.map((t) => (
+        <div key={t.name}>
+          <Link href={`/runs/${enc(run.id)}/tasks/${enc(t.name)}`}>{t.name}</Link>
+          <Annotations annotations={t.annotations ?? []} />
+        </div>
+      ))}
     </section>
   );
 }
@@ -267,6 +297,8 @@ export function RunPage({
 
       {selected && <TaskPanel key={selected.name} run={run} task={selected} tick={tick} />}
       {task !== undefined && !selected && <p class="error">This run has no task '{task}'.</p>}
+
+      <RunAnnotations run={run} />
 
       <h2>Outputs</h2>
       <Outputs outputs={run.outputs} />
