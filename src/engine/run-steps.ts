@@ -6,7 +6,7 @@
 // calls always() or cancelled() run, without the cancel signal (they are the cleanup). If the stop had
 // to escalate to SIGKILL, or the task's own timeout ran out, nothing more runs.
 
-import type { AssignedTask } from '../protocol/plan.ts';
+import type { AssignedTask, StepSpec } from '../protocol/plan.ts';
 import { actionEnv } from './action-env.ts';
 import type { ContainmentPlan } from './containment.ts';
 import { evaluateStep, type EvalScope, type StepConclusion, type StepRecord } from './expressions.ts';
@@ -75,7 +75,7 @@ export async function runSteps(input: StepsInput): Promise<StepsResult> {
     }
 
     const status = { success: failure === undefined, failure: failure !== undefined, cancelled: aborted };
-    const action = actionEnv(step, input.dir.workspace);
+    const action = { ...actionEnv(step, input.dir.workspace), ...savedState(step, task.spec.steps, files) };
     const inherited = { ...input.taskEnv, ...Object.fromEntries(files.exported), ...action };
     const evaluated = evaluateStep(input.scope, step, inherited, records, status);
     if ('error' in evaluated) {
@@ -253,4 +253,14 @@ function conclusionOf(status: StepStatus | undefined): StepConclusion {
 /** A function, not an inline check: TypeScript would keep `aborted` narrowed to false across awaits. */
 export function isAborted(signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true;
+}
+
+/** STATE_<name> variables from the steps whose saved state a node action's main or post step reads. */
+function savedState(step: StepSpec, steps: readonly StepSpec[], files: StepFiles): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of step.stateFrom ?? []) {
+    const index = steps.findIndex((s) => s.name === name);
+    if (index >= 0) Object.assign(env, files.stateEnv(index));
+  }
+  return env;
 }

@@ -142,7 +142,11 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
     masker,
     write: (stream, text) => masker.write(stream, text),
     github: task.spec.githubCommands === true,
-    debug: options.baseEnv.ACTIONS_STEP_DEBUG === 'true' || options.secrets?.ACTIONS_STEP_DEBUG === 'true',
+    // As GitHub: the ACTIONS_STEP_DEBUG secret or variable (`vars`), or the runner's environment.
+    debug:
+      options.baseEnv.ACTIONS_STEP_DEBUG === 'true' ||
+      options.secrets?.ACTIONS_STEP_DEBUG === 'true' ||
+      task.context.github?.vars?.ACTIONS_STEP_DEBUG === 'true',
   });
   const view = taskView(containment, dir, options, task);
   let failure: StepFailure | undefined;

@@ -47,6 +47,11 @@ export interface StepSpec {
    * GITHUB_ACTION_PATH (also `env.GITHUB_ACTION_PATH` for its expressions) and BATON_NODE (its own Node).
    */
   actionPath?: string;
+  /**
+   * A node action's main and post steps: the steps (its own pre, then main) whose saved state (GITHUB_STATE,
+   * `::save-state::`) this step gets as STATE_<name> variables, as GitHub gives an action its own state.
+   */
+  stateFrom?: string[];
 }
 
 /** What a failed attempt may be retried for. */

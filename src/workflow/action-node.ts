@@ -39,6 +39,8 @@ export function expandNode(
       }),
     );
   const main: StepSpec = { ...base, name: call.name, run: script(action.main) };
+  const preName = action.pre === undefined ? undefined : `${call.name}/pre`;
+  if (preName !== undefined) main.stateFrom = [preName];
   if (call.condition !== undefined) main.if = call.condition;
   if (call.continueOnError) main.continueOnError = true;
   if (call.timeoutMs !== undefined) main.timeoutMs = call.timeoutMs;
@@ -52,6 +54,7 @@ export function expandNode(
         ...base,
         name: `${call.name}/post`,
         run: script(action.post),
+        stateFrom: preName === undefined ? [call.name] : [preName, call.name],
         if: `(${postIf}) && ${ran}`,
       }),
     );

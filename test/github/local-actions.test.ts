@@ -379,4 +379,38 @@ jobs:
       `${WORKFLOW}:7:15: docker-action/action.yml:2:10: 'runs.using: docker' is not supported: Docker container actions are not supported`,
     );
   });
+
+  // "Metadata syntax": runs.pre runs at the job's start; "Workflow commands", sending values to the pre and
+  // post actions: state saved with GITHUB_STATE is the action's own, read as STATE_<name> by its main and post.
+  it('a node action pre step runs first from the checkout, and its saved state reaches main and post', async () => {
+    const dir = gitCheckout({
+      '.github/workflows/ci.yml': `on: push
+jobs:
+  build:
+    steps:
+      - run: echo "first job step"
+      - uses: ./tools/stateful
+`,
+      'tools/stateful/action.yml': `name: stateful
+runs:
+  using: node20
+  pre: pre.js
+  main: main.js
+  post: post.js
+`,
+      'tools/stateful/pre.js':
+        "require('fs').appendFileSync(process.env.GITHUB_STATE, 'token=from-pre\\n');\nconsole.log('pre ran');\n",
+      'tools/stateful/main.js':
+        "console.log('main sees ' + process.env.STATE_token);\nrequire('fs').appendFileSync(process.env.GITHUB_STATE, 'pid=4242\\n');\n",
+      'tools/stateful/post.js':
+        "console.log('post sees ' + process.env.STATE_token + ' and ' + process.env.STATE_pid);\n",
+    });
+    const result = await batonRun(['.github/workflows/ci.yml'], { cwd: dir });
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const out = result.stdout;
+    expect(out.indexOf('pre ran')).toBeGreaterThan(-1);
+    expect(out.indexOf('pre ran')).toBeLessThan(out.indexOf('first job step'));
+    expect(out).toContain('main sees from-pre');
+    expect(out).toContain('post sees from-pre and 4242');
+  });
 });

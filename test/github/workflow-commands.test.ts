@@ -114,6 +114,11 @@ describe('workflow commands, through baton run', () => {
       env: { ACTIONS_STEP_DEBUG: 'true' },
     });
     expect(debug.stdout).toContain('Debug: the details');
+    // Or as a configuration variable ("Enabling debug logging": a secret or variable ACTIONS_STEP_DEBUG).
+    const asVar = await batonRun(['.github/workflows/ci.yml', '--var', 'ACTIONS_STEP_DEBUG=true'], {
+      cwd: dir,
+    });
+    expect(asVar.stdout).toContain('Debug: the details');
   });
 
   // GitHub still honours `::set-output` and `::save-state` with a deprecation warning (changelog 2022-10-11).

@@ -135,7 +135,16 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
   const top = gitTopLevel(process.cwd());
   // Loaded on use, like the server below: a runner's process never loads the YAML reader.
   const { compileWorkflow } = await import('../../workflow/index.ts');
-  const compiled = compileWorkflow(wf.text, { fileName: wf.fileName });
+  let actions;
+  try {
+    actions = (await import('../action-files.ts')).readActionFiles(file, wf.text);
+  } catch (err) {
+    return reportError(err, out, { file, json: flags.json });
+  }
+  const compiled = compileWorkflow(wf.text, {
+    fileName: wf.fileName,
+    ...(actions === undefined ? {} : { actions }),
+  });
   const workspace =
     flags.workspace ??
     (top !== undefined && compiled.ok && compiled.plan.dialect === 'github' ? 'checkout' : 'empty');
@@ -284,7 +293,7 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
       fileName: wf.fileName,
       ...(flags.job.length === 0 ? {} : { jobs: flags.job }),
       // Loaded on use: a runner's process stays free of YAML code.
-      actions: (await import('../action-files.ts')).readActionFiles(file, wf.text),
+      actions,
     });
     runId = submitted.id;
     const id = runId;
