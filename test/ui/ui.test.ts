@@ -505,6 +505,81 @@ jobs:
     }
   });
 
+  it("a finished task's log is split into its steps: the failing one open, the others folded until clicked; the run page fits a phone", async () => {
+    const server = await startServerProcess();
+    await startRunnerProcess(server, 'ui-steps');
+    const workflow = `on: push
+jobs:
+  build:
+    steps:
+      - name: install
+        run: echo "installed-ok"
+      - name: unit tests
+        run: |
+          echo "::group::details"
+          echo "inside-details"
+          echo "::endgroup::"
+          echo "test-failed-here"
+          exit 3
+      - name: never
+        run: echo "not reached"
+`;
+    const run = await server.client.submitRun(workflow, { fileName: 'ci.yml' });
+    expect((await waitForRun(server.client, run.id)).status).toBe('failed');
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    page = await context.newPage();
+    try {
+      await page.goto(server.url);
+      await page.getByLabel('User token').fill(server.adminToken);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { name: 'Runs' }).waitFor();
+      await page.goto(`${server.url}/runs/${run.id}/tasks/build`);
+      const header = (name: string) => page.locator('.log-line.log-step', { hasText: name });
+      await header('unit tests').waitFor();
+      expect(await page.locator('.log-line.log-step').count()).toBe(3);
+      expect(await header('unit tests').getAttribute('class')).toContain('step-failed');
+      expect(await header('install').locator('.step-toggle').getAttribute('aria-expanded')).toBe('false');
+      expect(await header('unit tests').locator('.step-toggle').getAttribute('aria-expanded')).toBe('true');
+      expect(await header('never').textContent()).toContain('skipped');
+      // The failing step is open (its group folded inside it); the passing one is closed until clicked.
+      await page.locator('.log-line', { hasText: 'test-failed-here' }).waitFor();
+      expect(await page.locator('.log-line', { hasText: 'installed-ok' }).count()).toBe(0);
+      expect(await page.locator('.log-line', { hasText: 'inside-details' }).count()).toBe(0);
+      await page.locator('.log-line.log-group .group-toggle').click();
+      await page.locator('.log-line.in-group', { hasText: 'inside-details' }).waitFor();
+      await header('install').locator('.step-toggle').click();
+      await page.locator('.log-line', { hasText: 'installed-ok' }).waitFor();
+      await shot('run-steps');
+      // A phone: nothing is clipped; the page itself does not scroll sideways.
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.reload();
+      await header('unit tests').waitFor();
+      const overflow = await page.evaluate(() => {
+        const g = globalThis as unknown as {
+          document: { documentElement: { scrollWidth: number } };
+          innerWidth: number;
+        };
+        return g.document.documentElement.scrollWidth - g.innerWidth;
+      });
+      expect(overflow).toBeLessThanOrEqual(0);
+      await shot('run-steps-mobile');
+      await page.goto(`${server.url}/runs`);
+      await page.getByRole('heading', { name: 'Runs' }).waitFor();
+      expect(
+        await page.evaluate(() => {
+          const g = globalThis as unknown as {
+            document: { documentElement: { scrollWidth: number } };
+            innerWidth: number;
+          };
+          return g.document.documentElement.scrollWidth - g.innerWidth;
+        }),
+      ).toBeLessThanOrEqual(0);
+      await shot('runs-mobile');
+    } finally {
+      await context.close();
+    }
+  });
+
   it("push runners: creates one through the form (a short secret and a taken name show the server's error), registers a real baton runner serve with the secret shown once, rotates, disables, enables and removes it; a read-only user sees the list without actions", async () => {
     const server = await startServerProcess();
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });

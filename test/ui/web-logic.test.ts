@@ -15,6 +15,7 @@ import {
   serveCommand,
 } from '../../web/src/push-setup.ts';
 import { formatAgo } from '../../web/src/format.ts';
+import { stepRows } from '../../web/src/log-steps.ts';
 
 describe('ANSI parser', () => {
   it('turns SGR colours and bold into styles and keeps the text', () => {
@@ -208,5 +209,45 @@ describe('page helpers', () => {
       '3 d ago',
     ]);
     expect(formatAgo(null)).toBe('—');
+  });
+});
+
+describe('a log split into steps', () => {
+  it('maps byte ranges to lines (multi-byte text too) and hides closed steps under their header', () => {
+    const buf = new LogBuffer();
+    buf.append('setup line\n');
+    const a = buf.bytes;
+    buf.append('é one\n');
+    buf.append('two\n');
+    const b = buf.bytes;
+    buf.append('fail\n');
+    const c = buf.bytes;
+    expect(buf.lineStarts.slice(0, buf.count)).toEqual([0, 11, 18, 22]);
+    const steps = [
+      { name: 'ok', status: 'succeeded', logStart: a, logEnd: b },
+      { name: 'bad', status: 'failed', logStart: b, logEnd: c },
+      { name: 'never', status: 'skipped' },
+      { name: '__outputs', status: 'succeeded', logStart: c, logEnd: c },
+    ];
+    const all = () => true;
+    expect(stepRows(steps, buf.lineStarts, buf.count, new Map(), all).rows).toEqual([
+      0,
+      { step: 0 },
+      { step: 1 },
+      3,
+      { step: 2 },
+    ]);
+    const opened = stepRows(
+      steps,
+      buf.lineStarts,
+      buf.count,
+      new Map([
+        [0, true],
+        [1, false],
+      ]),
+      all,
+    );
+    expect(opened.rows).toEqual([0, { step: 0 }, 1, 2, { step: 1 }, { step: 2 }]);
+    expect(opened.stepOf.get(3)).toBe(1);
   });
 });

@@ -7,6 +7,8 @@ export class LogBuffer {
   /** The last line is the one still being written (no newline yet); it may be empty. */
   readonly lines: string[] = [''];
   readonly arrivedAt: number[] = [0];
+  /** Byte offset in the log where line i starts (a step's log range maps to lines through it). */
+  readonly lineStarts: number[] = [0];
   /** Style open at the start of line i, for lines where it is not plain. */
   readonly #startStyles = new Map<number, AnsiStyle>();
   bytes = 0;
@@ -14,17 +16,21 @@ export class LogBuffer {
   hasGroups = false;
 
   append(text: string, now = Date.now()): void {
-    this.bytes += new TextEncoder().encode(text).length;
     if (!this.hasGroups && text.includes('##[group]')) this.hasGroups = true;
     const parts = text.split('\n');
     const lastIndex = this.lines.length - 1;
     if (this.lines[lastIndex] === '') this.arrivedAt[lastIndex] = now;
     this.lines[lastIndex] += parts[0]!;
+    let at = this.bytes + byteLength(parts[0]!);
     for (let i = 1; i < parts.length; i++) {
+      at += 1; // the newline
       this.#finish(this.lines.length - 1);
       this.lines.push(parts[i]!);
       this.arrivedAt.push(now);
+      this.lineStarts.push(at);
+      at += byteLength(parts[i]!);
     }
+    this.bytes = at;
   }
 
   #finish(i: number): void {
@@ -56,4 +62,12 @@ export class LogBuffer {
     for (let i = 0; i < this.count; i++) if (stripAnsi(this.lines[i]!).toLowerCase().includes(q)) out.push(i);
     return out;
   }
+}
+
+const encoder = new TextEncoder();
+
+/** UTF-8 length without allocating for the common all-ASCII line. */
+function byteLength(text: string): number {
+  // eslint-disable-next-line no-control-regex
+  return /^[\x00-\x7f]*$/.test(text) ? text.length : encoder.encode(text).length;
 }

@@ -7,6 +7,16 @@ import { LogBuffer } from '../log-buffer.ts';
 import { enc } from '../api.ts';
 import { formatBytes } from '../format.ts';
 import { foldLines, MARKER_LABELS, markerOf } from '../log-groups.ts';
+import { stepOpen, stepRows, type Row, type StepRange } from '../log-steps.ts';
+import { formatSpan } from '../format.ts';
+
+const STEP_SYMBOLS: Record<string, string> = {
+  succeeded: '✓',
+  failed: '✗',
+  timed_out: '✗',
+  cancelled: '⊘',
+  skipped: '–',
+};
 
 /** Pixel height of one line: fixed, so the visible window is computed, not measured. */
 const LINE_HEIGHT = 20;
@@ -41,9 +51,11 @@ export interface LogViewProps {
   /** Changes when a new attempt starts, to follow it from the beginning. */
   attempt: number;
   truncated: boolean;
+  /** The steps of the attempt once it ended: the log is shown split into them. */
+  steps?: StepRange[];
 }
 
-export function LogView({ runId, task, attempt, truncated }: LogViewProps) {
+export function LogView({ runId, task, attempt, truncated, steps }: LogViewProps) {
   const buf = useMemo(() => new LogBuffer(), [runId, task, attempt]);
   const [, setVersion] = useState(0);
   const [state, setState] = useState<'connecting' | 'live' | 'ended' | 'error'>('connecting');
@@ -56,6 +68,8 @@ export function LogView({ runId, task, attempt, truncated }: LogViewProps) {
   const [current, setCurrent] = useState(-1);
   const [selected, setSelected] = useState<number | undefined>(lineFromHash());
   const [expanded, setExpanded] = useState<ReadonlySet<number>>(new Set());
+  /** Steps the reader opened or closed (by index); the others follow stepOpen. */
+  const [chosen, setChosen] = useState<ReadonlyMap<number, boolean>>(new Map());
   const box = useRef<HTMLDivElement>(null);
   const base = `/api/v1/runs/${enc(runId)}/tasks/${enc(task)}/logs`;
 
@@ -101,7 +115,19 @@ export function LogView({ runId, task, attempt, truncated }: LogViewProps) {
   const count = buf.count;
   // Folded only while nothing is searched: every match stays in sight.
   const fold = buf.hasGroups && query === '' ? foldLines(buf.lines, count, expanded) : undefined;
-  const shown = fold ? fold.visible.length : count;
+  const groupShown = fold ? new Set(fold.visible) : undefined;
+  // Split into steps once the attempt ended and reported them (and nothing is searched).
+  const sectioned =
+    steps !== undefined && steps.length > 0 && query === ''
+      ? stepRows(steps, buf.lineStarts, count, chosen, (i) => groupShown === undefined || groupShown.has(i))
+      : undefined;
+  const rowList: readonly Row[] | undefined = sectioned ? sectioned.rows : fold?.visible;
+  const shown = rowList ? rowList.length : count;
+  const toggleStep = (k: number) => {
+    const step = steps?.[k];
+    if (step === undefined) return;
+    setChosen(new Map(chosen).set(k, !stepOpen(step, k, chosen)));
+  };
   const toggle = (header: number) => {
     const next = new Set(expanded);
     if (fold?.folded.get(header) === true) next.add(header);
@@ -111,8 +137,18 @@ export function LogView({ runId, task, attempt, truncated }: LogViewProps) {
   const scrollToLine = (i: number) => {
     const el = box.current;
     if (!el) return;
-    let pos = fold ? fold.visible.indexOf(i) : i;
-    if (pos < 0 && fold) {
+    let pos = rowList ? rowList.indexOf(i) : i;
+    const inStep = sectioned?.stepOf.get(i);
+    if (
+      pos < 0 &&
+      inStep !== undefined &&
+      steps?.[inStep] !== undefined &&
+      !stepOpen(steps[inStep], inStep, chosen)
+    ) {
+      // A line in a closed step: open it (its header's place is close enough until the next render).
+      setChosen(new Map(chosen).set(inStep, true));
+      pos = rowList!.findIndex((r) => typeof r === 'object' && r.step === inStep);
+    } else if (pos < 0 && fold) {
       // A line in a folded group: unfold it (the header's place is close enough until the next render).
       const header = fold.groupOf.get(i);
       if (header !== undefined) setExpanded(new Set(expanded).add(header));
@@ -165,7 +201,34 @@ export function LogView({ runId, task, attempt, truncated }: LogViewProps) {
   const t0 = buf.arrivedAt[0] ?? 0;
   const rows = [];
   for (let p = first; p < last; p++) {
-    const i = fold ? fold.visible[p]! : p;
+    const row = rowList ? rowList[p]! : p;
+    if (typeof row === 'object') {
+      const step = steps![row.step]!;
+      const open = stepOpen(step, row.step, chosen);
+      const ran = step.status !== 'skipped';
+      rows.push(
+        <div class={`log-line log-step step-${step.status}`} key={`step-${row.step}`}>
+          <span class="ln" />
+          <span class="txt">
+            <button
+              type="button"
+              class="step-toggle"
+              aria-expanded={open}
+              disabled={!ran || step.logStart === undefined}
+              onClick={() => toggleStep(row.step)}
+            >
+              <span aria-hidden="true">{ran && step.logStart !== undefined ? (open ? '▾' : '▸') : ' '}</span>{' '}
+              <span class="step-symbol">{STEP_SYMBOLS[step.status] ?? '·'}</span> {step.name}
+            </button>
+            <span class="step-time">
+              {ran && step.durationMs !== undefined ? formatSpan(step.durationMs) : step.status}
+            </span>
+          </span>
+        </div>,
+      );
+      continue;
+    }
+    const i = row;
     const marker = markerOf(buf.lines[i]!);
     const { spans } = parseAnsi(marker ? marker.text : buf.lines[i]!, buf.startStyle(i));
     const cls = ['log-line'];

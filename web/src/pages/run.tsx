@@ -98,7 +98,13 @@ function TaskPanel({ run, task, tick }: { run: RunResult; task: TaskResult; tick
       {task.status !== 'pending' &&
         task.status !== 'skipped' &&
         (task.attempt > 0 || task.status === 'queued') && (
-          <LogView runId={run.id} task={task.name} attempt={task.attempt} truncated={task.logTruncated} />
+          <LogView
+            runId={run.id}
+            task={task.name}
+            attempt={task.attempt}
+            truncated={task.logTruncated}
+            {...(task.steps === undefined ? {} : { steps: task.steps })}
+          />
         )}
     </section>
   );
