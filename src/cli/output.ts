@@ -1,4 +1,5 @@
 // Terminal output helpers: colour only on a TTY without NO_COLOR, durations, status symbols.
+import { agoText } from '../protocol/ago.ts';
 import type { RunStatus } from '../protocol/status.ts';
 
 export interface Out {
@@ -78,4 +79,9 @@ export function durationBetween(start: string | null, end: string | null): strin
 
 export function printJson(out: Out, value: unknown): void {
   out.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+/** How long ago `at` (ms since the epoch) was, in its largest whole unit (protocol/ago.ts). */
+export function formatAgo(at: number, now = Date.now()): string {
+  return agoText(now - at);
 }

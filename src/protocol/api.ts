@@ -189,6 +189,10 @@ export const RunSummary = Type.Object({
   startedAt: Nullable(Iso),
   finishedAt: Nullable(Iso),
   taskCount: Type.Integer(),
+  /** Tasks that have ended (any final status): the run's progress, `tasksDone/taskCount`. */
+  tasksDone: Type.Integer(),
+  /** The name of the user token that submitted the run (`token <id>` when unnamed); null for older runs. */
+  submittedBy: Nullable(Type.String()),
 });
 export type RunSummary = Static<typeof RunSummary>;
 

@@ -111,8 +111,9 @@ export function taskGroupResult(run: RunRow, tasks: TaskRow[]): TaskGroupResult 
 }
 
 export function runSummary(
-  r: Pick<RunRow, 'id' | 'name' | 'status' | 'created_at' | 'started_at' | 'finished_at'> & {
-    task_count: number | null;
+  r: Pick<RunRow, 'id' | 'name' | 'status' | 'created_at' | 'started_at' | 'finished_at' | 'submitted_by'> & {
+    task_count: number | string | null;
+    tasks_done: number | string | null;
   },
 ): RunSummary {
   return {
@@ -123,6 +124,8 @@ export function runSummary(
     startedAt: iso(r.started_at),
     finishedAt: iso(r.finished_at),
     taskCount: Number(r.task_count ?? 0),
+    tasksDone: Number(r.tasks_done ?? 0),
+    submittedBy: r.submitted_by,
   };
 }
 

@@ -1,7 +1,7 @@
 // Runs: create one with its tasks from a plan, read them back, list them, request their cancellation.
 import type { GitHubRunContext } from '../protocol/github-context.ts';
 import type { Plan } from '../protocol/plan.ts';
-import type { RunStatus } from '../protocol/status.ts';
+import { TERMINAL_STATUSES, type RunStatus } from '../protocol/status.ts';
 import { secretNames } from '../protocol/secret-names.ts';
 import { sql } from 'kysely';
 import { lockRows, type StoreDialect } from './dialect.ts';
@@ -19,6 +19,8 @@ export interface CreateRunOptions {
    * which the store sets: this run's number among the runs of the same workflow name, from 1.
    */
   github?: GitHubRunContext;
+  /** Who submitted it (RunRow.submitted_by). */
+  submittedBy?: string;
 }
 
 export interface RunWithTasks {
@@ -66,6 +68,7 @@ export function createRunStore(d: StoreDialect, policy: RunPolicy) {
             outputs: '{}',
             cancel_requested: 0,
             github_context: githubContext,
+            submitted_by: o.submittedBy ?? null,
             created_at: o.now,
             started_at: null,
             finished_at: null,
@@ -151,13 +154,21 @@ export function createRunStore(d: StoreDialect, policy: RunPolicy) {
     async list(o: { status?: RunStatus; name?: string; limit: number; before?: string }) {
       let q = db
         .selectFrom('runs')
-        .select(['id', 'name', 'status', 'created_at', 'started_at', 'finished_at'])
+        .select(['id', 'name', 'status', 'created_at', 'started_at', 'finished_at', 'submitted_by'])
         .select((eb) =>
           eb
             .selectFrom('tasks')
             .select(eb.fn.countAll<number>().as('n'))
             .whereRef('tasks.run_id', '=', 'runs.id')
             .as('task_count'),
+        )
+        .select((eb) =>
+          eb
+            .selectFrom('tasks')
+            .select(eb.fn.countAll<number>().as('n'))
+            .whereRef('tasks.run_id', '=', 'runs.id')
+            .where('tasks.status', 'in', [...TERMINAL_STATUSES])
+            .as('tasks_done'),
         )
         .orderBy('created_at', 'desc')
         .orderBy('id', 'desc')

@@ -17,6 +17,8 @@ export interface RunRow {
   finished_at: number | null;
   /** GitHub-dialect runs: GitHubRunContext as JSON (protocol/github-context.ts); null otherwise. */
   github_context: string | null;
+  /** The user token that submitted it: its name, or `token <id>`; null for runs from before it was kept. */
+  submitted_by: string | null;
 }
 
 export interface TaskRow {

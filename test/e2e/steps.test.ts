@@ -107,6 +107,12 @@ describe('step records', () => {
       expect(followed.stdout).toMatch(
         /✗ build timed_out[^\n]*\n +✓ compile +\S+\n +- never +skipped\n +✗ slow +\S+ +timed out\n/,
       );
+      // The runs list: progress (tasks ended of all), who submitted, how long ago.
+      const listed = await cli(server, ['runs', 'list']);
+      expect(listed.stdout).toMatch(new RegExp(`${submitted.id} .* 1/1 tasks +(just now|\\d+ s ago)`));
+      const summary = (await server.client.listRuns()).runs.find((r) => r.id === submitted.id);
+      expect(summary).toMatchObject({ tasksDone: 1, taskCount: 1 });
+      expect(summary?.submittedBy).toMatch(/\S/);
       const missing = await fetch(`${server.url}/api/v1/runs/${submitted.id}/tasks/nope`, {
         headers: { authorization: `Bearer ${server.adminToken}` },
       });

@@ -565,6 +565,7 @@ jobs:
       await shot('run-steps-mobile');
       await page.goto(`${server.url}/runs`);
       await page.getByRole('heading', { name: 'Runs' }).waitFor();
+      expect(await page.locator('td.progress').first().textContent()).toBe('1/1');
       expect(
         await page.evaluate(() => {
           const g = globalThis as unknown as {

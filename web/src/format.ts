@@ -1,4 +1,5 @@
 // Times and sizes as people read them.
+import { agoText } from '../../src/protocol/ago.ts';
 
 export function formatTime(iso: string | null): string {
   if (!iso) return '—';
@@ -10,13 +11,7 @@ export function formatTime(iso: string | null): string {
 /** How long ago, in the largest whole unit ("just now", "42 s ago", "5 min ago", "3 h ago", "2 d ago"). */
 export function formatAgo(iso: string | null, now = Date.now()): string {
   if (!iso) return '—';
-  const s = Math.floor((now - Date.parse(iso)) / 1000);
-  if (!Number.isFinite(s)) return '—';
-  if (s < 5) return 'just now';
-  if (s < 60) return `${s} s ago`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
-  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
-  return `${Math.floor(s / 86400)} d ago`;
+  return agoText(now - Date.parse(iso));
 }
 
 export function formatDuration(startIso: string | null, endIso: string | null, now = Date.now()): string {

@@ -28,9 +28,18 @@ export function lineAt(lineStarts: readonly number[], count: number, offset: num
   return lo;
 }
 
-/** Open unless the reader chose otherwise: a step that did not succeed is open, as GitHub opens the failing one. */
-export function stepOpen(step: StepRange, index: number, chosen: ReadonlyMap<number, boolean>): boolean {
-  return chosen.get(index) ?? (step.status !== 'succeeded' && step.status !== 'skipped');
+/**
+ * Open unless the reader chose otherwise: a step that did not succeed is open, as GitHub opens the failing one,
+ * and so is the only step of a task (folding it would hide the whole log).
+ */
+export function stepOpen(
+  step: StepRange,
+  index: number,
+  chosen: ReadonlyMap<number, boolean>,
+  steps: readonly StepRange[],
+): boolean {
+  const only = steps.filter((s) => !HIDDEN.has(s.name)).length === 1;
+  return chosen.get(index) ?? (only || (step.status !== 'succeeded' && step.status !== 'skipped'));
 }
 
 /**
@@ -63,7 +72,7 @@ export function stepRows(
     const end = Math.max(first, lineAt(lineStarts, count, step.logEnd ?? Number.MAX_SAFE_INTEGER));
     lines(pos, first, true);
     rows.push({ step: k });
-    lines(first, end, stepOpen(step, k, chosen), k);
+    lines(first, end, stepOpen(step, k, chosen, steps), k);
     pos = end;
   });
   lines(pos, count, true);

@@ -14,6 +14,7 @@ import {
   statusColour,
   statusSymbol,
   type Out,
+  formatAgo,
 } from '../output.ts';
 import type { PendingExplanation } from '../../protocol/api.ts';
 
@@ -56,7 +57,7 @@ export function registerRuns(program: Command, setExit: (code: number) => void):
           return out.write(flags.name ? `no runs named like '${flags.name}'\n` : 'no runs\n');
         for (const r of res.runs) {
           out.write(
-            `${r.id}  ${paint(out, statusColour(r.status), `${statusSymbol(r.status)} ${r.status.padEnd(11)}`)} ${r.name.padEnd(24)} ${String(r.taskCount).padStart(4)} task(s)  ${r.createdAt}  ${durationBetween(r.startedAt, r.finishedAt)}\n`,
+            `${r.id}  ${paint(out, statusColour(r.status), `${statusSymbol(r.status)} ${r.status.padEnd(11)}`)} ${r.name.padEnd(24)} ${`${r.tasksDone}/${r.taskCount}`.padStart(7)} tasks  ${formatAgo(Date.parse(r.createdAt)).padEnd(12)} ${durationBetween(r.startedAt, r.finishedAt).padStart(7)}${r.submittedBy === null ? '' : `  by ${r.submittedBy}`}\n`,
           );
         }
       }, flags.json),

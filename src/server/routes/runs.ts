@@ -95,6 +95,7 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
         workflow: req.body.workflow,
         inputs: inputs.inputs,
         now: ctx.now(),
+        submittedBy: submitter(userTokenOf(req)),
         ...(github === undefined ? {} : { github }),
       });
       ctx.hub.runEvent({ type: 'run', runId, status: 'queued' });
@@ -300,4 +301,9 @@ async function refuseUnknownTypes(ctx: ServerContext, plan: Plan, sites: CustomT
     `the workflow has ${issues.length} problem${issues.length === 1 ? '' : 's'}; nothing was stored`,
     { issues },
   );
+}
+
+/** How the runs list names who submitted a run: the token's name, else its id. */
+function submitter(token: { id: string; name: string | null }): string {
+  return token.name ?? `token ${token.id}`;
 }

@@ -325,4 +325,12 @@ ALTER TABLE runs ADD COLUMN github_context TEXT;
 ALTER TABLE tasks ADD COLUMN steps TEXT;
 `,
   },
+  {
+    id: 21,
+    name: '0021-run-submitter',
+    // Who submitted a run: the name of the user token (or "token <id>" for an unnamed one), for the runs list.
+    sql: `
+ALTER TABLE runs ADD COLUMN submitted_by TEXT;
+`,
+  },
 ];

@@ -126,7 +126,7 @@ export function LogView({ runId, task, attempt, truncated, steps }: LogViewProps
   const toggleStep = (k: number) => {
     const step = steps?.[k];
     if (step === undefined) return;
-    setChosen(new Map(chosen).set(k, !stepOpen(step, k, chosen)));
+    setChosen(new Map(chosen).set(k, !stepOpen(step, k, chosen, steps!)));
   };
   const toggle = (header: number) => {
     const next = new Set(expanded);
@@ -143,7 +143,7 @@ export function LogView({ runId, task, attempt, truncated, steps }: LogViewProps
       pos < 0 &&
       inStep !== undefined &&
       steps?.[inStep] !== undefined &&
-      !stepOpen(steps[inStep], inStep, chosen)
+      !stepOpen(steps[inStep], inStep, chosen, steps)
     ) {
       // A line in a closed step: open it (its header's place is close enough until the next render).
       setChosen(new Map(chosen).set(inStep, true));
@@ -204,7 +204,7 @@ export function LogView({ runId, task, attempt, truncated, steps }: LogViewProps
     const row = rowList ? rowList[p]! : p;
     if (typeof row === 'object') {
       const step = steps![row.step]!;
-      const open = stepOpen(step, row.step, chosen);
+      const open = stepOpen(step, row.step, chosen, steps!);
       const ran = step.status !== 'skipped';
       rows.push(
         <div class={`log-line log-step step-${step.status}`} key={`step-${row.step}`}>

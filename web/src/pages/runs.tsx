@@ -2,7 +2,7 @@
 // after a short pause), paged with `before`.
 import { useEffect, useState } from 'preact/hooks';
 import { api, RUN_NAME_FILTER_MAX_CHARS, type RunSummary } from '../api.ts';
-import { formatDuration, formatTime, RUN_STATUSES, isTerminal } from '../format.ts';
+import { formatAgo, formatDuration, formatTime, RUN_STATUSES, isTerminal } from '../format.ts';
 import { Link } from '../router.tsx';
 import { StatusBadge } from '../components/status.tsx';
 
@@ -110,9 +110,9 @@ export function RunsPage({ canSubmit }: { canSubmit: boolean }) {
             <tr>
               <th scope="col">Status</th>
               <th scope="col">Name</th>
-              <th scope="col">Started</th>
-              <th scope="col">Duration</th>
               <th scope="col">Tasks</th>
+              <th scope="col">Submitted</th>
+              <th scope="col">Duration</th>
             </tr>
           </thead>
           <tbody>
@@ -125,9 +125,16 @@ export function RunsPage({ canSubmit }: { canSubmit: boolean }) {
                   <Link href={`/runs/${r.id}`}>{r.name}</Link>
                   <div class="muted mono">{r.id}</div>
                 </td>
-                <td>{formatTime(r.startedAt ?? r.createdAt)}</td>
+                <td class="progress" title={`${r.tasksDone} of ${r.taskCount} tasks ended`}>
+                  {r.tasksDone}/{r.taskCount}
+                </td>
+                <td>
+                  <time dateTime={r.createdAt} title={formatTime(r.createdAt)}>
+                    {formatAgo(r.createdAt)}
+                  </time>
+                  {r.submittedBy !== null && <div class="muted">by {r.submittedBy}</div>}
+                </td>
                 <td>{formatDuration(r.startedAt, r.finishedAt)}</td>
-                <td>{r.taskCount}</td>
               </tr>
             ))}
           </tbody>
