@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startServerProcess, waitForRun } from '../helpers/cluster.ts';
+import { startServerProcess, waitFor, waitForRun } from '../helpers/cluster.ts';
 import { startTracked } from '../helpers/processes.ts';
 import { tempDir } from '../helpers/temp.ts';
 import { inTerminal } from '../helpers/terminal.ts';
@@ -113,4 +113,63 @@ describe('baton run in a terminal', () => {
     expect(stdout).not.toContain('\u001b');
     expect(stdout).not.toContain('\r');
   });
+
+  it(
+    "a GitHub workflow's groups show as a folded header with indented lines in the terminal",
+    { timeout: 120_000 },
+    async () => {
+      const dir = tempDir();
+      writeFileSync(
+        join(dir, 'groups.yml'),
+        `on: push
+jobs:
+  build:
+    steps:
+      - run: |
+          echo "::group::Install deps"
+          echo "inside-the-group"
+          echo "::endgroup::"
+          echo "after-the-group"
+`,
+      );
+      const t = inTerminal(
+        `'${process.execPath}' '${BIN}' run groups.yml; echo "RUN-EXIT=$?"; sleep 600`,
+        process.env,
+        dir,
+      );
+      const screen = await t.waitFor(/RUN-EXIT=\d+/, 'baton run to end');
+      expect(screen).toContain('RUN-EXIT=0');
+      expect(screen).toMatch(
+        /build +\| ▸ Install deps\n.*build +\| {3}inside-the-group\n.*build +\| after-the-group/,
+      );
+      expect(screen).not.toContain('::group::');
+      expect(screen).not.toContain('##[group]');
+    },
+  );
+
+  it(
+    'runs logs --follow on a task no runner can take says why after a few seconds',
+    { timeout: 120_000 },
+    async () => {
+      const server = await startServerProcess();
+      const run = await server.client.submitRun('name: lonely\ntasks:\n  t:\n    run: echo hi\n');
+      const p = startTracked(
+        'baton runs logs',
+        process.execPath,
+        [BIN, 'runs', 'logs', run.id, 't', '--follow'],
+        {
+          env: { ...process.env, BATON_SERVER: server.url, BATON_TOKEN: server.adminToken },
+        },
+      );
+      let stderr = '';
+      p.child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+      await waitFor(
+        () => stderr.includes('t is waiting: no runner is registered'),
+        'the pending hint',
+        60_000,
+      );
+      p.child.kill('SIGTERM');
+      await p.exited;
+    },
+  );
 });

@@ -1,6 +1,7 @@
 // `baton runs list | show ID | explain ID [TASK] (alias pending) | logs ID [TASK] | cancel ID`: look at and steer runs on a server.
 import { resolveRun } from '../resolve.ts';
 import { downloadArtifacts } from '../artifacts.ts';
+import { watchPending } from '../pending-hints.ts';
 import type { Command } from 'commander';
 import { RUN_SHAPES, RUN_STATUSES, type RunShape, type RunStatus } from '../../protocol/status.ts';
 import { CliError, connect, EXIT, guarded, withConnection, type ConnectionFlags } from '../common.ts';
@@ -158,7 +159,14 @@ export function registerRuns(program: Command, setExit: (code: number) => void):
             );
           const attempt = flags.attempt ? Number(flags.attempt) : undefined;
           if (flags.follow && task) {
-            for await (const text of client.followTaskLog(id, task)) out.write(text);
+            // A task still queued after a few seconds: say why (the same reasons as `runs explain`).
+            const hints = watchPending(client, id, out);
+            hints.seen(task, run.results[task]!.status);
+            try {
+              for await (const text of client.followTaskLog(id, task)) out.write(text);
+            } finally {
+              hints.stop();
+            }
             return;
           }
           const logs: Record<string, string> = {};
