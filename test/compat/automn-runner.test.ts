@@ -53,6 +53,26 @@ function stable(v: unknown): unknown {
   return v;
 }
 
+/**
+ * The timeout fixture's script prints a tick every 0.4 s under a 1 s timeout: upstream got 3 ticks in, a loaded
+ * machine (bash starting late) may get 1 or 2. How many is timing, not behaviour: the fixture is cut to the
+ * ticks that arrived (at least one, in order), and everything else is compared as recorded.
+ */
+function sameTicks(want: Frame[], got: Frame[]): Frame[] {
+  const isTick = (fr: Frame) => fr.type === 'log' && /^tick-\d+\n$/.test(fr.line ?? '');
+  const n = got.filter(isTick).length;
+  expect(n).toBeGreaterThanOrEqual(1);
+  expect(n).toBeLessThanOrEqual(want.filter(isTick).length);
+  const ticks = want.filter(isTick).slice(0, n);
+  const result = want.at(-1)!;
+  const stdout = ticks.map((fr) => fr.line!.trimEnd()).join('\n');
+  return [
+    ...ticks,
+    ...want.filter((fr) => fr.type === 'log' && !isTick(fr)),
+    { ...result, data: { ...result.data!, stdout } },
+  ];
+}
+
 async function runAndCompare(base: string, file: string): Promise<Frame[]> {
   const f = fixture(file) as unknown as Exchange;
   const res = await send(base, f.request);
@@ -61,7 +81,8 @@ async function runAndCompare(base: string, file: string): Promise<Frame[]> {
   const text = await res.text();
   expect(text.endsWith('\n')).toBe(true);
   const got = frames(text);
-  const want = f.response.frames!;
+  let want = f.response.frames!;
+  if (file === 'runner-run-timeout.json') want = sameTicks(want, got);
   // Log frames, then exactly one result, last.
   expect(got.slice(0, -1).every((fr) => fr.type === 'log' && typeof fr.line === 'string')).toBe(true);
   expect(got.at(-1)?.type).toBe('result');
