@@ -49,6 +49,10 @@ jobs:
     const res = await batonRun(['.github/workflows/ci.yml'], { cwd: dir });
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout).toContain('mixed-ran');
+    // baton run prints the same lint warning and runs on.
+    expect(res.stderr).toContain(
+      ".github/workflows/ci.yml:7:13: warning: 'if' of step 1 of job 'check' mixes text",
+    );
     const lint = await batonValidate(['.github/workflows/ci.yml'], { cwd: dir });
     expect(lint.code).toBe(0); // a warning does not fail validation
     expect(lint.stderr).toContain(

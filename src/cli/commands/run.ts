@@ -13,7 +13,7 @@ import type { EmbeddedExecutor } from '../../server/index.ts';
 import { gitTopLevel, snapshotCheckout } from '../checkout.ts';
 import { readDotenv } from '../dotenv.ts';
 import { SECRET_NAME } from '../../workflow/static-values.ts';
-import { collectInput, readWorkflowFile, reportError } from '../common.ts';
+import { formatWarnings, collectInput, readWorkflowFile, reportError } from '../common.ts';
 import { addGitHubOptions, githubSubmit, type GitHubFlags, type GitHubSubmit } from '../github-context.ts';
 import { exitCodeFor, followRun, printSummary } from '../follow.ts';
 import { watchPending } from '../pending-hints.ts';
@@ -145,6 +145,8 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
     fileName: wf.fileName,
     ...(actions === undefined ? {} : { actions }),
   });
+  // Lint (valid, but probably a mistake), as `baton validate` prints it; the run goes on.
+  if (compiled.warnings !== undefined) out.err(formatWarnings(file, compiled.warnings));
   const workspace =
     flags.workspace ??
     (top !== undefined && compiled.ok && compiled.plan.dialect === 'github' ? 'checkout' : 'empty');
