@@ -1,5 +1,6 @@
 // `baton run --job NAME` / a submit's `jobs`: run only the named jobs (tasks) and what they need, as
-// `act -j NAME` does. A job with a matrix is named by its id: every combination is selected.
+// `act -j NAME` does. A job with a matrix is named by its id (every combination) or one combination by its task
+// name (the UI's "Re-run failed tasks").
 
 import type { Plan, TaskSpec } from '../protocol/plan.ts';
 
@@ -19,7 +20,9 @@ export function selectJobs(
   if (jobs.length > MAX_SELECTED_JOBS)
     return { ok: false, message: `${jobs.length} jobs were selected; the limit is ${MAX_SELECTED_JOBS}` };
   const names = [...new Set(plan.tasks.map(jobName))];
-  const unknown = jobs.filter((job) => !names.includes(job));
+  // A job id selects all its tasks; a task's own name (one matrix combination, `test (a)`) selects that one.
+  const selects = (task: TaskSpec, job: string) => jobName(task) === job || task.name === job;
+  const unknown = jobs.filter((job) => !plan.tasks.some((task) => selects(task, job)));
   if (unknown.length > 0) {
     const shown = names.slice(0, 20).join(', ') + (names.length > 20 ? ', …' : '');
     return {
@@ -29,7 +32,7 @@ export function selectJobs(
   }
   const byName = new Map(plan.tasks.map((task) => [task.name, task]));
   const keep = new Set<string>();
-  const stack = plan.tasks.filter((task) => jobs.includes(jobName(task))).map((task) => task.name);
+  const stack = plan.tasks.filter((task) => jobs.some((job) => selects(task, job))).map((task) => task.name);
   while (stack.length > 0) {
     const name = stack.pop()!;
     if (keep.has(name)) continue;

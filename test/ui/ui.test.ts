@@ -523,6 +523,9 @@ jobs:
           exit 3
       - name: never
         run: echo "not reached"
+  docs:
+    steps:
+      - run: echo "docs built"
 `;
     const run = await server.client.submitRun(workflow, { fileName: 'ci.yml' });
     expect((await waitForRun(server.client, run.id)).status).toBe('failed');
@@ -565,7 +568,7 @@ jobs:
       await shot('run-steps-mobile');
       await page.goto(`${server.url}/runs`);
       await page.getByRole('heading', { name: 'Runs' }).waitFor();
-      expect(await page.locator('td.progress').first().textContent()).toBe('1/1');
+      expect(await page.locator('td.progress').first().textContent()).toBe('2/2');
       expect(
         await page.evaluate(() => {
           const g = globalThis as unknown as {
@@ -576,6 +579,14 @@ jobs:
         }),
       ).toBeLessThanOrEqual(0);
       await shot('runs-mobile');
+      // "Re-run failed tasks": a new run of the failed task only (docs succeeded).
+      await page.goto(`${server.url}/runs/${run.id}`);
+      await page.getByRole('button', { name: 'Re-run failed tasks' }).click();
+      await page.waitForURL(
+        (url) => /\/runs\/[0-9a-z]{26}$/.test(url.pathname) && !url.pathname.endsWith(run.id),
+      );
+      const again = new URL(page.url()).pathname.split('/')[2]!;
+      expect(Object.keys((await server.client.getRun(again)).results)).toEqual(['build']);
     } finally {
       await context.close();
     }

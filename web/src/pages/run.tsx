@@ -194,14 +194,22 @@ export function RunPage({
       setBusy(false);
     }
   };
-  const rerun = async () => {
+  /** The tasks that did not succeed (and were not skipped): what "Re-run failed tasks" runs again. */
+  const failed = Object.values(run.results)
+    .filter((t) => isTerminal(t.status) && t.status !== 'succeeded' && t.status !== 'skipped')
+    .map((t) => t.name);
+  const rerun = async (jobs?: string[]) => {
     setBusy(true);
     try {
       const w = await api<{ workflow: string; inputs: Record<string, string> }>(
         'GET',
         `/api/v1/runs/${enc(id)}/workflow`,
       );
-      const next = await api<RunResult>('POST', '/api/v1/runs', { workflow: w.workflow, inputs: w.inputs });
+      const next = await api<RunResult>('POST', '/api/v1/runs', {
+        workflow: w.workflow,
+        inputs: w.inputs,
+        ...(jobs === undefined ? {} : { jobs }),
+      });
       navigate(`/runs/${next.id}`);
     } catch (e) {
       setError((e as Error).message);
@@ -226,9 +234,19 @@ export function RunPage({
                 Cancel run
               </button>
             )}
-            <button type="button" onClick={rerun} disabled={busy}>
+            <button type="button" onClick={() => void rerun()} disabled={busy}>
               Re-run
             </button>
+            {isTerminal(run.status) && failed.length > 0 && (
+              <button
+                type="button"
+                onClick={() => void rerun(failed)}
+                disabled={busy}
+                title="A new run of the tasks that failed, and of the tasks they need"
+              >
+                Re-run failed tasks
+              </button>
+            )}
           </div>
         )}
       </div>
