@@ -6,8 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, realpathSync } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
 import { userInfo } from 'node:os';
-import { parseEnv } from 'node:util';
 import type { Command } from 'commander';
+import { parseDotenv } from './dotenv.ts';
 import { toError } from '../protocol/errors.ts';
 import { eventProblem, varsProblems, type GitHubFacts } from '../protocol/github-context.ts';
 import { CliError } from './common.ts';
@@ -294,5 +294,10 @@ function payloadInputs(payload: Record<string, unknown> | undefined): Record<str
 
 /** `--var-file FILE`: dotenv lines NAME=value, as act's --var-file reads them. */
 function readVarFile(path: string): Record<string, string> {
-  return parseEnv(readBounded(path, '--var-file')) as Record<string, string>;
+  try {
+    return parseDotenv(readBounded(path, '--var-file'));
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw new CliError(`--var-file ${path}: ${toError(error).message}`);
+  }
 }

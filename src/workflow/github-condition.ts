@@ -4,7 +4,7 @@
 // last form is kept (GitHub runs it) and gets a lint warning, since it is nearly always a mistake.
 
 import type { TemplateRef, TemplateWhere } from './drafts.ts';
-import { ExpressionError } from './expression-error.ts';
+import { conditionSource } from './condition.ts';
 import { readCondition } from './native-control.ts';
 import { parseExpression } from './expression-parser.ts';
 import type { Located, NodeReader } from './node-reader.ts';
@@ -19,30 +19,13 @@ export function readGitHubCondition(
   where: TemplateWhere,
   earlierSteps?: readonly string[],
 ): string | undefined {
-  const value = reader.scalar(loc);
-  const text = typeof value === 'string' ? value.trim() : undefined;
-  let mixed: string | undefined;
-  try {
-    mixed = text === undefined ? undefined : mixedConditionSource(text);
-  } catch (error) {
-    if (!(error instanceof ExpressionError)) throw error;
-    reader.report('invalid_expression', `invalid 'if' of ${owner}: ${error.message}`, loc.at, loc.path);
-    return undefined;
-  }
-  if (mixed === undefined) return readCondition(reader, loc, owner, templates, where, earlierSteps);
-  const message = `'if' of ${owner} mixes text and \${{ }}, so it is a string (${mixed}) and true whenever that is not empty, as on GitHub; write the whole condition bare or inside one \${{ }}`;
-  reader.warn('suspicious_condition', message, loc.at, loc.path);
-  const ref: TemplateRef = {
-    text: mixed,
-    at: loc.at,
-    path: loc.path,
-    what: `'if' of ${owner}`,
-    kind: 'condition',
-    where,
-  };
-  if (earlierSteps !== undefined) ref.earlierSteps = earlierSteps;
-  templates.push(ref);
-  return mixed;
+  return readCondition(reader, loc, owner, templates, where, earlierSteps, (text) => {
+    const mixed = mixedConditionSource(text);
+    if (mixed === undefined) return conditionSource(text);
+    const message = `'if' of ${owner} mixes text and \${{ }}, so it is a string (${mixed}) and true whenever that is not empty, as on GitHub; write the whole condition bare or inside one \${{ }}`;
+    reader.warn('suspicious_condition', message, loc.at, loc.path);
+    return mixed;
+  });
 }
 
 /**

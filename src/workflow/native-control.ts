@@ -21,7 +21,8 @@ export const DEFAULT_RETRY_BACKOFF_MS = 10_000;
 
 /**
  * An `if`: bare expression text or one `${{ }}`; stored bare. `if: false` and `if: true` are
- * accepted as the literals. Recorded for the compile-time expression checks.
+ * accepted as the literals. Recorded for the compile-time expression checks. `toSource` turns the text into
+ * the expression (a dialect's own reading; it may throw ExpressionError).
  */
 export function readCondition(
   reader: NodeReader,
@@ -30,13 +31,14 @@ export function readCondition(
   templates: TemplateRef[],
   where: TemplateWhere,
   earlierSteps?: readonly string[],
+  toSource: (text: string) => string | undefined = conditionSource,
 ): string | undefined {
   const value = reader.scalar(loc);
   const text = typeof value === 'boolean' ? String(value) : reader.string(loc, `'if' of ${owner}`);
   if (text === undefined) return undefined;
   let source: string | undefined;
   try {
-    source = conditionSource(text);
+    source = toSource(text);
   } catch (error) {
     if (!(error instanceof ExpressionError)) throw error;
     reader.report('invalid_expression', `invalid 'if' of ${owner}: ${error.message}`, loc.at, loc.path);

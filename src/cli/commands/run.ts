@@ -2,7 +2,7 @@
 // over real HTTP on loopback — the same path as production — with live progress and a summary. The server's
 // `local` dispatcher owns the runner's lifecycle (docs/dispatchers.md): this command only says how to build it.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { findDrivers, type Driver } from '../../engine/index.ts';
+import { DEFAULT_CANCEL_GRACE_MS, findDrivers, type Driver } from '../../engine/index.ts';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -22,9 +22,6 @@ import { createOut, printJson } from '../output.ts';
 import { RUN_SHAPES } from '../../protocol/status.ts';
 import { ANY_LABEL } from '../../protocol/labels.ts';
 import { batonVersion } from '../version.ts';
-
-/** SIGTERM → SIGKILL grace of the local runner's steps on Ctrl-C (a task's own cancel_grace wins). */
-const CANCEL_GRACE_S = 10;
 
 interface RunFlags extends GitHubFlags {
   input: Record<string, string>;
@@ -220,7 +217,6 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
         client: createClient({ baseUrl: url, token: reg.token, userAgent: `baton-runner/${batonVersion()}` }),
         name: 'local',
         maxParallelTasks: parallel,
-        cancelGraceMs: CANCEL_GRACE_S * 1000,
         workDir: join(dataDir, '_work'),
         ...(seedWorkspace === undefined ? {} : { seedWorkspace }),
         stateDir: join(dataDir, 'runner-state'),
@@ -265,7 +261,7 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
     interrupts++;
     if (interrupts === 1 && runId) {
       out.err(
-        `\nbaton: cancelling the run: SIGTERM to the running steps, which have ${CANCEL_GRACE_S} s to exit (Ctrl-C again to kill them now)\n`,
+        `\nbaton: cancelling the run: SIGTERM to the running steps, which have ${DEFAULT_CANCEL_GRACE_MS / 1000} s to exit, or their task's cancel_grace (Ctrl-C again to kill them now)\n`,
       );
       agent?.cancelRunning('cancelled with Ctrl-C');
       void client.cancelRun(runId).catch(() => interrupt.abort());
