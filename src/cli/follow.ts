@@ -1,9 +1,10 @@
 // Live progress of a run: each task's transitions and its log lines prefixed by the task name, then a summary.
 import type { BatonClient, RunStreamMessage } from '../client/index.ts';
 import { formatAge } from '../engine/task-cache.ts';
-import type { RunResult, TaskResult } from '../protocol/api.ts';
+import type { RunResult, StepRecord, TaskResult } from '../protocol/api.ts';
 import { isTerminal } from '../protocol/status.ts';
 import { liveLine, type LiveLine } from './live-line.ts';
+import { createTaskStepView, HIDDEN_STEPS, type TaskStepView } from './step-view.ts';
 import { isSilentMarker, printAnnotations, renderLogLine } from './log-markers.ts';
 import { watchPending, type PendingHintOptions, type PendingHints } from './pending-hints.ts';
 import { durationBetween, formatDuration, paint, statusColour, statusSymbol, type Out } from './output.ts';
@@ -37,33 +38,50 @@ async function followEvents(
     if (t.status === 'running')
       live.running(t.name, t.startedAt === null ? Date.now() : Date.parse(t.startedAt));
   }
-  const partial = new Map<string, string>();
   const groups = new Map<string, { depth: number }>();
-  const show = (task: string, line: string): void => {
-    if (isSilentMarker(line)) return void renderLogLine(out, line, groupsOf(task));
-    out.write(prefix(task) + renderLogLine(out, line, groupsOf(task)) + '\n');
-  };
   const groupsOf = (task: string): { depth: number } => {
     let g = groups.get(task);
     if (g === undefined) groups.set(task, (g = { depth: 0 }));
     return g;
   };
+  const views = new Map<string, TaskStepView>();
+  const viewOf = (task: string): TaskStepView => {
+    let v = views.get(task);
+    if (v === undefined)
+      views.set(
+        task,
+        (v = createTaskStepView({
+          line: (line, inStep) => {
+            if (isSilentMarker(line)) return void renderLogLine(out, line, groupsOf(task));
+            out.write(prefix(task) + (inStep ? '  ' : '') + renderLogLine(out, line, groupsOf(task)) + '\n');
+          },
+          started: (step) => {
+            out.write(prefix(task) + paint(out, 'bold', `▸ ${step.name}`) + '\n');
+            if (step.status === 'running')
+              live.step(
+                task,
+                step.name,
+                step.startedAt === undefined ? Date.now() : Date.parse(step.startedAt),
+              );
+          },
+          finished: (step) => {
+            live.step(task, undefined, 0);
+            out.write(prefix(task) + stepLine(step, out, 0) + '\n');
+          },
+        })),
+      );
+    return v;
+  };
   const lastStatus = new Map<string, string>();
   let width = 8;
   const prefix = (task: string) => paint(out, 'gray', `${task.padEnd(width)} | `);
-  const flushPartial = (task: string) => {
-    const rest = partial.get(task);
-    if (rest) show(task, rest);
-    partial.delete(task);
-  };
   const onMessage = async (m: RunStreamMessage) => {
-    if (m.kind === 'log') {
-      const text = (partial.get(m.task) ?? '') + m.data;
-      const lines = text.split('\n');
-      partial.set(m.task, lines.pop() ?? '');
-      for (const line of lines) show(m.task, line.replace(/\r$/, ''));
+    if (m.kind === 'steps') {
+      const status = lastStatus.get(m.task);
+      if (status === undefined || !isTerminal(status)) viewOf(m.task).steps(m.attempt, m.steps);
       return;
     }
+    if (m.kind === 'log') return viewOf(m.task).log(m.attempt, m.offset, m.data);
     const e = m.event;
     if (e.type !== 'task' || !e.task) return;
     hints.seen(e.task, e.status);
@@ -78,7 +96,7 @@ async function followEvents(
       return;
     }
     if (e.status === 'pending' || e.status === 'queued') return;
-    if (isTerminal(e.status)) flushPartial(e.task);
+    if (isTerminal(e.status)) viewOf(e.task).end();
     const where = e.status === 'running' && e.runner ? ` on ${e.runner}` : '';
     const why = e.message && e.status !== 'succeeded' ? `: ${e.message}` : '';
     out.write(
@@ -91,29 +109,29 @@ async function followEvents(
     }
   };
   for await (const m of client.runStream(runId, { signal })) await onMessage(m);
-  for (const task of [...partial.keys()]) flushPartial(task);
+  for (const view of views.values()) view.end();
   return client.getRun(runId);
 }
-
-/** Steps Baton adds to a task itself (a GitHub job's outputs), left out of what people read. */
-const HIDDEN_STEPS = new Set(['__outputs']);
 
 /** A task's steps under it: status, name, duration, and an exit code that is not 0. */
 export function printSteps(task: TaskResult, out: Out, indent = '    '): void {
   const steps = (task.steps ?? []).filter((step) => !HIDDEN_STEPS.has(step.name));
   const w = Math.min(40, Math.max(0, ...steps.map((step) => step.name.length)));
-  for (const step of steps) {
-    const ran = step.status !== 'skipped';
-    const time = ran && step.durationMs !== undefined ? formatDuration(step.durationMs) : '';
-    const exit =
-      step.status === 'timed_out' || step.status === 'cancelled'
-        ? `  ${step.status.replace('_', ' ')}`
-        : step.exitCode !== null && step.exitCode !== 0
-          ? `  exit ${step.exitCode}`
-          : '';
-    const line = `${indent}${statusSymbol(step.status)} ${step.name.padEnd(w)}  ${ran ? time.padStart(7) : 'skipped'}${exit}`;
-    out.write(paint(out, ran ? statusColour(step.status) : 'gray', line) + '\n');
-  }
+  for (const step of steps) out.write(indent + stepLine(step, out, w) + '\n');
+}
+
+/** One step: status symbol, name padded to `width`, duration (or `skipped`), and how it ended when not with 0. */
+function stepLine(step: StepRecord, out: Out, width: number): string {
+  const ran = step.status !== 'skipped';
+  const time = ran && step.durationMs !== undefined ? formatDuration(step.durationMs) : '';
+  const exit =
+    step.status === 'timed_out' || step.status === 'cancelled'
+      ? `  ${step.status.replace('_', ' ')}`
+      : step.exitCode !== null && step.exitCode !== 0
+        ? `  exit ${step.exitCode}`
+        : '';
+  const line = `${statusSymbol(step.status)} ${step.name.padEnd(width)}  ${ran ? time.padStart(7) : 'skipped'}${exit}`;
+  return paint(out, ran ? statusColour(step.status) : 'gray', line);
 }
 
 export function printSummary(result: RunResult, out: Out, o: { steps?: boolean } = {}): void {

@@ -12,6 +12,8 @@ import type {
   RegisterRunnerBody,
   RegisterRunnerResponse,
   RunEvent,
+  StepsEvent,
+  StepRecord,
   RunResult,
   TaskResult,
   TaskGroupResult,
@@ -41,7 +43,8 @@ export { trustCaFile } from './trust.ts';
 
 export type RunStreamMessage =
   | { kind: 'event'; event: RunEvent }
-  | { kind: 'log'; task: string; attempt: number; seq: number; offset: number; data: string };
+  | { kind: 'log'; task: string; attempt: number; seq: number; offset: number; data: string }
+  | ({ kind: 'steps' } & StepsEvent);
 
 const enc = encodeURIComponent;
 
@@ -150,6 +153,7 @@ export function createClient(http: HttpOptions) {
             kind: 'log',
             ...(JSON.parse(m.data) as Omit<Extract<RunStreamMessage, { kind: 'log' }>, 'kind'>),
           };
+        else if (m.event === 'step') yield { kind: 'steps', ...(JSON.parse(m.data) as StepsEvent) };
         else if (m.event === 'run' || m.event === 'task')
           yield { kind: 'event', event: JSON.parse(m.data) as RunEvent };
         else if (m.event === 'error') throw streamEndedError(m);
@@ -313,6 +317,14 @@ export function createClient(http: HttpOptions) {
       return requestJson<LeaseResponse>(http, `api/v1/runner/leases/${lease}/heartbeat`, {
         method: 'POST',
         body: {},
+        timeoutMs,
+      });
+    },
+    /** A running attempt's steps so far (live step view); fenced like heartbeat, does not renew the lease. */
+    reportSteps(lease: string, steps: StepRecord[], timeoutMs?: number) {
+      return requestJson<LeaseResponse>(http, `api/v1/runner/leases/${lease}/steps`, {
+        method: 'POST',
+        body: { steps },
         timeoutMs,
       });
     },

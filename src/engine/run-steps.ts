@@ -160,6 +160,7 @@ export async function runSteps(input: StepsInput): Promise<StepsResult> {
         state: 'finished',
         exitCode: lastExit,
         durationMs: run.result.durationMs ?? 0,
+        ...(results[index] === undefined ? {} : { status: results[index].status }),
       });
 
     const fileFailure: StepFailure | undefined =

@@ -147,6 +147,8 @@ export interface StepEvent {
   state: 'started' | 'finished';
   exitCode?: number | null;
   durationMs?: number;
+  /** How a finished step ended. */
+  status?: StepStatus;
   /** Host pid of the step's process group leader (the containment wrapper when there is one). */
   pid?: number;
 }

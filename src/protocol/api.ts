@@ -473,6 +473,25 @@ export const SealedOutputsSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * The steps of a running attempt so far (`POST /api/v1/runner/leases/:lease/steps`): the runner sends them when a
+ * step has run for a while or a step it reported as running ended, so followers see steps live. The last one may
+ * have status `running`. The completion's `steps` replace them.
+ */
+export const StepsBody = Type.Object(
+  { steps: Type.Array(StepResult, { maxItems: 1000 }) },
+  { additionalProperties: false },
+);
+export type StepsBody = Static<typeof StepsBody>;
+
+/** One `step` event of `GET /api/v1/runs/:id/events`: a running task's steps so far. */
+export const StepsEvent = Type.Object({
+  task: Type.String(),
+  attempt: Type.Integer(),
+  steps: Type.Array(StepResult),
+});
+export type StepsEvent = Static<typeof StepsEvent>;
+
 export const CompleteBody = Type.Object(
   {
     status: Type.Union(OUTCOMES.map((s) => Type.Literal(s))),

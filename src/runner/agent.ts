@@ -27,6 +27,7 @@ import { openSealed, type KeyPair } from '../protocol/sealed.ts';
 import { isStorageFullAnswer, startLeaseKeeper } from './lease-keeper.ts';
 import { driverVersion } from './driver-version.ts';
 import { SECRET_SOURCES } from './secret-sources/index.ts';
+import { createStepReporter } from './step-reporter.ts';
 
 /** 256 MiB: below this much free space in the work dir the runner takes no new task. */
 export const DEFAULT_MIN_FREE_DISK_BYTES = 256 * 1024 * 1024;
@@ -498,6 +499,7 @@ export class Agent {
     let diskFull = false;
     /** Where each step's output starts and ends in the task log (by step index). */
     const stepRanges = new Map<number, { start: number; end?: number }>();
+    const liveSteps = createStepReporter((steps) => client.reportSteps(offer.lease, steps, requestTimeoutMs));
     let outcome: TaskOutcome;
     try {
       const secrets = await this.#openSecrets(offer);
@@ -552,9 +554,11 @@ export class Agent {
             this.#stepGroups.delete(offer.lease);
             if (range !== undefined) range.end = shipper.written;
           }
+          liveSteps.event(e, shipper.written);
         },
         onLog: (e) => {
           if (!diskFull && e.text.includes('No space left on device')) diskFull = true;
+          liveSteps.output();
           shipper.write(
             e.stream === 'system' ? `[baton] ${e.text.endsWith('\n') ? e.text : e.text + '\n'}` : e.text,
           );
@@ -577,6 +581,7 @@ export class Agent {
         finishedAt: now,
       };
     } finally {
+      liveSteps.stop();
       this.#running.delete(offer.lease);
       this.#stepGroups.delete(offer.lease);
     }

@@ -1,7 +1,7 @@
 // In-process events: tasks queued and runners' changed reports (wake long-polling runners), run and task transitions, log chunks stored.
 // Listeners are called synchronously after the store committed; they must not throw.
 import { EventEmitter } from 'node:events';
-import type { RunEvent } from '../protocol/api.ts';
+import type { RunEvent, StepsEvent } from '../protocol/api.ts';
 
 export interface LogEvent {
   runId: string;
@@ -12,6 +12,12 @@ export interface LogEvent {
   offset: number;
   data: string;
 }
+
+/** What a run's followers receive: a transition, a stored log chunk, or a running task's steps. */
+export type RunMessage =
+  | { kind: 'event'; event: RunEvent }
+  | { kind: 'log'; log: LogEvent }
+  | { kind: 'steps'; steps: StepsEvent & { runId: string } };
 
 export class Hub {
   #emitter = new EventEmitter();
@@ -81,10 +87,12 @@ export class Hub {
     this.#emitter.emit(`run:${e.runId}`, { kind: 'log', log: e });
   }
 
-  onRun(
-    runId: string,
-    fn: (m: { kind: 'event'; event: RunEvent } | { kind: 'log'; log: LogEvent }) => void,
-  ): () => void {
+  /** A running task's steps so far (the live step view of followers). */
+  steps(e: StepsEvent & { runId: string }): void {
+    this.#emitter.emit(`run:${e.runId}`, { kind: 'steps', steps: e });
+  }
+
+  onRun(runId: string, fn: (m: RunMessage) => void): () => void {
     this.#emitter.on(`run:${runId}`, fn);
     return () => this.#emitter.off(`run:${runId}`, fn);
   }

@@ -203,6 +203,13 @@ export const OPERATIONS: Record<string, Operation> = {
     'Ship a log chunk',
     [409, 413],
   ),
+  'POST /api/v1/runner/leases/{lease}/steps': op(
+    'reportLeaseSteps',
+    'runner protocol',
+    'runner',
+    "Report a running attempt's steps so far (live step view)",
+    [409],
+  ),
   'POST /api/v1/runner/leases/{lease}/complete': op(
     'completeLease',
     'runner protocol',

@@ -381,6 +381,47 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
       });
     },
 
+    /**
+     * The steps of the lease's attempt so far, while it runs (the last one may be `running`): stored on the task so
+     * that a follower joining late sees them; the attempt's completion replaces them with the final list.
+     * Fenced like every other runner write.
+     */
+    async reportSteps(
+      leaseId: string,
+      runnerId: string,
+      steps: unknown[],
+      now: number,
+    ): Promise<{
+      runId: string;
+      taskName: string;
+      attempt: number;
+      leaseExpiresAt: number;
+      cancel: boolean;
+    }> {
+      return d.writeTx(async (tx) => {
+        const attempt = await liveAttempt(tx, leaseId, runnerId, now);
+        await tx
+          .updateTable('tasks')
+          .set({ steps: JSON.stringify(steps) })
+          .where('id', '=', attempt.task_id)
+          .where('attempt', '=', attempt.number)
+          .where('status', '=', 'running')
+          .execute();
+        const task = await tx
+          .selectFrom('tasks')
+          .select('name')
+          .where('id', '=', attempt.task_id)
+          .executeTakeFirstOrThrow();
+        return {
+          runId: attempt.run_id,
+          taskName: task.name,
+          attempt: attempt.number,
+          leaseExpiresAt: attempt.lease_expires_at,
+          cancel: attempt.cancel_requested === 1,
+        };
+      });
+    },
+
     /** Records an uploaded artifact for the lease's attempt, fenced like every other runner write. */
     async recordArtifact(
       leaseId: string,

@@ -55,6 +55,9 @@ describe('baton run in a terminal', () => {
         new RegExp(`running: slow (?!${first?.replace('.', '\\.') ?? ''}\\b)\\S+`),
         'the timer to move on',
       );
+      // The running step is timed on the live line too, and its log line is indented under its header.
+      const withStep = await t.waitFor(/running: slow \S+ › slow \S+/, 'the step timer');
+      expect(withStep).toMatch(/slow +\| ▸ slow\n(.*\n)*slow +\| {3}slow started/);
       expect(sleeping(marker)).toBe(true);
       const pressed = performance.now();
       t.keys('C-c');

@@ -8,9 +8,11 @@ import { tempDir } from '../helpers/temp.ts';
 import {
   startRunnerProcess,
   startServerProcess,
+  waitFor,
   waitForRun,
   type ServerProcess,
 } from '../helpers/cluster.ts';
+import type { StepRecord } from '../../src/protocol/api.ts';
 import { startTracked } from '../helpers/processes.ts';
 
 const BIN = new URL('../../bin/baton.js', import.meta.url).pathname;
@@ -117,6 +119,59 @@ describe('step records', () => {
         headers: { authorization: `Bearer ${server.adminToken}` },
       });
       expect(missing.status).toBe(404);
+    },
+  );
+});
+
+const LIVE = `name: live-steps
+tasks:
+  build:
+    steps:
+      - name: prepare
+        run: echo "preparing"
+      - name: wait
+        run: echo "waiting"; sleep 60
+`;
+
+describe('live steps', () => {
+  it(
+    "a running task's steps reach the API and the run stream while it runs; --follow prints them under the task",
+    { timeout: 180_000 },
+    async () => {
+      const server = await startServerProcess();
+      await startRunnerProcess(server, 'live-stepper');
+      const file = join(tempDir(), 'live.yml');
+      writeFileSync(file, LIVE);
+      // The CLI follows in the background while the test watches the same run through the API.
+      const followed = cli(server, ['submit', '--follow', file]);
+      const runId = await waitFor(async () => (await server.client.listRuns()).runs[0]?.id, 'the run');
+      let seen: StepRecord[] | undefined;
+      for await (const m of server.client.runStream(runId)) {
+        if (m.kind === 'steps' && m.steps.some((s) => s.name === 'wait' && s.status === 'running')) {
+          seen = m.steps;
+          break;
+        }
+      }
+      expect(seen?.map((s) => [s.name, s.status])).toEqual([
+        ['prepare', 'succeeded'],
+        ['wait', 'running'],
+      ]);
+      expect(seen?.[1]?.logStart).toBe(Buffer.byteLength('preparing\n'));
+      // While it runs, the task's API record has them too (a follower joining late sees them).
+      const running = await server.client.getTask(runId, 'build');
+      expect(running.status).toBe('running');
+      expect(running.steps?.map((s) => s.status)).toEqual(['succeeded', 'running']);
+      await server.client.cancelRun(runId);
+      const out = await followed;
+      expect(out.code).toBe(1);
+      // Header when the step starts, its log indented under it, the finished step's line with a duration.
+      expect(out.stdout).toMatch(/build +\| ✓ prepare +\S+\n/);
+      expect(out.stdout).toMatch(/build +\| ▸ wait\nbuild +\| {3}waiting\n/);
+      const ended = await server.client.getTask(runId, 'build');
+      expect(ended.steps?.map((s) => [s.name, s.status])).toEqual([
+        ['prepare', 'succeeded'],
+        ['wait', 'cancelled'],
+      ]);
     },
   );
 });

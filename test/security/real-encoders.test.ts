@@ -87,7 +87,7 @@ ${indent(SCRIPT.trim())}
     const runEvents: string[] = [];
     const followed = (async () => {
       for await (const m of server.client.runStream(run.id))
-        runEvents.push(m.kind === 'log' ? m.data : JSON.stringify(m.event));
+        runEvents.push(m.kind === 'log' ? m.data : JSON.stringify(m));
     })();
     const logStream: string[] = [];
     for await (const text of server.client.followTaskLog(run.id, 'encode')) logStream.push(text);

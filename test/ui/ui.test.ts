@@ -592,6 +592,55 @@ jobs:
     }
   });
 
+  it("a running task's steps show while it runs: the finished one folded, the running one open with its time", async () => {
+    const server = await startServerProcess();
+    await startRunnerProcess(server, 'ui-live-steps');
+    const run = await server.client.submitRun(`name: live
+tasks:
+  build:
+    steps:
+      - name: setup
+        run: echo "setup-done"
+      - name: long
+        run: echo "long-running-output"; sleep 120
+`);
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    page = await context.newPage();
+    try {
+      await page.goto(server.url);
+      await page.getByLabel('User token').fill(server.adminToken);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { name: 'Runs' }).waitFor();
+      await page.goto(`${server.url}/runs/${run.id}/tasks/build`);
+      const header = (name: string) => page.locator('.log-line.log-step', { hasText: name });
+      await page.locator('.log-line.log-step.step-running', { hasText: 'long' }).waitFor();
+      await page.locator('.log-line', { hasText: 'long-running-output' }).waitFor();
+      expect(await header('long').locator('.step-toggle').getAttribute('aria-expanded')).toBe('true');
+      expect(await header('setup').getAttribute('class')).toContain('step-succeeded');
+      expect(await header('setup').locator('.step-toggle').getAttribute('aria-expanded')).toBe('false');
+      expect(await page.locator('.log-line', { hasText: 'setup-done' }).count()).toBe(0);
+      // The running step's time moves on with the page's refresh.
+      const before = await header('long').locator('.step-time').textContent();
+      await page.waitForFunction(
+        (was) => {
+          const g = globalThis as unknown as {
+            document: { querySelector(s: string): { textContent: string } | null };
+          };
+          const now = g.document.querySelector('.log-line.step-running .step-time')?.textContent;
+          return now !== undefined && now !== was;
+        },
+        before,
+        { timeout: 30_000 },
+      );
+      expect((await server.client.getTask(run.id, 'build')).status).toBe('running');
+      await shot('run-steps-live');
+      await server.client.cancelRun(run.id);
+      expect((await waitForRun(server.client, run.id)).status).toBe('cancelled');
+    } finally {
+      await context.close();
+    }
+  });
+
   it("push runners: creates one through the form (a short secret and a taken name show the server's error), registers a real baton runner serve with the secret shown once, rotates, disables, enables and removes it; a read-only user sees the list without actions", async () => {
     const server = await startServerProcess();
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });

@@ -1,10 +1,12 @@
-// A finished task's log split into its steps, as GitHub shows a job: each step a header (status, name,
-// duration) over the lines it wrote (the byte range its runner reported, mapped to lines), the failing ones
-// open and the others folded. Lines outside every step (set-up messages) stay where they are.
+// A task's log split into its steps, as GitHub shows a job: each step a header (status, name, duration) over the
+// lines it wrote (the byte range its runner reported, mapped to lines), the running and failing ones open and
+// the others folded once done. While the task runs, the steps are the ones its runner reported so far. Lines outside every step (set-up messages) stay where they are.
 
 export interface StepRange {
   name: string;
+  /** `running` while the step runs (the task's steps so far). */
   status: string;
+  startedAt?: string;
   durationMs?: number;
   logStart?: number;
   logEnd?: number;

@@ -12,6 +12,7 @@ import {
   CompleteBody,
   CompleteResponse,
   LeaseResponse,
+  StepsBody,
   LogsBody,
   LogsResponse,
   MAX_LOG_CHUNK_BYTES,
@@ -356,6 +357,22 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext, acquire: 
           }
         }
         return { ackedSeq: res.ackedSeq, cancel: res.cancel };
+      },
+    );
+
+    s.post(
+      '/api/v1/runner/leases/:lease/steps',
+      { schema: { params: LeaseParams, body: StepsBody, response: { 200: LeaseResponse } } },
+      async (req) => {
+        const res = await ctx.store.leases.reportSteps(
+          req.params.lease,
+          runnerOf(req).id,
+          req.body.steps,
+          ctx.now(),
+        );
+        ctx.hub.steps({ runId: res.runId, task: res.taskName, attempt: res.attempt, steps: req.body.steps });
+        // Answers as heartbeat does, without renewing: the lease keeper keeps its own rhythm.
+        return { leaseExpiresAt: new Date(res.leaseExpiresAt).toISOString(), cancel: res.cancel };
       },
     );
 

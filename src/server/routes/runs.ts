@@ -13,6 +13,7 @@ import {
   RunShowQuery,
   SubmitRunBody,
   TaskGroupResult,
+  type StepRecord,
 } from '../../protocol/api.ts';
 import { isTerminal, type RunStatus } from '../../protocol/status.ts';
 import type { Plan } from '../../protocol/plan.ts';
@@ -191,6 +192,8 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
     // Revoking or expiring the token ends this stream with an `error` event (see stream-guard.ts).
     ctx.streams.watch(token, sse);
     const sentSeq = new Map<string, number>();
+    /** The steps last sent per task (`attempt#json`), so a re-read of the database sends only changes. */
+    const sentSteps = new Map<string, string>();
     const buffered: Parameters<Parameters<typeof ctx.hub.onRun>[1]>[0][] = [];
     let live = false;
     let finished = false;
@@ -206,6 +209,14 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
           offset: m.log.offset,
           data: m.log.data,
         });
+        return;
+      }
+      if (m.kind === 'steps') {
+        const { task, attempt, steps } = m.steps;
+        const json = JSON.stringify(steps);
+        if (sentSteps.get(task) === `${attempt}#${json}`) return;
+        sentSteps.set(task, `${attempt}#${json}`);
+        sse.send('step', { task, attempt, steps });
         return;
       }
       sse.send(m.event.type, m.event);
@@ -235,6 +246,11 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
           });
         }
         if (t.attempt === 0) continue;
+        if (t.status === 'running' && t.steps !== null)
+          deliver({
+            kind: 'steps',
+            steps: { runId, task: t.name, attempt: t.attempt, steps: JSON.parse(t.steps) as StepRecord[] },
+          });
         let after = sentSeq.get(`${t.name}#${t.attempt}`) ?? -1;
         for (;;) {
           const chunks = await ctx.store.logs.chunks(t.id, t.attempt, after);

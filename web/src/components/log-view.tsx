@@ -16,6 +16,7 @@ const STEP_SYMBOLS: Record<string, string> = {
   timed_out: '✗',
   cancelled: '⊘',
   skipped: '–',
+  running: '●',
 };
 
 /** Pixel height of one line: fixed, so the visible window is computed, not measured. */
@@ -51,7 +52,7 @@ export interface LogViewProps {
   /** Changes when a new attempt starts, to follow it from the beginning. */
   attempt: number;
   truncated: boolean;
-  /** The steps of the attempt once it ended: the log is shown split into them. */
+  /** The steps of the attempt (so far, while it runs): the log is shown split into them. */
   steps?: StepRange[];
 }
 
@@ -116,7 +117,7 @@ export function LogView({ runId, task, attempt, truncated, steps }: LogViewProps
   // Folded only while nothing is searched: every match stays in sight.
   const fold = buf.hasGroups && query === '' ? foldLines(buf.lines, count, expanded) : undefined;
   const groupShown = fold ? new Set(fold.visible) : undefined;
-  // Split into steps once the attempt ended and reported them (and nothing is searched).
+  // Split into the steps its runner reported (so far, while it runs), unless something is searched.
   const sectioned =
     steps !== undefined && steps.length > 0 && query === ''
       ? stepRows(steps, buf.lineStarts, count, chosen, (i) => groupShown === undefined || groupShown.has(i))
@@ -221,7 +222,11 @@ export function LogView({ runId, task, attempt, truncated, steps }: LogViewProps
               <span class="step-symbol">{STEP_SYMBOLS[step.status] ?? '·'}</span> {step.name}
             </button>
             <span class="step-time">
-              {ran && step.durationMs !== undefined ? formatSpan(step.durationMs) : step.status}
+              {step.status === 'running' && step.startedAt !== undefined
+                ? formatSpan(Math.max(0, Date.now() - Date.parse(step.startedAt)))
+                : ran && step.durationMs !== undefined
+                  ? formatSpan(step.durationMs)
+                  : step.status}
             </span>
           </span>
         </div>,
