@@ -3,6 +3,7 @@
 import type { Expression, ExpressionBuilder, Kysely, Transaction } from 'kysely';
 import type { Database } from './schema.ts';
 import type { Migration } from './sqlite/migrations.ts';
+import type { GroupCommitStats } from './group-commit.ts';
 
 export interface DialectCapabilities {
   name: 'sqlite' | 'postgres';
@@ -23,9 +24,11 @@ export interface DialectCapabilities {
 
 /**
  * One database behind the store. Contract:
- * - `writeTx` runs `fn` in one transaction and retries it from the start when the database reports a
+ * - `writeTx` runs `fn` in a transaction and retries it from the start when the database reports a
  *   deadlock or serialization failure, so `fn` must not have effects outside the transaction. SQLite:
- *   `BEGIN IMMEDIATE` (the write lock from the first statement). PostgreSQL: READ COMMITTED; every transition
+ *   `BEGIN IMMEDIATE` (the write lock from the first statement), shared with the writes that queued while the
+ *   previous transaction ran (group-commit.ts: each caller still learns its outcome only after the commit, and a
+ *   write that fails is run again alone, so it fails alone). PostgreSQL: READ COMMITTED; every transition
  *   is a conditional update, and reads that a decision depends on take row locks through `lockRows`/`skipLocked`.
  * - `notifyQueued(tx)` tells every process listening on this database that tasks were queued. Called inside
  *   the transaction that queued them, so the notice is delivered on commit and never before the rows are
@@ -43,6 +46,8 @@ export interface StoreDialect {
   db: Kysely<Database>;
   migrations: Migration[];
   writeTx<T>(fn: (tx: Transaction<Database>) => Promise<T>): Promise<T>;
+  /** Where writes are grouped into shared transactions (SQLite): how many writes, how many transactions. */
+  groupCommit?: GroupCommitStats;
   notifyQueued(tx: Kysely<Database>): Promise<void>;
   notifyTokenRevoked(tx: Kysely<Database>, tokenId: string): Promise<void>;
   listen?(

@@ -4,6 +4,7 @@ import { Kysely, SqliteDialect, sql, type Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
 import type { StoreDialect } from '../dialect.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
+import { createGroupCommit } from '../group-commit.ts';
 
 export function openSqlite(path: string): StoreDialect {
   const raw = new BetterSqlite3(path);
@@ -16,6 +17,24 @@ export function openSqlite(path: string): StoreDialect {
   raw.pragma('wal_autocheckpoint = 4000');
   raw.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
+  // Writes that queue while a transaction runs commit together in the next one (group-commit.ts).
+  const group = createGroupCommit(<T>(body: (tx: Transaction<Database>) => Promise<T>) =>
+    // Kysely's SQLite driver holds its connection mutex for the whole transaction, so within this
+    // process nothing interleaves; IMMEDIATE also takes the file's write lock up front.
+    db.connection().execute(async (conn) => {
+      await sql`begin immediate`.execute(conn);
+      try {
+        const result = await body(conn as unknown as Transaction<Database>);
+        await sql`commit`.execute(conn);
+        return result;
+      } catch (err) {
+        // SQLite rolls back by itself on some errors (SQLITE_FULL among them): then our rollback fails with
+        // "no transaction is active", which must not hide the error that matters.
+        if (raw.inTransaction) await sql`rollback`.execute(conn);
+        throw err;
+      }
+    }),
+  );
   return {
     capabilities: {
       name: 'sqlite',
@@ -27,23 +46,10 @@ export function openSqlite(path: string): StoreDialect {
     },
     db,
     migrations: SQLITE_MIGRATIONS,
-    async writeTx<T>(fn: (tx: Transaction<Database>) => Promise<T>): Promise<T> {
-      // Kysely's SQLite driver holds its connection mutex for the whole transaction, so within this
-      // process nothing interleaves; IMMEDIATE also takes the file's write lock up front.
-      return db.connection().execute(async (conn) => {
-        await sql`begin immediate`.execute(conn);
-        try {
-          const result = await fn(conn as unknown as Transaction<Database>);
-          await sql`commit`.execute(conn);
-          return result;
-        } catch (err) {
-          // SQLite rolls back by itself on some errors (SQLITE_FULL among them): then our rollback fails with
-          // "no transaction is active", which must not hide the error that matters.
-          if (raw.inTransaction) await sql`rollback`.execute(conn);
-          throw err;
-        }
-      });
+    writeTx<T>(fn: (tx: Transaction<Database>) => Promise<T>): Promise<T> {
+      return group.run(fn);
     },
+    groupCommit: group.stats,
     // One process owns the file: its in-process hub already hears every queued task.
     async notifyQueued() {},
     // Likewise: the revoking request runs in the process that holds the streams.
