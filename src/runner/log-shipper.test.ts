@@ -74,10 +74,10 @@ describe('log shipper', () => {
     let inFlight = 0;
     let most = 0;
     const counting = Object.create(runner) as typeof runner;
-    counting.sendLogs = async (...args: Parameters<typeof runner.sendLogs>) => {
+    counting.sendLogBytes = async (...args: Parameters<typeof runner.sendLogBytes>) => {
       most = Math.max(most, ++inFlight);
       try {
-        return await runner.sendLogs(...args);
+        return await runner.sendLogBytes(...args);
       } finally {
         inFlight--;
       }

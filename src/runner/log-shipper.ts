@@ -2,7 +2,8 @@
 // flight, retrying with backoff until acknowledged. Every chunk is written to the attempt's spool before it is
 // sent, so memory stays bounded however fast a step prints and nothing is lost while the server is away;
 // (seq, offset) make every retry safe on the server. A log over the size limit keeps its first and last
-// parts with a marker saying how much was dropped between them.
+// parts with a marker saying how much was dropped between them. Chunks travel as raw bytes behind a small
+// header (protocol/log-frames.ts): the journal's bytes go to the wire as they are.
 import {
   closeSync,
   existsSync,
@@ -247,8 +248,10 @@ export class LogShipper {
       if (batch.length === 0) return;
       for (const e of batch) this.#inFlight.add(e.seq);
       try {
-        const chunks = batch.map((e) => ({ seq: e.seq, offset: e.offset, data: spool.read(e) }));
-        const res = await this.#o.client.sendLogs(this.#o.lease, chunks, this.#o.requestTimeoutMs);
+        // Raw bytes from the journal to the wire: no decode, no JSON (docs/adr/0021-log-bytes.md).
+        const { attempt } = spool.meta();
+        const frames = batch.map((e) => ({ attempt, seq: e.seq, offset: e.offset, bytes: spool.read(e) }));
+        const res = await this.#o.client.sendLogBytes(this.#o.lease, frames, this.#o.requestTimeoutMs);
         for (const e of batch) {
           this.#inFlight.delete(e.seq);
           this.#stored.add(e.seq);
