@@ -23,7 +23,13 @@ export interface LogFrame {
   bytes: Buffer;
 }
 
-export type DecodedLogFrames = { ok: true; frames: LogFrame[] } | { ok: false; message: string };
+export type DecodedLogFrames =
+  | { ok: true; frames: LogFrame[] }
+  | {
+      ok: false;
+      message: string;
+      /** A chunk over the size limit, rather than a malformed body. */ tooLarge?: true;
+    };
 
 /** One batch body: each chunk's header line, then its bytes (no copy of the log bytes beyond the one concat). */
 export function encodeLogFrames(frames: readonly LogFrame[]): Buffer {
@@ -56,6 +62,7 @@ export function decodeLogFrames(body: Buffer): DecodedLogFrames {
       return {
         ok: false,
         message: `log chunk ${seq} is ${length} bytes; the limit is ${MAX_LOG_FRAME_BYTES} bytes per chunk`,
+        tooLarge: true,
       };
     const start = eol + 1;
     if (start + length > body.length)

@@ -148,7 +148,7 @@ describe.each(targets)('binary log chunks on %s', (db, available) => {
   );
 
   it.skipIf(!available)(
-    'refuses a batch naming another attempt, an invalid header and invalid UTF-8, storing nothing',
+    'refuses a batch naming another attempt, an invalid header, a chunk over 1 MiB and invalid UTF-8, storing nothing',
     async () => {
       const t = await appOn(db);
       const { token, offer, runId, taskId } = await runningTask(t);
@@ -160,6 +160,11 @@ describe.each(targets)('binary log chunks on %s', (db, available) => {
       const torn = await putLog(t, token, offer.lease, Buffer.from('1 0 0 10\nshort'));
       expect(torn.json()).toMatchObject({
         error: { code: 'bad_request', message: 'log chunk 0 announces 10 bytes but the body ends after 5' },
+      });
+      const big = await putLog(t, token, offer.lease, Buffer.from(`1 0 0 ${2 * 1024 * 1024}\n`));
+      expect(big.status).toBe(413);
+      expect(big.json()).toMatchObject({
+        error: { message: 'log chunk 0 is 2097152 bytes; the limit is 1048576 bytes per chunk' },
       });
       const bad = encodeLogFrames([
         { attempt: 1, seq: 0, offset: 0, bytes: Buffer.from([0x61, 0xff, 0x62]) },

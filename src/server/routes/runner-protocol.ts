@@ -342,7 +342,7 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext, acquire: 
           .select(['name', 'run_id'])
           .where('id', '=', res.taskId)
           .executeTakeFirstOrThrow();
-        for (const c of chunks) {
+        for (const c of ctx.hub.followed(task.run_id) ? chunks : []) {
           ctx.hub.log({
             runId: task.run_id,
             task: task.name,
@@ -397,7 +397,8 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext, acquire: 
           if (!Buffer.isBuffer(req.body))
             throw new BatonError('bad_request', 'send the log chunks as application/octet-stream');
           const decoded = decodeLogFrames(req.body);
-          if (!decoded.ok) throw new BatonError('bad_request', decoded.message);
+          if (!decoded.ok)
+            throw new BatonError(decoded.tooLarge ? 'payload_too_large' : 'bad_request', decoded.message);
           const chunks: LogBytesChunk[] = [];
           const attempt = decoded.frames[0]?.attempt;
           for (const f of decoded.frames) {
