@@ -2,7 +2,7 @@
 // once in the attempt's log file with only their index in the database, a crash between the file write and the
 // index row neither doubles nor loses a byte, and chunks stored as text rows before migration 22 stay readable.
 import { randomBytes } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -173,6 +173,7 @@ describe.each(targets)('binary log chunks on %s', (db, available) => {
         error: { message: 'log chunk 0 is not valid UTF-8' },
       });
       expect(await taskLog(t, runId)).toBe('');
+      expect(existsSync(logFile(t, taskId, 1))).toBe(false);
     },
   );
 
