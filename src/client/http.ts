@@ -37,6 +37,8 @@ export interface RequestOptions {
   body?: unknown;
   /** A streamed body sent as is (set its content-type in headers). */
   rawBody?: ReadableStream<Uint8Array>;
+  /** Bytes sent as is over node:http as application/octet-stream (a binary log batch). */
+  bytes?: Buffer;
   timeoutMs?: number;
   signal?: AbortSignal;
   token?: string;
@@ -178,8 +180,11 @@ function sendJson(
 ): Promise<{ status: number; text: string }> {
   const { timeoutMs, headers, base, url } = prepare(http, path, o);
   // Written as a string: a log batch is a megabyte, and a Buffer copy of it was garbage the runner made per batch.
-  const body = o.body === undefined ? undefined : JSON.stringify(o.body);
-  if (body !== undefined) {
+  const body = o.bytes ?? (o.body === undefined ? undefined : JSON.stringify(o.body));
+  if (o.bytes !== undefined) {
+    headers['content-type'] = 'application/octet-stream';
+    headers['content-length'] = String(o.bytes.length);
+  } else if (body !== undefined) {
     headers['content-type'] = 'application/json';
     headers['content-length'] = String(Buffer.byteLength(body));
   }
@@ -219,7 +224,8 @@ function sendJson(
     }
     req.on('error', fail);
     if (body === undefined) req.end();
-    else req.end(body, 'utf8');
+    else if (typeof body === 'string') req.end(body, 'utf8');
+    else req.end(body);
   });
 }
 

@@ -1,4 +1,5 @@
 // Typed HTTP client for the Baton API: used by the CLI, the runner, tests and users' programs.
+import { encodeLogFrames, type LogFrame } from '../protocol/log-frames.ts';
 import type {
   AcquireResponse,
   CompleteBody,
@@ -338,6 +339,17 @@ export function createClient(http: HttpOptions) {
     sendLogs(lease: string, chunks: LogChunk[], timeoutMs?: number) {
       return requestJson<LogsResponse>(http, `api/v1/runner/leases/${lease}/logs`, {
         body: { chunks },
+        timeoutMs,
+      });
+    },
+    /**
+     * Log chunks as raw bytes (protocol/log-frames.ts): the runner's call. Same answer, fencing and
+     * idempotency as `sendLogs`, which stays for tools and older servers.
+     */
+    sendLogBytes(lease: string, frames: readonly LogFrame[], timeoutMs?: number) {
+      return requestJson<LogsResponse>(http, `api/v1/runner/leases/${lease}/log`, {
+        method: 'PUT',
+        bytes: encodeLogFrames(frames),
         timeoutMs,
       });
     },

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import type { createClient } from '../client/index.ts';
 import { startLiveServer } from '../../test/helpers/live-server.ts';
 import { tempDir } from '../../test/helpers/temp.ts';
+import { ApiError } from '../client/index.ts';
 import { LogShipper } from './log-shipper.ts';
 import { Spool } from './spool.ts';
 
@@ -74,10 +75,10 @@ describe('log shipper', () => {
     let inFlight = 0;
     let most = 0;
     const counting = Object.create(runner) as typeof runner;
-    counting.sendLogs = async (...args: Parameters<typeof runner.sendLogs>) => {
+    counting.sendLogBytes = async (...args: Parameters<typeof runner.sendLogBytes>) => {
       most = Math.max(most, ++inFlight);
       try {
-        return await runner.sendLogs(...args);
+        return await runner.sendLogBytes(...args);
       } finally {
         inFlight--;
       }
@@ -88,6 +89,35 @@ describe('log shipper', () => {
     for (const l of lines) s.write(l);
     await s.close();
     expect(most).toBe(2);
+    expect(await live.admin.taskLog(offer.task.runId, 't')).toBe(lines.join(''));
+    expect(spool.unacked()).toEqual([]);
+  });
+
+  it('falls back to the JSON call for the rest of the attempt when the server does not know the binary one', async () => {
+    const live = await startLiveServer();
+    const runner = await live.registerRunner();
+    const offer = await live.offer(runner, 'tasks: { t: { run: "true" } }');
+    // A server older than the binary call: the real server's answer to a route it does not have.
+    const old = Object.create(runner) as typeof runner;
+    let binaryTries = 0;
+    old.sendLogBytes = async () => {
+      binaryTries++;
+      const res = await fetch(
+        `${live.server.url}/api/v1/runner/leases/${offer.lease}/log-of-a-later-version`,
+        {
+          method: 'PUT',
+        },
+      );
+      const body = (await res.json()) as { error: { code: 'not_found'; message: string } };
+      throw new ApiError(res.status, body.error.code, body.error.message);
+    };
+    const spool = Spool.create(tempDir(), offer);
+    const { s, fenced } = shipper(old, offer.lease, spool);
+    const lines = Array.from({ length: 5_000 }, (_, i) => `line ${i} ✓ ${'z'.repeat(60)}\n`);
+    for (const l of lines) s.write(l);
+    await s.close();
+    expect(fenced).toEqual([]);
+    expect(binaryTries).toBeLessThanOrEqual(2);
     expect(await live.admin.taskLog(offer.task.runId, 't')).toBe(lines.join(''));
     expect(spool.unacked()).toEqual([]);
   });

@@ -2,7 +2,8 @@
 // flight, retrying with backoff until acknowledged. Every chunk is written to the attempt's spool before it is
 // sent, so memory stays bounded however fast a step prints and nothing is lost while the server is away;
 // (seq, offset) make every retry safe on the server. A log over the size limit keeps its first and last
-// parts with a marker saying how much was dropped between them.
+// parts with a marker saying how much was dropped between them. Chunks travel as raw bytes behind a small
+// header (protocol/log-frames.ts): the journal's bytes go to the wire as they are.
 import {
   closeSync,
   existsSync,
@@ -70,6 +71,8 @@ export class LogShipper {
   /** Seqs the server answered for but has not yet acknowledged as contiguous: not sent again. */
   #stored = new Set<number>();
   #fenced = false;
+  /** The server does not know the binary call (an older version): JSON from then on. */
+  #jsonOnly = false;
   /** The server refused a chunk's offset: nothing more is sent for this attempt. */
   #refused = false;
   #closed = false;
@@ -234,6 +237,31 @@ export class LogShipper {
     return this.#o.spool.unacked().filter((e) => !this.#inFlight.has(e.seq) && !this.#stored.has(e.seq));
   }
 
+  /**
+   * Sends one batch. Raw bytes from the journal to the wire, no decode and no JSON (docs/adr/0021-log-bytes.md);
+   * to a server older than the binary call (it answers "no route"), the JSON call, for the rest of the attempt.
+   */
+  async #upload(batch: SpoolEntry[]): Promise<{ ackedSeq: number; cancel: boolean }> {
+    const spool = this.#o.spool;
+    if (!this.#jsonOnly) {
+      const { attempt } = spool.meta();
+      const frames = batch.map((e) => ({ attempt, seq: e.seq, offset: e.offset, bytes: spool.read(e) }));
+      try {
+        return await this.#o.client.sendLogBytes(this.#o.lease, frames, this.#o.requestTimeoutMs);
+      } catch (err) {
+        if (!(err instanceof ApiError && err.status === 404 && err.message.startsWith('no route for ')))
+          throw err;
+        this.#jsonOnly = true;
+      }
+    }
+    const chunks = batch.map((e) => ({
+      seq: e.seq,
+      offset: e.offset,
+      data: spool.read(e).toString('utf8'),
+    }));
+    return this.#o.client.sendLogs(this.#o.lease, chunks, this.#o.requestTimeoutMs);
+  }
+
   // Each sender takes the next batch no other request carries (its body runs to the first await before
   // #kick looks again, so two never take the same chunks). The server stores chunks by seq, idempotently, in
   // any order, and answers with the highest seq stored contiguously from 0: a later batch stored first is
@@ -247,8 +275,7 @@ export class LogShipper {
       if (batch.length === 0) return;
       for (const e of batch) this.#inFlight.add(e.seq);
       try {
-        const chunks = batch.map((e) => ({ seq: e.seq, offset: e.offset, data: spool.read(e) }));
-        const res = await this.#o.client.sendLogs(this.#o.lease, chunks, this.#o.requestTimeoutMs);
+        const res = await this.#upload(batch);
         for (const e of batch) {
           this.#inFlight.delete(e.seq);
           this.#stored.add(e.seq);

@@ -37,7 +37,7 @@ describe('spool journal', () => {
       attempt: 2,
       heartbeatIntervalMs: 500,
     });
-    expect(again.entries.map((e) => again.read(e))).toEqual(chunks);
+    expect(again.entries.map((e) => again.read(e).toString('utf8'))).toEqual(chunks);
     expect(again.unacked().map((e) => e.seq)).toEqual([1, 2]);
     expect(again.size).toBe(Buffer.byteLength(chunks.join('')));
     expect(again.result()).toEqual(result);
@@ -56,7 +56,7 @@ describe('spool journal', () => {
     expect(statSync(s.path).size).toBe(whole);
     reopened.append(Buffer.from('next\n'));
     const third = Spool.open(s.path)!;
-    expect(third.entries.map((e) => third.read(e))).toEqual(['kept\n', 'next\n']);
+    expect(third.entries.map((e) => third.read(e).toString('utf8'))).toEqual(['kept\n', 'next\n']);
     expect(third.result()).toBeUndefined();
   });
 

@@ -152,7 +152,8 @@ export class Spool {
     return entry;
   }
 
-  read(entry: SpoolEntry): string {
+  /** A chunk's bytes as journalled: what the shipper sends as is (docs/adr/0021-log-bytes.md). */
+  read(entry: SpoolEntry): Buffer {
     const buf = Buffer.alloc(entry.length);
     let done = 0;
     while (done < entry.length) {
@@ -160,7 +161,7 @@ export class Spool {
       if (n === 0) throw new Error(`${this.path} ends inside chunk ${entry.seq}`);
       done += n;
     }
-    return buf.toString('utf8');
+    return buf;
   }
 
   ack(seq: number): void {

@@ -6,6 +6,8 @@ import type { ServerConfig } from './config.ts';
 import type { ServerContext } from './context.ts';
 import { Hub } from './hub.ts';
 import { createFsBlobStore, type BlobStore } from './blobs.ts';
+import { createFsLogFiles } from './log-files.ts';
+import type { LogFiles } from '../store/logs.ts';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { composeDispatchers, type DispatchOptions } from './dispatchers/index.ts';
@@ -35,6 +37,8 @@ export interface ServerDeps {
   store: Store;
   /** Where artifact bytes go (default: `<dataDir>/blobs` on the filesystem). */
   blobs?: BlobStore;
+  /** Where task logs' bytes go (default `<blobDir>/logs` on the filesystem). */
+  logFiles?: LogFiles;
   now?: () => number;
   /** pino options or false; defaults to JSON logs at config.logLevel on stderr. */
   logger?: boolean | { level: string; stream?: { write(line: string): void } };
@@ -103,6 +107,7 @@ export async function createServer(
     path: join(deps.config.dataDir, 'master.key'),
   });
   const webhooks = new WebhookSender({ store: deps.store, masterKey, log: app.log, ...deps.webhooks });
+  const blobDir = deps.config.blobDir ?? join(deps.config.dataDir, 'blobs');
   const ctx: ServerContext = {
     config: deps.config,
     store: deps.store,
@@ -111,7 +116,10 @@ export async function createServer(
     now,
     streams,
     shutdown: shutdown.signal,
-    blobs: deps.blobs ?? createFsBlobStore(join(deps.config.dataDir, 'blobs')),
+    blobs: deps.blobs ?? createFsBlobStore(blobDir),
+    logFiles:
+      deps.logFiles ??
+      createFsLogFiles(join(blobDir, 'logs'), { sync: deps.store.dialect.capabilities.multiProcess }),
     masterKey,
     log: app.log,
     storage,

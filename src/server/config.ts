@@ -9,6 +9,11 @@ export interface ServerConfig {
   host: string;
   port: number;
   dataDir: string;
+  /**
+   * Where artifacts and task logs' bytes live (default `<dataDir>/blobs`; `--blob-dir` / BATON_BLOB_DIR). Servers
+   * sharing one PostgreSQL database must share one blob directory (a shared volume).
+   */
+  blobDir?: string;
   /** SQLite file path (default `<dataDir>/baton.db`). */
   database: string;
   /** An admin user token to accept (stored hashed); otherwise one is generated at first start. */
@@ -89,6 +94,7 @@ export const SETTINGS: readonly Setting[] = [
   { field: 'host', key: 'host', env: 'BATON_HOST', kind: 'string' },
   { field: 'port', key: 'port', env: 'BATON_PORT', kind: 'int' },
   { field: 'dataDir', key: 'data_dir', env: 'BATON_DATA_DIR', kind: 'string' },
+  { field: 'blobDir', key: 'blob_dir', env: 'BATON_BLOB_DIR', kind: 'string' },
   { field: 'database', key: 'database', env: 'BATON_DATABASE_URL', kind: 'string', secret: true },
   { field: 'adminToken', key: 'admin_token', env: 'BATON_ADMIN_TOKEN', kind: 'string', secret: true },
   {
@@ -171,6 +177,7 @@ export function buildServerConfig(o: ServerOptions = {}): Readonly<ServerConfig>
     host: pick('host') ?? SERVER_DEFAULTS.host,
     port: pick('port') ?? SERVER_DEFAULTS.port,
     dataDir,
+    blobDir: pick('blobDir') ?? join(dataDir, 'blobs'),
     database: pick('database') ?? join(dataDir, 'baton.db'),
     adminToken: pick('adminToken'),
     registrationToken: pick('registrationToken'),

@@ -6,6 +6,7 @@ import type { AdvanceResult } from '../store/advance.ts';
 import type { Hub } from './hub.ts';
 import type { Dispatcher } from './dispatchers/types.ts';
 import type { BlobStore } from './blobs.ts';
+import type { LogFiles } from '../store/logs.ts';
 import type { MasterKey } from './master-key.ts';
 import type { StreamGuard } from './stream-guard.ts';
 import type { StorageHealth } from './storage-health.ts';
@@ -24,6 +25,8 @@ export interface ServerContext {
   /** Aborted when the server starts closing: long polls answer at once. */
   shutdown: AbortSignal;
   blobs: BlobStore;
+  /** Task logs' bytes, one file per attempt beside the blobs (docs/adr/0021-log-bytes.md). */
+  logFiles: LogFiles;
   masterKey: MasterKey;
   /** Open SSE streams by the user token that opened them: revocation and expiry close them. */
   streams: StreamGuard;

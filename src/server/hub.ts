@@ -83,6 +83,11 @@ export class Hub {
     return () => this.#emitter.off('any-run-event', fn);
   }
 
+  /** Whether anyone follows run `runId` here (a stored log chunk need not be decoded for nobody). */
+  followed(runId: string): boolean {
+    return this.#emitter.listenerCount(`run:${runId}`) > 0;
+  }
+
   log(e: LogEvent): void {
     this.#emitter.emit(`run:${e.runId}`, { kind: 'log', log: e });
   }

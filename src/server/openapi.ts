@@ -200,7 +200,14 @@ export const OPERATIONS: Record<string, Operation> = {
     'appendLeaseLog',
     'runner protocol',
     'runner',
-    'Ship a log chunk',
+    'Ship log chunks as JSON (runners of earlier versions)',
+    [409, 413],
+  ),
+  'PUT /api/v1/runner/leases/{lease}/log': op(
+    'appendLeaseLogBytes',
+    'runner protocol',
+    'runner',
+    'Ship log chunks as raw bytes, each behind a header line (docs/adr/0021-log-bytes.md)',
     [409, 413],
   ),
   'POST /api/v1/runner/leases/{lease}/steps': op(

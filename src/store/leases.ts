@@ -25,6 +25,7 @@ import type { TaskSpec } from '../protocol/plan.ts';
 import type { SealedOutputs } from '../protocol/relay.ts';
 import { newId } from './ids.ts';
 import { checkLogOffsets } from './log-offsets.ts';
+import type { LogBytesChunk, LogFiles } from './logs.ts';
 import { recordCacheReport } from './cache.ts';
 import { randomBytes } from 'node:crypto';
 
@@ -75,6 +76,13 @@ export interface CompleteResult {
   advance: AdvanceResult | null;
   /** True when this call recorded the result; false for a replay of an earlier complete. */
   recorded: boolean;
+}
+
+export interface AppendLogsOptions {
+  /** Where new chunks' bytes go (the server's log files); without it they are stored as text rows. */
+  files?: LogFiles;
+  /** The attempt the chunks name (binary upload): refused unless it is the lease's. */
+  attempt?: number;
 }
 
 /** How many queued tasks one claim looks at when labels rule some out. */
@@ -523,33 +531,48 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
     /**
      * Stores chunks exactly once (duplicates by seq are ignored) and answers the contiguous acknowledged seq.
      * Chunks whose offsets contradict each other or the stored ones are refused (`log_offset_conflict`).
+     * With `files`, a new chunk's bytes go to the attempt's log file first and its index row (seq, offset,
+     * length) after, in the transaction that checked the lease: a crash between the two leaves bytes no row
+     * covers, which nobody reads and the runner's retry writes again (docs/adr/0021-log-bytes.md). Without
+     * `files` (a store used on its own), chunks are stored as text rows, as before migration 22.
      */
     async appendLogs(
       leaseId: string,
       runnerId: string,
-      chunks: LogChunk[],
+      chunks: ReadonlyArray<LogChunk | LogBytesChunk>,
       now: number,
       maxLogBytes = Infinity,
+      o: AppendLogsOptions = {},
     ) {
+      const { files } = o;
+      const asBytes = chunks.map((c) =>
+        'bytes' in c ? c : { seq: c.seq, offset: c.offset, bytes: Buffer.from(c.data, 'utf8') },
+      );
       return d.writeTx(async (tx) => {
         const a = await liveAttempt(tx, leaseId, runnerId, now);
-        for (const c of chunks) {
-          if (c.offset + Buffer.byteLength(c.data) > maxLogBytes) {
+        if (o.attempt !== undefined && o.attempt !== a.number)
+          throw new BatonError(
+            'bad_request',
+            `the log chunks name attempt ${o.attempt}, but lease ${leaseId} holds attempt ${a.number}`,
+          );
+        for (const c of asBytes) {
+          if (c.offset + c.bytes.length > maxLogBytes) {
             throw new BatonError(
               'payload_too_large',
               `the task log would pass the server's limit of ${maxLogBytes} bytes per attempt`,
             );
           }
         }
-        await checkLogOffsets(tx, a.task_id, a.number, chunks);
-        let end = 0;
-        if (chunks.length > 0) {
-          const rows = chunks.map((c) => ({
+        const fresh = await checkLogOffsets(tx, a.task_id, a.number, asBytes);
+        if (fresh.length > 0) {
+          if (files) await files.write(a.task_id, a.number, fresh);
+          const rows = fresh.map((c) => ({
             task_id: a.task_id,
             attempt: a.number,
             seq: c.seq,
             offset: c.offset,
-            data: withoutNul(c.data),
+            data: files ? '' : withoutNul(c.bytes.toString('utf8')),
+            length: files ? c.bytes.length : null,
           }));
           for (let i = 0; i < rows.length; i += 100) {
             await tx
@@ -558,7 +581,8 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
               .onConflict((oc) => oc.columns(['task_id', 'attempt', 'seq']).doNothing())
               .execute();
           }
-          for (const r of rows) end = Math.max(end, r.offset + Buffer.byteLength(r.data));
+          let end = 0;
+          for (const r of rows) end = Math.max(end, r.offset + (r.length ?? Buffer.byteLength(r.data)));
           await tx
             .updateTable('tasks')
             .set((eb) => ({ log_bytes: greatest(d.capabilities, eb, eb.ref('log_bytes'), eb.val(end)) }))

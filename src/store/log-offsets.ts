@@ -4,12 +4,13 @@
 // being stored into a corrupt log (issue 12, finding 8). A resent seq at its stored offset is a retry: the
 // stored chunk wins and the resend is ignored. Checked inside the append's transaction.
 //
-// Stored chunks have NUL replaced by U+FFFD (`withoutNul`: 1 byte becomes 3), so a stored chunk's original
-// length is only known to lie between its byte length minus 2 per U+FFFD and its byte length; a neighbour
-// holding U+FFFD is checked against that range.
+// A chunk in a log file (docs/adr/0021-log-bytes.md) has its exact length in its index row. A chunk stored as a
+// text row has NUL replaced by U+FFFD (`withoutNul`: 1 byte becomes 3), so its original length is only known
+// to lie between its byte length minus 2 per U+FFFD and its byte length; a neighbour holding U+FFFD is
+// checked against that range.
 import { sql, type Transaction } from 'kysely';
 import { BatonError } from '../protocol/errors.ts';
-import type { LogChunk } from '../protocol/api.ts';
+import type { LogBytesChunk } from './logs.ts';
 import type { Database } from './schema.ts';
 
 interface Extent {
@@ -18,32 +19,38 @@ interface Extent {
   /** Fewest and most bytes the chunk had as the runner sent it. */
   minBytes: number;
   maxBytes: number;
-  data?: string;
+  bytes?: Buffer;
 }
 
 function conflict(message: string, details: Record<string, number>): BatonError {
   return new BatonError('log_offset_conflict', message, details);
 }
 
-/** Throws `log_offset_conflict` when `chunks` contradict each other or the chunks stored for the attempt. */
+/**
+ * Throws `log_offset_conflict` when `chunks` contradict each other or the chunks stored for the attempt;
+ * otherwise answers the chunks not stored yet (once each, in seq order): a resent chunk is acknowledged, not
+ * stored twice.
+ */
 export async function checkLogOffsets(
   tx: Transaction<Database>,
   taskId: string,
   attempt: number,
-  chunks: readonly LogChunk[],
-): Promise<void> {
-  if (chunks.length === 0) return;
+  chunks: readonly LogBytesChunk[],
+): Promise<LogBytesChunk[]> {
+  if (chunks.length === 0) return [];
   const incoming = new Map<number, Extent>();
+  const fresh = new Map<number, LogBytesChunk>();
   for (const c of [...chunks].sort((x, y) => x.seq - y.seq)) {
-    const bytes = Buffer.byteLength(c.data);
-    const e: Extent = { seq: c.seq, offset: c.offset, minBytes: bytes, maxBytes: bytes, data: c.data };
+    const n = c.bytes.length;
+    const e: Extent = { seq: c.seq, offset: c.offset, minBytes: n, maxBytes: n, bytes: c.bytes };
     const same = incoming.get(c.seq);
-    if (same && (same.offset !== c.offset || same.data !== c.data))
+    if (same && (same.offset !== c.offset || !same.bytes!.equals(c.bytes)))
       throw conflict(
         `log chunk ${c.seq} was sent twice in one request, at offsets ${same.offset} and ${c.offset}`,
         { seq: c.seq, offset: c.offset, storedOffset: same.offset },
       );
     incoming.set(c.seq, e);
+    fresh.set(c.seq, c);
   }
   const seqs = new Set<number>();
   for (const s of incoming.keys()) for (const n of [s - 1, s, s + 1]) if (n >= 0) seqs.add(n);
@@ -52,6 +59,7 @@ export async function checkLogOffsets(
     .select([
       'seq',
       'offset',
+      'length',
       sql<number>`octet_length(data)`.as('bytes'),
       sql<number>`length(data) - length(replace(data, ${'\uFFFD'}, ''))`.as('replaced'),
     ])
@@ -62,11 +70,12 @@ export async function checkLogOffsets(
   const stored = new Map<number, Extent>(
     rows.map((r) => {
       const bytes = Number(r.bytes);
+      const exact = r.length === null ? undefined : Number(r.length);
       const extent = {
         seq: Number(r.seq),
         offset: Number(r.offset),
-        minBytes: bytes - 2 * Number(r.replaced),
-        maxBytes: bytes,
+        minBytes: exact ?? bytes - 2 * Number(r.replaced),
+        maxBytes: exact ?? bytes,
       };
       return [extent.seq, extent];
     }),
@@ -79,7 +88,10 @@ export async function checkLogOffsets(
         `log chunk ${c.seq} at offset ${c.offset} contradicts the stored chunk ${c.seq} at offset ${old.offset}`,
         { seq: c.seq, offset: c.offset, storedOffset: old.offset },
       );
-    if (old) continue; // a resend at the same offset: the stored chunk stays, this one is ignored
+    if (old) {
+      fresh.delete(c.seq); // a resend at the same offset: the stored chunk stays, this one is ignored
+      continue;
+    }
     if (c.seq === 0 && c.offset !== 0)
       throw conflict(`log chunk 0 must start at offset 0, not ${c.offset}`, {
         seq: 0,
@@ -99,4 +111,5 @@ export async function checkLogOffsets(
         { seq: c.seq, offset: c.offset, storedOffset: next.offset },
       );
   }
+  return [...fresh.values()];
 }

@@ -117,7 +117,10 @@ export interface LogChunkRow {
   attempt: number;
   seq: number;
   offset: number;
+  /** The chunk's text for rows stored before migration 22; '' for rows whose bytes are in the log file. */
   data: string;
+  /** Bytes of the chunk in the attempt's log file (docs/adr/0021-log-bytes.md); null for older rows. */
+  length: number | null;
 }
 
 export interface RunnerRow {

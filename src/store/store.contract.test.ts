@@ -495,7 +495,7 @@ function contract(target: Target) {
     );
     expect(fill.ackedSeq).toBe(2);
     const chunks = await store.logs.chunks(c.task.id, 1);
-    expect(chunks.map((x) => x.data)).toEqual(['hello\n', 'abcd', 'c\uFFFDd\n']);
+    expect(chunks.map((x) => x.bytes.toString('utf8'))).toEqual(['hello\n', 'abcd', 'c\uFFFDd\n']);
     expect(chunks.map((x) => x.offset)).toEqual([0, 6, 10]);
     expect((await store.logs.chunks(c.task.id, 1, 0)).map((x) => x.seq)).toEqual([1, 2]);
     const t = (await store.runs.get(runId))!.tasks[0]!;

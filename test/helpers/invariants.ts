@@ -1,5 +1,7 @@
 // The invariants of RELIABILITY.md, checked after every fault test: read from the server's SQLite file
 // (read-only), its API, its log, and /proc. Each check returns sentences naming the task and what broke.
+import { closeSync, openSync, readSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { expect } from 'vitest';
 import type { BatonClient } from '../../src/client/index.ts';
@@ -7,7 +9,7 @@ import { isTerminal } from '../../src/protocol/status.ts';
 import { processesWithArg } from './processes.ts';
 
 export interface InvariantInput {
-  /** The server's SQLite file (`<dataDir>/baton.db`). */
+  /** The server's SQLite file (`<dataDir>/baton.db`; task logs' bytes are read from `<dataDir>/blobs/logs`). */
   database: string;
   /** Used to compare what the API reports with what is stored. */
   client?: BatonClient;
@@ -42,6 +44,8 @@ interface ChunkRow {
   seq: number;
   offset: number;
   data: string;
+  /** Bytes in the attempt's log file (docs/adr/0021-log-bytes.md); null for a chunk stored as text. */
+  length: number | null;
 }
 
 const LIVE_ATTEMPT = ['offered', 'running'];
@@ -69,7 +73,9 @@ export async function findViolations(i: InvariantInput): Promise<string[]> {
       out.push(...resultViolations(t, as));
     }
     const chunks = db
-      .prepare('SELECT task_id, attempt, seq, "offset", data FROM log_chunks ORDER BY task_id, attempt, seq')
+      .prepare(
+        'SELECT task_id, attempt, seq, "offset", data, length FROM log_chunks ORDER BY task_id, attempt, seq',
+      )
       .all() as ChunkRow[];
     out.push(...logViolations(chunks, tasks));
     if (i.client) out.push(...(await apiViolations(i.client, tasks)));
@@ -172,7 +178,7 @@ function logViolations(chunks: ChunkRow[], tasks: TaskRow[]): string[] {
     if (c.seq !== expectSeq) out.push(`(3) ${where}: expected seq ${expectSeq} (gap or duplicate)`);
     if (c.offset !== expectOffset) out.push(`(3) ${where}: offset ${c.offset}, expected ${expectOffset}`);
     expectSeq = c.seq + 1;
-    expectOffset = c.offset + Buffer.byteLength(c.data, 'utf8');
+    expectOffset = c.offset + (c.length ?? Buffer.byteLength(c.data, 'utf8'));
   }
   return out;
 }
@@ -194,16 +200,33 @@ async function apiViolations(client: BatonClient, tasks: TaskRow[]): Promise<str
   return out;
 }
 
-/** The stored log of one attempt, read straight from the database (chunks in seq order). */
+/**
+ * The stored log of one attempt, read straight from storage: the index rows in seq order from the database,
+ * each chunk's bytes from its row's text or from the attempt's log file beside the database.
+ */
 export function storedLog(database: string, taskId: string, attempt: number): string {
   const db = new Database(database, { readonly: true, fileMustExist: true });
+  let rows: Array<{ offset: number; data: string; length: number | null }>;
   try {
-    const rows = db
-      .prepare('SELECT data FROM log_chunks WHERE task_id = ? AND attempt = ? ORDER BY seq')
-      .all(taskId, attempt) as Array<{ data: string }>;
-    return rows.map((r) => r.data).join('');
+    rows = db
+      .prepare('SELECT "offset", data, length FROM log_chunks WHERE task_id = ? AND attempt = ? ORDER BY seq')
+      .all(taskId, attempt) as typeof rows;
   } finally {
     db.close();
+  }
+  const file = join(dirname(database), 'blobs', 'logs', taskId.slice(0, 2), `${taskId}.${attempt}.log`);
+  let fd: number | undefined;
+  try {
+    const parts = rows.map((r) => {
+      if (r.length === null) return Buffer.from(r.data, 'utf8');
+      fd ??= openSync(file, 'r');
+      const buf = Buffer.alloc(r.length);
+      const n = readSync(fd, buf, 0, r.length, r.offset);
+      return buf.subarray(0, n);
+    });
+    return Buffer.concat(parts).toString('utf8');
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 

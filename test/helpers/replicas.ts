@@ -33,6 +33,9 @@ export async function replicaSet(baseUrl: string): Promise<ReplicaSet> {
   const adminToken = generateToken('user');
   const registrationToken = generateToken('registration');
   const masterKey = randomBytes(32).toString('base64');
+  // One blob directory for every replica, as a shared volume serves them in production: artifacts and task
+  // logs written through one replica are read through another.
+  const blobDir = tempDir('baton-blobs-');
   return {
     database: url.toString(),
     schema,
@@ -46,6 +49,8 @@ export async function replicaSet(baseUrl: string): Promise<ReplicaSet> {
         '0',
         '--data-dir',
         dataDir,
+        '--blob-dir',
+        blobDir,
         '--database',
         url.toString(),
         '--log-level',

@@ -8,6 +8,7 @@ interface ServerFlags {
   host?: string;
   port?: string;
   dataDir?: string;
+  blobDir?: string;
   database?: string;
   adminToken?: string;
   registrationToken?: string;
@@ -47,6 +48,10 @@ export function registerServer(program: Command, setExit: (code: number) => void
     .option('--host <host>', 'address to listen on (default 127.0.0.1; BATON_HOST)')
     .option('--port <port>', 'port to listen on (default 8480; BATON_PORT)')
     .option('--data-dir <dir>', 'where the database and blobs live (default ~/.baton; BATON_DATA_DIR)')
+    .option(
+      '--blob-dir <dir>',
+      'where artifacts and task logs live (default <data-dir>/blobs; BATON_BLOB_DIR); replicas on one database share one',
+    )
     .option(
       '--database <path-or-url>',
       'a SQLite file (default <data-dir>/baton.db) or a postgres:// URL shared by several servers (BATON_DATABASE_URL)',
@@ -118,6 +123,7 @@ export function registerServer(program: Command, setExit: (code: number) => void
             host: flags.host,
             port,
             dataDir: flags.dataDir,
+            blobDir: flags.blobDir,
             database: flags.database,
             adminToken: flags.adminToken,
             registrationToken: flags.registrationToken,

@@ -575,6 +575,7 @@ class LogWriter {
             [chunk],
             this.ctx.now(),
             SERVER_LOG_LIMIT_BYTES,
+            { files: this.ctx.logFiles },
           );
           this.ctx.hub.log({
             runId: this.at.runId,

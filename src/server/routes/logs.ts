@@ -20,9 +20,8 @@ const Query = Type.Object({
 
 /** The part of a chunk at or after byte `from` of the attempt log. */
 function sliceFrom(c: StoredChunk, from: number): string {
-  if (from <= c.offset) return c.data;
-  const bytes = Buffer.from(c.data, 'utf8');
-  return bytes.subarray(Math.min(bytes.length, from - c.offset)).toString('utf8');
+  if (from <= c.offset) return c.bytes.toString('utf8');
+  return c.bytes.subarray(Math.min(c.bytes.length, from - c.offset)).toString('utf8');
 }
 
 export function logRoutes(app: FastifyInstance, ctx: ServerContext): void {
@@ -48,15 +47,17 @@ export function logRoutes(app: FastifyInstance, ctx: ServerContext): void {
         reply.type('text/plain; charset=utf-8');
         reply.header('x-baton-log-truncated', String(task.log_truncated === 1));
         if (attempt === 0) return '';
-        const parts: string[] = [];
+        // The bytes as stored: the runner cut chunks on character boundaries, so their concatenation is the
+        // log's UTF-8 with nothing to re-encode.
+        const parts: Buffer[] = [];
         let after = -1;
         for (;;) {
-          const chunks = await ctx.store.logs.chunks(task.id, attempt, after);
+          const chunks = await ctx.store.logs.chunks(task.id, attempt, after, 1000, ctx.logFiles);
           if (chunks.length === 0) break;
-          for (const c of chunks) parts.push(c.data);
+          for (const c of chunks) parts.push(c.bytes);
           after = chunks[chunks.length - 1]!.seq;
         }
-        return parts.join('');
+        return Buffer.concat(parts);
       }
 
       // Follow: replay from the resume offset, then wake on each stored chunk until the task is final.
@@ -86,11 +87,11 @@ export function logRoutes(app: FastifyInstance, ctx: ServerContext): void {
             attempt = row.attempt;
           for (;;) {
             if (attempt === 0) break;
-            const chunks = await ctx.store.logs.chunks(task.id, attempt, after);
+            const chunks = await ctx.store.logs.chunks(task.id, attempt, after, 1000, ctx.logFiles);
             if (chunks.length === 0) break;
             for (const c of chunks) {
               after = c.seq;
-              const end = c.offset + Buffer.byteLength(c.data);
+              const end = c.offset + c.bytes.length;
               if (end <= sentTo) continue;
               sse.send('log', sliceFrom(c, sentTo), end);
               sentTo = end;

@@ -1,5 +1,6 @@
 // Runner API: register with a registration token, then long-poll acquire, confirm, heartbeat, ship logs and
 // complete — every call after acquire names its lease and is fenced against stale attempts.
+import { isUtf8 } from 'node:buffer';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -32,8 +33,13 @@ import { assignClaimed } from '../assign.ts';
 import { checkWebhookUrl, newWebhook } from './webhooks.ts';
 import { LAST_SEEN_RESOLUTION_MS, runnerGives, runnerOfflineAfterMs, runnerReport } from '../views.ts';
 import type { Claimed, ClaimingRunner } from '../../store/leases.ts';
+import type { LogBytesChunk } from '../../store/logs.ts';
+import { decodeLogFrames } from '../../protocol/log-frames.ts';
 import type { AcquireRequest } from '../dispatchers/pull.ts';
 import type { RunnerRow } from '../../store/schema.ts';
+
+/** One binary log batch: the JSON call's 1,000 chunks' worth is far more than a runner sends (10 × 100 KiB). */
+const MAX_LOG_BATCH_BODY_BYTES = 16 * 1024 * 1024;
 
 /** A runner caps a task's log at 16 MiB; the server refuses anything past 17 MiB. */
 export const SERVER_LOG_LIMIT_BYTES = 17 * 1024 * 1024;
@@ -321,44 +327,96 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext, acquire: 
       },
     );
 
+    // Stores chunks (new ones in the attempt's log file, their index in the database) and tells live followers.
+    const storeLogs = async (lease: string, runner: RunnerRow, chunks: LogBytesChunk[], attempt?: number) => {
+      const res = await ctx.store.leases.appendLogs(
+        lease,
+        runner.id,
+        chunks,
+        ctx.now(),
+        SERVER_LOG_LIMIT_BYTES,
+        { files: ctx.logFiles, ...(attempt === undefined ? {} : { attempt }) },
+      );
+      if (chunks.length > 0) {
+        const task = await ctx.store.dialect.db
+          .selectFrom('tasks')
+          .select(['name', 'run_id'])
+          .where('id', '=', res.taskId)
+          .executeTakeFirstOrThrow();
+        for (const c of ctx.hub.followed(task.run_id) ? chunks : []) {
+          ctx.hub.log({
+            runId: task.run_id,
+            task: task.name,
+            taskId: res.taskId,
+            attempt: res.attempt,
+            seq: c.seq,
+            offset: c.offset,
+            data: c.bytes.toString('utf8'),
+          });
+        }
+      }
+      return { ackedSeq: res.ackedSeq, cancel: res.cancel };
+    };
+
+    // The JSON call, kept for runners of earlier versions: stored the same way as the binary one.
     s.post(
       '/api/v1/runner/leases/:lease/logs',
       { schema: { params: LeaseParams, body: LogsBody, response: { 200: LogsResponse } } },
       async (req) => {
-        for (const c of req.body.chunks) {
-          const bytes = Buffer.byteLength(c.data);
-          if (bytes > MAX_LOG_CHUNK_BYTES)
+        const chunks = req.body.chunks.map((c) => {
+          const bytes = Buffer.from(c.data, 'utf8');
+          if (bytes.length > MAX_LOG_CHUNK_BYTES)
             throw new BatonError(
               'payload_too_large',
-              `log chunk ${c.seq} is ${bytes} bytes; the limit is ${MAX_LOG_CHUNK_BYTES} bytes per chunk`,
+              `log chunk ${c.seq} is ${bytes.length} bytes; the limit is ${MAX_LOG_CHUNK_BYTES} bytes per chunk`,
             );
-        }
-        const res = await ctx.store.leases.appendLogs(
-          req.params.lease,
-          runnerOf(req).id,
-          req.body.chunks,
-          ctx.now(),
-          SERVER_LOG_LIMIT_BYTES,
-        );
-        if (req.body.chunks.length > 0) {
-          const task = await ctx.store.dialect.db
-            .selectFrom('tasks')
-            .select(['name', 'run_id'])
-            .where('id', '=', res.taskId)
-            .executeTakeFirstOrThrow();
-          for (const c of req.body.chunks) {
-            ctx.hub.log({
-              runId: task.run_id,
-              task: task.name,
-              taskId: res.taskId,
-              attempt: res.attempt,
-              ...c,
-            });
-          }
-        }
-        return { ackedSeq: res.ackedSeq, cancel: res.cancel };
+          return { seq: c.seq, offset: c.offset, bytes };
+        });
+        return storeLogs(req.params.lease, runnerOf(req), chunks);
       },
     );
+
+    // The binary call (protocol/log-frames.ts, docs/adr/0021-log-bytes.md): the chunks' bytes as the runner
+    // spooled them, nothing to parse but one header line per chunk. Same fencing, idempotency and answer.
+    s.register(async (b) => {
+      b.addContentTypeParser(
+        'application/octet-stream',
+        { parseAs: 'buffer', bodyLimit: MAX_LOG_BATCH_BODY_BYTES },
+        (_req, body, done) => done(null, body),
+      );
+      b.withTypeProvider<TypeBoxTypeProvider>().put(
+        '/api/v1/runner/leases/:lease/log',
+        {
+          schema: {
+            params: LeaseParams,
+            response: { 200: LogsResponse },
+            description:
+              'Log chunks as raw bytes (Content-Type application/octet-stream): each chunk is a header line "<attempt> <seq> <offset> <length>\\n" and its <length> bytes of UTF-8.',
+          },
+        },
+        async (req) => {
+          if (!Buffer.isBuffer(req.body))
+            throw new BatonError('bad_request', 'send the log chunks as application/octet-stream');
+          const decoded = decodeLogFrames(req.body);
+          if (!decoded.ok)
+            throw new BatonError(decoded.tooLarge ? 'payload_too_large' : 'bad_request', decoded.message);
+          const chunks: LogBytesChunk[] = [];
+          const attempt = decoded.frames[0]?.attempt;
+          for (const f of decoded.frames) {
+            if (f.attempt !== attempt)
+              throw new BatonError(
+                'bad_request',
+                `log chunk ${f.seq} names attempt ${f.attempt}, but the batch's first chunk attempt ${attempt}`,
+              );
+            // Everything stored and served is valid UTF-8 (RELIABILITY.md); the runner's decoder makes it so.
+            if (!isUtf8(f.bytes))
+              throw new BatonError('bad_request', `log chunk ${f.seq} is not valid UTF-8`);
+            chunks.push({ seq: f.seq, offset: f.offset, bytes: f.bytes });
+          }
+          return storeLogs(req.params.lease, runnerOf(req), chunks, attempt);
+        },
+      );
+    });
 
     s.post(
       '/api/v1/runner/leases/:lease/steps',

@@ -253,10 +253,15 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
           });
         let after = sentSeq.get(`${t.name}#${t.attempt}`) ?? -1;
         for (;;) {
-          const chunks = await ctx.store.logs.chunks(t.id, t.attempt, after);
+          const chunks = await ctx.store.logs.chunks(t.id, t.attempt, after, 1000, ctx.logFiles);
           if (chunks.length === 0) break;
           for (const c of chunks) {
-            deliver({ kind: 'log', log: { runId, task: t.name, taskId: t.id, attempt: t.attempt, ...c } });
+            const { seq, offset } = c;
+            const data = c.bytes.toString('utf8');
+            deliver({
+              kind: 'log',
+              log: { runId, task: t.name, taskId: t.id, attempt: t.attempt, seq, offset, data },
+            });
             after = c.seq;
           }
         }

@@ -333,4 +333,13 @@ ALTER TABLE tasks ADD COLUMN steps TEXT;
 ALTER TABLE runs ADD COLUMN submitted_by TEXT;
 `,
   },
+  {
+    id: 22,
+    name: '0022-log-bytes',
+    // Log chunks' bytes live in one file per attempt in the blob store (docs/adr/0021-log-bytes.md); a row is
+    // only the index: its byte length here and '' as data. Rows from before keep their text and a NULL length.
+    sql: `
+ALTER TABLE log_chunks ADD COLUMN length INTEGER;
+`,
+  },
 ];

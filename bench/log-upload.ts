@@ -1,0 +1,125 @@
+// The cost of storing log bytes on the server, per MB, by wire format and storage (issue 20,
+// docs/adr/0021-log-bytes.md): a real `baton server` process, a client in this process doing what the runner's
+// shipper does (10 chunks of 100 KiB per call, one call at a time), CPU time of both read from /proc and
+// process.cpuUsage (less sensitive to a loaded machine than wall time, which is printed too).
+//
+//   node bench/log-upload.ts [--mode bytes|json] [--mb 50] [--baton bin/baton.js]
+//
+// --baton runs another checkout's server (e.g. the commit before the change, which knows only --mode json).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createClient } from '../src/client/index.ts';
+import type { LogFrame } from '../src/protocol/log-frames.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    mode: { type: 'string', default: 'bytes' },
+    mb: { type: 'string', default: '50' },
+    baton: { type: 'string', default: join(import.meta.dirname, '..', 'bin', 'baton.js') },
+  },
+});
+const CHUNK_BYTES = 100 * 1024;
+const BATCH_CHUNKS = 10;
+/** Per task: under the 16 MiB cap. */
+const TASK_BYTES = 12_500_000;
+const totalBytes = Number(args.mb) * 1_000_000;
+const tasks = Math.ceil(totalBytes / TASK_BYTES);
+
+const line = (i: number) => `${String(i).padStart(8, '0')} ${'x'.repeat(90)}\n`;
+const text = Array.from({ length: TASK_BYTES / 100 }, (_, i) => line(i)).join('');
+const log = Buffer.from(text, 'utf8');
+
+/** utime + stime of a process, in ms. */
+function cpuMsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'baton-log-upload-'));
+const adminToken = `baton_u_${'a'.repeat(43)}`;
+const registrationToken = `baton_r_${'b'.repeat(43)}`;
+const server = spawn(
+  process.execPath,
+  [args.baton, 'server', '--port', '0', '--data-dir', dir, '--log-level', 'warn'],
+  {
+    env: {
+      ...process.env,
+      BATON_ADMIN_TOKEN: adminToken,
+      BATON_RUNNER_REGISTRATION_TOKEN: registrationToken,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  },
+);
+try {
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const seen = (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    };
+    server.stdout.on('data', seen);
+    server.stderr.on('data', seen);
+    server.on('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
+  });
+  const admin = createClient({ baseUrl: url, token: adminToken });
+  const reg = await admin.register(registrationToken, {
+    name: 'bench',
+    labels: [],
+    capacity: 1,
+    version: 'bench',
+  });
+  const runner = createClient({ baseUrl: url, token: reg.token });
+  const workflow = `tasks:\n${Array.from({ length: tasks }, (_, k) => `  t${k}: { run: "true" }`).join('\n')}\n`;
+  const run = await admin.submitRun(workflow);
+  let serverCpu = 0;
+  let clientCpu = 0;
+  let wallMs = 0;
+  for (let k = 0; k < tasks; k++) {
+    const offer = (await runner.acquire(1, 5_000))!;
+    await runner.start(offer.lease);
+    const s0 = cpuMsOf(server.pid!);
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    for (let seq = 0, at = 0; at < log.length;) {
+      const frames: LogFrame[] = [];
+      for (let n = 0; n < BATCH_CHUNKS && at < log.length; n++, seq++) {
+        const bytes = log.subarray(at, Math.min(log.length, at + CHUNK_BYTES));
+        frames.push({ attempt: offer.task.attempt, seq, offset: at, bytes });
+        at += bytes.length;
+      }
+      // JSON: what the runner did before — the spooled bytes read back as text and sent in a JSON body.
+      if (args.mode === 'json')
+        await runner.sendLogs(
+          offer.lease,
+          frames.map((f) => ({ seq: f.seq, offset: f.offset, data: f.bytes.toString('utf8') })),
+        );
+      else await runner.sendLogBytes(offer.lease, frames);
+    }
+    wallMs += performance.now() - t0;
+    const c = process.cpuUsage(c0);
+    clientCpu += (c.user + c.system) / 1000;
+    serverCpu += cpuMsOf(server.pid!) - s0;
+    await runner.complete(offer.lease, {
+      status: 'succeeded',
+      exitCode: 0,
+      outputs: {},
+      steps: [],
+      startedAt: new Date().toISOString(),
+      finishedAt: new Date().toISOString(),
+    });
+    if ((await admin.taskLog(run.id, `t${k}`)) !== text)
+      throw new Error(`task t${k}: the stored log differs`);
+  }
+  const mb = (tasks * log.length) / 1e6;
+  console.log(
+    `${args.mode} via ${args.baton}: ${mb} MB; server CPU ${(serverCpu / mb).toFixed(1)} ms/MB, client CPU ${(clientCpu / mb).toFixed(1)} ms/MB, wall ${(wallMs / mb).toFixed(1)} ms/MB`,
+  );
+} finally {
+  server.kill('SIGTERM');
+  await new Promise((r) => server.once('exit', r));
+  rmSync(dir, { recursive: true, force: true });
+}
