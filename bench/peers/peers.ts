@@ -89,7 +89,7 @@ async function startRedis(url: string, log: (line: string) => void): Promise<Chi
       `Redis at ${url} does not answer; start it, or point BATON_BENCH_REDIS_URL at one that does`,
     );
   const args = ['--port', port || '6379', '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-  log(`peers: no Redis answers at ${url}; starting redis-server ${args.join(' ')}`);
+  log(`peers: no Redis answers at ${url}; starting redis-server ${args.map((a) => a || "''").join(' ')}`);
   const child = track(spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] }), 'suite');
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
