@@ -216,6 +216,7 @@ for (const name of selected) {
     process.stderr.write(`${name} FAILED: ${error}\n`);
   } finally {
     await cleanup(); // whatever the workload left running
+    await peerSet?.stopPeers(); // and the bench's connections to the peers' stores
   }
   process.stderr.write(`${name} done in ${((Date.now() - t) / 1000).toFixed(1)} s\n`);
 }

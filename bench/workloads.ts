@@ -100,13 +100,9 @@ export interface Context {
 /** Starts every peer's worker for one workload (none without --peers), each with the workload's slots. */
 async function startPeers(ctx: Context, workload: string, concurrency: number): Promise<Peer[]> {
   const peers: Peer[] = [];
-  if (!ctx.peers) return peers;
-  try {
-    for (const name of PEER_NAMES) peers.push(await ctx.peers.start(name, { workload, concurrency }));
-  } catch (err) {
-    await stopPeers(peers);
-    throw err;
-  }
+  // If one fails to start, the workload breaks and the peer set stops those already started.
+  for (const name of PEER_NAMES)
+    if (ctx.peers) peers.push(await ctx.peers.start(name, { workload, concurrency }));
   return peers;
 }
 
@@ -126,11 +122,24 @@ const SETTLE_AFTER_RESUME_MS = 100;
  * (SIGCONT). No `who` is the baseline's turn: everything paused. Idle processes are not free (Baton's
  * runners re-poll, graphile-worker polls every 2 s), and a baseline should run as on a machine without them.
  */
-async function turn(all: Array<{ pids: number[] }>, who?: { pids: number[] }): Promise<void> {
-  for (const c of all) if (c !== who) pause(c.pids);
+async function turn(all: System[], who?: System): Promise<void> {
+  for (const c of all) {
+    if (c === who) continue;
+    try {
+      pause(c.pids);
+    } catch (err) {
+      throw new Error(`${c.name}: one of its processes (${c.pids.join(', ')}) has exited`, { cause: err });
+    }
+  }
   if (!who) return;
   resume(who.pids);
   await sleep(SETTLE_AFTER_RESUME_MS);
+}
+
+/** Baton or a peer, as `turn` sees it. */
+interface System {
+  name: string;
+  pids: number[];
 }
 
 const peerSamples = (peers: Peer[]) =>
@@ -183,44 +192,41 @@ async function dispatch(ctx: Context, isolation: 'host' | 'sandbox'): Promise<Ro
   const workflow = `name: w1\ntasks:\n  t:\n    run: ${yaml(W1_SCRIPT)}\n`;
   // The sandbox variant measures Baton against itself; the peers run beside the host runner only.
   const peers = isolation === 'host' ? await startPeers(ctx, 'w1', 1) : [];
-  const batonPids = { pids: [server.pid, runner.pid] };
+  const batonPids: System = { name: 'Baton', pids: [server.pid, runner.pid] };
   const all = [batonPids, ...peers];
   const baton: number[] = [];
   const base: number[] = [];
   const others = peerSamples(peers);
   const WARMUP = 3;
-  try {
-    for (let i = -WARMUP; i < ctx.sizes.w1Submits; i++) {
-      await turn(all);
-      calibrateClock();
-      let t0 = wallUs();
-      const out = await rawSpawn(file);
-      const b = (parseStamp(out, STAMP) - t0) / 1000;
-      await turn(all, batonPids);
+  for (let i = -WARMUP; i < ctx.sizes.w1Submits; i++) {
+    await turn(all);
+    calibrateClock();
+    let t0 = wallUs();
+    const out = await rawSpawn(file);
+    const b = (parseStamp(out, STAMP) - t0) / 1000;
+    await turn(all, batonPids);
 
+    calibrateClock();
+    t0 = wallUs();
+    const run = await server.admin.submitRun(workflow);
+    assertSucceeded(await waitForRun(server.admin, run.id), 'W1');
+    const log = await server.admin.taskLog(run.id, 't');
+    const d = (parseStamp(log, STAMP) - t0) / 1000;
+    if (i >= 0) {
+      base.push(b);
+      baton.push(d);
+    }
+    for (const peer of peers) {
+      await turn(all, peer);
       calibrateClock();
       t0 = wallUs();
-      const run = await server.admin.submitRun(workflow);
-      assertSucceeded(await waitForRun(server.admin, run.id), 'W1');
-      const log = await server.admin.taskLog(run.id, 't');
-      const d = (parseStamp(log, STAMP) - t0) / 1000;
-      if (i >= 0) {
-        base.push(b);
-        baton.push(d);
-      }
-      for (const peer of peers) {
-        await turn(all, peer);
-        calibrateClock();
-        t0 = wallUs();
-        const { ids } = await peer.runJobs([file]);
-        const stored = (await peer.storedOutput(ids[0]!)).toString();
-        if (i >= 0) others[peer.name]!.push((parseStamp(stored, STAMP) - t0) / 1000);
-      }
+      const { ids } = await peer.runJobs([file]);
+      const stored = (await peer.storedOutput(ids[0]!)).toString();
+      if (i >= 0) others[peer.name]!.push((parseStamp(stored, STAMP) - t0) / 1000);
     }
-  } finally {
-    await turn(all, batonPids);
-    await stopPeers(peers);
   }
+  await turn(all, batonPids); // Baton's processes are stopped, or used again, below
+  await stopPeers(peers);
   await runner.stop();
   await stop(server.child);
   const p95 = (xs: number[]) => percentile(xs, 95);
@@ -317,7 +323,7 @@ export async function w2(ctx: Context): Promise<Row[]> {
     const server = await startServer({ cpuProfDir: ctx.cpuProfDir });
     const runners = [];
     for (const r of v.runners) runners.push(await startRunner(server, { ...r, cpuProfDir: ctx.cpuProfDir }));
-    const batonPids = { pids: [server.pid, ...runners.map((r) => r.pid)] };
+    const batonPids: System = { name: 'Baton', pids: [server.pid, ...runners.map((r) => r.pid)] };
     // The peers take the first variant's shape: one worker with 2 slots.
     const peers = rows.length === 0 ? await startPeers(ctx, 'w2', 2) : [];
     const all = [batonPids, ...peers];
@@ -326,26 +332,23 @@ export async function w2(ctx: Context): Promise<Row[]> {
     const others = peerSamples(peers);
     // The 2 × 1 variant gets one round less: 2,000 tasks take minutes at today's rates.
     const rounds = rows.length === 0 ? ctx.sizes.w2Rounds : Math.max(1, ctx.sizes.w2Rounds - 1);
-    try {
-      for (let round = 0; round < rounds; round++) {
-        await turn(all);
-        base.push(await rawThroughput(file, n, 2));
-        await turn(all, batonPids);
-        baton.push(await batonThroughput(server.admin, n));
-        let line = `  W2 ${v.metric} round ${round + 1}: spawn ${base.at(-1)!.toFixed(0)}/s, Baton ${baton.at(-1)!.toFixed(1)}/s`;
-        for (const peer of peers) {
-          await turn(all, peer);
-          const t0 = Date.now();
-          const { lastDoneAtMs } = await peer.runJobs(Array.from({ length: n }, () => file));
-          others[peer.name]!.push(n / ((lastDoneAtMs - t0) / 1000));
-          line += `, ${peer.name} ${others[peer.name]!.at(-1)!.toFixed(1)}/s`;
-        }
-        ctx.log(line);
-      }
-    } finally {
+    for (let round = 0; round < rounds; round++) {
+      await turn(all);
+      base.push(await rawThroughput(file, n, 2));
       await turn(all, batonPids);
-      await stopPeers(peers);
+      baton.push(await batonThroughput(server.admin, n));
+      let line = `  W2 ${v.metric} round ${round + 1}: spawn ${base.at(-1)!.toFixed(0)}/s, Baton ${baton.at(-1)!.toFixed(1)}/s`;
+      for (const peer of peers) {
+        await turn(all, peer);
+        const t0 = Date.now();
+        const { lastDoneAtMs } = await peer.runJobs(Array.from({ length: n }, () => file));
+        others[peer.name]!.push(n / ((lastDoneAtMs - t0) / 1000));
+        line += `, ${peer.name} ${others[peer.name]!.at(-1)!.toFixed(1)}/s`;
+      }
+      ctx.log(line);
     }
+    await turn(all, batonPids); // Baton's processes are stopped, or used again, below
+    await stopPeers(peers);
     await Promise.all(runners.map((r) => r.stop()));
     await stop(server.child);
     rows.push({
@@ -404,7 +407,7 @@ export async function w3(ctx: Context): Promise<Row[]> {
   const server = await startServer({ cpuProfDir: ctx.cpuProfDir });
   await server.admin.setSecret('BENCH_SECRET', 'not-in-the-log-4b1d9e7a');
   const runner = await startRunner(server, { name: 'w3', slots: 1, cpuProfDir: ctx.cpuProfDir });
-  const batonPids = { pids: [server.pid, runner.pid] };
+  const batonPids: System = { name: 'Baton', pids: [server.pid, runner.pid] };
   const workflow = logWorkflow('w3', tasks, script);
   const peers = await startPeers(ctx, 'w3', 1);
   const all = [batonPids, ...peers];
@@ -417,58 +420,55 @@ export async function w3(ctx: Context): Promise<Row[]> {
   // CPU time of each process per MB while the log streams (includes the 50 ms polls of the run).
   const serverCpu: number[] = [];
   const runnerCpu: number[] = [];
-  try {
-    for (let round = 0; round < ctx.sizes.w3Rounds; round++) {
-      await turn(all);
-      let t = performance.now();
-      for (let i = 0; i < tasks; i++) {
-        const out = createWriteStream(join(dir, `out-${i}.log`));
-        await rawSpawn(file, out);
-        if (!out.writableFinished) await once(out, 'finish');
-      }
-      base.push(bytes / 1e6 / ((performance.now() - t) / 1000));
-      await turn(all, batonPids);
+  for (let round = 0; round < ctx.sizes.w3Rounds; round++) {
+    await turn(all);
+    let t = performance.now();
+    for (let i = 0; i < tasks; i++) {
+      const out = createWriteStream(join(dir, `out-${i}.log`));
+      await rawSpawn(file, out);
+      if (!out.writableFinished) await once(out, 'finish');
+    }
+    base.push(bytes / 1e6 / ((performance.now() - t) / 1000));
+    await turn(all, batonPids);
 
-      const cpu0 = { server: cpuMs(server.pid), runner: cpuMs(runner.pid) };
+    const cpu0 = { server: cpuMs(server.pid), runner: cpuMs(runner.pid) };
+    const t0 = Date.now();
+    const submitted = await server.admin.submitRun(workflow);
+    const run = await pollRun(server.admin, submitted.id, 50);
+    serverCpu.push((cpuMs(server.pid) - cpu0.server) / (bytes / 1e6));
+    runnerCpu.push((cpuMs(runner.pid) - cpu0.runner) / (bytes / 1e6));
+    assertSucceeded(run, 'W3');
+    // finishedAt: stamped by the server when the last task's outcome (sent after its whole log) is stored.
+    baton.push(bytes / 1e6 / ((Date.parse(run.finishedAt!) - t0) / 1000));
+    t = performance.now();
+    for (let i = 0; i < tasks; i++) {
+      const log = await server.admin.taskLog(run.id, `t${i}`);
+      if (log !== expected || run.results[`t${i}`]!.logTruncated)
+        throw new Error(
+          `W3: the stored log of t${i} is not byte-exact (${log.length} of ${expected.length} bytes)`,
+        );
+    }
+    fetchMBps.push(bytes / 1e6 / ((performance.now() - t) / 1000));
+    let line = `  W3 round ${round + 1}: capture ${base.at(-1)!.toFixed(0)} MB/s, Baton ${baton.at(-1)!.toFixed(1)} MB/s`;
+    for (const peer of peers) {
+      await turn(all, peer);
       const t0 = Date.now();
-      const submitted = await server.admin.submitRun(workflow);
-      const run = await pollRun(server.admin, submitted.id, 50);
-      serverCpu.push((cpuMs(server.pid) - cpu0.server) / (bytes / 1e6));
-      runnerCpu.push((cpuMs(runner.pid) - cpu0.runner) / (bytes / 1e6));
-      assertSucceeded(run, 'W3');
-      // finishedAt: stamped by the server when the last task's outcome (sent after its whole log) is stored.
-      baton.push(bytes / 1e6 / ((Date.parse(run.finishedAt!) - t0) / 1000));
-      t = performance.now();
-      for (let i = 0; i < tasks; i++) {
-        const log = await server.admin.taskLog(run.id, `t${i}`);
-        if (log !== expected || run.results[`t${i}`]!.logTruncated)
+      const { ids, lastDoneAtMs } = await peer.runJobs(Array.from({ length: tasks }, () => file));
+      others[peer.name]!.push(bytes / 1e6 / ((lastDoneAtMs - t0) / 1000));
+      for (const id of ids) {
+        const stored = await peer.storedOutput(id);
+        if (!stored.equals(expectedBytes))
           throw new Error(
-            `W3: the stored log of t${i} is not byte-exact (${log.length} of ${expected.length} bytes)`,
+            `W3: ${peer.name} stored ${stored.length} bytes for job ${id}, not the ${expectedBytes.length} printed`,
           );
       }
-      fetchMBps.push(bytes / 1e6 / ((performance.now() - t) / 1000));
-      let line = `  W3 round ${round + 1}: capture ${base.at(-1)!.toFixed(0)} MB/s, Baton ${baton.at(-1)!.toFixed(1)} MB/s`;
-      for (const peer of peers) {
-        await turn(all, peer);
-        const t0 = Date.now();
-        const { ids, lastDoneAtMs } = await peer.runJobs(Array.from({ length: tasks }, () => file));
-        others[peer.name]!.push(bytes / 1e6 / ((lastDoneAtMs - t0) / 1000));
-        for (const id of ids) {
-          const stored = await peer.storedOutput(id);
-          if (!stored.equals(expectedBytes))
-            throw new Error(
-              `W3: ${peer.name} stored ${stored.length} bytes for job ${id}, not the ${expectedBytes.length} printed`,
-            );
-        }
-        await peer.dropOutputs(ids);
-        line += `, ${peer.name} ${others[peer.name]!.at(-1)!.toFixed(1)} MB/s`;
-      }
-      ctx.log(line);
+      await peer.dropOutputs(ids);
+      line += `, ${peer.name} ${others[peer.name]!.at(-1)!.toFixed(1)} MB/s`;
     }
-  } finally {
-    await turn(all, batonPids);
-    await stopPeers(peers);
+    ctx.log(line);
   }
+  await turn(all, batonPids); // Baton's processes are stopped, or used again, below
+  await stopPeers(peers);
 
   // A log between 8 and 16 MiB must be stored whole too.
   const probe = await server.admin.submitRun(logWorkflow('w3-under-cap', 1, linesScript(W3_UNDER_CAP)));

@@ -23,7 +23,9 @@ export interface PeerSet {
   readonly description: string;
   /** Starts the peer's worker process with `concurrency` slots, on a queue of its own named after the workload. */
   start(name: PeerName, o: { workload: string; concurrency: number }): Promise<Peer>;
-  /** Deletes the BullMQ keys, drops the graphile-worker database, stops a Redis server started here. */
+  /** Stops the peers a workload left running (it broke before stopping them); called after every workload. */
+  stopPeers(): Promise<void>;
+  /** Stops what is left, deletes the BullMQ keys, drops the graphile-worker database, stops a Redis started here. */
   close(): Promise<void>;
 }
 
@@ -44,14 +46,30 @@ export async function createPeerSet(o: PeerSetOptions): Promise<PeerSet> {
     const description =
       `Redis ${redisVersion} at ${o.redisUrl}${redisServer ? ' (started by the bench, no persistence)' : ''}, ` +
       `PostgreSQL ${pgVersion} (database ${database})`;
+    const live = new Set<Peer>();
+    const stopPeers = async () => {
+      const peers = [...live];
+      live.clear();
+      await Promise.allSettled(peers.map((p) => p.stop()));
+    };
     return {
       description,
-      start(name, s) {
-        return name === 'BullMQ'
+      async start(name, s) {
+        const peer = await (name === 'BullMQ'
           ? startBullPeer({ redisUrl: o.redisUrl, prefix, queue: s.workload, concurrency: s.concurrency })
-          : startGraphilePeer({ databaseUrl: dbUrl!, concurrency: s.concurrency });
+          : startGraphilePeer({ databaseUrl: dbUrl!, concurrency: s.concurrency }));
+        live.add(peer);
+        return {
+          ...peer,
+          async stop() {
+            live.delete(peer);
+            await peer.stop();
+          },
+        };
       },
+      stopPeers,
       async close() {
+        await stopPeers();
         await cleanRedis(o.redisUrl, prefix).catch((err: unknown) =>
           o.log(`peers: cleaning Redis: ${String(err)}`),
         );
