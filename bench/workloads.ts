@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { createWriteStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { createClient, type BatonClient } from '../src/client/index.ts';
+import { NetworkError, createClient, type BatonClient } from '../src/client/index.ts';
 import type { AcquireResponse } from '../src/protocol/api.ts';
 import {
   REGISTRATION_TOKEN,
@@ -110,11 +110,7 @@ async function stopPeers(peers: Peer[]): Promise<void> {
   await Promise.all(peers.map((p) => p.stop()));
 }
 
-/**
- * A resumed process first runs the timers that fell due while it was stopped: Baton's server closes kept-alive
- * connections idle for 30 s, and a request sent on one at that moment fails with ECONNRESET (W2 with peers
- * pauses the server for longer than that). Give it this long before the first request.
- */
+/** A resumed process first runs the timers that fell due while it was stopped: give it this long. */
 const SETTLE_AFTER_RESUME_MS = 100;
 
 /**
@@ -134,12 +130,37 @@ async function turn(all: System[], who?: System): Promise<void> {
   if (!who) return;
   resume(who.pids);
   await sleep(SETTLE_AFTER_RESUME_MS);
+  await who.wake?.();
 }
 
 /** Baton or a peer, as `turn` sees it. */
 interface System {
   name: string;
   pids: number[];
+  /** Called once its processes are resumed, before its turn is measured. */
+  wake?: () => Promise<void>;
+}
+
+/**
+ * Baton's server closes kept-alive connections idle for 30 s, so after a longer pause (W2 with peers) the
+ * bench's first request may go out on a connection the server is closing that moment (ECONNRESET, more often
+ * the more loaded the machine). One cheap request, retried on a network error, takes that risk instead.
+ */
+function batonSystem(server: Server, runnerPids: number[]): System {
+  return {
+    name: 'Baton',
+    pids: [server.pid, ...runnerPids],
+    async wake() {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await server.admin.listRunners();
+          return;
+        } catch (err) {
+          if (!(err instanceof NetworkError) || attempt === 3) throw err;
+        }
+      }
+    },
+  };
 }
 
 const peerSamples = (peers: Peer[]) =>
@@ -192,7 +213,7 @@ async function dispatch(ctx: Context, isolation: 'host' | 'sandbox'): Promise<Ro
   const workflow = `name: w1\ntasks:\n  t:\n    run: ${yaml(W1_SCRIPT)}\n`;
   // The sandbox variant measures Baton against itself; the peers run beside the host runner only.
   const peers = isolation === 'host' ? await startPeers(ctx, 'w1', 1) : [];
-  const batonPids: System = { name: 'Baton', pids: [server.pid, runner.pid] };
+  const batonPids = batonSystem(server, [runner.pid]);
   const all = [batonPids, ...peers];
   const baton: number[] = [];
   const base: number[] = [];
@@ -323,7 +344,10 @@ export async function w2(ctx: Context): Promise<Row[]> {
     const server = await startServer({ cpuProfDir: ctx.cpuProfDir });
     const runners = [];
     for (const r of v.runners) runners.push(await startRunner(server, { ...r, cpuProfDir: ctx.cpuProfDir }));
-    const batonPids: System = { name: 'Baton', pids: [server.pid, ...runners.map((r) => r.pid)] };
+    const batonPids = batonSystem(
+      server,
+      runners.map((r) => r.pid),
+    );
     // The peers take the first variant's shape: one worker with 2 slots.
     const peers = rows.length === 0 ? await startPeers(ctx, 'w2', 2) : [];
     const all = [batonPids, ...peers];
@@ -407,7 +431,7 @@ export async function w3(ctx: Context): Promise<Row[]> {
   const server = await startServer({ cpuProfDir: ctx.cpuProfDir });
   await server.admin.setSecret('BENCH_SECRET', 'not-in-the-log-4b1d9e7a');
   const runner = await startRunner(server, { name: 'w3', slots: 1, cpuProfDir: ctx.cpuProfDir });
-  const batonPids: System = { name: 'Baton', pids: [server.pid, runner.pid] };
+  const batonPids = batonSystem(server, [runner.pid]);
   const workflow = logWorkflow('w3', tasks, script);
   const peers = await startPeers(ctx, 'w3', 1);
   const all = [batonPids, ...peers];

@@ -1,6 +1,7 @@
 // The BullMQ peer, bench side: a Queue to add jobs, QueueEvents to learn when they are completed (the entry BullMQ
 // appends to the queue's event stream in the same script that marks the job completed; its id carries Redis's
 // clock), and the worker process of bench/peers/bullmq-process.ts. Defaults everywhere but the concurrency.
+import type { ChildProcess } from 'node:child_process';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { stop } from '../harness.ts';
@@ -37,13 +38,33 @@ export async function startBullPeer(o: {
   events.on('completed', ({ jobId }, id) => completions.done(jobId, Number(id.split('-')[0])));
   events.on('failed', ({ jobId, failedReason }) => completions.failed(jobId, failedReason));
   events.on('error', (err) => completions.abort(err));
-  await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
-
-  const worker = await startWorkerProcess(
-    'bullmq-process.ts',
-    ['--redis', o.redisUrl, '--prefix', o.prefix, '--queue', o.queue, '--concurrency', String(o.concurrency)],
-    `BullMQ worker (${o.queue})`,
-  );
+  const close = async () => {
+    await events.close();
+    await queue.close();
+    eventsConnection.disconnect(); // it may be blocked in XREAD: QUIT would wait for it
+    await connection.quit();
+  };
+  let worker: ChildProcess;
+  try {
+    await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
+    worker = await startWorkerProcess(
+      'bullmq-process.ts',
+      [
+        '--redis',
+        o.redisUrl,
+        '--prefix',
+        o.prefix,
+        '--queue',
+        o.queue,
+        '--concurrency',
+        String(o.concurrency),
+      ],
+      `BullMQ worker (${o.queue})`,
+    );
+  } catch (err) {
+    await close();
+    throw err;
+  }
   worker.once('exit', (code, signal) =>
     completions.abort(new Error(`the BullMQ worker exited ${code ?? signal}`)),
   );
@@ -70,10 +91,7 @@ export async function startBullPeer(o: {
     },
     async stop() {
       await stop(worker);
-      await events.close();
-      await queue.close();
-      eventsConnection.disconnect(); // it may be blocked in XREAD: QUIT would wait for it
-      await connection.quit();
+      await close();
     },
   };
 }

@@ -1,7 +1,8 @@
 // The graphile-worker peer, bench side: WorkerUtils to add jobs, a LISTEN on the channel the bench's trigger on
 // graphile-worker's job table notifies when a job is done or failed (bench/peers/peers.ts), and the worker
 // process of bench/peers/graphile-process.ts. Defaults everywhere but the concurrency and one attempt per job.
-import { makeWorkerUtils, Logger } from 'graphile-worker';
+import type { ChildProcess } from 'node:child_process';
+import { makeWorkerUtils, Logger, type WorkerUtils } from 'graphile-worker';
 import pg from 'pg';
 import { stop } from '../harness.ts';
 import { GRAPHILE_DONE_CHANNEL, GRAPHILE_OUTPUT_TABLE, GRAPHILE_TASK, type Peer } from './contract.ts';
@@ -22,13 +23,24 @@ export async function startGraphilePeer(o: { databaseUrl: string; concurrency: n
   });
   listener.on('error', (err) => completions.abort(err));
   await listener.query(`LISTEN ${GRAPHILE_DONE_CHANNEL}`);
-  const utils = await makeWorkerUtils({ connectionString: o.databaseUrl, logger: quiet });
-
-  const worker = await startWorkerProcess(
-    'graphile-process.ts',
-    ['--database', o.databaseUrl, '--concurrency', String(o.concurrency)],
-    'graphile-worker worker',
-  );
+  let utils: WorkerUtils | undefined;
+  const close = async () => {
+    await utils?.release();
+    await listener.end();
+  };
+  let worker: ChildProcess;
+  try {
+    utils = await makeWorkerUtils({ connectionString: o.databaseUrl, logger: quiet });
+    worker = await startWorkerProcess(
+      'graphile-process.ts',
+      ['--database', o.databaseUrl, '--concurrency', String(o.concurrency)],
+      'graphile-worker worker',
+    );
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  const add = utils; // narrowed for the closures below
   worker.once('exit', (code, signal) =>
     completions.abort(new Error(`the graphile-worker worker exited ${code ?? signal}`)),
   );
@@ -40,8 +52,8 @@ export async function startGraphilePeer(o: { databaseUrl: string; concurrency: n
       // One attempt: a failed job must fail the workload, not come back after graphile-worker's backoff.
       const jobs =
         files.length === 1
-          ? [await utils.addJob(GRAPHILE_TASK, { file: files[0]! }, { maxAttempts: 1 })]
-          : await utils.addJobs(
+          ? [await add.addJob(GRAPHILE_TASK, { file: files[0]! }, { maxAttempts: 1 })]
+          : await add.addJobs(
               files.map((file) => ({ identifier: GRAPHILE_TASK, payload: { file }, maxAttempts: 1 })),
             );
       const ids = jobs.map((j) => String(j.id));
@@ -61,8 +73,7 @@ export async function startGraphilePeer(o: { databaseUrl: string; concurrency: n
     },
     async stop() {
       await stop(worker);
-      await utils.release();
-      await listener.end();
+      await close();
     },
   };
 }
