@@ -15,6 +15,8 @@ export const REGISTRATION_TOKEN = 'bench-registration-token-0123456789';
 // ---- processes ----
 
 const children = new Set<ChildProcess>();
+/** Processes that outlive one workload (a Redis server the peers need): stopped by their owner, or on exit. */
+const suiteChildren = new Set<ChildProcess>();
 const scratch = new Set<string>();
 
 export function tempDir(prefix: string): string {
@@ -23,10 +25,14 @@ export function tempDir(prefix: string): string {
   return dir;
 }
 
-/** Spawns a process that is killed (by its PID) when the suite ends, however it ends. */
-export function track(child: ChildProcess): ChildProcess {
-  children.add(child);
-  child.once('exit', () => children.delete(child));
+/**
+ * Spawns a process that is killed (by its PID) when the suite ends, however it ends. A `workload` process is
+ * also stopped by `cleanup()` after each workload; a `suite` one only by its owner or on exit.
+ */
+export function track(child: ChildProcess, scope: 'workload' | 'suite' = 'workload'): ChildProcess {
+  const set = scope === 'workload' ? children : suiteChildren;
+  set.add(child);
+  child.once('exit', () => set.delete(child));
   return child;
 }
 
@@ -56,7 +62,7 @@ export async function cleanup(): Promise<void> {
 
 /** Last resort for a synchronous exit: SIGKILL whatever is left. */
 export function killAllNow(): void {
-  for (const c of children) {
+  for (const c of [...children, ...suiteChildren]) {
     if (c.pid !== undefined && c.exitCode === null && c.signalCode === null) {
       try {
         process.kill(c.pid, 'SIGKILL');
