@@ -121,7 +121,8 @@ function untrusted(path: string, kind: 'directory' | 'file'): string | undefined
   const isKind = kind === 'directory' ? stat.isDirectory() : stat.isFile();
   if (!isKind) return `${path} is not a ${kind}`;
   const uid = process.getuid?.();
-  if (uid !== undefined && stat.uid !== uid) return `${path} is owned by uid ${stat.uid}, not the runner's ${uid}`;
+  if (uid !== undefined && stat.uid !== uid)
+    return `${path} is owned by uid ${stat.uid}, not the runner's ${uid}`;
   if ((stat.mode & 0o022) !== 0)
     return `${path} is writable by others (mode ${(stat.mode & 0o777).toString(8)})`;
   return undefined;
