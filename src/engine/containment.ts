@@ -138,14 +138,13 @@ export interface TaskView {
 }
 
 /**
- * Writes the task's mount table for the step's init (the compiled init/baton-init.c, or step-init.ts's
- * `mount --all`) into `controlDir` (a directory no task can open) and
- * returns its path. Order matters: the runner's paths first, then the private /tmp, then the work root is
+ * The task's mount table for the step's init (the compiled init/baton-init.c, or step-init.ts's `mount --all`),
+ * as fstab text. Order matters: the runner's paths first, then the private /tmp, then the work root is
  * covered and the task's own dirs bound back. Every source of the task's own is a descriptor the init
  * opened before the first mount (step-init.ts: 7 workspace, 8 Baton's dir, 9 its tmp/), so a hidden path
  * above them (the embedded server's data dir holds the work root) cannot take them away.
  */
-export function writeMountTable(controlDir: string, name: string, view: TaskView): string {
+export function mountTable(view: TaskView): string {
   const lines = [
     // Source `none`, not the path: `mount --all` skips an entry whose source and target are already mounted.
     ...(view.readOnly ?? []).map((path) => entry('none', path, 'none', 'remount,bind,ro')),
@@ -161,9 +160,29 @@ export function writeMountTable(controlDir: string, name: string, view: TaskView
     entry('/proc/self/fd/7', view.workspace, 'none', 'bind,X-mount.mkdir'),
     entry('/proc/self/fd/8', view.internal, 'none', 'bind,X-mount.mkdir'),
   ];
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * Writes the task's mount table into `controlDir` (a directory no task can open) for the bash chain, and
+ * returns its path.
+ */
+export function writeMountTable(controlDir: string, name: string, view: TaskView): string {
   const path = join(controlDir, `${name}.fstab`);
-  writeFileSync(path, lines.join('\n') + '\n', { mode: 0o600 });
+  writeFileSync(path, mountTable(view), { mode: 0o600 });
   return path;
+}
+
+/**
+ * The compiled init takes the table in its argument instead (`table:` + the text): no file per task. Only
+ * paths, which the step reads in its own /proc/self/mountinfo anyway, and no other task sees the init's argv
+ * (each has its own /proc).
+ */
+export const INLINE_MOUNT_TABLE = 'table:';
+
+/** Whether the step view's `fstab` names a file the runner wrote (and removes after the task). */
+export function isMountTableFile(fstab: string): boolean {
+  return fstab !== '-' && !fstab.startsWith(INLINE_MOUNT_TABLE);
 }
 
 function entry(source: string, target: string, type: string, options: string): string {

@@ -3,8 +3,10 @@
 // --bounding-set. The runner builds it with gcc on first use (step-init-binary.ts) and runs it exactly where
 // the chain ran: same arguments, same descriptors, same answers (docs/adr/0022-step-init-in-c.md).
 //
-// Arguments: deadman (ms, `inf` or `-`), fstab (`-` for none), workspace, Baton's dir of the task, the step's
-// cwd, then the step's argv. Descriptors: 0 the step's environment (NUL-terminated NAME=VALUE entries ended by
+// Arguments: deadman (ms, `inf` or `-`), the mount table (`-` for none, the path of an fstab file, or
+// `table:` followed by the fstab text itself, which spares the runner a file per task: it holds only paths, all
+// of which the step can read in its own /proc/self/mountinfo anyway), workspace, Baton's dir of the task, the
+// step's cwd, then the step's argv. Descriptors: 0 the step's environment (NUL-terminated NAME=VALUE entries ended by
 // an empty one), 1 and 2 the step's output, 3 lease renewals (a line per renewal: ms left, `inf`, or
 // `term <ms left>`), 4 the answer back to the runner (`ready` or `fail <why>`).
 //
@@ -180,8 +182,13 @@ static void apply_mount_table(const char *fstab, const char *workspace, const ch
   if ((size_t)snprintf(temp, sizeof temp, "%s/tmp", internal) >= sizeof temp) fail("the task's work dir path is too long");
   if (open_at(workspace, WORKSPACE_FD) != 0 || open_at(internal, INTERNAL_FD) != 0 || open_at(temp, TEMP_FD) != 0)
     fail("cannot open the task's work dir");
-  FILE *table = fopen(fstab, "re");
-  if (table == NULL) fail("cannot hide the runner's files and other tasks from the step: cannot read %s: %s", fstab, strerror(errno));
+  static const char inline_prefix[] = "table:";
+  int inline_table = strncmp(fstab, inline_prefix, sizeof inline_prefix - 1) == 0;
+  const char *text = fstab + sizeof inline_prefix - 1;
+  FILE *table = inline_table ? fmemopen((void *)text, strlen(text), "r") : fopen(fstab, "re");
+  if (table == NULL)
+    fail("cannot hide the runner's files and other tasks from the step: cannot read %s: %s",
+         inline_table ? "the mount table" : fstab, strerror(errno));
   char *line = NULL;
   size_t size = 0;
   char why[1536];
