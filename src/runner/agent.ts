@@ -74,6 +74,11 @@ export interface AgentOptions {
   minFreeDiskBytes?: number;
   /** The runner's own files a step must not see besides the state dir (its config, its token file). */
   hide?: string[];
+  /**
+   * Where the compiled step init is built and kept (default `<state>/engine/init`): a directory no step can
+   * see (a pool shares one for all its slots, inside its hidden dir).
+   */
+  stepInitDir?: string;
   /** `none`: every task runs without network, whatever it says (sandbox isolation only; see the CLI's check). */
   network?: 'host' | 'none';
   /** Resource limits for every task that does not set them itself (enforced with cgroups, engine/cgroups.ts). */
@@ -243,7 +248,7 @@ export class Agent {
     // The compiled step init is kept there too, out of every step's sight. It is built (or found) while the
     // slots start acquiring; a task that arrives first waits for the same build. The log says once which
     // init starts the steps.
-    setStepInitDir(join(this.#controlDir, 'init'));
+    setStepInitDir(this.#o.stepInitDir ?? join(this.#controlDir, 'init'));
     void containmentPlan(this.#containment ?? 'auto').then(
       (plan) => plan.init !== undefined && this.#o.log.info(describeStepInit(plan.init)),
       () => {}, // the first task reports what is wrong with containment, as before
