@@ -2,6 +2,7 @@
 // leaves nothing behind, a cancel still gets its grace, no task reads another's environment, and no task can
 // write the binary or its directory. And the bash chain takes over wherever the init cannot be built or trusted.
 
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import {
   chmodSync,
@@ -12,14 +13,15 @@ import {
   readlinkSync,
   rmSync,
   statSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/helpers/temp.ts';
 import { containmentPlan } from './containment.ts';
-import { buildStepInit, describeStepInit, setStepInitDir } from './step-init-binary.ts';
+import { buildStepInit, describeStepInit, setStepInitDir, sweepPrivateDirs } from './step-init-binary.ts';
 import { makeTask, processesWith, runCollected } from './test-support.ts';
 
 const asRoot = process.getuid?.() === 0;
@@ -208,6 +210,29 @@ describe.runIf(asRoot)('the compiled step init', () => {
     const again = await buildStepInit(initDir, { compiler: '/nonexistent/gcc' });
     expect(again).toEqual({ kind: 'compiled', path });
     expect(statSync(path).mtimeMs).toBe(built.mtimeMs);
+  });
+});
+
+describe('private build dirs of processes without a state dir', () => {
+  it('sweeps those of processes that are gone, and never one of a live process or a fresh one', async () => {
+    const root = tempDir();
+    const gone = spawn('/bin/true');
+    await new Promise((resolve) => gone.once('exit', resolve));
+    const made = (pid: number, suffix: string, ageMs: number): string => {
+      const dir = join(root, `baton-init-${pid}-${suffix}`);
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'baton-init-x'), '');
+      const at = (Date.now() - ageMs) / 1000;
+      utimesSync(dir, at, at);
+      return dir;
+    };
+    const stale = made(gone.pid ?? 0, 'aaaaaa', 3_600_000);
+    const live = made(process.pid, 'bbbbbb', 3_600_000);
+    const fresh = made(gone.pid ?? 0, 'cccccc', 0);
+    mkdirSync(join(root, 'baton-init-other'));
+    expect(sweepPrivateDirs(root)).toBe(1);
+    expect(readdirSync(root).sort()).toEqual(['baton-init-other', basename(fresh), basename(live)].sort());
+    expect(readdirSync(root)).not.toContain(basename(stale));
   });
 });
 

@@ -14,7 +14,16 @@
 
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,11 +64,53 @@ export function stepInit(): Promise<StepInit> {
   return build;
 }
 
-/** A process without a state dir (`baton run`, tests) keeps its build to itself, and removes it on exit. */
+/**
+ * A process without a state dir (`baton run`, tests) keeps its build to itself, and removes it on exit. A
+ * process killed before it could (SIGKILL) leaves its dir: the next one sweeps those (sweepPrivateDirs).
+ */
 function privateDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'baton-init-'));
+  sweepPrivateDirs();
+  const dir = mkdtempSync(join(tmpdir(), `baton-init-${process.pid}-`));
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/** Old enough that no process just starting owns it, even in another pid namespace sharing this /tmp. */
+const STALE_PRIVATE_DIR_MS = 10 * 60_000;
+
+/**
+ * Removes the private dirs (ours, by owner) of processes that are gone and were made long enough ago; returns
+ * how many. A live process's dir is never touched: its pid answers a null signal.
+ */
+export function sweepPrivateDirs(root = tmpdir(), now = Date.now()): number {
+  const uid = process.getuid?.();
+  let swept = 0;
+  let names: string[];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    const match = /^baton-init-(\d+)-[A-Za-z0-9]{6}$/.exec(name);
+    if (match === null) continue;
+    const path = join(root, name);
+    const stat = lstatSync(path, { throwIfNoEntry: false });
+    if (stat === undefined || !stat.isDirectory() || (uid !== undefined && stat.uid !== uid)) continue;
+    if (now - stat.mtimeMs < STALE_PRIVATE_DIR_MS || alive(Number(match[1]))) continue;
+    rmSync(path, { recursive: true, force: true });
+    swept++;
+  }
+  return swept;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
 }
 
 /** One line for the runner's log: which init starts the steps, and why. */
