@@ -205,7 +205,14 @@ export async function startRunner(
       },
     ),
   );
+  // A host runner as root builds its step init in the background when it starts (gcc, seconds of CPU): wait
+  // for it, or the first baseline round would share the machine with the compiler.
+  const initReady =
+    process.getuid?.() === 0 && o.isolation !== 'sandbox'
+      ? waitForLine(child, 'stderr', /step init: /, `runner ${o.name}'s step init`)
+      : undefined;
   await waitForLine(child, 'stderr', /started: server/, `runner ${o.name}`);
+  await initReady;
   // Until its first acquire is held; listRunners does not say, so wait until it is seen, then a little more.
   const deadline = Date.now() + 10_000;
   for (;;) {

@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TaskLimits } from '../protocol/plan.ts';
-import { containmentPlan } from './containment.ts';
+import { containmentLevel } from './containment.ts';
 import { findOnPath } from './shell.ts';
 import { SYSTEM_PATH } from './system-path.ts';
 import type { Containment } from './types.ts';
@@ -152,7 +152,7 @@ export function limitsSupport(containment: Containment = 'auto'): Promise<Limits
 async function probe(containment: Containment): Promise<LimitsSupport> {
   let level: string;
   try {
-    level = (await containmentPlan(containment)).level;
+    level = await containmentLevel(containment);
   } catch (error) {
     return { ok: false, why: (error as Error).message };
   }

@@ -2,11 +2,13 @@
 // runner, and — under `namespace` — when the runner stops renewing its lease, and so that it cannot reach the
 // runner's files or other tasks.
 //
-// namespace: setpriv --pdeathsig KILL -- unshare --pid --fork --kill-child=KILL --mount-proc -- bash <init>
-//   The step runs in its own pid and mount namespaces under the init of step-init.ts: when the init exits,
+// namespace: the compiled init (init/baton-init.c, built on first use by step-init-binary.ts), or where it
+//   cannot be built, setpriv --pdeathsig KILL -- unshare --pid --fork --kill-child=KILL --mount-proc -- bash
+//   <init>. Either way the step runs in its own pid and mount namespaces under an init: when the init exits,
 //   the kernel SIGKILLs every process left in the namespace, including `setsid`/`nohup`/double-forked ones.
 //   The environment travels over an inherited pipe, the step confirms its start on another, and a dead-man's
-//   switch inside the namespace enforces the lease (see step-init.ts). Needs root (mounts, namespaces).
+//   switch inside the namespace enforces the lease (see step-init.ts; the C init keeps the same contract).
+//   Needs root (mounts, namespaces).
 // pdeathsig: setpriv --pdeathsig KILL -- <argv>: the step's main process dies with the runner; the
 //   process group is killed after the step; processes that called setsid can escape. No hiding, no
 //   in-tree dead-man's switch: the runner's own timers fence the attempt.
@@ -20,6 +22,7 @@ import { join } from 'node:path';
 import { findOnPath } from './shell.ts';
 import { sandboxPlan, type SandboxPlan } from './sandbox.ts';
 import { initCommand } from './step-init.ts';
+import { stepInit, type StepInit } from './step-init-binary.ts';
 import { SYSTEM_PATH } from './system-path.ts';
 import type { Containment } from './types.ts';
 
@@ -31,15 +34,20 @@ export interface ContainmentPlan {
   prefix: string[];
   /** Sandbox: the bwrap found and proven to work (its argv is built per task, sandbox.ts sandboxPrefix). */
   sandbox?: SandboxPlan;
+  /** Namespace: which init starts the steps (the compiled one is then the whole prefix), or why the chain. */
+  init?: StepInit;
 }
 
 let detected: Promise<ContainmentPlan> | undefined;
 
-/** The plan for `wanted`; `auto` is probed once per process and cached. */
+/**
+ * The plan for `wanted`; `auto` is probed once per process and cached. Under namespace containment the
+ * compiled init replaces the chain once it is built and proven (step-init-binary.ts, once per directory).
+ */
 export async function containmentPlan(wanted: Containment = 'auto'): Promise<ContainmentPlan> {
   if (wanted === 'auto') {
     detected ??= detect();
-    return detected;
+    return withInit(await detected);
   }
   if (wanted === 'sandbox') {
     const sandbox = await sandboxPlan();
@@ -48,7 +56,26 @@ export async function containmentPlan(wanted: Containment = 'auto'): Promise<Con
   }
   const plan = buildPlan(wanted);
   if (plan === undefined) throw new Error(`process containment '${wanted}' is not available on this machine`);
-  return plan;
+  return withInit(plan);
+}
+
+/** The level `wanted` gives here, without building the compiled init (limitsSupport asks before the runner
+ * has said where the init is kept). */
+export async function containmentLevel(wanted: Containment = 'auto'): Promise<ContainmentLevel> {
+  if (wanted === 'auto') {
+    detected ??= detect();
+    return (await detected).level;
+  }
+  if (wanted === 'sandbox') return (await containmentPlan(wanted)).level;
+  const plan = buildPlan(wanted);
+  if (plan === undefined) throw new Error(`process containment '${wanted}' is not available on this machine`);
+  return plan.level;
+}
+
+async function withInit(plan: ContainmentPlan): Promise<ContainmentPlan> {
+  if (plan.level !== 'namespace') return plan;
+  const init = await stepInit();
+  return init.kind === 'compiled' ? { ...plan, prefix: [init.path], init } : { ...plan, init };
 }
 
 async function detect(): Promise<ContainmentPlan> {
@@ -111,13 +138,13 @@ export interface TaskView {
 }
 
 /**
- * Writes the task's mount table for step-init.ts into `controlDir` (a directory no task can open) and
- * returns its path. Order matters: the runner's paths first, then the private /tmp, then the work root is
+ * The task's mount table for the step's init (the compiled init/baton-init.c, or step-init.ts's `mount --all`),
+ * as fstab text. Order matters: the runner's paths first, then the private /tmp, then the work root is
  * covered and the task's own dirs bound back. Every source of the task's own is a descriptor the init
  * opened before the first mount (step-init.ts: 7 workspace, 8 Baton's dir, 9 its tmp/), so a hidden path
  * above them (the embedded server's data dir holds the work root) cannot take them away.
  */
-export function writeMountTable(controlDir: string, name: string, view: TaskView): string {
+export function mountTable(view: TaskView): string {
   const lines = [
     // Source `none`, not the path: `mount --all` skips an entry whose source and target are already mounted.
     ...(view.readOnly ?? []).map((path) => entry('none', path, 'none', 'remount,bind,ro')),
@@ -133,9 +160,29 @@ export function writeMountTable(controlDir: string, name: string, view: TaskView
     entry('/proc/self/fd/7', view.workspace, 'none', 'bind,X-mount.mkdir'),
     entry('/proc/self/fd/8', view.internal, 'none', 'bind,X-mount.mkdir'),
   ];
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * Writes the task's mount table into `controlDir` (a directory no task can open) for the bash chain, and
+ * returns its path.
+ */
+export function writeMountTable(controlDir: string, name: string, view: TaskView): string {
   const path = join(controlDir, `${name}.fstab`);
-  writeFileSync(path, lines.join('\n') + '\n', { mode: 0o600 });
+  writeFileSync(path, mountTable(view), { mode: 0o600 });
   return path;
+}
+
+/**
+ * The compiled init takes the table in its argument instead (`table:` + the text): no file per task. Only
+ * paths, which the step reads in its own /proc/self/mountinfo anyway, and no other task sees the init's argv
+ * (each has its own /proc).
+ */
+export const INLINE_MOUNT_TABLE = 'table:';
+
+/** Whether the step view's `fstab` names a file the runner wrote (and removes after the task). */
+export function isMountTableFile(fstab: string): boolean {
+  return fstab !== '-' && !fstab.startsWith(INLINE_MOUNT_TABLE);
 }
 
 function entry(source: string, target: string, type: string, options: string): string {

@@ -8,6 +8,7 @@ export { CONTAINMENTS } from './types.ts';
 export { findDrivers, type FoundDrivers } from './drivers.ts';
 export { SecretSourceError } from './secret-task.ts';
 export { containmentPlan } from './containment.ts';
+export { describeStepInit, setStepInitDir, type StepInit } from './step-init-binary.ts';
 export { sandboxPlan, type SandboxPlan } from './sandbox.ts';
 export {
   describeLimits,

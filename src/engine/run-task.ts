@@ -9,7 +9,15 @@ import type { AssignedTask } from '../protocol/plan.ts';
 import { archiveLimits } from './archive-limits.ts';
 import { extractArtifacts } from './artifacts.ts';
 import { cgroupMounts, describeLimits, effectiveLimits, limitsSupport, TaskCgroup } from './cgroups.ts';
-import { containmentPlan, writeMountTable, type ContainmentPlan } from './containment.ts';
+import {
+  containmentPlan,
+  INLINE_MOUNT_TABLE,
+  isMountTableFile,
+  mountTable,
+  writeMountTable,
+  type ContainmentPlan,
+  type TaskView,
+} from './containment.ts';
 import { EXPRESSION_TYPE, runExpression } from './expression-task.ts';
 import { actionReadOnlyDirs } from './action-env.ts';
 import { evaluateTaskEnv, runnerContext, type EvalScope } from './expressions.ts';
@@ -230,7 +238,7 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
     }
   } finally {
     masker.flush();
-    if (view !== undefined && view.fstab !== '-') rmSync(view.fstab, { force: true });
+    if (view !== undefined && isMountTableFile(view.fstab)) rmSync(view.fstab, { force: true });
     for (const problem of (await cgroup?.cgroup.remove()) ?? []) system(`cleanup failed: ${problem}`);
     for (const problem of await removeWorkDir(dir, upload !== undefined))
       system(`cleanup failed: ${problem}`);
@@ -434,20 +442,25 @@ function taskView(
     return { fstab: '-', workspace: dir.workspace, internal: dir.internal, sandbox: { prefix, home } };
   }
   if (containment.level !== 'namespace') return undefined;
-  const controlDir = options.controlDir ?? (ownControlDir ??= mkdtempSync(join(tmpdir(), 'baton-control-')));
+  const controlDir = (): string =>
+    options.controlDir ?? (ownControlDir ??= mkdtempSync(join(tmpdir(), 'baton-control-')));
   const hide: Array<{ path: string; kind: 'dir' | 'file' }> = [];
   for (const given of options.hide ?? []) {
     const path = resolve(given);
     const stat = statSync(path, { throwIfNoEntry: false });
     if (stat !== undefined) hide.push({ path, kind: stat.isDirectory() ? 'dir' : 'file' });
   }
-  const fstab = writeMountTable(controlDir, basename(dir.workspace), {
+  const table: TaskView = {
     workRoot: resolve(options.workRoot),
     workspace: dir.workspace,
     internal: dir.internal,
     hide,
     readOnly: cgroupMounts(),
-  });
+  };
+  const fstab =
+    containment.init?.kind === 'compiled'
+      ? `${INLINE_MOUNT_TABLE}${mountTable(table)}`
+      : writeMountTable(controlDir(), basename(dir.workspace), table);
   return { fstab, workspace: dir.workspace, internal: dir.internal };
 }
 

@@ -1,5 +1,8 @@
 // The init of a contained step: the bash program that runs as pid 1 of the step's own pid and mount
-// namespaces, between `unshare` and the step. It owns three things no task may reach or change:
+// namespaces, between `unshare` and the step. Under namespace containment the compiled init/baton-init.c
+// keeps this same contract in one program and runs instead wherever it can be built (step-init-binary.ts,
+// docs/adr/0022-step-init-in-c.md); this one runs inside every sandbox and wherever gcc is missing. A change
+// to the contract is a change to both. It owns three things no task may reach or change:
 //
 // 1. The task's view of the machine. Before anything of the task runs it applies a mount table the runner
 //    wrote where no task can open it (`mount --all --fstab FILE`, one process for every mount): the other

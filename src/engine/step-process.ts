@@ -23,6 +23,7 @@ import type { Deadman } from './types.ts';
  * and its two dirs. Sandbox: bwrap's argv for the task (sandbox.ts sandboxPrefix) and the step's HOME.
  */
 export interface StepView {
+  /** `-`, the path of the mount table's file, or (compiled init) `table:` and the table itself. */
   fstab: string;
   workspace: string;
   internal: string;

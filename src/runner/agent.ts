@@ -10,10 +10,13 @@ import { createBackoff, delay, isRetryable } from '../client/index.ts';
 import type { AcquireResponse, CompleteBody, RunnerStatusBody } from '../protocol/api.ts';
 import { BatonError, toError } from '../protocol/errors.ts';
 import {
+  containmentPlan,
+  describeStepInit,
   limitsSupport,
   removeRunnerCgroups,
   removeUpload,
   runTask,
+  setStepInitDir,
   type Containment,
   type Driver,
   type SecretSource,
@@ -72,6 +75,11 @@ export interface AgentOptions {
   minFreeDiskBytes?: number;
   /** The runner's own files a step must not see besides the state dir (its config, its token file). */
   hide?: string[];
+  /**
+   * Where the compiled step init is built and kept (default `<state>/engine/init`): a directory no step can
+   * see (a pool shares one for all its slots, inside its hidden dir).
+   */
+  stepInitDir?: string;
   /** `none`: every task runs without network, whatever it says (sandbox isolation only; see the CLI's check). */
   network?: 'host' | 'none';
   /** Resource limits for every task that does not set them itself (enforced with cgroups, engine/cgroups.ts). */
@@ -238,6 +246,14 @@ export class Agent {
     // Where the engine keeps what it hands its own processes (mount tables): inside the state dir, which no
     // step can see, never under a shared /tmp.
     await mkdir(this.#controlDir, { recursive: true, mode: 0o700 });
+    // The compiled step init is kept there too, out of every step's sight. It is built (or found) while the
+    // slots start acquiring; a task that arrives first waits for the same build. The log says once which
+    // init starts the steps.
+    setStepInitDir(this.#o.stepInitDir ?? join(this.#controlDir, 'init'));
+    void containmentPlan(this.#containment ?? 'auto').then(
+      (plan) => plan.init !== undefined && this.#o.log.info(describeStepInit(plan.init)),
+      () => {}, // the first task reports what is wrong with containment, as before
+    );
     const support = await limitsSupport(this.#containment ?? 'auto');
     this.#limits = support.ok;
     if (support.ok) this.#o.log.info(`resource limits: enforced with cgroup v${support.backend.version}`);

@@ -86,6 +86,7 @@ export async function runSlot(): Promise<number> {
       oneOff: true,
       stateDir: h.stateDir,
       hide: h.hide,
+      ...(h.stepInitDir === undefined ? {} : { stepInitDir: h.stepInitDir }),
       isolation,
       network,
       ...(drivers === undefined ? {} : { drivers }),

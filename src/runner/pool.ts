@@ -32,6 +32,8 @@ export interface SlotHandover {
   stateDir: string;
   /** The pool's own directories: no step of the slot may see them. */
   hide: string[];
+  /** Where every slot finds the compiled step init, built once for the pool (inside a hidden directory). */
+  stepInitDir?: string;
   isolation: string;
   /** `none`: the slot's runner gives no task a network. */
   network: 'host' | 'none';
@@ -294,6 +296,7 @@ export class Pool {
         workDir,
         stateDir,
         hide: this.#hidden,
+        stepInitDir: join(this.#o.dir, 'init'),
         isolation: o.isolation,
         network: o.network,
         ...(o.drivers === undefined ? {} : { drivers: o.drivers }),
