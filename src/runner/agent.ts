@@ -553,6 +553,8 @@ export class Agent {
             if (range !== undefined) range.end = shipper.written;
           }
         },
+        // The step waits while the shipper holds too much of its log in memory (log-shipper.ts room()).
+        logRoom: () => shipper.room(),
         onLog: (e) => {
           if (!diskFull && e.text.includes('No space left on device')) diskFull = true;
           shipper.write(
