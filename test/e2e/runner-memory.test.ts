@@ -18,9 +18,10 @@ function statusMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 
 /**
  * What streaming may add to an idle runner: the young generation (2 × 1 MiB semi-spaces), the old generation's
- * growth before a full collection (20 % over what is live, ~15 MiB), the 1 MiB of log the shipper may hold and
- * the requests carrying it, the 100 KiB pieces of the kept tail — with room to spare for a loaded machine. A
- * 100 MiB log took the runner 100 MiB over idle before (V8's defaults, no backpressure).
+ * growth before a full collection (20 % over what is live, plus V8's minimum step), the 1 MiB of log the shipper
+ * may hold and the requests carrying it, the 100 KiB pieces of the kept tail — about 30 MiB measured, doubled
+ * for a loaded machine. A generous bound, not a figure: docs/performance.md has the measurements (a 200 MiB log
+ * took 64–150 MiB over idle with V8's defaults).
  */
 const STREAMING_BUDGET_MIB = 64;
 
