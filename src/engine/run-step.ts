@@ -40,6 +40,8 @@ export interface StepContext {
   exported: ReadonlyMap<string, string>;
   paths: readonly string[];
   log: (stream: 'stdout' | 'stderr', text: string) => void;
+  /** EngineOptions.logRoom: the step's output is not read while the log's sink has no room. */
+  logRoom?: () => Promise<void> | undefined;
   system: (text: string) => void;
   onStarted: (pid: number | undefined) => void;
 }
@@ -151,6 +153,7 @@ export async function runStep(ctx: StepContext, step: Step, index: number): Prom
     graceMs: ctx.graceMs,
     onStdout: (t) => ctx.log('stdout', t),
     onStderr: (t) => ctx.log('stderr', t),
+    ...(ctx.logRoom === undefined ? {} : { outputRoom: ctx.logRoom }),
     onSystem: ctx.system,
   });
   ctx.onStarted(proc.pid);

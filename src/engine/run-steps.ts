@@ -123,6 +123,7 @@ export async function runSteps(input: StepsInput): Promise<StepsResult> {
             feed.catchUp();
             commands.write(stream, text);
           },
+          ...(options.logRoom === undefined ? {} : { logRoom: options.logRoom }),
           system,
           onStarted: (pid) =>
             options.onStep?.({

@@ -50,6 +50,12 @@ export interface StepProcessOptions {
   /** The raw bytes of stdout, instead of `onStdout` (a CGI driver's response is data, not log). */
   onStdoutBytes?: (bytes: Buffer) => void;
   onStderr: (text: string) => void;
+  /**
+   * Flow control (EngineOptions.logRoom), asked after each piece of stdout or stderr was handed on: while the
+   * promise it returns is pending, neither stream is read, so the step blocks on its pipe once the pipe's
+   * buffer is full. Time spent waiting does not count against PIPE_DRAIN_MS.
+   */
+  outputRoom?: () => Promise<void> | undefined;
   /** Baton's own notes about the process (what was killed). One line each, no newline. */
   onSystem: (text: string) => void;
   containment: ContainmentPlan;
@@ -133,11 +139,37 @@ export function startStepProcess(options: StepProcessOptions): StepProcess {
     const stdout = createLogDecoder(options.onStdout);
     const stderr = createLogDecoder(options.onStderr);
     const raw = options.onStdoutBytes;
-    child.stdout?.on('data', raw ?? ((b: Buffer) => stdout.write(b)));
-    child.stderr?.on('data', (b: Buffer) => stderr.write(b));
     let exit: ProcessExit | undefined;
     let drainTimer: NodeJS.Timeout | undefined;
     let settled = false;
+    /** Pending while the log's sink has no room: both streams are paused until it resolves. */
+    let waiting: Promise<void> | undefined;
+    const pace = (): void => {
+      if (waiting !== undefined || options.outputRoom === undefined) return;
+      const room = options.outputRoom();
+      if (room === undefined) return;
+      waiting = room;
+      child.stdout?.pause();
+      child.stderr?.pause();
+      void room.then(() => {
+        waiting = undefined;
+        if (settled) return;
+        child.stdout?.resume();
+        child.stderr?.resume();
+      });
+    };
+    child.stdout?.on(
+      'data',
+      raw ??
+        ((b: Buffer) => {
+          stdout.write(b);
+          pace();
+        }),
+    );
+    child.stderr?.on('data', (b: Buffer) => {
+      stderr.write(b);
+      pace();
+    });
     const finish = (): void => {
       if (settled) return;
       settled = true;
@@ -165,14 +197,22 @@ export function startStepProcess(options: StepProcessOptions): StepProcess {
       exited = true;
       exit = { exitCode, signal };
       if (pid !== undefined) killLeftovers(pid, options.onSystem);
-      drainTimer = setTimeout(() => {
+      const giveUp = (): void => {
+        // Paused for the log's sink: the pipes are not at fault; their grace starts again once reading does.
+        if (waiting !== undefined) {
+          void waiting.then(() => {
+            if (!settled) drainTimer = setTimeout(giveUp, PIPE_DRAIN_MS);
+          });
+          return;
+        }
         options.onSystem(
           `output is still held open by a process that left the step's process group; stopped reading it`,
         );
         child.stdout?.destroy();
         child.stderr?.destroy();
         finish();
-      }, PIPE_DRAIN_MS);
+      };
+      drainTimer = setTimeout(giveUp, PIPE_DRAIN_MS);
     });
     child.once('close', finish);
   });

@@ -38,6 +38,14 @@ export interface EngineOptions {
   cancelGraceMs?: number;
   /** Called as output arrives, not split into lines (the caller batches). Must not throw. */
   onLog: (chunk: LogEvent) => void;
+  /**
+   * Flow control from the log's sink, asked after each piece of a step's output went to onLog: undefined
+   * when it has room for more, else a promise that resolves once it has (it must resolve, never reject).
+   * Meanwhile the engine reads none of the step's stdout or stderr, so a step printing faster than the sink
+   * takes its log blocks on its pipe. Nothing is dropped, and timeouts and cancels act as usual while it waits.
+   * Default: output is read as fast as it comes.
+   */
+  logRoom?: () => Promise<void> | undefined;
   onStep?: (e: StepEvent) => void;
   /**
    * Process containment. Default `auto`: `namespace` where it works (root or user namespaces),

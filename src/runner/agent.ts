@@ -572,6 +572,8 @@ export class Agent {
           }
           liveSteps.event(e, shipper.written);
         },
+        // The step waits while the shipper holds too much of its log in memory (log-shipper.ts room()).
+        logRoom: () => shipper.room(),
         onLog: (e) => {
           if (!diskFull && e.text.includes('No space left on device')) diskFull = true;
           liveSteps.output();

@@ -12,6 +12,7 @@ function shipper(
   lease: string,
   spool: Spool,
   logLimitBytes?: number,
+  maxHeldBytes?: number,
 ) {
   const fenced: Error[] = [];
   const refused: Error[] = [];
@@ -21,6 +22,7 @@ function shipper(
     spool,
     requestTimeoutMs: 5_000,
     logLimitBytes,
+    ...(maxHeldBytes === undefined ? {} : { maxHeldBytes }),
     onFenced: (e) => fenced.push(e),
     onRefused: (e) => refused.push(e),
     onCancel: () => undefined,
@@ -148,6 +150,22 @@ describe('log shipper', () => {
     expect(Buffer.byteLength(stored) - Buffer.byteLength(markerLine) + Number(m![1])).toBe(total);
   });
 
+  it('keeps the tail of a log over its limit whole, multi-byte characters never cut where it is read in pieces', async () => {
+    const live = await startLiveServer();
+    const runner = await live.registerRunner();
+    const offer = await live.offer(runner, 'tasks: { t: { run: "true" } }');
+    const { s } = shipper(runner, offer.lease, Spool.create(tempDir(), offer), 1024 * 1024);
+    const lines = Array.from({ length: 120_000 }, (_, i) => `${i} héllo ✓ 🎉 wörld\n`);
+    for (const l of lines) s.write(l);
+    await s.close();
+    expect(s.truncated).toBe(true);
+    const stored = await live.admin.taskLog(offer.task.runId, 't');
+    expect(stored).not.toContain('\uFFFD');
+    const tail = stored.slice(stored.indexOf('\n', stored.indexOf('[baton] log truncated')) + 1);
+    expect(lines.join('').endsWith(tail)).toBe(true);
+    expect(Buffer.byteLength(tail)).toBeGreaterThan(400 * 1024);
+  });
+
   it('stores a log between half and all of its limit byte-exact, with no marker and not truncated', async () => {
     const live = await startLiveServer();
     const runner = await live.registerRunner();
@@ -187,5 +205,61 @@ describe('log shipper', () => {
       Array.from({ length: 100 }, (_, i) => `early ${i}\n`).join('') + 'late 0\nlate 1\nlate 2\n';
     expect(await live.admin.taskLog(offer.task.runId, 't')).toBe(expected);
     expect(reopened.unacked()).toEqual([]);
+  });
+
+  it('has no room while more than its bound is in requests in flight, and room again once they are answered', async () => {
+    const live = await startLiveServer();
+    const runner = await live.registerRunner();
+    const offer = await live.offer(runner, 'tasks: { t: { run: "true" } }');
+    let answer!: () => void;
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    const held = Object.create(runner) as typeof runner;
+    held.sendLogs = async (...args: Parameters<typeof runner.sendLogs>) => {
+      await answered;
+      return runner.sendLogs(...args);
+    };
+    const spool = Spool.create(tempDir(), offer);
+    const { s } = shipper(held, offer.lease, spool, undefined, 150 * 1024);
+    expect(s.room()).toBeUndefined();
+    const lines = Array.from({ length: 5_000 }, (_, i) => `line ${i} ${'y'.repeat(70)}\n`);
+    for (const l of lines) s.write(l);
+    // Every full chunk went to the spool at once and two requests carry them: far more than 150 KiB.
+    expect(s.heldBytes).toBeGreaterThan(150 * 1024);
+    const room = s.room();
+    expect(room).toBeInstanceOf(Promise);
+    let roomy = false;
+    void room!.then(() => (roomy = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(roomy).toBe(false);
+    answer();
+    await room; // resolved when a request was answered (its sender may take the next batch at once)
+    await s.close();
+    expect(s.heldBytes).toBe(0);
+    expect(await live.admin.taskLog(offer.task.runId, 't')).toBe(lines.join(''));
+  });
+
+  it('lets a writer waiting for room go once shipping stopped: refused, or the log closed', async () => {
+    const live = await startLiveServer();
+    const runner = await live.registerRunner();
+    const offer = await live.offer(runner, 'tasks: { t: { run: "true" } }');
+    await runner.sendLogs(offer.lease, [{ seq: 1, offset: 1, data: 'y' }]);
+    const refusedSpool = Spool.create(tempDir(), offer);
+    const refusing = shipper(runner, offer.lease, refusedSpool, undefined, 1);
+    refusing.s.write('hello\n');
+    const room = refusing.s.room();
+    expect(room).toBeInstanceOf(Promise);
+    await room; // the refusal lets it go: nothing more is shipped for this attempt
+    expect(refusing.refused).toHaveLength(1);
+    expect(refusing.s.room()).toBeUndefined();
+
+    const other = await live.offer(runner, 'tasks: { u: { run: "true" } }');
+    const never = Object.create(runner) as typeof runner;
+    never.sendLogs = () => new Promise(() => {});
+    const closing = shipper(never, other.lease, Spool.create(tempDir(), other), undefined, 1);
+    closing.s.write('x'.repeat(200 * 1024));
+    const waiting = closing.s.room();
+    expect(waiting).toBeInstanceOf(Promise);
+    void closing.s.close(); // its flush never ends here: the server never answers
+    await waiting;
   });
 });

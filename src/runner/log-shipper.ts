@@ -7,12 +7,13 @@
 import {
   closeSync,
   existsSync,
+  fstatSync,
   openSync,
   readSync,
   renameSync,
   statSync,
   appendFileSync,
-  writeFileSync,
+  writeSync,
 } from 'node:fs';
 import type { BatonClient } from '../client/index.ts';
 import { ApiError, createBackoff, delay, isRetryable } from '../client/index.ts';
@@ -32,6 +33,13 @@ const MAX_IN_FLIGHT = 2;
 export const FLUSH_INTERVAL_MS = 200;
 /** Stored log size per task (16 MiB): the first and the last half are kept. */
 export const DEFAULT_LOG_LIMIT_BYTES = 16 * 1024 * 1024;
+/**
+ * Flow control (room()): past this many log bytes held in memory — written but not yet in the spool, or read
+ * back from it for a request in flight — the engine stops reading the step's output until the shipper holds
+ * less. Spooled bytes waiting for the server do not count: they are on disk, and a step must go on printing
+ * while the server is away (RELIABILITY.md: the runner spools meanwhile).
+ */
+export const MAX_HELD_LOG_BYTES = 1024 * 1024;
 
 export interface LogShipperOptions {
   client: BatonClient;
@@ -51,6 +59,8 @@ export interface LogShipperOptions {
   onError?: (err: Error, retryInMs: number) => void;
   /** A batch was acknowledged (after errors, the server is reachable again). */
   onSent?: () => void;
+  /** Flow control's bound on the log bytes held in memory (room()). Default MAX_HELD_LOG_BYTES. */
+  maxHeldBytes?: number;
 }
 
 /** Largest n ≤ want such that cutting `buf` at n does not split a UTF-8 character. */
@@ -68,6 +78,11 @@ export class LogShipper {
   #senders = new Set<Promise<void>>();
   /** Seqs carried by a request in flight. */
   #inFlight = new Set<number>();
+  /** Bytes of the chunks in #inFlight. */
+  #inFlightBytes = 0;
+  #maxHeldBytes: number;
+  /** Resolvers of room() promises, called once the shipper holds less than #maxHeldBytes again. */
+  #roomWaiters: (() => void)[] = [];
   /** Seqs the server answered for but has not yet acknowledged as contiguous: not sent again. */
   #stored = new Set<number>();
   #fenced = false;
@@ -88,6 +103,7 @@ export class LogShipper {
     this.#headLimit = Math.floor(limit / 2);
     // Leave room for the marker line.
     this.#tailLimit = limit - this.#headLimit - 256;
+    this.#maxHeldBytes = o.maxHeldBytes ?? MAX_HELD_LOG_BYTES;
   }
 
   get fenced(): boolean {
@@ -109,6 +125,35 @@ export class LogShipper {
     let n = this.#pendingBytes;
     for (const e of this.#o.spool.unacked()) n += e.length;
     return n;
+  }
+
+  /** Log bytes held in memory: written but not yet spooled, or read back for a request in flight. */
+  get heldBytes(): number {
+    return this.#pendingBytes + this.#inFlightBytes;
+  }
+
+  /**
+   * Flow control for the writer: undefined while the shipper has room (it holds at most maxHeldBytes in
+   * memory), else a promise that resolves once it has room again — or once it stopped shipping (fenced,
+   * refused, closed), when writes are dropped or no more come. Never rejects. The engine awaits it with the
+   * step's output paused (EngineOptions.logRoom), so a step printing faster than the runner can ship blocks
+   * on its pipe instead of growing the runner's memory.
+   */
+  room(): Promise<void> | undefined {
+    if (this.#hasRoom()) return undefined;
+    return new Promise((resolve) => this.#roomWaiters.push(resolve));
+  }
+
+  #hasRoom(): boolean {
+    return this.heldBytes <= this.#maxHeldBytes || this.#fenced || this.#refused || this.#closed;
+  }
+
+  /** Resolves the room() promises once there is room. */
+  #wake(): void {
+    if (this.#roomWaiters.length === 0 || !this.#hasRoom()) return;
+    const waiters = this.#roomWaiters;
+    this.#roomWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   /** Bytes written so far: the offset in the task log where the next write starts (until the log is cut). */
@@ -146,6 +191,7 @@ export class LogShipper {
     this.#cut();
     if (this.#overflow > 0) this.#appendTail();
     this.#closed = true;
+    this.#wake();
     await this.flush();
   }
 
@@ -172,6 +218,7 @@ export class LogShipper {
       buf = buf.subarray(n);
     }
     this.#kick();
+    this.#wake();
   }
 
   /** Past the head: keep bytes in the spool's tail file, trimmed to the last `tailLimit` bytes now and then. */
@@ -181,42 +228,71 @@ export class LogShipper {
     this.#overflow += buf.length;
     const size = statSync(path).size;
     if (size > 2 * this.#tailLimit) {
-      writeFileSync(`${path}.new`, this.#readTail(path, size));
+      const out = openSync(`${path}.new`, 'w', 0o600);
+      try {
+        this.#readTail(
+          path,
+          () => {},
+          (piece) => writeSync(out, piece),
+        );
+      } finally {
+        closeSync(out);
+      }
       renameSync(`${path}.new`, path);
     }
   }
 
-  /** The last `tailLimit` bytes of the tail file, starting at a character boundary. */
-  #readTail(path: string, size: number): Buffer {
-    const keep = Math.min(size, this.#tailLimit);
-    const buf = Buffer.alloc(keep);
+  /**
+   * Reads the kept tail — the last `tailLimit` bytes of the tail file, from a character boundary — calling
+   * `begin` with its length, then `sink` with it in pieces of at most MAX_CHUNK_BYTES that each end on a
+   * character boundary. One buffer is reused (the sink copies what it keeps): reading the whole 8 MiB tail
+   * at once cost the runner that much memory, twice over, each time the file was trimmed and at the end.
+   */
+  #readTail(path: string, begin: (length: number) => void, sink: (piece: Buffer) => void): void {
+    if (!existsSync(path)) return begin(0);
     const fd = openSync(path, 'r');
     try {
-      readSync(fd, buf, 0, keep, size - keep);
+      const size = fstatSync(fd).size;
+      const buf = Buffer.allocUnsafe(MAX_CHUNK_BYTES);
+      let at = size - Math.min(size, this.#tailLimit);
+      const first = readSync(fd, buf, 0, Math.min(4, size - at), at);
+      let skip = 0;
+      while (skip < first && (buf[skip]! & 0xc0) === 0x80) skip++;
+      at += skip;
+      begin(size - at);
+      let held = 0;
+      while (at < size || held > 0) {
+        const n = at < size ? readSync(fd, buf, held, Math.min(buf.length - held, size - at), at) : 0;
+        at += n;
+        const filled = held + n;
+        // More follows: end before the last character, which may continue in the next read.
+        const cut = at < size ? charBoundary(buf.subarray(0, filled), filled - 1) || filled : filled;
+        sink(buf.subarray(0, cut));
+        buf.copy(buf, 0, cut, filled);
+        held = filled - cut;
+      }
     } finally {
       closeSync(fd);
     }
-    let start = 0;
-    while (start < buf.length && (buf[start]! & 0xc0) === 0x80) start++;
-    return buf.subarray(start);
   }
 
   /** Past the head, the kept tail follows; a marker says how much was dropped between them, if anything was. */
   #appendTail(): void {
-    const path = this.#o.spool.tailPath();
-    const tail = existsSync(path) ? this.#readTail(path, statSync(path).size) : Buffer.alloc(0);
-    this.#dropped = this.#overflow - tail.length;
     const limitMiB = Math.round(((this.#headLimit * 2) / 1024 / 1024) * 10) / 10;
-    const marker =
-      this.#dropped > 0
-        ? `\n[baton] log truncated: ${this.#dropped} bytes dropped here; the limit is ${limitMiB} MiB per task (its first and last parts are kept)\n`
-        : '';
-    let rest = Buffer.concat([Buffer.from(marker, 'utf8'), tail]);
-    while (rest.length > 0) {
-      const n = charBoundary(rest, MAX_CHUNK_BYTES) || rest.length;
-      this.#o.spool.append(rest.subarray(0, n));
-      rest = rest.subarray(n);
-    }
+    this.#readTail(
+      this.#o.spool.tailPath(),
+      (kept) => {
+        this.#dropped = this.#overflow - kept;
+        if (this.#dropped > 0)
+          this.#o.spool.append(
+            Buffer.from(
+              `\n[baton] log truncated: ${this.#dropped} bytes dropped here; the limit is ${limitMiB} MiB per task (its first and last parts are kept)\n`,
+              'utf8',
+            ),
+          );
+      },
+      (piece) => this.#o.spool.append(piece),
+    );
   }
 
   /** Starts senders, up to MAX_IN_FLIGHT, while there are chunks no request carries yet. */
@@ -274,12 +350,16 @@ export class LogShipper {
       const batch = this.#unsent().slice(0, BATCH_CHUNKS);
       if (batch.length === 0) return;
       for (const e of batch) this.#inFlight.add(e.seq);
+      const carried = batch.reduce((n, e) => n + e.length, 0);
+      this.#inFlightBytes += carried;
       try {
         const res = await this.#upload(batch);
         for (const e of batch) {
           this.#inFlight.delete(e.seq);
           this.#stored.add(e.seq);
         }
+        this.#inFlightBytes -= carried;
+        this.#wake();
         spool.ack(res.ackedSeq);
         for (const seq of this.#stored) if (seq <= spool.acked) this.#stored.delete(seq);
         backoff.reset();
@@ -288,18 +368,22 @@ export class LogShipper {
       } catch (err) {
         const e = toError(err);
         for (const c of batch) this.#inFlight.delete(c.seq);
+        this.#inFlightBytes -= carried;
         if (err instanceof ApiError && err.code === 'log_offset_conflict') {
           if (!this.#refused) {
             this.#refused = true;
             this.#o.onRefused?.(e);
           }
+          this.#wake();
           return;
         }
         if (!isRetryable(err)) {
           this.#fenced = true;
           this.#o.onFenced(e);
+          this.#wake();
           return;
         }
+        this.#wake();
         const ms = backoff.next();
         this.#o.onError?.(e, ms);
         await delay(ms);

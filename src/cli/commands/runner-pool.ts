@@ -18,6 +18,7 @@ import {
 } from '../../runner/index.ts';
 import { Pool, STATUS_FILE, type PoolStatus } from '../../runner/pool.ts';
 import { runSlot } from '../../runner/pool-slot.ts';
+import { missingHeapFlags } from '../../runner/heap-flags.ts';
 import { parseDuration } from '../../workflow/static-values.ts';
 import { CliError, reportError } from '../common.ts';
 import { createOut } from '../output.ts';
@@ -177,9 +178,11 @@ export function registerRunnerPool(runner: Command, setExit: (code: number) => v
           namePrefix: prefix,
           version: batonVersion(),
           ...(flags.caFile ? { caFile: resolve(flags.caFile) } : {}),
+          // Each slot runner streams its task's log: it starts with the runner's heap settings (heap-flags.ts).
           slotCommand: [
             process.execPath,
             ...process.execArgv,
+            ...missingHeapFlags(process.execArgv, process.env.NODE_OPTIONS),
             process.argv[1] ?? '',
             'runner',
             'pool',
