@@ -3,6 +3,9 @@
 // start acknowledgement, lease heartbeats and completions — as JSON frames. Log chunks, artifacts, cache
 // lookups and status reports stay on HTTP.
 //
+// Kept free of TypeBox: the runner loads this file, and a runner process loads no schema code (issue 8); the
+// server's checks of these frames are in session-schemas.ts.
+//
 // Contract
 // - Connect: `GET /api/v1/runner/session` with `Upgrade: websocket`, `Authorization: Bearer <runner token>` and
 //   the subprotocol `baton.session.v1`. The runner is authenticated once, at the upgrade; a token that is
@@ -38,7 +41,6 @@
 //   any HTTP request does): a live session keeps an idle runner online without status pings. A runner that
 //   answers no ping for the offline silence (3 heartbeat intervals + 2 s) is disconnected.
 
-import { Type, type Static } from '@sinclair/typebox';
 import type { AcquireResponse, CompleteBody, LeaseResponse, CompleteResponse } from './api.ts';
 import type { ErrorBody } from './errors.ts';
 
@@ -59,37 +61,13 @@ export const SESSION_CLOSE = {
 export const SESSION_FRAME_TYPES = ['acquire', 'start', 'heartbeat', 'complete', 'release'] as const;
 export type SessionFrameType = (typeof SESSION_FRAME_TYPES)[number];
 
-const CallId = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
-const Lease = Type.String({ pattern: '^[0-9a-f]{32}$' });
-const WaitMs = Type.Integer({ minimum: 0, maximum: 3_600_000 });
-
-/** The shape of each runner frame, by type (`complete`'s body is checked against CompleteBody on its own). */
-export const RUNNER_FRAME_SCHEMAS = {
-  acquire: Type.Object(
-    { t: Type.Literal('acquire'), id: CallId, waitMs: WaitMs },
-    { additionalProperties: false },
-  ),
-  start: Type.Object({ t: Type.Literal('start'), id: CallId, lease: Lease }, { additionalProperties: false }),
-  heartbeat: Type.Object(
-    { t: Type.Literal('heartbeat'), id: CallId, lease: Lease },
-    { additionalProperties: false },
-  ),
-  complete: Type.Object(
-    {
-      t: Type.Literal('complete'),
-      id: CallId,
-      lease: Lease,
-      body: Type.Unknown(),
-      next: Type.Optional(Type.Object({ id: CallId, waitMs: WaitMs }, { additionalProperties: false })),
-    },
-    { additionalProperties: false },
-  ),
-  release: Type.Object({ t: Type.Literal('release') }, { additionalProperties: false }),
-} as const satisfies Record<SessionFrameType, unknown>;
-
-export const RunnerFrame = Type.Union(Object.values(RUNNER_FRAME_SCHEMAS));
-export type RunnerFrame = Static<typeof RunnerFrame>;
-export type CompleteFrame = Omit<Extract<RunnerFrame, { t: 'complete' }>, 'body'> & { body: CompleteBody };
+/** What a runner sends (checked by the server against session-schemas.ts). */
+export type RunnerFrame =
+  | { t: 'acquire'; id: number; waitMs: number }
+  | { t: 'start'; id: number; lease: string }
+  | { t: 'heartbeat'; id: number; lease: string }
+  | { t: 'complete'; id: number; lease: string; body: CompleteBody; next?: { id: number; waitMs: number } }
+  | { t: 'release' };
 
 /** What the server sends. */
 export type ServerFrame =

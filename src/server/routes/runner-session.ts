@@ -9,8 +9,8 @@ import type { FastifyInstance } from 'fastify';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { CompleteBody } from '../../protocol/api.ts';
 import { BatonError, toError, type ErrorEnvelope } from '../../protocol/errors.ts';
+import { RUNNER_FRAME_SCHEMAS } from '../../protocol/session-schemas.ts';
 import {
-  RUNNER_FRAME_SCHEMAS,
   SESSION_CLOSE,
   SESSION_FRAME_TYPES,
   SESSION_PATH,
