@@ -97,12 +97,13 @@ export function openRunnerSession(http: BatonClient, o: RunnerSessionOptions = {
         settle();
       });
       socket.once('unexpected-response', (_req, res) => {
-        // An older server has no session (404), or speaks another version of it (400): HTTP from now on.
-        // Any other answer (401, 5xx) is worth another try later; meanwhile the HTTP calls report it.
+        // An older server has no session (404), speaks another version of it (400), or gives none to this
+        // runner (409: an ephemeral one): HTTP from now on. Any other answer (401, 5xx) is worth another try
+        // later; meanwhile the HTTP calls report it.
         const status = res.statusCode ?? 0;
         res.resume();
         socket.terminate();
-        if (status === 404 || status === 400) {
+        if (status === 404 || status === 400 || status === 409) {
           closedForGood = true;
           setState('unsupported', `the server answered ${status} to the session upgrade`);
         }

@@ -11,7 +11,8 @@
 //   the subprotocol `baton.session.v1`. The runner is authenticated once, at the upgrade; a token that is
 //   missing, revoked or of the wrong kind is answered `401` and no session opens. A server that has no session
 //   endpoint (an older server) answers `404`: the runner then uses the request/response protocol for good.
-//   Ephemeral runners (pools) are refused (`409`): one task per identity is enforced on the HTTP acquire.
+//   Ephemeral runners (pools) are refused (`409`; one task per identity is enforced on the HTTP acquire) and
+//   use the request/response protocol too.
 // - One session per runner process; a runner may hold several (each process its own), the server treats each
 //   on its own. Every frame is one JSON text message of at most the server's request body limit
 //   (`body_limit_bytes`, 8 MiB by default). A frame over the limit, one that is not JSON, not an object, binary,
