@@ -8,8 +8,9 @@
 //
 // Contract
 // - Connect: `GET /api/v1/runner/session` with `Upgrade: websocket`, `Authorization: Bearer <runner token>` and
-//   the subprotocol `baton.session.v1`. The runner is authenticated once, at the upgrade; a token that is
-//   missing, revoked or of the wrong kind is answered `401` and no session opens. A server that has no session
+//   the subprotocol `baton.session.v1`. The runner is authenticated at the upgrade; a token that is missing,
+//   revoked or of the wrong kind is answered `401` and no session opens. The token is checked again at every
+//   frame, as at every HTTP request: a removed runner's session ends at its next frame. A server that has no session
 //   endpoint (an older server) answers `404`: the runner then uses the request/response protocol for good.
 //   Ephemeral runners (pools) are refused (`409`; one task per identity is enforced on the HTTP acquire) and
 //   use the request/response protocol too.
