@@ -6,6 +6,7 @@ import { mkdir, rm, statfs } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { BatonClient } from '../client/index.ts';
+import type { SessionClient } from '../client/session.ts';
 import { createBackoff, delay, isRetryable } from '../client/index.ts';
 import type { AcquireResponse, CompleteBody, RunnerStatusBody } from '../protocol/api.ts';
 import { BatonError, toError } from '../protocol/errors.ts';
@@ -313,13 +314,19 @@ export class Agent {
 
   async #slot(_index: number): Promise<void> {
     const backoff = createBackoff(250, 15_000);
+    /** The acquire that travelled with the last completion (runner session only), answered with the next offer. */
+    let next: Promise<AcquireResponse | undefined> | undefined;
+    const setNext = (p: Promise<AcquireResponse | undefined>) => (next = p);
     while (!this.#stopping) {
       if (!(await this.#enoughDisk())) continue;
       let offer: AcquireResponse | undefined;
       try {
         this.#waiting++;
         try {
-          offer = await this.#o.client.acquire(1, this.#o.longPollMs ?? 25_000, this.#acquireAbort.signal);
+          const prefetched = next;
+          next = undefined;
+          offer = await (prefetched ??
+            this.#o.client.acquire(1, this.#o.longPollMs ?? 25_000, this.#acquireAbort.signal));
         } finally {
           this.#waiting--;
         }
@@ -337,7 +344,7 @@ export class Agent {
       clearTimeout(this.#idleTimer);
       let result: TaskDelivery | 'not_started';
       try {
-        result = await this.#runOffer(offer);
+        result = await this.#runOffer(offer, setNext);
       } finally {
         this.#busy--;
         this.#shippers.delete(offer.lease);
@@ -449,7 +456,10 @@ export class Agent {
     this.#unreachable = true;
   }
 
-  async #runOffer(offer: AcquireResponse): Promise<TaskDelivery | 'not_started'> {
+  async #runOffer(
+    offer: AcquireResponse,
+    setNext?: (next: Promise<AcquireResponse | undefined>) => void,
+  ): Promise<TaskDelivery | 'not_started'> {
     const { client, log } = this.#o;
     const label = `task '${offer.task.name}' (run ${offer.task.runId}, attempt ${offer.task.attempt})`;
     const requestTimeoutMs = Math.max(1_000, offer.heartbeatIntervalMs - 100);
@@ -652,7 +662,7 @@ export class Agent {
       return 'superseded';
     }
     spool.saveResult(body);
-    const acknowledged = await this.#deliver(spool, body, label, requestTimeoutMs);
+    const acknowledged = await this.#deliver(spool, body, label, requestTimeoutMs, setNext);
     keeper.stop();
     this.#countOutcome(body.status);
     this.#o.onTaskFinished?.(offer, outcome);
@@ -673,10 +683,24 @@ export class Agent {
     body: CompleteBody,
     label: string,
     requestTimeoutMs: number,
+    setNext?: (next: Promise<AcquireResponse | undefined>) => void,
   ): Promise<boolean> {
     let acknowledged = false;
+    const lease = spool.meta().lease;
+    // Over the runner session, the slot's next acquire travels with the completion (docs/adr/0023).
+    const session = (this.#o.client as Partial<SessionClient>).completeAndAcquire;
+    const withNext = () =>
+      setNext !== undefined && session !== undefined && !this.#stopping && !this.#o.oneOff && !this.#lowDisk;
     try {
-      await this.#retry(() => this.#o.client.complete(spool.meta().lease, body, requestTimeoutMs), Infinity);
+      await this.#retry(async () => {
+        if (!withNext()) return this.#o.client.complete(lease, body, requestTimeoutMs);
+        const res = await session!(lease, body, requestTimeoutMs, {
+          waitMs: this.#o.longPollMs ?? 25_000,
+          signal: this.#acquireAbort.signal,
+        });
+        if (res.next) setNext!(res.next);
+        return res;
+      }, Infinity);
       this.#o.log.info(`${label} ${body.status}${body.message ? `: ${body.message}` : ''}`);
       acknowledged = true;
     } catch (err) {

@@ -69,6 +69,11 @@ export interface RunnerConfigFile {
    * (docs/drivers.md). Relative paths are relative to the config file. Default: none.
    */
   drivers?: string;
+  /**
+   * `true`: carry acquisitions, offers, start, heartbeats and completions over one WebSocket (the runner
+   * session, docs/adr/0023), falling back to HTTP when the server offers none. Default false.
+   */
+  session?: boolean;
 }
 
 export const NETWORKS = ['host', 'none'] as const;
@@ -132,6 +137,8 @@ export interface RunnerConfig {
   tokenFile?: string;
   /** Directory holding the config; `.env` there is loaded into every task's environment. */
   baseDir: string;
+  /** Config key `session`: use the runner session (docs/adr/0023). */
+  session: boolean;
 }
 
 export const DEFAULT_CONFIG_PATH = 'baton-runner.json';
@@ -163,6 +170,7 @@ export const RUNNER_CONFIG_KEYS = [
   'isolation',
   'network',
   'drivers',
+  'session',
 ] as const;
 
 /** Longest `webhook` URL a runner config may name. */
@@ -319,6 +327,8 @@ export function loadRunnerConfig(path: string): RunnerConfig {
   }
   if (f.one_off !== undefined && typeof f.one_off !== 'boolean')
     throw bad('one_off', `"one_off" must be true or false, got ${JSON.stringify(f.one_off)}`);
+  if (f.session !== undefined && typeof f.session !== 'boolean')
+    throw bad('session', `"session" must be true or false, got ${JSON.stringify(f.session)}`);
   const webhookProblem = f.webhook === undefined ? undefined : webhookUrlProblem(f.webhook);
   if (webhookProblem) throw bad('webhook', `"webhook" ${webhookProblem}`);
   const workDir = f.work_dir ?? '_work';
@@ -361,6 +371,7 @@ export function loadRunnerConfig(path: string): RunnerConfig {
     maxParallelTasks: max,
     workDir: isAbsolute(workDir) ? workDir : join(baseDir, workDir),
     oneOff: f.one_off === true,
+    session: f.session === true,
     ...(f.webhook === undefined ? {} : { webhook: f.webhook }),
     stateDir: isAbsolute(stateDir) ? stateDir : join(baseDir, stateDir),
     sharedStateDir: f.state_dir === undefined,

@@ -4,6 +4,7 @@ import { STATE_ROOT, loadIdentity } from '../../runner/identity.ts';
 import { rmSync, unlinkSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ApiError, createClient, trustCaFile } from '../../client/index.ts';
+import { openRunnerSession } from '../../client/session.ts';
 import {
   checkRegistrationToken,
   parseLabels,
@@ -63,6 +64,17 @@ interface StartFlags {
   logLevel?: string;
   logFormat?: string;
   metricsAddr?: string;
+  session?: boolean;
+}
+
+/** `--session`/`--no-session` > BATON_RUNNER_SESSION (true/false/1/0) > the config's `session` (default false). */
+function sessionWanted(flag: boolean | undefined, config: boolean): boolean {
+  if (flag !== undefined) return flag;
+  const env = process.env.BATON_RUNNER_SESSION;
+  if (env === undefined || env === '') return config;
+  if (env === '1' || env === 'true') return true;
+  if (env === '0' || env === 'false') return false;
+  throw new CliError(`BATON_RUNNER_SESSION must be true, false, 1 or 0, got ${JSON.stringify(env)}`);
 }
 
 /** The drivers directory read once at start; a directory that cannot be read stops the runner. */
@@ -208,6 +220,11 @@ export function registerRunner(program: Command, setExit: (code: number) => void
       'run exactly one task, then exit 0 once the server acknowledged its result (config key "one_off")',
     )
     .option(
+      '--session',
+      'take and report tasks over one WebSocket (the runner session), HTTP when the server has none (config key "session"; BATON_RUNNER_SESSION)',
+    )
+    .option('--no-session', 'take and report tasks over HTTP requests only')
+    .option(
       '--idle-timeout <duration>',
       `stop when no task came for this long (e.g. 90s, 10m): exit ${EXIT_IDLE_NO_TASK} if the runner ran no task at all, 0 otherwise`,
     )
@@ -289,12 +306,24 @@ export function registerRunner(program: Command, setExit: (code: number) => void
           log.warn(
             `${config.configPath} names no "state_dir": this runner keeps its key pair and spool in ${config.stateDir}, which every runner config in ${config.baseDir} shares — a second runner registered there replaces this key and its secrets stop opening. It keeps working as long as it is the only one; to give it a state dir of its own, register it again (baton runner register --config ${config.configPath}) or move ${config.stateDir} to a directory of its own and set "state_dir" in the config to it`,
           );
+        const http = createClient({
+          baseUrl: config.server,
+          token: config.token,
+          userAgent: `baton-runner/${batonVersion()}`,
+        });
+        const session = sessionWanted(flags.session, config.session)
+          ? openRunnerSession(http, {
+              onState: (state, why) => {
+                if (state === 'open') log.info('runner session open');
+                else if (state === 'unsupported')
+                  log.warn(`the server offers no runner session (${why}); using HTTP requests`);
+                else if (state === 'closed' && why !== undefined)
+                  log.warn(`runner session lost: ${why}; reconnecting`);
+              },
+            })
+          : undefined;
         const agent = new Agent({
-          client: createClient({
-            baseUrl: config.server,
-            token: config.token,
-            userAgent: `baton-runner/${batonVersion()}`,
-          }),
+          client: session?.client ?? http,
           name: config.name,
           maxParallelTasks: config.maxParallelTasks,
           workDir: config.workDir,
@@ -341,6 +370,7 @@ export function registerRunner(program: Command, setExit: (code: number) => void
         try {
           await agent.run();
         } finally {
+          session?.close();
           await metrics?.close();
         }
         log.info(`runner stopped after ${agent.tasksDone} task(s)`);

@@ -19,6 +19,7 @@ import type { TaskSpec } from '../../protocol/plan.ts';
 import type { TaskRow } from '../../store/schema.ts';
 import type { ServerContext } from '../context.ts';
 import { runnerRoutes } from '../routes/runner-protocol.ts';
+import { runnerSessions } from '../routes/runner-session.ts';
 import { runnerGives, runnerOfflineAfterMs, runnerView } from '../views.ts';
 import type { DispatcherModule, PendingCandidate, PendingReason } from './types.ts';
 import { candidate, missingGifts, plural } from './pending.ts';
@@ -202,6 +203,9 @@ export const pullDispatcher: DispatcherModule = {
       kind: 'pull',
       async routes(app) {
         runnerRoutes(app, ctx, (r) => longPoll.acquire(r));
+        // The runner session (protocol/session.ts): the same acquire, over one WebSocket per runner.
+        const sessions = runnerSessions(app, ctx, (r) => longPoll.acquire(r));
+        app.addHook('preClose', async () => sessions.closeAll());
       },
       explain: (task, spec) => explainPull(ctx, task, spec),
     };

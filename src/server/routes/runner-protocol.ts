@@ -26,16 +26,14 @@ import {
 import { CacheLookupBody, CacheLookupResponse } from '../../protocol/cache.ts';
 import type { TaskSpec } from '../../protocol/plan.ts';
 import { authenticateRunner, bearerToken, usableToken } from '../auth.ts';
-import { publishAdvance, wakeAt, type ServerContext } from '../context.ts';
+import type { ServerContext } from '../context.ts';
 import { isStorageFull } from '../storage-health.ts';
 import { generateToken, hashToken } from '../tokens.ts';
-import { assignClaimed } from '../assign.ts';
+import { completeLease, heartbeatLease, offerTo, startLease, type Acquire } from '../runner-calls.ts';
 import { checkWebhookUrl, newWebhook } from './webhooks.ts';
 import { LAST_SEEN_RESOLUTION_MS, runnerGives, runnerOfflineAfterMs, runnerReport } from '../views.ts';
-import type { Claimed, ClaimingRunner } from '../../store/leases.ts';
 import type { LogBytesChunk } from '../../store/logs.ts';
 import { decodeLogFrames } from '../../protocol/log-frames.ts';
-import type { AcquireRequest } from '../dispatchers/pull.ts';
 import type { RunnerRow } from '../../store/schema.ts';
 
 /** One binary log batch: the JSON call's 1,000 chunks' worth is far more than a runner sends (10 × 100 KiB). */
@@ -48,8 +46,7 @@ const LeaseParams = Type.Object({ lease: Type.String({ pattern: '^[0-9a-f]{32}$'
 
 /** How stale a runner's stored last-seen time may get while it is making requests. */
 
-/** The pull dispatcher's long-poll (dispatchers/pull.ts), which owns these routes. */
-export type Acquire = (r: AcquireRequest) => Promise<Claimed | undefined>;
+export type { Acquire } from '../runner-calls.ts';
 
 export function runnerRoutes(app: FastifyInstance, ctx: ServerContext, acquire: Acquire): void {
   // 10 failed registrations a minute per address: enough for typos, far too few to guess a 192-bit token.
@@ -181,15 +178,6 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext, acquire: 
       }
     });
     const runnerOf = (req: object) => (req as { runner: RunnerRow }).runner;
-    const claimingRunner = (row: RunnerRow): ClaimingRunner => ({
-      id: row.id,
-      name: row.name,
-      labels: JSON.parse(row.labels) as string[],
-      canReceiveSecrets: row.public_key !== null,
-      gives: runnerGives(runnerReport(row)),
-      capacity: row.capacity,
-      lastSeenAt: row.last_seen_at,
-    });
 
     s.post(
       '/api/v1/runner/status',
@@ -239,69 +227,35 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext, acquire: 
         // The response's 'close' fires when the client goes away before we answer. The request's own 'close'
         // must not be used: Node emits it as soon as the body has been read, which ended every hold at once.
         reply.raw.once('close', () => abort.abort());
-        const waitMs = Math.min(req.body.waitMs ?? ctx.config.maxLongPollMs, ctx.config.maxLongPollMs);
-        let claimed;
+        let offer;
         try {
           await (req as unknown as { touched: Promise<void> | null }).touched;
-          claimed = await acquire({
-            // It asked just now, whatever its row said before this request.
-            runner: { ...claimingRunner(runner), lastSeenAt: Math.max(runner.last_seen_at ?? 0, ctx.now()) },
-            readAtGeneration: (req as unknown as { generation: number }).generation,
-            reload: async () => {
-              const row = await ctx.store.credentials.runner(runner.id);
-              return row && claimingRunner(row);
-            },
-            waitMs,
-            signal: AbortSignal.any([abort.signal, ctx.shutdown]),
-            now: ctx.now,
+          offer = await offerTo(ctx, acquire, runner, {
+            waitMs: req.body.waitMs ?? ctx.config.maxLongPollMs,
+            signal: abort.signal,
+            generation: (req as unknown as { generation: number }).generation,
           });
         } finally {
           release?.();
         }
-        if (!claimed) {
+        if (!offer) {
           reply.code(204);
           return;
         }
-        const task = await assignClaimed(ctx, claimed, {
-          id: runner.id,
-          name: runner.name,
-          publicKey: runner.public_key,
-        });
-        ctx.hub.runEvent({
-          type: 'task',
-          runId: claimed.task.run_id,
-          task: claimed.task.name,
-          status: 'running',
-          attempt: claimed.attempt.number,
-          runner: runner.name,
-        });
-        return {
-          lease: claimed.attempt.lease_id,
-          leaseExpiresAt: new Date(claimed.attempt.lease_expires_at).toISOString(),
-          ackDeadline: new Date(claimed.attempt.ack_deadline).toISOString(),
-          heartbeatIntervalMs: ctx.config.heartbeatIntervalMs,
-          leaseTtlMs: ctx.config.leaseTtlMs,
-          task,
-        };
+        return offer;
       },
     );
 
     s.post(
       '/api/v1/runner/leases/:lease/start',
       { schema: { params: LeaseParams, response: { 200: LeaseResponse } } },
-      async (req) => {
-        const res = await ctx.store.leases.start(req.params.lease, runnerOf(req).id, ctx.now());
-        return { leaseExpiresAt: new Date(res.leaseExpiresAt).toISOString(), cancel: res.cancel };
-      },
+      async (req) => startLease(ctx, req.params.lease, runnerOf(req).id),
     );
 
     s.post(
       '/api/v1/runner/leases/:lease/heartbeat',
       { schema: { params: LeaseParams, response: { 200: LeaseResponse } } },
-      async (req) => {
-        const res = await ctx.store.leases.heartbeat(req.params.lease, runnerOf(req).id, ctx.now());
-        return { leaseExpiresAt: new Date(res.leaseExpiresAt).toISOString(), cancel: res.cancel };
-      },
+      async (req) => heartbeatLease(ctx, req.params.lease, runnerOf(req).id),
     );
 
     s.post(
@@ -437,21 +391,7 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext, acquire: 
     s.post(
       '/api/v1/runner/leases/:lease/complete',
       { schema: { params: LeaseParams, body: CompleteBody, response: { 200: CompleteResponse } } },
-      async (req) => {
-        const res = await ctx.store.leases.complete(req.params.lease, runnerOf(req).id, req.body, ctx.now());
-        if (res.recorded) {
-          ctx.hub.runEvent({
-            type: 'task',
-            runId: res.runId,
-            task: res.taskName,
-            status: res.status,
-            message: req.body.message,
-          });
-          publishAdvance(ctx, res.runId, res.advance);
-          if (res.retryAt !== undefined) wakeAt(ctx, res.retryAt);
-        }
-        return { status: res.status };
-      },
+      async (req) => completeLease(ctx, req.params.lease, runnerOf(req).id, req.body),
     );
   });
 }
