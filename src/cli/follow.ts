@@ -56,7 +56,7 @@ async function followEvents(
             out.write(prefix(task) + (inStep ? '  ' : '') + renderLogLine(out, line, groupsOf(task)) + '\n');
           },
           started: (step) => {
-            out.write(prefix(task) + paint(out, 'bold', `▸ ${step.name}`) + '\n');
+            out.write(prefix(task) + paint(out, 'bold', `● ${step.name}`) + '\n');
             if (step.status === 'running')
               live.step(
                 task,
@@ -78,7 +78,10 @@ async function followEvents(
   const onMessage = async (m: RunStreamMessage) => {
     if (m.kind === 'steps') {
       const status = lastStatus.get(m.task);
-      if (status === undefined || !isTerminal(status)) viewOf(m.task).steps(m.attempt, m.steps);
+      // A `run:` task's one step, named after the task, is the task itself: no marks, lines as they are.
+      const implicit = m.steps.length === 1 && m.steps[0]!.name === m.task;
+      if (!implicit && (status === undefined || !isTerminal(status)))
+        viewOf(m.task).steps(m.attempt, m.steps);
       return;
     }
     if (m.kind === 'log') return viewOf(m.task).log(m.attempt, m.offset, m.data);

@@ -1,5 +1,5 @@
 // One task's log as `baton run` and `--follow` print it: its lines, and its steps placed where they are in the
-// log — a header where a step's output starts, its ✓/✗ line where it ends, the lines in between indented under
+// log — a `●` header where a step's output starts, its ✓/✗ line where it ends, the lines in between indented under
 // it. Steps and log chunks travel separately (a step is reported when it writes its first output or has run for
 // a moment; runner/step-reporter.ts), so each step mark waits until the log has reached its byte offset and is
 // printed at once when the log is already past it (a follower joining late). A step too short to be reported

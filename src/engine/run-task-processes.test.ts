@@ -196,9 +196,25 @@ describe('runTask: processes, timeouts and cancellation', () => {
     );
     expect(events).toEqual([
       { index: 0, name: 'a', state: 'started', pid: 'number', durationMs: 'undefined' },
-      { index: 0, name: 'a', state: 'finished', exitCode: 0, pid: 'undefined', durationMs: 'number' },
+      {
+        index: 0,
+        name: 'a',
+        state: 'finished',
+        exitCode: 0,
+        status: 'succeeded',
+        pid: 'undefined',
+        durationMs: 'number',
+      },
       { index: 1, name: 'b', state: 'started', pid: 'number', durationMs: 'undefined' },
-      { index: 1, name: 'b', state: 'finished', exitCode: 4, pid: 'undefined', durationMs: 'number' },
+      {
+        index: 1,
+        name: 'b',
+        state: 'finished',
+        exitCode: 4,
+        status: 'failed',
+        pid: 'undefined',
+        durationMs: 'number',
+      },
     ]);
   });
 });

@@ -23,6 +23,22 @@ tasks:
 `;
 }
 
+/** The same in a task of two steps: a quick one, then `wait`, which is reported (timer at 0.5 s) before it prints. */
+function steppedWorkflow(marker: string): string {
+  return `name: slow
+tasks:
+  slow:
+    steps:
+      - name: prepare
+        run: echo prepared
+      - name: wait
+        run: |
+          sleep 1
+          echo "slow started"
+          sleep ${marker}
+`;
+}
+
 const uniqueSeconds = () => `300.${process.pid}${Date.now() % 100000}`;
 
 const sleeping = (marker: string) => {
@@ -40,7 +56,7 @@ describe('baton run in a terminal', () => {
     async () => {
       const dir = tempDir();
       const marker = uniqueSeconds();
-      writeFileSync(join(dir, 'slow.yml'), slowWorkflow(marker));
+      writeFileSync(join(dir, 'slow.yml'), steppedWorkflow(marker));
       const t = inTerminal(
         `'${process.execPath}' '${BIN}' run slow.yml; echo "RUN-EXIT=$?"; sleep 600`,
         { ...process.env, NO_COLOR: '1' },
@@ -56,8 +72,8 @@ describe('baton run in a terminal', () => {
         'the timer to move on',
       );
       // The running step is timed on the live line too, and its log line is indented under its header.
-      const withStep = await t.waitFor(/running: slow \S+ › slow \S+/, 'the step timer');
-      expect(withStep).toMatch(/slow +\| ▸ slow\n(.*\n)*slow +\| {3}slow started/);
+      const withStep = await t.waitFor(/running: slow \S+ › wait \S+/, 'the step timer');
+      expect(withStep).toMatch(/slow +\| ● wait\n(.*\n)*slow +\| {3}slow started/);
       expect(sleeping(marker)).toBe(true);
       const pressed = performance.now();
       t.keys('C-c');
@@ -143,7 +159,7 @@ jobs:
       const screen = await t.waitFor(/RUN-EXIT=\d+/, 'baton run to end');
       expect(screen).toContain('RUN-EXIT=0');
       expect(screen).toMatch(
-        /build +\| ▸ Install deps\n.*build +\| {3}inside-the-group\n.*build +\| after-the-group/,
+        /build +\|( *)▸ Install deps\n.*build +\|\1 {2}inside-the-group\n.*build +\|\1after-the-group/,
       );
       expect(screen).not.toContain('::group::');
       expect(screen).not.toContain('##[group]');

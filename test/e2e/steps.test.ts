@@ -130,7 +130,7 @@ tasks:
       - name: prepare
         run: echo "preparing"
       - name: wait
-        run: echo "waiting"; sleep 60
+        run: sleep 1; echo "waiting"; sleep 60
 `;
 
 describe('live steps', () => {
@@ -146,11 +146,12 @@ describe('live steps', () => {
       const followed = cli(server, ['submit', '--follow', file]);
       const runId = await waitFor(async () => (await server.client.listRuns()).runs[0]?.id, 'the run');
       let seen: StepRecord[] | undefined;
+      let printed = '';
       for await (const m of server.client.runStream(runId)) {
-        if (m.kind === 'steps' && m.steps.some((s) => s.name === 'wait' && s.status === 'running')) {
+        if (m.kind === 'steps' && m.steps.some((s) => s.name === 'wait' && s.status === 'running'))
           seen = m.steps;
-          break;
-        }
+        if (m.kind === 'log') printed += m.data;
+        if (seen !== undefined && printed.includes('waiting\n')) break;
       }
       expect(seen?.map((s) => [s.name, s.status])).toEqual([
         ['prepare', 'succeeded'],
@@ -166,7 +167,7 @@ describe('live steps', () => {
       expect(out.code).toBe(1);
       // Header when the step starts, its log indented under it, the finished step's line with a duration.
       expect(out.stdout).toMatch(/build +\| ✓ prepare +\S+\n/);
-      expect(out.stdout).toMatch(/build +\| ▸ wait\nbuild +\| {3}waiting\n/);
+      expect(out.stdout).toMatch(/build +\| ● wait\nbuild +\| {3}waiting\n/);
       const ended = await server.client.getTask(runId, 'build');
       expect(ended.steps?.map((s) => [s.name, s.status])).toEqual([
         ['prepare', 'succeeded'],

@@ -20,12 +20,14 @@ import {
 import { tempDir } from '../helpers/temp.ts';
 
 /** Every file under the server's blob store: what an upload left on disk. */
+/** Artifact blobs the server stored (task logs live in the same directory, under `logs/`: docs/adr/0021). */
 function storedBlobs(server: ServerProcess): string[] {
   const root = join(server.dataDir, 'blobs');
   if (!existsSync(root)) return [];
   return readdirSync(root, { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile())
-    .map((e) => join(e.parentPath, e.name));
+    .map((e) => join(e.parentPath, e.name))
+    .filter((path) => !path.startsWith(join(root, 'logs') + '/'));
 }
 
 async function leaseOn(
