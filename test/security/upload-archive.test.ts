@@ -131,6 +131,9 @@ describe('upload archives are checked when uploaded', () => {
     for (const [kind, entries, entry, why] of CASES) {
       const path = join(dir, `${kind.replace(/\W+/g, '-')}.zip`);
       writeRawZip(path, entries);
+      // Renewed before each upload, as a real runner's heartbeats would: writing these zips can take longer
+      // than the test server's 4 s lease on a loaded machine.
+      await runner.heartbeat(lease);
       const err = await refusal(runner.uploadArtifact(lease, 'uploads', path));
       expect({ kind, code: err.code, status: err.status }).toEqual({
         kind,
