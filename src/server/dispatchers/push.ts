@@ -20,6 +20,7 @@ import type { Claimed, ClaimingRunner, PushRunnerRow } from '../../store/index.t
 import { publishAdvance, wakeAt, type ServerContext } from '../context.ts';
 import { SERVER_LOG_LIMIT_BYTES } from '../routes/runner-protocol.ts';
 import { assignClaimed } from '../assign.ts';
+import { completeLease } from '../runner-calls.ts';
 import { PUSH_DEFAULT_TIMEOUT_S, pushScript, type PushScript } from '../push/script.ts';
 import { openPushSecret } from '../push/secret.ts';
 import { pushRunnerHealthy, pushRunnerView } from '../push/view.ts';
@@ -308,22 +309,8 @@ function startPushDispatcher(ctx: ServerContext): { stop(): Promise<void> } {
   }
 
   async function finish(claimed: Claimed, body: CompleteBody): Promise<void> {
-    const res = await ctx.store.leases.complete(
-      claimed.attempt.lease_id,
-      claimed.attempt.runner_id,
-      body,
-      ctx.now(),
-    );
-    if (!res.recorded) return;
-    ctx.hub.runEvent({
-      type: 'task',
-      runId: res.runId,
-      task: res.taskName,
-      status: res.status,
-      message: body.message,
-    });
-    publishAdvance(ctx, res.runId, res.advance);
-    if (res.retryAt !== undefined) wakeAt(ctx, res.retryAt);
+    // Recorded and published exactly as a pull runner's completion (runner-calls.ts).
+    await completeLease(ctx, claimed.attempt.lease_id, claimed.attempt.runner_id, body);
   }
 
   /** POSTs the `/api/run` request; resolves with the response once its headers arrived. */
