@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import {
   launchRunner,
   startRunnerProcess,
@@ -650,6 +650,12 @@ tasks:
       if (m.type() === 'error') errors.push(m.text());
     });
     const row = () => page.locator('tr[data-push-runner="edge-1"]');
+    // A failure (a timeout included, which names no line) says which part it was in and what the runner printed.
+    let stage = 'sign in';
+    let runnerOutput = () => '';
+    onTestFailed(() => {
+      console.error(`push runners UI test failed during: ${stage}\nrunner serve output:\n${runnerOutput()}`);
+    });
     try {
       await page.goto(server.url);
       await page.getByLabel('User token').fill(server.adminToken);
@@ -660,6 +666,7 @@ tasks:
       await page.locator('.empty', { hasText: 'No push runner yet' }).waitFor();
 
       // ---- a secret under 12 characters: the server's message beside the form, nothing typed is lost ----
+      stage = 'short secret';
       await page.getByRole('button', { name: 'Add push runner' }).click();
       await page.getByLabel('Name', { exact: true }).fill('edge-1');
       await page.getByLabel('ID (optional)').fill('edge-1');
@@ -677,6 +684,7 @@ tasks:
       await shot('push-runners-error');
 
       // ---- created with a generated secret, shown once with the command to start the runner ----
+      stage = 'create';
       await page.getByLabel('Secret (optional)').fill('');
       await page.getByRole('button', { name: 'Create push runner' }).click();
       const secret = (await page.locator('#push-secret').textContent())!;
@@ -695,6 +703,7 @@ tasks:
       expect(await row().locator('.label').allTextContents()).toEqual(['automn', 'edge']);
 
       // ---- a taken name: 409, its message beside the form ----
+      stage = 'taken name';
       await page.getByRole('button', { name: 'Add push runner' }).click();
       await page.getByLabel('Name', { exact: true }).fill('edge-1');
       await page.getByRole('button', { name: 'Create push runner' }).click();
@@ -702,6 +711,7 @@ tasks:
       await page.getByRole('button', { name: 'Close' }).click();
 
       // ---- a real runner: the secret typed into its own / page, then healthy here ----
+      stage = 'register a real runner';
       const port = await freePort();
       const resetToken = `ui-reset-token-${process.pid}`;
       const runner = await startServeRunner({
@@ -713,6 +723,7 @@ tasks:
         AUTOMN_RUNNER_MAX_CONCURRENCY: '2',
         AUTOMN_RUNNER_RESET_TOKEN: resetToken,
       });
+      runnerOutput = runner.output;
       const runnerPage = await context.newPage();
       await runnerPage.goto(runner.url);
       await runnerPage.getByLabel('Runner secret').fill(secret);
@@ -726,6 +737,7 @@ tasks:
       await shot('push-runners-list');
 
       // ---- rotate: confirmed, the new secret shown once with the runner's /internal/reset call ----
+      stage = 'rotate';
       page.once('dialog', (d) => void d.accept());
       await page.getByRole('button', { name: 'Rotate secret of edge-1' }).click();
       const rotated = (await page.locator('#push-secret').textContent())!;
@@ -741,12 +753,14 @@ tasks:
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ token: resetToken, secret: rotated }),
+        signal: AbortSignal.timeout(60_000),
       });
       expect(res.status, await res.text()).toBe(200);
       await row().locator('.status-healthy').waitFor();
       await page.getByRole('button', { name: 'Done' }).click();
 
       // ---- disable with a reason, then enable ----
+      stage = 'disable and enable';
       await page.getByRole('button', { name: 'Disable edge-1' }).click();
       await page.getByLabel('Reason').fill('maintenance window');
       await page.getByRole('button', { name: 'Disable runner' }).click();
@@ -759,6 +773,7 @@ tasks:
         .waitFor();
 
       // ---- a read-only user: the list, no actions ----
+      stage = 'read-only user';
       const viewer = await server.client.createToken({ kind: 'user', name: 'viewer', scope: 'read' });
       const readContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
       const readPage = await readContext.newPage();
@@ -775,6 +790,7 @@ tasks:
       }
 
       // ---- remove: the confirmation names the runner ----
+      stage = 'remove';
       let asked = '';
       page.once('dialog', (d) => {
         asked = d.message();
