@@ -132,8 +132,10 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
     system(refused);
     return finish({ status: 'failed', reason: 'setup_failed', message: refused }, null, {});
   }
+  const spare = options.spareWorkDir?.();
   const dir = await createWorkDir(options.workRoot, task.name, {
     harnessOutputFile: task.spec.outputFile === true,
+    ...(spare === undefined ? {} : { spare }),
   });
   if (options.seedWorkspace !== undefined) {
     try {

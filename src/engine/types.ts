@@ -9,6 +9,7 @@ import type { TaskCacheAccess } from './task-cache.ts';
 import type { Outcome, Reason } from '../protocol/status.ts';
 import type { ArchiveLimits } from './archive-limits.ts';
 import type { Annotation, StepSummary } from '../protocol/annotation-limits.ts';
+import type { SpareWorkDir } from './work-dir.ts';
 
 /**
  * How step processes are kept from outliving their task. `auto` picks the strongest one available of
@@ -25,6 +26,11 @@ export interface EngineOptions {
   secrets?: Record<string, string>;
   /** The runner's work_dir (e.g. "_work"); created if missing. */
   workRoot: string;
+  /**
+   * A work dir made ahead in workRoot (runner/spare-work-dirs.ts), renamed to the task's instead of made on
+   * its start; undefined when none is ready. Default: none.
+   */
+  spareWorkDir?: () => SpareWorkDir | undefined;
   /**
    * A directory copied into the workspace of every task that runs steps, before its first step: the user's
    * checkout under `baton run` (cli/checkout.ts). Without it the workspace starts empty.

@@ -11,8 +11,8 @@
 // and an upload of `.` never carries the output file (which may hold confidential values).
 
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
-import { readdir, rm, rmdir } from 'node:fs/promises';
+import { existsSync, mkdirSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdir, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 
 export interface WorkDir {
@@ -46,21 +46,36 @@ export function sanitiseName(name: string): string {
   return /^\.*$/.test(safe) ? `task${safe}` : safe;
 }
 
-// The setup on the dispatch path uses synchronous calls: each takes microseconds, where the promise versions
-// cost a thread-pool round trip apiece (2.7 ms for a work dir, measured in W1: issue 8).
-export async function createWorkDir(
-  workRoot: string,
-  taskName: string,
-  o: { harnessOutputFile?: boolean } = {},
-): Promise<WorkDir> {
+/**
+ * A work dir made before its task is known (while a runner slot waits for an offer), so the offer's path to
+ * the first step holds two renames instead of three directories and six files: on a disk where each costs
+ * ~0.25 ms, that was the largest part of a task's start on the runner (docs/performance.md). It sits in the
+ * work root under a dot name that createWorkDir renames to the task's; nobody else ever gets it.
+ */
+export interface SpareWorkDir {
+  base: string;
+  internal: string;
+}
+
+/** Names of spare work dirs (and their Baton dirs): a runner that died left these, never a task's. */
+export const SPARE_WORK_DIR = /^\.spare-[0-9a-f]{16}(\.baton)?$/;
+
+/** Makes a spare work dir with the promise calls: off the dispatch path, so off the event loop. */
+export async function prepareSpareWorkDir(workRoot: string): Promise<SpareWorkDir> {
   const root = resolve(workRoot);
-  mkdirSync(root, { recursive: true });
-  const base = join(root, `${sanitiseName(taskName)}-${randomBytes(4).toString('hex')}`);
+  await mkdir(root, { recursive: true });
+  const base = join(root, `.spare-${randomBytes(8).toString('hex')}`);
   const internal = `${base}.baton`;
-  // Not recursive: if the name already exists something is wrong, and mkdir says so (EEXIST).
-  mkdirSync(base, { mode: 0o700 });
-  mkdirSync(internal, { mode: 0o700 });
-  const dir: WorkDir = {
+  await mkdir(base, { mode: 0o700 });
+  await mkdir(internal, { mode: 0o700 });
+  const dir = layout(base, internal);
+  await mkdir(dir.temp, { mode: 0o700 });
+  await Promise.all(commandFiles(dir).map((f) => writeFile(f, '', { mode: 0o600, flag: 'wx' })));
+  return { base, internal };
+}
+
+function layout(base: string, internal: string): WorkDir {
+  return {
     workspace: base,
     internal,
     outputFile: join(internal, 'output'),
@@ -72,8 +87,27 @@ export async function createWorkDir(
     temp: join(internal, 'tmp'),
     uploadFile: join(internal, 'upload.zip'),
   };
-  mkdirSync(dir.temp, { mode: 0o700 });
-  for (const f of commandFiles(dir)) writeFileSync(f, '', { mode: 0o600 });
+}
+
+// The setup on the dispatch path uses synchronous calls: each takes microseconds, where the promise versions
+// cost a thread-pool round trip apiece (2.7 ms for a work dir, measured in W1: issue 8).
+export async function createWorkDir(
+  workRoot: string,
+  taskName: string,
+  o: { harnessOutputFile?: boolean; spare?: SpareWorkDir } = {},
+): Promise<WorkDir> {
+  const root = resolve(workRoot);
+  const base = join(root, `${sanitiseName(taskName)}-${randomBytes(4).toString('hex')}`);
+  const internal = `${base}.baton`;
+  const dir = layout(base, internal);
+  if (o.spare === undefined || !takeSpare(o.spare, dir)) {
+    mkdirSync(root, { recursive: true });
+    // Not recursive: if the name already exists something is wrong, and mkdir says so (EEXIST).
+    mkdirSync(base, { mode: 0o700 });
+    mkdirSync(internal, { mode: 0o700 });
+    mkdirSync(dir.temp, { mode: 0o700 });
+    for (const f of commandFiles(dir)) writeFileSync(f, '', { mode: 0o600 });
+  }
   if (o.harnessOutputFile === true) {
     const outputs = join(internal, 'outputs');
     mkdirSync(outputs, { mode: 0o700 });
@@ -81,6 +115,29 @@ export async function createWorkDir(
     writeFileSync(dir.harnessOutputFile, '', { mode: 0o600 });
   }
   return dir;
+}
+
+/**
+ * Renames a spare into the task's names; false (the spare removed, if anything of it is left) when that
+ * failed, and the caller makes the dir afresh. The targets carry a new random suffix: rename(2) would replace
+ * an empty directory there, and none can exist.
+ */
+function takeSpare(spare: SpareWorkDir, dir: WorkDir): boolean {
+  try {
+    renameSync(spare.base, dir.workspace);
+  } catch {
+    void rm(spare.base, { recursive: true, force: true }).catch(() => {});
+    void rm(spare.internal, { recursive: true, force: true }).catch(() => {});
+    return false;
+  }
+  try {
+    renameSync(spare.internal, dir.internal);
+    return true;
+  } catch {
+    void rm(dir.workspace, { recursive: true, force: true }).catch(() => {});
+    void rm(spare.internal, { recursive: true, force: true }).catch(() => {});
+    return false;
+  }
 }
 
 /** The files a step writes to hand things on (BATON_*, GITHUB_*): writable in a sandbox, each made per task. */

@@ -32,6 +32,7 @@ import { isStorageFullAnswer, startLeaseKeeper } from './lease-keeper.ts';
 import { driverVersion } from './driver-version.ts';
 import { SECRET_SOURCES } from './secret-sources/index.ts';
 import { createStepReporter } from './step-reporter.ts';
+import { SpareWorkDirs } from './spare-work-dirs.ts';
 
 /** 256 MiB: below this much free space in the work dir the runner takes no new task. */
 export const DEFAULT_MIN_FREE_DISK_BYTES = 256 * 1024 * 1024;
@@ -139,6 +140,9 @@ export class Agent {
   #shippers = new Map<string, LogShipper>();
   /** Whether this runner enforces resource limits (probed at start); reported in its status. */
   #limits = false;
+
+  /** A work dir made ahead for each slot (spare-work-dirs.ts); set by run(). */
+  #spares: SpareWorkDirs | undefined;
 
   constructor(o: AgentOptions) {
     this.#o = o;
@@ -264,9 +268,21 @@ export class Agent {
       );
     // A one-off runner takes exactly one task: one slot, so two cannot be offered at once.
     const slotCount = this.#o.oneOff ? 1 : this.#o.maxParallelTasks;
+    const spares = new SpareWorkDirs(this.#o.workDir, slotCount, (err) =>
+      this.#o.log.warn(
+        `could not make a work dir ahead of the next task (it is made when the task starts): ${toError(err).message}`,
+      ),
+    );
+    await spares.removeLeftovers();
+    spares.fill();
+    this.#spares = spares;
     const slots = Array.from({ length: slotCount }, (_, i) => this.#slot(i));
     this.#armIdle();
-    await Promise.all([recovery, ...slots]);
+    try {
+      await Promise.all([recovery, ...slots]);
+    } finally {
+      await spares.close();
+    }
     clearTimeout(this.#idleTimer);
     if (support.ok) removeRunnerCgroups(support.backend);
   }
@@ -319,6 +335,7 @@ export class Agent {
     const setNext = (p: Promise<AcquireResponse | undefined>) => (next = p);
     while (!this.#stopping) {
       if (!(await this.#enoughDisk())) continue;
+      this.#spares?.fill();
       let offer: AcquireResponse | undefined;
       try {
         this.#waiting++;
@@ -537,6 +554,7 @@ export class Agent {
       outcome = await runTask(task, {
         secrets,
         workRoot: this.#o.workDir,
+        spareWorkDir: () => this.#spares?.take(),
         ...(this.#o.seedWorkspace === undefined ? {} : { seedWorkspace: this.#o.seedWorkspace }),
         controlDir: this.#controlDir,
         hide: [this.#o.stateDir, ...(this.#o.hide ?? [])],
@@ -691,6 +709,19 @@ export class Agent {
     const session = (this.#o.client as Partial<SessionClient>).completeAndAcquire;
     const withNext = () =>
       setNext !== undefined && session !== undefined && !this.#stopping && !this.#o.oneOff && !this.#lowDisk;
+    // Over HTTP, the slot's next acquire goes out beside the completion instead of after its answer: the
+    // slot is free once the task ended, and one round trip per task comes off the time between two tasks.
+    if (
+      setNext !== undefined &&
+      session === undefined &&
+      !this.#stopping &&
+      !this.#o.oneOff &&
+      !this.#lowDisk
+    ) {
+      const next = this.#o.client.acquire(1, this.#o.longPollMs ?? 25_000, this.#acquireAbort.signal);
+      next.catch(() => {}); // the slot awaits it and sees the error; not unhandled while the completion retries
+      setNext(next);
+    }
     try {
       await this.#retry(async () => {
         if (!withNext()) return this.#o.client.complete(lease, body, requestTimeoutMs);
