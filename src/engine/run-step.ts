@@ -11,7 +11,7 @@ import { formatDuration } from './format.ts';
 import { resolveShell, scriptExtension } from './shell.ts';
 import { githubStepEnv } from './github-env.ts';
 import { buildStepEnv } from './step-env.ts';
-import { startStepProcess, type ProcessExit, type StepView } from './step-process.ts';
+import { handsOverEnvironment, startStepProcess, type ProcessExit, type StepView } from './step-process.ts';
 import type { Deadman, OutcomeReason, StepResult, StepStatus } from './types.ts';
 import { errorText, prepareNodeScripts, stepCwd, type WorkDir } from './work-dir.ts';
 
@@ -35,6 +35,8 @@ export interface StepContext {
   cgroup?: StepCgroup;
   graceMs: number;
   signal: AbortSignal | undefined;
+  /** EngineOptions.started: the step gets its environment (a contained one) or is spawned (others) after it. */
+  started?: Promise<void>;
   /** performance.now() value at which the task's timeout ends, if it has one. */
   taskDeadline: number | undefined;
   exported: ReadonlyMap<string, string>;
@@ -140,10 +142,25 @@ export async function runStep(ctx: StepContext, step: Step, index: number): Prom
     });
   }
 
+  // Not acknowledged yet (EngineOptions.started): a contained step's init is made now and waits for its
+  // environment; any other step is spawned only after the acknowledgement, and never without it.
+  if (ctx.started !== undefined && !handsOverEnvironment(ctx.containment)) {
+    const acknowledged = await ctx.started.then(
+      () => true,
+      () => false,
+    );
+    if (!acknowledged)
+      return end('cancelled', null, {
+        status: 'cancelled',
+        reason: 'cancelled',
+        message: `${label} did not start: the server did not acknowledge the attempt's start`,
+      });
+  }
   // Counted before the step starts: its kills are the ones past this (the cgroup is the task's, steps run in turn).
   const oomBefore = ctx.cgroup?.cgroup.oomKills() ?? 0;
   const proc = startStepProcess({
     argv,
+    ...(ctx.started === undefined ? {} : { started: ctx.started }),
     containment: ctx.containment,
     ...(ctx.view === undefined ? {} : { view: ctx.view }),
     ...(ctx.deadman === undefined ? {} : { deadman: ctx.deadman }),

@@ -113,6 +113,7 @@ export async function runSteps(input: StepsInput): Promise<StepsResult> {
           ...(input.view === undefined ? {} : { view: input.view }),
           ...(input.cgroup === undefined ? {} : { cgroup: input.cgroup }),
           ...(options.deadman === undefined ? {} : { deadman: options.deadman }),
+          ...(options.started === undefined ? {} : { started: options.started }),
           graceMs: input.graceMs,
           // Steps that run after a cancel are the cleanup: the cancel that already happened must not stop them.
           signal: aborted ? undefined : options.signal,

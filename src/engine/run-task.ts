@@ -122,6 +122,17 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
     return outcome;
   }
   if (task.spec.type === SECRET_TYPE) {
+    // Its sources (a vault, the server) are asked only once the start is acknowledged, as a step would run.
+    if (
+      options.started !== undefined &&
+      !(await options.started.then(
+        () => true,
+        () => false,
+      ))
+    ) {
+      const message = `task '${task.name}' did not start: the server did not acknowledge the attempt's start`;
+      return finish({ status: 'cancelled', reason: 'cancelled', message }, null, {});
+    }
     const outcome = await secretOutcome(task, options, masker, system, finish, confidential);
     if (listenerError !== undefined) throw listenerError;
     return outcome;

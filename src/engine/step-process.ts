@@ -65,6 +65,17 @@ export interface StepProcessOptions {
   deadman?: Deadman;
   /** Namespace containment: the task's cgroup (cgroups.ts); the chain waits behind a gate until it is inside. */
   cgroup?: { add(pid: number): void };
+  /**
+   * EngineOptions.started, for a contained step (handsOverEnvironment): its init gets the environment — and
+   * starts the step — once this resolves; when it rejects the init gets none, says so and exits, the step
+   * never run. Others must not be started before it resolves (run-step.ts waits).
+   */
+  started?: Promise<void>;
+}
+
+/** Containment whose init takes the step's environment on a pipe, so it can be spawned before it may run. */
+export function handsOverEnvironment(containment: ContainmentPlan): boolean {
+  return containment.level === 'namespace' || containment.level === 'sandbox';
 }
 
 export interface ProcessExit {
@@ -90,7 +101,7 @@ export function startStepProcess(options: StepProcessOptions): StepProcess {
   let launch: Launch | undefined;
   try {
     checkEnvironment(options.env);
-    if (options.containment.level === 'namespace' || options.containment.level === 'sandbox') {
+    if (handsOverEnvironment(options.containment)) {
       launch = startContained(options);
       child = launch.child;
     } else {
@@ -293,7 +304,9 @@ function startContained(options: StepProcessOptions): Launch {
   for (const s of [toInit, renewals, answers]) s?.on('error', () => {});
   const env = sandbox === undefined ? options.env : { ...options.env, HOME: sandbox.home };
   const entries = Object.entries(env).map(([k, v]) => `${k}=${v}\0`);
-  toInit?.end(entries.join('') + '\0');
+  const handOver = () => toInit?.end(entries.join('') + '\0');
+  if (options.started === undefined) handOver();
+  else options.started.then(handOver, () => toInit?.end());
   let said = '';
   answers?.setEncoding('utf8');
   answers?.on('data', (text: string) => {

@@ -40,6 +40,13 @@ export interface EngineOptions {
   baseEnv: Record<string, string>;
   /** Abort = cancel the task: SIGTERM to the running step's process group, SIGKILL after cancelGraceMs. */
   signal?: AbortSignal;
+  /**
+   * The server's acknowledgement of the attempt's start (the protocol's `start`), when the runner sends it
+   * while the engine prepares: the work dir, the step files and a contained step's init are made meanwhile,
+   * but no step gets its environment — so none runs — before it resolves, and none ever does once it
+   * rejected (the caller then aborts `signal`). Default: acknowledged already.
+   */
+  started?: Promise<void>;
   /** Time between SIGTERM and SIGKILL on timeout and cancel. Default 10_000 ms. */
   cancelGraceMs?: number;
   /** Called as output arrives, not split into lines (the caller batches). Must not throw. */

@@ -477,33 +477,46 @@ export class Agent {
     offer: AcquireResponse,
     setNext?: (next: Promise<AcquireResponse | undefined>) => void,
   ): Promise<TaskDelivery | 'not_started'> {
-    const { client, log } = this.#o;
+    const { log } = this.#o;
     const label = `task '${offer.task.name}' (run ${offer.task.runId}, attempt ${offer.task.attempt})`;
     const requestTimeoutMs = Math.max(1_000, offer.heartbeatIntervalMs - 100);
-    let startCancelled = false;
-    try {
-      const started = await this.#retry(
-        () => client.start(offer.lease, requestTimeoutMs),
-        Date.parse(offer.ackDeadline),
-      );
-      startCancelled = started.cancel;
-    } catch (err) {
-      log.warn(`could not confirm ${label}: ${toError(err).message}`);
-      return 'not_started';
-    }
-    log.info(`running ${label}`);
-    this.#o.onTaskStarted?.(offer);
     const abort = new AbortController();
     this.#running.set(offer.lease, abort);
     let lost: string | undefined;
+    let notStarted: Error | undefined;
     const fence = (reason: string) => {
       if (lost) return;
       lost = reason;
-      log.warn(`${label}: lease lost (${reason}); stopping the attempt`);
+      if (notStarted === undefined) log.warn(`${label}: lease lost (${reason}); stopping the attempt`);
       abort.abort(new Error(reason));
     };
     const cancel = () => abort.abort(new Error('cancelled'));
-    if (startCancelled) cancel();
+    // `start` is acknowledged while the task is prepared: its round trip overlaps the work dir, the step files
+    // and the contained init. Nothing else of this lease reaches the server before it (`client` waits), and no
+    // step runs before it (EngineOptions.started) — none at all when it fails or the task was cancelled.
+    let startCancelled = false;
+    const acknowledged = this.#retry(
+      () => this.#o.client.start(offer.lease, requestTimeoutMs),
+      Date.parse(offer.ackDeadline),
+    ).then(
+      (res) => {
+        startCancelled = res.cancel;
+        log.info(`running ${label}`);
+        this.#o.onTaskStarted?.(offer);
+        if (startCancelled) cancel();
+      },
+      (err: unknown) => {
+        notStarted = toError(err);
+        abort.abort(new Error('not started'));
+        throw new BatonError('lease_expired', `the start of ${label} was not acknowledged`);
+      },
+    );
+    acknowledged.catch(() => {}); // awaited below; not unhandled while the task is prepared
+    const stepsMayRun = acknowledged.then(() => {
+      if (startCancelled) throw new Error('cancelled as it started');
+    });
+    stepsMayRun.catch(() => {});
+    const client = afterStart(this.#o.client, acknowledged);
     const downloads = join(this.#o.workDir, '.downloads', offer.lease);
     const spool = Spool.create(this.#spoolRoot, offer);
     const shipper = new LogShipper({
@@ -554,6 +567,7 @@ export class Agent {
       outcome = await runTask(task, {
         secrets,
         workRoot: this.#o.workDir,
+        started: stepsMayRun,
         spareWorkDir: () => this.#spares?.take(),
         ...(this.#o.seedWorkspace === undefined ? {} : { seedWorkspace: this.#o.seedWorkspace }),
         controlDir: this.#controlDir,
@@ -631,6 +645,19 @@ export class Agent {
       this.#running.delete(offer.lease);
       this.#stepGroups.delete(offer.lease);
     }
+    if (
+      !(await acknowledged.then(
+        () => true,
+        () => false,
+      ))
+    ) {
+      // Never started: no step ran and nothing of it was sent; what it left here goes.
+      keeper.stop();
+      spool.remove();
+      await rm(downloads, { recursive: true, force: true }).catch(() => {});
+      log.warn(`could not confirm ${label}: ${notStarted?.message ?? 'no answer'}`);
+      return 'not_started';
+    }
     if (outcome.upload && !lost && !shipper.fenced)
       outcome = await this.#upload(offer, outcome, shipper, requestTimeoutMs);
     await rm(downloads, { recursive: true, force: true }).catch((err: unknown) =>
@@ -680,11 +707,11 @@ export class Agent {
       return 'superseded';
     }
     spool.saveResult(body);
-    const acknowledged = await this.#deliver(spool, body, label, requestTimeoutMs, setNext);
+    const delivered = await this.#deliver(spool, body, label, requestTimeoutMs, setNext);
     keeper.stop();
     this.#countOutcome(body.status);
     this.#o.onTaskFinished?.(offer, outcome);
-    return acknowledged ? 'acknowledged' : 'refused';
+    return delivered ? 'acknowledged' : 'refused';
   }
 
   /** The task's secrets, unsealed with this runner's private key; they live only in this task's engine run. */
@@ -827,4 +854,22 @@ export class Agent {
       }
     }
   }
+}
+
+/**
+ * `client` for one attempt's calls while its `start` may still be on its way: each call waits for the
+ * acknowledgement and fails, as not retryable, when there was none (the shipper and the lease keeper then
+ * stop as if fenced).
+ */
+function afterStart(client: BatonClient, acknowledged: Promise<void>): BatonClient {
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        await acknowledged;
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
 }

@@ -32,7 +32,8 @@ describe('spare work dirs', () => {
       throw e;
     });
     pool.fill();
-    await until(() => spares(dir).length === 2);
+    await until(() => pool.ready === 1);
+    expect(spares(dir)).toHaveLength(2);
     const spare = pool.take();
     expect(spare).toBeDefined();
     const work = await createWorkDir(dir, 'build', { spare: spare! });
@@ -44,7 +45,7 @@ describe('spare work dirs', () => {
     expect(existsSync(spare!.base)).toBe(false);
     // A new one is made for the next task, under a new name.
     pool.fill();
-    await until(() => spares(dir).length === 2);
+    await until(() => pool.ready === 1);
     expect(spares(dir)).not.toContain(spare!.base.split('/').pop());
     await pool.close();
     expect(spares(dir)).toEqual([]);
@@ -55,7 +56,7 @@ describe('spare work dirs', () => {
     const pool = new SpareWorkDirs(dir, 1, () => {});
     expect(pool.take()).toBeUndefined(); // nothing made yet
     pool.fill();
-    await until(() => spares(dir).length === 2);
+    await until(() => pool.ready === 1);
     const spare = pool.take()!;
     rmSync(spare.base, { recursive: true });
     const work = await createWorkDir(dir, 'test', { spare, harnessOutputFile: true });

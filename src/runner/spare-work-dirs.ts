@@ -32,6 +32,11 @@ export class SpareWorkDirs {
     );
   }
 
+  /** Spares made and not taken yet. */
+  get ready(): number {
+    return this.#ready.length;
+  }
+
   /** Starts making spares until there is one per slot. */
   fill(): void {
     while (!this.#closed && !this.#failed && this.#ready.length + this.#making < this.#want) {
