@@ -15,7 +15,13 @@ import type { Masker } from './masker.ts';
 import type { StepCgroup, StepFailure } from './run-step.ts';
 import { findOnPath } from './shell.ts';
 import { buildStepEnv } from './step-env.ts';
-import { handsOverEnvironment, startStepProcess, type StepView } from './step-process.ts';
+import {
+  handsOverEnvironment,
+  START_NOT_ACKNOWLEDGED,
+  startAcknowledged,
+  startStepProcess,
+  type StepView,
+} from './step-process.ts';
 import { SYSTEM_PATH } from './system-path.ts';
 import type { EngineOptions } from './types.ts';
 import type { WorkDir } from './work-dir.ts';
@@ -84,22 +90,16 @@ export async function runDriver(input: DriverInput): Promise<DriverRun> {
   });
 
   // As a step (run-step.ts): not before the server acknowledged the start, unless the init waits for it.
-  if (options.started !== undefined && !handsOverEnvironment(input.containment)) {
-    const acknowledged = await options.started.then(
-      () => true,
-      () => false,
-    );
-    if (!acknowledged)
-      return {
-        failure: {
-          status: 'cancelled',
-          reason: 'cancelled',
-          message: `driver '${type}' did not start: the server did not acknowledge the attempt's start`,
-        },
-        exitCode: null,
-        result: empty,
-      };
-  }
+  if (!handsOverEnvironment(input.containment) && !(await startAcknowledged(options.started)))
+    return {
+      failure: {
+        status: 'cancelled',
+        reason: 'cancelled',
+        message: `driver '${type}' ${START_NOT_ACKNOWLEDGED}`,
+      },
+      exitCode: null,
+      result: empty,
+    };
   system(`driver '${type}' (${driver.version.slice(0, 19)}…): POST ${request.length} bytes`);
   const response = new CgiResponseReader();
   let stopped: StepFailure | undefined;

@@ -11,7 +11,14 @@ import { formatDuration } from './format.ts';
 import { resolveShell, scriptExtension } from './shell.ts';
 import { githubStepEnv } from './github-env.ts';
 import { buildStepEnv } from './step-env.ts';
-import { handsOverEnvironment, startStepProcess, type ProcessExit, type StepView } from './step-process.ts';
+import {
+  handsOverEnvironment,
+  START_NOT_ACKNOWLEDGED,
+  startAcknowledged,
+  startStepProcess,
+  type ProcessExit,
+  type StepView,
+} from './step-process.ts';
 import type { Deadman, OutcomeReason, StepResult, StepStatus } from './types.ts';
 import { errorText, prepareNodeScripts, stepCwd, type WorkDir } from './work-dir.ts';
 
@@ -144,18 +151,12 @@ export async function runStep(ctx: StepContext, step: Step, index: number): Prom
 
   // Not acknowledged yet (EngineOptions.started): a contained step's init is made now and waits for its
   // environment; any other step is spawned only after the acknowledgement, and never without it.
-  if (ctx.started !== undefined && !handsOverEnvironment(ctx.containment)) {
-    const acknowledged = await ctx.started.then(
-      () => true,
-      () => false,
-    );
-    if (!acknowledged)
-      return end('cancelled', null, {
-        status: 'cancelled',
-        reason: 'cancelled',
-        message: `${label} did not start: the server did not acknowledge the attempt's start`,
-      });
-  }
+  if (!handsOverEnvironment(ctx.containment) && !(await startAcknowledged(ctx.started)))
+    return end('cancelled', null, {
+      status: 'cancelled',
+      reason: 'cancelled',
+      message: `${label} ${START_NOT_ACKNOWLEDGED}`,
+    });
   // Counted before the step starts: its kills are the ones past this (the cgroup is the task's, steps run in turn).
   const oomBefore = ctx.cgroup?.cgroup.oomKills() ?? 0;
   const proc = startStepProcess({

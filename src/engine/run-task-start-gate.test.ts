@@ -30,27 +30,33 @@ function markerTask(marker: string) {
   return makeTask([{ name: 'mark', run: `{ echo ran > '${marker}'; } 2>/dev/null || true; echo ran` }]);
 }
 
+/** Runs the marker task under `containment` behind `started`, with its step events and stdout recorded. */
+function runGated(containment: Containment, marker: string, started: Promise<void>) {
+  const events: StepEvent[] = [];
+  let printed = '';
+  const run = runCollected(markerTask(marker), {
+    workRoot: tempDir(),
+    controlDir: tempDir(),
+    containment,
+    started,
+    onStep: (e) => events.push(e),
+    onLog: (e) => {
+      if (e.stream === 'stdout') printed += e.text;
+    },
+  });
+  return { run, events, printed: () => printed };
+}
+
 describe('a step and the acknowledgement of its start', () => {
   for (const containment of contained) {
     it(`${containment}: the init is spawned before the acknowledgement; the step runs only after it`, async () => {
       const marker = join(stepVisibleDir(), 'ran');
       const started = gate();
-      const events: StepEvent[] = [];
-      let printed = '';
-      const run = runCollected(markerTask(marker), {
-        workRoot: tempDir(),
-        controlDir: tempDir(),
-        containment,
-        started: started.promise,
-        onStep: (e) => events.push(e),
-        onLog: (e) => {
-          if (e.stream === 'stdout') printed += e.text;
-        },
-      });
+      const { run, events, printed } = runGated(containment, marker, started.promise);
       await waitFor(() => events.some((e) => e.state === 'started'), 'the step init to be spawned');
       // Spawned and waiting for its environment: give it the time it would need to run, then check it did not.
       await new Promise((r) => setTimeout(r, 300));
-      expect(printed).toBe('');
+      expect(printed()).toBe('');
       expect(existsSync(marker)).toBe(false);
       started.open();
       const { outcome, output, system } = await run;
@@ -62,14 +68,7 @@ describe('a step and the acknowledgement of its start', () => {
     it(`${containment}: refused, the spawned init never gets the environment and the step never runs`, async () => {
       const marker = join(stepVisibleDir(), 'ran');
       const started = gate();
-      const events: StepEvent[] = [];
-      const run = runCollected(markerTask(marker), {
-        workRoot: tempDir(),
-        controlDir: tempDir(),
-        containment,
-        started: started.promise,
-        onStep: (e) => events.push(e),
-      });
+      const { run, events } = runGated(containment, marker, started.promise);
       await waitFor(() => events.some((e) => e.state === 'started'), 'the step init to be spawned');
       started.refuse();
       const { outcome, output } = await run;
@@ -83,38 +82,22 @@ describe('a step and the acknowledgement of its start', () => {
     it(`${containment}: the step is spawned only after the acknowledgement`, async () => {
       const marker = join(stepVisibleDir(), 'ran');
       const started = gate();
-      let opened = false;
-      const spawnedBefore: boolean[] = [];
-      const run = runCollected(markerTask(marker), {
-        workRoot: tempDir(),
-        controlDir: tempDir(),
-        containment,
-        started: started.promise,
-        onStep: (e) => {
-          if (e.state === 'started') spawnedBefore.push(!opened);
-        },
-      });
+      const { run, events } = runGated(containment, marker, started.promise);
+      const spawned = () => events.filter((e) => e.state === 'started');
       await new Promise((r) => setTimeout(r, 300));
+      expect(spawned()).toEqual([]); // nothing spawned before the acknowledgement
       expect(existsSync(marker)).toBe(false);
-      opened = true;
       started.open();
       const { outcome } = await run;
       expect(outcome.status).toBe('succeeded');
-      expect(spawnedBefore).toEqual([false]);
+      expect(spawned()).toHaveLength(1);
       expect(existsSync(marker)).toBe(true);
     });
 
     it(`${containment}: refused, nothing is spawned and the task ends cancelled`, async () => {
       const marker = join(stepVisibleDir(), 'ran');
       const started = gate();
-      const events: StepEvent[] = [];
-      const run = runCollected(markerTask(marker), {
-        workRoot: tempDir(),
-        controlDir: tempDir(),
-        containment,
-        started: started.promise,
-        onStep: (e) => events.push(e),
-      });
+      const { run, events } = runGated(containment, marker, started.promise);
       started.refuse();
       const { outcome, output } = await run;
       expect(outcome.status).toBe('cancelled');

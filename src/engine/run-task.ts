@@ -27,7 +27,7 @@ import { MaskFeed } from './mask-feed.ts';
 import { createMasker } from './masker.ts';
 import { sandboxBaseEnv, sandboxPrefix } from './sandbox.ts';
 import { runSecret, SECRET_TYPE } from './secret-task.ts';
-import type { StepView } from './step-process.ts';
+import { START_NOT_ACKNOWLEDGED, startAcknowledged, type StepView } from './step-process.ts';
 import type { StepCgroup, StepFailure } from './run-step.ts';
 import { isAborted, runSteps } from './run-steps.ts';
 import { runDriver } from './run-driver.ts';
@@ -123,14 +123,8 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
   }
   if (task.spec.type === SECRET_TYPE) {
     // Its sources (a vault, the server) are asked only once the start is acknowledged, as a step would run.
-    if (
-      options.started !== undefined &&
-      !(await options.started.then(
-        () => true,
-        () => false,
-      ))
-    ) {
-      const message = `task '${task.name}' did not start: the server did not acknowledge the attempt's start`;
+    if (!(await startAcknowledged(options.started))) {
+      const message = `task '${task.name}' ${START_NOT_ACKNOWLEDGED}`;
       return finish({ status: 'cancelled', reason: 'cancelled', message }, null, {});
     }
     const outcome = await secretOutcome(task, options, masker, system, finish, confidential);

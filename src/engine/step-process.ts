@@ -78,6 +78,23 @@ export function handsOverEnvironment(containment: ContainmentPlan): boolean {
   return containment.level === 'namespace' || containment.level === 'sandbox';
 }
 
+/** Why a step, driver or secret task did not run when EngineOptions.started rejected. */
+export const START_NOT_ACKNOWLEDGED = "did not start: the server did not acknowledge the attempt's start";
+
+/**
+ * For what would run without a contained init to hold it back: waits for EngineOptions.started; false when it
+ * rejected (nothing may run then), true at once when there is none to wait for.
+ */
+export async function startAcknowledged(started: Promise<void> | undefined): Promise<boolean> {
+  return (
+    started === undefined ||
+    started.then(
+      () => true,
+      () => false,
+    )
+  );
+}
+
 export interface ProcessExit {
   exitCode: number | null;
   signal: NodeJS.Signals | null;

@@ -123,20 +123,21 @@ export async function createWorkDir(
  * an empty directory there, and none can exist.
  */
 function takeSpare(spare: SpareWorkDir, dir: WorkDir): boolean {
+  // Whatever could not be renamed is of no use to anyone: removed in the background.
+  const discard = (...paths: string[]) => {
+    for (const p of paths) void rm(p, { recursive: true, force: true }).catch(() => {});
+    return false;
+  };
   try {
     renameSync(spare.base, dir.workspace);
   } catch {
-    void rm(spare.base, { recursive: true, force: true }).catch(() => {});
-    void rm(spare.internal, { recursive: true, force: true }).catch(() => {});
-    return false;
+    return discard(spare.base, spare.internal);
   }
   try {
     renameSync(spare.internal, dir.internal);
     return true;
   } catch {
-    void rm(dir.workspace, { recursive: true, force: true }).catch(() => {});
-    void rm(spare.internal, { recursive: true, force: true }).catch(() => {});
-    return false;
+    return discard(dir.workspace, spare.internal);
   }
 }
 

@@ -734,20 +734,14 @@ export class Agent {
     const lease = spool.meta().lease;
     // Over the runner session, the slot's next acquire travels with the completion (docs/adr/0023).
     const session = (this.#o.client as Partial<SessionClient>).completeAndAcquire;
-    const withNext = () =>
-      setNext !== undefined && session !== undefined && !this.#stopping && !this.#o.oneOff && !this.#lowDisk;
+    const nextWanted = () => setNext !== undefined && !this.#stopping && !this.#o.oneOff && !this.#lowDisk;
+    const withNext = () => session !== undefined && nextWanted();
     // Over HTTP, the slot's next acquire goes out beside the completion instead of after its answer: the
     // slot is free once the task ended, and one round trip per task comes off the time between two tasks.
-    if (
-      setNext !== undefined &&
-      session === undefined &&
-      !this.#stopping &&
-      !this.#o.oneOff &&
-      !this.#lowDisk
-    ) {
+    if (session === undefined && nextWanted()) {
       const next = this.#o.client.acquire(1, this.#o.longPollMs ?? 25_000, this.#acquireAbort.signal);
       next.catch(() => {}); // the slot awaits it and sees the error; not unhandled while the completion retries
-      setNext(next);
+      setNext!(next);
     }
     try {
       await this.#retry(async () => {
