@@ -13,7 +13,7 @@ import { lockRows, type StoreDialect } from './dialect.ts';
 import type { Database } from './schema.ts';
 import type { TaskSpec } from '../protocol/plan.ts';
 import { deriveRunStatus, type TaskOutcome } from './run-status.ts';
-import { isTerminal, TERMINAL_STATUSES, type RunStatus } from '../protocol/status.ts';
+import { isTerminal, TASK_STATUSES, TERMINAL_STATUSES, type RunStatus } from '../protocol/status.ts';
 import { ancestorFacts, expandTask, type AncestorFacts, type PendingRow } from './advance-graph.ts';
 
 export interface DependencyFacts {
@@ -78,6 +78,7 @@ export interface AdvanceResult {
 type Tx = Transaction<Database>;
 const FAILED = ['failed', 'timed_out', 'runner_lost'];
 const TERMINAL: readonly string[] = TERMINAL_STATUSES;
+const UNFINISHED = TASK_STATUSES.filter((s) => !isTerminal(s));
 
 // Cost: a completion reads the run's pending tasks (without their specs), the statuses of the run's tasks only
 // when something is pending, and the full rows (spec, outputs) of just the tasks it decides and their
@@ -97,13 +98,16 @@ export async function advanceRun(
     .executeTakeFirstOrThrow();
   const result: AdvanceResult = { queued: [], skipped: [], cancelled: [], runStatus: null };
   await failFast(tx, runId, now, result);
-  const pending = await tx
-    .selectFrom('tasks')
-    .select(['id', 'name', 'depends_on'])
-    .where('run_id', '=', runId)
-    .where('status', '=', 'pending')
-    .orderBy('position')
-    .execute();
+  // Ordered here, not by the query: with `order by position` SQLite walks the run's (run_id, position) index
+  // over every task instead of taking the few pending ones from tasks_by_run_status.
+  const pending = (
+    await tx
+      .selectFrom('tasks')
+      .select(['id', 'name', 'depends_on', 'position'])
+      .where('run_id', '=', runId)
+      .where('status', '=', 'pending')
+      .execute()
+  ).sort((a, b) => a.position - b.position);
   if (pending.length > 0) {
     const runFacts: RunFacts = {
       id: run.id,
@@ -254,6 +258,16 @@ async function decidePending(
  * completion in a large run does not parse every task's spec.
  */
 async function finalStatus(tx: Tx, runId: string, cancelRequested: boolean): Promise<RunStatus | undefined> {
+  // Most completions end a task of a run with more to do: one index probe (tasks_by_run_status) says so,
+  // where the count below reads an entry per task of the run.
+  const unfinished = await tx
+    .selectFrom('tasks')
+    .select('id')
+    .where('run_id', '=', runId)
+    .where('status', 'in', UNFINISHED)
+    .limit(1)
+    .executeTakeFirst();
+  if (unfinished !== undefined) return undefined;
   const counts = await tx
     .selectFrom('tasks')
     .select(['status', (eb) => eb.fn.countAll<number | string | bigint>().as('n')])

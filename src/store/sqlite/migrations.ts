@@ -345,4 +345,13 @@ ALTER TABLE runs ADD COLUMN submitted_by TEXT;
 ALTER TABLE log_chunks ADD COLUMN length INTEGER;
 `,
   },
+  {
+    id: 23,
+    name: '0023-tasks-by-run-status',
+    // A completion asks "what of this run is still pending / unfinished?": without this index each answer read
+    // every task row of the run, quadratic in its size (a 1,000-task run: ~0.5 ms of server CPU per completion).
+    sql: `
+CREATE INDEX tasks_by_run_status ON tasks (run_id, status);
+`,
+  },
 ];
