@@ -1,10 +1,18 @@
 // stepCwd with GitHub's absolute working-directory ("Workflow syntax", steps[*].working-directory; issue 18):
 // inside the workspace it is checked and created like a relative one; outside, it must exist and is not created.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { stepCwd } from './work-dir.ts';
+import { createWorkDir, removeWorkDir, stepCwd } from './work-dir.ts';
 
 const made: string[] = [];
 afterEach(() => {
@@ -53,5 +61,51 @@ describe('stepCwd with an absolute path', () => {
       error: "working directory 'link/sub' leads outside the task's work dir through a symlink",
     });
     expect(existsSync(join(outside, 'sub'))).toBe(false);
+  });
+});
+
+describe('stepCwd for the workspace itself', () => {
+  it('makes the workspace again when an earlier step removed it', async () => {
+    const { workspace } = scratch();
+    rmSync(workspace, { recursive: true });
+    expect(await stepCwd(workspace, [])).toEqual({ cwd: workspace });
+    expect(existsSync(workspace)).toBe(true);
+  });
+});
+
+describe('removeWorkDir', () => {
+  it('removes a small tree and a tree past the synchronous budget alike, never following a link', async () => {
+    const { outside } = scratch();
+    const root = join(outside, '..', 'work');
+    writeFileSync(join(outside, 'keep'), 'kept\n');
+    const small = await createWorkDir(root, 'small');
+    writeFileSync(join(small.workspace, 'out.txt'), 'x');
+    symlinkSync(outside, join(small.workspace, 'link-to-outside'));
+    symlinkSync(join(outside, 'keep'), join(small.internal, 'tmp', 'file-link'));
+    const big = await createWorkDir(root, 'big');
+    // 3 × 50 files in nested dirs: more than the entries removed synchronously, the rest goes to `rm`.
+    for (let d = 0; d < 3; d++) {
+      const sub = join(big.workspace, `d${d}`, 'nested');
+      mkdirSync(sub, { recursive: true });
+      for (let f = 0; f < 50; f++) writeFileSync(join(sub, `f${f}`), 'y');
+      symlinkSync(outside, join(sub, 'link'));
+    }
+    expect(await removeWorkDir(small)).toEqual([]);
+    expect(await removeWorkDir(big)).toEqual([]);
+    for (const gone of [small.workspace, small.internal, big.workspace, big.internal])
+      expect(existsSync(gone)).toBe(false);
+    expect(readFileSync(join(outside, 'keep'), 'utf8')).toBe('kept\n');
+  });
+
+  it('leaves the upload archive when asked, and removes everything else', async () => {
+    const { outside } = scratch();
+    const dir = await createWorkDir(join(outside, '..', 'work'), 'up');
+    writeFileSync(dir.uploadFile, 'zip');
+    writeFileSync(join(dir.internal, 'tmp', 'scratch'), 's');
+    expect(await removeWorkDir(dir, true)).toEqual([]);
+    expect(existsSync(dir.workspace)).toBe(false);
+    expect(readFileSync(dir.uploadFile, 'utf8')).toBe('zip');
+    expect(existsSync(dir.outputFile)).toBe(false);
+    expect(existsSync(dir.temp)).toBe(false);
   });
 });
