@@ -516,6 +516,10 @@ export class Agent {
       if (startCancelled) throw new Error('cancelled as it started');
     });
     stepsMayRun.catch(() => {});
+    // Let the request leave before the preparation below: it is synchronous up to the init's spawn, and the
+    // HTTP client writes a request only once control is back in the event loop. Without this the round trip
+    // began after the spawn, and nothing overlapped it (a syscall trace of W1 showed it).
+    await new Promise<void>((resolve) => setImmediate(resolve));
     const client = afterStart(this.#o.client, acknowledged);
     const downloads = join(this.#o.workDir, '.downloads', offer.lease);
     const spool = Spool.create(this.#spoolRoot, offer);
