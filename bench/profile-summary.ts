@@ -25,7 +25,7 @@ function area(url: string, fn: string): string {
   const pkg = path.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/);
   if (pkg) return `npm:${pkg[1]}`;
   if (path.startsWith('node:')) return 'node internals';
-  const src = path.match(/\/((?:src|bench|bin)\/.*)$/);
+  const src = path.match(/\/((?:src|dist|bench|bin)\/.*)$/);
   return src ? src[1]! : path;
 }
 
@@ -43,7 +43,7 @@ export function summarise(file: string, top = 20): string {
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
       const { functionName, url, lineNumber } = byId.get(at)!.callFrame;
       const a = area(url, functionName);
-      if (a.startsWith('src/') || a.startsWith('bin/'))
+      if (a.startsWith('src/') || a.startsWith('dist/') || a.startsWith('bin/'))
         return `${functionName || '(anonymous)'} ${a}:${lineNumber + 1}`;
     }
     return '(outside src/)';

@@ -8,13 +8,16 @@
 // BATON_TEST_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/postgres) through W1–W3, each as a ratio
 // to the same baseline (issue 20); the table then says whether Baton beats both.
 //
+// Server and runners run as an installed package runs them (bin/ and the compiled dist/, built into a temp dir
+// first); --from-sources runs the checkout's type-stripped sources instead, as `npx baton` in a clone does.
+//
 // --profile W runs only workload W with `node --cpu-prof` on the server and runner processes, writes the
 // profiles to bench/results/profile-<timestamp>/ and prints the top self-time functions of each.
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT, cleanup, killAllNow } from './harness.ts';
+import { ROOT, cleanup, killAllNow, useInstalledPackage } from './harness.ts';
 import { FULL, QUICK, WORKLOADS, median, type Context, type Row } from './workloads.ts';
 import { summarise } from './profile-summary.ts';
 import { PEER_NAMES, type PeerName } from './peers/contract.ts';
@@ -26,6 +29,7 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     profile: { type: 'string' },
     peers: { type: 'boolean', default: false },
+    'from-sources': { type: 'boolean', default: false },
   },
 });
 
@@ -204,6 +208,12 @@ if (args.peers && selected.some((n) => PEER_WORKLOADS.includes(n))) {
   });
   log(`peers: ${peerSet.description}`);
 }
+const layout = args['from-sources'] ? 'sources' : 'package';
+if (layout === 'package') {
+  const t = Date.now();
+  const pkg = useInstalledPackage();
+  log(`baton as installed: built ${pkg} in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+} else log('baton from the checkout: type-stripped sources');
 const ctx: Context = { sizes, cpuProfDir, peers: peerSet, log };
 for (const name of selected) {
   const t = Date.now();
@@ -229,7 +239,7 @@ try {
 
 const m = machine();
 console.log(
-  `\nBaton bench${args.quick ? ' (quick)' : ''} — ${m.nproc} × ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}, load ${m.loadavg}`,
+  `\nBaton bench${args.quick ? ' (quick)' : ''} — ${m.nproc} × ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}, load ${m.loadavg}; baton ${layout === 'package' ? 'as installed (dist/)' : 'from sources'}`,
 );
 if (peerSet) {
   console.log(`Peers: ${peerSet.description}`);
@@ -255,6 +265,7 @@ writeFileSync(
       seconds,
       quick: args.quick,
       sizes,
+      layout,
       machine: m,
       ...(peerSet ? { peers: { names: PEER_NAMES, stores: peerSet.description } } : {}),
       lines,
