@@ -1,5 +1,6 @@
 // Runs one step of a task: script file, shell, cwd, env, the process, its deadline and cancellation.
 
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -44,6 +45,8 @@ export interface StepContext {
   signal: AbortSignal | undefined;
   /** EngineOptions.started: the step gets its environment (a contained one) or is spawned (others) after it. */
   started?: Promise<void>;
+  /** EngineOptions.heldInit, offered to the task's first contained step only (run-task.ts). */
+  held?: (initPath: string) => ChildProcess | undefined;
   /** performance.now() value at which the task's timeout ends, if it has one. */
   taskDeadline: number | undefined;
   exported: ReadonlyMap<string, string>;
@@ -162,6 +165,7 @@ export async function runStep(ctx: StepContext, step: Step, index: number): Prom
   const proc = startStepProcess({
     argv,
     ...(ctx.started === undefined ? {} : { started: ctx.started }),
+    ...(ctx.held === undefined ? {} : { held: ctx.held }),
     containment: ctx.containment,
     ...(ctx.view === undefined ? {} : { view: ctx.view }),
     ...(ctx.deadman === undefined ? {} : { deadman: ctx.deadman }),

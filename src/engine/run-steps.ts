@@ -6,6 +6,7 @@
 // calls always() or cancelled() run, without the cancel signal (they are the cleanup). If the stop had
 // to escalate to SIGKILL, or the task's own timeout ran out, nothing more runs.
 
+import type { ChildProcess } from 'node:child_process';
 import type { AssignedTask, StepSpec } from '../protocol/plan.ts';
 import { actionEnv } from './action-env.ts';
 import type { ContainmentPlan } from './containment.ts';
@@ -28,6 +29,8 @@ export interface StepsInput {
   view?: StepView;
   /** The task's cgroup and the limits it enforces (cgroups.ts), when the task has limits. */
   cgroup?: StepCgroup;
+  /** EngineOptions.heldInit, for the first contained step (run-task.ts). */
+  held?: (initPath: string) => ChildProcess | undefined;
   graceMs: number;
   /** performance.now() value at which the task's timeout ends, if it has one. */
   taskDeadline: number | undefined;
@@ -112,6 +115,7 @@ export async function runSteps(input: StepsInput): Promise<StepsResult> {
           containment: input.containment,
           ...(input.view === undefined ? {} : { view: input.view }),
           ...(input.cgroup === undefined ? {} : { cgroup: input.cgroup }),
+          ...(input.held === undefined ? {} : { held: input.held }),
           ...(options.deadman === undefined ? {} : { deadman: options.deadman }),
           ...(options.started === undefined ? {} : { started: options.started }),
           graceMs: input.graceMs,

@@ -2,6 +2,7 @@
 // work dir. In order: artifacts extracted, env evaluated, steps (run-steps.ts), uploads zipped.
 // Everything the task logs, and the outcome's message, goes through the masker first.
 
+import type { ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -171,6 +172,13 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
   /** A custom type's outputs, from its driver's response (run-driver.ts) rather than the output file. */
   let driven: Record<string, string> | undefined;
   let cached: CacheConsulted = { kind: 'off' };
+  // The held init (EngineOptions.heldInit) is for one step: the first that asks, the others spawn their own.
+  let heldAsked = false;
+  const held = (initPath: string): ChildProcess | undefined => {
+    if (heldAsked) return undefined;
+    heldAsked = true;
+    return options.heldInit?.(initPath);
+  };
   /** What a custom type's driver and the steps share: the task's processes, their containment and deadlines. */
   const processes = () => ({
     task,
@@ -180,6 +188,7 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
     containment,
     ...(view === undefined ? {} : { view }),
     ...(cgroup === undefined ? {} : { cgroup }),
+    held,
     graceMs: task.spec.cancelGraceMs ?? options.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS,
     taskDeadline: task.spec.timeoutMs === undefined ? undefined : t0 + task.spec.timeoutMs,
   });

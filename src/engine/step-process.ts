@@ -14,6 +14,7 @@ import type { Readable, Writable } from 'node:stream';
 import { cgroupGate } from './cgroups.ts';
 import type { ContainmentPlan } from './containment.ts';
 import { createLogDecoder } from './log-decoder.ts';
+import { compiledInit } from './held-inits.ts';
 import { describeGroup } from './process-group.ts';
 import { SYSTEM_PATH } from './system-path.ts';
 import type { Deadman } from './types.ts';
@@ -71,6 +72,11 @@ export interface StepProcessOptions {
    * never run. Others must not be started before it resolves (run-step.ts waits).
    */
   started?: Promise<void>;
+  /**
+   * A held init (held-inits.ts) to start the step with instead of spawning one, asked for only when the step
+   * would start under the compiled init without a cgroup gate; given the init's path, undefined when none waits.
+   */
+  held?: (initPath: string) => ChildProcess | undefined;
 }
 
 /** Containment whose init takes the step's environment on a pipe, so it can be spawned before it may run. */
@@ -303,18 +309,23 @@ function startContained(options: StepProcessOptions): Launch {
     deadman === undefined ? (sandbox === undefined ? '-' : 'inf') : leftMs(deadman.deadline());
   const gate = options.cgroup === undefined ? [] : cgroupGate();
   const [command = '', ...prefix] = [...gate, ...(sandbox?.prefix ?? options.containment.prefix)];
-  const child = spawn(
-    command,
-    [...prefix, left(), view.fstab, view.workspace, view.internal, options.cwd, ...options.argv],
-    {
+  const args = [left(), view.fstab, view.workspace, view.internal, options.cwd, ...options.argv];
+  const initPath = gate.length === 0 ? compiledInit(options.containment) : undefined;
+  // An argument with a NUL byte is left to spawn(), which refuses it (a held init gets them NUL-separated).
+  const held =
+    initPath === undefined || args.some((a) => a.includes('\0')) ? undefined : options.held?.(initPath);
+  const child =
+    held ??
+    spawn(command, [...prefix, ...args], {
       cwd: options.cwd,
       env: { PATH: SYSTEM_PATH },
       detached: true,
       stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe', ...(gate.length > 0 ? (['pipe'] as const) : [])],
-    },
-  );
+    });
   const gateError = openCgroupGate(child, options.cgroup);
   const toInit = child.stdio[0] as Writable | null;
+  // A held init takes the arguments it would have had on its command line on fd 0, ahead of the environment.
+  if (held !== undefined) toInit?.write(args.map((a) => `${a}\0`).join('') + '\0');
   const renewals = child.stdio[3] as Writable | null;
   const answers = child.stdio[4] as Readable | null;
   // The far ends go away with the step; a late write must not take the runner down.

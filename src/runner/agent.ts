@@ -33,6 +33,7 @@ import { driverVersion } from './driver-version.ts';
 import { SECRET_SOURCES } from './secret-sources/index.ts';
 import { createStepReporter } from './step-reporter.ts';
 import { SpareWorkDirs } from './spare-work-dirs.ts';
+import { HeldInits } from '../engine/held-inits.ts';
 
 /** 256 MiB: below this much free space in the work dir the runner takes no new task. */
 export const DEFAULT_MIN_FREE_DISK_BYTES = 256 * 1024 * 1024;
@@ -143,6 +144,7 @@ export class Agent {
 
   /** A work dir made ahead for each slot (spare-work-dirs.ts); set by run(). */
   #spares: SpareWorkDirs | undefined;
+  #held: HeldInits | undefined;
 
   constructor(o: AgentOptions) {
     this.#o = o;
@@ -276,11 +278,16 @@ export class Agent {
     await spares.removeLeftovers();
     spares.fill();
     this.#spares = spares;
+    // A step init per slot, started while the slot waits, for its next task's first step (held-inits.ts).
+    const held = new HeldInits(() => containmentPlan(this.#containment ?? 'auto'), slotCount);
+    held.fill();
+    this.#held = held;
     const slots = Array.from({ length: slotCount }, (_, i) => this.#slot(i));
     this.#armIdle();
     try {
       await Promise.all([recovery, ...slots]);
     } finally {
+      held.close();
       await spares.close();
     }
     clearTimeout(this.#idleTimer);
@@ -336,6 +343,7 @@ export class Agent {
     while (!this.#stopping) {
       if (!(await this.#enoughDisk())) continue;
       this.#spares?.fill();
+      this.#held?.fill();
       let offer: AcquireResponse | undefined;
       try {
         this.#waiting++;
@@ -573,6 +581,7 @@ export class Agent {
         workRoot: this.#o.workDir,
         started: stepsMayRun,
         spareWorkDir: () => this.#spares?.take(),
+        heldInit: (initPath) => this.#held?.take(initPath),
         ...(this.#o.seedWorkspace === undefined ? {} : { seedWorkspace: this.#o.seedWorkspace }),
         controlDir: this.#controlDir,
         hide: [this.#o.stateDir, ...(this.#o.hide ?? [])],

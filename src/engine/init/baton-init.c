@@ -16,6 +16,10 @@
 // the step, reaps every orphan, and watches the lease. When the step's main process ends, pid 1 exits with its
 // status and the kernel kills every process left in the namespace (setsid, nohup, double forks).
 //
+// Held (`baton-init --held`, docs/adr/0024-held-step-init.md): started by the runner before its task exists, it
+// takes the same arguments as NUL-terminated entries ended by an empty one on fd 0, ahead of the environment,
+// and then goes on exactly as above. Until they arrive it has done nothing but wait.
+//
 // Exit: the step's status (128 + signal when it was killed); 125 with `fail <why>` on fd 4 when the set-up
 // failed before the step ran.
 
@@ -207,7 +211,33 @@ struct environment {
   char *bytes;
   size_t length, capacity, scanned;
   int complete;
+  /** Read past the empty entry: what follows the list on fd 0. */
+  char *rest;
+  size_t rest_length;
 };
+
+/** A held init's environment as far as it arrived together with its arguments (main). */
+static struct environment early_environment;
+
+/**
+ * Entries end with NUL; an empty one (a NUL right after the previous entry's) ends the list. Bytes past it
+ * (the environment, behind a held init's arguments) are kept in `rest`/`rest_length`.
+ */
+static void scan_environment(struct environment *env) {
+  while (!env->complete && env->scanned < env->length) {
+    char *end = memchr(env->bytes + env->scanned, '\0', env->length - env->scanned);
+    if (end == NULL) break;
+    size_t at = (size_t)(end - env->bytes);
+    if (at == env->scanned) {
+      env->complete = 1;
+      env->rest = env->bytes + at + 1;
+      env->rest_length = env->length - at - 1;
+      env->length = at;
+      return;
+    }
+    env->scanned = at + 1;
+  }
+}
 
 /** Reads what fd 0 has; returns -1 when it ended before the empty entry. */
 static int read_environment(struct environment *env) {
@@ -223,18 +253,7 @@ static int read_environment(struct environment *env) {
   if (n < 0) return errno == EINTR || errno == EAGAIN ? 0 : -1;
   if (n == 0) return -1;
   env->length += (size_t)n;
-  // Entries end with NUL; an empty one (a NUL right after the previous entry's) ends the list.
-  while (env->scanned < env->length) {
-    char *end = memchr(env->bytes + env->scanned, '\0', env->length - env->scanned);
-    if (end == NULL) break;
-    size_t at = (size_t)(end - env->bytes);
-    if (at == env->scanned) {
-      env->complete = 1;
-      env->length = at;
-      return 0;
-    }
-    env->scanned = at + 1;
-  }
+  scan_environment(env);
   return 0;
 }
 
@@ -370,9 +389,31 @@ static int init_main(char **argv, const sigset_t *original_mask) {
   int children = signalfd(-1, &child_signals, SFD_CLOEXEC | SFD_NONBLOCK);
   if (children < 0) fail("cannot watch the step's processes: %s", strerror(errno));
 
-  struct environment env = {0};
+  struct environment env = early_environment;
+  scan_environment(&env);
   pid_t step = 0;
   for (;;) {
+    if (env.complete && step == 0) {
+      char **envp = environment_list(&env);
+      if (chdir(cwd) != 0) fail("cannot enter the step's working directory");
+      step = fork();
+      if (step < 0) fail("cannot start the step: %s", strerror(errno));
+      if (step == 0) {
+        close(children);
+        if (lease.watching) close(RENEW_FD);
+        close(ANSWER_FD);
+        int null = open("/dev/null", O_RDONLY);
+        if (null >= 0 && null != ENV_FD) dup2(null, ENV_FD), close(null);
+        sigprocmask(SIG_SETMASK, original_mask, NULL);
+        exec_step(command, envp);
+      }
+      // Only now does the step count as started: mounts in place, the whole environment handed over.
+      static const char confirmed[] = "ready\n";
+      ssize_t ignored = write(ANSWER_FD, confirmed, sizeof confirmed - 1);
+      (void)ignored;
+      close(ANSWER_FD);
+      close(ENV_FD);
+    }
     struct pollfd watched[3];
     nfds_t count = 0;
     watched[count++] = (struct pollfd){.fd = children, .events = POLLIN};
@@ -397,30 +438,8 @@ static int init_main(char **argv, const sigset_t *original_mask) {
       if (step == 0) _exit(128 + SIGKILL);
       continue;
     }
-    if (env_at >= 0 && watched[env_at].revents != 0) {
-      if (read_environment(&env) != 0) fail("the step's environment did not arrive whole");
-      if (env.complete) {
-        char **envp = environment_list(&env);
-        if (chdir(cwd) != 0) fail("cannot enter the step's working directory");
-        step = fork();
-        if (step < 0) fail("cannot start the step: %s", strerror(errno));
-        if (step == 0) {
-          close(children);
-          if (lease.watching) close(RENEW_FD);
-          close(ANSWER_FD);
-          int null = open("/dev/null", O_RDONLY);
-          if (null >= 0 && null != ENV_FD) dup2(null, ENV_FD), close(null);
-          sigprocmask(SIG_SETMASK, original_mask, NULL);
-          exec_step(command, envp);
-        }
-        // Only now does the step count as started: mounts in place, the whole environment handed over.
-        static const char confirmed[] = "ready\n";
-        ssize_t ignored = write(ANSWER_FD, confirmed, sizeof confirmed - 1);
-        (void)ignored;
-        close(ANSWER_FD);
-        close(ENV_FD);
-      }
-    }
+    if (env_at >= 0 && watched[env_at].revents != 0 && read_environment(&env) != 0)
+      fail("the step's environment did not arrive whole");
     if (watched[0].revents != 0) {
       struct signalfd_siginfo info;
       while (read(children, &info, sizeof info) > 0) {
@@ -436,10 +455,39 @@ static int init_main(char **argv, const sigset_t *original_mask) {
   }
 }
 
+/**
+ * A held init's arguments from fd 0, as an argv (argv[0] kept); whatever came behind them is the start of the
+ * environment, left in early_environment.
+ */
+static char **held_arguments(char *self, int *count) {
+  struct environment arguments = {0};
+  while (!arguments.complete)
+    if (read_environment(&arguments) != 0) fail("the step's arguments did not arrive whole");
+  int n = 0;
+  for (size_t i = 0; i < arguments.length; i++)
+    if (arguments.bytes[i] == '\0') n++;
+  char **list = calloc((size_t)n + 2, sizeof *list);
+  if (list == NULL) fail("out of memory reading the step's arguments");
+  list[0] = self;
+  int at_entry = 1;
+  for (size_t at = 0; at < arguments.length; at += strlen(arguments.bytes + at) + 1) list[at_entry++] = arguments.bytes + at;
+  *count = at_entry;
+  if (arguments.rest_length > 0) {
+    size_t capacity = arguments.rest_length + 262144;
+    early_environment.bytes = malloc(capacity);
+    if (early_environment.bytes == NULL) fail("out of memory reading the step's environment");
+    memcpy(early_environment.bytes, arguments.rest, arguments.rest_length);
+    early_environment.length = arguments.rest_length;
+    early_environment.capacity = capacity;
+  }
+  return list;
+}
+
 int main(int argc, char **argv) {
-  if (argc < 7) fail("usage: baton-init DEADMAN FSTAB WORKSPACE INTERNAL CWD COMMAND [ARG...]");
-  // Dies with the runner, as setpriv --pdeathsig KILL did.
+  // Dies with the runner, as setpriv --pdeathsig KILL did; a held init too, while it waits.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (argc == 2 && strcmp(argv[1], "--held") == 0) argv = held_arguments(argv[0], &argc);
+  if (argc < 7) fail("usage: baton-init DEADMAN FSTAB WORKSPACE INTERNAL CWD COMMAND [ARG...]");
   if (unshare(CLONE_NEWPID | CLONE_NEWNS) != 0) fail("cannot make the step's pid and mount namespaces: %s", strerror(errno));
   // The cancel's SIGTERM is for the step; this process outlives it to report the step's status.
   sigset_t polite, original;

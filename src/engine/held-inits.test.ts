@@ -1,0 +1,159 @@
+// Step inits held ahead of their tasks (held-inits.ts, docs/adr/0024-held-step-init.md): a task's first step
+// runs in the very process that was waiting, exactly as a spawned init would run it; a held init that died is
+// passed over; one that no task took is killed when the runner closes them, and dies with the runner when the
+// runner is killed; and what the runner hands it reaches no other process.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
+import { startTracked, stopTracked } from '../../test/helpers/processes.ts';
+import { tempDir } from '../../test/helpers/temp.ts';
+import { containmentPlan } from './containment.ts';
+import { compiledInit, HeldInits } from './held-inits.ts';
+import { setStepInitDir } from './step-init-binary.ts';
+import { makeTask, runCollected, waitFor } from './test-support.ts';
+import type { StepEvent } from './types.ts';
+
+const asRoot = process.getuid?.() === 0;
+
+/** The runner's state dir, hidden from every step; the compiled init is kept inside. */
+const stateRoot = mkdtempSync(join('/var/tmp', 'baton-held-test-'));
+afterAll(() => rmSync(stateRoot, { recursive: true, force: true }));
+const state = join(stateRoot, 'state');
+setStepInitDir(join(state, 'engine', 'init'));
+
+/** Alive and not a zombie. */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+const cmdline = (pid: number): string[] => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+
+/** HeldInits for namespace containment, `want` of them held; closed when the test ends. */
+async function holding(want: number): Promise<{ held: HeldInits; pids: number[]; initPath: string }> {
+  const plan = await containmentPlan('namespace');
+  const initPath = compiledInit(plan);
+  if (initPath === undefined) throw new Error(`no compiled init: ${JSON.stringify(plan.init)}`);
+  const held = new HeldInits(() => containmentPlan('namespace'), want);
+  onTestFinished(() => held.close());
+  held.fill();
+  await waitFor(() => held.pids.length === want, `${want} held init(s)`);
+  return { held, pids: held.pids, initPath };
+}
+
+describe.runIf(asRoot)('held step inits', () => {
+  it("run the task's first step in the held process, as a spawned init would; later steps spawn their own", async () => {
+    const { held, pids, initPath } = await holding(1);
+    const [heldPid = 0] = pids;
+    expect(cmdline(heldPid).slice(0, 2)).toEqual([initPath, '--held']);
+    const events: StepEvent[] = [];
+    const { outcome, output } = await runCollected(
+      makeTask(
+        [
+          {
+            name: 'first',
+            run: 'echo "exe=$(readlink /proc/1/exe) self=$$ pwd=$PWD greeting=$GREETING"; ls /proc | grep -c "^[0-9]"; test ! -e "$STATE/engine"',
+          },
+          { name: 'second', run: 'echo "second self=$$"' },
+        ],
+        { env: { GREETING: 'hello', STATE: state } },
+      ),
+      {
+        workRoot: tempDir(),
+        hide: [state],
+        containment: 'namespace',
+        heldInit: (path) => held.take(path),
+        onStep: (e) => events.push(e),
+      },
+    );
+    expect(outcome.status, output).toBe('succeeded');
+    const [first, count, second] = output.trim().split('\n');
+    expect(first).toMatch(new RegExp(`^exe=${initPath} self=2 pwd=/.+ greeting=hello$`));
+    // pid 1 (the init), the step's shell, ls and grep: nothing of the runner's machine.
+    expect(Number(count)).toBeLessThanOrEqual(4);
+    expect(second).toBe('second self=2');
+    const started = events.filter((e) => e.state === 'started');
+    expect(started.map((e) => e.pid)).toHaveLength(2);
+    expect(started[0]?.pid).toBe(heldPid);
+    expect(started[1]?.pid).not.toBe(heldPid);
+    expect(alive(heldPid)).toBe(false);
+  });
+
+  it('hand the step its environment only after the acknowledgement, behind its arguments', async () => {
+    const { held } = await holding(1);
+    let acknowledge = () => {};
+    const started = new Promise<void>((resolve) => (acknowledge = resolve));
+    let printed = '';
+    const run = runCollected(makeTask([{ run: 'echo "late=$LATE"' }], { env: { LATE: 'yes' } }), {
+      workRoot: tempDir(),
+      containment: 'namespace',
+      started,
+      heldInit: (path) => held.take(path),
+      onLog: (e) => (printed += e.text),
+    });
+    await waitFor(() => held.pids.length === 0, 'the held init to be taken');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(printed).toBe('');
+    acknowledge();
+    const { outcome, output } = await run;
+    expect(outcome.status, output).toBe('succeeded');
+    expect(output).toBe('late=yes\n');
+  });
+
+  it('pass over a held init that died before its task, and start the step in a new one', async () => {
+    const { held, pids } = await holding(1);
+    const [dead = 0] = pids;
+    process.kill(dead, 'SIGKILL');
+    await waitFor(() => !alive(dead), 'the held init to die');
+    const events: StepEvent[] = [];
+    const { outcome, output } = await runCollected(makeTask([{ run: 'echo ran' }]), {
+      workRoot: tempDir(),
+      containment: 'namespace',
+      heldInit: (path) => held.take(path),
+      onStep: (e) => events.push(e),
+    });
+    expect(outcome.status, output).toBe('succeeded');
+    expect(output).toBe('ran\n');
+    const pid = events.find((e) => e.state === 'started')?.pid;
+    expect(pid).toBeDefined();
+    expect(pid).not.toBe(dead);
+  });
+
+  it('are killed when closed, having run nothing', async () => {
+    const { held, pids } = await holding(2);
+    expect(pids).toHaveLength(2);
+    held.close();
+    await waitFor(() => pids.every((pid) => !alive(pid)), 'both held inits to end');
+    expect(held.pids).toEqual([]);
+    held.fill(); // closed: none is held again
+    await new Promise((r) => setTimeout(r, 200));
+    expect(held.pids).toEqual([]);
+  });
+
+  it('die with a runner that is killed: the parent-death signal is set before anything else', async () => {
+    const plan = await containmentPlan('namespace');
+    const initPath = compiledInit(plan) ?? '';
+    const module = new URL('./held-inits.ts', import.meta.url).pathname;
+    // A stand-in runner: holds one init, prints its pid, waits to be killed.
+    const script =
+      `const { holdStepInit } = await import(${JSON.stringify(module)});` +
+      `const c = holdStepInit({ level: 'namespace', prefix: [${JSON.stringify(initPath)}], ` +
+      `init: { kind: 'compiled', path: ${JSON.stringify(initPath)} } });` +
+      `console.log(c.pid); setInterval(() => {}, 1000);`;
+    const runner = startTracked('held init owner', process.execPath, ['--input-type=module', '-e', script]);
+    onTestFinished(() => stopTracked(runner));
+    let out = '';
+    runner.child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    await waitFor(() => /^\d+\n/.test(out), 'the held init pid');
+    const heldPid = Number(out.trim());
+    expect(alive(heldPid)).toBe(true);
+    expect(cmdline(heldPid).slice(0, 2)).toEqual([initPath, '--held']);
+    process.kill(runner.pid, 'SIGKILL');
+    await runner.exited;
+    await waitFor(() => !alive(heldPid), 'the held init to die with its runner');
+  });
+});

@@ -1,0 +1,121 @@
+// Step inits started ahead of their tasks (docs/adr/0024-held-step-init.md): one per runner slot, spawned while
+// the slot waits for an offer, so a task's first step starts by writing its arguments and environment to an
+// init that is already running instead of by forking the runner on the dispatch path (the fork of a large
+// process and the init's exec were ~1–4 ms of a task's start, docs/performance.md).
+//
+// A held init is the compiled init (init/baton-init.c) run as `baton-init --held`: it has set its parent-death
+// signal and waits for its arguments on fd 0, nothing else. Everything reaches it over the descriptors it
+// inherited from the runner at spawn and no other process holds — as ADR 0004 requires of a step's hand-over —
+// never over a path. It is used by at most one step, then gone; one left unused is killed when the runner
+// stops (it has forked nothing), and dies with the runner (its parent-death signal) if the runner is killed.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import type { ContainmentPlan } from './containment.ts';
+import { SYSTEM_PATH } from './system-path.ts';
+
+/** The compiled init's path when `containment` starts steps with it (namespace containment), else undefined. */
+export function compiledInit(containment: ContainmentPlan): string | undefined {
+  return containment.level === 'namespace' && containment.init?.kind === 'compiled'
+    ? containment.init.path
+    : undefined;
+}
+
+/**
+ * Spawns a held init of `containment`'s compiled init, with the descriptors step-process.ts startContained
+ * gives a spawned one (0 arguments then environment, 1 and 2 the step's output, 3 renewals, 4 its answer).
+ * Undefined when the containment starts steps otherwise.
+ */
+export function holdStepInit(containment: ContainmentPlan): ChildProcess | undefined {
+  const path = compiledInit(containment);
+  if (path === undefined) return undefined;
+  const child = spawn(path, ['--held'], {
+    // Not a task's dir: the init enters the step's cwd itself, inside the step's mount namespace.
+    cwd: '/',
+    env: { PATH: SYSTEM_PATH },
+    detached: true,
+    stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
+  });
+  // Until a step takes it, nobody else listens: a failed spawn or a closed pipe must not take the runner down.
+  child.on('error', () => {});
+  for (const s of child.stdio) s?.on('error', () => {});
+  return child;
+}
+
+/** Alive and never used: it has neither exited nor been handed arguments. */
+export function stillHeld(child: ChildProcess): boolean {
+  return child.pid !== undefined && child.exitCode === null && child.signalCode === null && !child.killed;
+}
+
+/** One held init per slot of a runner; EngineOptions.heldInit takes them. */
+export class HeldInits {
+  #plan: () => Promise<ContainmentPlan>;
+  #want: number;
+  #held: ChildProcess[] = [];
+  #closed = false;
+  #filling = false;
+
+  constructor(plan: () => Promise<ContainmentPlan>, want: number) {
+    this.#plan = plan;
+    this.#want = want;
+  }
+
+  /** Inits held now and not taken. */
+  get pids(): number[] {
+    return this.#held.filter(stillHeld).map((c) => c.pid!);
+  }
+
+  /** Spawns held inits until there is one per slot (none when steps start otherwise). */
+  fill(): void {
+    if (this.#closed || this.#filling) return;
+    this.#filling = true;
+    this.#plan().then(
+      (plan) => {
+        this.#filling = false;
+        this.#held = this.#held.filter(stillHeld);
+        while (!this.#closed && this.#held.length < this.#want) {
+          const child = holdStepInit(plan);
+          if (child === undefined) return;
+          this.#held.push(child);
+        }
+      },
+      () => {
+        this.#filling = false; // the first task reports what is wrong with containment
+      },
+    );
+  }
+
+  /** A held init of `path` (the plan's compiled init) still waiting, if one is; taken by one step only. */
+  take(path: string): ChildProcess | undefined {
+    for (;;) {
+      const child = this.#held.shift();
+      if (child === undefined) return undefined;
+      if (stillHeld(child) && !exitedUnseen(child.pid!) && child.spawnfile === path) return child;
+      release(child);
+    }
+  }
+
+  /** Kills every held init not taken (none ran anything); none is spawned after this. */
+  close(): void {
+    this.#closed = true;
+    for (const child of this.#held.splice(0)) release(child);
+  }
+}
+
+/**
+ * Dead but not reaped yet: Node learns of an exit only when its event loop handles the SIGCHLD, and a held init
+ * killed from outside (the OOM killer, an operator) must not be handed a step in between.
+ */
+function exitedUnseen(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return true;
+  }
+}
+
+/** Kills a held init that no step took (it has forked nothing yet) and lets go of its pipes. */
+function release(child: ChildProcess): void {
+  for (const s of child.stdio) s?.destroy();
+  if (stillHeld(child)) child.kill('SIGKILL');
+}

@@ -1,0 +1,50 @@
+// A real `baton runner start` holds one step init per slot while it waits (docs/adr/0024-held-step-init.md):
+// its tasks start in them, a new one is held for the next task, and a runner that stops leaves none behind.
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { startRunnerProcess, startServerProcess, waitFor, waitForRun } from '../helpers/cluster.ts';
+import { stopTracked } from '../helpers/processes.ts';
+
+const asRoot = process.getuid?.() === 0;
+
+/** Live processes started as `<something under dir>/baton-init-… --held`, by pid. */
+function heldUnder(dir: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const [exe = '', flag] = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const zombie = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+      if (!zombie && flag === '--held' && exe.startsWith(`${dir}/`)) found.push(Number(entry));
+    } catch {
+      continue; // gone while we looked
+    }
+  }
+  return found;
+}
+
+describe.runIf(asRoot)('a runner holding step inits', () => {
+  it('holds one per slot, starts tasks in them, holds new ones, and leaves none when it stops', async () => {
+    const server = await startServerProcess();
+    const runner = await startRunnerProcess(server, 'holder', { parallel: 2 });
+    const dir = dirname(runner.config);
+    const first = await waitFor(() => heldUnder(dir).length === 2 && heldUnder(dir), 'two held inits');
+    const run = await server.client.submitRun(
+      'tasks:\n  a:\n    run: echo "a in pid $$"\n  b:\n    run: echo "b in pid $$"\n',
+    );
+    const result = await waitForRun(server.client, run.id);
+    expect(result.status, runner.output()).toBe('succeeded');
+    for (const name of ['a', 'b'])
+      expect(await server.client.taskLog(run.id, name)).toBe(`${name} in pid 2\n`);
+    // The two were used (a task's first step starts in one); the slots hold new ones for their next tasks.
+    const next = await waitFor(
+      () => heldUnder(dir).filter((p) => !first.includes(p)).length === 2 && heldUnder(dir),
+      'two new held inits',
+    );
+    for (const pid of first) expect(next).not.toContain(pid);
+    await stopTracked(runner.proc);
+    await waitFor(() => heldUnder(dir).length === 0, 'no held init after the runner stopped');
+  });
+});
