@@ -54,8 +54,8 @@ const children = new Set<ChildProcess>();
 const suiteChildren = new Set<ChildProcess>();
 const scratch = new Set<string>();
 
-export function tempDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `baton-bench-${prefix}-`));
+export function tempDir(prefix: string, base = tmpdir()): string {
+  const dir = mkdtempSync(join(base, `baton-bench-${prefix}-`));
   scratch.add(dir);
   return dir;
 }
@@ -193,7 +193,10 @@ export async function startRunner(
   server: Server,
   o: { name: string; slots: number; cpuProfDir?: string; isolation?: 'host' | 'sandbox' },
 ): Promise<Runner> {
-  const dir = tempDir(`runner-${o.name}`);
+  // Where an installed runner lives (a service account's home, /var/lib): on the same disk as /tmp here, but
+  // not under /tmp, which a contained step gets a private one of — a work root under /tmp has its path made
+  // again inside every task's /tmp (containment.ts), two directories per task no real install pays for.
+  const dir = tempDir(`runner-${o.name}`, '/var/tmp');
   const config = join(dir, 'runner.json');
   const reg = track(
     spawn(
