@@ -34,6 +34,7 @@ import { checkWebhookUrl, newWebhook } from './webhooks.ts';
 import { LAST_SEEN_RESOLUTION_MS, runnerGives, runnerOfflineAfterMs, runnerReport } from '../views.ts';
 import type { LogBytesChunk } from '../../store/logs.ts';
 import { decodeLogFrames } from '../../protocol/log-frames.ts';
+import { pooledBodyParser } from '../body-pool.ts';
 import type { RunnerRow } from '../../store/schema.ts';
 
 /** One binary log batch: the JSON call's 1,000 chunks' worth is far more than a runner sends (10 × 100 KiB). */
@@ -333,11 +334,7 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext, acquire: 
     // The binary call (protocol/log-frames.ts, docs/adr/0021-log-bytes.md): the chunks' bytes as the runner
     // spooled them, nothing to parse but one header line per chunk. Same fencing, idempotency and answer.
     s.register(async (b) => {
-      b.addContentTypeParser(
-        'application/octet-stream',
-        { parseAs: 'buffer', bodyLimit: MAX_LOG_BATCH_BODY_BYTES },
-        (_req, body, done) => done(null, body),
-      );
+      pooledBodyParser(b, 'application/octet-stream', MAX_LOG_BATCH_BODY_BYTES);
       b.withTypeProvider<TypeBoxTypeProvider>().put(
         '/api/v1/runner/leases/:lease/log',
         {
