@@ -30,7 +30,12 @@ describe.runIf(asRoot)('a runner holding step inits', () => {
     const server = await startServerProcess();
     const runner = await startRunnerProcess(server, 'holder', { parallel: 2 });
     const dir = dirname(runner.config);
-    const first = await waitFor(() => heldUnder(dir).length === 2 && heldUnder(dir), 'two held inits');
+    // The runner builds its step init with gcc first: generous on a loaded machine.
+    const first = await waitFor(
+      () => heldUnder(dir).length === 2 && heldUnder(dir),
+      'two held inits',
+      60_000,
+    );
     const run = await server.client.submitRun(
       'tasks:\n  a:\n    run: echo "a in pid $$"\n  b:\n    run: echo "b in pid $$"\n',
     );
