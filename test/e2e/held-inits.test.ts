@@ -49,6 +49,14 @@ describe.runIf(asRoot)('a runner holding step inits', () => {
       'two new held inits',
     );
     for (const pid of first) expect(next).not.toContain(pid);
+    // A task sees its own init and nothing of the other slot's held one, waiting in the runner's namespace
+    // (the pattern does not match the grep's own command line).
+    const spy = await server.client.submitRun(
+      `tasks:\n  spy:\n    run: 'grep -la -e "[-]-held" /proc/[0-9]*/cmdline | sed "s,/cmdline,," | tr "\\n" " "'\n`,
+    );
+    expect((await waitForRun(server.client, spy.id)).status, runner.output()).toBe('succeeded');
+    expect(heldUnder(dir).length).toBeGreaterThanOrEqual(1);
+    expect((await server.client.taskLog(spy.id, 'spy')).trim()).toBe('/proc/1');
     await stopTracked(runner.proc);
     await waitFor(() => heldUnder(dir).length === 0, 'no held init after the runner stopped');
   });
