@@ -9,6 +9,7 @@ import { startTracked, stopTracked } from '../../test/helpers/processes.ts';
 import { tempDir } from '../../test/helpers/temp.ts';
 import { containmentPlan } from './containment.ts';
 import { compiledInit, HeldInits } from './held-inits.ts';
+import { isLive } from './process-group.ts';
 import { setStepInitDir } from './step-init-binary.ts';
 import { makeTask, runCollected, waitFor } from './test-support.ts';
 import type { StepEvent } from './types.ts';
@@ -20,16 +21,6 @@ const stateRoot = mkdtempSync(join('/var/tmp', 'baton-held-test-'));
 afterAll(() => rmSync(stateRoot, { recursive: true, force: true }));
 const state = join(stateRoot, 'state');
 setStepInitDir(join(state, 'engine', 'init'));
-
-/** Alive and not a zombie. */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 const cmdline = (pid: number): string[] => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
 
@@ -80,7 +71,7 @@ describe.runIf(asRoot)('held step inits', () => {
     expect(started.map((e) => e.pid)).toHaveLength(2);
     expect(started[0]?.pid).toBe(heldPid);
     expect(started[1]?.pid).not.toBe(heldPid);
-    expect(alive(heldPid)).toBe(false);
+    expect(isLive(heldPid)).toBe(false);
   });
 
   it('hand the step its environment only after the acknowledgement, behind its arguments', async () => {
@@ -108,7 +99,7 @@ describe.runIf(asRoot)('held step inits', () => {
     const { held, pids } = await holding(1);
     const [dead = 0] = pids;
     process.kill(dead, 'SIGKILL');
-    await waitFor(() => !alive(dead), 'the held init to die');
+    await waitFor(() => !isLive(dead), 'the held init to die');
     const events: StepEvent[] = [];
     const { outcome, output } = await runCollected(makeTask([{ run: 'echo ran' }]), {
       workRoot: tempDir(),
@@ -127,7 +118,7 @@ describe.runIf(asRoot)('held step inits', () => {
     const { held, pids } = await holding(2);
     expect(pids).toHaveLength(2);
     held.close();
-    await waitFor(() => pids.every((pid) => !alive(pid)), 'both held inits to end');
+    await waitFor(() => pids.every((pid) => !isLive(pid)), 'both held inits to end');
     expect(held.pids).toEqual([]);
     held.fill(); // closed: none is held again
     await new Promise((r) => setTimeout(r, 200));
@@ -150,10 +141,10 @@ describe.runIf(asRoot)('held step inits', () => {
     runner.child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     await waitFor(() => /^\d+\n/.test(out), 'the held init pid');
     const heldPid = Number(out.trim());
-    expect(alive(heldPid)).toBe(true);
+    expect(isLive(heldPid)).toBe(true);
     expect(cmdline(heldPid).slice(0, 2)).toEqual([initPath, '--held']);
     process.kill(runner.pid, 'SIGKILL');
     await runner.exited;
-    await waitFor(() => !alive(heldPid), 'the held init to die with its runner');
+    await waitFor(() => !isLive(heldPid), 'the held init to die with its runner');
   });
 });

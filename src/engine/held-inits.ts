@@ -9,8 +9,8 @@
 // never over a path. It is used by at most one step, then gone; one left unused is killed when the runner
 // stops (it has forked nothing), and dies with the runner (its parent-death signal) if the runner is killed.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import type { ContainmentPlan } from './containment.ts';
+import { isLive } from './process-group.ts';
 import { SYSTEM_PATH } from './system-path.ts';
 
 /** The compiled init's path when `containment` starts steps with it (namespace containment), else undefined. */
@@ -42,7 +42,7 @@ export function holdStepInit(containment: ContainmentPlan): ChildProcess | undef
 }
 
 /** Alive and never used: it has neither exited nor been handed arguments. */
-export function stillHeld(child: ChildProcess): boolean {
+function stillHeld(child: ChildProcess): boolean {
   return child.pid !== undefined && child.exitCode === null && child.signalCode === null && !child.killed;
 }
 
@@ -89,7 +89,9 @@ export class HeldInits {
     for (;;) {
       const child = this.#held.shift();
       if (child === undefined) return undefined;
-      if (stillHeld(child) && !exitedUnseen(child.pid!) && child.spawnfile === path) return child;
+      // isLive: Node learns of an exit only when its loop handles the SIGCHLD, and a held init killed from
+      // outside (the OOM killer, an operator) must not be handed a step in between.
+      if (stillHeld(child) && isLive(child.pid!) && child.spawnfile === path) return child;
       release(child);
     }
   }
@@ -98,19 +100,6 @@ export class HeldInits {
   close(): void {
     this.#closed = true;
     for (const child of this.#held.splice(0)) release(child);
-  }
-}
-
-/**
- * Dead but not reaped yet: Node learns of an exit only when its event loop handles the SIGCHLD, and a held init
- * killed from outside (the OOM killer, an operator) must not be handed a step in between.
- */
-function exitedUnseen(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
-  } catch {
-    return true;
   }
 }
 

@@ -1,4 +1,5 @@
-// Reading a process group's members from /proc, to say in the log what is being killed.
+// Reading processes from /proc: a process group's members, to say in the log what is being killed, and one
+// process's state (a held init that died but was not reaped yet).
 
 import { readdirSync, readFileSync } from 'node:fs';
 
@@ -32,19 +33,26 @@ export function groupMembers(pgid: number): Member[] | undefined {
     if (!/^\d+$/.test(entry)) continue;
     const stat = readStat(entry);
     if (stat === undefined) continue;
-    // /proc/<pid>/stat: "pid (comm) state ppid pgrp ..."; comm may hold spaces and parentheses.
-    const close = stat.lastIndexOf(')');
-    const command = stat.slice(stat.indexOf('(') + 1, close);
-    const [state, , pgrp] = stat.slice(close + 2).split(' ');
-    if (Number(pgrp) === pgid && state !== 'Z') members.push({ pid: Number(entry), command });
+    const [state, , pgrp] = stat.fields;
+    if (Number(pgrp) === pgid && state !== 'Z') members.push({ pid: Number(entry), command: stat.command });
   }
   return members;
 }
 
-function readStat(pid: string): string | undefined {
+/** Running or sleeping: not gone and not a zombie (exited, not reaped yet). */
+export function isLive(pid: number): boolean {
+  const state = readStat(String(pid))?.fields[0];
+  return state !== undefined && state !== 'Z';
+}
+
+/** /proc/<pid>/stat: "pid (comm) state ppid pgrp ..."; comm may hold spaces and parentheses. */
+function readStat(pid: string): { command: string; fields: string[] } | undefined {
+  let stat: string;
   try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8');
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch {
     return undefined; // the process exited while we listed /proc
   }
+  const close = stat.lastIndexOf(')');
+  return { command: stat.slice(stat.indexOf('(') + 1, close), fields: stat.slice(close + 2).split(' ') };
 }

@@ -3,6 +3,7 @@
 
 import { readdirSync, readFileSync } from 'node:fs';
 import type { AssignedTask, StepSpec, TaskContext, TaskSpec } from '../protocol/plan.ts';
+import { isLive } from './process-group.ts';
 import { runTask } from './run-task.ts';
 import type { EngineOptions, LogEvent, TaskOutcome } from './types.ts';
 
@@ -93,13 +94,7 @@ export function processesWith(token: string): number[] {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (
-        cmdline.includes(token) &&
-        stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
-      ) {
-        found.push(Number(entry));
-      }
+      if (cmdline.includes(token) && isLive(Number(entry))) found.push(Number(entry));
     } catch {
       continue; // the process exited while we looked
     }

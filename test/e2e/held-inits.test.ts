@@ -3,6 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { isLive } from '../../src/engine/process-group.ts';
 import { startRunnerProcess, startServerProcess, waitFor, waitForRun } from '../helpers/cluster.ts';
 import { stopTracked } from '../helpers/processes.ts';
 
@@ -15,9 +16,7 @@ function heldUnder(dir: string): number[] {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const [exe = '', flag] = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const zombie = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
-      if (!zombie && flag === '--held' && exe.startsWith(`${dir}/`)) found.push(Number(entry));
+      if (isLive(Number(entry)) && flag === '--held' && exe.startsWith(`${dir}/`)) found.push(Number(entry));
     } catch {
       continue; // gone while we looked
     }
