@@ -205,8 +205,10 @@ printf 'Content-Type: application/json\\r\\n\\r\\n{"secrets":{"pw":"s3cret-value
     execFileSync('git', ['-C', work, 'push', '--quiet', repo, 'main']);
     const head = execFileSync('git', ['-C', work, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
     const dir = driversDir({
-      // The ref advertisement is a GET; the wrapper points the program at the repository.
-      'git-refs': `#!/bin/sh\nexec env GIT_PROJECT_ROOT=${root} GIT_HTTP_EXPORT_ALL=1 REQUEST_METHOD=GET PATH_INFO=/repo.git/info/refs QUERY_STRING=service=git-upload-pack ${gitBackend}\n`,
+      // The ref advertisement is a GET; the wrapper points the program at the repository. A GET has no body, so
+      // no CONTENT_LENGTH: given one, git-http-backend pipes that many bytes into `upload-pack --advertise-refs`,
+      // which does not read them, and dies of SIGPIPE (exit 141) whenever upload-pack has already exited.
+      'git-refs': `#!/bin/sh\nexec env -u CONTENT_LENGTH GIT_PROJECT_ROOT=${root} GIT_HTTP_EXPORT_ALL=1 REQUEST_METHOD=GET PATH_INFO=/repo.git/info/refs QUERY_STRING=service=git-upload-pack ${gitBackend}\n`,
       // As Baton calls it: a POST of JSON, which git refuses with 415 and its no-cache headers.
       'git-pack': `#!/bin/sh\nexec env GIT_PROJECT_ROOT=${root} GIT_HTTP_EXPORT_ALL=1 PATH_INFO=/repo.git/git-upload-pack ${gitBackend}\n`,
     });
