@@ -3,7 +3,8 @@
 // shipper does (10 chunks of 100 KiB per call, one call at a time), CPU time of both read from /proc and
 // process.cpuUsage (less sensitive to a loaded machine than wall time, which is printed too).
 //
-//   node bench/log-upload.ts [--mode bytes|json] [--mb 50] [--baton bin/baton.js]
+//   node bench/log-upload.ts [--mode bytes|json] [--mb 50] [--baton bin/baton.js] [--cpu-prof DIR]
+//     [--chunks-per-call 10]
 //
 // --baton runs another checkout's server (e.g. the commit before the change, which knows only --mode json).
 import { spawn } from 'node:child_process';
@@ -19,10 +20,14 @@ const { values: args } = parseArgs({
     mode: { type: 'string', default: 'bytes' },
     mb: { type: 'string', default: '50' },
     baton: { type: 'string', default: join(import.meta.dirname, '..', 'bin', 'baton.js') },
+    // The server under `node --cpu-prof`, its profile written to DIR when it stops.
+    'cpu-prof': { type: 'string' },
+    // Chunks of 100 KiB per call: 10 as a fast step's shipper sends them, fewer to see the per-call cost.
+    'chunks-per-call': { type: 'string', default: '10' },
   },
 });
 const CHUNK_BYTES = 100 * 1024;
-const BATCH_CHUNKS = 10;
+const BATCH_CHUNKS = Number(args['chunks-per-call']);
 /** Per task: under the 16 MiB cap. */
 const TASK_BYTES = 12_500_000;
 const totalBytes = Number(args.mb) * 1_000_000;
@@ -43,7 +48,17 @@ const adminToken = `baton_u_${'a'.repeat(43)}`;
 const registrationToken = `baton_r_${'b'.repeat(43)}`;
 const server = spawn(
   process.execPath,
-  [args.baton, 'server', '--port', '0', '--data-dir', dir, '--log-level', 'warn'],
+  [
+    ...(args['cpu-prof'] === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', args['cpu-prof']]),
+    args.baton,
+    'server',
+    '--port',
+    '0',
+    '--data-dir',
+    dir,
+    '--log-level',
+    'warn',
+  ],
   {
     env: {
       ...process.env,

@@ -95,6 +95,45 @@ describe('log shipper', () => {
     expect(spool.unacked()).toEqual([]);
   });
 
+  it('sends a fast log in full batches of whole chunks, a partial batch only when no other request is in flight', async () => {
+    const live = await startLiveServer();
+    const runner = await live.registerRunner();
+    const offer = await live.offer(runner, 'tasks: { t: { run: "true" } }');
+    const sent: { chunks: number[]; besideAnother: boolean }[] = [];
+    let inFlight = 0;
+    const recording = Object.create(runner) as typeof runner;
+    recording.sendLogBytes = async (...args: Parameters<typeof runner.sendLogBytes>) => {
+      sent.push({ chunks: args[1].map((f) => f.bytes.length), besideAnother: inFlight > 0 });
+      inFlight++;
+      try {
+        return await runner.sendLogBytes(...args);
+      } finally {
+        inFlight--;
+      }
+    };
+    const spool = Spool.create(tempDir(), offer);
+    const { s } = shipper(recording, offer.lease, spool);
+    // 3.5 MB in pieces of 64 KiB, as a pipe delivers a step's output, each ending mid-chunk.
+    const text = Array.from(
+      { length: 35_000 },
+      (_, i) => `${String(i).padStart(9, '0')} ${'z'.repeat(89)}\n`,
+    ).join('');
+    for (let at = 0; at < text.length; at += 65_536) s.write(text.slice(at, at + 65_536));
+    await s.close();
+    expect(await live.admin.taskLog(offer.task.runId, 't')).toBe(text);
+    const full = 100 * 1024;
+    // The first request goes at once with the first chunk; the last carries what the close left.
+    for (const request of sent.slice(1, -1)) expect(request.chunks).toEqual(Array(10).fill(full));
+    expect(
+      sent
+        .slice(0, -1)
+        .flatMap((r) => r.chunks)
+        .every((n) => n === full),
+    ).toBe(true);
+    expect(sent.filter((r) => r.besideAnother && r.chunks.length < 10)).toEqual([]);
+    expect(sent.length).toBeLessThanOrEqual(Math.ceil(text.length / (10 * full)) + 2);
+  });
+
   it('falls back to the JSON call for the rest of the attempt when the server does not know the binary one', async () => {
     const live = await startLiveServer();
     const runner = await live.registerRunner();
