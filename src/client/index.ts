@@ -71,6 +71,12 @@ async function saveBody(res: Response, dest: string): Promise<void> {
 }
 
 export function createClient(http: HttpOptions) {
+  const sendLogBody = (lease: string, body: Buffer, timeoutMs?: number) =>
+    requestJson<LogsResponse>(http, `api/v1/runner/leases/${lease}/log`, {
+      method: 'PUT',
+      bytes: body,
+      timeoutMs,
+    });
   return {
     http,
 
@@ -347,12 +353,10 @@ export function createClient(http: HttpOptions) {
      * idempotency as `sendLogs`, which stays for tools and older servers.
      */
     sendLogBytes(lease: string, frames: readonly LogFrame[], timeoutMs?: number) {
-      return requestJson<LogsResponse>(http, `api/v1/runner/leases/${lease}/log`, {
-        method: 'PUT',
-        bytes: encodeLogFrames(frames),
-        timeoutMs,
-      });
+      return sendLogBody(lease, encodeLogFrames(frames), timeoutMs);
     },
+    /** sendLogBytes with the batch already encoded (protocol/log-frames.ts): the runner reads its journal into it. */
+    sendLogBody,
     /** Streams a zip file to the server as this attempt's artifact `name`. */
     async uploadArtifact(lease: string, name: string, path: string, timeoutMs = 10 * 60_000) {
       const { size } = await stat(path);

@@ -31,11 +31,16 @@ export type DecodedLogFrames =
       /** A chunk over the size limit, rather than a malformed body. */ tooLarge?: true;
     };
 
+/** A chunk's header line, ASCII: "<attempt> <seq> <offset> <length>\n". */
+export function logFrameHeader(attempt: number, seq: number, offset: number, length: number): string {
+  return `${attempt} ${seq} ${offset} ${length}\n`;
+}
+
 /** One batch body: each chunk's header line, then its bytes (no copy of the log bytes beyond the one concat). */
 export function encodeLogFrames(frames: readonly LogFrame[]): Buffer {
   const parts: Buffer[] = [];
   for (const f of frames) {
-    parts.push(Buffer.from(`${f.attempt} ${f.seq} ${f.offset} ${f.bytes.length}\n`, 'latin1'), f.bytes);
+    parts.push(Buffer.from(logFrameHeader(f.attempt, f.seq, f.offset, f.bytes.length), 'latin1'), f.bytes);
   }
   return Buffer.concat(parts);
 }

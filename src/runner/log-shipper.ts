@@ -39,6 +39,11 @@ const MAX_IN_FLIGHT = 2;
  * batch.
  */
 export const FILL_WAIT_MS = 50;
+/** A reused request body holds a full batch: its chunks and their header lines. */
+const BODY_BYTES = BATCH_CHUNKS * (MAX_CHUNK_BYTES + 80);
+/** Batches of more log bytes than this are read into a reused body; smaller ones into a new buffer. */
+const REUSED_BODY_MIN = 64 * 1024;
+const encoder = new TextEncoder();
 /** Buffered text is sent at least this often. */
 export const FLUSH_INTERVAL_MS = 200;
 /** Stored log size per task (16 MiB): the first and the last half are kept. */
@@ -85,8 +90,15 @@ function charBoundary(buf: Buffer, want: number): number {
 
 export class LogShipper {
   #o: LogShipperOptions;
-  #pending: Buffer[] = [];
-  #pendingBytes = 0;
+  /**
+   * The chunk being filled: written text is encoded straight into it (no Buffer per write, no concatenation)
+   * and it goes to the spool, which copies it, once full, at the flush timer, or at a flush.
+   */
+  #chunk: Buffer | undefined;
+  /** Bytes of #chunk filled. */
+  #fill = 0;
+  /** Request bodies of full batches, reused once a request was answered (MAX_IN_FLIGHT of them at most). */
+  #bodies: Buffer[] = [];
   #timer: NodeJS.Timeout | undefined;
   #senders = new Set<Promise<void>>();
   /** Seqs carried by a request in flight. */
@@ -139,14 +151,14 @@ export class LogShipper {
 
   /** Bytes written but not yet acknowledged by the server: buffered, spooled and unsent, or in flight. */
   get unacknowledgedBytes(): number {
-    let n = this.#pendingBytes;
+    let n = this.#fill;
     for (const e of this.#o.spool.unacked()) n += e.length;
     return n;
   }
 
   /** Log bytes held in memory: written but not yet spooled, or read back for a request in flight. */
   get heldBytes(): number {
-    return this.#pendingBytes + this.#inFlightBytes;
+    return this.#fill + this.#inFlightBytes;
   }
 
   /**
@@ -180,12 +192,47 @@ export class LogShipper {
 
   write(text: string): void {
     if (this.#fenced || this.#refused || this.#closed || text.length === 0) return;
+    const spool = this.#o.spool;
+    let spooled = false;
+    let rest = text;
+    while (rest.length > 0) {
+      // The chunk ends at MAX_CHUNK_BYTES or where the head of a log over its limit ends.
+      const end = Math.min(MAX_CHUNK_BYTES, this.#headLimit - spool.size);
+      if (this.#overflow > 0 || end <= 0) {
+        this.#spill(rest);
+        break;
+      }
+      const chunk = (this.#chunk ??= Buffer.allocUnsafeSlow(MAX_CHUNK_BYTES));
+      // Whole characters only: encodeInto stops before one that does not fit.
+      const { read, written } = encoder.encodeInto(rest, chunk.subarray(this.#fill, end));
+      this.#fill += written;
+      this.#written += written;
+      if (read === rest.length && this.#fill < end) break;
+      if (this.#fill === 0) {
+        // Not one character fits in what is left of the head: the rest of the log goes to the tail.
+        this.#spill(rest);
+        break;
+      }
+      this.#spoolChunk();
+      spooled = true;
+      rest = rest.slice(read);
+    }
+    if (spooled) this.#sendSpooled();
+    this.#timer ??= setTimeout(() => this.#cut(), FLUSH_INTERVAL_MS);
+  }
+
+  /** Past the head (or once nothing more fits in it): `text` goes to the tail file. */
+  #spill(text: string): void {
     const bytes = Buffer.from(text, 'utf8');
     this.#written += bytes.length;
-    this.#pending.push(bytes);
-    this.#pendingBytes += bytes.length;
-    if (this.#pendingBytes >= MAX_CHUNK_BYTES) this.#cut(false);
-    this.#timer ??= setTimeout(() => this.#cut(), FLUSH_INTERVAL_MS);
+    this.#spillToTail(bytes);
+  }
+
+  /** The chunk being filled, if anything is in it, to the spool (which copies it: the buffer is reused). */
+  #spoolChunk(): void {
+    if (this.#fill === 0 || this.#chunk === undefined) return;
+    this.#o.spool.append(this.#chunk.subarray(0, this.#fill));
+    this.#fill = 0;
   }
 
   /** Sends everything written so far and resolves once the server acknowledged it (or fenced us). */
@@ -223,38 +270,19 @@ export class LogShipper {
   }
 
   /**
-   * Spools what was written as chunks and starts sending them. `all` false (the writer passed a chunk's worth):
-   * only whole chunks, the rest waits for more or for the flush timer, so a fast step's chunks are full ones.
+   * The flush timer, a flush or the end: the chunk being filled goes to the spool as it is and is sent. While a
+   * step prints fast, chunks go full (write()), so its log travels in whole 100 KiB chunks.
    */
-  #cut(all = true): void {
-    if (all) {
-      if (this.#timer) clearTimeout(this.#timer);
-      this.#timer = undefined;
-    }
-    if (this.#pendingBytes === 0) return;
-    let buf = Buffer.concat(this.#pending);
-    this.#pending = [];
-    this.#pendingBytes = 0;
-    const spool = this.#o.spool;
-    while (buf.length > 0) {
-      if (!all && buf.length < MAX_CHUNK_BYTES && this.#overflow === 0) {
-        this.#pending = [buf];
-        this.#pendingBytes = buf.length;
-        break;
-      }
-      const room = this.#headLimit - spool.size;
-      if (room <= 0 || this.#overflow > 0) {
-        this.#spillToTail(buf);
-        break;
-      }
-      const n = charBoundary(buf, Math.min(MAX_CHUNK_BYTES, room));
-      if (n === 0) {
-        this.#spillToTail(buf);
-        break;
-      }
-      spool.append(buf.subarray(0, n));
-      buf = buf.subarray(n);
-    }
+  #cut(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#fill === 0) return;
+    this.#spoolChunk();
+    this.#sendSpooled();
+  }
+
+  /** After chunks were spooled: a filled batch wakes its waiting sender, senders start, writers get room. */
+  #sendSpooled(): void {
     if (this.#unsent().length >= BATCH_CHUNKS) this.#wakeFill();
     this.#kick();
     this.#wake();
@@ -381,10 +409,20 @@ export class LogShipper {
   async #upload(batch: SpoolEntry[]): Promise<{ ackedSeq: number; cancel: boolean }> {
     const spool = this.#o.spool;
     if (!this.#jsonOnly) {
-      const { attempt } = spool.meta();
-      const frames = batch.map((e) => ({ attempt, seq: e.seq, offset: e.offset, bytes: spool.read(e) }));
+      // A streaming log's batch is read into a reused body: a megabyte of new memory per request was garbage.
+      const carried = batch.reduce((n, e) => n + e.length, 0);
+      const reused =
+        carried > REUSED_BODY_MIN ? (this.#bodies.pop() ?? Buffer.allocUnsafeSlow(BODY_BYTES)) : undefined;
       try {
-        return await this.#o.client.sendLogBytes(this.#o.lease, frames, this.#o.requestTimeoutMs);
+        const res = await this.#o.client.sendLogBody(
+          this.#o.lease,
+          spool.readBatch(batch, reused),
+          this.#o.requestTimeoutMs,
+        );
+        // Answered: the body was written whole. After a failure it is dropped, never reused (a destroyed
+        // request may still hold it).
+        if (reused !== undefined) this.#bodies.push(reused);
+        return res;
       } catch (err) {
         if (!(err instanceof ApiError && err.status === 404 && err.message.startsWith('no route for ')))
           throw err;

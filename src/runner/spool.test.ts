@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AcquireResponse, CompleteBody } from '../protocol/api.ts';
 import { tempDir } from '../../test/helpers/temp.ts';
+import { decodeLogFrames } from '../protocol/log-frames.ts';
 import { Spool } from './spool.ts';
 
 const offer = {
@@ -22,6 +23,23 @@ const result: CompleteBody = {
 };
 
 describe('spool journal', () => {
+  it('reads chunks into a batch body of the binary log call, in a given buffer when it is large enough', () => {
+    const s = Spool.create(tempDir(), offer);
+    const chunks = ['first\n', 'ünïcödé ✓\n', 'y'.repeat(70_000)];
+    for (const c of chunks) s.append(Buffer.from(c));
+    const reused = Buffer.alloc(80_000, 0x2a);
+    for (const into of [undefined, Buffer.alloc(10), reused]) {
+      const body = s.readBatch(s.entries.slice(1), into);
+      expect(body.buffer === reused.buffer).toBe(into === reused);
+      const decoded = decodeLogFrames(body);
+      if (!decoded.ok) throw new Error(decoded.message);
+      expect(decoded.frames.map((f) => [f.attempt, f.seq, f.offset, f.bytes.toString('utf8')])).toEqual([
+        [2, 1, 6, chunks[1]],
+        [2, 2, 6 + Buffer.byteLength(chunks[1]!), chunks[2]],
+      ]);
+    }
+  });
+
   it('reopens the offer, every chunk byte-exact, the acknowledgement and the result', () => {
     const root = tempDir();
     const s = Spool.create(root, offer);

@@ -22,9 +22,11 @@ import {
   truncateSync,
   writeFileSync,
   writeSync,
+  writevSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import type { AcquireResponse, CompleteBody } from '../protocol/api.ts';
+import { logFrameHeader } from '../protocol/log-frames.ts';
 
 export interface SpoolEntry {
   seq: number;
@@ -145,7 +147,7 @@ export class Spool {
     const seq = this.entries.length;
     const offset = this.size;
     const header = Buffer.from(`L ${seq} ${offset} ${bytes.length}\n`);
-    this.#write(Buffer.concat([header, bytes]));
+    this.#write(header, bytes);
     const entry = { seq, offset, length: bytes.length, at: this.#size + header.length };
     this.#size += header.length + bytes.length;
     this.entries.push(entry);
@@ -154,14 +156,38 @@ export class Spool {
 
   /** A chunk's bytes as journalled: what the shipper sends as is (docs/adr/0021-log-bytes.md). */
   read(entry: SpoolEntry): Buffer {
-    const buf = Buffer.alloc(entry.length);
+    const buf = Buffer.allocUnsafe(entry.length);
+    this.#readInto(entry, buf, 0);
+    return buf;
+  }
+
+  /**
+   * The binary batch body of `entries` (protocol/log-frames.ts): each chunk's header line, then its bytes read
+   * from the journal straight into the body — into `into` when it is large enough, else a new buffer.
+   */
+  readBatch(entries: readonly SpoolEntry[], into?: Buffer): Buffer {
+    const { attempt } = this.#meta;
+    const headers = entries.map((e) => logFrameHeader(attempt, e.seq, e.offset, e.length));
+    let total = 0;
+    for (let i = 0; i < entries.length; i++) total += headers[i]!.length + entries[i]!.length;
+    const body =
+      into !== undefined && into.length >= total ? into.subarray(0, total) : Buffer.allocUnsafe(total);
+    let at = 0;
+    for (let i = 0; i < entries.length; i++) {
+      at += body.write(headers[i]!, at, 'latin1');
+      this.#readInto(entries[i]!, body, at);
+      at += entries[i]!.length;
+    }
+    return body;
+  }
+
+  #readInto(entry: SpoolEntry, buf: Buffer, at: number): void {
     let done = 0;
     while (done < entry.length) {
-      const n = readSync(this.#journal(), buf, done, entry.length - done, entry.at + done);
+      const n = readSync(this.#journal(), buf, at + done, entry.length - done, entry.at + done);
       if (n === 0) throw new Error(`${this.path} ends inside chunk ${entry.seq}`);
       done += n;
     }
-    return buf;
   }
 
   ack(seq: number): void {
@@ -180,7 +206,7 @@ export class Spool {
 
   saveResult(body: CompleteBody): void {
     const json = Buffer.from(JSON.stringify(body), 'utf8');
-    this.#write(Buffer.concat([Buffer.from(`R ${json.length}\n`), json]));
+    this.#write(Buffer.from(`R ${json.length}\n`), json);
     this.#size += json.length + `R ${json.length}\n`.length;
     this.#result = body;
   }
@@ -204,8 +230,18 @@ export class Spool {
     return (this.#fd ??= openSync(this.path, 'a+'));
   }
 
-  #write(record: Buffer): void {
-    let done = 0;
-    while (done < record.length) done += writeSync(this.#journal(), record, done, record.length - done);
+  /** Appends a record, its header and body in one writev (no concatenation); a short write is completed. */
+  #write(header: Buffer, body: Buffer): void {
+    const fd = this.#journal();
+    let done = writevSync(fd, [header, body]);
+    for (const part of [header, body]) {
+      if (done >= part.length) {
+        done -= part.length;
+        continue;
+      }
+      let at = done;
+      done = 0;
+      while (at < part.length) at += writeSync(fd, part, at, part.length - at);
+    }
   }
 }
