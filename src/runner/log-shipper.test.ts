@@ -138,6 +138,19 @@ describe('log shipper', () => {
     expect(sent.length).toBeLessThanOrEqual(Math.ceil(text.length / (10 * full)) + 2);
   });
 
+  it("stores each task's log alone when shippers one after another reuse a closed one's chunk buffer", async () => {
+    const live = await startLiveServer();
+    const runner = await live.registerRunner();
+    const logs = ['A'.repeat(150_000) + '\n', 'b\n', 'ç'.repeat(60_000), 'd'.repeat(102_400)];
+    for (const [i, text] of logs.entries()) {
+      const offer = await live.offer(runner, `tasks: { t${i}: { run: "true" } }`);
+      const { s } = shipper(runner, offer.lease, Spool.create(tempDir(), offer));
+      s.write(text);
+      await s.close();
+      expect(await live.admin.taskLog(offer.task.runId, `t${i}`)).toBe(text);
+    }
+  });
+
   it('falls back to the JSON call for the rest of the attempt when the server does not know the binary one', async () => {
     const live = await startLiveServer();
     const runner = await live.registerRunner();

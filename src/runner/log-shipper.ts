@@ -44,6 +44,13 @@ const BODY_BYTES = BATCH_CHUNKS * (MAX_CHUNK_BYTES + 80);
 /** Batches of more log bytes than this are read into a reused body; smaller ones into a new buffer. */
 const REUSED_BODY_MIN = 64 * 1024;
 const encoder = new TextEncoder();
+/**
+ * Chunk buffers of closed shippers, for the next ones: a new 100 KiB buffer per task was external memory that
+ * V8 counts towards its next collection, for tasks that print a line.
+ */
+const spareChunks: Buffer[] = [];
+/** Spare chunk buffers kept at most (a runner's slots rarely exceed this). */
+const MAX_SPARE_CHUNKS = 16;
 /** Buffered text is sent at least this often. */
 export const FLUSH_INTERVAL_MS = 200;
 /** Stored log size per task (16 MiB): the first and the last half are kept. */
@@ -202,7 +209,7 @@ export class LogShipper {
         this.#spill(rest);
         break;
       }
-      const chunk = (this.#chunk ??= Buffer.allocUnsafeSlow(MAX_CHUNK_BYTES));
+      const chunk = (this.#chunk ??= spareChunks.pop() ?? Buffer.allocUnsafeSlow(MAX_CHUNK_BYTES));
       // Whole characters only: encodeInto stops before one that does not fit.
       const { read, written } = encoder.encodeInto(rest, chunk.subarray(this.#fill, end));
       this.#fill += written;
@@ -265,6 +272,9 @@ export class LogShipper {
     this.#cut();
     if (this.#overflow > 0) this.#appendTail();
     this.#closed = true;
+    // Nothing is written into it any more (write() returns once closed); the spool copied what it held.
+    if (this.#chunk !== undefined && spareChunks.length < MAX_SPARE_CHUNKS) spareChunks.push(this.#chunk);
+    this.#chunk = undefined;
     this.#wake();
     await this.flush();
   }
