@@ -9,22 +9,16 @@ import { containmentPlan } from './containment.ts';
 import { makeTask, processesWith, runCollected, waitFor } from './test-support.ts';
 
 /**
- * A grep pattern for `text` that grep's own command line does not match ("[b]aton-…"): a plain one would
- * find the grep itself and stop waiting before the process it waits for exists.
- */
-function notItself(text: string): string {
-  return `[${text[0]}]${text.slice(1)}`;
-}
-
-/**
  * Script lines that start two processes escaping the process group (setsid, nohup), each carrying
  * `token` in its command line, wait until both run, make a FIFO `go` and print "ready <workspace>".
+ * Each escapee says it is up from its own bash, after setsid/nohup exec'd it: the command line alone would
+ * show the token while setsid itself still ran in the step's group (or mid-exec, when it reads empty).
  */
 function escapees(token: string): string {
   return [
-    `setsid bash -c 'sleep 600; : ${token}-setsid' &`,
-    `nohup bash -c 'sleep 600; : ${token}-nohup' > /dev/null 2>&1 &`,
-    `until grep -qs '${notItself(`${token}-setsid`)}' /proc/[0-9]*/cmdline && grep -qs '${notItself(`${token}-nohup`)}' /proc/[0-9]*/cmdline; do sleep 0.02; done`,
+    `setsid bash -c 'echo up > setsid-up; sleep 600; : ${token}-setsid' &`,
+    `nohup bash -c 'echo up > nohup-up; sleep 600; : ${token}-nohup' > /dev/null 2>&1 &`,
+    'until [ -s setsid-up ] && [ -s nohup-up ]; do sleep 0.02; done',
     'mkfifo go',
     'echo "ready $PWD"',
   ].join('\n');
@@ -261,7 +255,8 @@ describe('runTask: process containment', () => {
     onTestFinished(() => {
       for (const pid of processesWith(token)) process.kill(pid, 'SIGKILL'); // it escaped, as this level allows
     });
-    const run = `setsid bash -c 'exec -a ${token} sleep 600' &\nuntil grep -qs '${notItself(token)}' /proc/[0-9]*/cmdline; do sleep 0.02; done`;
+    // `up` is written by the bash setsid exec'd, so the step ends only once its grandchild left the group.
+    const run = `setsid bash -c 'echo up > up; exec -a ${token} sleep 600' &\nuntil [ -s up ]; do sleep 0.02; done`;
     const { outcome, system } = await runCollected(makeTask([{ run }]), {
       workRoot: tempDir(),
       containment: 'none',
@@ -288,7 +283,7 @@ describe('runTask: process containment', () => {
       let seen = '';
       runner.child.stdout?.on('data', (b: Buffer) => {
         seen += b.toString();
-        if (seen.includes('ready')) resolve();
+        if (/^ready /m.test(seen)) resolve();
       });
       void runner.exited.then(() => reject(new Error(`runner exited before the step was ready: ${seen}`)));
     });

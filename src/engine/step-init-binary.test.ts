@@ -61,10 +61,11 @@ describe.runIf(asRoot)('the compiled step init', () => {
   it('kills what a step left running when it ends: a background job and a double-forked daemon', async () => {
     const token = `baton-${randomBytes(6).toString('hex')}`;
     const run = [
-      `bash -c 'sleep 600; : ${token}-background' &`,
+      // Each says it is up from its own bash: a command line shows the token before the exec is done.
+      `bash -c 'echo up > background-up; sleep 600; : ${token}-background' &`,
       // The daemon's parent exits at once: it is reparented to the init, in a session of its own.
-      `( setsid bash -c 'sleep 600; : ${token}-daemon' & ) &`,
-      `until grep -qs '${notItself(`${token}-daemon`)}' /proc/[0-9]*/cmdline; do sleep 0.02; done`,
+      `( setsid bash -c 'echo up > daemon-up; sleep 600; : ${token}-daemon' & ) &`,
+      'until [ -s background-up ] && [ -s daemon-up ]; do sleep 0.02; done',
       'mkfifo go',
       'echo "started $PWD"',
       'read -r _ < go',
@@ -276,8 +277,8 @@ describe.runIf(asRoot)('the bash chain, where the compiled init cannot be used',
         makeTask([
           {
             run: [
-              `( setsid bash -c 'sleep 600; : ${token}' & ) &`,
-              `until grep -qs '${notItself(token)}' /proc/[0-9]*/cmdline; do sleep 0.02; done`,
+              `( setsid bash -c 'echo up > up; sleep 600; : ${token}' & ) &`,
+              'until [ -s up ]; do sleep 0.02; done',
               'readlink /proc/1/exe',
               `ls -A ${JSON.stringify(state)} | wc -l`,
             ].join('\n'),
