@@ -4,9 +4,11 @@
 // process.cpuUsage (less sensitive to a loaded machine than wall time, which is printed too).
 //
 //   node bench/log-upload.ts [--mode bytes|json] [--mb 50] [--baton bin/baton.js] [--cpu-prof DIR]
-//     [--chunks-per-call 10]
+//     [--chunks-per-call 10] [--chunk-bytes 102400] [--task-bytes 12500000]
 //
 // --baton runs another checkout's server (e.g. the commit before the change, which knows only --mode json).
+// A step that trickles its log (a line now and then) sends one small chunk per call, tens of thousands in one
+// task: `--chunks-per-call 1 --chunk-bytes 200 --task-bytes 4000000 --mb 4` is 20,000 such calls.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,12 +26,20 @@ const { values: args } = parseArgs({
     'cpu-prof': { type: 'string' },
     // Chunks of 100 KiB per call: 10 as a fast step's shipper sends them, fewer to see the per-call cost.
     'chunks-per-call': { type: 'string', default: '10' },
+    // Bytes per chunk (the shipper's full chunk by default) and per task (a multiple of 100, under the 16 MiB cap).
+    'chunk-bytes': { type: 'string', default: String(100 * 1024) },
+    'task-bytes': { type: 'string', default: '12500000' },
   },
 });
-const CHUNK_BYTES = 100 * 1024;
+const CHUNK_BYTES = Number(args['chunk-bytes']);
 const BATCH_CHUNKS = Number(args['chunks-per-call']);
-/** Per task: under the 16 MiB cap. */
-const TASK_BYTES = 12_500_000;
+const TASK_BYTES = Number(args['task-bytes']);
+if (!(TASK_BYTES > 0 && TASK_BYTES % 100 === 0 && TASK_BYTES <= 16 * 1024 * 1024))
+  throw new Error(
+    `--task-bytes ${args['task-bytes']}: a multiple of 100, at most 16 MiB (the log cap per task)`,
+  );
+if (!(CHUNK_BYTES > 0 && CHUNK_BYTES <= 100 * 1024))
+  throw new Error(`--chunk-bytes ${args['chunk-bytes']}: 1 to 102400 (the server's limit per chunk)`);
 const totalBytes = Number(args.mb) * 1_000_000;
 const tasks = Math.ceil(totalBytes / TASK_BYTES);
 

@@ -85,12 +85,32 @@ export interface AppendLogsOptions {
   attempt?: number;
 }
 
+/**
+ * Attempts whose acknowledged log seq this process remembers (appendLogs): past it, the oldest is forgotten and
+ * its next append counts its chunks from the start once.
+ */
+const ACKED_HINTS = 4096;
+
 /** How many queued tasks one claim looks at when labels rule some out. */
 const CLAIM_SCAN_LIMIT = 500;
 /** The first page of candidates; each next page is 8× larger, up to the scan limit. */
 const CLAIM_FIRST_PAGE = 8;
 
 export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy: RunPolicy) {
+  /**
+   * The contiguous seq last acknowledged per live attempt (`task#attempt`), set only once the transaction that
+   * stored those chunks committed. Every chunk up to it is stored for good (a live attempt's chunks are never
+   * deleted), so the next append counts only the chunks after it: a task that trickles its log for hours sends
+   * tens of thousands of chunks, and counting them all at every append made each one slower than the last.
+   */
+  const ackedHints = new Map<string, number>();
+  const rememberAcked = (key: string, seq: number): void => {
+    if (seq <= (ackedHints.get(key) ?? -1)) return;
+    ackedHints.delete(key); // re-inserted last: the Map's order is least recently acknowledged first
+    if (ackedHints.size >= ACKED_HINTS) ackedHints.delete(ackedHints.keys().next().value!);
+    ackedHints.set(key, seq);
+  };
+
   async function liveAttempt(tx: Tx, leaseId: string, runnerId: string, now: number): Promise<AttemptRow> {
     const a = await tx
       .selectFrom('attempts')
@@ -548,7 +568,7 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
       const asBytes = chunks.map((c) =>
         'bytes' in c ? c : { seq: c.seq, offset: c.offset, bytes: Buffer.from(c.data, 'utf8') },
       );
-      return d.writeTx(async (tx) => {
+      const stored = await d.writeTx(async (tx) => {
         const a = await liveAttempt(tx, leaseId, runnerId, now);
         if (o.attempt !== undefined && o.attempt !== a.number)
           throw new BatonError(
@@ -590,9 +610,13 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
             .where('attempt', '=', a.number)
             .execute();
         }
-        const ackedSeq = await contiguousSeq(tx, a.task_id, a.number);
-        return { ackedSeq, cancel: a.cancel_requested === 1, taskId: a.task_id, attempt: a.number };
+        const key = `${a.task_id}#${a.number}`;
+        const ackedSeq = await contiguousSeq(tx, a.task_id, a.number, ackedHints.get(key) ?? -1);
+        return { ackedSeq, cancel: a.cancel_requested === 1, taskId: a.task_id, attempt: a.number, key };
       });
+      const { key, ...answer } = stored;
+      rememberAcked(key, answer.ackedSeq);
+      return answer;
     },
 
     /** Records the outcome once; a replay of `complete` on the same lease returns the first answer. */
@@ -848,23 +872,29 @@ async function restrictDependents(tx: Tx, runId: string, name: string, recipient
   }
 }
 
-async function contiguousSeq(tx: Tx, taskId: string, attempt: number): Promise<number> {
+/**
+ * The highest seq up to which every chunk of the attempt is stored, -1 when chunk 0 is not. `from`: a seq up
+ * to which every chunk is known to be stored, so only the chunks after it are counted (-1: all of them).
+ */
+async function contiguousSeq(tx: Tx, taskId: string, attempt: number, from: number): Promise<number> {
   const agg = await tx
     .selectFrom('log_chunks')
     .select((eb) => [eb.fn.max<number>('seq').as('max'), eb.fn.countAll<number>().as('n')])
     .where('task_id', '=', taskId)
     .where('attempt', '=', attempt)
+    .where('seq', '>', from)
     .executeTakeFirstOrThrow();
-  if (agg.max === null || Number(agg.n) === 0) return -1;
-  if (Number(agg.n) === Number(agg.max) + 1) return Number(agg.max);
+  if (agg.max === null || Number(agg.n) === 0) return from;
+  if (Number(agg.n) === Number(agg.max) - from) return Number(agg.max);
   const seqs = await tx
     .selectFrom('log_chunks')
     .select('seq')
     .where('task_id', '=', taskId)
     .where('attempt', '=', attempt)
+    .where('seq', '>', from)
     .orderBy('seq')
     .execute();
-  let acked = -1;
+  let acked = from;
   for (const s of seqs) {
     if (s.seq !== acked + 1) break;
     acked = s.seq;

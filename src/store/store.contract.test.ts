@@ -505,6 +505,62 @@ function contract(target: Target) {
     ).rejects.toMatchObject({ code: 'payload_too_large' });
   });
 
+  /** Chunk `seq` of a log of 2-byte chunks, "<seq mod 10>\n" at offset 2 × seq. */
+  const chunk = (seq: number) => ({ seq, offset: 2 * seq, data: `${seq % 10}\n` });
+  const seqs = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => chunk(from + i));
+
+  it('acknowledges the contiguous prefix of a long log appended out of order, and again after a restart', async () => {
+    await create([task('a')]);
+    const c = await take();
+    const lease = c.attempt.lease_id;
+    const append = (s: Store, from: number, to: number) =>
+      s.leases.appendLogs(lease, 'r1', seqs(from, to), T0).then((r) => r.ackedSeq);
+    // Two batches in flight land in either order: the later one alone moves nothing.
+    for (let from = 0; from < 400; from += 40) {
+      expect(await append(store, from + 20, from + 40)).toBe(from - 1);
+      expect(await append(store, from, from + 20)).toBe(from + 39);
+    }
+    // A refused batch stores nothing and moves nothing; the next good one is acknowledged.
+    await expect(
+      store.leases.appendLogs(lease, 'r1', [{ seq: 400, offset: 7, data: 'x\n' }], T0),
+    ).rejects.toMatchObject({ code: 'log_offset_conflict' });
+    expect(await append(store, 401, 402)).toBe(399);
+    expect(await append(store, 400, 401)).toBe(401);
+    // A store opened afresh (a restarted server) answers the same from the stored chunks alone.
+    await store.close();
+    store = await reopen();
+    expect(await append(store, 0, 1)).toBe(401);
+    expect(await append(store, 403, 404)).toBe(401);
+    expect(await append(store, 402, 403)).toBe(403);
+    const stored = await store.logs.chunks(c.task.id, 1);
+    expect(stored.map((x) => x.seq)).toEqual(Array.from({ length: 404 }, (_, i) => i));
+    expect(Buffer.concat(stored.map((x) => x.bytes)).toString('utf8')).toBe(
+      seqs(0, 404)
+        .map((x) => x.data)
+        .join(''),
+    );
+  });
+
+  sharedIt('two stores appending to one attempt acknowledge what both stored', async () => {
+    const other = await reopen();
+    extra.push(other);
+    await create([task('a')]);
+    const c = await take();
+    const lease = c.attempt.lease_id;
+    let acked = -1;
+    for (let from = 0; from < 200; from += 20) {
+      const answers = await Promise.all([
+        other.leases.appendLogs(lease, 'r1', seqs(from + 10, from + 20), T0),
+        store.leases.appendLogs(lease, 'r1', seqs(from, from + 10), T0),
+      ]);
+      acked = Math.max(acked, ...answers.map((a) => a.ackedSeq));
+      // Whichever committed second saw both (the attempt's row lock orders them).
+      expect(acked).toBe(from + 19);
+    }
+    expect((await other.leases.appendLogs(lease, 'r1', [chunk(0)], T0)).ackedSeq).toBe(199);
+    expect((await store.leases.appendLogs(lease, 'r1', [chunk(0)], T0)).ackedSeq).toBe(199);
+  });
+
   it('no text column receives NUL: a message with NUL is stored with U+FFFD', async () => {
     const { runId } = await create([task('a')]);
     const c = await take();
