@@ -612,7 +612,14 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
         }
         const key = `${a.task_id}#${a.number}`;
         const ackedSeq = await contiguousSeq(tx, a.task_id, a.number, ackedHints.get(key) ?? -1);
-        return { ackedSeq, cancel: a.cancel_requested === 1, taskId: a.task_id, attempt: a.number, key };
+        return {
+          ackedSeq,
+          cancel: a.cancel_requested === 1,
+          taskId: a.task_id,
+          runId: a.run_id,
+          attempt: a.number,
+          key,
+        };
       });
       const { key, ...answer } = stored;
       rememberAcked(key, answer.ackedSeq);

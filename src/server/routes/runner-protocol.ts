@@ -292,15 +292,16 @@ export function runnerRoutes(app: FastifyInstance, ctx: ServerContext, acquire: 
         SERVER_LOG_LIMIT_BYTES,
         { files: ctx.logFiles, ...(attempt === undefined ? {} : { attempt }) },
       );
-      if (chunks.length > 0) {
+      // The task's name is read only for a run someone follows: most log calls have no reader waiting.
+      if (chunks.length > 0 && ctx.hub.followed(res.runId)) {
         const task = await ctx.store.dialect.db
           .selectFrom('tasks')
-          .select(['name', 'run_id'])
+          .select('name')
           .where('id', '=', res.taskId)
           .executeTakeFirstOrThrow();
-        for (const c of ctx.hub.followed(task.run_id) ? chunks : []) {
+        for (const c of chunks) {
           ctx.hub.log({
-            runId: task.run_id,
+            runId: res.runId,
             task: task.name,
             taskId: res.taskId,
             attempt: res.attempt,
