@@ -104,6 +104,7 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
    * tens of thousands of chunks, and counting them all at every append made each one slower than the last.
    */
   const ackedHints = new Map<string, number>();
+  const hintKey = (taskId: string, attempt: number) => `${taskId}#${attempt}`;
   const rememberAcked = (key: string, seq: number): void => {
     if (seq <= (ackedHints.get(key) ?? -1)) return;
     ackedHints.delete(key); // re-inserted last: the Map's order is least recently acknowledged first
@@ -610,20 +611,18 @@ export function createLeaseStore(d: StoreDialect, timings: LeaseTimings, policy:
             .where('attempt', '=', a.number)
             .execute();
         }
-        const key = `${a.task_id}#${a.number}`;
-        const ackedSeq = await contiguousSeq(tx, a.task_id, a.number, ackedHints.get(key) ?? -1);
+        const from = ackedHints.get(hintKey(a.task_id, a.number)) ?? -1;
+        const ackedSeq = await contiguousSeq(tx, a.task_id, a.number, from);
         return {
           ackedSeq,
           cancel: a.cancel_requested === 1,
           taskId: a.task_id,
           runId: a.run_id,
           attempt: a.number,
-          key,
         };
       });
-      const { key, ...answer } = stored;
-      rememberAcked(key, answer.ackedSeq);
-      return answer;
+      rememberAcked(hintKey(stored.taskId, stored.attempt), stored.ackedSeq);
+      return stored;
     },
 
     /** Records the outcome once; a replay of `complete` on the same lease returns the first answer. */
