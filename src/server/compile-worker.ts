@@ -2,6 +2,7 @@
 // posts the result back. Nothing here touches the store or the network.
 import { parentPort } from 'node:worker_threads';
 import { compileWorkflow, type CompileOptions } from '../workflow/index.ts';
+import type { CompileAnswer } from './compile-pool.ts';
 
 export interface CompileJob {
   id: number;
@@ -10,5 +11,12 @@ export interface CompileJob {
 }
 
 parentPort?.on('message', (job: CompileJob) => {
-  parentPort?.postMessage({ id: job.id, result: compileWorkflow(job.text, job.options) });
+  const result = compileWorkflow(job.text, job.options);
+  // The result's size, for the pool's cache bound, measured here rather than on the server's loop.
+  let bytes = Number.POSITIVE_INFINITY; // too big to measure is too big to keep
+  try {
+    bytes = JSON.stringify(result).length;
+  } catch {}
+  const answer: CompileAnswer = { id: job.id, result, bytes };
+  parentPort?.postMessage(answer);
 });
