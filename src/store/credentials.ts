@@ -3,6 +3,8 @@ import type { StoreDialect } from './dialect.ts';
 import type { RunnerRow, TokenRow } from './schema.ts';
 import { newId } from './ids.ts';
 
+const RUNNER_NAMES_PER_QUERY = 500;
+
 export function createCredentialStore(d: StoreDialect) {
   const { db } = d;
   return {
@@ -87,6 +89,21 @@ export function createCredentialStore(d: StoreDialect) {
     },
     async listRunners(): Promise<RunnerRow[]> {
       return db.selectFrom('runners').selectAll().orderBy('created_at').execute();
+    },
+    /** The names of these runners by id (a run's view names only the runners its tasks ran on). */
+    async runnerNames(ids: Iterable<string>): Promise<Map<string, string>> {
+      const unique = [...new Set(ids)];
+      const names = new Map<string, string>();
+      // Bounded lists: SQLite refuses a statement with too many parameters.
+      for (let i = 0; i < unique.length; i += RUNNER_NAMES_PER_QUERY) {
+        const rows = await db
+          .selectFrom('runners')
+          .select(['id', 'name'])
+          .where('id', 'in', unique.slice(i, i + RUNNER_NAMES_PER_QUERY))
+          .execute();
+        for (const row of rows) names.set(row.id, row.name);
+      }
+      return names;
     },
     async setRunnerStatus(id: string, statusJson: string, now: number): Promise<void> {
       await db

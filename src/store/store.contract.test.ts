@@ -883,6 +883,29 @@ function contract(target: Target) {
     expect((await store.credentials.listRunners()).map((r) => r.name).sort()).toEqual(['fresh', 'plain']);
   });
 
+  it('names only the runners asked for, past the statement parameter bound, skipping unknown ids', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 520; i++) {
+      const r = await store.credentials.insertRunner({
+        name: `r${i}`,
+        labels: '[]',
+        capacity: 1,
+        version: '1',
+        token_hash: `h-${i}`,
+        public_key: null,
+        created_at: T0 + i,
+        ephemeral: 0,
+      });
+      ids.push(r.id);
+    }
+    expect(await store.credentials.runnerNames([])).toEqual(new Map());
+    const names = await store.credentials.runnerNames([ids[3]!, ids[3]!, 'no-such-runner', ...ids.slice(10)]);
+    expect(names.size).toBe(511);
+    expect(names.get(ids[3]!)).toBe('r3');
+    expect(names.get(ids[519]!)).toBe('r519');
+    expect(names.has(ids[5]!)).toBe(false);
+  });
+
   it('stores secrets by name: put creates then updates, list shows names only, remove deletes', async () => {
     expect(await store.secrets.put('TOKEN', 'c1', T0)).toBe('created');
     expect(await store.secrets.put('TOKEN', 'c2', T0 + 1)).toBe('updated');

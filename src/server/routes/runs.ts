@@ -17,6 +17,7 @@ import {
 } from '../../protocol/api.ts';
 import { isTerminal, type RunStatus } from '../../protocol/status.ts';
 import type { Plan } from '../../protocol/plan.ts';
+import type { TaskRow } from '../../store/schema.ts';
 import { resolveInputs, selectJobs, type CustomTypeSite } from '../../workflow/index.ts';
 import { authenticateUser, scopeFor, userTokenOf } from '../auth.ts';
 import { publishAdvance, type ServerContext } from '../context.ts';
@@ -31,8 +32,14 @@ const RunParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 export async function loadRunResult(ctx: ServerContext, runId: string) {
   const loaded = await ctx.store.runs.get(runId);
   if (!loaded) throw new BatonError('not_found', `run ${runId} not found`);
-  const names = new Map((await ctx.store.credentials.listRunners()).map((r) => [r.id, r.name]));
-  return runResult(loaded.run, loaded.tasks, names);
+  return runResult(loaded.run, loaded.tasks, await namesOfRunners(ctx, loaded.tasks));
+}
+
+/** The names of the runners `tasks` ran on, by id: only those are read, however large the fleet. */
+function namesOfRunners(ctx: ServerContext, tasks: readonly TaskRow[]): Promise<Map<string, string>> {
+  const ids: string[] = [];
+  for (const t of tasks) if (t.runner_id !== null) ids.push(t.runner_id);
+  return ids.length === 0 ? Promise.resolve(new Map()) : ctx.store.credentials.runnerNames(ids);
 }
 
 export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
@@ -230,7 +237,7 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
     // Sends what changed since the last call: task statuses and log chunks not yet sent (dedup by seq).
     const sendState = async () => {
       const snap = (await ctx.store.runs.get(runId)) ?? first;
-      const names = new Map((await ctx.store.credentials.listRunners()).map((x) => [x.id, x.name]));
+      const names = await namesOfRunners(ctx, snap.tasks);
       for (const t of snap.tasks) {
         const key = `${t.status}#${t.attempt}`;
         if (sentStatus.get(t.name) !== key) {
