@@ -13,10 +13,12 @@ export interface CompileJob {
 parentPort?.on('message', (job: CompileJob) => {
   const result = compileWorkflow(job.text, job.options);
   // The result's size, for the pool's cache bound, measured here rather than on the server's loop.
-  let bytes = Number.POSITIVE_INFINITY; // too big to measure is too big to keep
+  let bytes: number;
   try {
     bytes = JSON.stringify(result).length;
-  } catch {}
+  } catch {
+    bytes = Number.POSITIVE_INFINITY; // too big to measure is too big to keep
+  }
   const answer: CompileAnswer = { id: job.id, result, bytes };
   parentPort?.postMessage(answer);
 });
