@@ -142,6 +142,18 @@ describe('runs API', () => {
     expect(Object.keys(doc.paths)).toContain('/api/v1/runner/acquire');
   });
 
+  it("answers a missing run's event stream with 404 and follows nothing", async () => {
+    const t = await createTestApp();
+    const res = await t.app.inject({
+      url: '/api/v1/runs/no-such-run/events',
+      headers: { authorization: `Bearer ${t.adminToken}` },
+    });
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toMatchObject({ error: { code: 'not_found', message: 'run no-such-run not found' } });
+    // The stream subscribes before it reads the run: a refused one must not stay subscribed.
+    expect(t.ctx.hub.followed('no-such-run')).toBe(false);
+  });
+
   it('answers unknown routes and bad bodies with the error envelope', async () => {
     const t = await createTestApp();
     const missing = await t.app.inject({

@@ -192,8 +192,20 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
   // chunks, ending with the run's final status.
   r.get('/api/v1/runs/:id/events', { schema: { params: RunParams } }, async (req, reply) => {
     const runId = req.params.id;
-    const first = await ctx.store.runs.get(runId);
-    if (!first) throw new BatonError('not_found', `run ${runId} not found`);
+    const buffered: Parameters<Parameters<typeof ctx.hub.onRun>[1]>[0][] = [];
+    let live = false;
+    // Subscribed before the one read of the run: whatever happens after the read is buffered until the
+    // snapshot is sent, and nothing happens unseen between the two.
+    const off = ctx.hub.onRun(runId, (m) => (live ? deliver(m) : buffered.push(m)));
+    let first: NonNullable<Awaited<ReturnType<typeof ctx.store.runs.get>>>;
+    try {
+      const loaded = await ctx.store.runs.get(runId);
+      if (!loaded) throw new BatonError('not_found', `run ${runId} not found`);
+      first = loaded;
+    } catch (error) {
+      off();
+      throw error;
+    }
     const token = userTokenOf(req);
     const sse = openSse(req, reply);
     // Revoking or expiring the token ends this stream with an `error` event (see stream-guard.ts).
@@ -201,8 +213,6 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const sentSeq = new Map<string, number>();
     /** The steps last sent per task (`attempt#json`), so a re-read of the database sends only changes. */
     const sentSteps = new Map<string, string>();
-    const buffered: Parameters<Parameters<typeof ctx.hub.onRun>[1]>[0][] = [];
-    let live = false;
     let finished = false;
     const deliver = (m: (typeof buffered)[number]) => {
       if (m.kind === 'log') {
@@ -232,11 +242,11 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
         sse.close();
       }
     };
-    const off = ctx.hub.onRun(runId, (m) => (live ? deliver(m) : buffered.push(m)));
     const sentStatus = new Map<string, string>();
     // Sends what changed since the last call: task statuses and log chunks not yet sent (dedup by seq).
-    const sendState = async () => {
-      const snap = (await ctx.store.runs.get(runId)) ?? first;
+    /** `read`: a snapshot read since the subscription (the stream's first); else the run is read again. */
+    const sendState = async (read?: typeof first) => {
+      const snap = read ?? (await ctx.store.runs.get(runId)) ?? first;
       const names = await namesOfRunners(ctx, snap.tasks);
       for (const t of snap.tasks) {
         const key = `${t.status}#${t.attempt}`;
@@ -292,7 +302,7 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
       : undefined;
     try {
       sse.send('run', { type: 'run', runId, status: first.run.status });
-      const snap = await sendState();
+      const snap = await sendState(first);
       live = true;
       for (const m of buffered.splice(0)) deliver(m);
       if (!finished && isTerminal(snap.run.status)) sse.close();
