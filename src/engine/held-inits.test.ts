@@ -2,7 +2,7 @@
 // runs in the very process that was waiting, exactly as a spawned init would run it; a held init that died is
 // passed over; one that no task took is killed when the runner closes them, and dies with the runner when the
 // runner is killed; and what the runner hands it reaches no other process.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { startTracked, stopTracked } from '../../test/helpers/processes.ts';
@@ -147,4 +147,104 @@ describe.runIf(asRoot)('held step inits', () => {
     await runner.exited;
     await waitFor(() => !isLive(heldPid), 'the held init to die with its runner');
   });
+
+  it('are started by the init host, a small process that dies with its owner and takes its inits along', async () => {
+    const plan = await containmentPlan('namespace');
+    const initPath = compiledInit(plan) ?? '';
+    const module = new URL('./init-host.ts', import.meta.url).pathname;
+    // A stand-in runner: one init host, one held init from it; prints both pids and waits to be killed.
+    const script =
+      // (The host's channel keeps no loop alive: the interval does, as a runner's own work does.)
+      `setInterval(() => {}, 1000); const { InitHost } = await import(${JSON.stringify(module)});` +
+      `const host = new InitHost(${JSON.stringify(initPath)}); const init = await host.hold();` +
+      `console.log(host.pid, init.pid);`;
+    const runner = startTracked('init host owner', process.execPath, ['--input-type=module', '-e', script]);
+    onTestFinished(() => stopTracked(runner));
+    let out = '';
+    runner.child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    await waitFor(() => /^\d+ \d+\n/.test(out), 'the host and held init pids');
+    const [hostPid = 0, heldPid = 0] = out.trim().split(' ').map(Number);
+    expect(cmdline(hostPid).slice(0, 2)).toEqual([initPath, '--host']);
+    expect(cmdline(heldPid).slice(0, 2)).toEqual([initPath, '--held']);
+    // Forked by the host, not by the runner: the runner's memory is never copied for an init.
+    expect(parentOf(heldPid)).toBe(hostPid);
+    expect(parentOf(hostPid)).toBe(runner.child.pid);
+    // Its only descriptors are the five the runner holds the other ends of, and nothing of the host's.
+    expect(readdirSync(`/proc/${heldPid}/fd`).map(Number).sort()).toEqual([0, 1, 2, 3, 4]);
+    process.kill(runner.child.pid!, 'SIGKILL');
+    await runner.exited;
+    await waitFor(
+      () => !isLive(hostPid) && !isLive(heldPid),
+      'the host and its held init to die with their owner',
+    );
+  });
+
+  it("relay how a hosted init's step ended: its exit status, and a signal as 128 + its number", async () => {
+    const { held } = await holding(1);
+    const failed = await runCollected(makeTask([{ run: 'exit 7' }]), {
+      workRoot: tempDir(),
+      containment: 'namespace',
+      heldInit: (path) => held.take(path),
+    });
+    expect(failed.outcome).toMatchObject({ status: 'failed', reason: 'exit_code', exitCode: 7 });
+    held.fill();
+    await waitFor(() => held.pids.length === 1, 'a new held init');
+    const killed = await runCollected(makeTask([{ run: 'kill -TERM $$; sleep 5' }]), {
+      workRoot: tempDir(),
+      containment: 'namespace',
+      heldInit: (path) => held.take(path),
+    });
+    expect(killed.outcome).toMatchObject({ status: 'failed', exitCode: 143 });
+  });
+
+  it('lose the steps of a host that is killed, and start a new host for the next ones', async () => {
+    const { held, pids } = await holding(1);
+    const hostPid = held.hostPid ?? 0;
+    expect(parentOf(pids[0]!)).toBe(hostPid);
+    let stepPid: number | undefined;
+    const running = runCollected(makeTask([{ run: 'sleep 30' }]), {
+      workRoot: tempDir(),
+      containment: 'namespace',
+      heldInit: (path) => held.take(path),
+      onStep: (e) => {
+        if (e.state === 'started') stepPid = e.pid;
+      },
+    });
+    await waitFor(() => stepPid !== undefined, 'the step to start');
+    process.kill(hostPid, 'SIGKILL');
+    const { outcome } = await running;
+    expect(outcome.status).toBe('failed');
+    await waitFor(() => !isLive(pids[0]!), 'the step init to die with its host');
+    held.fill();
+    await waitFor(() => held.pids.length === 1, 'a held init from a new host');
+    expect(held.hostPid).toBeDefined();
+    expect(held.hostPid).not.toBe(hostPid);
+    expect(parentOf(held.pids[0]!)).toBe(held.hostPid);
+  });
+
+  it('keep the host while a step it started runs after they are closed, and let it go when the step ends', async () => {
+    const { held } = await holding(1);
+    const hostPid = held.hostPid ?? 0;
+    let started = false;
+    const running = runCollected(makeTask([{ run: 'sleep 1; echo done' }]), {
+      workRoot: tempDir(),
+      containment: 'namespace',
+      heldInit: (path) => held.take(path),
+      onStep: (e) => {
+        if (e.state === 'started') started = true;
+      },
+    });
+    await waitFor(() => started, 'the step to start');
+    held.close();
+    expect(isLive(hostPid)).toBe(true);
+    const { outcome, output } = await running;
+    expect(outcome.status, output).toBe('succeeded');
+    expect(output).toBe('done\n');
+    await waitFor(() => !isLive(hostPid), 'the host to leave once its last step ended');
+  });
 });
+
+/** The parent pid of a live process, from /proc. */
+function parentOf(pid: number): number {
+  return Number(/^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+}

@@ -10,6 +10,7 @@
 // stops (it has forked nothing), and dies with the runner (its parent-death signal) if the runner is killed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { ContainmentPlan } from './containment.ts';
+import { InitHost, type HostedInit } from './init-host.ts';
 import { isLive } from './process-group.ts';
 import { SYSTEM_PATH } from './system-path.ts';
 
@@ -41,8 +42,21 @@ export function holdStepInit(containment: ContainmentPlan): ChildProcess | undef
   return child;
 }
 
+/**
+ * What a step's start (step-process.ts) uses of its init's process: a ChildProcess the runner spawned, or a
+ * HostedInit the init host started (init-host.ts).
+ */
+export type InitProcess = Pick<
+  ChildProcess,
+  'pid' | 'spawnfile' | 'stdio' | 'stdout' | 'stderr' | 'exitCode' | 'signalCode' | 'killed' | 'kill'
+> & {
+  once(event: 'exit', listener: (code: number | null, signal: NodeJS.Signals | null) => void): unknown;
+  once(event: 'close', listener: () => void): unknown;
+  once(event: 'error', listener: (error: Error) => void): unknown;
+};
+
 /** Alive and never used: it has neither exited nor been handed arguments. */
-function stillHeld(child: ChildProcess): boolean {
+function stillHeld(child: InitProcess): boolean {
   return child.pid !== undefined && child.exitCode === null && child.signalCode === null && !child.killed;
 }
 
@@ -50,9 +64,13 @@ function stillHeld(child: ChildProcess): boolean {
 export class HeldInits {
   #plan: () => Promise<ContainmentPlan>;
   #want: number;
-  #held: ChildProcess[] = [];
+  #held: InitProcess[] = [];
   #closed = false;
   #filling = false;
+  /** Holds asked of the host and not answered yet. */
+  #asked = 0;
+  /** The host of the compiled init that starts the held inits (init-host.ts), once one is known. */
+  #host: InitHost | undefined;
 
   constructor(plan: () => Promise<ContainmentPlan>, want: number) {
     this.#plan = plan;
@@ -72,10 +90,22 @@ export class HeldInits {
       (plan) => {
         this.#filling = false;
         this.#held = this.#held.filter(stillHeld);
-        while (!this.#closed && this.#held.length < this.#want) {
-          const child = holdStepInit(plan);
-          if (child === undefined) return;
-          this.#held.push(child);
+        const path = compiledInit(plan);
+        if (path === undefined) return;
+        if (this.#host === undefined || this.#host.path !== path) {
+          this.#host?.close();
+          this.#host = new InitHost(path);
+        }
+        const host = this.#host;
+        while (!this.#closed && this.#held.length + this.#asked < this.#want) {
+          if (!host.usable) {
+            const child = holdStepInit(plan);
+            if (child === undefined) return;
+            this.#held.push(child);
+            continue;
+          }
+          this.#asked++;
+          void host.hold().then((init) => this.#received(init, plan));
         }
       },
       () => {
@@ -84,8 +114,22 @@ export class HeldInits {
     );
   }
 
+  /** The host's answer to one hold: the init, or nothing, and then the runner spawns one itself. */
+  #received(init: HostedInit | undefined, plan: ContainmentPlan): void {
+    this.#asked--;
+    const child = init ?? (this.#closed ? undefined : holdStepInit(plan));
+    if (child === undefined) return;
+    if (this.#closed) release(child);
+    else this.#held.push(child);
+  }
+
+  /** The init host's pid while it runs (tests). */
+  get hostPid(): number | undefined {
+    return this.#host?.pid;
+  }
+
   /** A held init of `path` (the plan's compiled init) still waiting, if one is; taken by one step only. */
-  take(path: string): ChildProcess | undefined {
+  take(path: string): InitProcess | undefined {
     for (;;) {
       const child = this.#held.shift();
       if (child === undefined) return undefined;
@@ -100,11 +144,12 @@ export class HeldInits {
   close(): void {
     this.#closed = true;
     for (const child of this.#held.splice(0)) release(child);
+    this.#host?.close();
   }
 }
 
 /** Kills a held init that no step took (it has forked nothing yet) and lets go of its pipes. */
-function release(child: ChildProcess): void {
+function release(child: InitProcess): void {
   for (const s of child.stdio) s?.destroy();
   if (stillHeld(child)) child.kill('SIGKILL');
 }

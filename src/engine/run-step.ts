@@ -1,6 +1,6 @@
 // Runs one step of a task: script file, shell, cwd, env, the process, its deadline and cancellation.
 
-import type { ChildProcess } from 'node:child_process';
+import type { InitProcess } from './held-inits.ts';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -46,7 +46,7 @@ export interface StepContext {
   /** EngineOptions.started: the step gets its environment (a contained one) or is spawned (others) after it. */
   started?: Promise<void>;
   /** EngineOptions.heldInit, offered to the task's first contained step only (run-task.ts). */
-  held?: (initPath: string) => ChildProcess | undefined;
+  held?: (initPath: string) => InitProcess | undefined;
   /** performance.now() value at which the task's timeout ends, if it has one. */
   taskDeadline: number | undefined;
   exported: ReadonlyMap<string, string>;

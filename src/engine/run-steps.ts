@@ -6,7 +6,7 @@
 // calls always() or cancelled() run, without the cancel signal (they are the cleanup). If the stop had
 // to escalate to SIGKILL, or the task's own timeout ran out, nothing more runs.
 
-import type { ChildProcess } from 'node:child_process';
+import type { InitProcess } from './held-inits.ts';
 import type { AssignedTask, StepSpec } from '../protocol/plan.ts';
 import { actionEnv } from './action-env.ts';
 import type { ContainmentPlan } from './containment.ts';
@@ -30,7 +30,7 @@ export interface StepsInput {
   /** The task's cgroup and the limits it enforces (cgroups.ts), when the task has limits. */
   cgroup?: StepCgroup;
   /** EngineOptions.heldInit, for the first contained step (run-task.ts). */
-  held?: (initPath: string) => ChildProcess | undefined;
+  held?: (initPath: string) => InitProcess | undefined;
   graceMs: number;
   /** performance.now() value at which the task's timeout ends, if it has one. */
   taskDeadline: number | undefined;

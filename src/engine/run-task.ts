@@ -2,7 +2,7 @@
 // work dir. In order: artifacts extracted, env evaluated, steps (run-steps.ts), uploads zipped.
 // Everything the task logs, and the outcome's message, goes through the masker first.
 
-import type { ChildProcess } from 'node:child_process';
+import type { InitProcess } from './held-inits.ts';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -174,7 +174,7 @@ export async function runTask(task: AssignedTask, options: EngineOptions): Promi
   let cached: CacheConsulted = { kind: 'off' };
   // The held init (EngineOptions.heldInit) is for one step: the first that asks, the others spawn their own.
   let heldAsked = false;
-  const held = (initPath: string): ChildProcess | undefined => {
+  const held = (initPath: string): InitProcess | undefined => {
     if (heldAsked) return undefined;
     heldAsked = true;
     return options.heldInit?.(initPath);

@@ -9,12 +9,12 @@
 // (mounts applied, the whole environment received); without that confirmation `done` carries `launchError`
 // whatever the exit code was.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { cgroupGate } from './cgroups.ts';
 import type { ContainmentPlan } from './containment.ts';
 import { createLogDecoder } from './log-decoder.ts';
-import { compiledInit } from './held-inits.ts';
+import { compiledInit, type InitProcess } from './held-inits.ts';
 import { describeGroup } from './process-group.ts';
 import { SYSTEM_PATH } from './system-path.ts';
 import type { Deadman } from './types.ts';
@@ -76,7 +76,7 @@ export interface StepProcessOptions {
    * A held init (held-inits.ts) to start the step with instead of spawning one, asked for only when the step
    * would start under the compiled init without a cgroup gate; given the init's path, undefined when none waits.
    */
-  held?: (initPath: string) => ChildProcess | undefined;
+  held?: (initPath: string) => InitProcess | undefined;
 }
 
 /** Containment whose init takes the step's environment on a pipe, so it can be spawned before it may run. */
@@ -120,7 +120,7 @@ export interface StepProcess {
 }
 
 export function startStepProcess(options: StepProcessOptions): StepProcess {
-  let child: ChildProcess;
+  let child: InitProcess;
   let launch: Launch | undefined;
   try {
     checkEnvironment(options.env);
@@ -280,7 +280,7 @@ function asErrno(error: unknown): NodeJS.ErrnoException {
 }
 
 interface Launch {
-  child: ChildProcess;
+  child: InitProcess;
   /** The init said `ready`: the step is running with everything it was given. */
   confirmed(): boolean;
   /** Why the step did not start, from the init's `fail` line or its silence. */
@@ -366,7 +366,7 @@ function startContained(options: StepProcessOptions): Launch {
  * Puts the gate (cgroups.ts cgroupGate), which has not forked yet, into the task's cgroup and only then lets it
  * exec the chain; on failure the gate gets no `go` and exits unstarted. Returns why it failed.
  */
-function openCgroupGate(child: ChildProcess, cgroup: StepProcessOptions['cgroup']): string | undefined {
+function openCgroupGate(child: InitProcess, cgroup: StepProcessOptions['cgroup']): string | undefined {
   if (cgroup === undefined) return undefined;
   const gate = (child.stdio as unknown[])[5] as Writable | null | undefined;
   gate?.on('error', () => {});

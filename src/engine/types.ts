@@ -3,7 +3,7 @@
 // a bad expression, a missing upload, a hostile artifact); those are TaskOutcomes. It rejects only when
 // the machine itself fails (work root not writable, onLog threw).
 
-import type { ChildProcess } from 'node:child_process';
+import type { InitProcess } from './held-inits.ts';
 import type { ArtifactRef, TaskLimits } from '../protocol/plan.ts';
 import type { CompleteCache } from '../protocol/cache.ts';
 import type { TaskCacheAccess } from './task-cache.ts';
@@ -36,7 +36,7 @@ export interface EngineOptions {
    * A step init started ahead of the task (held-inits.ts HeldInits.take), for the task's first step that starts
    * under the compiled init; given the init's path, undefined when none waits. Default: none (spawned).
    */
-  heldInit?: (initPath: string) => ChildProcess | undefined;
+  heldInit?: (initPath: string) => InitProcess | undefined;
   /**
    * A directory copied into the workspace of every task that runs steps, before its first step: the user's
    * checkout under `baton run` (cli/checkout.ts). Without it the workspace starts empty.

@@ -9,14 +9,14 @@ import { stopTracked } from '../helpers/processes.ts';
 
 const asRoot = process.getuid?.() === 0;
 
-/** Live processes started as `<something under dir>/baton-init-… --held`, by pid. */
-function heldUnder(dir: string): number[] {
+/** Live processes started as `<something under dir>/baton-init-… --held` (or `flag`), by pid. */
+function heldUnder(dir: string, wanted = '--held'): number[] {
   const found: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const [exe = '', flag] = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (isLive(Number(entry)) && flag === '--held' && exe.startsWith(`${dir}/`)) found.push(Number(entry));
+      if (isLive(Number(entry)) && flag === wanted && exe.startsWith(`${dir}/`)) found.push(Number(entry));
     } catch {
       continue; // gone while we looked
     }
@@ -48,6 +48,11 @@ describe.runIf(asRoot)('a runner holding step inits', () => {
       'two new held inits',
     );
     for (const pid of first) expect(next).not.toContain(pid);
+    // One init host started them all (init-host.ts): the runner itself forked none of them.
+    const hosts = heldUnder(dir, '--host');
+    expect(hosts).toHaveLength(1);
+    for (const pid of next) expect(parentOf(pid)).toBe(hosts[0]);
+    expect(parentOf(hosts[0]!)).toBe(runner.proc.child.pid);
     // A task sees its own init and nothing of the other slot's held one, waiting in the runner's namespace
     // (the pattern does not match the grep's own command line).
     const spy = await server.client.submitRun(
@@ -58,5 +63,11 @@ describe.runIf(asRoot)('a runner holding step inits', () => {
     expect((await server.client.taskLog(spy.id, 'spy')).trim()).toBe('/proc/1');
     await stopTracked(runner.proc);
     await waitFor(() => heldUnder(dir).length === 0, 'no held init after the runner stopped');
+    await waitFor(() => heldUnder(dir, '--host').length === 0, 'no init host after the runner stopped');
   });
 });
+
+/** The parent pid of a live process, from /proc. */
+function parentOf(pid: number): number {
+  return Number(/^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+}

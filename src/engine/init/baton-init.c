@@ -20,6 +20,14 @@
 // takes the same arguments as NUL-terminated entries ended by an empty one on fd 0, ahead of the environment,
 // and then goes on exactly as above. Until they arrive it has done nothing but wait.
 //
+// Host (`baton-init --host`, docs/adr/0025-init-host.md): started once by the runner with Node's IPC channel on
+// fd 3 (NODE_CHANNEL_FD), it starts held inits on request so that the runner never forks itself on a task's
+// path. For each `{"hold":N}` line it makes five socket pairs, forks and execs `--held` on one end of each (in a
+// session of its own, cwd /, PATH only, as the runner's own spawn did), and passes the other ends to the runner
+// one per message, as Node passes a net.Socket (`NODE_HANDLE`, answered by `NODE_HANDLE_ACK`), closing its
+// copies. It reaps the inits and reports each end as `{"exit":PID,"code":C,"signal":S}`. It dies with the
+// runner (PDEATHSIG), and the held inits, which die with their parent, die with it.
+//
 // Exit: the step's status (128 + signal when it was killed); 125 with `fail <why>` on fd 4 when the set-up
 // failed before the step ran.
 
@@ -37,6 +45,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
@@ -483,9 +492,207 @@ static char **held_arguments(char *self, int *count) {
   return list;
 }
 
+/** The host's end of Node's IPC channel: lines read so far and not yet taken. */
+struct channel {
+  int fd;
+  char buffer[4096];
+  size_t used;
+};
+
+/** Holds asked for and not yet started, oldest first. */
+enum { MAX_QUEUED_HOLDS = 256, STDIO_COUNT = 5 };
+static long queued_holds[MAX_QUEUED_HOLDS];
+static int queued_count;
+
+/** The next whole line of the channel into `line` (without its newline); 0 at end of channel (the runner left). */
+static int channel_line(struct channel *c, char *line, size_t size) {
+  for (;;) {
+    char *end = memchr(c->buffer, '\n', c->used);
+    if (end != NULL) {
+      size_t length = (size_t)(end - c->buffer);
+      size_t kept = length < size - 1 ? length : size - 1;
+      memcpy(line, c->buffer, kept);
+      line[kept] = '\0';
+      c->used -= length + 1;
+      memmove(c->buffer, end + 1, c->used);
+      return 1;
+    }
+    // A line longer than the buffer is not one of the runner's: dropped.
+    if (c->used == sizeof c->buffer) c->used = 0;
+    ssize_t n = read(c->fd, c->buffer + c->used, sizeof c->buffer - c->used);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return 0;
+    c->used += (size_t)n;
+  }
+}
+
+/** A `{"hold":N}` line queues N; anything else is not a request. */
+static void take_request(const char *line) {
+  const char *at = strstr(line, "\"hold\":");
+  if (at == NULL || queued_count == MAX_QUEUED_HOLDS) return;
+  queued_holds[queued_count++] = strtol(at + 7, NULL, 10);
+}
+
+/** Writes all of `text`; the first part carries `passed` (SCM_RIGHTS) when it is a descriptor. */
+static int channel_send(int fd, const char *text, size_t length, int passed) {
+  struct iovec part = {.iov_base = (void *)text, .iov_len = length};
+  union {
+    char bytes[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } control;
+  struct msghdr message = {.msg_iov = &part, .msg_iovlen = 1};
+  if (passed >= 0) {
+    memset(&control, 0, sizeof control);
+    message.msg_control = control.bytes;
+    message.msg_controllen = sizeof control.bytes;
+    struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    header->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(header), &passed, sizeof(int));
+  }
+  ssize_t n;
+  while ((n = sendmsg(fd, &message, MSG_NOSIGNAL)) < 0)
+    if (errno != EINTR) return -1;
+  for (size_t done = (size_t)n; done < length; done += (size_t)n)
+    while ((n = send(fd, text + done, length - done, MSG_NOSIGNAL)) < 0)
+      if (errno != EINTR) return -1;
+  return 0;
+}
+
+/** Passes `end` to the runner as Node passes a socket, and waits for its acknowledgement (one at a time). */
+static int pass_descriptor(struct channel *c, long hold, pid_t pid, int index, int end) {
+  char text[160];
+  int n = snprintf(text, sizeof text,
+                   "{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Socket\",\"msg\":{\"held\":%ld,\"pid\":%d,\"fd\":%d}}\n", hold,
+                   (int)pid, index);
+  for (int attempt = 0; attempt < 3; attempt++) {
+    if (channel_send(c->fd, text, (size_t)n, end) != 0) return -1;
+    char line[sizeof c->buffer];
+    for (;;) {
+      if (!channel_line(c, line, sizeof line)) return -1;
+      if (strstr(line, "\"NODE_HANDLE_ACK\"") != NULL) return 0;
+      if (strstr(line, "\"NODE_HANDLE_NACK\"") != NULL) break; // Node asks for it again
+      take_request(line);
+    }
+  }
+  return -1;
+}
+
+/** Tells the runner hold N got no init (its step's init is then spawned by the runner itself). */
+static int refuse_hold(int channel_fd, long hold, int error) {
+  char text[96];
+  int n = snprintf(text, sizeof text, "{\"unheld\":%ld,\"errno\":%d}\n", hold, error);
+  return channel_send(channel_fd, text, (size_t)n, -1);
+}
+
+/** Closes every descriptor from `first` up. */
+static void close_from(int first) {
+  if (close_range((unsigned)first, ~0u, 0) == 0) return;
+  long most = sysconf(_SC_OPEN_MAX);
+  if (most < 0 || most > 1 << 20) most = 1 << 20;
+  for (int fd = first; fd < most; fd++) close(fd);
+}
+
+/** Starts one held init and passes its five descriptors; -1 when the channel is gone. */
+static int start_held(struct channel *c, const char *self, long hold, const sigset_t *original_mask) {
+  int pairs[STDIO_COUNT][2];
+  for (int i = 0; i < STDIO_COUNT; i++)
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pairs[i]) != 0) {
+      int error = errno;
+      for (int j = 0; j < i; j++) close(pairs[j][0]), close(pairs[j][1]);
+      return refuse_hold(c->fd, hold, error);
+    }
+  pid_t pid = fork();
+  if (pid < 0) {
+    int error = errno;
+    for (int i = 0; i < STDIO_COUNT; i++) close(pairs[i][0]), close(pairs[i][1]);
+    return refuse_hold(c->fd, hold, error);
+  }
+  if (pid == 0) {
+    sigprocmask(SIG_SETMASK, original_mask, NULL);
+    setsid();
+    if (chdir("/") != 0) _exit(SETUP_FAILED);
+    int ends[STDIO_COUNT];
+    for (int i = 0; i < STDIO_COUNT; i++) ends[i] = fcntl(pairs[i][1], F_DUPFD_CLOEXEC, 16);
+    for (int i = 0; i < STDIO_COUNT; i++)
+      if (ends[i] < 0 || dup2(ends[i], i) != i) _exit(SETUP_FAILED);
+    // Nothing else of the host's, nor anything the host inherited, reaches the init: only its five.
+    close_from(STDIO_COUNT);
+    const char *path = getenv("PATH");
+    char *entry = NULL;
+    if (path != NULL && asprintf(&entry, "PATH=%s", path) < 0) entry = NULL;
+    char *environment[] = {entry, NULL};
+    char *arguments[] = {(char *)self, "--held", NULL};
+    execve(self, arguments, environment);
+    _exit(SETUP_FAILED);
+  }
+  for (int i = 0; i < STDIO_COUNT; i++) close(pairs[i][1]);
+  int result = 0;
+  for (int i = 0; i < STDIO_COUNT; i++) {
+    if (result == 0 && pass_descriptor(c, hold, pid, i, pairs[i][0]) != 0) result = -1;
+    close(pairs[i][0]);
+  }
+  return result;
+}
+
+/** Reports every init that ended; its status as Node's exit event has it (code, or the signal's number). */
+static int report_exits(int channel_fd) {
+  int status;
+  pid_t pid;
+  while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+    char text[96];
+    int n = WIFEXITED(status)
+                ? snprintf(text, sizeof text, "{\"exit\":%d,\"code\":%d,\"signal\":null}\n", (int)pid, WEXITSTATUS(status))
+                : snprintf(text, sizeof text, "{\"exit\":%d,\"code\":null,\"signal\":%d}\n", (int)pid, WTERMSIG(status));
+    if (channel_send(channel_fd, text, (size_t)n, -1) != 0) return -1;
+  }
+  return 0;
+}
+
+static int host_main(const char *self) {
+  const char *named = getenv("NODE_CHANNEL_FD");
+  struct channel c = {.fd = named == NULL ? 3 : atoi(named), .used = 0};
+  int flags = fcntl(c.fd, F_GETFL);
+  if (flags < 0) return SETUP_FAILED;
+  fcntl(c.fd, F_SETFL, flags & ~O_NONBLOCK);
+  sigset_t children, original;
+  sigemptyset(&children);
+  sigaddset(&children, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &children, &original);
+  int exits = signalfd(-1, &children, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (exits < 0) return SETUP_FAILED;
+  for (;;) {
+    while (queued_count > 0) {
+      long hold = queued_holds[0];
+      memmove(queued_holds, queued_holds + 1, (size_t)--queued_count * sizeof *queued_holds);
+      if (start_held(&c, self, hold, &original) != 0) return 0;
+    }
+    struct pollfd watched[2] = {{.fd = c.fd, .events = POLLIN}, {.fd = exits, .events = POLLIN}};
+    if (poll(watched, 2, -1) < 0 && errno != EINTR) return SETUP_FAILED;
+    if (watched[1].revents & POLLIN) {
+      struct signalfd_siginfo info;
+      while (read(exits, &info, sizeof info) == (ssize_t)sizeof info) {
+      }
+      if (report_exits(c.fd) != 0) return 0;
+    }
+    if (watched[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      // One read's worth of lines; the runner gone (end of channel) ends the host, and its inits with it.
+      char line[sizeof c.buffer];
+      ssize_t n = read(c.fd, c.buffer + c.used, sizeof c.buffer - c.used);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return 0;
+      c.used += (size_t)n;
+      while (memchr(c.buffer, '\n', c.used) != NULL && channel_line(&c, line, sizeof line)) take_request(line);
+      if (c.used == sizeof c.buffer) c.used = 0;
+    }
+  }
+}
+
 int main(int argc, char **argv) {
   // Dies with the runner, as setpriv --pdeathsig KILL did; a held init too, while it waits.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (argc == 2 && strcmp(argv[1], "--host") == 0) return host_main(argv[0]);
   if (argc == 2 && strcmp(argv[1], "--held") == 0) argv = held_arguments(argv[0], &argc);
   if (argc < 7) fail("usage: baton-init DEADMAN FSTAB WORKSPACE INTERNAL CWD COMMAND [ARG...]");
   if (unshare(CLONE_NEWPID | CLONE_NEWNS) != 0) fail("cannot make the step's pid and mount namespaces: %s", strerror(errno));
