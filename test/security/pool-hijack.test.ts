@@ -77,10 +77,11 @@ tasks:
     expect(readFileSync(join(seen, 'pool-dir'), 'utf8')).not.toContain('runner-key.json');
     // The guessed control files landed nowhere the pool looks: its real dir holds only what it wrote (and,
     // where gcc built one, `init`: the slots' shared compiled step init, out of a task's reach as
-    // src/engine/step-init-binary.test.ts checks).
+    // src/engine/step-init-binary.test.ts checks; and, caught mid-write, the pool's own `status.json.<pid>.tmp`,
+    // which it renames over status.json on every update).
     expect(
       readdirSync(pool.dir)
-        .filter((name) => name !== 'init')
+        .filter((name) => name !== 'init' && !/^status\.json\.\d+\.tmp$/.test(name))
         .sort(),
     ).toEqual(['slots', 'status.json']);
     expect(JSON.parse(readFileSync(join(pool.dir, 'status.json'), 'utf8'))).toMatchObject({
