@@ -4,10 +4,12 @@
 // process and the init's exec were ~1–4 ms of a task's start, docs/performance.md).
 //
 // A held init is the compiled init (init/baton-init.c) run as `baton-init --held`: it has set its parent-death
-// signal and waits for its arguments on fd 0, nothing else. Everything reaches it over the descriptors it
-// inherited from the runner at spawn and no other process holds — as ADR 0004 requires of a step's hand-over —
-// never over a path. It is used by at most one step, then gone; one left unused is killed when the runner
-// stops (it has forked nothing), and dies with the runner (its parent-death signal) if the runner is killed.
+// signal and waits for its arguments on fd 0, nothing else. The init host (init-host.ts, ADR 0025) starts it,
+// so the runner never forks itself for one, and passes the runner the other ends of its five descriptors;
+// where the host cannot run, the runner spawns it as before. Everything reaches it over descriptors it
+// inherited and no other process holds — as ADR 0004 requires of a step's hand-over — never over a path. It
+// is used by at most one step, then gone; one left unused is killed when the runner stops (it has forked
+// nothing), and dies with its parent (the host, or the runner) if that is killed; the host dies with the runner.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { ContainmentPlan } from './containment.ts';
 import { InitHost, type HostedInit } from './init-host.ts';
