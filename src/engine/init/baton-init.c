@@ -504,26 +504,36 @@ enum { MAX_QUEUED_HOLDS = 256, STDIO_COUNT = 5 };
 static long queued_holds[MAX_QUEUED_HOLDS];
 static int queued_count;
 
-/** The next whole line of the channel into `line` (without its newline); 0 at end of channel (the runner left). */
-static int channel_line(struct channel *c, char *line, size_t size) {
-  for (;;) {
-    char *end = memchr(c->buffer, '\n', c->used);
-    if (end != NULL) {
-      size_t length = (size_t)(end - c->buffer);
-      size_t kept = length < size - 1 ? length : size - 1;
-      memcpy(line, c->buffer, kept);
-      line[kept] = '\0';
-      c->used -= length + 1;
-      memmove(c->buffer, end + 1, c->used);
-      return 1;
-    }
-    // A line longer than the buffer is not one of the runner's: dropped.
-    if (c->used == sizeof c->buffer) c->used = 0;
-    ssize_t n = read(c->fd, c->buffer + c->used, sizeof c->buffer - c->used);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return 0;
-    c->used += (size_t)n;
+/** Takes the next whole line already read into `line` (without its newline); 0 when none is complete. */
+static int channel_take(struct channel *c, char *line, size_t size) {
+  char *end = memchr(c->buffer, '\n', c->used);
+  if (end == NULL) return 0;
+  size_t length = (size_t)(end - c->buffer);
+  size_t kept = length < size - 1 ? length : size - 1;
+  memcpy(line, c->buffer, kept);
+  line[kept] = '\0';
+  c->used -= length + 1;
+  memmove(c->buffer, end + 1, c->used);
+  return 1;
+}
+
+/** One read from the channel; 0 at its end (the runner left) or on an error. */
+static int channel_fill(struct channel *c) {
+  // A line longer than the buffer is not one of the runner's: dropped.
+  if (c->used == sizeof c->buffer) c->used = 0;
+  ssize_t n;
+  while ((n = read(c->fd, c->buffer + c->used, sizeof c->buffer - c->used)) < 0 && errno == EINTR) {
   }
+  if (n <= 0) return 0;
+  c->used += (size_t)n;
+  return 1;
+}
+
+/** The next whole line of the channel, reading as needed; 0 at end of channel. */
+static int channel_line(struct channel *c, char *line, size_t size) {
+  while (!channel_take(c, line, size))
+    if (!channel_fill(c)) return 0;
+  return 1;
 }
 
 /** A `{"hold":N}` line queues N; anything else is not a request. */
@@ -678,13 +688,9 @@ static int host_main(const char *self) {
     }
     if (watched[0].revents & (POLLIN | POLLHUP | POLLERR)) {
       // One read's worth of lines; the runner gone (end of channel) ends the host, and its inits with it.
+      if (!channel_fill(&c)) return 0;
       char line[sizeof c.buffer];
-      ssize_t n = read(c.fd, c.buffer + c.used, sizeof c.buffer - c.used);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return 0;
-      c.used += (size_t)n;
-      while (memchr(c.buffer, '\n', c.used) != NULL && channel_line(&c, line, sizeof line)) take_request(line);
-      if (c.used == sizeof c.buffer) c.used = 0;
+      while (channel_take(&c, line, sizeof line)) take_request(line);
     }
   }
 }
