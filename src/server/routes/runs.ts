@@ -197,14 +197,13 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
     // Subscribed before the one read of the run: whatever happens after the read is buffered until the
     // snapshot is sent, and nothing happens unseen between the two.
     const off = ctx.hub.onRun(runId, (m) => (live ? deliver(m) : buffered.push(m)));
-    let first: NonNullable<Awaited<ReturnType<typeof ctx.store.runs.get>>>;
-    try {
-      const loaded = await ctx.store.runs.get(runId);
-      if (!loaded) throw new BatonError('not_found', `run ${runId} not found`);
-      first = loaded;
-    } catch (error) {
+    const first = await ctx.store.runs.get(runId).catch((error: unknown) => {
       off();
       throw error;
+    });
+    if (!first) {
+      off();
+      throw new BatonError('not_found', `run ${runId} not found`);
     }
     const token = userTokenOf(req);
     const sse = openSse(req, reply);
