@@ -5,7 +5,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
-import { startTracked, stopTracked } from '../../test/helpers/processes.ts';
+import { parentOf, startTracked, stopTracked } from '../../test/helpers/processes.ts';
 import { tempDir } from '../../test/helpers/temp.ts';
 import { containmentPlan } from './containment.ts';
 import { compiledInit, HeldInits } from './held-inits.ts';
@@ -243,8 +243,3 @@ describe.runIf(asRoot)('held step inits', () => {
     await waitFor(() => !isLive(hostPid), 'the host to leave once its last step ended');
   });
 });
-
-/** The parent pid of a live process, from /proc. */
-function parentOf(pid: number): number {
-  return Number(/^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
-}

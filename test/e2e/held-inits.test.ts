@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isLive } from '../../src/engine/process-group.ts';
 import { startRunnerProcess, startServerProcess, waitFor, waitForRun } from '../helpers/cluster.ts';
-import { stopTracked } from '../helpers/processes.ts';
+import { parentOf, stopTracked } from '../helpers/processes.ts';
 
 const asRoot = process.getuid?.() === 0;
 
@@ -66,8 +66,3 @@ describe.runIf(asRoot)('a runner holding step inits', () => {
     await waitFor(() => heldUnder(dir, '--host').length === 0, 'no init host after the runner stopped');
   });
 });
-
-/** The parent pid of a live process, from /proc. */
-function parentOf(pid: number): number {
-  return Number(/^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
-}

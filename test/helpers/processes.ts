@@ -64,6 +64,11 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
+/** The parent pid of a live process, from /proc. */
+export function parentOf(pid: number): number {
+  return Number(/^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+}
+
 /** Processes whose command line contains `marker` (scans /proc; finds them in any PID namespace). */
 export function processesWithArg(marker: string): number[] {
   const found: number[] = [];
