@@ -1,4 +1,4 @@
-// Step inits started ahead of their tasks (docs/adr/0024-held-step-init.md): one per runner slot, spawned while
+// Step inits started ahead of their tasks (docs/adr/0024-held-step-init.md): two per runner slot, started while
 // the slot waits for an offer, so a task's first step starts by writing its arguments and environment to an
 // init that is already running instead of by forking the runner on the dispatch path (the fork of a large
 // process and the init's exec were ~1–4 ms of a task's start, docs/performance.md).
@@ -62,7 +62,7 @@ function stillHeld(child: InitProcess): boolean {
   return child.pid !== undefined && child.exitCode === null && child.signalCode === null && !child.killed;
 }
 
-/** One held init per slot of a runner; EngineOptions.heldInit takes them. */
+/** The held inits of a runner (as many as it asks for: two per slot); EngineOptions.heldInit takes them. */
 export class HeldInits {
   #plan: () => Promise<ContainmentPlan>;
   #want: number;
@@ -84,7 +84,7 @@ export class HeldInits {
     return this.#held.filter(stillHeld).map((c) => c.pid!);
   }
 
-  /** Spawns held inits until there is one per slot (none when steps start otherwise). */
+  /** Asks for held inits until `want` are held or on their way (none when steps start otherwise). */
   fill(): void {
     if (this.#closed || this.#filling) return;
     this.#filling = true;

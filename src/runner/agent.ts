@@ -270,7 +270,12 @@ export class Agent {
       );
     // A one-off runner takes exactly one task: one slot, so two cannot be offered at once.
     const slotCount = this.#o.oneOff ? 1 : this.#o.maxParallelTasks;
-    const spares = new SpareWorkDirs(this.#o.workDir, slotCount, (err) =>
+    // Work dirs and step inits are made ahead of the tasks, two per slot: one for the slot's next task and one
+    // for the task after it. With one, a queue that answers a slot's acquire at once beat the refill started as
+    // the slot went back to waiting on 16–21% of W2's tasks, which then made their own on the dispatch path
+    // (docs/performance.md, ninth session).
+    const ahead = this.#o.oneOff ? 1 : 2 * slotCount;
+    const spares = new SpareWorkDirs(this.#o.workDir, ahead, (err) =>
       this.#o.log.warn(
         `could not make a work dir ahead of the next task (it is made when the task starts): ${toError(err).message}`,
       ),
@@ -278,8 +283,8 @@ export class Agent {
     await spares.removeLeftovers();
     spares.fill();
     this.#spares = spares;
-    // A step init per slot, started while the slot waits, for its next task's first step (held-inits.ts).
-    const held = new HeldInits(() => containmentPlan(this.#containment ?? 'auto'), slotCount);
+    // Step inits started while the slots wait, for their next tasks' first steps (held-inits.ts).
+    const held = new HeldInits(() => containmentPlan(this.#containment ?? 'auto'), ahead);
     held.fill();
     this.#held = held;
     const slots = Array.from({ length: slotCount }, (_, i) => this.#slot(i));

@@ -1,4 +1,4 @@
-// Work dirs made ahead of their tasks: one per slot, made with the promise calls while the slot waits for an
+// Work dirs made ahead of their tasks: two per slot (runner/agent.ts), made with the promise calls while the slot waits for an
 // offer, taken by the engine (EngineOptions.spareWorkDir) and renamed to the task's name. A task's start then
 // costs two renames on the runner's disk instead of creating three directories and six files
 // (engine/work-dir.ts SpareWorkDir; docs/performance.md).
@@ -37,7 +37,7 @@ export class SpareWorkDirs {
     return this.#ready.length;
   }
 
-  /** Starts making spares until there is one per slot. */
+  /** Starts making spares until `want` are ready or being made. */
   fill(): void {
     while (!this.#closed && !this.#failed && this.#ready.length + this.#making < this.#want) {
       this.#making++;

@@ -1,4 +1,4 @@
-// A real `baton runner start` holds one step init per slot while it waits (docs/adr/0024-held-step-init.md):
+// A real `baton runner start` holds two step inits per slot while it waits (docs/adr/0024-held-step-init.md):
 // its tasks start in them, a new one is held for the next task, and a runner that stops leaves none behind.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -25,14 +25,14 @@ function heldUnder(dir: string, wanted = '--held'): number[] {
 }
 
 describe.runIf(asRoot)('a runner holding step inits', () => {
-  it('holds one per slot, starts tasks in them, holds new ones, and leaves none when it stops', async () => {
+  it('holds two per slot, starts tasks in them, holds new ones, and leaves none when it stops', async () => {
     const server = await startServerProcess();
     const runner = await startRunnerProcess(server, 'holder', { parallel: 2 });
     const dir = dirname(runner.config);
     // The runner builds its step init with gcc first: generous on a loaded machine.
     const first = await waitFor(
-      () => heldUnder(dir).length === 2 && heldUnder(dir),
-      'two held inits',
+      () => heldUnder(dir).length === 4 && heldUnder(dir),
+      'four held inits (two slots)',
       60_000,
     );
     const run = await server.client.submitRun(
@@ -42,12 +42,12 @@ describe.runIf(asRoot)('a runner holding step inits', () => {
     expect(result.status, runner.output()).toBe('succeeded');
     for (const name of ['a', 'b'])
       expect(await server.client.taskLog(run.id, name)).toBe(`${name} in pid 2\n`);
-    // The two were used (a task's first step starts in one); the slots hold new ones for their next tasks.
-    const next = await waitFor(
-      () => heldUnder(dir).filter((p) => !first.includes(p)).length === 2 && heldUnder(dir),
-      'two new held inits',
-    );
-    for (const pid of first) expect(next).not.toContain(pid);
+    // Two were used (a task's first step starts in one), and replaced; the other two still wait.
+    const next = await waitFor(() => {
+      const now = heldUnder(dir);
+      return now.length === 4 && now.filter((p) => !first.includes(p)).length === 2 && now;
+    }, 'two new held inits beside the two not used');
+    expect(first.filter((pid) => !next.includes(pid))).toHaveLength(2);
     // One init host started them all (init-host.ts): the runner itself forked none of them.
     const hosts = heldUnder(dir, '--host');
     expect(hosts).toHaveLength(1);
