@@ -2,10 +2,11 @@
 // runs in the very process that was waiting, exactly as a spawned init would run it; a held init that died is
 // passed over; one that no task took is killed when the runner closes them, and dies with the runner when the
 // runner is killed; and what the runner hands it reaches no other process.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
-import { parentOf, startTracked, stopTracked } from '../../test/helpers/processes.ts';
+import { parentOf, processesWithArg, startTracked, stopTracked } from '../../test/helpers/processes.ts';
 import { tempDir } from '../../test/helpers/temp.ts';
 import { containmentPlan } from './containment.ts';
 import { compiledInit, HeldInits } from './held-inits.ts';
@@ -177,6 +178,54 @@ describe.runIf(asRoot)('held step inits', () => {
       () => !isLive(hostPid) && !isLive(heldPid),
       'the host and its held init to die with their owner',
     );
+  });
+
+  it("take a running step's whole tree along when the runner is killed: each hosted init dies with the host", async () => {
+    const dir = tempDir();
+    const token = `baton-${randomBytes(6).toString('hex')}`;
+    const here = import.meta.dirname;
+    // The step leaves a setsid and a nohup grandchild behind; only its init's death (pid 1) can take them.
+    const run = [
+      `setsid bash -c 'echo up > setsid-up; sleep 600; : ${token}' &`,
+      `nohup bash -c 'echo up > nohup-up; sleep 600; : ${token}' > /dev/null 2>&1 &`,
+      'until [ -s setsid-up ] && [ -s nohup-up ]; do sleep 0.02; done',
+      'echo ready',
+      'sleep 600',
+    ].join('\n');
+    const script = join(dir, 'runner.ts');
+    writeFileSync(
+      script,
+      [
+        `import { runTask } from ${JSON.stringify(join(here, 'index.ts'))};`,
+        `import { containmentPlan } from ${JSON.stringify(join(here, 'containment.ts'))};`,
+        `import { HeldInits } from ${JSON.stringify(join(here, 'held-inits.ts'))};`,
+        `import { setStepInitDir } from ${JSON.stringify(join(here, 'step-init-binary.ts'))};`,
+        `import { makeTask, stringEnv } from ${JSON.stringify(join(here, 'test-support.ts'))};`,
+        `setStepInitDir(${JSON.stringify(join(state, 'engine', 'init'))});`,
+        `const held = new HeldInits(() => containmentPlan('namespace'), 1);`,
+        'held.fill();',
+        'while (held.pids.length === 0) await new Promise((r) => setTimeout(r, 20));',
+        `console.log('host', held.hostPid, 'init', held.pids[0]);`,
+        `await runTask(makeTask([{ run: ${JSON.stringify(run)} }]), { workRoot: ${JSON.stringify(join(dir, 'work'))}, containment: 'namespace', heldInit: (p) => held.take(p), baseEnv: stringEnv(process.env), onLog: (e) => process.stdout.write(e.text) });`,
+      ].join('\n'),
+    );
+    const runner = startTracked('engine runner with an init host', process.execPath, [script]);
+    let seen = '';
+    runner.child.stdout?.on('data', (b: Buffer) => (seen += b.toString()));
+    // Should the init outlive its host (what this test is for), killing it takes its namespace along.
+    onTestFinished(() => {
+      const init = Number(/^host \d+ init (\d+)$/m.exec(seen)?.[1]);
+      if (init > 0 && isLive(init)) process.kill(init, 'SIGKILL');
+    });
+
+    await waitFor(() => /^ready$/m.test(seen), 'the step and its grandchildren to be up');
+    const hostPid = Number(/^host (\d+) /m.exec(seen)?.[1]);
+    // The step ran in an init the host started: the host is the one link between the runner and the step.
+    expect(processesWithArg(token).length).toBeGreaterThanOrEqual(2);
+    process.kill(runner.pid, 'SIGKILL');
+    await runner.exited;
+    await waitFor(() => !isLive(hostPid), 'the init host to die with its runner');
+    await waitFor(() => processesWithArg(token).length === 0, `the step's processes (${token}) to die`);
   });
 
   it("relay how a hosted init's step ended: its exit status, and a signal as 128 + its number", async () => {

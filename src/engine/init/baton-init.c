@@ -22,8 +22,9 @@
 //
 // Host (`baton-init --host`, docs/adr/0025-init-host.md): started once by the runner with Node's IPC channel on
 // fd 3 (NODE_CHANNEL_FD), it starts held inits on request so that the runner never forks itself on a task's
-// path. For each `{"hold":N}` line it makes five socket pairs, forks and execs `--held` on one end of each (in a
-// session of its own, cwd /, PATH only, as the runner's own spawn did), and passes the other ends to the runner
+// path. For each `{"hold":N}` line it makes five socket pairs and forks a held init on one end of each (in a
+// session of its own, cwd /, PATH only, as the runner's own spawn did; the fork goes on as `--held` would
+// without a new exec, which cost a millisecond of CPU per task), and passes the other ends to the runner
 // one per message, as Node passes a net.Socket (`NODE_HANDLE`, answered by `NODE_HANDLE_ACK`), closing its
 // copies. It reaps the inits and reports each end as `{"exit":PID,"code":C,"signal":S}`. It dies with the
 // runner (PDEATHSIG), and the held inits, which die with their parent, die with it.
@@ -604,8 +605,29 @@ static void close_from(int first) {
   for (int fd = first; fd < most; fd++) close(fd);
 }
 
+static int run_init(int argc, char **argv);
+
+/**
+ * In the host's child: becomes the held init an exec of `self --held` would have been. The host's memory holds
+ * nothing of any task (arguments and environment reach the held init only on its fd 0), its descriptors are
+ * closed already, and what else an exec resets is reset here: the parent-death signal, the environment (PATH
+ * only), and the command line `ps` shows.
+ */
+static void become_held(char *self, char *host_flag, pid_t host) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != host) _exit(SETUP_FAILED); // the host died before the line above: nobody would hear of this init
+  const char *path = getenv("PATH");
+  char *kept = path == NULL ? NULL : strdup(path);
+  clearenv();
+  if (kept != NULL) setenv("PATH", kept, 1);
+  memcpy(host_flag, "--held", 6); // over "--host", the same length: /proc/PID/cmdline says what it is now
+  int argc;
+  char **argv = held_arguments(self, &argc);
+  _exit(run_init(argc, argv));
+}
+
 /** Starts one held init and passes its five descriptors; -1 when the channel is gone. */
-static int start_held(struct channel *c, const char *self, long hold, const sigset_t *original_mask) {
+static int start_held(struct channel *c, char *self, char *host_flag, long hold, const sigset_t *original_mask) {
   int pairs[STDIO_COUNT][2];
   for (int i = 0; i < STDIO_COUNT; i++)
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pairs[i]) != 0) {
@@ -613,6 +635,7 @@ static int start_held(struct channel *c, const char *self, long hold, const sigs
       for (int j = 0; j < i; j++) close(pairs[j][0]), close(pairs[j][1]);
       return refuse_hold(c->fd, hold, error);
     }
+  pid_t host = getpid();
   pid_t pid = fork();
   if (pid < 0) {
     int error = errno;
@@ -629,13 +652,7 @@ static int start_held(struct channel *c, const char *self, long hold, const sigs
       if (ends[i] < 0 || dup2(ends[i], i) != i) _exit(SETUP_FAILED);
     // Nothing else of the host's, nor anything the host inherited, reaches the init: only its five.
     close_from(STDIO_COUNT);
-    const char *path = getenv("PATH");
-    char *entry = NULL;
-    if (path != NULL && asprintf(&entry, "PATH=%s", path) < 0) entry = NULL;
-    char *environment[] = {entry, NULL};
-    char *arguments[] = {(char *)self, "--held", NULL};
-    execve(self, arguments, environment);
-    _exit(SETUP_FAILED);
+    become_held(self, host_flag, host);
   }
   for (int i = 0; i < STDIO_COUNT; i++) close(pairs[i][1]);
   int result = 0;
@@ -660,7 +677,7 @@ static int report_exits(int channel_fd) {
   return 0;
 }
 
-static int host_main(const char *self) {
+static int host_main(char *self, char *host_flag) {
   const char *named = getenv("NODE_CHANNEL_FD");
   struct channel c = {.fd = named == NULL ? 3 : atoi(named), .used = 0};
   int flags = fcntl(c.fd, F_GETFL);
@@ -676,7 +693,7 @@ static int host_main(const char *self) {
     while (queued_count > 0) {
       long hold = queued_holds[0];
       memmove(queued_holds, queued_holds + 1, (size_t)--queued_count * sizeof *queued_holds);
-      if (start_held(&c, self, hold, &original) != 0) return 0;
+      if (start_held(&c, self, host_flag, hold, &original) != 0) return 0;
     }
     struct pollfd watched[2] = {{.fd = c.fd, .events = POLLIN}, {.fd = exits, .events = POLLIN}};
     if (poll(watched, 2, -1) < 0 && errno != EINTR) return SETUP_FAILED;
@@ -698,8 +715,13 @@ static int host_main(const char *self) {
 int main(int argc, char **argv) {
   // Dies with the runner, as setpriv --pdeathsig KILL did; a held init too, while it waits.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (argc == 2 && strcmp(argv[1], "--host") == 0) return host_main(argv[0]);
+  if (argc == 2 && strcmp(argv[1], "--host") == 0) return host_main(argv[0], argv[1]);
   if (argc == 2 && strcmp(argv[1], "--held") == 0) argv = held_arguments(argv[0], &argc);
+  return run_init(argc, argv);
+}
+
+/** The init proper, from its arguments on: a spawned one's command line, or a held one's fd 0. */
+static int run_init(int argc, char **argv) {
   if (argc < 7) fail("usage: baton-init DEADMAN FSTAB WORKSPACE INTERNAL CWD COMMAND [ARG...]");
   if (unshare(CLONE_NEWPID | CLONE_NEWNS) != 0) fail("cannot make the step's pid and mount namespaces: %s", strerror(errno));
   // The cancel's SIGTERM is for the step; this process outlives it to report the step's status.
