@@ -1,8 +1,8 @@
 // The runner agent: `max_parallel_tasks` slots, each long-polling for an offer, confirming it, running the task
 // through the engine with its lease kept alive and its log shipped, then reporting the outcome until the
 // server acknowledges it. stop() once: finish running tasks, take no new ones; twice: cancel them too.
-import { readdirSync, rmSync, statSync } from 'node:fs';
-import { mkdir, rm, statfs } from 'node:fs/promises';
+import { mkdirSync, readdirSync, rmSync, statfsSync, statSync, type StatsFs } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { BatonClient } from '../client/index.ts';
@@ -388,11 +388,13 @@ export class Agent {
     }
   }
 
-  /** False (after a pause) while the work dir's filesystem is below the free-space threshold. */
+  /**
+   * False (after a pause) while the work dir's filesystem is below the free-space threshold. Asked in place
+   * before every acquire: a thread-pool round trip cost the loop more than the call (see makeSpareWorkDir).
+   */
   async #enoughDisk(): Promise<boolean> {
     const min = this.#o.minFreeDiskBytes ?? DEFAULT_MIN_FREE_DISK_BYTES;
-    await mkdir(this.#o.workDir, { recursive: true });
-    const fs = await statfs(this.#o.workDir);
+    const fs = workDirStatfs(this.#o.workDir);
     const free = fs.bavail * fs.bsize;
     if (free >= min) {
       if (this.#lowDisk) this.#o.log.info('enough free disk space again; taking tasks');
@@ -884,4 +886,15 @@ function afterStart(client: BatonClient, acknowledged: Promise<void>): BatonClie
       };
     },
   });
+}
+
+/** statfs of the work dir, made first if it is missing (a removed work root is made again, as before). */
+function workDirStatfs(workDir: string): StatsFs {
+  try {
+    return statfsSync(workDir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    mkdirSync(workDir, { recursive: true });
+    return statfsSync(workDir);
+  }
 }

@@ -1,16 +1,15 @@
-// Work dirs made ahead of their tasks: two per slot (runner/agent.ts), made with the promise calls while the slot waits for an
+// Work dirs made ahead of their tasks: two per slot (runner/agent.ts), made while the slot waits for an
 // offer, taken by the engine (EngineOptions.spareWorkDir) and renamed to the task's name. A task's start then
 // costs two renames on the runner's disk instead of creating three directories and six files
 // (engine/work-dir.ts SpareWorkDir; docs/performance.md).
 import { readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { prepareSpareWorkDir, SPARE_WORK_DIR, type SpareWorkDir } from '../engine/work-dir.ts';
+import { makeSpareWorkDir, SPARE_WORK_DIR, type SpareWorkDir } from '../engine/work-dir.ts';
 
 export class SpareWorkDirs {
   #root: string;
   #want: number;
   #ready: SpareWorkDir[] = [];
-  #making = 0;
   #closed = false;
   #onError: (err: unknown) => void;
   /** After a failure (a full disk, a removed work root), none is made again until the next take. */
@@ -37,22 +36,15 @@ export class SpareWorkDirs {
     return this.#ready.length;
   }
 
-  /** Starts making spares until `want` are ready or being made. */
+  /** Makes spares until `want` are ready (none after a failure, until the next take). */
   fill(): void {
-    while (!this.#closed && !this.#failed && this.#ready.length + this.#making < this.#want) {
-      this.#making++;
-      prepareSpareWorkDir(this.#root).then(
-        (dir) => {
-          this.#making--;
-          if (this.#closed) void remove(dir);
-          else this.#ready.push(dir);
-        },
-        (err: unknown) => {
-          this.#making--;
-          this.#failed = true;
-          this.#onError(err);
-        },
-      );
+    while (!this.#closed && !this.#failed && this.#ready.length < this.#want) {
+      try {
+        this.#ready.push(makeSpareWorkDir(this.#root));
+      } catch (err) {
+        this.#failed = true;
+        this.#onError(err);
+      }
     }
   }
 
