@@ -12,12 +12,13 @@
 // first); --from-sources runs the checkout's type-stripped sources instead, as `npx baton` in a clone does.
 //
 // --profile W runs only workload W with `node --cpu-prof` on the server and runner processes, writes the
-// profiles to bench/results/profile-<timestamp>/ and prints the top self-time functions of each.
+// profiles to bench/results/profile-<timestamp>/ and prints the top self-time functions of each; nothing is paused
+// for the baselines then (harness.ts neverPause).
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT, cleanup, killAllNow, useInstalledPackage } from './harness.ts';
+import { ROOT, cleanup, killAllNow, neverPause, useInstalledPackage } from './harness.ts';
 import { FULL, QUICK, WORKLOADS, median, type Context, type Row } from './workloads.ts';
 import { summarise } from './profile-summary.ts';
 import { PEER_NAMES, type PeerName } from './peers/contract.ts';
@@ -47,6 +48,7 @@ const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const resultsDir = join(ROOT, 'bench/results');
 mkdirSync(resultsDir, { recursive: true });
 const cpuProfDir = args.profile ? join(resultsDir, `profile-${stamp}`) : undefined;
+if (cpuProfDir) neverPause();
 
 /** Workloads the peers run through (the others measure Baton alone). */
 const PEER_WORKLOADS: readonly Name[] = ['w1', 'w2', 'w3'];
