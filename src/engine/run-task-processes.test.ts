@@ -6,28 +6,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { pidAlive, startTracked } from '../../test/helpers/processes.ts';
 import { tempDir } from '../../test/helpers/temp.ts';
 import { containmentPlan } from './containment.ts';
-import { makeTask, processesWith, runCollected, waitFor } from './test-support.ts';
-
-/**
- * Script lines that start two processes escaping the process group (setsid, nohup), each carrying
- * `token` in its command line, wait until both run, make a FIFO `go` and print "ready <workspace>".
- * Each escapee says it is up from its own bash, after setsid/nohup exec'd it: the command line alone would
- * show the token while setsid itself still ran in the step's group (or mid-exec, when it reads empty).
- */
-function escapees(token: string): string {
-  return [
-    `setsid bash -c 'echo up > setsid-up; sleep 600; : ${token}-setsid' &`,
-    `nohup bash -c 'echo up > nohup-up; sleep 600; : ${token}-nohup' > /dev/null 2>&1 &`,
-    'until [ -s setsid-up ] && [ -s nohup-up ]; do sleep 0.02; done',
-    'mkfifo go',
-    'echo "ready $PWD"',
-  ].join('\n');
-}
-
-/** Both escapees are alive. (Counting pids would race: a forked child shows its parent's command line until it execs.) */
-function escapeesAlive(token: string): boolean {
-  return processesWith(`${token}-setsid`).length > 0 && processesWith(`${token}-nohup`).length > 0;
-}
+import { escapees, escapeesAlive, makeTask, processesWith, runCollected, waitFor } from './test-support.ts';
 
 /**
  * Runs a step that starts escapees then runs `run`; when it prints "ready", records whether the escapees

@@ -110,3 +110,24 @@ export async function waitFor(check: () => boolean, what: string, timeoutMs = 10
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/**
+ * Script lines that start two processes escaping the process group (setsid, nohup), each carrying
+ * `token` in its command line, wait until both run, make a FIFO `go` and print "ready <workspace>".
+ * Each escapee says it is up from its own bash, after setsid/nohup exec'd it: the command line alone would
+ * show the token while setsid itself still ran in the step's group (or mid-exec, when it reads empty).
+ */
+export function escapees(token: string): string {
+  return [
+    `setsid bash -c 'echo up > setsid-up; sleep 600; : ${token}-setsid' &`,
+    `nohup bash -c 'echo up > nohup-up; sleep 600; : ${token}-nohup' > /dev/null 2>&1 &`,
+    'until [ -s setsid-up ] && [ -s nohup-up ]; do sleep 0.02; done',
+    'mkfifo go',
+    'echo "ready $PWD"',
+  ].join('\n');
+}
+
+/** Both escapees are alive. (Counting pids would race: a forked child shows its parent's command line until it execs.) */
+export function escapeesAlive(token: string): boolean {
+  return processesWith(`${token}-setsid`).length > 0 && processesWith(`${token}-nohup`).length > 0;
+}

@@ -84,17 +84,22 @@ export function makeSpareWorkDir(workRoot: string): SpareWorkDir {
   mkdirSync(root, { recursive: true });
   const base = join(root, `.spare-${randomBytes(8).toString('hex')}`);
   const internal = `${base}.baton`;
-  const dir = layout(base, internal);
   try {
-    mkdirSync(base, { mode: 0o700 });
-    mkdirSync(internal, { mode: 0o700 });
-    mkdirSync(dir.temp, { mode: 0o700 });
-    for (const f of commandFiles(dir)) writeFileSync(f, '', { mode: 0o600, flag: 'wx' });
+    makeDirs(layout(base, internal));
   } catch (error) {
     for (const p of [base, internal]) rmSync(p, { recursive: true, force: true });
     throw error;
   }
   return { base, internal };
+}
+
+/** Both directories, the temp dir and the empty command files, private to the runner's user. */
+function makeDirs(dir: WorkDir): void {
+  // Not recursive: if the name already exists something is wrong, and mkdir says so (EEXIST).
+  mkdirSync(dir.workspace, { mode: 0o700 });
+  mkdirSync(dir.internal, { mode: 0o700 });
+  mkdirSync(dir.temp, { mode: 0o700 });
+  for (const f of commandFiles(dir)) writeFileSync(f, '', { mode: 0o600, flag: 'wx' });
 }
 
 function layout(base: string, internal: string): WorkDir {
@@ -125,11 +130,7 @@ export async function createWorkDir(
   const dir = layout(base, internal);
   if (o.spare === undefined || !takeSpare(o.spare, dir)) {
     mkdirSync(root, { recursive: true });
-    // Not recursive: if the name already exists something is wrong, and mkdir says so (EEXIST).
-    mkdirSync(base, { mode: 0o700 });
-    mkdirSync(internal, { mode: 0o700 });
-    mkdirSync(dir.temp, { mode: 0o700 });
-    for (const f of commandFiles(dir)) writeFileSync(f, '', { mode: 0o600 });
+    makeDirs(dir);
   }
   if (o.harnessOutputFile === true) {
     const outputs = join(internal, 'outputs');
