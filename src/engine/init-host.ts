@@ -9,7 +9,9 @@
 // The runner talks to the host over Node's IPC channel: it asks `{"hold":N}`; the host makes the held init's
 // five socket pairs, starts it, and passes the runner's ends one per message the way Node passes a socket
 // (`NODE_HANDLE`), so they arrive here as net.Sockets that no other process holds — as ADR 0004 requires of a
-// step's hand-over. The host reaps the inits and reports each end (`{"exit":PID,...}`). It dies with the
+// step's hand-over. The five go out together, and the host reaps the inits and reports each end
+// (`{"exit":PID,...}`) also while a hand-over waits for Node's answers: a step's end no longer queues behind the
+// refill of the held inits (five acknowledgement round trips each). It dies with the
 // runner (its parent-death signal), and the inits, which die with their parent, die with it: the chain that
 // kills a step when the runner is killed is one link longer, not weaker.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -105,6 +107,8 @@ export class HostedInit extends EventEmitter {
 interface Waiting {
   sockets: Duplex[];
   pid: number;
+  /** The host reported the init's end before its last descriptor arrived (one it had to send again). */
+  ended?: { code: number | null; signal: NodeJS.Signals | null };
   timer: NodeJS.Timeout;
   resolve: (init: HostedInit | undefined) => void;
 }
@@ -215,16 +219,23 @@ export class InitHost {
       clearTimeout(w.timer);
       this.#failures = 0;
       const init = new HostedInit(w.pid, this.#path, w.sockets);
-      this.#live.set(w.pid, init);
+      if (w.ended === undefined) this.#live.set(w.pid, init);
+      else init.ended(w.ended.code, w.ended.signal);
       w.resolve(init);
     } else if ('unheld' in message) {
       const w = this.#waiting.get(message.unheld);
       this.#waiting.delete(message.unheld);
       if (w !== undefined) this.#discard(w);
     } else if ('exit' in message) {
+      const signal = message.signal === null ? null : (SIGNAL_NAMES.get(message.signal) ?? null);
       const init = this.#live.get(message.exit);
       this.#live.delete(message.exit);
-      init?.ended(message.code, message.signal === null ? null : (SIGNAL_NAMES.get(message.signal) ?? null));
+      if (init !== undefined) init.ended(message.code, signal);
+      else
+        // The host reports ends while a hand-over waits for its answers: all five descriptors of an init are
+        // sent before its end can be, but one Node refused (NACK) is sent again after it.
+        for (const [, w] of this.#waiting)
+          if (w.pid === message.exit) w.ended = { code: message.code, signal };
       this.#stopIfIdle();
     }
   }

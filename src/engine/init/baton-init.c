@@ -25,8 +25,9 @@
 // path. For each `{"hold":N}` line it makes five socket pairs and forks a held init on one end of each (in a
 // session of its own, cwd /, PATH only, as the runner's own spawn did; the fork goes on as `--held` would
 // without a new exec, which cost a millisecond of CPU per task), and passes the other ends to the runner
-// one per message, as Node passes a net.Socket (`NODE_HANDLE`, answered by `NODE_HANDLE_ACK`), closing its
-// copies. It reaps the inits and reports each end as `{"exit":PID,"code":C,"signal":S}`. It dies with the
+// one per message, as Node passes a net.Socket (`NODE_HANDLE`, answered by `NODE_HANDLE_ACK`; all five sent
+// before the answers are awaited), closing its copies. It reaps the inits and reports each end as
+// `{"exit":PID,"code":C,"signal":S}`, also while a hand-over waits for its answers. It dies with the
 // runner (PDEATHSIG), and the held inits, which die with their parent, die with it.
 //
 // Exit: the step's status (128 + signal when it was killed); 125 with `fail <why>` on fd 4 when the set-up
@@ -496,6 +497,8 @@ static char **held_arguments(char *self, int *count) {
 /** The host's end of Node's IPC channel: lines read so far and not yet taken. */
 struct channel {
   int fd;
+  /** The signalfd that says an init ended (SIGCHLD). */
+  int exits;
   char buffer[4096];
   size_t used;
 };
@@ -527,13 +530,6 @@ static int channel_fill(struct channel *c) {
   }
   if (n <= 0) return 0;
   c->used += (size_t)n;
-  return 1;
-}
-
-/** The next whole line of the channel, reading as needed; 0 at end of channel. */
-static int channel_line(struct channel *c, char *line, size_t size) {
-  while (!channel_take(c, line, size))
-    if (!channel_fill(c)) return 0;
   return 1;
 }
 
@@ -571,23 +567,69 @@ static int channel_send(int fd, const char *text, size_t length, int passed) {
   return 0;
 }
 
-/** Passes `end` to the runner as Node passes a socket, and waits for its acknowledgement (one at a time). */
-static int pass_descriptor(struct channel *c, long hold, pid_t pid, int index, int end) {
+static int report_exits(int channel_fd);
+
+/** The next whole line of the channel; inits that end meanwhile are reported at once. 0 when the channel is gone. */
+static int channel_line_reporting(struct channel *c, char *line, size_t size) {
+  while (!channel_take(c, line, size)) {
+    struct pollfd watched[2] = {{.fd = c->fd, .events = POLLIN}, {.fd = c->exits, .events = POLLIN}};
+    if (poll(watched, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return 0;
+    }
+    if (watched[1].revents & POLLIN) {
+      struct signalfd_siginfo info;
+      while (read(c->exits, &info, sizeof info) == (ssize_t)sizeof info) {
+      }
+      if (report_exits(c->fd) != 0) return 0;
+    }
+    if ((watched[0].revents & (POLLIN | POLLHUP | POLLERR)) && !channel_fill(c)) return 0;
+  }
+  return 1;
+}
+
+/** Sends descriptor `index` of hold N as Node passes a socket (`NODE_HANDLE`). */
+static int send_handle(struct channel *c, long hold, pid_t pid, int index, int end) {
   char text[160];
   int n = snprintf(text, sizeof text,
                    "{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Socket\",\"msg\":{\"held\":%ld,\"pid\":%d,\"fd\":%d}}\n", hold,
                    (int)pid, index);
-  for (int attempt = 0; attempt < 3; attempt++) {
-    if (channel_send(c->fd, text, (size_t)n, end) != 0) return -1;
-    char line[sizeof c->buffer];
-    for (;;) {
-      if (!channel_line(c, line, sizeof line)) return -1;
-      if (strstr(line, "\"NODE_HANDLE_ACK\"") != NULL) return 0;
-      if (strstr(line, "\"NODE_HANDLE_NACK\"") != NULL) break; // Node asks for it again
-      take_request(line);
-    }
+  return channel_send(c->fd, text, (size_t)n, end);
+}
+
+/**
+ * Passes the init's five ends to the runner, all sent before the first acknowledgement is awaited: one round
+ * trip per held init instead of five, during which an init that ends (a task's step finishing) is reported at
+ * once rather than after the whole hand-over. Node answers each `NODE_HANDLE` in the order they arrived, with
+ * `NODE_HANDLE_ACK`, or `NODE_HANDLE_NACK` when the descriptor did not come with it (then it is sent again, at
+ * most three times in all). Each message travels in a sendmsg of its own, and a read of a unix stream socket
+ * ends with the part that carried descriptors, so no read holds two (Node relies on this for its own sends).
+ */
+static int pass_descriptors(struct channel *c, long hold, pid_t pid, const int ends[STDIO_COUNT]) {
+  int in_flight[3 * STDIO_COUNT]; // the index of each message not yet answered, oldest first
+  int attempts[STDIO_COUNT];
+  int head = 0, tail = 0, acknowledged = 0;
+  for (int i = 0; i < STDIO_COUNT; i++) {
+    if (send_handle(c, hold, pid, i, ends[i]) != 0) return -1;
+    attempts[i] = 1;
+    in_flight[tail++] = i;
   }
-  return -1;
+  char line[sizeof c->buffer];
+  while (acknowledged < STDIO_COUNT) {
+    if (!channel_line_reporting(c, line, sizeof line)) return -1;
+    if (strstr(line, "\"NODE_HANDLE_ACK\"") != NULL) {
+      if (head == tail) return -1; // an answer to nothing: not Node's channel
+      head++;
+      acknowledged++;
+    } else if (strstr(line, "\"NODE_HANDLE_NACK\"") != NULL) {
+      if (head == tail) return -1;
+      int i = in_flight[head++];
+      if (attempts[i]++ == 3 || send_handle(c, hold, pid, i, ends[i]) != 0) return -1;
+      in_flight[tail++] = i;
+    } else
+      take_request(line);
+  }
+  return 0;
 }
 
 /** Tells the runner hold N got no init (its step's init is then spawned by the runner itself). */
@@ -654,12 +696,10 @@ static int start_held(struct channel *c, char *self, char *host_flag, long hold,
     close_from(STDIO_COUNT);
     become_held(self, host_flag, host);
   }
-  for (int i = 0; i < STDIO_COUNT; i++) close(pairs[i][1]);
-  int result = 0;
-  for (int i = 0; i < STDIO_COUNT; i++) {
-    if (result == 0 && pass_descriptor(c, hold, pid, i, pairs[i][0]) != 0) result = -1;
-    close(pairs[i][0]);
-  }
+  int ends[STDIO_COUNT];
+  for (int i = 0; i < STDIO_COUNT; i++) close(pairs[i][1]), ends[i] = pairs[i][0];
+  int result = pass_descriptors(c, hold, pid, ends);
+  for (int i = 0; i < STDIO_COUNT; i++) close(ends[i]);
   return result;
 }
 
@@ -679,7 +719,7 @@ static int report_exits(int channel_fd) {
 
 static int host_main(char *self, char *host_flag) {
   const char *named = getenv("NODE_CHANNEL_FD");
-  struct channel c = {.fd = named == NULL ? 3 : atoi(named), .used = 0};
+  struct channel c = {.fd = named == NULL ? 3 : atoi(named), .exits = -1, .used = 0};
   int flags = fcntl(c.fd, F_GETFL);
   if (flags < 0) return SETUP_FAILED;
   fcntl(c.fd, F_SETFL, flags & ~O_NONBLOCK);
@@ -689,6 +729,7 @@ static int host_main(char *self, char *host_flag) {
   sigprocmask(SIG_BLOCK, &children, &original);
   int exits = signalfd(-1, &children, SFD_CLOEXEC | SFD_NONBLOCK);
   if (exits < 0) return SETUP_FAILED;
+  c.exits = exits;
   for (;;) {
     while (queued_count > 0) {
       long hold = queued_holds[0];
