@@ -537,6 +537,11 @@ export class Agent {
     await new Promise<void>((resolve) => setImmediate(resolve));
     const client = afterStart(this.#o.client, acknowledged);
     const downloads = join(this.#o.workDir, '.downloads', offer.lease);
+    // Made only when the task fetches an artifact; most never do, and removing a directory that was never made
+    // still cost a thread-pool round trip per task on the way to the completion.
+    let downloadsMade = false;
+    const removeDownloads = () =>
+      downloadsMade ? rm(downloads, { recursive: true, force: true }) : Promise.resolve();
     const spool = Spool.create(this.#spoolRoot, offer);
     const shipper = new LogShipper({
       client,
@@ -618,6 +623,7 @@ export class Agent {
           driverVersion: (type) => driverVersion(type, this.#o.drivers),
         },
         fetchArtifact: async (ref) => {
+          downloadsMade = true;
           await mkdir(downloads, { recursive: true });
           const dest = join(downloads, `${ref.id}.zip`);
           await this.#retry(() => client.downloadRunnerArtifact(offer.lease, ref.id, dest), Infinity);
@@ -674,13 +680,13 @@ export class Agent {
       // Never started: no step ran and nothing of it was sent; what it left here goes.
       keeper.stop();
       spool.remove();
-      await rm(downloads, { recursive: true, force: true }).catch(() => {});
+      await removeDownloads().catch(() => {});
       log.warn(`could not confirm ${label}: ${notStarted?.message ?? 'no answer'}`);
       return 'not_started';
     }
     if (outcome.upload && !lost && !shipper.fenced)
       outcome = await this.#upload(offer, outcome, shipper, requestTimeoutMs);
-    await rm(downloads, { recursive: true, force: true }).catch((err: unknown) =>
+    await removeDownloads().catch((err: unknown) =>
       log.warn(`could not remove ${downloads}: ${toError(err).message}`),
     );
     await shipper.close();

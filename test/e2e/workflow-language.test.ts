@@ -1,7 +1,7 @@
 // Issue #3's promises end to end: a real server and runner process run the Harness sample, a BountyHub job
 // with uploads, and a matrix, exactly as a user would submit them.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import yauzl from 'yauzl';
 import { describe, expect, it } from 'vitest';
 import { startRunnerProcess, startServerProcess, waitForRun } from '../helpers/cluster.ts';
@@ -60,6 +60,21 @@ describe('the workflow language, end to end', () => {
     const files = await zipEntries(dest);
     expect([...files.keys()]).toEqual(['output.txt']);
     expect(files.get('output.txt')).toBe('host=example.test\nports=80,443\nlines=2\n');
+  });
+
+  it("hands a task its dependency's artifact and leaves no download behind", async () => {
+    const server = await startServerProcess();
+    const runner = await startRunnerProcess(server, 'solo');
+    const run = await server.client.submitRun(
+      'tasks:\n' +
+        '  make: { run: echo built > out.txt, uploads: [out.txt] }\n' +
+        '  use: { depends_on: make, artifacts: { from: make }, run: cat out.txt }\n',
+    );
+    const result = await waitForRun(server.client, run.id);
+    expect(result.status, runner.output()).toBe('succeeded');
+    expect(await server.client.taskLog(run.id, 'use')).toBe('built\n');
+    // The archive was fetched into the work root's .downloads/<lease>/ and removed with the task.
+    expect(readdirSync(join(dirname(runner.config), '_work', '.downloads'))).toEqual([]);
   });
 
   it('fails a job whose upload path is missing, naming the path', async () => {
