@@ -109,7 +109,12 @@ async function startServerInTmpfs(): Promise<ServerProcess & { snapshot: () => s
   };
 }
 
-describe('disk full under the server database while a task runs', () => {
+// Both ways a runner talks to the server: HTTP requests, and the runner session (docs/adr/0023), whose frames
+// must take the same way back after a full disk as the HTTP writes do.
+describe.each([
+  { protocol: 'HTTP', flag: '--no-session' },
+  { protocol: 'a runner session', flag: '--session' },
+])('disk full under the server database while a task runs, over $protocol', ({ flag }) => {
   it(
     'keeps the task on attempt 1 through a 20 s outage and stores all 150,000 lines once, in order',
     {
@@ -117,7 +122,7 @@ describe('disk full under the server database while a task runs', () => {
     },
     async () => {
       const server = await startServerInTmpfs();
-      const runner = await startRunner(await registerRunner(server, 'steady'));
+      const runner = await startRunner(await registerRunner(server, 'steady'), undefined, [flag]);
       // 150 bursts of 1,000 lines, a quarter second apart: the step is still printing well after the outage.
       const run = await server.client.submitRun(`
 tasks:

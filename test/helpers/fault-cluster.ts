@@ -107,14 +107,15 @@ export async function registerRunner(
 }
 
 /**
- * `baton runner start`, optionally through a wrapper: `wrap(argv)` returns the command that execs argv
- * (so the tracked pid stays the runner's own).
+ * `baton runner start` (with `extraArgs`, e.g. `--session`), optionally through a wrapper: `wrap(argv)` returns
+ * the command that execs argv (so the tracked pid stays the runner's own).
  */
 export async function startRunner(
   r: RegisteredRunner,
   wrap?: (argv: string[]) => { cmd: string; args: string[] },
+  extraArgs: string[] = [],
 ): Promise<RunnerProcess> {
-  const argv = [process.execPath, BIN, 'runner', 'start', '--config', r.config];
+  const argv = [process.execPath, BIN, 'runner', 'start', '--config', r.config, ...extraArgs];
   const { cmd, args } = wrap ? wrap(argv) : { cmd: argv[0]!, args: argv.slice(1) };
   const proc = startTracked(`runner ${r.name}`, cmd, args, {}, true);
   const output = collect(proc);

@@ -200,10 +200,22 @@ export function runnerSessions(app: FastifyInstance, ctx: ServerContext, acquire
     }
 
     async function call(frame: RunnerFrame): Promise<void> {
+      if (frame.t === 'release') {
+        for (const a of held) a.abort();
+        return;
+      }
+      // As app.ts's preHandler does for every HTTP write: after the disk was full, the first write is the lease
+      // extension, so no renewal or result is judged against a lease that ran out while this server could not
+      // record its renewals. Without it a session runner's task was lost to the first heartbeat after a full
+      // disk (test/faults/server-storage-full.test.ts, session variant).
+      if (ctx.storage.troubled && !(await ctx.storage.recover())) {
+        if (frame.t === 'complete' && frame.next) send({ t: 'idle', id: frame.next.id });
+        throw new BatonError(
+          'storage_full',
+          'the server cannot store data: its disk is full; nothing was written',
+        );
+      }
       switch (frame.t) {
-        case 'release':
-          for (const a of held) a.abort();
-          return;
         case 'acquire':
           return acquireFor(frame.id, frame.waitMs);
         case 'start': {
