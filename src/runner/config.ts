@@ -71,7 +71,8 @@ export interface RunnerConfigFile {
   drivers?: string;
   /**
    * `true`: carry acquisitions, offers, start, heartbeats and completions over one WebSocket (the runner
-   * session, docs/adr/0023), falling back to HTTP when the server offers none. Default false.
+   * session, docs/adr/0023), falling back to HTTP when the server offers none. Default true; `false` keeps
+   * to a request per event.
    */
   session?: boolean;
 }
@@ -371,7 +372,7 @@ export function loadRunnerConfig(path: string): RunnerConfig {
     maxParallelTasks: max,
     workDir: isAbsolute(workDir) ? workDir : join(baseDir, workDir),
     oneOff: f.one_off === true,
-    session: f.session === true,
+    session: f.session !== false,
     ...(f.webhook === undefined ? {} : { webhook: f.webhook }),
     stateDir: isAbsolute(stateDir) ? stateDir : join(baseDir, stateDir),
     sharedStateDir: f.state_dir === undefined,

@@ -16,13 +16,24 @@ import { startFaultProxy } from '../helpers/fault-proxy.ts';
 import { expectInvariants, storedAttempts, storedLog } from '../helpers/invariants.ts';
 import { processesWithArg } from '../helpers/processes.ts';
 
+/**
+ * This test reads the runner's HTTP exchanges through the proxy, so its runner keeps to HTTP requests (the
+ * protocol older runners and tools speak). The same fault over a runner session, the default since issue 20's
+ * tenth session: test/e2e/runner-session.test.ts (a duplicate complete frame and a stale lease refused as over HTTP).
+ */
+const HTTP_ONLY = ['--no-session'];
+
 describe('runner paused past its lease', () => {
   it('after SIGCONT its next call gets 409 lease_superseded, it kills the attempt, and the result is the retry’s', async () => {
     const server = await startFaultServer({ heartbeatMs: 500, leaseTtlMs: 4_000, sweepMs: 1_000 });
     const proxy = await startFaultProxy({ target: server.url });
     try {
       const marker = uniqueMarker();
-      const sleeper = await startRunner(await registerRunner(server, 'sleeper', { serverUrl: proxy.url }));
+      const sleeper = await startRunner(
+        await registerRunner(server, 'sleeper', { serverUrl: proxy.url }),
+        undefined,
+        HTTP_ONLY,
+      );
       const spareReg = await registerRunner(server, 'spare');
       const run = await server.client.submitRun(`
 tasks:

@@ -67,7 +67,7 @@ interface StartFlags {
   session?: boolean;
 }
 
-/** `--session`/`--no-session` > BATON_RUNNER_SESSION (true/false/1/0) > the config's `session` (default false). */
+/** `--session`/`--no-session` > BATON_RUNNER_SESSION (true/false/1/0) > the config's `session` (default true). */
 function sessionWanted(flag: boolean | undefined, config: boolean): boolean {
   if (flag !== undefined) return flag;
   const env = process.env.BATON_RUNNER_SESSION;
@@ -221,9 +221,9 @@ export function registerRunner(program: Command, setExit: (code: number) => void
     )
     .option(
       '--session',
-      'take and report tasks over one WebSocket (the runner session), HTTP when the server has none (config key "session"; BATON_RUNNER_SESSION)',
+      'take and report tasks over one WebSocket (the runner session; the default), HTTP when the server has none (config key "session"; BATON_RUNNER_SESSION)',
     )
-    .option('--no-session', 'take and report tasks over HTTP requests only')
+    .option('--no-session', 'take and report tasks over HTTP requests only, a request per event')
     .option(
       '--idle-timeout <duration>',
       `stop when no task came for this long (e.g. 90s, 10m): exit ${EXIT_IDLE_NO_TASK} if the runner ran no task at all, 0 otherwise`,
