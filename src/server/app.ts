@@ -26,7 +26,6 @@ import { enqueueFor } from './webhooks/events.ts';
 import { loadMasterKey } from './master-key.ts';
 import { StreamGuard } from './stream-guard.ts';
 import { StorageHealth } from './storage-health.ts';
-import { BatonError } from '../protocol/errors.ts';
 import { ServerMetrics } from './metrics.ts';
 import { authenticateUser } from './auth.ts';
 import { documentOperations, OPENAPI_BASE } from './openapi.ts';
@@ -162,12 +161,7 @@ export async function createServer(
   // After the disk was full, the first write is the lease extension: no renewal, log chunk or result is judged
   // against a lease that ran out while this server could not record its renewals.
   app.addHook('preHandler', async (req) => {
-    if (!storage.troubled || req.method === 'GET' || req.method === 'HEAD') return;
-    if (!(await storage.recover()))
-      throw new BatonError(
-        'storage_full',
-        'the server cannot store data: its disk is full; nothing was written',
-      );
+    if (req.method !== 'GET' && req.method !== 'HEAD') await storage.ensureWritable();
   });
   await app.register(swagger, {
     openapi: OPENAPI_BASE,

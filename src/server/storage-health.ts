@@ -5,6 +5,8 @@
 // It is tried before any other write request and at each sweep; once it succeeds, with no new refusal while
 // it ran, the trouble is over.
 
+import { BatonError } from '../protocol/errors.ts';
+
 /** SQLite and PostgreSQL ways of saying the disk is full. */
 export function isStorageFull(err: Error & { code?: unknown }): boolean {
   return (
@@ -59,6 +61,19 @@ export class StorageHealth {
     if (this.#troubledSince === undefined) return Promise.resolve(true);
     this.#recovering ??= this.#tryRecover().finally(() => (this.#recovering = undefined));
     return this.#recovering;
+  }
+
+  /**
+   * Before any write a runner or user asks for (an HTTP write's preHandler, a runner session's frame): while
+   * troubled, the way back first, so nothing is judged against a lease that ran out while this server could
+   * not record its renewals; `storage_full` (nothing written) while the disk is still full.
+   */
+  async ensureWritable(): Promise<void> {
+    if (this.troubled && !(await this.recover()))
+      throw new BatonError(
+        'storage_full',
+        'the server cannot store data: its disk is full; nothing was written',
+      );
   }
 
   async #tryRecover(): Promise<boolean> {

@@ -204,16 +204,14 @@ export function runnerSessions(app: FastifyInstance, ctx: ServerContext, acquire
         for (const a of held) a.abort();
         return;
       }
-      // As app.ts's preHandler does for every HTTP write: after the disk was full, the first write is the lease
-      // extension, so no renewal or result is judged against a lease that ran out while this server could not
-      // record its renewals. Without it a session runner's task was lost to the first heartbeat after a full
-      // disk (test/faults/server-storage-full.test.ts, session variant).
-      if (ctx.storage.troubled && !(await ctx.storage.recover())) {
+      // As every HTTP write (app.ts's preHandler): after a full disk, the lease extension comes first. Without
+      // it a session runner's task was lost to the first heartbeat after the outage
+      // (test/faults/server-storage-full.test.ts, session variant).
+      try {
+        await ctx.storage.ensureWritable();
+      } catch (err) {
         if (frame.t === 'complete' && frame.next) send({ t: 'idle', id: frame.next.id });
-        throw new BatonError(
-          'storage_full',
-          'the server cannot store data: its disk is full; nothing was written',
-        );
+        throw err;
       }
       switch (frame.t) {
         case 'acquire':
