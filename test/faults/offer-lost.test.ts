@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  HTTP_ONLY,
   poll,
   registerRunner,
   reportTiming,
@@ -18,12 +19,9 @@ import { stepVisibleDir } from '../helpers/temp.ts';
 
 const ACK_WINDOW_MS = 2_000;
 
-/**
- * This test reads the runner's HTTP exchanges through the proxy, so its runner keeps to HTTP requests (the
- * protocol older runners and tools speak). The same fault over a runner session, the default since issue 20's
- * tenth session: test/e2e/runner-session.test.ts (offers pushed on the session; an offer pushed into a dead connection returns after the ack window, docs/adr/0023).
- */
-const HTTP_ONLY = ['--no-session'];
+// Its runner keeps to HTTP (HTTP_ONLY). The same fault over the session, in
+// test/e2e/runner-session.test.ts: offers pushed on the session; one pushed into a dead connection returns
+// after the ack window (docs/adr/0023).
 
 describe('offer lost on the wire', () => {
   it('the task is offered again after the ack window, and only one attempt ever runs', async () => {

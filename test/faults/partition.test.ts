@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createClient } from '../../src/client/index.ts';
 import {
+  HTTP_ONLY,
   poll,
   registerRunner,
   reportTiming,
@@ -22,12 +23,8 @@ import { stepVisibleDir } from '../helpers/temp.ts';
 
 const HEARTBEAT_MS = 500;
 
-/**
- * This test reads the runner's HTTP exchanges through the proxy, so its runner keeps to HTTP requests (the
- * protocol older runners and tools speak). The same fault over a runner session, the default since issue 20's
- * tenth session: test/e2e/runner-session.test.ts (a session cut for longer than the lease).
- */
-const HTTP_ONLY = ['--no-session'];
+// Its runner keeps to HTTP (HTTP_ONLY). The same fault over the session, in
+// test/e2e/runner-session.test.ts: a session cut for longer than the lease.
 
 function runnerToken(config: string): string {
   return (JSON.parse(readFileSync(config, 'utf8')) as { token: string }).token;

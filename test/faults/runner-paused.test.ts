@@ -3,6 +3,7 @@
 // leave nothing more in the store. (Its traffic goes through a pass-mode proxy only to record the answers.)
 import { describe, expect, it } from 'vitest';
 import {
+  HTTP_ONLY,
   poll,
   registerRunner,
   reportTiming,
@@ -16,12 +17,8 @@ import { startFaultProxy } from '../helpers/fault-proxy.ts';
 import { expectInvariants, storedAttempts, storedLog } from '../helpers/invariants.ts';
 import { processesWithArg } from '../helpers/processes.ts';
 
-/**
- * This test reads the runner's HTTP exchanges through the proxy, so its runner keeps to HTTP requests (the
- * protocol older runners and tools speak). The same fault over a runner session, the default since issue 20's
- * tenth session: test/e2e/runner-session.test.ts (a duplicate complete frame and a stale lease refused as over HTTP).
- */
-const HTTP_ONLY = ['--no-session'];
+// Its runner keeps to HTTP (HTTP_ONLY). The same fault over the session, in
+// test/e2e/runner-session.test.ts: a duplicate complete frame and a stale lease refused as over HTTP.
 
 describe('runner paused past its lease', () => {
   it('after SIGCONT its next call gets 409 lease_superseded, it kills the attempt, and the result is the retry’s', async () => {

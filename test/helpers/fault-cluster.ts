@@ -107,13 +107,20 @@ export async function registerRunner(
 }
 
 /**
+ * `startRunner`'s arguments for a test that reads the runner's HTTP exchanges through its proxy: the runner keeps
+ * to HTTP requests (the protocol older runners and tools speak) instead of the runner session, the default
+ * (docs/adr/0026). Each such test names the one that covers its fault over the session.
+ */
+export const HTTP_ONLY: readonly string[] = ['--no-session'];
+
+/**
  * `baton runner start` (with `extraArgs`, e.g. `--session`), optionally through a wrapper: `wrap(argv)` returns
  * the command that execs argv (so the tracked pid stays the runner's own).
  */
 export async function startRunner(
   r: RegisteredRunner,
   wrap?: (argv: string[]) => { cmd: string; args: string[] },
-  extraArgs: string[] = [],
+  extraArgs: readonly string[] = [],
 ): Promise<RunnerProcess> {
   const argv = [process.execPath, BIN, 'runner', 'start', '--config', r.config, ...extraArgs];
   const { cmd, args } = wrap ? wrap(argv) : { cmd: argv[0]!, args: argv.slice(1) };
